@@ -1,0 +1,40 @@
+/* A hash map from 64-bit keys to pointers: open addressing, linear probing,
+ * backward-shift deletion (no tombstones). Keys are hashed here; key 0 is
+ * allowed. Owner: one thread. */
+#ifndef CORE_MAP_H
+#define CORE_MAP_H
+
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+struct map_slot {
+	uint64_t key;
+	void *val; /* NULL: empty slot */
+};
+
+struct map {
+	struct map_slot *slots;
+	uint32_t mask;
+	uint32_t n;
+};
+
+/* Initialises an empty map (allocates nothing yet). */
+void map_init(struct map *m);
+void map_fini(struct map *m);
+
+/* The value for @key, or NULL. */
+void *map_get(const struct map *m, uint64_t key);
+
+/* Sets @key to @val (non-NULL), replacing any value. Returns 0 or -ENOMEM. */
+RB_MUST_CHECK int map_put(struct map *m, uint64_t key, void *val);
+
+/* Removes @key; returns its value or NULL. */
+void *map_del(struct map *m, uint64_t key);
+
+static inline uint32_t map_count(const struct map *m)
+{
+	return m->n;
+}
+
+#endif /* CORE_MAP_H */

@@ -1,0 +1,27 @@
+/* Allocation of ring slots; the hot operations are inline in ring.h. */
+#include "core/ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ring_init(struct ring *r, uint32_t size)
+{
+	uint32_t n = 4;
+	while (n < size && n < (1u << 30))
+		n <<= 1;
+	memset(r, 0, sizeof(*r));
+	r->slots = aligned_alloc(RB_CACHELINE, sizeof(ck_ring_buffer_t) * n);
+	if (!r->slots)
+		return -ENOMEM;
+	memset(r->slots, 0, sizeof(ck_ring_buffer_t) * n);
+	r->size = n;
+	ck_ring_init(&r->ck, n);
+	return 0;
+}
+
+void ring_fini(struct ring *r)
+{
+	free(r->slots);
+	r->slots = NULL;
+}

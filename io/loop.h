@@ -1,0 +1,145 @@
+/* One io_uring event loop per I/O thread: a listening socket with multishot
+ * accept, connections with multishot recv into a provided-buffer ring, one
+ * send in flight per connection with everything written meanwhile coalesced
+ * into the next send, a 1 s tick, and an eventfd that other threads use to
+ * wake the loop. What the bytes mean is the business of the callbacks
+ * (router/), not of this file.
+ *
+ * Owner: the I/O thread that runs io_loop_run(); nothing here is thread-safe
+ * except io_loop_stop(). */
+#ifndef IO_LOOP_H
+#define IO_LOOP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/wake.h"
+
+struct io_loop;
+
+/* Output bytes of a connection: filled by the owner, then sent whole. */
+struct io_obuf {
+	char *data;
+	uint32_t len; /* bytes written */
+	uint32_t off; /* bytes already sent (sending buffer only) */
+	uint32_t cap;
+};
+
+/* One accepted connection. Owner: its I/O thread. The callbacks own @user. */
+struct io_conn {
+	struct io_loop *loop;
+	void *user;
+	int fd;
+	uint32_t slot;
+	uint32_t gen;
+	uint64_t id;         /* unique while the process runs: loop index, generation, slot */
+	struct io_obuf fill; /* being written by the owner */
+	struct io_obuf send; /* in flight */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint32_t peer_port;
+	char peer_ip[46];
+	/* private */
+	bool recv_armed;
+	bool send_inflight;
+	bool want_recv;   /* re-arm recv at the end of this iteration */
+	bool dirty;       /* on the list of connections with output to send */
+	bool closing;     /* no more input is processed */
+	bool close_after; /* close once the output has been sent */
+	uint8_t cancels;  /* cancel operations in flight */
+	bool paused;      /* recv not re-armed until io_conn_resume() */
+	bool released;    /* slot given back; freed at the end of the iteration */
+	struct io_conn *next_dirty;
+	uint64_t close_deadline_ns;
+};
+
+/* The router's side of the loop. @ctx is given at creation. */
+struct io_ops {
+	/* A connection was accepted; set c->user. Return 0, or -errno to refuse it. */
+	int (*on_open)(void *ctx, struct io_conn *c);
+	/* Bytes arrived. The buffer is valid only during the call. */
+	void (*on_data)(void *ctx, struct io_conn *c, const char *data, size_t len);
+	/* The connection is going away (peer closed, error, or io_conn_close());
+	 * called once, before its memory is released. c->user is the callback's
+	 * to free. */
+	void (*on_close)(void *ctx, struct io_conn *c);
+	/* Once per loop iteration: work coming from other threads. Returns true
+	 * when it did something. */
+	bool (*on_poll)(void *ctx);
+	/* After the loop announced sleep: true when work is waiting (then the
+	 * loop does not sleep). */
+	bool (*has_work)(void *ctx);
+	/* About once a second. */
+	void (*on_tick)(void *ctx, uint64_t now_ns);
+};
+
+struct io_loop_config {
+	int index;            /* this loop's number (0..) */
+	int listen_fd;        /* a listening socket of this loop's own (SO_REUSEPORT) */
+	uint32_t buf_count;   /* provided buffers (power of two) */
+	uint32_t buf_size;    /* bytes each */
+	uint32_t max_pending; /* output bytes queued per connection before it is closed */
+	uint32_t spin;        /* idle iterations polled before sleeping */
+	struct wake *wake;    /* written by other threads to wake this loop */
+	const atomic_bool
+	    *stop; /* set by the owner to end io_loop_run(); then write @wake's eventfd */
+	const struct io_ops *ops;
+	void *ctx;
+};
+
+/* Creates the loop with its io_uring, provided-buffer ring and tick. Call it
+ * from the thread that will run it (the ring is single-issuer when the kernel
+ * allows). Returns 0 and *@out, or -errno; logs what failed and why. */
+RB_MUST_CHECK int io_loop_new(const struct io_loop_config *cfg, struct io_loop **out);
+void io_loop_free(struct io_loop *l);
+
+/* Runs until *cfg->stop is true (checked after every wake-up). Returns 0 or -errno. */
+int io_loop_run(struct io_loop *l);
+
+/* A short text naming the ring features in use ("defer_taskrun,
+ * multishot..."), for the start-up log. */
+const char *io_loop_features(const struct io_loop *l);
+
+/* Number of connections open. */
+uint32_t io_loop_nconns(const struct io_loop *l);
+
+/* Reserves @n bytes at the end of c's output; returns where to write them,
+ * or NULL when the output would exceed max_pending (the connection is then
+ * being closed as a slow consumer) or memory ran out. Commit with
+ * io_conn_commit(). */
+char *io_conn_reserve(struct io_conn *c, size_t n);
+void io_conn_commit(struct io_conn *c, size_t n);
+
+/* Appends @len bytes to c's output. Returns 0 or -ENOBUFS (see reserve). */
+int io_conn_write(struct io_conn *c, const void *data, size_t len);
+
+/* Bytes queued and not yet sent. */
+static inline size_t io_conn_pending(const struct io_conn *c)
+{
+	return (size_t)c->fill.len + (c->send.len - c->send.off);
+}
+
+/* Closes @c: once its output is sent when @flush (bounded by a deadline),
+ * else at once. on_close() is called once either way. */
+void io_conn_close(struct io_conn *c, bool flush);
+
+/* Stops / restarts reading from @c (admission control). */
+void io_conn_pause(struct io_conn *c);
+void io_conn_resume(struct io_conn *c);
+
+/* Calls @fn for every open connection of the loop. */
+void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);
+
+/* The connection with id @id if it is still open, else NULL. */
+struct io_conn *io_loop_conn(struct io_loop *l, uint64_t id);
+
+/* The loop index encoded in a connection id. */
+static inline int io_conn_id_loop(uint64_t id)
+{
+	return (int)(id >> 56);
+}
+
+#endif /* IO_LOOP_H */

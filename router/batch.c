@@ -1,0 +1,82 @@
+/* Allocation, reference counting and filling of mbatches and dbatches. */
+#include "router/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct mbatch *mbatch_new(uint32_t entries, uint32_t arena)
+{
+	size_t esz = sizeof(struct mentry) * entries;
+	struct mbatch *b = malloc(sizeof(*b) + esz + arena);
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->n = 0;
+	b->cap = entries;
+	b->used = 0;
+	b->size = arena;
+	b->bytes = 0;
+	b->e = (struct mentry *)(b + 1);
+	b->arena = (char *)b->e + esz;
+	return b;
+}
+
+void mbatch_unref(struct mbatch *b)
+{
+	if (!b)
+		return;
+	/* acq_rel: the last owner must see every other owner's reads finished. */
+	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+		free(b);
+}
+
+struct mentry *mbatch_add(struct mbatch *b, enum mentry_kind kind, size_t bytes)
+{
+	if (!mbatch_fits(b, bytes))
+		return NULL;
+	struct mentry *e = &b->e[b->n++];
+	memset(e, 0, sizeof(*e));
+	e->kind = (uint8_t)kind;
+	e->off = b->used;
+	b->used += (uint32_t)bytes;
+	return e;
+}
+
+struct dbatch *dbatch_new(void)
+{
+	struct dbatch *db = malloc(sizeof(*db) + sizeof(struct delivery) * DBATCH_DELIVERIES);
+	if (!db)
+		return NULL;
+	db->n = 0;
+	db->cap = DBATCH_DELIVERIES;
+	db->nheld = 0;
+	return db;
+}
+
+void dbatch_free(struct dbatch *db)
+{
+	if (!db)
+		return;
+	for (uint32_t i = 0; i < db->nheld; i++)
+		mbatch_unref(db->held[i]);
+	free(db);
+}
+
+bool dbatch_has_room(const struct dbatch *db, const struct mbatch *b)
+{
+	if (db->n >= db->cap)
+		return false;
+	if (db->nheld > 0 && db->held[db->nheld - 1] == b)
+		return true;
+	return db->nheld < RB_ARRAY_LEN(db->held);
+}
+
+void dbatch_add(struct dbatch *db, const struct delivery *d)
+{
+	if (d->b && (db->nheld == 0 || db->held[db->nheld - 1] != d->b)) {
+		struct mbatch *b = (struct mbatch *)d->b;
+		mbatch_ref(b, 1);
+		db->held[db->nheld++] = b;
+	}
+	db->d[db->n++] = *d;
+}

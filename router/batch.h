@@ -1,0 +1,134 @@
+/* The two kinds of batch that cross threads through the rings.
+ *
+ * An mbatch carries operations from one I/O thread to one shard: messages
+ * (subject, reply, headers and payload copied once into the batch's arena),
+ * subscription changes and barriers. A dbatch carries the shard's results to
+ * one I/O thread: deliveries (pointing into mbatches, which they hold
+ * references to), barrier acknowledgements and no-responders notices.
+ *
+ * Ownership: a batch belongs to its producer until pushed into a ring, then
+ * to whoever pops it. An mbatch is also shared read-only by the dbatches that
+ * reference it: mbatch_unref() frees it with the last reference. */
+#ifndef ROUTER_BATCH_H
+#define ROUTER_BATCH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+enum mentry_kind {
+	MENTRY_MSG = 1, /* PUB / HPUB */
+	MENTRY_SUB,     /* add a subscription */
+	MENTRY_UNSUB,   /* remove a subscription */
+	MENTRY_CLOSE,   /* remove every subscription of a connection */
+	MENTRY_BARRIER, /* acknowledge to the connection once everything before is applied */
+};
+
+enum mentry_flag {
+	MENTRY_F_NO_ECHO = 1 << 0,       /* do not deliver to the publishing connection */
+	MENTRY_F_NO_RESPONDERS = 1 << 1, /* publisher wants a 503 when nobody receives */
+};
+
+/* One operation in an mbatch. Strings live in the batch arena at @off:
+ * MSG: subject, reply, payload (headers first); SUB: subject, queue, sid;
+ * UNSUB: sid. */
+struct mentry {
+	uint64_t conn; /* connection id (see client_id_*) */
+	uint32_t off;
+	uint32_t len; /* MSG: payload bytes (headers included) */
+	uint32_t hdr_len;
+	uint32_t aux; /* SUB: the connection's subscription number; BARRIER: sequence */
+	uint16_t subject_len;
+	uint16_t reply_len; /* SUB: queue length */
+	uint16_t sid_len;
+	uint8_t kind;
+	uint8_t flags;
+};
+
+/* Owner: see the header comment. Fields are read by the shard and, through
+ * deliveries, by I/O threads; only @refs changes after the push. */
+struct mbatch {
+	atomic_uint refs;
+	struct mbatch *next; /* producer's list of batches waiting for ring room */
+	uint32_t n;          /* entries used */
+	uint32_t cap;        /* entries allocated */
+	uint32_t used;       /* arena bytes used */
+	uint32_t size;       /* arena bytes allocated */
+	uint64_t bytes;      /* payload bytes of MSG entries (admission) */
+	struct mentry *e;    /* entries, inside the same allocation */
+	char *arena;
+};
+
+#define MBATCH_ENTRIES    512u
+#define MBATCH_ARENA_SIZE (64u * 1024u)
+
+/* A new empty batch with room for @entries entries and @arena bytes, one
+ * reference held by the caller. NULL when out of memory. */
+struct mbatch *mbatch_new(uint32_t entries, uint32_t arena);
+
+/* Drops one reference; the last frees the batch. NULL is a no-op. */
+void mbatch_unref(struct mbatch *b);
+
+/* Adds @n references (before handing the batch to other threads). */
+static inline void mbatch_ref(struct mbatch *b, unsigned n)
+{
+	atomic_fetch_add_explicit(&b->refs, n, memory_order_relaxed);
+}
+
+/* True when the batch has room for one more entry with @bytes of strings. */
+static inline bool mbatch_fits(const struct mbatch *b, size_t bytes)
+{
+	return b->n < b->cap && b->size - b->used >= bytes;
+}
+
+/* Appends an entry and reserves @bytes of arena for it; returns the entry
+ * (its @off set, the rest zero) or NULL when it does not fit. */
+struct mentry *mbatch_add(struct mbatch *b, enum mentry_kind kind, size_t bytes);
+
+static inline const char *mentry_str(const struct mbatch *b, const struct mentry *e)
+{
+	return b->arena + e->off;
+}
+
+enum delivery_kind {
+	DELIVERY_MSG = 1,       /* send entry @e of @b to subscription @subid */
+	DELIVERY_BARRIER,       /* barrier @seq of the connection is applied by one shard */
+	DELIVERY_NO_RESPONDERS, /* nobody received @e: send a 503 to its reply subject */
+};
+
+struct delivery {
+	uint64_t conn;
+	const struct mbatch *b;
+	const struct mentry *e;
+	uint32_t subid; /* DELIVERY_BARRIER: the barrier sequence */
+	uint32_t kind;
+};
+
+/* Owner: the shard's current runner until pushed; then the I/O thread. */
+struct dbatch {
+	struct dbatch *next; /* in a runner's list of batches waiting for ring room */
+	uint32_t n;
+	uint32_t cap;
+	uint32_t nheld;
+	struct mbatch *held[32]; /* one reference held on each */
+	struct delivery d[];
+};
+
+#define DBATCH_DELIVERIES 1024u
+
+struct dbatch *dbatch_new(void);
+
+/* Releases the references held and frees the batch. NULL is a no-op. */
+void dbatch_free(struct dbatch *db);
+
+/* True when one more delivery referencing @b can be added. */
+bool dbatch_has_room(const struct dbatch *db, const struct mbatch *b);
+
+/* Appends a delivery (the caller checked dbatch_has_room()); takes a reference
+ * on @b the first time this batch references it. */
+void dbatch_add(struct dbatch *db, const struct delivery *d);
+
+#endif /* ROUTER_BATCH_H */

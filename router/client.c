@@ -1,0 +1,773 @@
+/* The client protocol on an I/O thread: CONNECT, PUB/HPUB into batches for the
+ * shards, SUB/UNSUB bookkeeping, PING barriers, and writing what the shards
+ * deliver (MSG/HMSG, PONG, no-responders statuses). */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/map.h"
+#include "io/connect.h"
+#include "io/loop.h"
+#include "io/proto.h"
+#include "router/server.h"
+#include "router/subject.h"
+
+#define CLIENT_SHARD_WORDS (CONFIG_MAX_SHARDS / 64)
+#define CLIENT_ALL_SHARDS  UINT32_MAX
+
+/* A subscription as its connection knows it. Owner: the I/O thread. */
+struct csub {
+	struct csub *hnext; /* next with the same sid hash */
+	uint64_t sid_hash;
+	uint64_t max; /* auto-unsubscribe after this many deliveries; 0 = never */
+	uint64_t delivered;
+	uint32_t subid;
+	uint32_t shard; /* CLIENT_ALL_SHARDS for a wildcard subject */
+	uint16_t sid_len;
+	uint16_t subject_len;
+	uint16_t queue_len;
+	char *sid; /* all three NUL-terminated in str[] */
+	char *subject;
+	char *queue;
+	char str[];
+};
+
+/* A reply that must wait for earlier barriers: sent when acks reaches 0 and
+ * everything queued before it was sent. */
+struct pend {
+	uint32_t acks;
+	uint32_t len;
+	char text[120];
+};
+
+/* Owner: the I/O thread of the connection. */
+struct client {
+	struct io_conn *c;
+	struct iothr *t;
+	struct proto_parser parser;
+	struct connect_opts opts;
+	bool connected;
+	struct map by_sid; /* sid hash -> csub chain */
+	struct map by_id;  /* subid -> csub */
+	uint32_t next_subid;
+	uint32_t nsubs;
+	uint64_t touched[CLIENT_SHARD_WORDS];    /* shards sent to since the last barrier */
+	uint64_t sub_shards[CLIENT_SHARD_WORDS]; /* shards that may hold our subscriptions */
+	struct pend *pend;
+	uint32_t pend_head;
+	uint32_t pend_n;
+	uint32_t pend_cap; /* power of two */
+	uint32_t pend_seq; /* sequence of pend[pend_head] */
+	uint32_t pings_out;
+	uint64_t opened_ns;
+	uint64_t last_in_ns;
+	uint64_t last_ping_ns;
+	uint64_t cid;
+	uint64_t in_msgs;
+	uint64_t in_bytes;
+	uint64_t out_msgs;
+	uint64_t out_bytes;
+};
+
+static atomic_uint_fast64_t client_next_cid = 1;
+
+static inline void bit_set(uint64_t *w, uint32_t i)
+{
+	w[i / 64] |= 1ull << (i % 64);
+}
+
+/* ---- replies in order with barriers ---- */
+
+static int client_pend_push(struct client *cl, uint32_t acks, const char *text, size_t len)
+{
+	if (cl->pend_n == cl->pend_cap) {
+		uint32_t cap = cl->pend_cap ? cl->pend_cap * 2 : 8;
+		struct pend *p = malloc(sizeof(*p) * cap);
+		if (!p)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < cl->pend_n; i++)
+			p[i] = cl->pend[(cl->pend_head + i) & (cl->pend_cap - 1)];
+		free(cl->pend);
+		cl->pend = p;
+		cl->pend_head = 0;
+		cl->pend_cap = cap;
+	}
+	struct pend *e = &cl->pend[(cl->pend_head + cl->pend_n) & (cl->pend_cap - 1)];
+	e->acks = acks;
+	e->len = (uint32_t)(len < sizeof(e->text) ? len : sizeof(e->text));
+	memcpy(e->text, text, e->len);
+	cl->pend_n++;
+	return 0;
+}
+
+static void client_pend_drain(struct client *cl)
+{
+	while (cl->pend_n) {
+		struct pend *e = &cl->pend[cl->pend_head];
+		if (e->acks)
+			return;
+		io_conn_write(cl->c, e->text, e->len);
+		cl->pend_head = (cl->pend_head + 1) & (cl->pend_cap - 1);
+		cl->pend_n--;
+		cl->pend_seq++;
+	}
+}
+
+/* Sends @text now, or after the replies still waiting for barriers. */
+static void client_reply(struct client *cl, const char *text, size_t len)
+{
+	if (cl->pend_n == 0)
+		io_conn_write(cl->c, text, len);
+	else if (client_pend_push(cl, 0, text, len) != 0)
+		io_conn_close(cl->c, false);
+}
+
+static void client_ok(struct client *cl)
+{
+	if (cl->opts.verbose)
+		client_reply(cl, PROTO_OK_LINE, sizeof(PROTO_OK_LINE) - 1);
+}
+
+static void client_err(struct client *cl, const char *text, bool close)
+{
+	char buf[160];
+	size_t n = proto_encode_err(buf, sizeof(buf), text);
+	if (close) {
+		io_conn_write(cl->c, buf, n);
+		log_debug("cid %llu: -ERR '%s', closing", (unsigned long long)cl->cid, text);
+		io_conn_close(cl->c, true);
+		return;
+	}
+	client_reply(cl, buf, n);
+}
+
+/* ---- operations into the shards' batches ---- */
+
+static void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b)
+{
+	if (!t->pending_head[shard] && ring_push_mpmc(&t->srv->shards[shard].in, b))
+		return;
+	b->next = NULL;
+	if (t->pending_tail[shard])
+		t->pending_tail[shard]->next = b;
+	else
+		t->pending_head[shard] = b;
+	t->pending_tail[shard] = b;
+}
+
+/* Appends an entry of @bytes for shard @shard to this thread's open batch. */
+static struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind,
+                                 size_t bytes)
+{
+	struct iothr *t = cl->t;
+	struct mbatch *b = t->open[shard];
+	if (RB_UNLIKELY(!b || !mbatch_fits(b, bytes))) {
+		if (b)
+			iothr_push(t, shard, b);
+		uint32_t arena = bytes > MBATCH_ARENA_SIZE ? (uint32_t)bytes : MBATCH_ARENA_SIZE;
+		b = t->open[shard] = mbatch_new(MBATCH_ENTRIES, arena);
+		if (!b)
+			return NULL;
+	}
+	t->open_entries[shard]++;
+	bit_set(cl->touched, shard);
+	struct mentry *e = mbatch_add(b, kind, bytes);
+	e->conn = cl->c->id;
+	return e;
+}
+
+/* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
+static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind kind)
+{
+	uint32_t first = cs->shard, last = cs->shard;
+	if (cs->shard == CLIENT_ALL_SHARDS) {
+		first = 0;
+		last = (uint32_t)cl->t->srv->nshards - 1;
+	}
+	for (uint32_t sh = first; sh <= last; sh++) {
+		size_t bytes = kind == MENTRY_SUB
+		                   ? (size_t)cs->subject_len + cs->queue_len + cs->sid_len
+		                   : cs->sid_len;
+		struct mentry *e = client_add(cl, sh, kind, bytes);
+		if (!e)
+			return -ENOMEM;
+		char *p = cl->t->open[sh]->arena + e->off;
+		if (kind == MENTRY_SUB) {
+			memcpy(p, cs->subject, cs->subject_len);
+			memcpy(p + cs->subject_len, cs->queue, cs->queue_len);
+			memcpy(p + cs->subject_len + cs->queue_len, cs->sid, cs->sid_len);
+			e->subject_len = cs->subject_len;
+			e->reply_len = cs->queue_len;
+			e->aux = cs->subid;
+			bit_set(cl->sub_shards, sh);
+		} else {
+			memcpy(p, cs->sid, cs->sid_len);
+		}
+		e->sid_len = cs->sid_len;
+	}
+	return 0;
+}
+
+static struct csub *client_find_sid(struct client *cl, const char *sid, size_t len, uint64_t h)
+{
+	for (struct csub *cs = map_get(&cl->by_sid, h); cs; cs = cs->hnext)
+		if (cs->sid_len == len && !memcmp(cs->sid, sid, len))
+			return cs;
+	return NULL;
+}
+
+/* Forgets @cs locally and tells its shards. */
+static void client_unsub(struct client *cl, struct csub *cs)
+{
+	client_sub_entry(cl, cs, MENTRY_UNSUB);
+	map_del(&cl->by_id, cs->subid);
+	struct csub *head = map_get(&cl->by_sid, cs->sid_hash);
+	if (head == cs) {
+		if (cs->hnext) {
+			if (map_put(&cl->by_sid, cs->sid_hash, cs->hnext) != 0)
+				log_error("cid %llu: out of memory", (unsigned long long)cl->cid);
+		} else {
+			map_del(&cl->by_sid, cs->sid_hash);
+		}
+	} else {
+		for (struct csub *p = head; p; p = p->hnext)
+			if (p->hnext == cs) {
+				p->hnext = cs->hnext;
+				break;
+			}
+	}
+	cl->nsubs--;
+	free(cs);
+}
+
+static void client_on_sub(struct client *cl, const struct proto_frame *f)
+{
+	if (!subject_valid_sub(f->subject.ptr, f->subject.len) ||
+	    (f->queue.len && !subject_valid_pub(f->queue.ptr, f->queue.len))) {
+		client_err(cl, "Invalid Subject", false);
+		return;
+	}
+	uint64_t h = hash_bytes(f->sid.ptr, f->sid.len);
+	if (client_find_sid(cl, f->sid.ptr, f->sid.len, h)) {
+		client_ok(cl); /* a duplicate sid is ignored, as nats-server does */
+		return;
+	}
+	size_t slen = f->sid.len, jlen = f->subject.len, qlen = f->queue.len;
+	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
+	if (!cs)
+		goto nomem;
+	memset(cs, 0, sizeof(*cs));
+	cs->sid = cs->str;
+	cs->subject = cs->sid + slen + 1;
+	cs->queue = cs->subject + jlen + 1;
+	memcpy(cs->sid, f->sid.ptr, slen);
+	cs->sid[slen] = 0;
+	memcpy(cs->subject, f->subject.ptr, jlen);
+	cs->subject[jlen] = 0;
+	if (qlen)
+		memcpy(cs->queue, f->queue.ptr, qlen);
+	cs->queue[qlen] = 0;
+	cs->sid_len = (uint16_t)slen;
+	cs->subject_len = (uint16_t)jlen;
+	cs->queue_len = (uint16_t)qlen;
+	cs->sid_hash = h;
+	cs->subid = ++cl->next_subid;
+	cs->shard = subject_has_wildcard(cs->subject, jlen)
+	                ? CLIENT_ALL_SHARDS
+	                : server_shard_of(cl->t->srv, cs->subject, jlen);
+	cs->hnext = map_get(&cl->by_sid, h);
+	if (map_put(&cl->by_sid, h, cs) != 0) {
+		free(cs);
+		goto nomem;
+	}
+	if (map_put(&cl->by_id, cs->subid, cs) != 0) {
+		cl->nsubs++;
+		client_unsub(cl, cs);
+		goto nomem;
+	}
+	cl->nsubs++;
+	if (client_sub_entry(cl, cs, MENTRY_SUB) != 0)
+		goto nomem;
+	client_ok(cl);
+	return;
+nomem:
+	log_error("cid %llu: out of memory for a subscription: closing",
+	          (unsigned long long)cl->cid);
+	io_conn_close(cl->c, false);
+}
+
+static void client_on_unsub(struct client *cl, const struct proto_frame *f)
+{
+	uint64_t h = hash_bytes(f->sid.ptr, f->sid.len);
+	struct csub *cs = client_find_sid(cl, f->sid.ptr, f->sid.len, h);
+	if (cs) {
+		if (f->max_msgs && cs->delivered < f->max_msgs)
+			cs->max = f->max_msgs;
+		else
+			client_unsub(cl, cs);
+	}
+	client_ok(cl);
+}
+
+static void client_on_pub(struct client *cl, const struct proto_frame *f)
+{
+	if (f->op == PROTO_OP_HPUB && !cl->opts.headers) {
+		log_debug("cid %llu: HPUB without headers support: closing",
+		          (unsigned long long)cl->cid);
+		io_conn_close(cl->c, false);
+		return;
+	}
+	if (cl->opts.pedantic && !subject_valid_pub(f->subject.ptr, f->subject.len))
+		client_err(cl, "Invalid Publish Subject", false);
+
+	struct server *s = cl->t->srv;
+	uint32_t shard = server_shard_of(s, f->subject.ptr, f->subject.len);
+	size_t bytes = (size_t)f->subject.len + f->reply.len + f->payload.len;
+	struct mentry *e = client_add(cl, shard, MENTRY_MSG, bytes);
+	if (RB_UNLIKELY(!e)) {
+		log_error("cid %llu: out of memory for a message: closing",
+		          (unsigned long long)cl->cid);
+		io_conn_close(cl->c, false);
+		return;
+	}
+	struct mbatch *b = cl->t->open[shard];
+	char *p = b->arena + e->off;
+	memcpy(p, f->subject.ptr, f->subject.len);
+	if (f->reply.len)
+		memcpy(p + f->subject.len, f->reply.ptr, f->reply.len);
+	if (f->payload.len)
+		memcpy(p + f->subject.len + f->reply.len, f->payload.ptr, f->payload.len);
+	e->subject_len = (uint16_t)f->subject.len;
+	e->reply_len = (uint16_t)f->reply.len;
+	e->len = f->payload.len;
+	e->hdr_len = f->hdr_len;
+	if (!cl->opts.echo)
+		e->flags |= MENTRY_F_NO_ECHO;
+	if (cl->opts.no_responders && cl->opts.headers && f->reply.len)
+		e->flags |= MENTRY_F_NO_RESPONDERS;
+	b->bytes += f->payload.len;
+	cl->in_msgs++;
+	cl->in_bytes += f->payload.len;
+	client_ok(cl);
+}
+
+/* PING: PONG once every shard this connection sent to has applied it all. */
+static void client_on_ping(struct client *cl)
+{
+	struct server *s = cl->t->srv;
+	uint32_t n = 0;
+	uint32_t seq = cl->pend_seq + cl->pend_n;
+	for (uint32_t w = 0; w < CLIENT_SHARD_WORDS; w++) {
+		uint64_t bits = cl->touched[w];
+		cl->touched[w] = 0;
+		while (bits) {
+			uint32_t sh = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			if (sh >= (uint32_t)s->nshards)
+				continue;
+			struct mentry *e = client_add(cl, sh, MENTRY_BARRIER, 0);
+			if (!e) {
+				io_conn_close(cl->c, false);
+				return;
+			}
+			e->aux = seq;
+			n++;
+		}
+	}
+	/* client_add() marked the barrier shards as touched again: clear. */
+	memset(cl->touched, 0, sizeof(cl->touched));
+	if (n == 0 && cl->pend_n == 0) {
+		io_conn_write(cl->c, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1);
+		return;
+	}
+	if (client_pend_push(cl, n, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1) != 0)
+		io_conn_close(cl->c, false);
+}
+
+static bool client_check_auth(struct client *cl)
+{
+	const struct config *cfg = &cl->t->srv->cfg;
+	if (cfg->token)
+		return cl->opts.auth_token && !strcmp(cl->opts.auth_token, cfg->token);
+	if (cfg->user)
+		return cl->opts.user && cl->opts.pass && !strcmp(cl->opts.user, cfg->user) &&
+		       !strcmp(cl->opts.pass, cfg->pass);
+	return true;
+}
+
+static void client_on_connect(struct client *cl, const struct proto_frame *f)
+{
+	int ret = connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len);
+	if (ret) {
+		const char *text = connect_err_text(ret);
+		if (text) {
+			client_err(cl, text, true);
+		} else {
+			log_debug("cid %llu: invalid CONNECT: closing",
+			          (unsigned long long)cl->cid);
+			io_conn_close(cl->c, true);
+		}
+		return;
+	}
+	if (cl->t->srv->auth_required && !client_check_auth(cl)) {
+		log_info("cid %llu %s:%u: authorization violation", (unsigned long long)cl->cid,
+		         cl->c->peer_ip, cl->c->peer_port);
+		client_err(cl, "Authorization Violation", true);
+		return;
+	}
+	cl->connected = true;
+	client_ok(cl);
+}
+
+static void client_trace(struct client *cl, const struct proto_frame *f)
+{
+	static const char *const names[] = {"?",     "CONNECT", "PUB",  "HPUB", "SUB",
+	                                    "UNSUB", "PING",    "PONG", "INFO", "MSG",
+	                                    "HMSG",  "+OK",     "-ERR"};
+	const char *name = (size_t)f->op < RB_ARRAY_LEN(names) ? names[f->op] : "?";
+	log_trace("cid %llu <- %s %.*s %.*s %.*s %.*s", (unsigned long long)cl->cid, name,
+	          (int)f->subject.len, f->subject.ptr, (int)f->reply.len, f->reply.ptr,
+	          (int)f->queue.len, f->queue.ptr, (int)f->sid.len, f->sid.ptr);
+}
+
+static void client_op(struct client *cl, const struct proto_frame *f)
+{
+	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
+		client_trace(cl, f);
+	if (RB_UNLIKELY(!cl->connected && cl->t->srv->auth_required && f->op != PROTO_OP_CONNECT)) {
+		client_err(cl, "Authorization Violation", true);
+		return;
+	}
+	switch (f->op) {
+	case PROTO_OP_PUB:
+	case PROTO_OP_HPUB:
+		client_on_pub(cl, f);
+		break;
+	case PROTO_OP_SUB:
+		client_on_sub(cl, f);
+		break;
+	case PROTO_OP_UNSUB:
+		client_on_unsub(cl, f);
+		break;
+	case PROTO_OP_PING:
+		client_on_ping(cl);
+		break;
+	case PROTO_OP_PONG:
+		cl->pings_out = 0;
+		break;
+	case PROTO_OP_CONNECT:
+		client_on_connect(cl, f);
+		break;
+	default:
+		client_err(cl, "Unknown Protocol Operation", true);
+		break;
+	}
+}
+
+/* ---- io_ops ---- */
+
+static int client_on_open(void *ctx, struct io_conn *c)
+{
+	struct iothr *t = ctx;
+	struct server *s = t->srv;
+	struct client *cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	cl->c = c;
+	cl->t = t;
+	cl->cid = atomic_fetch_add(&client_next_cid, 1);
+	cl->opened_ns = cl->last_in_ns = cl->last_ping_ns = clock_now_ns();
+	proto_parser_init(&cl->parser, PROTO_SIDE_SERVER, s->cfg.max_payload);
+	connect_opts_init(&cl->opts);
+	map_init(&cl->by_sid);
+	map_init(&cl->by_id);
+	c->user = cl;
+
+	char info[1024];
+	struct connect_info ci = {
+	    .server_id = s->server_id,
+	    .server_name = s->server_name,
+	    .version = RINGBUS_VERSION,
+	    .host = s->cfg.host,
+	    .port = s->cfg.port,
+	    .headers = true,
+	    .auth_required = s->auth_required,
+	    .max_payload = s->cfg.max_payload,
+	    .client_id = cl->cid,
+	    .client_ip = c->peer_ip,
+	};
+	size_t n = connect_info_encode(info, sizeof(info), &ci);
+	io_conn_write(c, info, n);
+	log_debug("cid %llu %s:%u: connected", (unsigned long long)cl->cid, c->peer_ip,
+	          c->peer_port);
+	return 0;
+}
+
+static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
+{
+	(void)ctx;
+	struct client *cl = c->user;
+	cl->last_in_ns = clock_now_ns();
+	while (len) {
+		size_t used = 0;
+		struct proto_frame f;
+		int r = proto_parse(&cl->parser, data, len, &used, &f);
+		data += used;
+		len -= used;
+		if (r == 0)
+			break;
+		if (r < 0) {
+			const char *text = proto_err_text(r);
+			if (text) {
+				client_err(cl, text, true);
+			} else {
+				log_debug("cid %llu: protocol error %d: closing",
+				          (unsigned long long)cl->cid, r);
+				io_conn_close(c, true);
+			}
+			return;
+		}
+		client_op(cl, &f);
+		if (c->closing)
+			return;
+	}
+}
+
+static void client_on_close(void *ctx, struct io_conn *c)
+{
+	(void)ctx;
+	struct client *cl = c->user;
+	if (!cl)
+		return;
+	struct server *s = cl->t->srv;
+	/* Tell the shards that may hold our subscriptions to drop them. */
+	for (uint32_t sh = 0; sh < (uint32_t)s->nshards; sh++) {
+		if (cl->sub_shards[sh / 64] & (1ull << (sh % 64)))
+			client_add(cl, sh, MENTRY_CLOSE, 0);
+	}
+	for (uint32_t i = 0; cl->by_id.slots && i <= cl->by_id.mask; i++)
+		free(cl->by_id.slots[i].val);
+	map_fini(&cl->by_id);
+	map_fini(&cl->by_sid);
+	proto_parser_fini(&cl->parser);
+	connect_opts_fini(&cl->opts);
+	free(cl->pend);
+	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
+	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,
+	          (unsigned long long)cl->out_msgs);
+	free(cl);
+	c->user = NULL;
+}
+
+static void client_tick_one(struct io_conn *c, void *arg)
+{
+	uint64_t now = *(uint64_t *)arg;
+	struct client *cl = c->user;
+	const struct config *cfg = &cl->t->srv->cfg;
+	if (!cl->connected && cl->t->srv->auth_required &&
+	    now - cl->opened_ns > (uint64_t)cfg->auth_timeout_ms * 1000000u) {
+		client_err(cl, "Authentication Timeout", true);
+		return;
+	}
+	uint64_t interval = (uint64_t)cfg->ping_interval_ms * 1000000u;
+	if (now - cl->last_ping_ns < interval)
+		return;
+	cl->last_ping_ns = now;
+	if (now - cl->last_in_ns < interval)
+		return; /* heard from it recently: no need to ask (as nats-server) */
+	if (cl->pings_out + 1 > cfg->ping_max) {
+		client_err(cl, "Stale Connection", true);
+		return;
+	}
+	cl->pings_out++;
+	io_conn_write(c, PROTO_PING_LINE, sizeof(PROTO_PING_LINE) - 1);
+}
+
+static void client_on_tick(void *ctx, uint64_t now)
+{
+	struct iothr *t = ctx;
+	io_loop_foreach(t->loop, client_tick_one, &now);
+}
+
+/* ---- deliveries ---- */
+
+static void client_send_msg(struct client *cl, const struct delivery *d)
+{
+	struct csub *cs = map_get(&cl->by_id, d->subid);
+	if (!cs)
+		return; /* unsubscribed meanwhile */
+	const struct mentry *e = d->e;
+	const char *subj = mentry_str(d->b, e);
+	struct proto_span subject = {subj, e->subject_len};
+	struct proto_span reply = {subj + e->subject_len, e->reply_len};
+	struct proto_span sid = {cs->sid, cs->sid_len};
+	const char *payload = subj + e->subject_len + e->reply_len;
+	bool hmsg = e->hdr_len && cl->opts.headers;
+	uint32_t body = hmsg ? e->len : e->len - e->hdr_len;
+	const char *p = hmsg ? payload : payload + e->hdr_len;
+
+	size_t head = proto_msg_head_max(e->subject_len, cs->sid_len, e->reply_len) + 12;
+	char *out = io_conn_reserve(cl->c, head + body + 2);
+	if (!out)
+		return;
+	size_t n = hmsg ? proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len)
+	                : proto_encode_msg_head(out, head, subject, sid, reply, body);
+	if (body)
+		memcpy(out + n, p, body);
+	n += body;
+	out[n++] = '\r';
+	out[n++] = '\n';
+	io_conn_commit(cl->c, n);
+	cl->out_msgs++;
+	cl->out_bytes += body;
+	if (++cs->delivered == cs->max)
+		client_unsub(cl, cs);
+}
+
+static void client_barrier_ack(struct client *cl, uint32_t seq)
+{
+	uint32_t idx = seq - cl->pend_seq;
+	if (idx >= cl->pend_n)
+		return;
+	struct pend *e = &cl->pend[(cl->pend_head + idx) & (cl->pend_cap - 1)];
+	if (e->acks)
+		e->acks--;
+	client_pend_drain(cl);
+}
+
+/* Nobody received a request: answer on its reply subject with a 503 status,
+ * through the requester's own subscription that matches it. */
+static void client_no_responders(struct client *cl, const struct delivery *d)
+{
+	const struct mentry *e = d->e;
+	const char *reply = mentry_str(d->b, e) + e->subject_len;
+	for (uint32_t i = 0; cl->by_id.slots && i <= cl->by_id.mask; i++) {
+		struct csub *cs = cl->by_id.slots[i].val;
+		if (!cs || cs->queue_len ||
+		    !subject_matches(cs->subject, cs->subject_len, reply, e->reply_len))
+			continue;
+		static const char status[] = "NATS/1.0 503\r\n\r\n";
+		char head[PROTO_MAX_CONTROL_LINE + 64];
+		size_t n = proto_encode_hmsg_head(
+		    head, sizeof(head), (struct proto_span){reply, e->reply_len},
+		    (struct proto_span){cs->sid, cs->sid_len}, (struct proto_span){NULL, 0},
+		    sizeof(status) - 1, sizeof(status) - 1);
+		io_conn_write(cl->c, head, n);
+		io_conn_write(cl->c, status, sizeof(status) - 1);
+		io_conn_write(cl->c, "\r\n", 2);
+		return;
+	}
+}
+
+void client_deliver(struct iothr *t, struct dbatch *db)
+{
+	uint64_t last_id = 0;
+	struct io_conn *c = NULL;
+	for (uint32_t i = 0; i < db->n; i++) {
+		const struct delivery *d = &db->d[i];
+		if (d->conn != last_id) {
+			last_id = d->conn;
+			c = io_loop_conn(t->loop, d->conn);
+		}
+		if (!c || c->closing || !c->user)
+			continue;
+		struct client *cl = c->user;
+		switch (d->kind) {
+		case DELIVERY_MSG:
+			client_send_msg(cl, d);
+			break;
+		case DELIVERY_BARRIER:
+			client_barrier_ack(cl, d->subid);
+			break;
+		case DELIVERY_NO_RESPONDERS:
+			client_no_responders(cl, d);
+			break;
+		}
+	}
+	dbatch_free(db);
+}
+
+/* ---- the I/O thread's poll: rings in, batches out ---- */
+
+static bool iothr_poll(void *ctx)
+{
+	struct iothr *t = ctx;
+	struct server *s = t->srv;
+	bool did = false;
+	void *p;
+
+	while (ring_pop_mpsc(&t->in, &p)) {
+		client_deliver(t, p);
+		did = true;
+	}
+
+	for (int sh = 0; sh < s->nshards; sh++) {
+		if (t->pending_head[sh]) {
+			struct shard *shard = &s->shards[sh];
+			while (t->pending_head[sh] &&
+			       ring_push_mpmc(&shard->in, t->pending_head[sh])) {
+				t->pending_head[sh] = t->pending_head[sh]->next;
+				did = true;
+			}
+			if (!t->pending_head[sh])
+				t->pending_tail[sh] = NULL;
+			wake_notify(&shard->owner->wake);
+		}
+		struct mbatch *b = t->open[sh];
+		if (!b)
+			continue;
+		uint32_t entries = t->open_entries[sh];
+		t->open[sh] = NULL;
+		t->open_entries[sh] = 0;
+		iothr_push(t, (uint32_t)sh, b);
+		did = true;
+
+		struct shard *shard = &s->shards[sh];
+		/* A lone message need not cross threads twice: when the shard's
+		 * worker sleeps and the work is small, route it here. */
+		if (entries <= s->cfg.inline_max && wake_is_sleeping(&shard->owner->wake) &&
+		    shard_try_claim(shard)) {
+			/* Deliveries the worker pushed before releasing the shard
+			 * come first, to keep per-subscriber order. */
+			while (ring_pop_mpsc(&t->in, &p))
+				client_deliver(t, p);
+			shard_run(shard, &t->run, UINT32_MAX);
+			shard->inline_runs++;
+			runner_flush(&t->run);
+			shard_release_and_check(shard);
+		} else {
+			wake_notify(&shard->owner->wake);
+		}
+	}
+	if (!runner_flush(&t->run))
+		did = true;
+	return did;
+}
+
+static bool iothr_has_work(void *ctx)
+{
+	struct iothr *t = ctx;
+	if (ring_count(&t->in))
+		return true;
+	for (int sh = 0; sh < t->srv->nshards; sh++)
+		if (t->open[sh] || t->pending_head[sh])
+			return true;
+	for (int io = 0; io < t->srv->nio; io++)
+		if (t->run.pending_head[io])
+			return true;
+	return false;
+}
+
+const struct io_ops client_io_ops = {
+    .on_open = client_on_open,
+    .on_data = client_on_data,
+    .on_close = client_on_close,
+    .on_poll = iothr_poll,
+    .has_work = iothr_has_work,
+    .on_tick = client_on_tick,
+};

@@ -1,0 +1,572 @@
+/* Defaults, command line and configuration file of the ringbus server. */
+#define _GNU_SOURCE
+#include "router/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "core/pin.h"
+
+static void config_set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+}
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	int ncpu = pin_ncpus();
+	c->host = strdup("0.0.0.0");
+	c->port = 4222;
+	c->io_threads = ncpu / 2 > 0 ? ncpu / 2 : 1;
+	c->workers = ncpu - c->io_threads > 0 ? ncpu - c->io_threads : 1;
+	c->shards = 0; /* 0: 4 per worker, filled in by config_validate() */
+	c->pin = true;
+	c->max_payload = 1024 * 1024;
+	c->max_pending = 64u * 1024 * 1024;
+	c->ping_interval_ms = 2 * 60 * 1000;
+	c->ping_max = 2;
+	c->auth_timeout_ms = 2000;
+	c->inline_max = 64;
+	c->spin = 64;
+	c->buf_count = 256;
+	c->buf_size = 64 * 1024;
+}
+
+void config_fini(struct config *c)
+{
+	free(c->host);
+	free(c->user);
+	free(c->pass);
+	free(c->token);
+	free(c->log_file);
+	free(c->config_file);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Parses a whole number in [min, max]. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Parses a size: a number with an optional K, M or G (powers of 1024). */
+static int parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	uint64_t mul = 1;
+	switch (toupper((unsigned char)*end)) {
+	case 0:
+		break;
+	case 'K':
+		mul = 1024;
+		break;
+	case 'M':
+		mul = 1024 * 1024;
+		break;
+	case 'G':
+		mul = 1024ull * 1024 * 1024;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'B' && !end[2]))
+		return -EINVAL;
+	if (v > max / mul)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+/* Parses a duration into milliseconds: "250ms", "2s", "1m", "1h", or a bare
+ * number of seconds (nats-server's convention). */
+static int parse_duration_ms(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -EINVAL;
+	double ms;
+	if (!*end || !strcmp(end, "s"))
+		ms = v * 1000;
+	else if (!strcmp(end, "ms"))
+		ms = v;
+	else if (!strcmp(end, "m"))
+		ms = v * 60000;
+	else if (!strcmp(end, "h"))
+		ms = v * 3600000;
+	else
+		return -EINVAL;
+	if (ms < 0 || ms > 1e12)
+		return -EINVAL;
+	*out = (uint64_t)ms;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") ||
+	    !strcmp(s, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") ||
+	    !strcmp(s, "0")) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Applies one setting by name; shared by the file and the command line.
+ * Returns 0, -ENOENT for an unknown name, or -EINVAL for a bad value. */
+static int config_set(struct config *c, const char *key, const char *val)
+{
+	uint64_t v;
+	bool b;
+
+	if (!strcmp(key, "host") || !strcmp(key, "listen") || !strcmp(key, "addr") ||
+	    !strcmp(key, "net")) {
+		/* nats-server allows "listen: host:port" */
+		const char *colon = strrchr(val, ':');
+		if (!strcmp(key, "listen") && colon && !strchr(colon, ']')) {
+			char host[256];
+			size_t n = (size_t)(colon - val);
+			if (n >= sizeof(host) || parse_u64(colon + 1, 0, 65535, &v))
+				return -EINVAL;
+			memcpy(host, val, n);
+			host[n] = 0;
+			config_set_str(&c->host, n ? host : "0.0.0.0");
+			c->port = (int)v;
+			return 0;
+		}
+		config_set_str(&c->host, val);
+		return 0;
+	}
+	if (!strcmp(key, "port")) {
+		if (parse_u64(val, 0, 65535, &v))
+			return -EINVAL;
+		c->port = (int)v;
+	} else if (!strcmp(key, "http_port") || !strcmp(key, "monitor_port") ||
+	           !strcmp(key, "http")) {
+		if (parse_u64(val, 0, 65535, &v))
+			return -EINVAL;
+		c->http_port = (int)v;
+	} else if (!strcmp(key, "io_threads")) {
+		if (parse_u64(val, 1, CONFIG_MAX_THREADS, &v))
+			return -EINVAL;
+		c->io_threads = (int)v;
+	} else if (!strcmp(key, "workers")) {
+		if (parse_u64(val, 1, CONFIG_MAX_THREADS, &v))
+			return -EINVAL;
+		c->workers = (int)v;
+	} else if (!strcmp(key, "shards")) {
+		if (parse_u64(val, 1, CONFIG_MAX_SHARDS, &v))
+			return -EINVAL;
+		c->shards = (int)v;
+	} else if (!strcmp(key, "pin")) {
+		if (parse_bool(val, &b))
+			return -EINVAL;
+		c->pin = b;
+	} else if (!strcmp(key, "max_payload")) {
+		if (parse_size(val, 64u * 1024 * 1024, &v) || v < 1)
+			return -EINVAL;
+		c->max_payload = (uint32_t)v;
+	} else if (!strcmp(key, "max_pending")) {
+		if (parse_size(val, 1024ull * 1024 * 1024, &v) || v < 64 * 1024)
+			return -EINVAL;
+		c->max_pending = (uint32_t)v;
+	} else if (!strcmp(key, "ping_interval")) {
+		if (parse_duration_ms(val, &v) || v < 10)
+			return -EINVAL;
+		c->ping_interval_ms = (uint32_t)v;
+	} else if (!strcmp(key, "ping_max")) {
+		if (parse_u64(val, 1, 1000, &v))
+			return -EINVAL;
+		c->ping_max = (uint32_t)v;
+	} else if (!strcmp(key, "auth_timeout")) {
+		if (parse_duration_ms(val, &v) || v < 10)
+			return -EINVAL;
+		c->auth_timeout_ms = (uint32_t)v;
+	} else if (!strcmp(key, "user")) {
+		config_set_str(&c->user, val);
+	} else if (!strcmp(key, "pass") || !strcmp(key, "password")) {
+		config_set_str(&c->pass, val);
+	} else if (!strcmp(key, "auth") || !strcmp(key, "token")) {
+		config_set_str(&c->token, val);
+	} else if (!strcmp(key, "log_file")) {
+		config_set_str(&c->log_file, val);
+	} else if (!strcmp(key, "debug")) {
+		if (parse_bool(val, &b))
+			return -EINVAL;
+		c->debug = b;
+	} else if (!strcmp(key, "trace")) {
+		if (parse_bool(val, &b))
+			return -EINVAL;
+		c->trace = b;
+	} else if (!strcmp(key, "inline_max")) {
+		if (parse_u64(val, 0, 1u << 20, &v))
+			return -EINVAL;
+		c->inline_max = (uint32_t)v;
+	} else if (!strcmp(key, "spin")) {
+		if (parse_u64(val, 0, 1u << 20, &v))
+			return -EINVAL;
+		c->spin = (uint32_t)v;
+	} else if (!strcmp(key, "recv_buffers")) {
+		if (parse_u64(val, 8, 32768, &v) || (v & (v - 1)))
+			return -EINVAL;
+		c->buf_count = (uint32_t)v;
+	} else if (!strcmp(key, "recv_buffer_size")) {
+		if (parse_size(val, 1024 * 1024, &v) || v < 4096)
+			return -EINVAL;
+		c->buf_size = (uint32_t)v;
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Debian's libinih passes no line number to handlers: the reader counts the
+ * lines it hands over, and the handler runs right after its line is read. */
+struct config_file_ctx {
+	struct config *c;
+	const char *path;
+	FILE *f;
+	int line;
+	int errors;
+};
+
+static char *config_ini_reader(char *str, int num, void *stream)
+{
+	struct config_file_ctx *x = stream;
+	char *r = fgets(str, num, x->f);
+	if (r)
+		x->line++;
+	return r;
+}
+
+static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_file_ctx *x = user;
+	int lineno = x->line;
+	char val[1024];
+	size_t n = strlen(value);
+	/* strip one pair of quotes and a trailing comma or semicolon */
+	while (n && (value[n - 1] == ',' || value[n - 1] == ';'))
+		n--;
+	if (n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0]) {
+		value++;
+		n -= 2;
+	}
+	if (n >= sizeof(val)) {
+		fprintf(stderr, "%s:%d: value of '%s' is too long\n", x->path, lineno, name);
+		x->errors++;
+		return 1;
+	}
+	memcpy(val, value, n);
+	val[n] = 0;
+	if (section && *section && strcmp(section, "server") != 0) {
+		fprintf(stderr, "%s:%d: unknown section [%s]\n", x->path, lineno, section);
+		x->errors++;
+		return 1;
+	}
+	int ret = config_set(x->c, name, val);
+	if (ret == -ENOENT) {
+		fprintf(stderr, "%s:%d: unknown setting '%s'\n", x->path, lineno, name);
+		x->errors++;
+	} else if (ret) {
+		fprintf(stderr, "%s:%d: invalid value '%s' for '%s'\n", x->path, lineno, val, name);
+		x->errors++;
+	}
+	return 1;
+}
+
+int config_load_file(struct config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int err = errno;
+		fprintf(stderr, "%s: cannot open configuration file: %s\n", path, strerror(err));
+		return -err;
+	}
+	struct config_file_ctx x = {.c = c, .path = path, .f = f};
+	int ret = ini_parse_stream(config_ini_reader, &x, config_ini_handler, &x);
+	fclose(f);
+	if (ret > 0) {
+		fprintf(stderr, "%s:%d: syntax error\n", path, ret);
+		return -EINVAL;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "%s: cannot read the configuration file\n", path);
+		return -EIO;
+	}
+	return x.errors ? -EINVAL : 0;
+}
+
+static void config_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: ringbus [options]\n"
+	    "\n"
+	    "A NATS-protocol pub/sub router on io_uring and Concurrency Kit rings.\n"
+	    "Any NATS client connects to it as to nats-server.\n"
+	    "\n"
+	    "Server options (as nats-server):\n"
+	    "  -a, --addr, --net HOST   address to listen on (default 0.0.0.0)\n"
+	    "  -p, --port PORT          client port (default 4222)\n"
+	    "  -m, --http_port PORT     monitoring port (not served yet: accepted and ignored)\n"
+	    "  -c, --config FILE        configuration file (key = value; see tools/ringbus.conf)\n"
+	    "      --user USER          user required for connections\n"
+	    "      --pass PASSWORD      password required for connections\n"
+	    "      --auth TOKEN         token required for connections\n"
+	    "  -l, --log FILE           log to FILE instead of stderr\n"
+	    "  -D, --debug              debug logging\n"
+	    "  -V, --trace              protocol trace logging (slow: never benchmark with it)\n"
+	    "  -DV                      both\n"
+	    "\n"
+	    "ringbus options:\n"
+	    "      --io-threads N       I/O threads, one io_uring each (default: half the cores)\n"
+	    "      --workers N          worker threads that own subject shards (default: the "
+	    "rest)\n"
+	    "      --shards N           subject shards (default: 4 per worker, at most %d)\n"
+	    "      --pin / --no-pin     pin threads to cores (default: pin)\n"
+	    "      --max-payload SIZE   largest message payload (default 1M)\n"
+	    "      --max-pending SIZE   output queued per connection before it is closed as a\n"
+	    "                           slow consumer (default 64M)\n"
+	    "      --ping-interval DUR  PING idle clients this often (default 2m)\n"
+	    "      --ping-max N         unanswered PINGs before 'Stale Connection' (default 2)\n"
+	    "      --auth-timeout DUR   time a client has to send CONNECT when auth is on (2s)\n"
+	    "      --inline-max N       an I/O thread routes up to N queued operations itself\n"
+	    "                           when the shard's worker sleeps (default 64; 0 = never)\n"
+	    "      --check-config       validate the configuration and exit\n"
+	    "  -v, --version            print the version and exit\n"
+	    "  -h, --help               this help\n"
+	    "\n"
+	    "SIZE takes K, M or G; DUR takes ms, s, m or h (a bare number is seconds).\n",
+	    CONFIG_MAX_SHARDS);
+}
+
+enum {
+	OPT_USER = 1000,
+	OPT_PASS,
+	OPT_AUTH,
+	OPT_IO_THREADS,
+	OPT_WORKERS,
+	OPT_SHARDS,
+	OPT_PIN,
+	OPT_NO_PIN,
+	OPT_MAX_PAYLOAD,
+	OPT_MAX_PENDING,
+	OPT_PING_INTERVAL,
+	OPT_PING_MAX,
+	OPT_AUTH_TIMEOUT,
+	OPT_INLINE_MAX,
+	OPT_SPIN,
+	OPT_CHECK_CONFIG,
+};
+
+static const struct option config_longopts[] = {
+    {"addr", required_argument, NULL, 'a'},
+    {"net", required_argument, NULL, 'a'},
+    {"port", required_argument, NULL, 'p'},
+    {"http_port", required_argument, NULL, 'm'},
+    {"config", required_argument, NULL, 'c'},
+    {"log", required_argument, NULL, 'l'},
+    {"debug", no_argument, NULL, 'D'},
+    {"trace", no_argument, NULL, 'V'},
+    {"version", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"user", required_argument, NULL, OPT_USER},
+    {"pass", required_argument, NULL, OPT_PASS},
+    {"auth", required_argument, NULL, OPT_AUTH},
+    {"io-threads", required_argument, NULL, OPT_IO_THREADS},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"shards", required_argument, NULL, OPT_SHARDS},
+    {"pin", no_argument, NULL, OPT_PIN},
+    {"no-pin", no_argument, NULL, OPT_NO_PIN},
+    {"max-payload", required_argument, NULL, OPT_MAX_PAYLOAD},
+    {"max-pending", required_argument, NULL, OPT_MAX_PENDING},
+    {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
+    {"ping-max", required_argument, NULL, OPT_PING_MAX},
+    {"auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT},
+    {"inline-max", required_argument, NULL, OPT_INLINE_MAX},
+    {"spin", required_argument, NULL, OPT_SPIN},
+    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *config_key_of(int opt)
+{
+	switch (opt) {
+	case 'a':
+		return "host";
+	case 'p':
+		return "port";
+	case 'm':
+		return "http_port";
+	case 'l':
+		return "log_file";
+	case OPT_USER:
+		return "user";
+	case OPT_PASS:
+		return "pass";
+	case OPT_AUTH:
+		return "auth";
+	case OPT_IO_THREADS:
+		return "io_threads";
+	case OPT_WORKERS:
+		return "workers";
+	case OPT_SHARDS:
+		return "shards";
+	case OPT_MAX_PAYLOAD:
+		return "max_payload";
+	case OPT_MAX_PENDING:
+		return "max_pending";
+	case OPT_PING_INTERVAL:
+		return "ping_interval";
+	case OPT_PING_MAX:
+		return "ping_max";
+	case OPT_AUTH_TIMEOUT:
+		return "auth_timeout";
+	case OPT_INLINE_MAX:
+		return "inline_max";
+	case OPT_SPIN:
+		return "spin";
+	default:
+		return NULL;
+	}
+}
+
+int config_parse_args(struct config *c, int argc, char **argv)
+{
+	const char *shortopts = "a:p:m:c:l:DVvh";
+
+	/* First pass: only -c, so the file comes first and flags override it. */
+	opterr = 0;
+	optind = 1;
+	int opt;
+	while ((opt = getopt_long(argc, argv, shortopts, config_longopts, NULL)) != -1) {
+		if (opt == 'c') {
+			config_set_str(&c->config_file, optarg);
+			int ret = config_load_file(c, optarg);
+			if (ret)
+				return -EINVAL;
+		}
+	}
+
+	opterr = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, shortopts, config_longopts, NULL)) != -1) {
+		const char *key = config_key_of(opt);
+		if (key) {
+			if (config_set(c, key, optarg) != 0) {
+				fprintf(stderr, "ringbus: invalid value '%s' for --%s\n", optarg,
+				        key);
+				return -EINVAL;
+			}
+			continue;
+		}
+		switch (opt) {
+		case 'c':
+			break;
+		case 'D':
+			c->debug = true;
+			break;
+		case 'V':
+			c->trace = true;
+			break;
+		case OPT_PIN:
+			c->pin = true;
+			break;
+		case OPT_NO_PIN:
+			c->pin = false;
+			break;
+		case OPT_CHECK_CONFIG:
+			c->check_config = true;
+			break;
+		case 'v':
+			printf("ringbus %s\n", RINGBUS_VERSION);
+			return 1;
+		case 'h':
+			config_usage(stdout);
+			return 1;
+		default:
+			fprintf(stderr, "Try 'ringbus --help' for the options.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ringbus: unexpected argument '%s'\nTry 'ringbus --help'.\n",
+		        argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_validate(struct config *c)
+{
+	int bad = 0;
+	if (c->shards == 0)
+		c->shards = c->workers * 4 > CONFIG_MAX_SHARDS ? CONFIG_MAX_SHARDS : c->workers * 4;
+	if (c->shards < c->workers) {
+		fprintf(stderr, "ringbus: --shards (%d) must be at least --workers (%d)\n",
+		        c->shards, c->workers);
+		bad++;
+	}
+	if ((c->user == NULL) != (c->pass == NULL)) {
+		fprintf(stderr, "ringbus: --user and --pass go together\n");
+		bad++;
+	}
+	if (c->user && c->token) {
+		fprintf(stderr, "ringbus: choose --user/--pass or --auth, not both\n");
+		bad++;
+	}
+	int ncpu = pin_ncpus();
+	if (c->io_threads + c->workers > 4 * ncpu)
+		fprintf(stderr,
+		        "ringbus: warning: %d threads on %d cores; rings spin less well "
+		        "oversubscribed\n",
+		        c->io_threads + c->workers, ncpu);
+	return bad ? -EINVAL : 0;
+}
+
+void config_log(const struct config *c)
+{
+	log_info("ringbus %s listening on %s:%d", RINGBUS_VERSION, c->host, c->port);
+	log_info("threads: %d I/O, %d workers, %d shards, pinning %s", c->io_threads, c->workers,
+	         c->shards, c->pin ? "on" : "off");
+	log_info("max_payload %u, max_pending %u, ping every %u ms (max %u), auth %s",
+	         c->max_payload, c->max_pending, c->ping_interval_ms, c->ping_max,
+	         c->user    ? "user/password"
+	         : c->token ? "token"
+	                    : "off");
+	if (c->http_port)
+		log_warn("monitoring port %d requested: monitoring is not served yet",
+		         c->http_port);
+}

@@ -1,0 +1,358 @@
+/* Server assembly: listening sockets, shards, workers, I/O threads, signals,
+ * and an orderly stop. */
+#define _GNU_SOURCE
+#include "router/server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/pin.h"
+#include "io/loop.h"
+#include "router/sublist.h"
+
+#define SERVER_SHARD_RING 4096
+#define SERVER_IO_RING    4096
+
+uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
+{
+	return (uint32_t)(hash_bytes(subj, len) % (uint64_t)s->nshards);
+}
+
+static int server_listen(const struct config *cfg, int *out)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res;
+	char port[16];
+	snprintf(port, sizeof(port), "%d", cfg->port);
+	int ret = getaddrinfo(cfg->host, port, &hints, &res);
+	if (ret) {
+		log_error("cannot resolve listen address %s: %s", cfg->host, gai_strerror(ret));
+		return -EINVAL;
+	}
+	int fd = -1, err = 0;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		log_error("cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(err));
+		return -err;
+	}
+	*out = fd;
+	return 0;
+}
+
+static void server_make_id(struct server *s)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned char rnd[22];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 7, sizeof(rnd));
+	s->server_id[0] = 'N';
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		s->server_id[i + 1] = alphabet[rnd[i] & 31];
+	s->server_id[sizeof(rnd) + 1] = 0;
+	snprintf(s->server_name, sizeof(s->server_name), "%s", s->server_id);
+}
+
+static void server_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open files limit: %s", strerror(errno));
+	}
+}
+
+int server_new(struct config *cfg, struct server **out)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg)); /* taken */
+	s->nio = s->cfg.io_threads;
+	s->nworkers = s->cfg.workers;
+	s->nshards = s->cfg.shards;
+	s->auth_required = s->cfg.user || s->cfg.token;
+	atomic_init(&s->stop, false);
+	server_make_id(s);
+	server_raise_nofile();
+
+	int ret = -ENOMEM;
+	s->shards = calloc((size_t)s->nshards, sizeof(*s->shards));
+	s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
+	s->io = calloc((size_t)s->nio, sizeof(*s->io));
+	if (!s->shards || !s->workers || !s->io)
+		goto err;
+	/* Mark every descriptor unopened first, so server_free() can undo a
+	 * partial start. */
+	for (int i = 0; i < s->nworkers; i++)
+		s->workers[i].wake.efd = -1;
+	for (int i = 0; i < s->nio; i++) {
+		s->io[i].wake.efd = -1;
+		s->io[i].listen_fd = -1;
+	}
+
+	for (int i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+		w->srv = s;
+		w->index = i;
+		w->run.srv = s;
+		w->run.self_io = -1;
+		w->shards = calloc((size_t)s->nshards, sizeof(*w->shards));
+		if (!w->shards)
+			goto err;
+		ret = wake_init(&w->wake, false);
+		if (ret)
+			goto err;
+	}
+	for (int i = 0; i < s->nshards; i++) {
+		struct shard *sh = &s->shards[i];
+		sh->index = i;
+		atomic_init(&sh->claimed, 0);
+		sh->owner = &s->workers[i % s->nworkers];
+		sh->owner->shards[sh->owner->nshards++] = sh;
+		sh->subs = sublist_new();
+		ret = sh->subs ? ring_init(&sh->in, SERVER_SHARD_RING) : -ENOMEM;
+		if (ret)
+			goto err;
+	}
+	for (int i = 0; i < s->nio; i++) {
+		struct iothr *t = &s->io[i];
+		t->srv = s;
+		t->index = i;
+		t->run.srv = s;
+		t->run.self_io = i;
+		t->open = calloc((size_t)s->nshards, sizeof(*t->open));
+		t->pending_head = calloc((size_t)s->nshards, sizeof(*t->pending_head));
+		t->pending_tail = calloc((size_t)s->nshards, sizeof(*t->pending_tail));
+		t->open_entries = calloc((size_t)s->nshards, sizeof(*t->open_entries));
+		if (!t->open || !t->pending_head || !t->pending_tail || !t->open_entries) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		ret = wake_init(&t->wake, true);
+		if (ret)
+			goto err;
+		ret = ring_init(&t->in, SERVER_IO_RING);
+		if (ret)
+			goto err;
+		ret = server_listen(&s->cfg, &t->listen_fd);
+		if (ret)
+			goto err;
+	}
+	*out = s;
+	return 0;
+err:
+	if (ret == -ENOMEM)
+		log_error("out of memory while starting");
+	server_free(s);
+	return ret;
+}
+
+static void *iothr_main(void *arg)
+{
+	struct iothr *t = arg;
+	struct server *s = t->srv;
+	if (s->cfg.pin) {
+		int ret = pin_self(t->index);
+		if (ret)
+			log_warn("io[%d]: cannot pin: %s", t->index, strerror(-ret));
+	}
+	struct io_loop_config lc = {
+	    .index = t->index,
+	    .listen_fd = t->listen_fd,
+	    .buf_count = s->cfg.buf_count,
+	    .buf_size = s->cfg.buf_size,
+	    .max_pending = s->cfg.max_pending,
+	    .spin = s->cfg.spin,
+	    .wake = &t->wake,
+	    .stop = &s->stop,
+	    .ops = &client_io_ops,
+	    .ctx = t,
+	};
+	t->start_ret = io_loop_new(&lc, &t->loop);
+	atomic_store(&t->ready, true);
+	if (t->start_ret)
+		return NULL;
+	if (t->index == 0)
+		log_info("io_uring: %s, multishot accept and recv, provided buffers %u x %u",
+		         io_loop_features(t->loop), s->cfg.buf_count, s->cfg.buf_size);
+	int ret = io_loop_run(t->loop);
+	if (ret) {
+		log_error("io[%d]: stopped: %s", t->index, strerror(-ret));
+		server_stop(s);
+	}
+	/* Wait for the stop so no runner pushes into a loop that is gone. */
+	while (!atomic_load(&s->stop))
+		usleep(1000);
+	io_loop_free(t->loop);
+	t->loop = NULL;
+	return NULL;
+}
+
+void server_stop(struct server *s)
+{
+	atomic_store(&s->stop, true);
+	uint64_t one = 1;
+	for (int i = 0; i < s->nio; i++) {
+		ssize_t n = write(wake_fd(&s->io[i].wake), &one, sizeof(one));
+		(void)n;
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		ssize_t n = write(wake_fd(&s->workers[i].wake), &one, sizeof(one));
+		(void)n;
+	}
+}
+
+int server_run(struct server *s)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int ret = 0, started_w = 0, started_io = 0;
+	for (; started_w < s->nworkers; started_w++) {
+		ret = -pthread_create(&s->workers[started_w].tid, NULL, worker_main,
+		                      &s->workers[started_w]);
+		if (ret)
+			goto stop;
+	}
+	for (; started_io < s->nio; started_io++) {
+		struct iothr *t = &s->io[started_io];
+		ret = -pthread_create(&t->tid, NULL, iothr_main, t);
+		if (ret)
+			goto stop;
+		while (!atomic_load(&t->ready))
+			usleep(100);
+		if (t->start_ret) {
+			ret = t->start_ret;
+			started_io++;
+			goto stop;
+		}
+	}
+	log_info("ready for connections on %s:%d (server_id %s)", s->cfg.host, s->cfg.port,
+	         s->server_id);
+
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGINT || sig == SIGTERM) {
+			log_info("signal %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			break;
+		}
+		if (sig == SIGUSR1) {
+			if (s->cfg.log_file && log_open(s->cfg.log_file) != 0)
+				log_error("cannot reopen %s", s->cfg.log_file);
+		} else {
+			log_info("SIGHUP: configuration reload is not supported yet");
+		}
+	}
+stop:
+	if (ret)
+		log_error("cannot start: %s", strerror(-ret));
+	server_stop(s);
+	for (int i = 0; i < started_io; i++)
+		pthread_join(s->io[i].tid, NULL);
+	for (int i = 0; i < started_w; i++)
+		pthread_join(s->workers[i].tid, NULL);
+	return ret;
+}
+
+static void runner_fini(struct runner *r, int nio)
+{
+	for (int i = 0; i < nio; i++) {
+		dbatch_free(r->open[i]);
+		r->open[i] = NULL;
+		while (r->pending_head[i]) {
+			struct dbatch *db = r->pending_head[i];
+			r->pending_head[i] = db->next;
+			dbatch_free(db);
+		}
+		r->pending_tail[i] = NULL;
+	}
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	void *p;
+	for (int i = 0; s->io && i < s->nio; i++) {
+		struct iothr *t = &s->io[i];
+		io_loop_free(t->loop);
+		if (t->listen_fd >= 0)
+			close(t->listen_fd);
+		for (int sh = 0; t->open && sh < s->nshards; sh++) {
+			mbatch_unref(t->open[sh]);
+			while (t->pending_head && t->pending_head[sh]) {
+				struct mbatch *b = t->pending_head[sh];
+				t->pending_head[sh] = b->next;
+				mbatch_unref(b);
+			}
+		}
+		if (t->in.slots) {
+			while (ring_pop_mpsc(&t->in, &p))
+				dbatch_free(p);
+			ring_fini(&t->in);
+		}
+		runner_fini(&t->run, s->nio);
+		wake_fini(&t->wake);
+		free(t->open);
+		free(t->pending_head);
+		free(t->pending_tail);
+		free(t->open_entries);
+	}
+	for (int i = 0; s->shards && i < s->nshards; i++) {
+		struct shard *sh = &s->shards[i];
+		if (sh->in.slots) {
+			while (ring_pop_mpmc(&sh->in, &p))
+				mbatch_unref(p);
+			ring_fini(&sh->in);
+		}
+		sublist_free(sh->subs);
+	}
+	for (int i = 0; s->workers && i < s->nworkers; i++) {
+		runner_fini(&s->workers[i].run, s->nio);
+		wake_fini(&s->workers[i].wake);
+		free(s->workers[i].shards);
+	}
+	free(s->io);
+	free(s->shards);
+	free(s->workers);
+	config_fini(&s->cfg);
+	free(s);
+}

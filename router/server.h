@@ -1,0 +1,152 @@
+/* The ringbus server: I/O threads (io/loop), workers that own shards, the
+ * rings between them, and start/stop. The structs here are shared by the
+ * router's files (client.c, shard.c, server.c); each says who owns it. */
+#ifndef ROUTER_SERVER_H
+#define ROUTER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/ring.h"
+#include "core/wake.h"
+#include "router/batch.h"
+#include "router/config.h"
+
+struct server;
+struct sublist;
+struct io_loop;
+
+/* Where a shard's results go: one open dbatch per destination I/O thread,
+ * plus those that did not fit in a full ring yet (kept in order).
+ * Owner: the thread running shards (a worker, or an I/O thread inline). */
+struct runner {
+	struct server *srv;
+	int self_io; /* index of the I/O thread that is this runner, or -1 */
+	struct dbatch *open[CONFIG_MAX_THREADS];
+	struct dbatch *pending_head[CONFIG_MAX_THREADS];
+	struct dbatch *pending_tail[CONFIG_MAX_THREADS];
+};
+
+/* A part of the subscription space. The index and counters are touched only
+ * by the thread holding @claimed; @in is MPMC (producers: I/O threads,
+ * consumers: whoever claims). */
+struct shard {
+	struct ring in;
+	atomic_int claimed RB_ALIGNED_CACHE;
+	int index;
+	struct worker *owner;
+	struct sublist *subs;
+	/* statistics (claim holder) */
+	uint64_t msgs;
+	uint64_t deliveries;
+	uint64_t batches;
+	uint64_t inline_runs;
+};
+
+/* Owner: its own thread (the wake is shared). */
+struct worker {
+	struct server *srv;
+	int index;
+	pthread_t tid;
+	struct wake wake;
+	struct runner run;
+	int nshards;
+	struct shard **shards;
+	uint64_t sleeps;
+};
+
+/* One I/O thread. Owner: that thread, except @in (MPSC: runners push) and
+ * @wake (shared). */
+struct iothr {
+	struct server *srv;
+	int index;
+	pthread_t tid;
+	int listen_fd;
+	struct io_loop *loop;
+	struct wake wake;
+	struct ring in;
+	struct runner run;
+	struct mbatch **open;         /* open batch per shard */
+	struct mbatch **pending_head; /* batches a full shard ring refused, per shard */
+	struct mbatch **pending_tail;
+	uint32_t *open_entries; /* entries added per shard this iteration */
+	int start_ret;
+	atomic_bool ready;
+};
+
+struct server {
+	struct config cfg;
+	char server_id[32];
+	char server_name[64];
+	int nio;
+	int nworkers;
+	int nshards;
+	struct iothr *io;
+	struct worker *workers;
+	struct shard *shards;
+	atomic_bool stop;
+	bool auth_required;
+};
+
+/* Creates the server from @cfg (taken: the server frees it) and opens the
+ * listening sockets. Returns 0 and *@out, or -errno after logging why. */
+RB_MUST_CHECK int server_new(struct config *cfg, struct server **out);
+
+/* Starts the threads and blocks until SIGINT/SIGTERM or server_stop().
+ * Returns 0 or -errno. */
+int server_run(struct server *s);
+
+void server_stop(struct server *s);
+void server_free(struct server *s);
+
+/* The shard that owns the literal subject @subj. */
+uint32_t server_shard_of(const struct server *s, const char *subj, size_t len);
+
+/* ---- shard.c ---- */
+
+/* Takes the shard if nobody runs it. acquire: pairs with shard_release(). */
+static inline bool shard_try_claim(struct shard *sh)
+{
+	int zero = 0;
+	return atomic_compare_exchange_strong_explicit(&sh->claimed, &zero, 1, memory_order_acquire,
+	                                               memory_order_relaxed);
+}
+
+/* Releases the shard; seq_cst so the release is ordered before the caller's
+ * next look at the ring (see shard_release_and_check()). */
+static inline void shard_release(struct shard *sh)
+{
+	atomic_store_explicit(&sh->claimed, 0, memory_order_seq_cst);
+}
+
+/* Processes up to @budget mbatches from the shard's ring (the caller holds the
+ * claim). Results go to @r's open dbatches. Returns the batches processed. */
+unsigned shard_run(struct shard *sh, struct runner *r, unsigned budget);
+
+/* Releases the claim and, if work arrived meanwhile, wakes the owner. */
+void shard_release_and_check(struct shard *sh);
+
+/* Appends a delivery for the connection @d->conn to the runner's batch for its
+ * I/O thread. */
+void runner_emit(struct runner *r, const struct delivery *d);
+
+/* Pushes every open dbatch to its I/O thread and wakes it; deliveries for the
+ * runner's own I/O thread are handed over directly. Returns true when all
+ * were pushed (false: some wait for room in a full ring). */
+bool runner_flush(struct runner *r);
+
+/* Worker thread body. */
+void *worker_main(void *arg);
+
+/* ---- client.c: the per-connection protocol on an I/O thread ---- */
+
+/* Processes a dbatch on its I/O thread (writes MSGs, PONGs, 503s) and frees it. */
+void client_deliver(struct iothr *t, struct dbatch *db);
+
+/* The io_ops of an I/O thread; ctx is its struct iothr. */
+extern const struct io_ops client_io_ops;
+
+#endif /* ROUTER_SERVER_H */

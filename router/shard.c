@@ -1,0 +1,240 @@
+/* Shards: matching messages against the shard's subscription index, applying
+ * subscription changes, answering barriers; the runner that carries the
+ * results back to I/O threads; and the worker threads that own shards. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ck_pr.h>
+
+#include "core/log.h"
+#include "core/pin.h"
+#include "io/loop.h"
+#include "router/server.h"
+#include "router/sublist.h"
+
+static void shard_apply_msg(struct shard *sh, struct runner *r, const struct mbatch *b,
+                            const struct mentry *e)
+{
+	const char *subj = mentry_str(b, e);
+	const struct sublist_result *res = sublist_match(sh->subs, subj, e->subject_len);
+	bool no_echo = e->flags & MENTRY_F_NO_ECHO;
+	uint32_t delivered = 0;
+	struct delivery d = {.b = b, .e = e, .kind = DELIVERY_MSG};
+
+	sh->msgs++;
+	if (RB_UNLIKELY(!res))
+		return; /* out of memory in the match cache: counted as not delivered */
+	for (uint32_t i = 0; i < res->nplain; i++) {
+		const struct sublist_sub *sub = res->plain[i];
+		if (no_echo && sub->owner == e->conn)
+			continue;
+		d.conn = sub->owner;
+		d.subid = (uint32_t)(uintptr_t)sub->data;
+		runner_emit(r, &d);
+		delivered++;
+	}
+	for (uint32_t g = 0; g < res->ngroups; g++) {
+		struct sublist_qgroup *grp = &res->groups[g];
+		for (uint32_t tries = 0; tries < grp->n; tries++) {
+			const struct sublist_sub *sub = sublist_pick(grp);
+			if (no_echo && sub->owner == e->conn)
+				continue;
+			d.conn = sub->owner;
+			d.subid = (uint32_t)(uintptr_t)sub->data;
+			runner_emit(r, &d);
+			delivered++;
+			break;
+		}
+	}
+	sh->deliveries += delivered;
+	if (delivered == 0 && (e->flags & MENTRY_F_NO_RESPONDERS) && e->reply_len) {
+		d.conn = e->conn;
+		d.subid = 0;
+		d.kind = DELIVERY_NO_RESPONDERS;
+		runner_emit(r, &d);
+	}
+}
+
+static void shard_apply(struct shard *sh, struct runner *r, struct mbatch *b)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct mentry *e = &b->e[i];
+		const char *s = mentry_str(b, e);
+		switch (e->kind) {
+		case MENTRY_MSG:
+			shard_apply_msg(sh, r, b, e);
+			break;
+		case MENTRY_SUB: {
+			const char *queue = e->reply_len ? s + e->subject_len : NULL;
+			const char *sid = s + e->subject_len + e->reply_len;
+			int ret =
+			    sublist_insert(sh->subs, e->conn, sid, e->sid_len, s, e->subject_len,
+			                   queue, e->reply_len, (void *)(uintptr_t)e->aux);
+			if (ret && ret != -EEXIST)
+				log_warn("shard %d: subscription not added: %s", sh->index,
+				         ret == -ENOMEM ? "out of memory" : "invalid");
+			break;
+		}
+		case MENTRY_UNSUB:
+			sublist_remove(sh->subs, e->conn, s, e->sid_len);
+			break;
+		case MENTRY_CLOSE:
+			sublist_remove_owner(sh->subs, e->conn);
+			break;
+		case MENTRY_BARRIER: {
+			struct delivery d = {
+			    .conn = e->conn, .subid = e->aux, .kind = DELIVERY_BARRIER};
+			runner_emit(r, &d);
+			break;
+		}
+		}
+	}
+	sh->batches++;
+	mbatch_unref(b);
+}
+
+unsigned shard_run(struct shard *sh, struct runner *r, unsigned budget)
+{
+	unsigned n = 0;
+	void *p;
+	while (n < budget && ring_pop_mpmc(&sh->in, &p)) {
+		shard_apply(sh, r, p);
+		n++;
+	}
+	return n;
+}
+
+void shard_release_and_check(struct shard *sh)
+{
+	shard_release(sh);
+	/* seq_cst release above, then the ring: pairs with the worker's
+	 * wake_prepare() + claimed/ring check before it sleeps. */
+	if (ring_count(&sh->in) > 0)
+		wake_notify(&sh->owner->wake);
+}
+
+static void runner_pending_add(struct runner *r, int io, struct dbatch *db)
+{
+	db->next = NULL;
+	if (r->pending_tail[io])
+		r->pending_tail[io]->next = db;
+	else
+		r->pending_head[io] = db;
+	r->pending_tail[io] = db;
+}
+
+/* Pushes @io's pending dbatches in order; true when none is left. */
+static bool runner_push_pending(struct runner *r, int io)
+{
+	struct iothr *t = &r->srv->io[io];
+	bool pushed = false;
+	while (r->pending_head[io]) {
+		struct dbatch *db = r->pending_head[io];
+		struct dbatch *next = db->next;
+		if (!ring_push_mpsc(&t->in, db))
+			break;
+		pushed = true;
+		r->pending_head[io] = next;
+		if (!next)
+			r->pending_tail[io] = NULL;
+	}
+	if (pushed)
+		wake_notify(&t->wake);
+	return r->pending_head[io] == NULL;
+}
+
+static void runner_hand_over(struct runner *r, int io, struct dbatch *db)
+{
+	if (io == r->self_io) {
+		client_deliver(&r->srv->io[io], db);
+		return;
+	}
+	runner_pending_add(r, io, db);
+	runner_push_pending(r, io);
+}
+
+void runner_emit(struct runner *r, const struct delivery *d)
+{
+	int io = io_conn_id_loop(d->conn);
+	struct dbatch *db = r->open[io];
+	if (RB_UNLIKELY(!db || !dbatch_has_room(db, d->b))) {
+		if (db)
+			runner_hand_over(r, io, db);
+		db = r->open[io] = dbatch_new();
+		if (RB_UNLIKELY(!db)) {
+			log_warn("delivery dropped: out of memory");
+			return;
+		}
+	}
+	dbatch_add(db, d);
+}
+
+bool runner_flush(struct runner *r)
+{
+	bool all = true;
+	for (int io = 0; io < r->srv->nio; io++) {
+		struct dbatch *db = r->open[io];
+		if (db && db->n) {
+			r->open[io] = NULL;
+			runner_hand_over(r, io, db);
+		}
+		if (r->pending_head[io])
+			all &= runner_push_pending(r, io);
+	}
+	return all;
+}
+
+/* True when a shard of @w has work nobody is doing. */
+static bool worker_has_work(struct worker *w)
+{
+	for (int i = 0; i < w->nshards; i++) {
+		struct shard *sh = w->shards[i];
+		if (ring_count(&sh->in) && atomic_load(&sh->claimed) == 0)
+			return true;
+	}
+	return false;
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct server *s = w->srv;
+	uint32_t idle = 0;
+
+	if (s->cfg.pin) {
+		int ret = pin_self(s->nio + w->index);
+		if (ret)
+			log_warn("worker %d: cannot pin: %s", w->index, strerror(-ret));
+	}
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		unsigned did = 0;
+		for (int i = 0; i < w->nshards; i++) {
+			struct shard *sh = w->shards[i];
+			if (!ring_count(&sh->in) || !shard_try_claim(sh))
+				continue;
+			did += shard_run(sh, &w->run, 64);
+			runner_flush(&w->run);
+			shard_release(sh);
+		}
+		bool flushed = runner_flush(&w->run);
+		if (did || !flushed) {
+			idle = 0;
+			continue;
+		}
+		if (idle++ < s->cfg.spin * 16) {
+			ck_pr_stall();
+			continue;
+		}
+		idle = 0;
+		wake_prepare(&w->wake);
+		if (worker_has_work(w) || atomic_load(&s->stop)) {
+			wake_cancel(&w->wake);
+			continue;
+		}
+		w->sleeps++;
+		wake_wait(&w->wake);
+		wake_cancel(&w->wake);
+	}
+	return NULL;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build, run and test ringbus.
+# Installs only what is missing and says what it installs. Idempotent.
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+	liburing-dev libck-dev libcriterion-dev libnats-dev nats-server
+	libcjson-dev libinih-dev gnuplot-nox python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "bootstrap: installing ${missing[*]}"
+	sudo_cmd=()
+	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo_cmd[@]}" apt-get update -q
+	"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+	echo "bootstrap: all packages present"
+fi
+
+# The JavaScript client used by one integration test (npm 'nats'), when Node.js
+# is on the machine. Optional: the test skips itself without it.
+top=$(cd "$(dirname "$0")/.." && pwd)
+js="$top/tests/integration/js"
+if [ -f "$js/package-lock.json" ] && [ ! -d "$js/node_modules" ] && command -v npm >/dev/null; then
+	echo "bootstrap: installing the npm 'nats' client for tests/integration/js"
+	(cd "$js" && npm ci --no-audit --no-fund --silent) ||
+		echo "bootstrap: npm install failed; the JavaScript client test will be skipped"
+fi

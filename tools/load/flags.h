@@ -1,0 +1,82 @@
+/* ringbus-load's command line: the run configuration of every subcommand and
+ * the parsers for URLs, durations, counts and sizes. */
+#ifndef TOOLS_LOAD_FLAGS_H
+#define TOOLS_LOAD_FLAGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/compiler.h"
+
+enum load_mode {
+	LOAD_PUBSUB = 0,
+	LOAD_REQREP,
+	LOAD_PUB,
+	LOAD_SUB,
+};
+
+/* nats://[user:pass@|token@]host[:port]. Read-only after parsing. */
+struct load_url {
+	char host[256];
+	char port[8];
+	char user[128];
+	char pass[128];
+	char token[256];
+};
+
+/* Everything a run needs. Read-only after load_flags_parse(). */
+struct load_config {
+	enum load_mode mode;
+	struct load_url url;
+	char url_shown[300]; /* the URL with any password or token masked */
+	uint32_t pubs;
+	uint32_t subs;
+	uint32_t clients;
+	uint32_t responders;
+	uint64_t msgs;        /* total to publish / request; sub: per subscriber; 0 = by time */
+	uint64_t duration_ns; /* 0 = by count */
+	uint64_t warmup_ns;
+	uint64_t drain_ns;   /* how long to wait for stragglers at the end */
+	uint64_t connect_timeout_ns;
+	uint64_t idle_ns;    /* sub: stop this long after the last message */
+	uint32_t size;       /* payload bytes, >= LOAD_MIN_SIZE */
+	uint32_t subjects;
+	char queue[128];     /* queue group; empty: plain subscriptions */
+	char prefix[128];    /* subject prefix */
+	double rate;         /* total msgs (requests) per second; 0 = closed loop */
+	uint32_t window;     /* closed-loop publisher: PING every window msgs */
+	uint32_t inflight;   /* closed-loop requester: outstanding requests */
+	uint32_t threads;
+	uint32_t id_base;    /* first stream id (pub: set per process) */
+	const char *json_path;
+	const char *hgrm_path;
+	bool quiet;
+	bool progress; /* per-second lines: a terminal and not --quiet */
+};
+
+#define LOAD_MIN_SIZE 16u
+
+/* Fills @cfg from argv (argv[0] is the subcommand). Returns 0 to run, 1 when
+ * help was printed (exit 0), or -EINVAL after printing the reason to stderr.
+ * Borrows argv: the path strings in @cfg point into it. */
+RB_MUST_CHECK int load_flags_parse(struct load_config *cfg, enum load_mode mode, int argc,
+				   char **argv);
+
+/* Prints the usage of @mode to @out. */
+void load_flags_usage(enum load_mode mode, FILE *out);
+
+/* The subcommand's name ("pubsub", ...). */
+const char *load_mode_name(enum load_mode mode);
+
+/* Parsers, each returning 0 or -EINVAL. */
+/* "1.5s", "250ms", "10us", "2m", "1h"; a bare number is seconds. */
+RB_MUST_CHECK int load_parse_duration(const char *s, uint64_t *ns);
+/* "1000", "10k", "2.5M", "1G" (decimal multipliers). */
+RB_MUST_CHECK int load_parse_count(const char *s, double *out);
+/* "128", "4k" / "4KiB" (1024), "1m" / "1MiB". */
+RB_MUST_CHECK int load_parse_size(const char *s, uint64_t *bytes);
+/* The URL forms above; fills @url (port defaults to 4222). */
+RB_MUST_CHECK int load_parse_url(const char *s, struct load_url *url);
+
+#endif /* TOOLS_LOAD_FLAGS_H */

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds and runs every test: release, ASan+UBSan,
+# TSan (stress programs), the formatting check and a bounded fuzz run.
+# Exits non-zero on any failure.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+fuzz_seconds=${RINGBUS_FUZZ_SECONDS:-30}
+failed=()
+step() { printf '\n==== %s ====\n' "$*"; }
+
+tools/bootstrap.sh
+
+step "format (clang-format --dry-run -Werror)"
+mapfile -t sources < <(git ls-files --cached --others --exclude-standard -- '*.c' '*.h')
+if [ ${#sources[@]} -gt 0 ] && ! clang-format --dry-run -Werror "${sources[@]}"; then
+	failed+=(format)
+fi
+
+for preset in release asan tsan; do
+	step "$preset: configure, build, test"
+	cmake --workflow --preset "$preset" || failed+=("$preset")
+done
+
+step "fuzz: ${fuzz_seconds}s per target"
+if cmake --preset fuzz >/dev/null && cmake --build --preset fuzz; then
+	for target in build/fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$target" ] || continue
+		case "$target" in *_replay) continue ;; esac
+		name=$(basename "$target")
+		corpus="tests/fuzz/corpus/${name#fuzz_}"
+		work=$(mktemp -d)
+		if ! "$target" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+			-artifact_prefix="build/fuzz/$name-" "$work" "$corpus" 2>build/fuzz/$name.log; then
+			tail -n 40 "build/fuzz/$name.log"
+			failed+=("$name")
+		else
+			grep -E 'stat::number_of_executed_units|Done' "build/fuzz/$name.log" || true
+		fi
+		rm -rf "$work"
+	done
+else
+	failed+=(fuzz-build)
+fi
+
+step "summary"
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAILED: ${failed[*]}"
+	exit 1
+fi
+echo "all test steps passed"
