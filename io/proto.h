@@ -45,7 +45,8 @@ enum proto_err {
 	PROTO_ERR_UNKNOWN_OP = -1,   /* 'Unknown Protocol Operation' */
 	PROTO_ERR_CONTROL_LINE = -2, /* 'maximum control line exceeded' */
 	PROTO_ERR_MAX_PAYLOAD = -3,  /* 'Maximum Payload Violation' */
-	PROTO_ERR_BAD_ARGS = -4,     /* malformed arguments: close, no -ERR line */
+	PROTO_ERR_BAD_ARGS = -4,     /* malformed arguments (or a client's -ERR, bad
+	                              * INFO): close, no -ERR line */
 	PROTO_ERR_NOMEM = -5,        /* could not grow the carry buffer */
 };
 
@@ -93,7 +94,9 @@ void proto_parser_fini(struct proto_parser *p);
  * completing an operation (a partial one is kept in the carry buffer and
  * completed by the next call); or a negative enum proto_err, after which the
  * connection must be closed. A stream split at any byte boundary yields the
- * same operations as the whole stream. */
+ * same operations as the whole stream. As nats-server does, the server side
+ * consumes a client's +OK and INFO (valid JSON object) without returning them,
+ * and answers a client's -ERR with PROTO_ERR_BAD_ARGS. */
 RB_MUST_CHECK int proto_parse(struct proto_parser *p, const char *buf, size_t len, size_t *used,
                               struct proto_frame *out);
 

@@ -24,11 +24,10 @@ for preset in release asan tsan; do
 done
 
 step "fuzz: ${fuzz_seconds}s per target"
-if cmake --preset fuzz >/dev/null && cmake --build --preset fuzz; then
-	for target in build/fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$target" ] || continue
-		case "$target" in *_replay) continue ;; esac
-		name=$(basename "$target")
+fuzz_targets=(fuzz_proto)
+if cmake --preset fuzz >/dev/null && cmake --build --preset fuzz --target "${fuzz_targets[@]}"; then
+	for name in "${fuzz_targets[@]}"; do
+		target=build/fuzz/tests/fuzz/$name
 		corpus="tests/fuzz/corpus/${name#fuzz_}"
 		work=$(mktemp -d)
 		if ! "$target" -max_total_time="$fuzz_seconds" -print_final_stats=1 \

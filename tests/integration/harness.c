@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HARNESS_MAX_ARGS 64
+#define HARNESS_MAX_ARGS   64
 #define HARNESS_PORT_TRIES 5
 #define HARNESS_MAX_INODES 256
-#define HARNESS_MAX_PIDS 32
+#define HARNESS_MAX_PIDS   32
 
 static int64_t now_ms(void)
 {
@@ -98,7 +98,7 @@ static size_t listening_inodes(uint16_t port, unsigned long *inodes, size_t cap)
 		unsigned addr, lport, state;
 		unsigned long inode;
 		if (sscanf(line, " %*u: %x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &addr,
-			   &lport, &state, &inode) != 4)
+		           &lport, &state, &inode) != 4)
 			continue;
 		if (lport == port && state == 0x0A)
 			inodes[n++] = inode;
@@ -192,7 +192,7 @@ static void dump_log(const struct harness_server *srv, const char *why)
 {
 	FILE *f = fopen(srv->log_path, "re");
 	fprintf(stderr, "---- %s log (%s): %s ----\n",
-		srv->kind == HARNESS_NATS_SERVER ? "nats-server" : "ringbus", srv->log_path, why);
+	        srv->kind == HARNESS_NATS_SERVER ? "nats-server" : "ringbus", srv->log_path, why);
 	if (f != NULL) {
 		char buf[4096];
 		size_t n;
@@ -243,7 +243,7 @@ static int write_config(struct harness_server *srv, const char *text)
 
 /* Forks and execs the server on srv->port with its output to logfd. */
 static int spawn(struct harness_server *srv, const char *path, const struct harness_opts *opts,
-		 int logfd)
+                 int logfd)
 {
 	char port[8];
 	const char *argv[HARNESS_MAX_ARGS];
@@ -273,6 +273,7 @@ static int spawn(struct harness_server *srv, const char *path, const struct harn
 		/* Only async-signal-safe calls here: the parent may have threads. */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 			_exit(126);
+		setpgid(0, 0); /* its own group, so that helpers it forks die with it */
 		if (dup2(logfd, STDOUT_FILENO) < 0 || dup2(logfd, STDERR_FILENO) < 0)
 			_exit(126);
 		close_range(3, ~0U, 0);
@@ -299,6 +300,7 @@ static void kill_and_reap(struct harness_server *srv)
 	int status;
 	if (srv->pid <= 0)
 		return;
+	kill(-srv->pid, SIGKILL);
 	kill(srv->pid, SIGKILL);
 	while (waitpid(srv->pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -389,11 +391,13 @@ int harness_server_stop(struct harness_server *srv, char *why, size_t why_len)
 	}
 	snprintf(why, why_len, "exited cleanly");
 	int ret = 0, status = 0;
+	pid_t group = srv->pid;
 	if (srv->pid <= 0) {
 		snprintf(why, why_len, "was not running");
 		ret = -ECHILD;
 	} else if (reap(srv, &status)) {
-		snprintf(why, why_len, "had exited before the stop (status 0x%x)", (unsigned)status);
+		snprintf(why, why_len, "had exited before the stop (status 0x%x)",
+		         (unsigned)status);
 		ret = -EIO;
 	} else {
 		kill(srv->pid, srv->kind == HARNESS_NATS_SERVER ? SIGINT : SIGTERM);
@@ -404,7 +408,7 @@ int harness_server_stop(struct harness_server *srv, char *why, size_t why_len)
 		if (!exited) {
 			kill_and_reap(srv);
 			snprintf(why, why_len, "did not exit within %d ms of the stop signal",
-				 HARNESS_STOP_MS);
+			         HARNESS_STOP_MS);
 			ret = -ETIMEDOUT;
 		}
 	}
@@ -415,6 +419,8 @@ int harness_server_stop(struct harness_server *srv, char *why, size_t why_len)
 		snprintf(why, why_len, "exited with status %d", WEXITSTATUS(status));
 		ret = -EIO;
 	}
+	if (group > 0)
+		kill(-group, SIGKILL); /* whatever the server left behind */
 	if (ret == 0 && log_has_sanitizer_report(srv)) {
 		snprintf(why, why_len, "printed a sanitizer report");
 		ret = -EIO;

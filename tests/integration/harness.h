@@ -15,12 +15,12 @@ enum harness_kind {
 
 /* How long a server may take to accept TCP, and to exit after the stop signal. */
 #define HARNESS_START_MS 10000
-#define HARNESS_STOP_MS 10000
+#define HARNESS_STOP_MS  10000
 
 /* One running server process. Owner: the test process that started it. */
 struct harness_server {
-	pid_t pid;          /* 0 when not running */
-	uint16_t port;      /* loopback port it listens on */
+	pid_t pid;     /* 0 when not running */
+	uint16_t port; /* loopback port it listens on */
 	enum harness_kind kind;
 	char url[48];       /* "nats://127.0.0.1:<port>" */
 	char log_path[64];  /* its stdout and stderr */

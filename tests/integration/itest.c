@@ -8,10 +8,10 @@
 #include <unistd.h>
 #include <string.h>
 
-#define ITEST_MAX_CONNS 64
-#define ITEST_MAX_SUBS 4096
+#define ITEST_MAX_CONNS       64
+#define ITEST_MAX_SUBS        4096
 #define ITEST_NATS_TIMEOUT_MS 5000
-#define ITEST_CLOSE_WAIT_MS 5000
+#define ITEST_CLOSE_WAIT_MS   5000
 
 struct harness_server itest_srv;
 
@@ -26,7 +26,7 @@ static bool itest_nats_used;
  * abnormally, which Criterion counts as a failure, and print the marker that
  * ctest's FAIL_REGULAR_EXPRESSION also catches. */
 __attribute__((format(printf, 1, 2), noreturn)) static void itest_fail_in_teardown(const char *fmt,
-										  ...)
+                                                                                   ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -42,8 +42,8 @@ void itest_start(const struct harness_opts *opts)
 {
 	int r = harness_server_start(&itest_srv, opts);
 	cr_assert_eq(r, 0, "cannot start the server under test (%s): %s",
-		     getenv("RINGBUS_TEST_SERVER") ? getenv("RINGBUS_TEST_SERVER") : "unset",
-		     strerror(-r));
+	             getenv("RINGBUS_TEST_SERVER") ? getenv("RINGBUS_TEST_SERVER") : "unset",
+	             strerror(-r));
 }
 
 void itest_setup(void)
@@ -71,11 +71,6 @@ void itest_teardown(void)
 		itest_fail_in_teardown("the server under test %s", why);
 	if (closed != NATS_OK)
 		itest_fail_in_teardown("libnats did not close: %s", natsStatus_GetText(closed));
-}
-
-bool itest_is_ringbus(void)
-{
-	return itest_srv.kind == HARNESS_RINGBUS;
 }
 
 struct raw_conn *itest_raw_open(void)

@@ -30,9 +30,6 @@ void itest_setup(void);
  * stops itest_srv and fails the test if the server did not exit cleanly. */
 void itest_teardown(void);
 
-/* True when the server under test is ringbus. */
-bool itest_is_ringbus(void);
-
 /* Connects a raw client to itest_srv and completes the handshake with
  * connect_json (borrowed); asserts success. Returns the connection, owned by
  * the caller (raw_close). */
@@ -59,7 +56,7 @@ void itest_track_sub(natsSubscription *sub);
 	do {                                                                                       \
 		long itest_r_ = (long)(expr);                                                      \
 		cr_assert(itest_r_ >= 0, "%s failed (%s): %s", #expr, strerror((int)-itest_r_),    \
-			  raw_why(c));                                                             \
+		          raw_why(c));                                                             \
 	} while (0)
 
 /* Asserts that the next bytes on c are the string s. */

@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #define RAW_INITIAL_BUF (16 * 1024)
-#define RAW_MAX_BUF (8 * 1024 * 1024)
-#define RAW_SEND_MS 20000
-#define RAW_SENDF_MAX (64 * 1024)
-#define RAW_SHOW 240
+#define RAW_MAX_BUF     (8 * 1024 * 1024)
+#define RAW_SEND_MS     20000
+#define RAW_SENDF_MAX   (64 * 1024)
+#define RAW_SHOW        240
 
 static const char raw_ping[] = "PING\r\n";
 #define RAW_PING_LEN 6
@@ -78,7 +78,7 @@ static void describe(struct raw_conn *c, const char *what, const void *exp, size
 	escape(e, sizeof e, exp != NULL ? exp : "", exp != NULL ? exp_len : 0);
 	escape(g, sizeof g, c->buf + c->start, c->end - c->start);
 	snprintf(c->why, sizeof c->why, "%.160s; expected \"%.900s\", got \"%.900s\"%s", what, e, g,
-		 c->eof ? " then EOF" : "");
+	         c->eof ? " then EOF" : "");
 }
 
 int raw_connect(uint16_t port, struct raw_conn **out)
@@ -267,8 +267,8 @@ static ssize_t fill(struct raw_conn *c, int64_t deadline)
  * 1 when the bytes so far could still be a PING (read more), or -errno. */
 static int skip_pings(struct raw_conn *c, const void *expect, size_t expect_len)
 {
-	if (!c->auto_pong ||
-	    (expect != NULL && expect_len >= RAW_PING_LEN && memcmp(expect, raw_ping, RAW_PING_LEN) == 0))
+	if (!c->auto_pong || (expect != NULL && expect_len >= RAW_PING_LEN &&
+	                      memcmp(expect, raw_ping, RAW_PING_LEN) == 0))
 		return 0;
 	for (;;) {
 		size_t avail = c->end - c->start;
@@ -286,11 +286,13 @@ static int skip_pings(struct raw_conn *c, const void *expect, size_t expect_len)
 
 /* Turns a fill result into a return code, describing the failure. */
 static int fill_failed(struct raw_conn *c, ssize_t r, const char *what, const void *exp,
-		       size_t exp_len)
+                       size_t exp_len)
 {
 	char msg[128];
 	snprintf(msg, sizeof msg, "%s: %s", what,
-		 r == 0 ? "connection closed" : r == -ETIMEDOUT ? "timed out" : strerror((int)-r));
+	         r == 0            ? "connection closed"
+	         : r == -ETIMEDOUT ? "timed out"
+	                           : strerror((int)-r));
 	describe(c, msg, exp, exp_len);
 	return r == 0 ? -ECONNRESET : (int)r;
 }
@@ -350,7 +352,7 @@ int raw_expect_eof(struct raw_conn *c, int timeout_ms)
 }
 
 ssize_t raw_read_until(struct raw_conn *c, const char *needle, char *out, size_t cap,
-		       int timeout_ms)
+                       int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	size_t nlen = strlen(needle);
@@ -358,7 +360,8 @@ ssize_t raw_read_until(struct raw_conn *c, const char *needle, char *out, size_t
 		int s = skip_pings(c, needle, nlen);
 		if (s < 0)
 			return s;
-		char *hit = s == 0 ? memmem(c->buf + c->start, c->end - c->start, needle, nlen) : NULL;
+		char *hit =
+		    s == 0 ? memmem(c->buf + c->start, c->end - c->start, needle, nlen) : NULL;
 		if (hit != NULL) {
 			size_t n = (size_t)(hit - (c->buf + c->start)) + nlen;
 			if (out != NULL && cap > 0) {
@@ -444,7 +447,8 @@ int raw_read_msg(struct raw_conn *c, struct raw_msg *m, int timeout_ms)
 	bool msg = n > 0 && strcmp(tok[0], "MSG") == 0;
 	int base = hmsg ? 5 : 4; /* tokens without the reply */
 	if ((!msg && !hmsg) || (n != base && n != base + 1)) {
-		snprintf(c->why, sizeof c->why, "expected a MSG or HMSG line, got \"%.200s\"", copy);
+		snprintf(c->why, sizeof c->why, "expected a MSG or HMSG line, got \"%.200s\"",
+		         copy);
 		return -EBADMSG;
 	}
 	m->has_headers = hmsg;
@@ -452,8 +456,8 @@ int raw_read_msg(struct raw_conn *c, struct raw_msg *m, int timeout_ms)
 	copy_field(m->sid, sizeof m->sid, tok[2]);
 	if (n == base + 1)
 		copy_field(m->reply, sizeof m->reply, tok[3]);
-	if ((hmsg && parse_size(tok[n - 2], &m->hdr_len) != 0) || parse_size(tok[n - 1], &m->len) != 0 ||
-	    m->hdr_len > m->len) {
+	if ((hmsg && parse_size(tok[n - 2], &m->hdr_len) != 0) ||
+	    parse_size(tok[n - 1], &m->len) != 0 || m->hdr_len > m->len) {
 		snprintf(c->why, sizeof c->why, "bad sizes in \"%.200s\"", copy);
 		return -EBADMSG;
 	}

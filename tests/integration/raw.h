@@ -16,13 +16,13 @@ struct raw_conn;
 
 /* One MSG or HMSG frame as received. Owner: caller; raw_msg_fini frees data. */
 struct raw_msg {
-	bool has_headers;    /* HMSG */
+	bool has_headers; /* HMSG */
 	char subject[256];
 	char sid[64];
-	char reply[256];     /* "" when absent */
-	size_t hdr_len;      /* header block length (0 for MSG) */
-	size_t len;          /* total length: headers plus body */
-	char *data;          /* len bytes plus a NUL; owned */
+	char reply[256]; /* "" when absent */
+	size_t hdr_len;  /* header block length (0 for MSG) */
+	size_t len;      /* total length: headers plus body */
+	char *data;      /* len bytes plus a NUL; owned */
 };
 
 /* Connects to 127.0.0.1:port (non-blocking socket, TCP_NODELAY). Server PINGs
@@ -57,7 +57,7 @@ int raw_sendf(struct raw_conn *c, const char *fmt, ...) __attribute__((format(pr
  * consumed (NUL-terminated, truncated to cap) into out (may be NULL).
  * Returns the number of bytes consumed, or -ETIMEDOUT, -ECONNRESET (EOF), -errno. */
 ssize_t raw_read_until(struct raw_conn *c, const char *needle, char *out, size_t cap,
-		       int timeout_ms);
+                       int timeout_ms);
 
 /* Reads one line ending in "\n" (an "\r" before it is dropped) into line
  * (NUL-terminated, truncated to cap). Returns the line length or -errno. */

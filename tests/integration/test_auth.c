@@ -35,7 +35,7 @@ static struct raw_conn *connect_with(const char *json)
 	cJSON *j = cJSON_Parse(info + 5);
 	cr_assert_not_null(j, "INFO is not JSON: %s", info);
 	cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "auth_required")),
-		  "INFO must say auth_required: %s", info);
+	          "INFO must say auth_required: %s", info);
 	cJSON_Delete(j);
 	ITEST_RAW_OK(c, raw_sendf(c, "CONNECT %s\r\nPING\r\n", json));
 	return c;
@@ -46,7 +46,7 @@ static void expect_violation(const char *json)
 	struct raw_conn *c = connect_with(json);
 	cr_assert_eq(raw_expect_str(c, VIOLATION), 0, "CONNECT %s: %s", json, raw_why(c));
 	cr_assert_eq(raw_expect_eof(c, RAW_WAIT_MS), 0, "CONNECT %s must close: %s", json,
-		     raw_why(c));
+	             raw_why(c));
 	raw_close(c);
 }
 
@@ -61,7 +61,8 @@ static void expect_accepted(const char *json)
 
 Test(auth_user, right_user_and_password_are_accepted)
 {
-	expect_accepted("{\"verbose\":false,\"pedantic\":false,\"user\":\"alice\",\"pass\":\"s3cret\"}");
+	expect_accepted(
+	    "{\"verbose\":false,\"pedantic\":false,\"user\":\"alice\",\"pass\":\"s3cret\"}");
 }
 
 Test(auth_user, missing_or_wrong_credentials_are_refused)

@@ -10,10 +10,10 @@
 
 TestSuite(errors, .init = itest_setup, .fini = itest_teardown, .timeout = 60);
 
-#define Q "{\"verbose\":false,\"pedantic\":false}"
-#define QH "{\"verbose\":false,\"pedantic\":false,\"headers\":true}"
-#define PEDANTIC "{\"verbose\":false,\"pedantic\":true}"
-#define UNKNOWN_OP "-ERR 'Unknown Protocol Operation'\r\n"
+#define Q               "{\"verbose\":false,\"pedantic\":false}"
+#define QH              "{\"verbose\":false,\"pedantic\":false,\"headers\":true}"
+#define PEDANTIC        "{\"verbose\":false,\"pedantic\":true}"
+#define UNKNOWN_OP      "-ERR 'Unknown Protocol Operation'\r\n"
 #define INVALID_SUBJECT "-ERR 'Invalid Subject'\r\n"
 #define INVALID_PUBLISH "-ERR 'Invalid Publish Subject'\r\n"
 
@@ -30,36 +30,35 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
-	{"unknown operation", Q, "FOO bar\r\n", 0, UNKNOWN_OP, true},
-	{"payload not followed by CRLF", Q, "PUB foo 1\r\nxy\r\n", 0, UNKNOWN_OP, true},
-	{"control line over 4096 bytes", Q, NULL, 5000, "-ERR 'maximum control line exceeded'\r\n",
-	 true},
-	{"PUB over max_payload", Q, "PUB foo 1048577\r\n", 0, "-ERR 'Maximum Payload Violation'\r\n",
-	 true},
-	{"HPUB over max_payload", QH, "HPUB foo 12 1048577\r\n", 0,
-	 "-ERR 'Maximum Payload Violation'\r\n", true},
-	{"empty subject token", Q, "SUB foo..bar 1\r\n", 0, INVALID_SUBJECT, false},
-	{"leading dot", Q, "SUB .foo 1\r\n", 0, INVALID_SUBJECT, false},
-	{"trailing dot", Q, "SUB foo. 1\r\n", 0, INVALID_SUBJECT, false},
-	{"full wildcard not last", Q, "SUB foo.>.bar 1\r\n", 0, INVALID_SUBJECT, false},
-	{"pedantic publish to *", PEDANTIC, "PUB foo.* 1\r\nx\r\n", 0, INVALID_PUBLISH, false},
-	{"pedantic publish to >", PEDANTIC, "PUB foo.> 1\r\nx\r\n", 0, INVALID_PUBLISH, false},
-	{"pedantic publish to empty token", PEDANTIC, "PUB a..b 1\r\nx\r\n", 0, INVALID_PUBLISH,
-	 false},
-	{"pedantic is on unless CONNECT turns it off", "{\"verbose\":false}", "PUB a.> 1\r\nx\r\n", 0,
-	 INVALID_PUBLISH, false},
-	{"protocol above 1", "{\"verbose\":false,\"protocol\":2}", "PING\r\n", 0,
-	 "-ERR 'invalid client protocol'\r\n", true},
-	{"no_responders without headers", "{\"verbose\":false,\"no_responders\":true}", "PING\r\n", 0,
-	 "-ERR 'no responders requires headers support'\r\n", true},
-	{"malformed SUB arguments", Q, "SUB a b c d\r\n", 0, "", true},
-	{"SUB without a sid", Q, "SUB foo\r\n", 0, "", true},
-	{"PUB size not a number", Q, "PUB foo 1x\r\na\r\n", 0, "", true},
-	{"PUB negative size", Q, "PUB foo -1\r\n", 0, "", true},
-	{"HPUB header length over total", QH, "HPUB foo 20 12\r\n", 0, "", true},
-	{"HPUB without header support", "{\"verbose\":false,\"pedantic\":false,\"headers\":false}",
-	 "HPUB foo 12 12\r\nNATS/1.0\r\n\r\n\r\n", 0, "", true},
-	{"invalid CONNECT JSON", "{verbose", "PING\r\n", 0, "", true},
+    {"unknown operation", Q, "FOO bar\r\n", 0, UNKNOWN_OP, true},
+    {"payload not followed by CRLF", Q, "PUB foo 1\r\nxy\r\n", 0, UNKNOWN_OP, true},
+    {"control line over 4096 bytes", Q, NULL, 5000, "-ERR 'maximum control line exceeded'\r\n",
+     true},
+    {"PUB over max_payload", Q, "PUB foo 1048577\r\n", 0, "-ERR 'Maximum Payload Violation'\r\n",
+     true},
+    {"HPUB over max_payload", QH, "HPUB foo 12 1048577\r\n", 0,
+     "-ERR 'Maximum Payload Violation'\r\n", true},
+    {"empty subject token", Q, "SUB foo..bar 1\r\n", 0, INVALID_SUBJECT, false},
+    {"leading dot", Q, "SUB .foo 1\r\n", 0, INVALID_SUBJECT, false},
+    {"trailing dot", Q, "SUB foo. 1\r\n", 0, INVALID_SUBJECT, false},
+    {"full wildcard not last", Q, "SUB foo.>.bar 1\r\n", 0, INVALID_SUBJECT, false},
+    {"pedantic publish to *", PEDANTIC, "PUB foo.* 1\r\nx\r\n", 0, INVALID_PUBLISH, false},
+    {"pedantic publish to >", PEDANTIC, "PUB foo.> 1\r\nx\r\n", 0, INVALID_PUBLISH, false},
+    {"pedantic publish to empty token", PEDANTIC, "PUB a..b 1\r\nx\r\n", 0, INVALID_PUBLISH, false},
+    {"pedantic is on unless CONNECT turns it off", "{\"verbose\":false}", "PUB a.> 1\r\nx\r\n", 0,
+     INVALID_PUBLISH, false},
+    {"protocol above 1", "{\"verbose\":false,\"protocol\":2}", "PING\r\n", 0,
+     "-ERR 'invalid client protocol'\r\n", true},
+    {"no_responders without headers", "{\"verbose\":false,\"no_responders\":true}", "PING\r\n", 0,
+     "-ERR 'no responders requires headers support'\r\n", true},
+    {"malformed SUB arguments", Q, "SUB a b c d\r\n", 0, "", true},
+    {"SUB without a sid", Q, "SUB foo\r\n", 0, "", true},
+    {"PUB size not a number", Q, "PUB foo 1x\r\na\r\n", 0, "", true},
+    {"PUB negative size", Q, "PUB foo -1\r\n", 0, "", true},
+    {"HPUB header length over total", QH, "HPUB foo 20 12\r\n", 0, "", true},
+    {"HPUB without header support", "{\"verbose\":false,\"pedantic\":false,\"headers\":false}",
+     "HPUB foo 12 12\r\nNATS/1.0\r\n\r\n\r\n", 0, "", true},
+    {"invalid CONNECT JSON", "{verbose", "PING\r\n", 0, "", true},
 };
 
 #define N_ERR_CASES (sizeof err_cases / sizeof err_cases[0])
@@ -92,11 +91,11 @@ ParameterizedTest(int *i, errors, each_error_has_its_text_and_close_behaviour)
 	cr_assert_eq(raw_expect_str(c, e->reply), 0, "%s: %s", e->name, raw_why(c));
 	if (e->closes) {
 		cr_assert_eq(raw_expect_eof(c, RAW_WAIT_MS), 0, "%s: must close: %s", e->name,
-			     raw_why(c));
+		             raw_why(c));
 	} else {
 		raw_send_str(c, "PING\r\n");
 		cr_assert_eq(raw_expect_str(c, "PONG\r\n"), 0, "%s: must stay open: %s", e->name,
-			     raw_why(c));
+		             raw_why(c));
 	}
 	raw_close(c);
 }
@@ -197,7 +196,7 @@ Test(stale, a_client_that_never_answers_pings_is_closed_as_stale, .fini = itest_
 	}
 	cr_assert_str_eq(line, "-ERR 'Stale Connection'");
 	cr_assert_eq(pings, 2, "the server closes after ping_max (2) unanswered PINGs, sent %d",
-		     pings);
+	             pings);
 	ITEST_RAW_OK(c, raw_expect_eof(c, RAW_WAIT_MS));
 	raw_close(c);
 }

@@ -12,10 +12,10 @@
 
 TestSuite(lifecycle, .init = itest_setup, .fini = itest_teardown, .timeout = 120);
 
-#define Q ITEST_QUIET
-#define ROUNDS 10
-#define PER_ROUND 10
-#define BURST 8
+#define Q          ITEST_QUIET
+#define ROUNDS     10
+#define PER_ROUND  10
+#define BURST      8
 #define BURST_SIZE 65536
 
 enum leave_how { LEAVE_CLOSE, LEAVE_RESET, LEAVE_HALF_CLOSE };
@@ -49,8 +49,8 @@ static void leave(struct raw_conn *c, enum leave_how how)
 			ssize_t n;
 			while ((n = raw_read_line(c, sink, sizeof sink, RAW_WAIT_MS)) >= 0)
 				;
-			cr_assert_eq(n, -ECONNRESET, "half-closed client not closed by the server: %s",
-				     raw_why(c));
+			cr_assert_eq(n, -ECONNRESET,
+			             "half-closed client not closed by the server: %s", raw_why(c));
 		}
 		raw_close(c);
 		break;
@@ -74,7 +74,8 @@ ParameterizedTest(enum leave_how *how, lifecycle, a_subscriber_that_leaves_does_
 	for (int round = 0; round < ROUNDS; round++) {
 		char subs[160];
 		snprintf(subs, sizeof subs,
-			 "SUB gone.x 1\r\nSUB gone.* 2\r\nSUB gone.x q 3\r\nSUB burst.%d 4\r\n", round);
+		         "SUB gone.x 1\r\nSUB gone.* 2\r\nSUB gone.x q 3\r\nSUB burst.%d 4\r\n",
+		         round);
 		struct raw_conn *goer = subscriber(subs);
 		/* Leave undelivered data queued towards the subscriber that goes. */
 		for (int k = 0; k < BURST; k++) {
@@ -88,20 +89,20 @@ ParameterizedTest(enum leave_how *how, lifecycle, a_subscriber_that_leaves_does_
 
 		for (int i = 0; i < PER_ROUND; i++)
 			ITEST_RAW_OK(pub, raw_sendf(pub, "PUB gone.x %d\r\n%04d\r\n", 4,
-						    round * PER_ROUND + i));
+			                            round * PER_ROUND + i));
 		ITEST_SEND(pub, "PING\r\n");
-		cr_assert_eq(raw_expect_str(pub, "PONG\r\n"), 0, "%s round %d: flush: %s", name, round,
-			     raw_why(pub));
+		cr_assert_eq(raw_expect_str(pub, "PONG\r\n"), 0, "%s round %d: flush: %s", name,
+		             round, raw_why(pub));
 		int next[3] = {0, round * PER_ROUND, round * PER_ROUND};
 		for (int i = 0; i < 2 * PER_ROUND; i++) {
 			struct raw_msg m;
 			int r = raw_read_msg(stay, &m, RAW_WAIT_MS);
 			cr_assert_eq(r, 0, "%s round %d: remaining subscriber: %s", name, round,
-				     raw_why(stay));
+			             raw_why(stay));
 			int sid = atoi(m.sid);
 			cr_assert(sid == 1 || sid == 2, "sid %s", m.sid);
-			cr_assert_eq(atoi(m.data), next[sid], "%s round %d sid %d: got %s", name, round,
-				     sid, m.data);
+			cr_assert_eq(atoi(m.data), next[sid], "%s round %d sid %d: got %s", name,
+			             round, sid, m.data);
 			next[sid]++;
 			raw_msg_fini(&m);
 		}

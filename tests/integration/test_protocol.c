@@ -47,7 +47,7 @@ Test(protocol, info_line_has_the_fields_clients_read)
 	cr_assert(cJSON_IsNumber(proto) && proto->valuedouble == 1.0, "proto must be 1");
 	cr_assert(cJSON_IsTrue(headers), "headers must be true");
 	cr_assert(cJSON_IsNumber(max_payload) && max_payload->valuedouble == 1048576.0,
-		  "max_payload must be 1 MiB");
+	          "max_payload must be 1 MiB");
 	cr_assert(cJSON_IsNumber(client_id) && client_id->valuedouble >= 1.0, "client_id");
 
 	struct raw_conn *d = itest_raw_open();
@@ -55,9 +55,9 @@ Test(protocol, info_line_has_the_fields_clients_read)
 	const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(info2, "server_id");
 	const cJSON *client_id2 = cJSON_GetObjectItemCaseSensitive(info2, "client_id");
 	cr_assert(cJSON_IsString(id2) && strcmp(id->valuestring, id2->valuestring) == 0,
-		  "one server, one server_id");
+	          "one server, one server_id");
 	cr_assert(cJSON_IsNumber(client_id2) && client_id2->valuedouble != client_id->valuedouble,
-		  "each connection has its own client_id");
+	          "each connection has its own client_id");
 	cJSON_Delete(info);
 	cJSON_Delete(info2);
 	raw_close(c);
@@ -141,8 +141,8 @@ Test(protocol, hpub_is_delivered_as_hmsg)
 
 Test(protocol, headers_are_stripped_for_a_subscriber_without_header_support)
 {
-	struct raw_conn *plain = subscriber("{\"verbose\":false,\"pedantic\":false,\"headers\":false}",
-					    "SUB foo 7\r\n");
+	struct raw_conn *plain =
+	    subscriber("{\"verbose\":false,\"pedantic\":false,\"headers\":false}", "SUB foo 7\r\n");
 	struct raw_conn *pub = itest_raw(ITEST_QUIET_HEADERS);
 	ITEST_SEND(pub, "HPUB foo rep 18 23\r\nNATS/1.0\r\nA: b\r\n\r\nhello\r\n");
 	ITEST_EXPECT(plain, "MSG foo 7 rep 5\r\nhello\r\n");
@@ -157,7 +157,7 @@ Test(protocol, operation_names_are_case_insensitive)
 	struct raw_conn *c = itest_raw_open();
 	ITEST_RAW_OK(c, raw_read_until(c, "\r\n", NULL, 0, RAW_WAIT_MS));
 	ITEST_SEND(c, "connect {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n"
-		      "PiNg\r\n");
+	              "PiNg\r\n");
 	ITEST_EXPECT(c, "PONG\r\n");
 	ITEST_SEND(c, "Sub ci 1\r\nsub ci 2\r\nping\r\n");
 	ITEST_EXPECT(c, "PONG\r\n");
@@ -192,12 +192,12 @@ Test(protocol, bare_newline_ends_a_control_line)
 
 /* A publisher stream and what a subscriber of sp.a with sid 1 must receive. */
 static const char split_stream[] = "PUB sp.a 5\r\nhello\r\n"
-				   "HPUB sp.a r 12 17\r\nNATS/1.0\r\n\r\nworld\r\n"
-				   "PUB sp.a 0\r\n\r\n"
-				   "PING\r\n";
+                                   "HPUB sp.a r 12 17\r\nNATS/1.0\r\n\r\nworld\r\n"
+                                   "PUB sp.a 0\r\n\r\n"
+                                   "PING\r\n";
 static const char split_frames[] = "MSG sp.a 1 5\r\nhello\r\n"
-				   "HMSG sp.a 1 r 12 17\r\nNATS/1.0\r\n\r\nworld\r\n"
-				   "MSG sp.a 1 0\r\n\r\n";
+                                   "HMSG sp.a 1 r 12 17\r\nNATS/1.0\r\n\r\nworld\r\n"
+                                   "MSG sp.a 1 0\r\n\r\n";
 
 Test(protocol, a_stream_sent_one_byte_at_a_time_gives_the_same_frames)
 {
@@ -223,7 +223,8 @@ Test(protocol, a_stream_split_at_any_offset_gives_the_same_frames)
 		usleep(1000);
 		ITEST_RAW_OK(pub, raw_send(pub, split_stream + cut, len - cut));
 		ITEST_EXPECT(pub, "PONG\r\n");
-		cr_assert_eq(raw_expect_str(sub, split_frames), 0, "cut at %zu: %s", cut, raw_why(sub));
+		cr_assert_eq(raw_expect_str(sub, split_frames), 0, "cut at %zu: %s", cut,
+		             raw_why(sub));
 	}
 	raw_close(sub);
 	raw_close(pub);
@@ -231,7 +232,8 @@ Test(protocol, a_stream_split_at_any_offset_gives_the_same_frames)
 
 Test(protocol, a_duplicate_sid_is_ignored)
 {
-	struct raw_conn *c = subscriber(ITEST_QUIET, "SUB dup.a 1\r\nSUB dup.a 1\r\nSUB dup.b 1\r\n");
+	struct raw_conn *c =
+	    subscriber(ITEST_QUIET, "SUB dup.a 1\r\nSUB dup.a 1\r\nSUB dup.b 1\r\n");
 	/* The repeated SUB on dup.a adds no second delivery; dup.b never subscribed. */
 	ITEST_SEND(c, "PUB dup.b 1\r\nb\r\nPUB dup.a 1\r\n1\r\nPUB dup.a 1\r\n2\r\nPING\r\n");
 	ITEST_EXPECT(c, "MSG dup.a 1 1\r\n1\r\n");
@@ -278,8 +280,8 @@ Test(protocol, unsub_with_max_delivers_exactly_max)
 Test(protocol, no_responders_status_goes_to_the_reply_subscription)
 {
 	struct raw_conn *c = subscriber("{\"verbose\":false,\"pedantic\":false,\"headers\":true,"
-					"\"no_responders\":true}",
-					"SUB _INBOX.nr 1\r\n");
+	                                "\"no_responders\":true}",
+	                                "SUB _INBOX.nr 1\r\n");
 	ITEST_SEND(c, "PUB nobody.home _INBOX.nr 2\r\nhi\r\n");
 	ITEST_EXPECT(c, "HMSG _INBOX.nr 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
 	/* Without a reply subject there is nobody to tell. */

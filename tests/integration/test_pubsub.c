@@ -9,7 +9,7 @@
 
 TestSuite(pubsub, .init = itest_setup, .fini = itest_teardown, .timeout = 120);
 
-#define WAIT_MS 5000
+#define WAIT_MS  5000
 #define QUIET_MS 250 /* how long "nothing more arrives" is watched */
 
 /* Receives one message on sub and checks its subject and data. */
@@ -33,8 +33,8 @@ static void expect_nothing(natsConnection *publisher, natsSubscription *const *s
 	for (size_t i = 0; i < n; i++) {
 		uint64_t queued = 0;
 		ITEST_NATS_OK(natsSubscription_QueuedMsgs(subs[i], &queued));
-		cr_assert_eq(queued, 0, "%llu unexpected messages on %s", (unsigned long long)queued,
-			     natsSubscription_GetSubject(subs[i]));
+		cr_assert_eq(queued, 0, "%llu unexpected messages on %s",
+		             (unsigned long long)queued, natsSubscription_GetSubject(subs[i]));
 	}
 }
 
@@ -55,15 +55,15 @@ Test(pubsub, a_message_reaches_every_matching_subscriber_once)
 }
 
 /* Which of the published subjects each pattern must receive (bit i: subject i). */
-static const char *const wild_subjects[] = {"w",	 "w.a",	  "w.b",   "w.a.c",
-					    "w.b.c", "w.b.c.d", "x.b.c", "wx.a"};
+static const char *const wild_subjects[] = {"w",     "w.a",     "w.b",   "w.a.c",
+                                            "w.b.c", "w.b.c.d", "x.b.c", "wx.a"};
 static const struct {
 	const char *pattern;
 	unsigned mask;
 } wild_table[] = {
-	{"w", 0x01},   {"*", 0x01},	{"w.*", 0x06},	 {"w.>", 0x3e},	  {"w.*.c", 0x18},
-	{"w.b.>", 0x30}, {"*.b.c", 0x50}, {"*.*.*", 0x58}, {">", 0xff},	   {"w.b.c", 0x10},
-	{"*.>", 0xfe}, {"*.a", 0x82},	{"w.*.>", 0x38}, {"*.*.c.*", 0x20},
+    {"w", 0x01},     {"*", 0x01},     {"w.*", 0x06},   {"w.>", 0x3e},     {"w.*.c", 0x18},
+    {"w.b.>", 0x30}, {"*.b.c", 0x50}, {"*.*.*", 0x58}, {">", 0xff},       {"w.b.c", 0x10},
+    {"*.>", 0xfe},   {"*.a", 0x82},   {"w.*.>", 0x38}, {"*.*.c.*", 0x20},
 };
 
 Test(pubsub, wildcards_match_whole_tokens)
@@ -75,7 +75,8 @@ Test(pubsub, wildcards_match_whole_tokens)
 	for (size_t i = 0; i < nsub; i++)
 		subs[i] = itest_sub(sc, wild_table[i].pattern, NULL);
 	for (size_t k = 0; k < nsubj; k++)
-		ITEST_NATS_OK(natsConnection_PublishString(pub, wild_subjects[k], wild_subjects[k]));
+		ITEST_NATS_OK(
+		    natsConnection_PublishString(pub, wild_subjects[k], wild_subjects[k]));
 	ITEST_NATS_OK(natsConnection_FlushTimeout(pub, WAIT_MS));
 	for (size_t i = 0; i < nsub; i++) {
 		unsigned want = wild_table[i].mask, got = 0;
@@ -83,15 +84,15 @@ Test(pubsub, wildcards_match_whole_tokens)
 			natsMsg *m = NULL;
 			natsStatus s = natsSubscription_NextMsg(&m, subs[i], WAIT_MS);
 			cr_assert_eq(s, NATS_OK, "%s: missing messages (got mask 0x%x of 0x%x)",
-				     wild_table[i].pattern, got, want);
+			             wild_table[i].pattern, got, want);
 			size_t k = 0;
 			while (k < nsubj && strcmp(wild_subjects[k], natsMsg_GetSubject(m)) != 0)
 				k++;
 			cr_assert_lt(k, nsubj, "unknown subject %s", natsMsg_GetSubject(m));
 			cr_assert(!(got & (1u << k)), "%s: %s twice", wild_table[i].pattern,
-				  wild_subjects[k]);
+			          wild_subjects[k]);
 			cr_assert(want & (1u << k), "%s must not match %s", wild_table[i].pattern,
-				  wild_subjects[k]);
+			          wild_subjects[k]);
 			got |= 1u << k;
 			natsMsg_Destroy(m);
 		}
@@ -124,8 +125,8 @@ Test(pubsub, a_queue_group_delivers_each_message_to_exactly_one_member)
 			while (natsSubscription_NextMsg(&m, members[i], 20) == NATS_OK) {
 				int n = atoi(natsMsg_GetData(m));
 				natsMsg_Destroy(m);
-				cr_assert(n >= 0 && n < COUNT && !seen[n], "message %d twice or unknown",
-					  n);
+				cr_assert(n >= 0 && n < COUNT && !seen[n],
+				          "message %d twice or unknown", n);
 				seen[n] = 1;
 				per_member[i]++;
 				total++;
@@ -135,8 +136,8 @@ Test(pubsub, a_queue_group_delivers_each_message_to_exactly_one_member)
 	cr_assert_eq(total, COUNT, "the group received %d of %d", total, COUNT);
 	for (int i = 0; i < MEMBERS; i++) {
 		cr_assert_geq(per_member[i], COUNT / (2 * MEMBERS),
-			      "member %d got %d of %d: not spread over the group", i, per_member[i],
-			      COUNT);
+		              "member %d got %d of %d: not spread over the group", i, per_member[i],
+		              COUNT);
 	}
 	expect_nothing(pub, members, MEMBERS);
 	/* A plain subscriber and another group each still see every message. */
@@ -226,13 +227,13 @@ Test(pubsub, order_is_kept_per_publisher_and_subject)
 		natsMsg *m = NULL;
 		natsStatus st = natsSubscription_NextMsg(&m, sub, WAIT_MS);
 		cr_assert_eq(st, NATS_OK, "message %d of %d: %s", i, PUBS * SUBJECTS * PER,
-			     natsStatus_GetText(st));
+		             natsStatus_GetText(st));
 		int s = -1, p = -1, n = -1;
 		cr_assert_eq(sscanf(natsMsg_GetSubject(m), "ord.%d", &s), 1);
 		cr_assert_eq(sscanf(natsMsg_GetData(m), "%d %d", &p, &n), 2);
 		cr_assert(p >= 0 && p < PUBS && s >= 0 && s < SUBJECTS, "bad message");
 		cr_assert_eq(n, next[p][s], "publisher %d subject %d: got %d, expected %d", p, s, n,
-			     next[p][s]);
+		             next[p][s]);
 		next[p][s]++;
 		natsMsg_Destroy(m);
 	}
@@ -255,7 +256,7 @@ Test(pubsub, a_flushed_subscription_sees_the_next_publish_of_any_connection)
 		natsSubscription_Unsubscribe(sub);
 		natsSubscription_Destroy(sub);
 		cr_assert_eq(s, NATS_OK, "round %d: publish after flush was not delivered: %s", i,
-			     natsStatus_GetText(s));
+		             natsStatus_GetText(s));
 	}
 }
 
@@ -275,7 +276,7 @@ Test(pubsub, a_flushed_publish_reaches_the_subscribers_of_that_moment)
 		snprintf(line, sizeof line, "MSG pf.%d %d 1\r\nx\r\n", i, i);
 		char before[256];
 		cr_assert_geq(raw_read_until(sub, line, before, sizeof before, WAIT_MS), 0,
-			      "round %d: flushed message lost: %s", i, raw_why(sub));
+		              "round %d: flushed message lost: %s", i, raw_why(sub));
 		if (strstr(before, "PONG\r\n") == NULL)
 			ITEST_RAW_OK(sub, raw_read_until(sub, "PONG\r\n", NULL, 0, WAIT_MS));
 	}

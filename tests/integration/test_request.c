@@ -8,7 +8,7 @@
 
 TestSuite(request, .init = itest_setup, .fini = itest_teardown, .timeout = 120);
 
-#define WAIT_MS 5000
+#define WAIT_MS     5000
 #define MAX_PAYLOAD 1048576
 
 /* Responder: answers "re:<request>" to the reply subject, copying headers. */
@@ -19,7 +19,8 @@ static void echo_responder(natsConnection *nc, natsSubscription *sub, natsMsg *m
 	char body[256];
 	snprintf(body, sizeof body, "re:%.*s", natsMsg_GetDataLength(msg), natsMsg_GetData(msg));
 	natsMsg *reply = NULL;
-	if (natsMsg_Create(&reply, natsMsg_GetReply(msg), NULL, body, (int)strlen(body)) == NATS_OK) {
+	if (natsMsg_Create(&reply, natsMsg_GetReply(msg), NULL, body, (int)strlen(body)) ==
+	    NATS_OK) {
 		const char *v = NULL;
 		if (natsMsgHeader_Get(msg, "X-Trace", &v) == NATS_OK)
 			natsMsgHeader_Set(reply, "X-Trace", v);
@@ -33,8 +34,8 @@ static void start_responder(natsConnection *nc, const char *subject, const char 
 {
 	natsSubscription *sub = NULL;
 	if (queue != NULL)
-		ITEST_NATS_OK(natsConnection_QueueSubscribe(&sub, nc, subject, queue, echo_responder,
-							    NULL));
+		ITEST_NATS_OK(
+		    natsConnection_QueueSubscribe(&sub, nc, subject, queue, echo_responder, NULL));
 	else
 		ITEST_NATS_OK(natsConnection_Subscribe(&sub, nc, subject, echo_responder, NULL));
 	itest_track_sub(sub);
@@ -50,7 +51,8 @@ Test(request, a_request_gets_the_responders_reply)
 		snprintf(req, sizeof req, "q%d", i);
 		snprintf(want, sizeof want, "re:q%d", i);
 		natsMsg *reply = NULL;
-		natsStatus s = natsConnection_RequestString(&reply, client, "svc.echo", req, WAIT_MS);
+		natsStatus s =
+		    natsConnection_RequestString(&reply, client, "svc.echo", req, WAIT_MS);
 		cr_assert_eq(s, NATS_OK, "request %d: %s", i, natsStatus_GetText(s));
 		cr_assert_eq((size_t)natsMsg_GetDataLength(reply), strlen(want));
 		cr_assert(memcmp(natsMsg_GetData(reply), want, strlen(want)) == 0, "reply %d", i);
@@ -71,11 +73,13 @@ Test(request, a_responder_on_the_requesting_connection_answers)
 Test(request, a_request_nobody_listens_to_fails_with_no_responders)
 {
 	natsConnection *client = itest_nats(NULL);
-	cr_assert(natsConnection_HasHeaderSupport(client) == NATS_OK, "server must support headers");
+	cr_assert(natsConnection_HasHeaderSupport(client) == NATS_OK,
+	          "server must support headers");
 	for (int i = 0; i < 20; i++) {
 		natsMsg *reply = NULL;
 		/* A long timeout: only the server's 503 can end the wait early. */
-		natsStatus s = natsConnection_RequestString(&reply, client, "svc.none", "hello?", 30000);
+		natsStatus s =
+		    natsConnection_RequestString(&reply, client, "svc.none", "hello?", 30000);
 		natsMsg_Destroy(reply);
 		cr_assert_eq(s, NATS_NO_RESPONDERS, "request %d: %s", i, natsStatus_GetText(s));
 	}
@@ -139,7 +143,7 @@ Test(request, headers_travel_through_request_and_reply)
 }
 
 static const int payload_sizes[] = {
-	0, 1, 4095, 4096, 4097, 65535, 65536, 65537, 1000000, MAX_PAYLOAD - 1024, MAX_PAYLOAD,
+    0, 1, 4095, 4096, 4097, 65535, 65536, 65537, 1000000, MAX_PAYLOAD - 1024, MAX_PAYLOAD,
 };
 
 Test(request, payloads_up_to_max_payload_arrive_intact)
@@ -159,7 +163,7 @@ Test(request, payloads_up_to_max_payload_arrive_intact)
 		ITEST_NATS_OK(natsSubscription_NextMsg(&m, sub, WAIT_MS));
 		cr_assert_eq(natsMsg_GetDataLength(m), payload_sizes[k]);
 		cr_assert(memcmp(natsMsg_GetData(m), data, (size_t)payload_sizes[k]) == 0,
-			  "payload of %d bytes changed", payload_sizes[k]);
+		          "payload of %d bytes changed", payload_sizes[k]);
 		natsMsg_Destroy(m);
 	}
 	natsStatus s = natsConnection_Publish(pub, "big.x", data, MAX_PAYLOAD + 1);

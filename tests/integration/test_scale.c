@@ -9,9 +9,9 @@
 
 TestSuite(scale, .init = itest_setup, .fini = itest_teardown, .timeout = 240);
 
-#define Q ITEST_QUIET
-#define CONNS 1000
-#define SUBS 100000
+#define Q           ITEST_QUIET
+#define CONNS       1000
+#define SUBS        100000
 #define SAMPLE_STEP 997
 #define BIG_WAIT_MS 60000
 
@@ -21,13 +21,14 @@ Test(scale, a_thousand_connections_all_receive_one_message)
 	for (int i = 0; i < CONNS; i++) {
 		conns[i] = itest_raw_open();
 		cr_assert_geq(raw_read_until(conns[i], "\r\n", NULL, 0, RAW_WAIT_MS), 0,
-			      "connection %d: no INFO: %s", i, raw_why(conns[i]));
-		cr_assert_eq(raw_sendf(conns[i], "CONNECT %s\r\nSUB all.hello %d\r\nPING\r\n", Q, i), 0,
-			     "connection %d: %s", i, raw_why(conns[i]));
+		              "connection %d: no INFO: %s", i, raw_why(conns[i]));
+		cr_assert_eq(
+		    raw_sendf(conns[i], "CONNECT %s\r\nSUB all.hello %d\r\nPING\r\n", Q, i), 0,
+		    "connection %d: %s", i, raw_why(conns[i]));
 	}
 	for (int i = 0; i < CONNS; i++)
 		cr_assert_eq(raw_expect_str(conns[i], "PONG\r\n"), 0, "connection %d: %s", i,
-			     raw_why(conns[i]));
+		             raw_why(conns[i]));
 	struct raw_conn *pub = itest_raw(Q);
 	ITEST_SEND(pub, "PUB all.hello 5\r\nhello\r\nPING\r\n");
 	ITEST_EXPECT(pub, "PONG\r\n");
@@ -35,14 +36,14 @@ Test(scale, a_thousand_connections_all_receive_one_message)
 	for (int i = 0; i < CONNS; i++) {
 		snprintf(want, sizeof want, "MSG all.hello %d 5\r\nhello\r\n", i);
 		cr_assert_eq(raw_expect_str(conns[i], want), 0, "connection %d: %s", i,
-			     raw_why(conns[i]));
+		             raw_why(conns[i]));
 	}
 	/* Every connection is still served after the fan-out. */
 	for (int i = 0; i < CONNS; i++)
 		cr_assert_eq(raw_send_str(conns[i], "PING\r\n"), 0, "connection %d", i);
 	for (int i = 0; i < CONNS; i++) {
 		cr_assert_eq(raw_expect_str(conns[i], "PONG\r\n"), 0, "connection %d: %s", i,
-			     raw_why(conns[i]));
+		             raw_why(conns[i]));
 		raw_close(conns[i]);
 	}
 	raw_close(pub);
@@ -53,8 +54,8 @@ static int publish_samples(struct raw_conn *pub)
 {
 	int n = 0;
 	for (int i = 0; i < SUBS; i += SAMPLE_STEP, n++)
-		ITEST_RAW_OK(pub, raw_sendf(pub, "PUB s.%d %d\r\n%d\r\n", i,
-					    snprintf(NULL, 0, "%d", i), i));
+		ITEST_RAW_OK(
+		    pub, raw_sendf(pub, "PUB s.%d %d\r\n%d\r\n", i, snprintf(NULL, 0, "%d", i), i));
 	ITEST_RAW_OK(pub, raw_sendf(pub, "PUB s.%d 5\r\n%d\r\nPING\r\n", SUBS - 1, SUBS - 1));
 	ITEST_EXPECT(pub, "PONG\r\n");
 	return n + 1;
@@ -82,7 +83,7 @@ Test(scale, a_hundred_thousand_subscriptions_on_one_connection)
 		char subject[32];
 		snprintf(subject, sizeof subject, "s.%d", i);
 		cr_assert(i >= 0 && i < SUBS && (i % SAMPLE_STEP == 0 || i == SUBS - 1),
-			  "unexpected payload %s", m.data);
+		          "unexpected payload %s", m.data);
 		cr_assert_str_eq(m.subject, subject);
 		cr_assert_eq(atoi(m.sid), i, "subject %s delivered to sid %s", m.subject, m.sid);
 		cr_assert(!seen[i], "%s delivered twice", m.subject);
@@ -122,7 +123,7 @@ Test(scale, fifty_libnats_connections_share_a_subject)
 			natsMsg *m = NULL;
 			natsStatus s = natsSubscription_NextMsg(&m, subs[i], RAW_WAIT_MS);
 			cr_assert_eq(s, NATS_OK, "subscriber %d message %d: %s", i, k,
-				     natsStatus_GetText(s));
+			             natsStatus_GetText(s));
 			cr_assert_str_eq(natsMsg_GetData(m), "extra");
 			natsMsg_Destroy(m);
 		}

@@ -1,0 +1,171 @@
+/* Fuzz target for io/proto's parser. Input: one flags byte, four chunk-size
+ * bytes, then the stream. The stream is parsed whole and in chunks (each chunk
+ * in its own heap block, so ASan sees a span that outlives it); every call is
+ * checked against the parser's contract and both runs must give the same
+ * frames and the same final status. Aborts on any violation. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/proto.h"
+#include "tests/fuzz/fuzz_target.h"
+
+#define HEAD 5
+
+/* Frames of one run, serialised (op, spans, hdr_len, max_msgs). */
+struct run {
+	char *log;
+	size_t len, cap;
+	int status;
+	unsigned frames;
+};
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "fuzz_proto: invariant broken: %s\n", what);
+	abort();
+}
+
+static void put(struct run *r, const void *p, size_t n)
+{
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 1024;
+		while (cap < r->len + n)
+			cap *= 2;
+		r->log = realloc(r->log, cap);
+		if (!r->log)
+			fail("out of memory");
+		r->cap = cap;
+	}
+	memcpy(r->log + r->len, p, n);
+	r->len += n;
+}
+
+static bool inside(struct proto_span s, const char *lo, size_t n)
+{
+	return s.len == 0 || (lo && s.ptr >= lo && s.ptr + s.len <= lo + n);
+}
+
+static bool op_allowed(enum proto_side side, enum proto_op op)
+{
+	if (side == PROTO_SIDE_SERVER)
+		return op == PROTO_OP_CONNECT || op == PROTO_OP_PUB || op == PROTO_OP_HPUB ||
+		       op == PROTO_OP_SUB || op == PROTO_OP_UNSUB || op == PROTO_OP_PING ||
+		       op == PROTO_OP_PONG;
+	return op == PROTO_OP_INFO || op == PROTO_OP_MSG || op == PROTO_OP_HMSG ||
+	       op == PROTO_OP_PING || op == PROTO_OP_PONG || op == PROTO_OP_OK ||
+	       op == PROTO_OP_ERR;
+}
+
+static void check_frame(const struct proto_parser *p, const struct proto_frame *f, const char *in,
+                        size_t n, struct run *r)
+{
+	const struct proto_span *spans[] = {&f->subject, &f->reply, &f->queue,
+	                                    &f->sid,     &f->arg,   &f->payload};
+	int op = (int)f->op;
+
+	if (!op_allowed(p->side, f->op))
+		fail("operation of the other side");
+	if (f->payload.len > p->max_payload)
+		fail("payload above max_payload");
+	if (f->hdr_len > f->payload.len)
+		fail("hdr_len above payload length");
+	if (f->arg.len > PROTO_MAX_CONTROL_LINE || f->subject.len > PROTO_MAX_CONTROL_LINE)
+		fail("argument above the control line limit");
+	put(r, &op, sizeof(op));
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		if (!inside(*spans[i], in, n) && !inside(*spans[i], p->carry, p->carry_cap))
+			fail("span outside the input and the carry");
+		put(r, &spans[i]->len, sizeof(spans[i]->len));
+		if (spans[i]->len)
+			put(r, spans[i]->ptr, spans[i]->len);
+	}
+	put(r, &f->hdr_len, sizeof(f->hdr_len));
+	put(r, &f->max_msgs, sizeof(f->max_msgs));
+	r->frames++;
+}
+
+/* Parses @s/@len in chunks of @sizes (cycled; NULL: one chunk). */
+static void run(enum proto_side side, uint32_t max_payload, const char *s, size_t len,
+                const uint8_t *sizes, struct run *r)
+{
+	struct proto_parser p;
+	size_t pos = 0, k = 0;
+
+	proto_parser_init(&p, side, max_payload);
+	while (pos < len && r->status == 0) {
+		size_t n = sizes ? (size_t)sizes[k++ % 4] + 1 : len;
+		if (n > len - pos)
+			n = len - pos;
+		char *chunk = malloc(n);
+		if (!chunk)
+			fail("out of memory");
+		memcpy(chunk, s + pos, n);
+		for (size_t off = 0; off < n;) {
+			struct proto_frame f;
+			size_t used = (size_t)-1;
+			int rc = proto_parse(&p, chunk + off, n - off, &used, &f);
+			if (rc < 0) {
+				if (rc < PROTO_ERR_NOMEM)
+					fail("undocumented error");
+				if (rc != PROTO_ERR_BAD_ARGS && rc != PROTO_ERR_NOMEM &&
+				    !proto_err_text(rc))
+					fail("error without its -ERR text");
+				r->status = rc;
+				break;
+			}
+			if (rc > 1)
+				fail("undocumented result");
+			if (used > n - off)
+				fail("used beyond the input");
+			if (p.carry_len > p.carry_cap)
+				fail("carry overrun");
+			if (p.carry_need == 0 && p.carry_len > PROTO_MAX_CONTROL_LINE + 64)
+				fail("partial line carry above the limit");
+			if (rc == 0) {
+				if (used != n - off)
+					fail("0 without consuming everything");
+				break;
+			}
+			if (used == 0)
+				fail("frame without consuming");
+			check_frame(&p, &f, chunk + off, n - off, r);
+			off += used;
+		}
+		free(chunk);
+		pos += n;
+	}
+	proto_parser_fini(&p);
+}
+
+static void compare(enum proto_side side, uint32_t max_payload, const char *s, size_t len,
+                    const uint8_t *sizes)
+{
+	struct run whole = {0}, cut = {0};
+
+	run(side, max_payload, s, len, NULL, &whole);
+	run(side, max_payload, s, len, sizes, &cut);
+	if (whole.status != cut.status || whole.frames != cut.frames || whole.len != cut.len ||
+	    (whole.len && memcmp(whole.log, cut.log, whole.len) != 0))
+		fail("chunked parse differs from the whole parse");
+	free(whole.log);
+	free(cut.log);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint32_t max_payloads[] = {PROTO_DEFAULT_MAX_PAYLOAD, 0, 5, 100};
+
+	if (size < HEAD)
+		return 0;
+	uint8_t flags = data[0];
+	uint32_t maxp = max_payloads[(flags >> 1) & 3];
+	const char *s = (const char *)data + HEAD;
+	size_t len = size - HEAD;
+
+	compare(PROTO_SIDE_SERVER, maxp, s, len, data + 1);
+	if (flags & 1)
+		compare(PROTO_SIDE_CLIENT, maxp, s, len, data + 1);
+	return 0;
+}
