@@ -61,7 +61,8 @@ static double sqrt_pos(double x)
 static int32_t bucket_index(const struct hist *h, uint64_t value)
 {
 	int pow2ceiling = 64 - __builtin_clzll(value | h->sub_bucket_mask);
-	return (int32_t)(pow2ceiling - h->unit_magnitude - (h->sub_bucket_half_count_magnitude + 1));
+	return (int32_t)(pow2ceiling - h->unit_magnitude -
+	                 (h->sub_bucket_half_count_magnitude + 1));
 }
 
 static int32_t sub_bucket_index(const struct hist *h, uint64_t value, int32_t bucket)
@@ -314,7 +315,8 @@ uint64_t hist_value_at_percentile(const struct hist *h, double p)
 		cumulative += h->counts[i];
 		if (cumulative >= wanted) {
 			uint64_t v = value_at_index(h, i);
-			return p <= 0.0 ? hist_lowest_equivalent(h, v) : hist_highest_equivalent(h, v);
+			return p <= 0.0 ? hist_lowest_equivalent(h, v)
+			                : hist_highest_equivalent(h, v);
 		}
 	}
 	return hist_max(h);
@@ -371,7 +373,7 @@ static void format_fraction(char out[16], double fraction)
 }
 
 static int write_row(FILE *out, const struct hist *h, uint64_t value, double level,
-		     uint64_t cumulative, double unit_ratio)
+                     uint64_t cumulative, double unit_ratio)
 {
 	double fraction = level / 100.0;
 	char pct[16];
@@ -379,10 +381,10 @@ static int write_row(FILE *out, const struct hist *h, uint64_t value, double lev
 	int n;
 	if (level != 100.0)
 		n = fprintf(out, "%12.*f %s %10" PRIu64 " %14.2f\n", h->digits,
-			    (double)value / unit_ratio, pct, cumulative, 1.0 / (1.0 - fraction));
+		            (double)value / unit_ratio, pct, cumulative, 1.0 / (1.0 - fraction));
 	else
-		n = fprintf(out, "%12.*f %s %10" PRIu64 "\n", h->digits,
-			    (double)value / unit_ratio, pct, cumulative);
+		n = fprintf(out, "%12.*f %s %10" PRIu64 "\n", h->digits, (double)value / unit_ratio,
+		            pct, cumulative);
 	return n < 0 ? -EIO : 0;
 }
 
@@ -391,7 +393,7 @@ int hist_write_hgrm(const struct hist *h, FILE *out, int ticks_per_half_distance
 	if (ticks_per_half_distance < 1)
 		ticks_per_half_distance = 1;
 	if (fprintf(out, "%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount",
-		    "1/(1-Percentile)") < 0)
+	            "1/(1-Percentile)") < 0)
 		return -EIO;
 
 	double level = 0.0;
@@ -431,11 +433,11 @@ int hist_write_hgrm(const struct hist *h, FILE *out, int ticks_per_half_distance
 
 	int d = h->digits;
 	if (fprintf(out, "#[Mean    = %12.*f, StdDeviation   = %12.*f]\n", d,
-		    hist_mean(h) / unit_ratio, d, hist_stddev(h) / unit_ratio) < 0 ||
+	            hist_mean(h) / unit_ratio, d, hist_stddev(h) / unit_ratio) < 0 ||
 	    fprintf(out, "#[Max     = %12.*f, Total count    = %12" PRIu64 "]\n", d,
-		    (double)hist_max(h) / unit_ratio, h->total) < 0 ||
+	            (double)hist_max(h) / unit_ratio, h->total) < 0 ||
 	    fprintf(out, "#[Buckets = %12d, SubBuckets     = %12d]\n", h->bucket_count,
-		    h->sub_bucket_count) < 0)
+	            h->sub_bucket_count) < 0)
 		return -EIO;
 	return 0;
 }

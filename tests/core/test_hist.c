@@ -87,7 +87,8 @@ static uint64_t pow10_u64(int d)
 	return r;
 }
 
-static const uint64_t percentiles[] = {1, 100, 1000, 2500, 5000, 7500, 9000, 9900, 9990, 9999, 10000};
+static const uint64_t percentiles[] = {1,    100,  1000, 2500, 5000, 7500,
+                                       9000, 9900, 9990, 9999, 10000};
 
 struct pct_case {
 	enum dist dist;
@@ -96,12 +97,17 @@ struct pct_case {
 };
 
 static const struct pct_case pct_cases[] = {
-	{DIST_UNIFORM, 2, "uniform/2"},	    {DIST_UNIFORM, 3, "uniform/3"},
-	{DIST_UNIFORM, 5, "uniform/5"},	    {DIST_EXPONENTIAL, 1, "exponential/1"},
-	{DIST_EXPONENTIAL, 3, "exponential/3"}, {DIST_EXPONENTIAL, 4, "exponential/4"},
-	{DIST_BIMODAL, 2, "bimodal/2"},	    {DIST_BIMODAL, 3, "bimodal/3"},
-	{DIST_CONSTANT, 3, "constant/3"},	    {DIST_WIDE, 3, "wide/3"},
-	{DIST_WIDE, 2, "wide/2"},
+    {DIST_UNIFORM, 2, "uniform/2"},
+    {DIST_UNIFORM, 3, "uniform/3"},
+    {DIST_UNIFORM, 5, "uniform/5"},
+    {DIST_EXPONENTIAL, 1, "exponential/1"},
+    {DIST_EXPONENTIAL, 3, "exponential/3"},
+    {DIST_EXPONENTIAL, 4, "exponential/4"},
+    {DIST_BIMODAL, 2, "bimodal/2"},
+    {DIST_BIMODAL, 3, "bimodal/3"},
+    {DIST_CONSTANT, 3, "constant/3"},
+    {DIST_WIDE, 3, "wide/3"},
+    {DIST_WIDE, 2, "wide/2"},
 };
 
 Test(hist, percentiles_are_within_the_configured_precision_of_exact_ones)
@@ -118,11 +124,11 @@ Test(hist, percentiles_are_within_the_configured_precision_of_exact_ones)
 			uint64_t exact = exact_percentile(samples, NSAMPLES, percentiles[i]);
 			uint64_t got = hist_value_at_percentile(&h, (double)percentiles[i] / 100.0);
 			cr_assert(got >= exact && (got - exact) * scale <= exact,
-				  "%s p%.2f: histogram %" PRIu64 ", exact %" PRIu64, pc->name,
-				  (double)percentiles[i] / 100.0, got, exact);
+			          "%s p%.2f: histogram %" PRIu64 ", exact %" PRIu64, pc->name,
+			          (double)percentiles[i] / 100.0, got, exact);
 			cr_assert_eq(got, hist_highest_equivalent(&h, exact),
-				     "%s p%.2f: not the top of the exact value's bucket", pc->name,
-				     (double)percentiles[i] / 100.0);
+			             "%s p%.2f: not the top of the exact value's bucket", pc->name,
+			             (double)percentiles[i] / 100.0);
 		}
 		hist_fini(&h);
 	}
@@ -149,7 +155,7 @@ Test(hist, count_min_max_and_mean_match_the_samples)
 		cr_assert_eq(hist_max(&h), hist_highest_equivalent(&h, hi));
 		cr_assert(hist_max(&h) >= hi && (double)(hist_max(&h) - hi) <= (double)hi * tol);
 		cr_assert(fabs(hist_mean(&h) - mean) <= mean * tol, "digits %d: mean %f vs %f", d,
-			  hist_mean(&h), mean);
+		          hist_mean(&h), mean);
 		cr_assert(hist_stddev(&h) > 0.0);
 		hist_fini(&h);
 	}
@@ -282,7 +288,7 @@ Test(hist, lowest_discernible_value_sets_the_unit)
 	uint64_t hi = hist_highest_equivalent(&h, 1234567);
 	cr_assert(lo <= 1234567 && hi >= 1234567);
 	cr_assert_eq((hi + 1 - lo) % 1024, 0, "bucket width %" PRIu64 " not a multiple of the unit",
-		     hi + 1 - lo);
+	             hi + 1 - lo);
 	cr_assert((double)(hi - lo) <= 1234567.0 / 100.0);
 	hist_fini(&h);
 }
@@ -295,7 +301,7 @@ struct hgrm_row {
 };
 
 static size_t parse_hgrm(char *text, struct hgrm_row *rows, size_t max, uint64_t *total,
-			 int *buckets, int *sub_buckets)
+                         int *buckets, int *sub_buckets)
 {
 	char *save = NULL;
 	char *line = strtok_r(text, "\n", &save);
@@ -307,17 +313,17 @@ static size_t parse_hgrm(char *text, struct hgrm_row *rows, size_t max, uint64_t
 			if (sscanf(line, "#[Mean    = %lf, StdDeviation   = %lf]", &mean, &sd) == 2)
 				continue;
 			if (sscanf(line, "#[Max     = %lf, Total count    = %" SCNu64 "]", &maxv,
-				   total) == 2)
+			           total) == 2)
 				continue;
 			cr_assert_eq(sscanf(line, "#[Buckets = %d, SubBuckets     = %d]", buckets,
-					    sub_buckets),
-				     2, "bad footer line: %s", line);
+			                    sub_buckets),
+			             2, "bad footer line: %s", line);
 			continue;
 		}
 		cr_assert(n < max);
 		struct hgrm_row *r = &rows[n++];
-		r->fields = sscanf(line, "%lf %lf %" SCNu64 " %lf", &r->value, &r->pct, &r->count,
-				   &r->inv);
+		r->fields =
+		    sscanf(line, "%lf %lf %" SCNu64 " %lf", &r->value, &r->pct, &r->count, &r->inv);
 		cr_assert(r->fields == 3 || r->fields == 4, "bad row: %s", line);
 	}
 	return n;
@@ -354,7 +360,7 @@ Test(hist, hgrm_output_parses_back_monotonic_and_ends_at_100_percent)
 	cr_assert_eq(rows[n - 1].count, NSAMPLES);
 	cr_assert_float_eq(rows[n - 1].value, (double)hist_max(&h) / 1000.0, 0.001);
 	cr_assert_float_eq(rows[0].value, (double)hist_highest_equivalent(&h, samples[0]) / 1000.0,
-			   0.001);
+	                   0.001);
 	free(text);
 	hist_fini(&h);
 	free(samples);
@@ -372,9 +378,9 @@ Test(hist, hgrm_percentile_steps_halve_toward_100_percent)
 	int buckets = 0, subs = 0;
 	size_t n = parse_hgrm(text, rows, 4096, &total, &buckets, &subs);
 	/* 5 ticks per half distance: 10% steps to 50%, 5% to 75%, 2.5% to 87.5% */
-	static const double want[] = {0.0,  0.1,  0.2,	0.3,   0.4,  0.5,   0.55,
-				      0.6,  0.65, 0.7,	0.75,  0.775, 0.8, 0.825,
-				      0.85, 0.875, 0.8875, 0.9, 0.9125, 0.925, 0.9375};
+	static const double want[] = {0.0,  0.1,   0.2,    0.3,  0.4,    0.5,   0.55,
+	                              0.6,  0.65,  0.7,    0.75, 0.775,  0.8,   0.825,
+	                              0.85, 0.875, 0.8875, 0.9,  0.9125, 0.925, 0.9375};
 	cr_assert(n > sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_float_eq(rows[i].pct, want[i], 1e-12, "row %zu: %f", i, rows[i].pct);

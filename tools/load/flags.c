@@ -36,47 +36,48 @@ enum opt_id {
 };
 
 static const struct option options[] = {
-	{"url", required_argument, NULL, OPT_URL},
-	{"pubs", required_argument, NULL, OPT_PUBS},
-	{"subs", required_argument, NULL, OPT_SUBS},
-	{"clients", required_argument, NULL, OPT_CLIENTS},
-	{"responders", required_argument, NULL, OPT_RESPONDERS},
-	{"msgs", required_argument, NULL, OPT_MSGS},
-	{"duration", required_argument, NULL, OPT_DURATION},
-	{"warmup", required_argument, NULL, OPT_WARMUP},
-	{"drain", required_argument, NULL, OPT_DRAIN},
-	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-	{"idle", required_argument, NULL, OPT_IDLE},
-	{"size", required_argument, NULL, OPT_SIZE},
-	{"subjects", required_argument, NULL, OPT_SUBJECTS},
-	{"queue", required_argument, NULL, OPT_QUEUE},
-	{"subject-prefix", required_argument, NULL, OPT_PREFIX},
-	{"rate", required_argument, NULL, OPT_RATE},
-	{"window", required_argument, NULL, OPT_WINDOW},
-	{"inflight", required_argument, NULL, OPT_INFLIGHT},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"id-base", required_argument, NULL, OPT_ID_BASE},
-	{"json", required_argument, NULL, OPT_JSON},
-	{"hgrm", required_argument, NULL, OPT_HGRM},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"url", required_argument, NULL, OPT_URL},
+    {"pubs", required_argument, NULL, OPT_PUBS},
+    {"subs", required_argument, NULL, OPT_SUBS},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
+    {"responders", required_argument, NULL, OPT_RESPONDERS},
+    {"msgs", required_argument, NULL, OPT_MSGS},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"drain", required_argument, NULL, OPT_DRAIN},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"idle", required_argument, NULL, OPT_IDLE},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"subjects", required_argument, NULL, OPT_SUBJECTS},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"subject-prefix", required_argument, NULL, OPT_PREFIX},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"inflight", required_argument, NULL, OPT_INFLIGHT},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"id-base", required_argument, NULL, OPT_ID_BASE},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"hgrm", required_argument, NULL, OPT_HGRM},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 /* Options each mode accepts besides the common ones. */
 static const int mode_opts[][12] = {
-	[LOAD_PUBSUB] = {OPT_PUBS, OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN,
-			 OPT_QUEUE, OPT_RATE, OPT_WINDOW, 0},
-	[LOAD_REQREP] = {OPT_CLIENTS, OPT_RESPONDERS, OPT_MSGS, OPT_DURATION, OPT_WARMUP,
-			 OPT_DRAIN, OPT_RATE, OPT_INFLIGHT, 0},
-	[LOAD_PUB] = {OPT_PUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_RATE, OPT_WINDOW,
-		      OPT_ID_BASE, 0},
-	[LOAD_SUB] = {OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_QUEUE, OPT_IDLE, 0},
+    [LOAD_PUBSUB] = {OPT_PUBS, OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_QUEUE,
+                     OPT_RATE, OPT_WINDOW, 0},
+    [LOAD_REQREP] = {OPT_CLIENTS, OPT_RESPONDERS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN,
+                     OPT_RATE, OPT_INFLIGHT, 0},
+    [LOAD_PUB] = {OPT_PUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_RATE, OPT_WINDOW, OPT_ID_BASE,
+                  0},
+    [LOAD_SUB] = {OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_QUEUE, OPT_IDLE, 0},
 };
 
-static const int common_opts[] = {OPT_URL,  OPT_SIZE, OPT_SUBJECTS, OPT_PREFIX,
-				  OPT_THREADS, OPT_JSON, OPT_HGRM, OPT_QUIET,
-				  OPT_CONNECT_TIMEOUT, OPT_HELP, 0};
+static const int common_opts[] = {
+    OPT_URL,  OPT_SIZE, OPT_SUBJECTS, OPT_PREFIX,          OPT_THREADS,
+    OPT_JSON, OPT_HGRM, OPT_QUIET,    OPT_CONNECT_TIMEOUT, OPT_HELP,
+    0};
 
 static bool opt_allowed(enum load_mode mode, int id)
 {
@@ -96,22 +97,23 @@ const char *load_mode_name(enum load_mode mode)
 }
 
 static const char common_help[] =
-	"  --url URL              nats://[user:pass@|token@]host[:port] (default\n"
-	"                         nats://127.0.0.1:4222)\n"
-	"  --size B               payload bytes, >= 16 (default 128; 24+ also carries\n"
-	"                         the actual send time for the uncorrected latency)\n"
-	"  --subjects K           spread the traffic over K subjects (default 1)\n"
-	"  --subject-prefix P     subjects are P.0 .. P.K-1 (default load)\n"
-	"  --threads N            io_uring event loops, one per thread (default 1)\n"
-	"  --json FILE            write every figure as JSON (- for stdout)\n"
-	"  --hgrm FILE            write the latency distribution, HdrHistogram .hgrm (us)\n"
-	"  --connect-timeout D    give up connecting after D (default 5s)\n"
-	"  --quiet                no per-second progress (also off when stderr is\n"
-	"                         not a terminal)\n"
-	"  --help                 this text\n"
-	"Durations: 500ms, 2s, 1m; counts: 100k, 1.5M; sizes: 1k = 1024.\n"
-	"Exit status: 0 done, 1 error (server absent, auth refused, connection\n"
-	"closed, messages lost), 2 bad usage, 3 the target --rate was not reached.\n";
+    "  --url URL              nats://[user:pass@|token@]host[:port] (default\n"
+    "                         nats://127.0.0.1:4222)\n"
+    "  --size B               payload bytes, >= 16 (default 128; 24+ also carries\n"
+    "                         the actual send time for the uncorrected latency)\n"
+    "  --subjects K           spread the traffic over K subjects (default 1)\n"
+    "  --subject-prefix P     subjects are P.0 .. P.K-1 (default load)\n"
+    "  --threads N            io_uring event loops, one per thread (default 1)\n"
+    "  --json FILE            write every figure as JSON (- for stdout)\n"
+    "  --hgrm FILE            write the latency distribution, HdrHistogram .hgrm (us)\n"
+    "  --connect-timeout D    give up connecting after D (default 5s)\n"
+    "  --quiet                no per-second progress (also off when stderr is\n"
+    "                         not a terminal)\n"
+    "  --help                 this text\n"
+    "Durations: 500ms, 2s, 1m; counts: 100k, 1.5M; sizes: 1k = 1024.\n"
+    "Exit status: 0 done, 1 error (no server, authorization refused, connection\n"
+    "closed), 2 bad usage, 3 the target --rate was not reached, 4 messages lost\n"
+    "or duplicated (or nothing moved for --drain).\n";
 
 void load_flags_usage(enum load_mode mode, FILE *out)
 {
@@ -178,7 +180,8 @@ void load_flags_usage(enum load_mode mode, FILE *out)
 		      "Subscribers only: counts, loss (sequence gaps), duplicates, reordering and\n"
 		      "latency of what ringbus-load pub sends.\n"
 		      "  --subs S               subscribing connections (default 1)\n"
-		      "  --msgs N               messages each subscriber expects: stop when all have\n"
+		      "  --msgs N               messages each subscriber expects: stop when all "
+		      "have\n"
 		      "                         them, report the missing ones as lost\n"
 		      "  --duration D           stop after D\n"
 		      "  --idle D               stop when nothing arrived for D (default 5s)\n"
@@ -276,7 +279,7 @@ int load_parse_url(const char *s, struct load_url *url)
 		if (colon) {
 			if (copy_field(url->user, sizeof(url->user), p, (size_t)(colon - p)) ||
 			    copy_field(url->pass, sizeof(url->pass), colon + 1,
-				       (size_t)(at - colon - 1)))
+			               (size_t)(at - colon - 1)))
 				return -EINVAL;
 		} else if (copy_field(url->token, sizeof(url->token), p, (size_t)(at - p))) {
 			return -EINVAL;
@@ -324,15 +327,16 @@ static void shown_url(struct load_config *cfg)
 	else if (u->token[0])
 		strcpy(cred, "***@");
 	bool v6 = strchr(u->host, ':') != NULL;
-	snprintf(cfg->url_shown, sizeof(cfg->url_shown), "nats://%s%s%s%s:%s", cred,
-		 v6 ? "[" : "", u->host, v6 ? "]" : "", u->port);
+	snprintf(cfg->url_shown, sizeof(cfg->url_shown), "nats://%s%s%s%s:%s", cred, v6 ? "[" : "",
+	         u->host, v6 ? "]" : "", u->port);
 }
 
 static void defaults(struct load_config *cfg, enum load_mode mode)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mode = mode;
-	(void)load_parse_url("nats://127.0.0.1:4222", &cfg->url);
+	if (load_parse_url("nats://127.0.0.1:4222", &cfg->url))
+		abort();
 	cfg->pubs = mode == LOAD_PUBSUB || mode == LOAD_PUB ? 1 : 0;
 	cfg->subs = mode == LOAD_PUBSUB || mode == LOAD_SUB ? 1 : 0;
 	cfg->clients = mode == LOAD_REQREP ? 1 : 0;
@@ -394,8 +398,9 @@ static int apply(struct load_config *cfg, int id, const char *val, bool *rate_se
 		cfg->msgs = (uint64_t)d;
 		return 0;
 	case OPT_DURATION:
-		return load_parse_duration(val, &cfg->duration_ns) || !cfg->duration_ns ? bad(name, val)
-											: 0;
+		return load_parse_duration(val, &cfg->duration_ns) || !cfg->duration_ns
+		           ? bad(name, val)
+		           : 0;
 	case OPT_WARMUP:
 		return load_parse_duration(val, &cfg->warmup_ns) ? bad(name, val) : 0;
 	case OPT_DRAIN:
@@ -490,13 +495,13 @@ int load_flags_parse(struct load_config *cfg, enum load_mode mode, int argc, cha
 		}
 		if (c == '?' || c == ':') {
 			fprintf(stderr, "ringbus-load %s: unknown option or missing value: %s\n",
-				load_mode_name(mode), argv[optind - 1]);
+			        load_mode_name(mode), argv[optind - 1]);
 			fprintf(stderr, "try: ringbus-load %s --help\n", load_mode_name(mode));
 			return -EINVAL;
 		}
 		if (!opt_allowed(mode, c)) {
 			fprintf(stderr, "ringbus-load %s: --%s does not apply to this subcommand\n",
-				load_mode_name(mode), options[c - OPT_URL].name);
+			        load_mode_name(mode), options[c - OPT_URL].name);
 			return -EINVAL;
 		}
 		if (apply(cfg, c, optarg, &rate_set))
@@ -504,7 +509,7 @@ int load_flags_parse(struct load_config *cfg, enum load_mode mode, int argc, cha
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ringbus-load %s: unexpected argument '%s'\n", load_mode_name(mode),
-			argv[optind]);
+		        argv[optind]);
 		return -EINVAL;
 	}
 	return check(cfg, rate_set);

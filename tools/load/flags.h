@@ -29,7 +29,7 @@ struct load_url {
 struct load_config {
 	enum load_mode mode;
 	struct load_url url;
-	char url_shown[300]; /* the URL with any password or token masked */
+	char url_shown[480]; /* the URL with any password or token masked */
 	uint32_t pubs;
 	uint32_t subs;
 	uint32_t clients;
@@ -37,18 +37,18 @@ struct load_config {
 	uint64_t msgs;        /* total to publish / request; sub: per subscriber; 0 = by time */
 	uint64_t duration_ns; /* 0 = by count */
 	uint64_t warmup_ns;
-	uint64_t drain_ns;   /* how long to wait for stragglers at the end */
+	uint64_t drain_ns; /* how long to wait for stragglers at the end */
 	uint64_t connect_timeout_ns;
-	uint64_t idle_ns;    /* sub: stop this long after the last message */
-	uint32_t size;       /* payload bytes, >= LOAD_MIN_SIZE */
+	uint64_t idle_ns; /* sub: stop this long after the last message */
+	uint32_t size;    /* payload bytes, >= LOAD_MIN_SIZE */
 	uint32_t subjects;
-	char queue[128];     /* queue group; empty: plain subscriptions */
-	char prefix[128];    /* subject prefix */
-	double rate;         /* total msgs (requests) per second; 0 = closed loop */
-	uint32_t window;     /* closed-loop publisher: PING every window msgs */
-	uint32_t inflight;   /* closed-loop requester: outstanding requests */
+	char queue[128];   /* queue group; empty: plain subscriptions */
+	char prefix[128];  /* subject prefix */
+	double rate;       /* total msgs (requests) per second; 0 = closed loop */
+	uint32_t window;   /* closed-loop publisher: PING every window msgs */
+	uint32_t inflight; /* closed-loop requester: outstanding requests */
 	uint32_t threads;
-	uint32_t id_base;    /* first stream id (pub: set per process) */
+	uint32_t id_base; /* first stream id (pub: set per process) */
 	const char *json_path;
 	const char *hgrm_path;
 	bool quiet;
@@ -61,7 +61,7 @@ struct load_config {
  * help was printed (exit 0), or -EINVAL after printing the reason to stderr.
  * Borrows argv: the path strings in @cfg point into it. */
 RB_MUST_CHECK int load_flags_parse(struct load_config *cfg, enum load_mode mode, int argc,
-				   char **argv);
+                                   char **argv);
 
 /* Prints the usage of @mode to @out. */
 void load_flags_usage(enum load_mode mode, FILE *out);

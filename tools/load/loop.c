@@ -10,20 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "io/connect.h"
 #include "tools/load/run.h"
 
-#define LOOP_SQ_ENTRIES   4096u
-#define LOOP_CQ_ENTRIES   16384u
-#define LOOP_NBUFS        512u /* provided recv buffers per thread (power of 2) */
-#define LOOP_BUF_SIZE     (32u * 1024u)
-#define LOOP_BGID         0
-#define LOOP_MAX_WAIT_NS  5000000u   /* notice phase changes within 5 ms */
-#define LOOP_SNAPSHOT_NS  200000000u /* progress snapshot period */
-#define LOOP_MAX_PAYLOAD  (64u << 20)
+#define LOOP_SQ_ENTRIES  4096u
+#define LOOP_CQ_ENTRIES  16384u
+#define LOOP_NBUFS       512u /* provided recv buffers per thread (power of 2) */
+#define LOOP_BUF_SIZE    (32u * 1024u)
+#define LOOP_BGID        0
+#define LOOP_MAX_WAIT_NS 5000000u /* notice phase changes within 5 ms */
+/* Timed waits shorter than this are stretched to it: arming a timer per
+ * message costs more than the message (as for nanosleep, whose default
+ * timer slack is the same 50 us). Messages sent late because of it count in
+ * the send delay and the corrected latency like any other lateness. */
+#define LOOP_TIMER_SLACK_NS 50000u
+#define LOOP_SNAPSHOT_NS    100000000u /* progress snapshot period */
+#define LOOP_MAX_PAYLOAD    (64u << 20)
 
 enum loop_op {
 	OP_CONNECT = 1,
@@ -102,7 +108,10 @@ int loop_thread_init(struct load_thread *t, struct load_run *run, uint32_t id, u
 
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+	/* Created disabled: SINGLE_ISSUER binds the ring to the task that
+	 * enables it, the loop thread (loop_thread_main). */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+	          IORING_SETUP_R_DISABLED;
 	p.cq_entries = LOOP_CQ_ENTRIES;
 	err = io_uring_queue_init_params(LOOP_SQ_ENTRIES, &t->ring, &p);
 	if (err == -EINVAL) {
@@ -136,7 +145,7 @@ int loop_thread_init(struct load_thread *t, struct load_run *run, uint32_t id, u
 	int mask = io_uring_buf_ring_mask(t->nbufs);
 	for (uint32_t i = 0; i < t->nbufs; i++)
 		io_uring_buf_ring_add(t->br, t->bufs + (size_t)i * LOOP_BUF_SIZE, LOOP_BUF_SIZE,
-				      (unsigned short)i, mask, (int)i);
+		                      (unsigned short)i, mask, (int)i);
 	io_uring_buf_ring_advance(t->br, (int)t->nbufs);
 
 	t->conns = calloc(nconns ? nconns : 1, sizeof(*t->conns));
@@ -200,7 +209,7 @@ void loop_thread_fini(struct load_thread *t)
 }
 
 int loop_conn_setup(struct load_conn *c, enum load_role role, uint32_t index,
-		    const struct load_role_ops *ops, uint32_t ocap)
+                    const struct load_role_ops *ops, uint32_t ocap)
 {
 	c->role = role;
 	c->index = index;
@@ -260,7 +269,7 @@ static void submit_send(struct load_conn *c)
 	uint32_t idx = c->fill ^ 1u;
 	struct io_uring_sqe *sqe = get_sqe(c->t);
 	io_uring_prep_send(sqe, c->fd, c->obuf[idx] + c->sent_off, c->olen[idx] - c->sent_off,
-			   MSG_NOSIGNAL);
+	                   MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, ud_make(OP_SEND, c));
 }
 
@@ -314,15 +323,15 @@ static void on_info(struct load_conn *c, const struct proto_frame *f)
 	if (!run->server.seen) {
 		run->server.seen = true;
 		snprintf(run->server.version, sizeof(run->server.version), "%s",
-			 info.version ? info.version : "");
+		         info.version ? info.version : "");
 		snprintf(run->server.server_id, sizeof(run->server.server_id), "%s",
-			 info.server_id ? info.server_id : "");
+		         info.server_id ? info.server_id : "");
 		run->server.max_payload = info.max_payload;
 	}
 	pthread_mutex_unlock(&run->lock);
 	if (info.max_payload && run->cfg->size > info.max_payload) {
 		loop_conn_fail(c, "--size %u is above the server's max_payload %u", run->cfg->size,
-			       info.max_payload);
+		               info.max_payload);
 		return;
 	}
 	if (!loop_write(c, run->connect_line, run->connect_len)) {
@@ -337,12 +346,12 @@ static void on_err(struct load_conn *c, const struct proto_frame *f)
 	int n = (int)f->arg.len;
 	if (c->state != CONN_READY && memmem(f->arg.ptr, f->arg.len, "Authorization", 13))
 		loop_conn_fail(c,
-			       "the server refused authorization (-ERR '%.*s'): check the "
-			       "user:pass@ or token@ part of --url",
-			       n, f->arg.ptr);
+		               "the server refused authorization (-ERR '%.*s'): check the "
+		               "user:pass@ or token@ part of --url",
+		               n, f->arg.ptr);
 	else
 		loop_conn_fail(c, "the server sent -ERR '%.*s' and will close the connection", n,
-			       f->arg.ptr);
+		               f->arg.ptr);
 }
 
 /* Handles one parsed operation. */
@@ -397,7 +406,7 @@ static void on_bytes(struct load_conn *c, const char *buf, size_t len, uint64_t 
 		if (r < 0) {
 			const char *why = proto_err_text(r);
 			loop_conn_fail(c, "protocol error from the server (%s)",
-				       why ? why : "malformed operation");
+			               why ? why : "malformed operation");
 			return;
 		}
 		on_frame(c, &f, now);
@@ -405,7 +414,7 @@ static void on_bytes(struct load_conn *c, const char *buf, size_t len, uint64_t 
 }
 
 static void on_recv(struct load_conn *c, const struct io_uring_cqe *cqe, uint64_t now,
-		    int *recycled)
+                    int *recycled)
 {
 	struct load_thread *t = c->t;
 	if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
@@ -413,7 +422,7 @@ static void on_recv(struct load_conn *c, const struct io_uring_cqe *cqe, uint64_
 		char *buf = t->bufs + (size_t)bid * LOOP_BUF_SIZE;
 		on_bytes(c, buf, (size_t)cqe->res, now);
 		io_uring_buf_ring_add(t->br, buf, LOOP_BUF_SIZE, (unsigned short)bid,
-				      io_uring_buf_ring_mask(t->nbufs), *recycled);
+		                      io_uring_buf_ring_mask(t->nbufs), *recycled);
 		(*recycled)++;
 	}
 	if (c->state == CONN_CLOSED || (cqe->flags & IORING_CQE_F_MORE))
@@ -423,10 +432,10 @@ static void on_recv(struct load_conn *c, const struct io_uring_cqe *cqe, uint64_
 		bool stopping = run_phase(t->run) >= PHASE_STOP;
 		if (!stopping)
 			loop_conn_fail(c, "the server closed the connection%s",
-				       c->role == ROLE_SUB || c->role == ROLE_REQ
-					       ? " (a slow consumer? NATS servers drop subscribers "
-						 "that fall behind)"
-					       : "");
+			               c->role == ROLE_SUB || c->role == ROLE_REQ
+			                   ? " (a slow consumer? NATS servers drop subscribers "
+			                     "that fall behind)"
+			                   : "");
 		else
 			close_conn(c);
 		return;
@@ -471,7 +480,7 @@ static void on_connect(struct load_conn *c, int res)
 	if (res < 0) {
 		struct load_run *run = c->t->run;
 		loop_conn_fail(c, "cannot connect to %s: %s%s", run->cfg->url_shown, strerror(-res),
-			       res == -ECONNREFUSED ? " (is a NATS server listening there?)" : "");
+		               res == -ECONNREFUSED ? " (is a NATS server listening there?)" : "");
 		return;
 	}
 	c->state = CONN_WAIT_INFO;
@@ -479,7 +488,7 @@ static void on_connect(struct load_conn *c, int res)
 }
 
 static void dispatch(struct load_thread *t, const struct io_uring_cqe *cqe, uint64_t now,
-		     int *recycled)
+                     int *recycled)
 {
 	enum loop_op op;
 	struct load_conn *c = ud_conn(t, cqe->user_data, &op);
@@ -488,8 +497,8 @@ static void dispatch(struct load_thread *t, const struct io_uring_cqe *cqe, uint
 		if (cqe->flags & IORING_CQE_F_BUFFER) {
 			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 			io_uring_buf_ring_add(t->br, t->bufs + (size_t)bid * LOOP_BUF_SIZE,
-					      LOOP_BUF_SIZE, (unsigned short)bid,
-					      io_uring_buf_ring_mask(t->nbufs), *recycled);
+			                      LOOP_BUF_SIZE, (unsigned short)bid,
+			                      io_uring_buf_ring_mask(t->nbufs), *recycled);
 			(*recycled)++;
 		}
 		return;
@@ -519,6 +528,14 @@ void *loop_thread_main(void *arg)
 {
 	struct load_thread *t = arg;
 	struct load_run *run = t->run;
+	if (t->ring.flags & IORING_SETUP_R_DISABLED) {
+		/* liburing 2.3's library lacks io_uring_enable_rings(): the syscall. */
+		if (syscall(__NR_io_uring_register, t->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+		            NULL, 0) < 0) {
+			run_fail(run, "enabling the io_uring: %s", strerror(errno));
+			return NULL;
+		}
+	}
 	for (uint32_t i = 0; i < t->nconns && !run_failed(run); i++)
 		start_connect(&t->conns[i]);
 
@@ -549,8 +566,10 @@ void *loop_thread_main(void *arg)
 			io_uring_submit(&t->ring);
 		} else {
 			uint64_t wait = next - now;
+			if (wait < LOOP_TIMER_SLACK_NS)
+				wait = LOOP_TIMER_SLACK_NS;
 			struct __kernel_timespec ts = {.tv_sec = (long long)(wait / 1000000000u),
-						       .tv_nsec = (long long)(wait % 1000000000u)};
+			                               .tv_nsec = (long long)(wait % 1000000000u)};
 			io_uring_submit_and_wait_timeout(&t->ring, &cqe, 1, &ts, NULL);
 		}
 		now = clock_now_ns();

@@ -29,7 +29,7 @@ struct load_role_ops {
 	void (*ready)(struct load_conn *c, uint64_t now);
 	/* A MSG (or HMSG, headers skipped) arrived; @payload borrowed. */
 	void (*msg)(struct load_conn *c, const struct proto_frame *f, struct proto_span payload,
-		    uint64_t now);
+	            uint64_t now);
 	/* A PONG to one of the role's own PINGs. */
 	void (*pong)(struct load_conn *c, uint64_t now);
 	/* Produce output that is due; returns when it wants to run next
@@ -60,9 +60,9 @@ struct load_conn {
 	char *obuf[2];
 	uint32_t olen[2];
 	uint32_t ocap;
-	uint8_t fill;     /* obuf[fill] takes new output; the other one is on the wire */
+	uint8_t fill; /* obuf[fill] takes new output; the other one is on the wire */
 	bool sending;
-	bool dirty;       /* on the thread's flush list */
+	bool dirty; /* on the thread's flush list */
 	bool recv_armed;
 	uint32_t sent_off; /* bytes of the in-flight buffer already sent */
 	uint32_t pings;    /* role PINGs not yet answered */
@@ -94,13 +94,13 @@ struct load_thread {
 /* Sets up @t with room for @nconns connections (fd -1, no role yet).
  * Returns 0 or -errno. */
 RB_MUST_CHECK int loop_thread_init(struct load_thread *t, struct load_run *run, uint32_t id,
-				   uint32_t nconns);
+                                   uint32_t nconns);
 void loop_thread_fini(struct load_thread *t);
 
 /* Gives connection @c its role and output capacity @ocap (two buffers).
  * Returns 0 or -ENOMEM. */
 RB_MUST_CHECK int loop_conn_setup(struct load_conn *c, enum load_role role, uint32_t index,
-				  const struct load_role_ops *ops, uint32_t ocap);
+                                  const struct load_role_ops *ops, uint32_t ocap);
 
 /* The thread body: connects every connection, then runs until the run
  * stops or fails. */

@@ -12,10 +12,10 @@
  * requester) above a 40-bit sequence number; word 1 is the intended send time
  * and word 2 the time the message was written, both CLOCK_MONOTONIC ns. All
  * little-endian. 16 bytes hold words 0 and 1; 24 hold all three. */
-#define PAYLOAD_MIN      16u
-#define PAYLOAD_STAMPED  24u
-#define PAYLOAD_SEQ_BITS 40
-#define PAYLOAD_SEQ_MASK ((UINT64_C(1) << PAYLOAD_SEQ_BITS) - 1)
+#define PAYLOAD_MIN        16u
+#define PAYLOAD_STAMPED    24u
+#define PAYLOAD_SEQ_BITS   40
+#define PAYLOAD_SEQ_MASK   ((UINT64_C(1) << PAYLOAD_SEQ_BITS) - 1)
 #define PAYLOAD_MAX_STREAM 0xffffffu
 
 struct payload_hdr {
@@ -28,10 +28,10 @@ struct payload_hdr {
 
 /* Writes the header into @dst, which has @size >= PAYLOAD_MIN bytes. */
 static inline void payload_write(char *dst, uint32_t size, uint32_t stream, uint64_t seq,
-				 uint64_t intended_ns, uint64_t stamp_ns)
+                                 uint64_t intended_ns, uint64_t stamp_ns)
 {
 	uint64_t w[3] = {htole64(((uint64_t)stream << PAYLOAD_SEQ_BITS) | (seq & PAYLOAD_SEQ_MASK)),
-			 htole64(intended_ns), htole64(stamp_ns)};
+	                 htole64(intended_ns), htole64(stamp_ns)};
 	memcpy(dst, w, size >= PAYLOAD_STAMPED ? 24 : 16);
 }
 

@@ -9,10 +9,10 @@
 #include "tools/load/roles.h"
 #include "tools/load/track.h"
 
-#define PUB_OBUF       (64u * 1024u)
-#define SUB_OBUF_MIN   (4u * 1024u)
-#define PUB_MAX_PINGS  2u /* closed loop: windows in flight per publisher */
-#define PUB_HEAD_MAX   200u
+#define PUB_OBUF      (64u * 1024u)
+#define SUB_OBUF_MIN  (4u * 1024u)
+#define PUB_MAX_PINGS 2u /* closed loop: windows in flight per publisher */
+#define PUB_HEAD_MAX  200u
 
 /* Subjects are numbered 0..K-1 and named <prefix>.<k>. With K >= P publisher
  * p sends to subjects p, p+P, p+2P...; with K < P to subject p mod K. With
@@ -49,7 +49,7 @@ struct load_pub {
 	bool ping_owed;      /* a window PING did not fit: send it first */
 	bool finishing;      /* the final PING is out */
 	bool done;
-	char *heads;         /* "PUB <subject> <size>\r\n" per subject, PUB_HEAD_MAX apart */
+	char *heads; /* "PUB <subject> <size>\r\n" per subject, PUB_HEAD_MAX apart */
 	uint8_t *head_len;
 };
 
@@ -114,9 +114,10 @@ static int prepare(struct load_run *run)
 			pub->period_ns = 1e9 * st->npubs / cfg->rate;
 	}
 	if (streams > PAYLOAD_MAX_STREAM + 1ull) {
-		fprintf(stderr, "ringbus-load: %llu publisher streams from --id-base %u do not fit "
-				"24 bits\n",
-			(unsigned long long)streams, cfg->id_base);
+		fprintf(stderr,
+		        "ringbus-load: %llu publisher streams from --id-base %u do not fit "
+		        "24 bits\n",
+		        (unsigned long long)streams, cfg->id_base);
 		return -EINVAL;
 	}
 	for (uint32_t s = 0; s < st->nsubs; s++) {
@@ -139,10 +140,10 @@ static int attach(struct load_run *run, struct load_conn *c, enum load_role role
 		for (uint32_t j = 0; j < pub->subj.count; j++) {
 			char subject[160];
 			snprintf(subject, sizeof(subject), "%s.%u", cfg->prefix,
-				 pub->subj.first + j * pub->subj.step);
+			         pub->subj.first + j * pub->subj.step);
 			size_t n = proto_encode_pub_head(pub->heads + (size_t)j * PUB_HEAD_MAX,
-							 PUB_HEAD_MAX, proto_span_str(subject),
-							 proto_span_str(NULL), cfg->size);
+			                                 PUB_HEAD_MAX, proto_span_str(subject),
+			                                 proto_span_str(NULL), cfg->size);
 			if (!n)
 				return -EINVAL;
 			pub->head_len[j] = (uint8_t)n;
@@ -171,8 +172,7 @@ static void pub_ready(struct load_conn *c, uint64_t now)
 }
 
 /* Writes message number pub->produced; false when the buffers are full. */
-static bool pub_write(struct load_conn *c, struct load_pub *pub, uint64_t intended,
-		      uint64_t stamp)
+static bool pub_write(struct load_conn *c, struct load_pub *pub, uint64_t intended, uint64_t stamp)
 {
 	const struct load_config *cfg = c->t->run->cfg;
 	const struct pubsub_state *st = c->t->run->roles;
@@ -234,10 +234,11 @@ static uint64_t pub_pump(struct load_conn *c, uint64_t now)
 		return UINT64_MAX;
 	if (!pub->t0)
 		pub->t0 = run->start_ns + (uint64_t)(pub->period_ns * pub->index /
-						     (run->cfg->pubs ? run->cfg->pubs : 1));
+		                                     (run->cfg->pubs ? run->cfg->pubs : 1));
 	if (pub->period_ns > 0) {
 		while (pub->produced < pub->quota && now < run->end_ns) {
-			uint64_t intended = pub->t0 + (uint64_t)((double)pub->produced * pub->period_ns);
+			uint64_t intended =
+			    pub->t0 + (uint64_t)((double)pub->produced * pub->period_ns);
 			if (intended >= run->end_ns)
 				break;
 			if (intended > now)
@@ -278,9 +279,9 @@ static void pub_pong(struct load_conn *c, uint64_t now)
 }
 
 static const struct load_role_ops pub_ops = {
-	.ready = pub_ready,
-	.pong = pub_pong,
-	.pump = pub_pump,
+    .ready = pub_ready,
+    .pong = pub_pong,
+    .pump = pub_pump,
 };
 
 /* ---- subscriber ---- */
@@ -293,13 +294,13 @@ static void sub_ready(struct load_conn *c, uint64_t now)
 	for (uint32_t j = 0; j < sub->subj.count; j++) {
 		char subject[160], sid[16];
 		snprintf(subject, sizeof(subject), "%s.%u", cfg->prefix,
-			 sub->subj.first + j * sub->subj.step);
+		         sub->subj.first + j * sub->subj.step);
 		snprintf(sid, sizeof(sid), "%u", j + 1);
 		char *dst = loop_reserve(c, PUB_HEAD_MAX + 32u);
 		size_t n = dst ? proto_encode_sub(dst, PUB_HEAD_MAX + 32u, proto_span_str(subject),
-						  proto_span_str(cfg->queue[0] ? cfg->queue : NULL),
-						  proto_span_str(sid))
-			       : 0;
+		                                  proto_span_str(cfg->queue[0] ? cfg->queue : NULL),
+		                                  proto_span_str(sid))
+		               : 0;
 		if (!n) {
 			loop_conn_fail(c, "SUB does not fit the output buffer");
 			return;
@@ -321,7 +322,7 @@ static void sub_pong(struct load_conn *c, uint64_t now)
 }
 
 static void sub_msg(struct load_conn *c, const struct proto_frame *f, struct proto_span payload,
-		    uint64_t now)
+                    uint64_t now)
 {
 	(void)f;
 	struct load_sub *sub = c->role_state;
@@ -344,15 +345,17 @@ static void sub_msg(struct load_conn *c, const struct proto_frame *f, struct pro
 	if (h.intended_ns >= c->t->run->measure_ns) {
 		s->delivered_measured++;
 		hist_record(&s->lat, now > h.intended_ns ? now - h.intended_ns : 0);
-		if (h.stamped)
+		/* Closed-loop stamps equal the intended times: nothing to add. */
+		const struct load_config *cfg = c->t->run->cfg;
+		if (h.stamped && (cfg->rate > 0 || cfg->mode == LOAD_SUB))
 			hist_record(&s->lat_raw, now > h.stamp_ns ? now - h.stamp_ns : 0);
 	}
 }
 
 static const struct load_role_ops sub_ops = {
-	.ready = sub_ready,
-	.pong = sub_pong,
-	.msg = sub_msg,
+    .ready = sub_ready,
+    .pong = sub_pong,
+    .msg = sub_msg,
 };
 
 /* ---- results ---- */
@@ -447,8 +450,8 @@ static void collect(const struct load_run *run, struct load_result *res)
 		gaps += sub->track.c.gaps;
 	}
 	if (queue) /* loss over the group: what no member received */
-		res->lost = res->expected_known && res->expected > unique ? res->expected - unique
-									  : 0;
+		res->lost =
+		    res->expected_known && res->expected > unique ? res->expected - unique : 0;
 	(void)gaps;
 	free(sent);
 }
@@ -472,10 +475,10 @@ static void release(struct load_run *run)
 }
 
 const struct load_mode_ops pubsub_mode_ops = {
-	.prepare = prepare,
-	.count = count_roles,
-	.attach = attach,
-	.expected = expected,
-	.collect = collect,
-	.release = release,
+    .prepare = prepare,
+    .count = count_roles,
+    .attach = attach,
+    .expected = expected,
+    .collect = collect,
+    .release = release,
 };

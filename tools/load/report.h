@@ -14,7 +14,7 @@
 /* One receiver's (subscriber's or requester's) delivery figures. */
 struct load_recv_result {
 	uint32_t id;
-	uint64_t received; /* arrivals, duplicates included */
+	uint64_t received;  /* arrivals, duplicates included */
 	uint64_t delivered; /* unique arrivals */
 	uint64_t expected;  /* ROLES_UNKNOWN when not known */
 	uint64_t lost;
@@ -24,7 +24,7 @@ struct load_recv_result {
 
 /* Everything the reports print. Owner: the main thread. */
 struct load_result {
-	struct load_stats total; /* every thread merged */
+	struct load_stats total;       /* every thread merged */
 	struct load_recv_result *recv; /* heap, nrecv entries */
 	uint32_t nrecv;
 	const char *recv_kind; /* "subscriber" / "requester" */
@@ -40,7 +40,7 @@ struct load_result {
 	double pub_rate;
 	double sub_rate;
 	double bytes_rate;
-	double target_rate;   /* 0: closed loop */
+	double target_rate; /* 0: closed loop */
 	bool target_missed;
 	double cpu_user_s;
 	double cpu_sys_s;
@@ -52,14 +52,14 @@ struct load_result {
 
 /* The progress line for @secs into the run, to @out (a terminal). */
 void report_progress(FILE *out, double secs, uint64_t sent, uint64_t delivered, double send_rate,
-		     double recv_rate, const struct hist *lat);
+                     double recv_rate, const struct hist *lat);
 
 /* The final human summary. */
 void report_summary(FILE *out, const struct load_config *cfg, const struct load_result *res);
 
 /* Writes the JSON document to @path ("-": stdout). Returns 0 or -errno. */
 RB_MUST_CHECK int report_json(const char *path, const struct load_config *cfg,
-			      const struct load_result *res);
+                              const struct load_result *res);
 
 /* Writes the corrected latency distribution in .hgrm format, in us.
  * Returns 0 or -errno. */

@@ -9,10 +9,10 @@
 #include "tools/load/roles.h"
 #include "tools/load/track.h"
 
-#define REQ_OBUF      (64u * 1024u)
-#define REP_OBUF      (1024u * 1024u)
-#define REQ_HEAD_MAX  320u
-#define REP_QUEUE     "ringbus-load"
+#define REQ_OBUF     (64u * 1024u)
+#define REP_OBUF     (1024u * 1024u)
+#define REQ_HEAD_MAX 320u
+#define REP_QUEUE    "ringbus-load"
 
 /* Owner: the requester connection's thread; @produced is read by the main
  * thread after run_sender_done(). */
@@ -82,8 +82,8 @@ static int prepare(struct load_run *run)
 		struct load_req *r = &st->reqs[i];
 		r->index = i;
 		r->stream = cfg->id_base + i;
-		r->quota = cfg->msgs ? cfg->msgs / st->nreqs + (i < cfg->msgs % st->nreqs)
-				     : UINT64_MAX;
+		r->quota =
+		    cfg->msgs ? cfg->msgs / st->nreqs + (i < cfg->msgs % st->nreqs) : UINT64_MAX;
 		if (cfg->rate > 0)
 			r->period_ns = 1e9 * st->nreqs / cfg->rate;
 	}
@@ -105,7 +105,7 @@ static int attach(struct load_run *run, struct load_conn *c, enum load_role role
 	char subject[160];
 	snprintf(subject, sizeof(subject), "%s.req", cfg->prefix);
 	size_t n = proto_encode_pub_head(r->head, sizeof(r->head), proto_span_str(subject),
-					 proto_span_str(r->inbox), cfg->size);
+	                                 proto_span_str(r->inbox), cfg->size);
 	if (!n)
 		return -EINVAL;
 	r->head_len = (uint32_t)n;
@@ -124,8 +124,8 @@ static void req_ready(struct load_conn *c, uint64_t now)
 	struct load_req *r = c->role_state;
 	char *dst = loop_reserve(c, 256);
 	size_t n = dst ? proto_encode_sub(dst, 256, proto_span_str(r->inbox), proto_span_str(NULL),
-					  proto_span_str("1"))
-		       : 0;
+	                                  proto_span_str("1"))
+	               : 0;
 	if (!n) {
 		loop_conn_fail(c, "SUB does not fit the output buffer");
 		return;
@@ -188,8 +188,8 @@ static uint64_t req_pump(struct load_conn *c, uint64_t now)
 	if (r->finishing)
 		return UINT64_MAX;
 	if (!r->t0)
-		r->t0 = run->start_ns +
-			(uint64_t)(r->period_ns * r->index / (run->cfg->clients ? run->cfg->clients : 1));
+		r->t0 = run->start_ns + (uint64_t)(r->period_ns * r->index /
+		                                   (run->cfg->clients ? run->cfg->clients : 1));
 	if (r->period_ns > 0) {
 		while (r->produced < r->quota && now < run->end_ns) {
 			uint64_t intended = r->t0 + (uint64_t)((double)r->produced * r->period_ns);
@@ -227,7 +227,7 @@ static void req_pong(struct load_conn *c, uint64_t now)
 }
 
 static void req_msg(struct load_conn *c, const struct proto_frame *f, struct proto_span payload,
-		    uint64_t now)
+                    uint64_t now)
 {
 	(void)f;
 	struct load_req *r = c->role_state;
@@ -244,16 +244,16 @@ static void req_msg(struct load_conn *c, const struct proto_frame *f, struct pro
 	if (h.intended_ns >= c->t->run->measure_ns) {
 		s->delivered_measured++;
 		hist_record(&s->lat, now > h.intended_ns ? now - h.intended_ns : 0);
-		if (h.stamped)
+		if (h.stamped && r->period_ns > 0)
 			hist_record(&s->lat_raw, now > h.stamp_ns ? now - h.stamp_ns : 0);
 	}
 }
 
 static const struct load_role_ops req_ops = {
-	.ready = req_ready,
-	.pong = req_pong,
-	.msg = req_msg,
-	.pump = req_pump,
+    .ready = req_ready,
+    .pong = req_pong,
+    .msg = req_msg,
+    .pump = req_pump,
 };
 
 /* ---- responder ---- */
@@ -266,8 +266,8 @@ static void rep_ready(struct load_conn *c, uint64_t now)
 	snprintf(subject, sizeof(subject), "%s.req", cfg->prefix);
 	char *dst = loop_reserve(c, 256);
 	size_t n = dst ? proto_encode_sub(dst, 256, proto_span_str(subject),
-					  proto_span_str(REP_QUEUE), proto_span_str("1"))
-		       : 0;
+	                                  proto_span_str(REP_QUEUE), proto_span_str("1"))
+	               : 0;
 	if (!n) {
 		loop_conn_fail(c, "SUB does not fit the output buffer");
 		return;
@@ -288,7 +288,7 @@ static void rep_pong(struct load_conn *c, uint64_t now)
 }
 
 static void rep_msg(struct load_conn *c, const struct proto_frame *f, struct proto_span payload,
-		    uint64_t now)
+                    uint64_t now)
 {
 	(void)now;
 	struct load_rep *rep = c->role_state;
@@ -308,9 +308,9 @@ static void rep_msg(struct load_conn *c, const struct proto_frame *f, struct pro
 }
 
 static const struct load_role_ops rep_ops = {
-	.ready = rep_ready,
-	.pong = rep_pong,
-	.msg = rep_msg,
+    .ready = rep_ready,
+    .pong = rep_pong,
+    .msg = rep_msg,
 };
 
 /* ---- results ---- */
@@ -365,10 +365,10 @@ static void release(struct load_run *run)
 }
 
 const struct load_mode_ops reqrep_mode_ops = {
-	.prepare = prepare,
-	.count = count_roles,
-	.attach = attach,
-	.expected = expected,
-	.collect = collect,
-	.release = release,
+    .prepare = prepare,
+    .count = count_roles,
+    .attach = attach,
+    .expected = expected,
+    .collect = collect,
+    .release = release,
 };

@@ -24,7 +24,7 @@ struct load_mode_ops {
 	uint32_t (*count)(const struct load_run *run, enum load_role role);
 	/* Gives @c its role state. Returns 0 or -ENOMEM. */
 	int (*attach)(struct load_run *run, struct load_conn *c, enum load_role role,
-		      uint32_t index);
+	              uint32_t index);
 	/* Deliveries expected in all once the senders are done (ROLES_UNKNOWN
 	 * when this process cannot know). */
 	uint64_t (*expected)(const struct load_run *run);

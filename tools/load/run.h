@@ -28,9 +28,9 @@ struct load_run {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int phase;
-	uint64_t start_ns;   /* senders' schedules start here */
-	uint64_t measure_ns; /* start + warm-up: figures count from here */
-	uint64_t end_ns;     /* senders stop producing here (UINT64_MAX: by count) */
+	uint64_t start_ns;     /* senders' schedules start here */
+	uint64_t measure_ns;   /* start + warm-up: figures count from here */
+	uint64_t end_ns;       /* senders stop producing here (UINT64_MAX: by count) */
 	uint32_t ready;        /* connections ready to run */
 	uint32_t senders_done; /* senders finished and flushed */
 	uint32_t nsenders;

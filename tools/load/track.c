@@ -3,6 +3,7 @@
 #include "tools/load/track.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,7 @@ static int grow(struct track *t)
 	free(t->slots);
 	t->slots = slots;
 	t->cap = cap;
+	t->last = NULL;
 	return 0;
 }
 
@@ -78,7 +80,10 @@ static void bit_clear(struct track_stream *s, uint64_t seq)
 
 int track_seen(struct track *t, uint32_t stream, uint64_t seq)
 {
-	struct track_stream *s = lookup(t->slots, t->cap, stream);
+	/* Consecutive arrivals mostly come from one stream: skip the hash. */
+	struct track_stream *s = t->last;
+	if (!s || s->stream != stream)
+		s = lookup(t->slots, t->cap, stream);
 	if (RB_UNLIKELY(!s->used)) {
 		if ((t->c.streams + 1) * 2 > t->cap) {
 			if (grow(t))
@@ -90,6 +95,7 @@ int track_seen(struct track *t, uint32_t stream, uint64_t seq)
 		s->stream = stream;
 		t->c.streams++;
 	}
+	t->last = s;
 	t->c.received++;
 	if (RB_LIKELY(seq >= s->next)) {
 		uint64_t gap = seq - s->next;

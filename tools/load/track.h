@@ -13,7 +13,7 @@
 struct track_stream {
 	uint32_t stream;
 	uint32_t used;
-	uint64_t next; /* newest sequence seen + 1 */
+	uint64_t next;                    /* newest sequence seen + 1 */
 	uint64_t bits[TRACK_WINDOW / 64]; /* received flags of [next - WINDOW, next) */
 };
 
@@ -29,6 +29,7 @@ struct track_counts {
 /* Owner: the receiver's thread. */
 struct track {
 	struct track_stream *slots; /* open addressing on stream id */
+	struct track_stream *last;  /* the stream of the previous arrival */
 	uint32_t cap;
 	struct track_counts c;
 };
