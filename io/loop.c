@@ -81,6 +81,7 @@ struct io_loop {
 	bool accept_armed;
 	bool wake_armed;
 	uint64_t wake_val;
+	struct io_loop_stats st;
 	struct __kernel_timespec tick_ts;
 	uint64_t last_tick;
 };
@@ -301,6 +302,11 @@ const char *io_loop_features(const struct io_loop *l)
 	return l->features;
 }
 
+void io_loop_get_stats(const struct io_loop *l, struct io_loop_stats *out)
+{
+	*out = l->st;
+}
+
 uint32_t io_loop_nconns(const struct io_loop *l)
 {
 	return l->nconns;
@@ -369,6 +375,7 @@ static void io_on_accept(struct io_loop *l, int fd)
 
 	l->conns[slot] = c;
 	l->nconns++;
+	l->st.accepted++;
 	if (l->cfg.ops->on_open(l->cfg.ctx, c) != 0) {
 		c->closing = true; /* refused: no on_close */
 		io_conn_release(l, c);
@@ -550,10 +557,12 @@ static void io_flush_dirty(struct io_loop *l)
 static void io_on_recv(struct io_loop *l, struct io_conn *c, struct io_uring_cqe *cqe)
 {
 	bool more = cqe->flags & IORING_CQE_F_MORE;
+	l->st.recv_completions++;
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
 		uint32_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 		if (cqe->res > 0 && !c->closing) {
 			c->bytes_in += (uint64_t)cqe->res;
+			l->st.bytes_in += (uint64_t)cqe->res;
 			l->cfg.ops->on_data(l->cfg.ctx, c, l->bufs + (size_t)bid * l->cfg.buf_size,
 			                    (size_t)cqe->res);
 		}
@@ -570,6 +579,8 @@ static void io_on_recv(struct io_loop *l, struct io_conn *c, struct io_uring_cqe
 		if (!c->closing)
 			io_conn_terminate(l, c);
 	} else if (!c->closing && !c->paused) {
+		if (cqe->res == -ENOBUFS)
+			l->st.enobufs++;
 		/* -ENOBUFS, or the kernel ended the multishot: buffers come back at
 		 * the end of this iteration, re-arm then. */
 		c->want_recv = true;
@@ -581,6 +592,7 @@ static void io_on_recv(struct io_loop *l, struct io_conn *c, struct io_uring_cqe
 static void io_on_send(struct io_loop *l, struct io_conn *c, int res)
 {
 	c->send_inflight = false;
+	l->st.send_completions++;
 	if (res <= 0) {
 		if (!c->closing || c->close_after)
 			io_conn_terminate(l, c);
@@ -588,6 +600,7 @@ static void io_on_send(struct io_loop *l, struct io_conn *c, int res)
 		return;
 	}
 	c->bytes_out += (uint64_t)res;
+	l->st.bytes_out += (uint64_t)res;
 	c->send.off += (uint32_t)res;
 	if (c->send.off < c->send.len) {
 		io_submit_send(l, c); /* partial send: the rest first */
@@ -595,6 +608,8 @@ static void io_on_send(struct io_loop *l, struct io_conn *c, int res)
 	}
 	c->send.len = 0;
 	c->send.off = 0;
+	if (l->cfg.ops->on_sent && !c->closing)
+		l->cfg.ops->on_sent(l->cfg.ctx, c);
 	if (c->fill.len || c->close_after)
 		io_mark_dirty(c);
 	io_conn_maybe_release(l, c);
@@ -655,6 +670,7 @@ static unsigned io_process_cqes(struct io_loop *l)
 			io_arm_tick(l);
 			break;
 		case IO_OP_WAKE:
+			l->st.wakeups++;
 			l->wake_armed = false;
 			break;
 		}
@@ -666,7 +682,8 @@ static unsigned io_process_cqes(struct io_loop *l)
 int io_loop_run(struct io_loop *l)
 {
 	const struct io_ops *ops = l->cfg.ops;
-	uint32_t idle = 0;
+	uint64_t idle_since = 0;
+	const uint64_t spin_ns = (uint64_t)l->cfg.spin_us * 1000u;
 
 	while (!atomic_load_explicit(l->cfg.stop, memory_order_relaxed)) {
 		bool did = io_process_cqes(l) > 0;
@@ -686,15 +703,19 @@ int io_loop_run(struct io_loop *l)
 		io_bury(l);
 
 		if (did || io_uring_cq_ready(&l->ring)) {
-			idle = 0;
+			idle_since = 0;
 			io_uring_submit_and_get_events(&l->ring);
 			continue;
 		}
-		if (idle++ < l->cfg.spin) {
+		/* Poll a while before sleeping: a wake-up costs tens of µs here,
+		 * a poll about one. */
+		if (!idle_since)
+			idle_since = now;
+		if (now - idle_since < spin_ns) {
 			io_uring_submit_and_get_events(&l->ring);
 			continue;
 		}
-		idle = 0;
+		idle_since = 0;
 		wake_prepare(l->cfg.wake);
 		if (ops->has_work(l->cfg.ctx) || io_uring_cq_ready(&l->ring)) {
 			wake_cancel(l->cfg.wake);

@@ -36,7 +36,7 @@ struct io_conn {
 	uint32_t slot;
 	uint32_t gen;
 	uint64_t id;         /* unique while the process runs: loop index, generation, slot */
-	struct io_obuf fill; /* being written by the owner */
+	struct io_obuf fill; /* being written by the owner (who may rewrite unsent bytes) */
 	struct io_obuf send; /* in flight */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
@@ -74,6 +74,19 @@ struct io_ops {
 	bool (*has_work)(void *ctx);
 	/* About once a second. */
 	void (*on_tick)(void *ctx, uint64_t now_ns);
+	/* A send of @c completed (optional; admission watches queues drain). */
+	void (*on_sent)(void *ctx, struct io_conn *c);
+};
+
+/* Counters of one loop. Owner: its thread (copied out by io_loop_get_stats). */
+struct io_loop_stats {
+	uint64_t recv_completions;
+	uint64_t send_completions;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t enobufs; /* multishot recv ended for want of provided buffers */
+	uint64_t wakeups; /* eventfd reads completed (other threads woke us) */
+	uint64_t accepted;
 };
 
 struct io_loop_config {
@@ -82,7 +95,7 @@ struct io_loop_config {
 	uint32_t buf_count;   /* provided buffers (power of two) */
 	uint32_t buf_size;    /* bytes each */
 	uint32_t max_pending; /* output bytes queued per connection before it is closed */
-	uint32_t spin;        /* idle iterations polled before sleeping */
+	uint32_t spin_us;     /* microseconds of idle polling before sleeping */
 	struct wake *wake;    /* written by other threads to wake this loop */
 	const atomic_bool
 	    *stop; /* set by the owner to end io_loop_run(); then write @wake's eventfd */
@@ -102,6 +115,9 @@ int io_loop_run(struct io_loop *l);
 /* A short text naming the ring features in use ("defer_taskrun,
  * multishot..."), for the start-up log. */
 const char *io_loop_features(const struct io_loop *l);
+
+/* Copies the loop's counters. Call from the loop's thread. */
+void io_loop_get_stats(const struct io_loop *l, struct io_loop_stats *out);
 
 /* Number of connections open. */
 uint32_t io_loop_nconns(const struct io_loop *l);

@@ -4,12 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+atomic_uint_fast64_t mbatch_bytes_held;
+
 struct mbatch *mbatch_new(uint32_t entries, uint32_t arena)
 {
 	size_t esz = sizeof(struct mentry) * entries;
-	struct mbatch *b = malloc(sizeof(*b) + esz + arena);
+	size_t total = sizeof(struct mbatch) + esz + arena;
+	struct mbatch *b = malloc(total);
 	if (!b)
 		return NULL;
+	b->alloc = (uint32_t)total;
+	b->nmsgs = 0;
+	atomic_fetch_add_explicit(&mbatch_bytes_held, total, memory_order_relaxed);
 	atomic_init(&b->refs, 1);
 	b->n = 0;
 	b->cap = entries;
@@ -26,8 +32,10 @@ void mbatch_unref(struct mbatch *b)
 	if (!b)
 		return;
 	/* acq_rel: the last owner must see every other owner's reads finished. */
-	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+		atomic_fetch_sub_explicit(&mbatch_bytes_held, b->alloc, memory_order_relaxed);
 		free(b);
+	}
 }
 
 struct mentry *mbatch_add(struct mbatch *b, enum mentry_kind kind, size_t bytes)

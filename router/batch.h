@@ -58,12 +58,18 @@ struct mbatch {
 	uint32_t used;       /* arena bytes used */
 	uint32_t size;       /* arena bytes allocated */
 	uint64_t bytes;      /* payload bytes of MSG entries (admission) */
+	uint32_t nmsgs;      /* MSG entries (admission) */
+	uint32_t alloc;      /* bytes allocated, counted in mbatch_bytes_held */
 	struct mentry *e;    /* entries, inside the same allocation */
 	char *arena;
 };
 
 #define MBATCH_ENTRIES    512u
 #define MBATCH_ARENA_SIZE (64u * 1024u)
+
+/* Bytes held in mbatches by the whole process (the process admission mark).
+ * Relaxed: changed once per batch, read by I/O threads and monitoring. */
+extern atomic_uint_fast64_t mbatch_bytes_held;
 
 /* A new empty batch with room for @entries entries and @arena bytes, one
  * reference held by the caller. NULL when out of memory. */
@@ -96,7 +102,9 @@ static inline const char *mentry_str(const struct mbatch *b, const struct mentry
 enum delivery_kind {
 	DELIVERY_MSG = 1,       /* send entry @e of @b to subscription @subid */
 	DELIVERY_BARRIER,       /* barrier @seq of the connection is applied by one shard */
-	DELIVERY_NO_RESPONDERS, /* nobody received @e: send a 503 to its reply subject */
+	DELIVERY_NO_RESPONDERS, /* nobody received @e (or admission refused it): 503 to its reply */
+	DELIVERY_PAUSE,         /* a subscriber's queue is full: stop reading this publisher */
+	DELIVERY_RESUME,        /* that subscriber drained: the pause above is over */
 };
 
 struct delivery {

@@ -14,72 +14,11 @@
 #include "io/connect.h"
 #include "io/loop.h"
 #include "io/proto.h"
+#include "router/client_int.h"
 #include "router/server.h"
 #include "router/subject.h"
 
-#define CLIENT_SHARD_WORDS (CONFIG_MAX_SHARDS / 64)
-#define CLIENT_ALL_SHARDS  UINT32_MAX
-
-/* A subscription as its connection knows it. Owner: the I/O thread. */
-struct csub {
-	struct csub *hnext; /* next with the same sid hash */
-	uint64_t sid_hash;
-	uint64_t max; /* auto-unsubscribe after this many deliveries; 0 = never */
-	uint64_t delivered;
-	uint32_t subid;
-	uint32_t shard; /* CLIENT_ALL_SHARDS for a wildcard subject */
-	uint16_t sid_len;
-	uint16_t subject_len;
-	uint16_t queue_len;
-	char *sid; /* all three NUL-terminated in str[] */
-	char *subject;
-	char *queue;
-	char str[];
-};
-
-/* A reply that must wait for earlier barriers: sent when acks reaches 0 and
- * everything queued before it was sent. */
-struct pend {
-	uint32_t acks;
-	uint32_t len;
-	char text[120];
-};
-
-/* Owner: the I/O thread of the connection. */
-struct client {
-	struct io_conn *c;
-	struct iothr *t;
-	struct proto_parser parser;
-	struct connect_opts opts;
-	bool connected;
-	struct map by_sid; /* sid hash -> csub chain */
-	struct map by_id;  /* subid -> csub */
-	uint32_t next_subid;
-	uint32_t nsubs;
-	uint64_t touched[CLIENT_SHARD_WORDS];    /* shards sent to since the last barrier */
-	uint64_t sub_shards[CLIENT_SHARD_WORDS]; /* shards that may hold our subscriptions */
-	struct pend *pend;
-	uint32_t pend_head;
-	uint32_t pend_n;
-	uint32_t pend_cap; /* power of two */
-	uint32_t pend_seq; /* sequence of pend[pend_head] */
-	uint32_t pings_out;
-	uint64_t opened_ns;
-	uint64_t last_in_ns;
-	uint64_t last_ping_ns;
-	uint64_t cid;
-	uint64_t in_msgs;
-	uint64_t in_bytes;
-	uint64_t out_msgs;
-	uint64_t out_bytes;
-};
-
 static atomic_uint_fast64_t client_next_cid = 1;
-
-static inline void bit_set(uint64_t *w, uint32_t i)
-{
-	w[i / 64] |= 1ull << (i % 64);
-}
 
 /* ---- replies in order with barriers ---- */
 
@@ -105,7 +44,7 @@ static int client_pend_push(struct client *cl, uint32_t acks, const char *text, 
 	return 0;
 }
 
-static void client_pend_drain(struct client *cl)
+void client_pend_drain(struct client *cl)
 {
 	while (cl->pend_n) {
 		struct pend *e = &cl->pend[cl->pend_head];
@@ -118,8 +57,7 @@ static void client_pend_drain(struct client *cl)
 	}
 }
 
-/* Sends @text now, or after the replies still waiting for barriers. */
-static void client_reply(struct client *cl, const char *text, size_t len)
+void client_reply(struct client *cl, const char *text, size_t len)
 {
 	if (cl->pend_n == 0)
 		io_conn_write(cl->c, text, len);
@@ -133,7 +71,7 @@ static void client_ok(struct client *cl)
 		client_reply(cl, PROTO_OK_LINE, sizeof(PROTO_OK_LINE) - 1);
 }
 
-static void client_err(struct client *cl, const char *text, bool close)
+void client_err(struct client *cl, const char *text, bool close)
 {
 	char buf[160];
 	size_t n = proto_encode_err(buf, sizeof(buf), text);
@@ -148,21 +86,7 @@ static void client_err(struct client *cl, const char *text, bool close)
 
 /* ---- operations into the shards' batches ---- */
 
-static void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b)
-{
-	if (!t->pending_head[shard] && ring_push_mpmc(&t->srv->shards[shard].in, b))
-		return;
-	b->next = NULL;
-	if (t->pending_tail[shard])
-		t->pending_tail[shard]->next = b;
-	else
-		t->pending_head[shard] = b;
-	t->pending_tail[shard] = b;
-}
-
-/* Appends an entry of @bytes for shard @shard to this thread's open batch. */
-static struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind,
-                                 size_t bytes)
+struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind, size_t bytes)
 {
 	struct iothr *t = cl->t;
 	struct mbatch *b = t->open[shard];
@@ -175,7 +99,7 @@ static struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_
 			return NULL;
 	}
 	t->open_entries[shard]++;
-	bit_set(cl->touched, shard);
+	client_bit_set(cl->touched, shard);
 	struct mentry *e = mbatch_add(b, kind, bytes);
 	e->conn = cl->c->id;
 	return e;
@@ -204,7 +128,7 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 			e->subject_len = cs->subject_len;
 			e->reply_len = cs->queue_len;
 			e->aux = cs->subid;
-			bit_set(cl->sub_shards, sh);
+			client_bit_set(cl->sub_shards, sh);
 		} else {
 			memcpy(p, cs->sid, cs->sid_len);
 		}
@@ -221,8 +145,7 @@ static struct csub *client_find_sid(struct client *cl, const char *sid, size_t l
 	return NULL;
 }
 
-/* Forgets @cs locally and tells its shards. */
-static void client_unsub(struct client *cl, struct csub *cs)
+void client_unsub(struct client *cl, struct csub *cs)
 {
 	client_sub_entry(cl, cs, MENTRY_UNSUB);
 	map_del(&cl->by_id, cs->subid);
@@ -314,6 +237,40 @@ static void client_on_unsub(struct client *cl, const struct proto_frame *f)
 	client_ok(cl);
 }
 
+/* A shard or the process is over its high mark: apply the message's policy.
+ * Returns false when the message is dropped. */
+static bool client_admit_pub(struct client *cl, struct shard *sh, const struct proto_frame *f)
+{
+	struct server *s = cl->t->srv;
+	struct admission *a = s->adm;
+	struct adm_policy *p = admission_lookup(a, f->subject.ptr, f->subject.len);
+	bool shard_over = atomic_load_explicit(&sh->over, memory_order_relaxed);
+
+	if (shard_over && p->shard == ADM_DROP_NEW) {
+		adm_count(&p->c.dropped_new, 1);
+		adm_count(&sh->adm_dropped, 1);
+		if (log_ratelimit_ok(&cl->t->adm_log, clock_now_ns()))
+			log_warn("admission: shard %d over its mark: policy %s drops new messages "
+			         "(%s from cid %llu)",
+			         sh->index, p->name, "dropped", (unsigned long long)cl->cid);
+		if (p->busy && f->reply.len && cl->opts.headers && cl->opts.no_responders &&
+		    client_send_503(cl, f->reply.ptr, f->reply.len))
+			adm_count(&p->c.busy_replies, 1);
+		return false;
+	}
+	/* defer: the message was read already and is admitted; what follows on
+	 * this connection waits in the kernel until the queue drains. */
+	adm_count(&p->c.admitted, 1);
+	if (shard_over) {
+		client_bit_set(cl->wait_shards, (uint32_t)sh->index);
+		adm_count(&sh->adm_deferred, 1);
+		client_pause(cl, CLIENT_PAUSE_SHARD, p);
+	}
+	if (atomic_load_explicit(&s->proc_over, memory_order_relaxed))
+		client_pause(cl, CLIENT_PAUSE_PROCESS, &a->policies[0]);
+	return true;
+}
+
 static void client_on_pub(struct client *cl, const struct proto_frame *f)
 {
 	if (f->op == PROTO_OP_HPUB && !cl->opts.headers) {
@@ -327,6 +284,13 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 
 	struct server *s = cl->t->srv;
 	uint32_t shard = server_shard_of(s, f->subject.ptr, f->subject.len);
+	struct shard *sh = &s->shards[shard];
+	if (RB_UNLIKELY(atomic_load_explicit(&sh->over, memory_order_relaxed) ||
+	                atomic_load_explicit(&s->proc_over, memory_order_relaxed)) &&
+	    !client_admit_pub(cl, sh, f)) {
+		client_ok(cl);
+		return;
+	}
 	size_t bytes = (size_t)f->subject.len + f->reply.len + f->payload.len;
 	struct mentry *e = client_add(cl, shard, MENTRY_MSG, bytes);
 	if (RB_UNLIKELY(!e)) {
@@ -351,6 +315,7 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	if (cl->opts.no_responders && cl->opts.headers && f->reply.len)
 		e->flags |= MENTRY_F_NO_RESPONDERS;
 	b->bytes += f->payload.len;
+	b->nmsgs++;
 	cl->in_msgs++;
 	cl->in_bytes += f->payload.len;
 	client_ok(cl);
@@ -475,9 +440,18 @@ static int client_on_open(void *ctx, struct io_conn *c)
 {
 	struct iothr *t = ctx;
 	struct server *s = t->srv;
+	if (io_loop_nconns(t->loop) > s->cfg.max_connections / (uint32_t)s->nio) {
+		static const char full[] = "-ERR 'maximum connections exceeded'\r\n";
+		log_warn("%s:%u: maximum connections exceeded", c->peer_ip, c->peer_port);
+		io_conn_write(c, full, sizeof(full) - 1);
+		io_conn_close(c, true);
+		return 0;
+	}
 	struct client *cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return -ENOMEM;
+	t->total_connections++;
+	cl->start_wall_ns = clock_wall_ns();
 	cl->c = c;
 	cl->t = t;
 	cl->cid = atomic_fetch_add(&client_next_cid, 1);
@@ -545,6 +519,15 @@ static void client_on_close(void *ctx, struct io_conn *c)
 	if (!cl)
 		return;
 	struct server *s = cl->t->srv;
+	client_unpause_all(cl);
+	/* Publishers this subscriber held back may go on. */
+	for (uint32_t i = 0; i < cl->nheld_pubs; i++) {
+		struct delivery d = {.conn = cl->held_pubs[i], .kind = DELIVERY_RESUME};
+		runner_emit(&cl->t->run, &d);
+	}
+	free(cl->held_pubs);
+	cl->t->in_msgs += cl->in_msgs;
+	cl->t->out_msgs += cl->out_msgs;
 	/* Tell the shards that may hold our subscriptions to drop them. */
 	for (uint32_t sh = 0; sh < (uint32_t)s->nshards; sh++) {
 		if (cl->sub_shards[sh / 64] & (1ull << (sh % 64)))
@@ -575,6 +558,12 @@ static void client_tick_one(struct io_conn *c, void *arg)
 		return;
 	}
 	uint64_t interval = (uint64_t)cfg->ping_interval_ms * 1000000u;
+	if (cl->pause_reasons) {
+		/* We stopped reading it: its PONGs wait in the kernel. Not stale. */
+		cl->pings_out = 0;
+		cl->last_ping_ns = now;
+		return;
+	}
 	if (now - cl->last_ping_ns < interval)
 		return;
 	cl->last_ping_ns = now;
@@ -594,175 +583,6 @@ static void client_on_tick(void *ctx, uint64_t now)
 	io_loop_foreach(t->loop, client_tick_one, &now);
 }
 
-/* ---- deliveries ---- */
-
-static void client_send_msg(struct client *cl, const struct delivery *d)
-{
-	struct csub *cs = map_get(&cl->by_id, d->subid);
-	if (!cs)
-		return; /* unsubscribed meanwhile */
-	const struct mentry *e = d->e;
-	const char *subj = mentry_str(d->b, e);
-	struct proto_span subject = {subj, e->subject_len};
-	struct proto_span reply = {subj + e->subject_len, e->reply_len};
-	struct proto_span sid = {cs->sid, cs->sid_len};
-	const char *payload = subj + e->subject_len + e->reply_len;
-	bool hmsg = e->hdr_len && cl->opts.headers;
-	uint32_t body = hmsg ? e->len : e->len - e->hdr_len;
-	const char *p = hmsg ? payload : payload + e->hdr_len;
-
-	size_t head = proto_msg_head_max(e->subject_len, cs->sid_len, e->reply_len) + 12;
-	char *out = io_conn_reserve(cl->c, head + body + 2);
-	if (!out)
-		return;
-	size_t n = hmsg ? proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len)
-	                : proto_encode_msg_head(out, head, subject, sid, reply, body);
-	if (body)
-		memcpy(out + n, p, body);
-	n += body;
-	out[n++] = '\r';
-	out[n++] = '\n';
-	io_conn_commit(cl->c, n);
-	cl->out_msgs++;
-	cl->out_bytes += body;
-	if (++cs->delivered == cs->max)
-		client_unsub(cl, cs);
-}
-
-static void client_barrier_ack(struct client *cl, uint32_t seq)
-{
-	uint32_t idx = seq - cl->pend_seq;
-	if (idx >= cl->pend_n)
-		return;
-	struct pend *e = &cl->pend[(cl->pend_head + idx) & (cl->pend_cap - 1)];
-	if (e->acks)
-		e->acks--;
-	client_pend_drain(cl);
-}
-
-/* Nobody received a request: answer on its reply subject with a 503 status,
- * through the requester's own subscription that matches it. */
-static void client_no_responders(struct client *cl, const struct delivery *d)
-{
-	const struct mentry *e = d->e;
-	const char *reply = mentry_str(d->b, e) + e->subject_len;
-	for (uint32_t i = 0; cl->by_id.slots && i <= cl->by_id.mask; i++) {
-		struct csub *cs = cl->by_id.slots[i].val;
-		if (!cs || cs->queue_len ||
-		    !subject_matches(cs->subject, cs->subject_len, reply, e->reply_len))
-			continue;
-		static const char status[] = "NATS/1.0 503\r\n\r\n";
-		char head[PROTO_MAX_CONTROL_LINE + 64];
-		size_t n = proto_encode_hmsg_head(
-		    head, sizeof(head), (struct proto_span){reply, e->reply_len},
-		    (struct proto_span){cs->sid, cs->sid_len}, (struct proto_span){NULL, 0},
-		    sizeof(status) - 1, sizeof(status) - 1);
-		io_conn_write(cl->c, head, n);
-		io_conn_write(cl->c, status, sizeof(status) - 1);
-		io_conn_write(cl->c, "\r\n", 2);
-		return;
-	}
-}
-
-void client_deliver(struct iothr *t, struct dbatch *db)
-{
-	uint64_t last_id = 0;
-	struct io_conn *c = NULL;
-	for (uint32_t i = 0; i < db->n; i++) {
-		const struct delivery *d = &db->d[i];
-		if (d->conn != last_id) {
-			last_id = d->conn;
-			c = io_loop_conn(t->loop, d->conn);
-		}
-		if (!c || c->closing || !c->user)
-			continue;
-		struct client *cl = c->user;
-		switch (d->kind) {
-		case DELIVERY_MSG:
-			client_send_msg(cl, d);
-			break;
-		case DELIVERY_BARRIER:
-			client_barrier_ack(cl, d->subid);
-			break;
-		case DELIVERY_NO_RESPONDERS:
-			client_no_responders(cl, d);
-			break;
-		}
-	}
-	dbatch_free(db);
-}
-
-/* ---- the I/O thread's poll: rings in, batches out ---- */
-
-static bool iothr_poll(void *ctx)
-{
-	struct iothr *t = ctx;
-	struct server *s = t->srv;
-	bool did = false;
-	void *p;
-
-	while (ring_pop_mpsc(&t->in, &p)) {
-		client_deliver(t, p);
-		did = true;
-	}
-
-	for (int sh = 0; sh < s->nshards; sh++) {
-		if (t->pending_head[sh]) {
-			struct shard *shard = &s->shards[sh];
-			while (t->pending_head[sh] &&
-			       ring_push_mpmc(&shard->in, t->pending_head[sh])) {
-				t->pending_head[sh] = t->pending_head[sh]->next;
-				did = true;
-			}
-			if (!t->pending_head[sh])
-				t->pending_tail[sh] = NULL;
-			wake_notify(&shard->owner->wake);
-		}
-		struct mbatch *b = t->open[sh];
-		if (!b)
-			continue;
-		uint32_t entries = t->open_entries[sh];
-		t->open[sh] = NULL;
-		t->open_entries[sh] = 0;
-		iothr_push(t, (uint32_t)sh, b);
-		did = true;
-
-		struct shard *shard = &s->shards[sh];
-		/* A lone message need not cross threads twice: when the shard's
-		 * worker sleeps and the work is small, route it here. */
-		if (entries <= s->cfg.inline_max && wake_is_sleeping(&shard->owner->wake) &&
-		    shard_try_claim(shard)) {
-			/* Deliveries the worker pushed before releasing the shard
-			 * come first, to keep per-subscriber order. */
-			while (ring_pop_mpsc(&t->in, &p))
-				client_deliver(t, p);
-			shard_run(shard, &t->run, UINT32_MAX);
-			shard->inline_runs++;
-			runner_flush(&t->run);
-			shard_release_and_check(shard);
-		} else {
-			wake_notify(&shard->owner->wake);
-		}
-	}
-	if (!runner_flush(&t->run))
-		did = true;
-	return did;
-}
-
-static bool iothr_has_work(void *ctx)
-{
-	struct iothr *t = ctx;
-	if (ring_count(&t->in))
-		return true;
-	for (int sh = 0; sh < t->srv->nshards; sh++)
-		if (t->open[sh] || t->pending_head[sh])
-			return true;
-	for (int io = 0; io < t->srv->nio; io++)
-		if (t->run.pending_head[io])
-			return true;
-	return false;
-}
-
 const struct io_ops client_io_ops = {
     .on_open = client_on_open,
     .on_data = client_on_data,
@@ -770,4 +590,5 @@ const struct io_ops client_io_ops = {
     .on_poll = iothr_poll,
     .has_work = iothr_has_work,
     .on_tick = client_on_tick,
+    .on_sent = client_on_sent,
 };

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/pin.h"
+#include "router/admission.h"
 
 static void config_set_str(char **dst, const char *v)
 {
@@ -36,7 +37,9 @@ void config_init(struct config *c)
 	c->ping_max = 2;
 	c->auth_timeout_ms = 2000;
 	c->inline_max = 64;
-	c->spin = 64;
+	c->spin_us = 100;
+	c->max_connections = 64 * 1024;
+	c->adm = adm_config_new();
 	c->buf_count = 256;
 	c->buf_size = 64 * 1024;
 }
@@ -49,6 +52,7 @@ void config_fini(struct config *c)
 	free(c->token);
 	free(c->log_file);
 	free(c->config_file);
+	adm_config_free(c->adm);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -209,6 +213,10 @@ static int config_set(struct config *c, const char *key, const char *val)
 		if (parse_u64(val, 1, 1000, &v))
 			return -EINVAL;
 		c->ping_max = (uint32_t)v;
+	} else if (!strcmp(key, "max_connections") || !strcmp(key, "max_conn")) {
+		if (parse_u64(val, 1, 1u << 24, &v))
+			return -EINVAL;
+		c->max_connections = (uint32_t)v;
 	} else if (!strcmp(key, "auth_timeout")) {
 		if (parse_duration_ms(val, &v) || v < 10)
 			return -EINVAL;
@@ -233,10 +241,10 @@ static int config_set(struct config *c, const char *key, const char *val)
 		if (parse_u64(val, 0, 1u << 20, &v))
 			return -EINVAL;
 		c->inline_max = (uint32_t)v;
-	} else if (!strcmp(key, "spin")) {
-		if (parse_u64(val, 0, 1u << 20, &v))
+	} else if (!strcmp(key, "spin_us")) {
+		if (parse_u64(val, 0, 1000000, &v))
 			return -EINVAL;
-		c->spin = (uint32_t)v;
+		c->spin_us = (uint32_t)v;
 	} else if (!strcmp(key, "recv_buffers")) {
 		if (parse_u64(val, 8, 32768, &v) || (v & (v - 1)))
 			return -EINVAL;
@@ -290,6 +298,15 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 	}
 	memcpy(val, value, n);
 	val[n] = 0;
+	if (section && (!strcmp(section, "admission") || !strncmp(section, "policy", 6))) {
+		char why[256];
+		if (adm_config_set(x->c->adm, section, name, val, why, sizeof(why)) != 0) {
+			fprintf(stderr, "%s:%d: [%s] %s: %s\n", x->path, lineno, section, name,
+			        why);
+			x->errors++;
+		}
+		return 1;
+	}
 	if (section && *section && strcmp(section, "server") != 0) {
 		fprintf(stderr, "%s:%d: unknown section [%s]\n", x->path, lineno, section);
 		x->errors++;
@@ -364,6 +381,27 @@ static void config_usage(FILE *out)
 	    "      --auth-timeout DUR   time a client has to send CONNECT when auth is on (2s)\n"
 	    "      --inline-max N       an I/O thread routes up to N queued operations itself\n"
 	    "                           when the shard's worker sleeps (default 64; 0 = never)\n"
+	    "      --spin-us N          microseconds a thread polls for work before it sleeps\n"
+	    "                           (default 100; a wake-up costs 10-30 us)\n"
+	    "      --max-connections N  refuse connections beyond N (default 65536)\n"
+	    "\n"
+	    "Admission control (defaults; per-subject policies go in the -c file):\n"
+	    "      --sub-policy P       a subscriber's queue over its mark: disconnect (default,\n"
+	    "                           as nats-server), drop-new, drop-old or defer\n"
+	    "      --sub-high SIZE      bytes queued to one subscriber (default 64M; low = half)\n"
+	    "      --sub-low SIZE       where the subscriber's queue is healthy again\n"
+	    "      --defer-max DUR      longest a subscriber may stall publishers (default 2s)\n"
+	    "      --fallback P         after --defer-max: drop-new (default), drop-old, "
+	    "disconnect\n"
+	    "      --shard-policy P     a shard's queue over its mark: defer (default) or "
+	    "drop-new\n"
+	    "      --shard-high SIZE    bytes queued to one shard (default 16M)\n"
+	    "      --shard-high-msgs N  messages queued to one shard (default 512K)\n"
+	    "      --process-high SIZE  bytes held in messages by the process (default 1G): above\n"
+	    "                           it every publisher is deferred\n"
+	    "      --busy BOOL          answer a dropped request with a 503 status (default true)\n"
+	    "      --advisories BOOL    publish $SYS.ADMISSION.<policy> on high crossings\n"
+	    "\n"
 	    "      --check-config       validate the configuration and exit\n"
 	    "  -v, --version            print the version and exit\n"
 	    "  -h, --help               this help\n"
@@ -389,6 +427,18 @@ enum {
 	OPT_INLINE_MAX,
 	OPT_SPIN,
 	OPT_CHECK_CONFIG,
+	OPT_MAX_CONN,
+	OPT_ADM_BASE = 1100, /* + index into config_adm_flags */
+};
+
+/* Flags that set the admission defaults: flag name -> [admission] key. */
+static const char *const config_adm_flags[][2] = {
+    {"shard-policy", "shard"},        {"sub-policy", "subscriber"},
+    {"sub-high", "subscriber_high"},  {"sub-low", "subscriber_low"},
+    {"fallback", "fallback"},         {"defer-max", "defer_max"},
+    {"shard-high", "shard_high"},     {"shard-high-msgs", "shard_high_msgs"},
+    {"process-high", "process_high"}, {"busy", "busy"},
+    {"advisories", "advisory"},
 };
 
 static const struct option config_longopts[] = {
@@ -416,8 +466,20 @@ static const struct option config_longopts[] = {
     {"ping-max", required_argument, NULL, OPT_PING_MAX},
     {"auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT},
     {"inline-max", required_argument, NULL, OPT_INLINE_MAX},
-    {"spin", required_argument, NULL, OPT_SPIN},
+    {"spin-us", required_argument, NULL, OPT_SPIN},
     {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"shard-policy", required_argument, NULL, OPT_ADM_BASE + 0},
+    {"sub-policy", required_argument, NULL, OPT_ADM_BASE + 1},
+    {"sub-high", required_argument, NULL, OPT_ADM_BASE + 2},
+    {"sub-low", required_argument, NULL, OPT_ADM_BASE + 3},
+    {"fallback", required_argument, NULL, OPT_ADM_BASE + 4},
+    {"defer-max", required_argument, NULL, OPT_ADM_BASE + 5},
+    {"shard-high", required_argument, NULL, OPT_ADM_BASE + 6},
+    {"shard-high-msgs", required_argument, NULL, OPT_ADM_BASE + 7},
+    {"process-high", required_argument, NULL, OPT_ADM_BASE + 8},
+    {"busy", required_argument, NULL, OPT_ADM_BASE + 9},
+    {"advisories", required_argument, NULL, OPT_ADM_BASE + 10},
     {NULL, 0, NULL, 0},
 };
 
@@ -457,7 +519,9 @@ static const char *config_key_of(int opt)
 	case OPT_INLINE_MAX:
 		return "inline_max";
 	case OPT_SPIN:
-		return "spin";
+		return "spin_us";
+	case OPT_MAX_CONN:
+		return "max_connections";
 	default:
 		return NULL;
 	}
@@ -488,6 +552,16 @@ int config_parse_args(struct config *c, int argc, char **argv)
 			if (config_set(c, key, optarg) != 0) {
 				fprintf(stderr, "ringbus: invalid value '%s' for --%s\n", optarg,
 				        key);
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (opt >= OPT_ADM_BASE &&
+		    opt < OPT_ADM_BASE + (int)RB_ARRAY_LEN(config_adm_flags)) {
+			char why[256];
+			const char *const *f = config_adm_flags[opt - OPT_ADM_BASE];
+			if (adm_config_set(c->adm, "admission", f[1], optarg, why, sizeof(why))) {
+				fprintf(stderr, "ringbus: --%s: %s\n", f[0], why);
 				return -EINVAL;
 			}
 			continue;

@@ -8,6 +8,8 @@
 
 #include "core/compiler.h"
 
+struct adm_config;
+
 #define CONFIG_MAX_THREADS 64
 #define CONFIG_MAX_SHARDS  256
 
@@ -33,9 +35,11 @@ struct config {
 	bool trace;
 	uint32_t inline_max; /* an I/O thread runs a sleeping worker's shard itself up to this many
 	                        entries */
-	uint32_t spin;       /* idle polls before a thread sleeps */
+	uint32_t spin_us;    /* idle polling before a thread sleeps */
 	uint32_t buf_count;  /* provided recv buffers per I/O thread */
 	uint32_t buf_size;
+	uint32_t max_connections;
+	struct adm_config *adm; /* admission settings, turned into policies at start */
 	char *config_file;
 	bool check_config; /* --check-config: validate and exit */
 };

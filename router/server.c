@@ -15,10 +15,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/pin.h"
 #include "io/loop.h"
+#include "router/admission.h"
+#include "router/client_int.h"
+#include "router/monitor.h"
 #include "router/sublist.h"
 
 #define SERVER_SHARD_RING 4096
@@ -102,10 +106,18 @@ int server_new(struct config *cfg, struct server **out)
 	s->nshards = s->cfg.shards;
 	s->auth_required = s->cfg.user || s->cfg.token;
 	atomic_init(&s->stop, false);
+	atomic_init(&s->proc_over, false);
+	s->start_wall_ns = clock_wall_ns();
 	server_make_id(s);
 	server_raise_nofile();
 
-	int ret = -ENOMEM;
+	int ret = admission_new(s->cfg.adm, &s->adm);
+	if (ret) {
+		free(s);
+		return ret;
+	}
+	admission_log(s->adm);
+	ret = -ENOMEM;
 	s->shards = calloc((size_t)s->nshards, sizeof(*s->shards));
 	s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
 	s->io = calloc((size_t)s->nio, sizeof(*s->io));
@@ -150,6 +162,9 @@ int server_new(struct config *cfg, struct server **out)
 		t->index = i;
 		t->run.srv = s;
 		t->run.self_io = i;
+		log_ratelimit_init(&t->adm_log, 1000000000ull, 5);
+		pthread_mutex_init(&t->stats_req.lock, NULL);
+		pthread_cond_init(&t->stats_req.cond, NULL);
 		t->open = calloc((size_t)s->nshards, sizeof(*t->open));
 		t->pending_head = calloc((size_t)s->nshards, sizeof(*t->pending_head));
 		t->pending_tail = calloc((size_t)s->nshards, sizeof(*t->pending_tail));
@@ -192,7 +207,7 @@ static void *iothr_main(void *arg)
 	    .buf_count = s->cfg.buf_count,
 	    .buf_size = s->cfg.buf_size,
 	    .max_pending = s->cfg.max_pending,
-	    .spin = s->cfg.spin,
+	    .spin_us = s->cfg.spin_us,
 	    .wake = &t->wake,
 	    .stop = &s->stop,
 	    .ops = &client_io_ops,
@@ -263,6 +278,11 @@ int server_run(struct server *s)
 			goto stop;
 		}
 	}
+	if (s->cfg.http_port) {
+		ret = monitor_start(s, s->cfg.host, s->cfg.http_port, &s->mon);
+		if (ret)
+			goto stop;
+	}
 	log_info("ready for connections on %s:%d (server_id %s)", s->cfg.host, s->cfg.port,
 	         s->server_id);
 
@@ -284,6 +304,8 @@ int server_run(struct server *s)
 stop:
 	if (ret)
 		log_error("cannot start: %s", strerror(-ret));
+	monitor_stop(s->mon);
+	s->mon = NULL;
 	server_stop(s);
 	for (int i = 0; i < started_io; i++)
 		pthread_join(s->io[i].tid, NULL);
@@ -335,6 +357,10 @@ void server_free(struct server *s)
 		free(t->pending_head);
 		free(t->pending_tail);
 		free(t->open_entries);
+		free(t->paused);
+		free(t->stats_req.conns);
+		pthread_mutex_destroy(&t->stats_req.lock);
+		pthread_cond_destroy(&t->stats_req.cond);
 	}
 	for (int i = 0; s->shards && i < s->nshards; i++) {
 		struct shard *sh = &s->shards[i];
@@ -353,6 +379,7 @@ void server_free(struct server *s)
 	free(s->io);
 	free(s->shards);
 	free(s->workers);
+	admission_free(s->adm);
 	config_fini(&s->cfg);
 	free(s);
 }

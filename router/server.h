@@ -13,11 +13,16 @@
 #include "core/ring.h"
 #include "core/wake.h"
 #include "router/batch.h"
+#include "core/log.h"
 #include "router/config.h"
+#include "router/stats.h"
 
 struct server;
 struct sublist;
 struct io_loop;
+struct client;
+struct admission;
+struct monitor;
 
 /* Where a shard's results go: one open dbatch per destination I/O thread,
  * plus those that did not fit in a full ring yet (kept in order).
@@ -33,17 +38,54 @@ struct runner {
 /* A part of the subscription space. The index and counters are touched only
  * by the thread holding @claimed; @in is MPMC (producers: I/O threads,
  * consumers: whoever claims). */
+/* Counters of a shard: written by the claim holder once per batch (relaxed
+ * load + store: one writer at a time, ordered by the claim), read by
+ * monitoring. */
+struct shard_counters {
+	atomic_uint_fast64_t msgs;
+	atomic_uint_fast64_t deliveries;
+	atomic_uint_fast64_t batches;
+	atomic_uint_fast64_t inline_runs;
+	atomic_uint_fast64_t busy_ns;
+	atomic_uint_fast64_t subs;
+	atomic_uint_fast64_t inserts;
+	atomic_uint_fast64_t removes;
+	atomic_uint_fast64_t matches;
+	atomic_uint_fast64_t cache_hits;
+};
+
 struct shard {
 	struct ring in;
 	atomic_int claimed RB_ALIGNED_CACHE;
 	int index;
 	struct worker *owner;
 	struct sublist *subs;
-	/* statistics (claim holder) */
-	uint64_t msgs;
-	uint64_t deliveries;
-	uint64_t batches;
-	uint64_t inline_runs;
+	struct shard_counters st;
+	/* Admission: what is queued to the shard (producers add when they
+	 * push, the runner subtracts when it pops) and whether it is above its
+	 * high mark (set by a producer at the high mark, cleared by the runner
+	 * at the low mark). */
+	atomic_uint_fast64_t q_bytes RB_ALIGNED_CACHE;
+	atomic_uint_fast64_t q_msgs;
+	atomic_bool over;
+	atomic_uint_fast64_t adm_deferred;
+	atomic_uint_fast64_t adm_dropped;
+	atomic_uint_fast64_t adm_crossings;
+};
+
+/* A monitoring request to an I/O thread (see router/stats.c): the collector
+ * fills the inputs under @lock and sets @pending; the I/O thread answers at its
+ * next iteration. */
+struct stats_req {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool pending;
+	bool want_conns;
+	bool done;
+	struct stats_io io;
+	struct stats_conn *conns; /* owned here, reused */
+	size_t nconns;
+	size_t cap;
 };
 
 /* Owner: its own thread (the wake is shared). */
@@ -73,6 +115,16 @@ struct iothr {
 	struct mbatch **pending_head; /* batches a full shard ring refused, per shard */
 	struct mbatch **pending_tail;
 	uint32_t *open_entries; /* entries added per shard this iteration */
+	struct client **paused; /* clients whose reads admission paused */
+	uint32_t npaused;
+	uint32_t paused_cap;
+	struct stats_req stats_req;
+	/* counters of this thread's connections (owner: this thread) */
+	uint64_t total_connections;
+	uint64_t in_msgs;
+	uint64_t out_msgs;
+	uint64_t slow_consumers;
+	struct log_ratelimit adm_log;
 	int start_ret;
 	atomic_bool ready;
 };
@@ -89,6 +141,10 @@ struct server {
 	struct shard *shards;
 	atomic_bool stop;
 	bool auth_required;
+	struct admission *adm;
+	atomic_bool proc_over; /* bytes held above the process high mark */
+	uint64_t start_wall_ns;
+	struct monitor *mon;
 };
 
 /* Creates the server from @cfg (taken: the server frees it) and opens the

@@ -7,14 +7,29 @@
 
 #include <ck_pr.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/pin.h"
 #include "io/loop.h"
+#include "router/admission.h"
 #include "router/server.h"
 #include "router/sublist.h"
 
-static void shard_apply_msg(struct shard *sh, struct runner *r, const struct mbatch *b,
-                            const struct mentry *e)
+/* Adds @n to a counter only the claim holder writes (see shard_counters). */
+static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+static inline void shard_set(atomic_uint_fast64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+/* Returns how many deliveries the message made. */
+static uint32_t shard_apply_msg(struct shard *sh, struct runner *r, const struct mbatch *b,
+                                const struct mentry *e)
 {
 	const char *subj = mentry_str(b, e);
 	const struct sublist_result *res = sublist_match(sh->subs, subj, e->subject_len);
@@ -22,9 +37,8 @@ static void shard_apply_msg(struct shard *sh, struct runner *r, const struct mba
 	uint32_t delivered = 0;
 	struct delivery d = {.b = b, .e = e, .kind = DELIVERY_MSG};
 
-	sh->msgs++;
 	if (RB_UNLIKELY(!res))
-		return; /* out of memory in the match cache: counted as not delivered */
+		return 0; /* out of memory in the match cache: counted as not delivered */
 	for (uint32_t i = 0; i < res->nplain; i++) {
 		const struct sublist_sub *sub = res->plain[i];
 		if (no_echo && sub->owner == e->conn)
@@ -47,23 +61,24 @@ static void shard_apply_msg(struct shard *sh, struct runner *r, const struct mba
 			break;
 		}
 	}
-	sh->deliveries += delivered;
 	if (delivered == 0 && (e->flags & MENTRY_F_NO_RESPONDERS) && e->reply_len) {
 		d.conn = e->conn;
 		d.subid = 0;
 		d.kind = DELIVERY_NO_RESPONDERS;
 		runner_emit(r, &d);
 	}
+	return delivered;
 }
 
 static void shard_apply(struct shard *sh, struct runner *r, struct mbatch *b)
 {
+	uint64_t deliveries = 0;
 	for (uint32_t i = 0; i < b->n; i++) {
 		const struct mentry *e = &b->e[i];
 		const char *s = mentry_str(b, e);
 		switch (e->kind) {
 		case MENTRY_MSG:
-			shard_apply_msg(sh, r, b, e);
+			deliveries += shard_apply_msg(sh, r, b, e);
 			break;
 		case MENTRY_SUB: {
 			const char *queue = e->reply_len ? s + e->subject_len : NULL;
@@ -90,17 +105,49 @@ static void shard_apply(struct shard *sh, struct runner *r, struct mbatch *b)
 		}
 		}
 	}
-	sh->batches++;
+	shard_count(&sh->st.msgs, b->nmsgs);
+	shard_count(&sh->st.deliveries, deliveries);
+	shard_count(&sh->st.batches, 1);
 	mbatch_unref(b);
+}
+
+/* The batch left the queue: update the admission measure and clear the
+ * over-mark state at the low marks (hysteresis). */
+static void shard_dequeued(struct shard *sh, const struct mbatch *b, struct server *srv)
+{
+	const struct admission *a = srv->adm;
+	uint64_t q =
+	    atomic_fetch_sub_explicit(&sh->q_bytes, b->bytes, memory_order_relaxed) - b->bytes;
+	uint64_t m =
+	    atomic_fetch_sub_explicit(&sh->q_msgs, b->nmsgs, memory_order_relaxed) - b->nmsgs;
+	if (RB_UNLIKELY(atomic_load_explicit(&sh->over, memory_order_relaxed)) &&
+	    q <= a->shard_low && m <= a->shard_low_msgs) {
+		atomic_store_explicit(&sh->over, false, memory_order_relaxed);
+		/* Publishers paused for this shard wait in their I/O threads. */
+		for (int i = 0; i < srv->nio; i++)
+			wake_notify(&srv->io[i].wake);
+	}
 }
 
 unsigned shard_run(struct shard *sh, struct runner *r, unsigned budget)
 {
 	unsigned n = 0;
 	void *p;
+	uint64_t t0 = clock_now_ns();
 	while (n < budget && ring_pop_mpmc(&sh->in, &p)) {
+		shard_dequeued(sh, p, r->srv);
 		shard_apply(sh, r, p);
 		n++;
+	}
+	if (n) {
+		struct sublist_stats ss;
+		sublist_get_stats(sh->subs, &ss);
+		shard_set(&sh->st.subs, ss.subs);
+		shard_set(&sh->st.inserts, ss.inserts);
+		shard_set(&sh->st.removes, ss.removes);
+		shard_set(&sh->st.matches, ss.matches);
+		shard_set(&sh->st.cache_hits, ss.cache_hits);
+		shard_count(&sh->st.busy_ns, clock_now_ns() - t0);
 	}
 	return n;
 }
@@ -173,14 +220,23 @@ void runner_emit(struct runner *r, const struct delivery *d)
 bool runner_flush(struct runner *r)
 {
 	bool all = true;
-	for (int io = 0; io < r->srv->nio; io++) {
-		struct dbatch *db = r->open[io];
-		if (db && db->n) {
-			r->open[io] = NULL;
-			runner_hand_over(r, io, db);
+	/* Handing deliveries to our own I/O thread may emit more (busy replies,
+	 * publisher pauses): go round until nothing is left open, a few times at
+	 * most; anything still open then is flushed by the next call. */
+	for (int round = 0; round < 4; round++) {
+		bool more = false;
+		for (int io = 0; io < r->srv->nio; io++) {
+			struct dbatch *db = r->open[io];
+			if (db && db->n) {
+				r->open[io] = NULL;
+				runner_hand_over(r, io, db);
+				more |= io == r->self_io;
+			}
+			if (r->pending_head[io])
+				all &= runner_push_pending(r, io);
 		}
-		if (r->pending_head[io])
-			all &= runner_push_pending(r, io);
+		if (!more)
+			break;
 	}
 	return all;
 }
@@ -200,7 +256,8 @@ void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct server *s = w->srv;
-	uint32_t idle = 0;
+	uint64_t idle_since = 0;
+	const uint64_t spin_ns = (uint64_t)s->cfg.spin_us * 1000u;
 
 	if (s->cfg.pin) {
 		int ret = pin_self(s->nio + w->index);
@@ -219,14 +276,17 @@ void *worker_main(void *arg)
 		}
 		bool flushed = runner_flush(&w->run);
 		if (did || !flushed) {
-			idle = 0;
+			idle_since = 0;
 			continue;
 		}
-		if (idle++ < s->cfg.spin * 16) {
+		uint64_t now = clock_now_ns();
+		if (!idle_since)
+			idle_since = now;
+		if (now - idle_since < spin_ns) {
 			ck_pr_stall();
 			continue;
 		}
-		idle = 0;
+		idle_since = 0;
 		wake_prepare(&w->wake);
 		if (worker_has_work(w) || atomic_load(&s->stop)) {
 			wake_cancel(&w->wake);

@@ -1,0 +1,535 @@
+/* Admission policies: configuration, most-specific-pattern lookup, counters,
+ * advisories. The decisions themselves are taken where the queues are
+ * (router/client.c for I/O threads, router/shard.c for shard queues). */
+#define _GNU_SOURCE
+#include "router/admission.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "router/stats.h"
+#include "router/subject.h"
+
+#define ADM_MAX_POLICIES 64
+#define ADM_MAX_RULES    256
+
+/* A pattern and the policy it selects. */
+struct adm_rule {
+	char *pattern;
+	int policy;
+};
+
+/* One policy being configured: which fields were set, to inherit the rest
+ * from the defaults. */
+struct adm_spec {
+	struct adm_policy p;
+	unsigned set; /* ADM_SET_* */
+	char *subjects[16];
+	int nsubjects;
+};
+
+enum {
+	ADM_SET_SHARD = 1 << 0,
+	ADM_SET_SUB = 1 << 1,
+	ADM_SET_FALLBACK = 1 << 2,
+	ADM_SET_HIGH = 1 << 3,
+	ADM_SET_LOW = 1 << 4,
+	ADM_SET_DEFER = 1 << 5,
+	ADM_SET_BUSY = 1 << 6,
+	ADM_SET_ADVISORY = 1 << 7,
+};
+
+struct adm_config {
+	struct adm_spec specs[ADM_MAX_POLICIES]; /* [0] default */
+	int nspecs;
+	uint64_t shard_high, shard_low, shard_high_msgs, shard_low_msgs;
+	uint64_t process_high, process_low;
+};
+
+const char *adm_action_name(enum adm_action a)
+{
+	switch (a) {
+	case ADM_DEFER:
+		return "defer";
+	case ADM_DROP_NEW:
+		return "drop-new";
+	case ADM_DROP_OLD:
+		return "drop-old";
+	case ADM_DISCONNECT:
+		return "disconnect";
+	}
+	return "?";
+}
+
+static int adm_parse_action(const char *v, enum adm_action *out)
+{
+	static const enum adm_action all[] = {ADM_DEFER, ADM_DROP_NEW, ADM_DROP_OLD,
+	                                      ADM_DISCONNECT};
+	for (size_t i = 0; i < RB_ARRAY_LEN(all); i++)
+		if (!strcasecmp(v, adm_action_name(all[i]))) {
+			*out = all[i];
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int adm_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	uint64_t mul = 1;
+	switch (toupper((unsigned char)*end)) {
+	case 0:
+		break;
+	case 'K':
+		mul = 1ull << 10;
+		break;
+	case 'M':
+		mul = 1ull << 20;
+		break;
+	case 'G':
+		mul = 1ull << 30;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'B' && !end[2]))
+		return -EINVAL;
+	if (v > (1ull << 50) / mul)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+static int adm_parse_ms(const char *s, uint64_t *ms)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	double v = strtod(s, &end);
+	if (end == s)
+		return -EINVAL;
+	if (!*end || !strcmp(end, "s"))
+		v *= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60000;
+	else if (strcmp(end, "ms") != 0)
+		return -EINVAL;
+	if (v < 0 || v > 3.6e6)
+		return -EINVAL;
+	*ms = (uint64_t)v;
+	return 0;
+}
+
+static int adm_parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+	    !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+	         !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+struct adm_config *adm_config_new(void)
+{
+	struct adm_config *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	struct adm_policy *d = &c->specs[0].p;
+	snprintf(d->name, sizeof(d->name), "default");
+	d->shard = ADM_DEFER;
+	d->sub = ADM_DISCONNECT; /* nats-server's slow-consumer behaviour */
+	d->fallback = ADM_DROP_NEW;
+	d->sub_high = 64ull << 20;
+	d->defer_max_ns = 2000ull * 1000000u;
+	d->busy = true;
+	d->advisory = false;
+	c->nspecs = 1;
+	c->shard_high = 16ull << 20;
+	c->shard_high_msgs = 512 * 1024;
+	c->process_high = 1ull << 30;
+	return c;
+}
+
+void adm_config_free(struct adm_config *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->nspecs; i++)
+		for (int j = 0; j < c->specs[i].nsubjects; j++)
+			free(c->specs[i].subjects[j]);
+	free(c);
+}
+
+static struct adm_spec *adm_spec_for(struct adm_config *c, const char *name, char *err, size_t cap)
+{
+	if (!*name || strlen(name) >= sizeof(c->specs[0].p.name)) {
+		snprintf(err, cap, "a policy needs a name of 1 to %zu characters",
+		         sizeof(c->specs[0].p.name) - 1);
+		return NULL;
+	}
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') {
+			snprintf(err, cap, "policy name '%s': use letters, digits, - and _", name);
+			return NULL;
+		}
+	for (int i = 0; i < c->nspecs; i++)
+		if (!strcmp(c->specs[i].p.name, name))
+			return &c->specs[i];
+	if (c->nspecs == ADM_MAX_POLICIES) {
+		snprintf(err, cap, "at most %d policies", ADM_MAX_POLICIES);
+		return NULL;
+	}
+	struct adm_spec *s = &c->specs[c->nspecs++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->p.name, sizeof(s->p.name), "%s", name);
+	return s;
+}
+
+static int adm_add_subjects(struct adm_spec *s, const char *val, char *err, size_t cap)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", val);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (!subject_valid_sub(tok, strlen(tok))) {
+			snprintf(err, cap, "'%s' is not a valid subject pattern", tok);
+			return -EINVAL;
+		}
+		if (s->nsubjects == (int)RB_ARRAY_LEN(s->subjects)) {
+			snprintf(err, cap, "at most %zu subjects per policy",
+			         RB_ARRAY_LEN(s->subjects));
+			return -EINVAL;
+		}
+		s->subjects[s->nsubjects++] = strdup(tok);
+	}
+	return 0;
+}
+
+int adm_config_set(struct adm_config *c, const char *section, const char *key, const char *val,
+                   char *err, size_t cap)
+{
+	struct adm_spec *s = &c->specs[0];
+	bool is_default = true;
+	err[0] = 0;
+	if (!strncmp(section, "policy", 6) && (section[6] == ' ' || section[6] == '\t')) {
+		const char *name = section + 7;
+		while (*name == ' ' || *name == '\t' || *name == '"')
+			name++;
+		char nm[64];
+		snprintf(nm, sizeof(nm), "%s", name);
+		size_t n = strlen(nm);
+		while (n && (nm[n - 1] == '"' || nm[n - 1] == ' '))
+			nm[--n] = 0;
+		s = adm_spec_for(c, nm, err, cap);
+		if (!s)
+			return -EINVAL;
+		is_default = false;
+	} else if (strcmp(section, "admission") != 0) {
+		snprintf(err, cap, "unknown section [%s]", section);
+		return -ENOENT;
+	}
+
+	uint64_t v;
+	bool b;
+	enum adm_action a;
+	if (!strcmp(key, "subjects") && !is_default)
+		return adm_add_subjects(s, val, err, cap);
+	if (!strcmp(key, "shard")) {
+		if (adm_parse_action(val, &a) || (a != ADM_DEFER && a != ADM_DROP_NEW))
+			goto bad_shard;
+		s->p.shard = a;
+		s->set |= ADM_SET_SHARD;
+	} else if (!strcmp(key, "subscriber")) {
+		if (adm_parse_action(val, &a))
+			goto bad_action;
+		s->p.sub = a;
+		s->set |= ADM_SET_SUB;
+	} else if (!strcmp(key, "fallback")) {
+		if (adm_parse_action(val, &a) || a == ADM_DEFER)
+			goto bad_fallback;
+		s->p.fallback = a;
+		s->set |= ADM_SET_FALLBACK;
+	} else if (!strcmp(key, "subscriber_high")) {
+		if (adm_parse_size(val, &v) || v < 1024)
+			goto bad_size;
+		s->p.sub_high = v;
+		s->set |= ADM_SET_HIGH;
+	} else if (!strcmp(key, "subscriber_low")) {
+		if (adm_parse_size(val, &v))
+			goto bad_size;
+		s->p.sub_low = v;
+		s->set |= ADM_SET_LOW;
+	} else if (!strcmp(key, "defer_max")) {
+		if (adm_parse_ms(val, &v) || v == 0)
+			goto bad_duration;
+		s->p.defer_max_ns = v * 1000000u;
+		s->set |= ADM_SET_DEFER;
+	} else if (!strcmp(key, "busy")) {
+		if (adm_parse_bool(val, &b))
+			goto bad_bool;
+		s->p.busy = b;
+		s->set |= ADM_SET_BUSY;
+	} else if (!strcmp(key, "advisory")) {
+		if (adm_parse_bool(val, &b))
+			goto bad_bool;
+		s->p.advisory = b;
+		s->set |= ADM_SET_ADVISORY;
+	} else if (is_default && !strcmp(key, "shard_high")) {
+		if (adm_parse_size(val, &v) || v < 1024)
+			goto bad_size;
+		c->shard_high = v;
+	} else if (is_default && !strcmp(key, "shard_low")) {
+		if (adm_parse_size(val, &v))
+			goto bad_size;
+		c->shard_low = v;
+	} else if (is_default && !strcmp(key, "shard_high_msgs")) {
+		if (adm_parse_size(val, &v) || v < 16)
+			goto bad_size;
+		c->shard_high_msgs = v;
+	} else if (is_default && !strcmp(key, "shard_low_msgs")) {
+		if (adm_parse_size(val, &v))
+			goto bad_size;
+		c->shard_low_msgs = v;
+	} else if (is_default && !strcmp(key, "process_high")) {
+		if (adm_parse_size(val, &v) || v < (1u << 20))
+			goto bad_size;
+		c->process_high = v;
+	} else if (is_default && !strcmp(key, "process_low")) {
+		if (adm_parse_size(val, &v))
+			goto bad_size;
+		c->process_low = v;
+	} else {
+		snprintf(err, cap, "unknown setting '%s'", key);
+		return -ENOENT;
+	}
+	return 0;
+
+bad_shard:
+	snprintf(err, cap, "'%s': the shard policy is defer or drop-new", val);
+	return -EINVAL;
+bad_action:
+	snprintf(err, cap, "'%s': use defer, drop-new, drop-old or disconnect", val);
+	return -EINVAL;
+bad_fallback:
+	snprintf(err, cap, "'%s': the fallback is drop-new, drop-old or disconnect", val);
+	return -EINVAL;
+bad_size:
+	snprintf(err, cap, "'%s' is not a valid size (a number with K, M or G)", val);
+	return -EINVAL;
+bad_duration:
+	snprintf(err, cap, "'%s' is not a valid duration (ms, s or m)", val);
+	return -EINVAL;
+bad_bool:
+	snprintf(err, cap, "'%s' is not true or false", val);
+	return -EINVAL;
+}
+
+/* Negative when @a is more specific than @b: at the first token where they
+ * differ, a literal beats '*' beats '>'; a longer pattern beats its prefix. */
+static int adm_rule_cmp(const void *x, const void *y)
+{
+	const char *a = ((const struct adm_rule *)x)->pattern;
+	const char *b = ((const struct adm_rule *)y)->pattern;
+	for (;;) {
+		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+		int ka = (la == 1 && *a == '>') ? 2 : (la == 1 && *a == '*') ? 1 : 0;
+		int kb = (lb == 1 && *b == '>') ? 2 : (lb == 1 && *b == '*') ? 1 : 0;
+		if (ka != kb)
+			return ka - kb;
+		a += la;
+		b += lb;
+		if (!*a || !*b)
+			return (*a ? -1 : 0) - (*b ? -1 : 0);
+		a++;
+		b++;
+	}
+}
+
+int admission_new(const struct adm_config *cfg, struct admission **out)
+{
+	struct admission *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->npolicies = cfg->nspecs;
+	a->policies = calloc((size_t)cfg->nspecs, sizeof(*a->policies));
+	a->rules = calloc(ADM_MAX_RULES, sizeof(*a->rules));
+	if (!a->policies || !a->rules) {
+		admission_free(a);
+		return -ENOMEM;
+	}
+	const struct adm_policy *d = &cfg->specs[0].p;
+	int bad = 0;
+	for (int i = 0; i < cfg->nspecs; i++) {
+		const struct adm_spec *s = &cfg->specs[i];
+		struct adm_policy *p = &a->policies[i];
+		*p = *d; /* counters are zero: the config's never moved */
+		memcpy(p->name, s->p.name, sizeof(p->name));
+		if (s->set & ADM_SET_SHARD)
+			p->shard = s->p.shard;
+		if (s->set & ADM_SET_SUB)
+			p->sub = s->p.sub;
+		if (s->set & ADM_SET_FALLBACK)
+			p->fallback = s->p.fallback;
+		if (s->set & ADM_SET_HIGH)
+			p->sub_high = s->p.sub_high;
+		p->sub_low = (s->set & ADM_SET_LOW) ? s->p.sub_low : p->sub_high / 2;
+		if (s->set & ADM_SET_DEFER)
+			p->defer_max_ns = s->p.defer_max_ns;
+		if (s->set & ADM_SET_BUSY)
+			p->busy = s->p.busy;
+		if (s->set & ADM_SET_ADVISORY)
+			p->advisory = s->p.advisory;
+		if (p->sub_low >= p->sub_high) {
+			fprintf(stderr,
+			        "admission: policy %s: subscriber_low must be below "
+			        "subscriber_high\n",
+			        p->name);
+			bad++;
+		}
+		if (i > 0 && s->nsubjects == 0) {
+			fprintf(stderr, "admission: policy %s has no 'subjects'\n", p->name);
+			bad++;
+		}
+		for (int j = 0; j < s->nsubjects && a->nrules < ADM_MAX_RULES; j++) {
+			a->rules[a->nrules].pattern = strdup(s->subjects[j]);
+			a->rules[a->nrules].policy = i;
+			a->nrules++;
+		}
+		if (i == 0 || p->sub_high < a->min_sub_high)
+			a->min_sub_high = p->sub_high;
+	}
+	qsort(a->rules, (size_t)a->nrules, sizeof(*a->rules), adm_rule_cmp);
+	a->shard_high = cfg->shard_high;
+	a->shard_low = cfg->shard_low ? cfg->shard_low : cfg->shard_high / 2;
+	a->shard_high_msgs = cfg->shard_high_msgs;
+	a->shard_low_msgs = cfg->shard_low_msgs ? cfg->shard_low_msgs : cfg->shard_high_msgs / 2;
+	a->process_high = cfg->process_high;
+	a->process_low = cfg->process_low ? cfg->process_low : cfg->process_high / 2;
+	if (a->shard_low >= a->shard_high || a->shard_low_msgs >= a->shard_high_msgs ||
+	    a->process_low >= a->process_high) {
+		fprintf(stderr, "admission: every low mark must be below its high mark\n");
+		bad++;
+	}
+	if (bad) {
+		admission_free(a);
+		return -EINVAL;
+	}
+	*out = a;
+	return 0;
+}
+
+void admission_free(struct admission *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; a->rules && i < a->nrules; i++)
+		free(a->rules[i].pattern);
+	free(a->rules);
+	free(a->policies);
+	free(a);
+}
+
+struct adm_policy *admission_lookup(const struct admission *a, const char *subj, size_t len)
+{
+	for (int i = 0; i < a->nrules; i++)
+		if (subject_matches(a->rules[i].pattern, strlen(a->rules[i].pattern), subj, len))
+			return &a->policies[a->rules[i].policy];
+	return &a->policies[0];
+}
+
+size_t admission_advisory(struct adm_policy *p, const char *queue, int64_t id, uint64_t bytes,
+                          uint64_t high, uint64_t now_ns, char *subj, size_t subj_cap, char *buf,
+                          size_t cap)
+{
+	if (!p->advisory)
+		return 0;
+	uint64_t last = atomic_load_explicit(&p->c.advisory_last_ns, memory_order_relaxed);
+	if (last && now_ns - last < 1000000000ull)
+		return 0;
+	if (!atomic_compare_exchange_strong_explicit(&p->c.advisory_last_ns, &last, now_ns,
+	                                             memory_order_relaxed, memory_order_relaxed))
+		return 0; /* another thread sends this second's advisory */
+	snprintf(subj, subj_cap, "$SYS.ADMISSION.%s", p->name);
+	int n = snprintf(buf, cap,
+	                 "{\"type\":\"ringbus.admission.high\",\"policy\":\"%s\",\"queue\":\"%s\","
+	                 "\"id\":%lld,\"bytes\":%llu,\"high\":%llu,\"action\":\"%s\","
+	                 "\"dropped_new\":%llu,\"dropped_old\":%llu,\"deferred\":%llu,"
+	                 "\"disconnects\":%llu}",
+	                 p->name, queue, (long long)id, (unsigned long long)bytes,
+	                 (unsigned long long)high,
+	                 adm_action_name(!strcmp(queue, "subscriber") ? p->sub : p->shard),
+	                 (unsigned long long)atomic_load(&p->c.dropped_new),
+	                 (unsigned long long)atomic_load(&p->c.dropped_old),
+	                 (unsigned long long)atomic_load(&p->c.deferred),
+	                 (unsigned long long)atomic_load(&p->c.disconnects));
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+void admission_stats(const struct admission *a, struct stats_admission **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!a)
+		return;
+	struct stats_admission *st = calloc((size_t)a->npolicies + 1, sizeof(*st));
+	if (!st)
+		return;
+	for (int i = 0; i <= a->npolicies; i++) {
+		const struct adm_counters *c = i < a->npolicies ? &a->policies[i].c : &a->shard_c;
+		struct stats_admission *o = &st[i];
+		if (i < a->npolicies) {
+			snprintf(o->name, sizeof(o->name), "%s", a->policies[i].name);
+			snprintf(o->action, sizeof(o->action), "%s",
+			         adm_action_name(a->policies[i].sub));
+		} else {
+			snprintf(o->name, sizeof(o->name), "process");
+			snprintf(o->action, sizeof(o->action), "defer");
+		}
+		o->admitted = atomic_load(&c->admitted);
+		o->deferred = atomic_load(&c->deferred);
+		o->deferred_ns = atomic_load(&c->deferred_ns);
+		o->dropped_new = atomic_load(&c->dropped_new);
+		o->dropped_old = atomic_load(&c->dropped_old);
+		o->busy_replies = atomic_load(&c->busy_replies);
+		o->disconnects = atomic_load(&c->disconnects);
+		o->high_crossings = atomic_load(&c->high_crossings);
+	}
+	*out = st;
+	*n = a->npolicies + 1;
+}
+
+void admission_log(const struct admission *a)
+{
+	log_info("admission: shard marks %llu/%llu bytes, %llu/%llu msgs; process %llu/%llu bytes",
+	         (unsigned long long)a->shard_high, (unsigned long long)a->shard_low,
+	         (unsigned long long)a->shard_high_msgs, (unsigned long long)a->shard_low_msgs,
+	         (unsigned long long)a->process_high, (unsigned long long)a->process_low);
+	for (int i = 0; i < a->npolicies; i++) {
+		const struct adm_policy *p = &a->policies[i];
+		log_info("admission policy %s: shard %s, subscriber %s at %llu/%llu bytes%s%s, "
+		         "busy %s, advisory %s",
+		         p->name, adm_action_name(p->shard), adm_action_name(p->sub),
+		         (unsigned long long)p->sub_high, (unsigned long long)p->sub_low,
+		         p->sub == ADM_DEFER ? ", then " : "",
+		         p->sub == ADM_DEFER ? adm_action_name(p->fallback) : "",
+		         p->busy ? "on" : "off", p->advisory ? "on" : "off");
+	}
+	for (int i = 0; i < a->nrules; i++)
+		log_info("admission: %s -> %s", a->rules[i].pattern,
+		         a->policies[a->rules[i].policy].name);
+}

@@ -1,0 +1,116 @@
+/* Admission control: high- and low-water marks at the shard inbound queues,
+ * each subscriber's outbound queue and the whole process, and the policies
+ * that act when a mark is crossed (defer, drop-new, drop-old, disconnect),
+ * chosen per subject pattern (most specific wins) with a server-wide default.
+ *
+ * Policies are read-only after start; their counters are relaxed atomics
+ * written only on the slow path (a mark is crossed), never per message while
+ * queues are below their marks. */
+#ifndef ROUTER_ADMISSION_H
+#define ROUTER_ADMISSION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+struct stats_admission;
+
+enum adm_action {
+	ADM_DEFER = 0,  /* stop reading the publishers that feed the queue */
+	ADM_DROP_NEW,   /* drop the message that does not fit */
+	ADM_DROP_OLD,   /* drop the oldest queued messages to make room */
+	ADM_DISCONNECT, /* close the subscriber (nats-server's slow consumer) */
+};
+
+/* Relaxed atomics: any thread adds, monitoring reads. */
+struct adm_counters {
+	atomic_uint_fast64_t admitted; /* admitted while a mark was crossed (deferred included) */
+	atomic_uint_fast64_t deferred; /* publisher pauses */
+	atomic_uint_fast64_t deferred_ns;
+	atomic_uint_fast64_t dropped_new;
+	atomic_uint_fast64_t dropped_old;
+	atomic_uint_fast64_t busy_replies;
+	atomic_uint_fast64_t disconnects;
+	atomic_uint_fast64_t high_crossings;
+	atomic_uint_fast64_t advisory_last_ns;
+};
+
+/* One policy. Read-only after start except @c. */
+struct adm_policy {
+	char name[48];         /* "default" or the [policy NAME] section name */
+	enum adm_action shard; /* shard queue over its mark: defer | drop-new */
+	enum adm_action sub;   /* subscriber queue over its mark */
+	enum adm_action
+	    fallback;      /* sub = defer, after defer_max: drop-new | drop-old | disconnect */
+	uint64_t sub_high; /* bytes queued to one subscriber */
+	uint64_t sub_low;
+	uint64_t defer_max_ns; /* longest a subscriber may hold publishers */
+	bool busy;             /* answer a dropped request with a 503 status */
+	bool advisory;         /* publish $SYS.ADMISSION.<name> on high crossings */
+	struct adm_counters c;
+};
+
+/* Settings being read (config file, flags) before admission_new(). */
+struct adm_config;
+
+struct adm_config *adm_config_new(void);
+void adm_config_free(struct adm_config *cfg);
+
+/* Applies one setting. @section is "admission" for the defaults and the
+ * shard/process marks, or "policy NAME" for a policy (key "subjects": a comma
+ * separated list of patterns). Returns 0, -ENOENT (unknown key) or -EINVAL
+ * (bad value); @err (cap bytes) then says why. */
+RB_MUST_CHECK int adm_config_set(struct adm_config *cfg, const char *section, const char *key,
+                                 const char *val, char *err, size_t cap);
+
+/* The whole admission state. Read-only after start except counters. */
+struct admission {
+	struct adm_policy *policies; /* [0] is the default */
+	int npolicies;
+	struct adm_rule *rules; /* (pattern, policy) most specific first */
+	int nrules;
+	uint64_t min_sub_high; /* smallest subscriber mark of any policy */
+	uint64_t shard_high;   /* bytes queued to one shard */
+	uint64_t shard_low;
+	uint64_t shard_high_msgs;
+	uint64_t shard_low_msgs;
+	uint64_t process_high; /* bytes held in message batches, whole process */
+	uint64_t process_low;
+	struct adm_counters shard_c; /* process and shard level decisions without a policy */
+	atomic_uint_fast64_t process_crossings;
+};
+
+/* Builds the admission state from @cfg (validated; problems printed to
+ * stderr). Returns 0 and *@out, or -EINVAL / -ENOMEM. */
+RB_MUST_CHECK int admission_new(const struct adm_config *cfg, struct admission **out);
+void admission_free(struct admission *a);
+
+/* The policy for the literal subject @subj: the most specific pattern that
+ * matches, else the default. Not for the fast path: call it only when a mark
+ * is crossed. */
+struct adm_policy *admission_lookup(const struct admission *a, const char *subj, size_t len);
+
+/* Formats the advisory published on $SYS.ADMISSION.<policy> into @buf; the
+ * subject into @subj. Returns the payload length (0: nothing to send, rate
+ * limited to one a second per policy). */
+size_t admission_advisory(struct adm_policy *p, const char *queue, int64_t id, uint64_t bytes,
+                          uint64_t high, uint64_t now_ns, char *subj, size_t subj_cap, char *buf,
+                          size_t cap);
+
+/* Fills an array of per-policy counters for monitoring (caller frees). */
+void admission_stats(const struct admission *a, struct stats_admission **out, int *n);
+
+static inline void adm_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+const char *adm_action_name(enum adm_action a);
+
+/* Logs the policies at info level. */
+void admission_log(const struct admission *a);
+
+#endif /* ROUTER_ADMISSION_H */

@@ -1,0 +1,143 @@
+/* The per-connection protocol state shared by router/client.c (operations
+ * in), router/deliver.c (deliveries out, subscriber-side admission) and
+ * router/iothr.c (the I/O thread's poll, publisher pauses, statistics).
+ * Private to router/. */
+#ifndef ROUTER_CLIENT_INT_H
+#define ROUTER_CLIENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/map.h"
+#include "io/connect.h"
+#include "io/loop.h"
+#include "io/proto.h"
+#include "router/admission.h"
+#include "router/server.h"
+
+#define CLIENT_SHARD_WORDS (CONFIG_MAX_SHARDS / 64)
+#define CLIENT_ALL_SHARDS  UINT32_MAX
+
+enum client_pause {
+	CLIENT_PAUSE_SHARD = 1 << 0,      /* a shard it publishes to is over its mark */
+	CLIENT_PAUSE_PROCESS = 1 << 1,    /* the process is over its mark */
+	CLIENT_PAUSE_SUBSCRIBER = 1 << 2, /* a subscriber asked (defer policy) */
+};
+
+/* A subscription as its connection knows it. Owner: the I/O thread. */
+struct csub {
+	struct csub *hnext; /* next with the same sid hash */
+	uint64_t sid_hash;
+	uint64_t max; /* auto-unsubscribe after this many deliveries; 0 = never */
+	uint64_t delivered;
+	uint32_t subid;
+	uint32_t shard; /* CLIENT_ALL_SHARDS for a wildcard subject */
+	uint16_t sid_len;
+	uint16_t subject_len;
+	uint16_t queue_len;
+	char *sid; /* all three NUL-terminated in str[] */
+	char *subject;
+	char *queue;
+	char str[];
+};
+
+/* A reply that must wait for earlier barriers: sent when acks reaches 0 and
+ * everything queued before it was sent. */
+struct pend {
+	uint32_t acks;
+	uint32_t len;
+	char text[120];
+};
+
+/* Owner: the I/O thread of the connection. */
+struct client {
+	struct io_conn *c;
+	struct iothr *t;
+	struct proto_parser parser;
+	struct connect_opts opts;
+	bool connected;
+	struct map by_sid; /* sid hash -> csub chain */
+	struct map by_id;  /* subid -> csub */
+	uint32_t next_subid;
+	uint32_t nsubs;
+	uint64_t touched[CLIENT_SHARD_WORDS];    /* shards sent to since the last barrier */
+	uint64_t sub_shards[CLIENT_SHARD_WORDS]; /* shards that may hold our subscriptions */
+	struct pend *pend;
+	uint32_t pend_head;
+	uint32_t pend_n;
+	uint32_t pend_cap; /* power of two */
+	uint32_t pend_seq; /* sequence of pend[pend_head] */
+	uint32_t pings_out;
+	uint64_t opened_ns;
+	uint64_t last_in_ns;
+	uint64_t last_ping_ns;
+	uint64_t cid;
+	uint64_t in_msgs;
+	uint64_t in_bytes;
+	uint64_t out_msgs;
+	uint64_t out_bytes;
+	uint64_t start_wall_ns;
+	/* admission: reads paused (publisher side) */
+	uint32_t pause_reasons; /* CLIENT_PAUSE_* */
+	uint32_t sub_pauses;    /* subscribers that asked to pause this publisher */
+	uint64_t wait_shards[CLIENT_SHARD_WORDS]; /* shards over their mark we wait for */
+	uint64_t paused_since;
+	struct adm_policy *pause_policy; /* charged with the time deferred */
+	/* admission: this connection as a subscriber */
+	bool sub_over;        /* its queue crossed a high mark, not yet below the low */
+	uint64_t sub_low;     /* the low mark of the policy that crossed */
+	uint64_t defer_start; /* when it began holding publishers */
+	struct adm_policy *defer_policy;
+	uint64_t *held_pubs; /* publishers it asked to pause */
+	uint32_t nheld_pubs;
+	uint32_t held_cap;
+	uint64_t drops;
+};
+
+static inline void client_bit_set(uint64_t *w, uint32_t i)
+{
+	w[i / 64] |= 1ull << (i % 64);
+}
+
+/* Sends @text now, or after the replies still waiting for barriers. */
+void client_reply(struct client *cl, const char *text, size_t len);
+/* -ERR '<text>': with @close, sent at once and the connection closed. */
+void client_err(struct client *cl, const char *text, bool close);
+/* Writes the replies whose barriers are all acknowledged. */
+void client_pend_drain(struct client *cl);
+
+/* Appends an entry of @bytes for @shard to this thread's open batch (marks the
+ * shard touched for barriers). NULL when out of memory. */
+struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind, size_t bytes);
+/* Forgets @cs locally and tells its shards. */
+void client_unsub(struct client *cl, struct csub *cs);
+
+/* Queues @b for @shard (ring, or the ordered pending list when full) and
+ * accounts it in the shard's admission measure. */
+void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b);
+
+/* Stops reading @cl for @reason (admission); resumed by iothr_poll() when
+ * every reason has cleared. */
+void client_pause(struct client *cl, enum client_pause reason, struct adm_policy *p);
+/* Removes @cl from its thread's paused list (closing). */
+void client_unpause_all(struct client *cl);
+
+/* Answers the request @reply of @cl with a 503 status through its own
+ * subscription matching the reply subject. True when one was sent. */
+bool client_send_503(struct client *cl, const char *reply, size_t reply_len);
+
+/* Publishes @payload on @subject from the server itself (advisories). */
+void iothr_publish_system(struct iothr *t, const char *subject, const char *payload, size_t len);
+
+/* Statistics request answered by the I/O thread (router/stats.c asks). */
+void iothr_answer_stats(struct iothr *t);
+
+/* io_ops of the I/O thread (router/iothr.c). */
+bool iothr_poll(void *ctx);
+bool iothr_has_work(void *ctx);
+
+/* Subscriber side: called after a send of @c completed. */
+void client_on_sent(void *ctx, struct io_conn *c);
+
+#endif /* ROUTER_CLIENT_INT_H */

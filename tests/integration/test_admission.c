@@ -1,0 +1,302 @@
+/* Admission control against a real ringbus (nats-server has no such
+ * policies, so this suite runs against ringbus only): defer loses nothing,
+ * drop-new keeps the oldest, drop-old keeps the newest, disconnect closes only
+ * the slow consumer, busy replies reach libnats as no-responders, and memory
+ * stays bounded while a subscriber never reads. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/integration/itest.h"
+
+TestSuite(admission, .fini = itest_teardown, .timeout = 180);
+
+#define WAIT_MS 5000
+
+/* Shrinks a socket's kernel buffers so a stalled reader backs up into the
+ * server quickly. */
+static void small_buffers(struct raw_conn *c)
+{
+	int sz = 16 * 1024;
+	setsockopt(raw_fd(c), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	setsockopt(raw_fd(c), SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+static struct raw_conn *subscriber(const char *subject)
+{
+	struct raw_conn *c = itest_raw(ITEST_QUIET);
+	small_buffers(c);
+	ITEST_RAW_OK(c, raw_sendf(c, "SUB %s 1\r\nPING\r\n", subject));
+	ITEST_EXPECT(c, "PONG\r\n");
+	return c;
+}
+
+struct burst {
+	const char *subject;
+	int count;
+	size_t size;
+	atomic_int sent; /* written by the publisher thread */
+	int rc;
+};
+
+/* Publishes count numbered messages ("<seq> xxxx...") as fast as the server
+ * takes them, then a PING and waits for its PONG. */
+static void *publish_burst(void *arg)
+{
+	struct burst *b = arg;
+	struct raw_conn *c = NULL;
+	b->rc = raw_connect(itest_srv.port, &c);
+	if (b->rc)
+		return NULL;
+	b->rc = raw_handshake(c, ITEST_QUIET, NULL, 0);
+	size_t cap = 256 * 1024, n = 0;
+	char *buf = malloc(cap);
+	char *payload = malloc(b->size);
+	memset(payload, 'x', b->size);
+	for (int i = 0; i < b->count && !b->rc; i++) {
+		int k = snprintf(payload, b->size, "%d ", i);
+		payload[k] = 'x';
+		n += (size_t)snprintf(buf + n, cap - n, "PUB %s %zu\r\n", b->subject, b->size);
+		memcpy(buf + n, payload, b->size);
+		n += b->size;
+		memcpy(buf + n, "\r\n", 2);
+		n += 2;
+		if (n > cap - b->size - 128 || i == b->count - 1) {
+			b->rc = raw_send(c, buf, n);
+			n = 0;
+		}
+		b->sent = i + 1;
+	}
+	if (!b->rc)
+		b->rc = raw_send_str(c, "PING\r\n");
+	if (!b->rc)
+		b->rc = raw_expect(c, "PONG\r\n", 6, 60000);
+	free(buf);
+	free(payload);
+	raw_close(c);
+	return NULL;
+}
+
+/* Reads messages until @idle_ms pass without one; records each sequence
+ * number in @seen (count entries). Returns how many arrived. */
+static int drain(struct raw_conn *c, char *seen, int count, int idle_ms, int *first_gap)
+{
+	int got = 0, expect = 0;
+	*first_gap = -1;
+	struct raw_msg m;
+	while (raw_read_msg(c, &m, idle_ms) == 0) {
+		int seq = atoi(m.data);
+		cr_assert(seq >= 0 && seq < count, "bad sequence %d", seq);
+		cr_assert(!seen[seq], "message %d delivered twice", seq);
+		cr_assert(seq >= expect, "message %d after %d: out of order", seq, expect - 1);
+		if (seq != expect && *first_gap < 0)
+			*first_gap = expect;
+		seen[seq] = 1;
+		expect = seq + 1;
+		got++;
+		raw_msg_fini(&m);
+	}
+	return got;
+}
+
+Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
+{
+	struct harness_opts opts = {.config = "[policy slow]\n"
+	                                      "subjects = slow.>\n"
+	                                      "subscriber = defer\n"
+	                                      "subscriber_high = 256K\n"
+	                                      "defer_max = 120s\n"};
+	itest_start(&opts);
+	struct raw_conn *sub = subscriber("slow.>");
+	/* 64 MiB at about a tenth of what the publisher could send. */
+	struct burst b = {.subject = "slow.burst", .count = 64 * 1024, .size = 1024};
+	pthread_t th;
+	pthread_create(&th, NULL, publish_burst, &b);
+	char *seen = calloc((size_t)b.count, 1);
+	int got = 0, received_when_done = -1;
+	struct raw_msg m;
+	while (got < b.count && raw_read_msg(sub, &m, 10000) == 0) {
+		int seq = atoi(m.data);
+		cr_assert_eq(seq, got, "message %d arrived as number %d", seq, got);
+		raw_msg_fini(&m);
+		if (++got % 64 == 0)
+			usleep(1000); /* a slow consumer: ~64 KiB per ms at most */
+		if (received_when_done < 0 && b.sent == b.count)
+			received_when_done = got;
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(b.rc, 0, "publisher failed: %s", strerror(-b.rc));
+	cr_assert_eq(got, b.count, "lost %d of %d messages under defer", b.count - got, b.count);
+	/* Deferred, the publisher cannot get far ahead: when its last write
+	 * went through, the subscriber had read all but what the kernel's socket
+	 * buffers (autotuned up to several MiB), the server's mark and the recv
+	 * buffers in flight hold: well under 24 MiB of the 64. */
+	cr_assert(received_when_done >= b.count - 24 * 1024,
+	          "the publisher finished when the subscriber had read only %d of %d: not deferred",
+	          received_when_done, b.count);
+	free(seen);
+	raw_close(sub);
+}
+
+/* Fills a stalled subscriber of @policy, then reads what it kept. */
+static void stalled_then_drained(const char *policy, int count, char *seen, int *got,
+                                 int *first_gap)
+{
+	char conf[256];
+	snprintf(conf, sizeof conf,
+	         "[policy p]\nsubjects = q.>\nsubscriber = %s\nsubscriber_high = 128K\n", policy);
+	struct harness_opts opts = {.config = conf};
+	itest_start(&opts);
+	struct raw_conn *sub = subscriber("q.>");
+	struct burst b = {.subject = "q.x", .count = count, .size = 1024};
+	publish_burst(&b); /* returns after the server answered its PING */
+	cr_assert_eq(b.rc, 0, "publisher failed: %s", strerror(-b.rc));
+	*got = drain(sub, seen, count, 1500, first_gap);
+	raw_close(sub);
+}
+
+/* The kernel's socket buffers take part of what a stalled reader is sent, and
+ * the server's queue drains into them in steps, so with hysteresis a policy
+ * may admit again after dropping: what both drop policies guarantee is order,
+ * no duplicates, and which end survives. */
+Test(admission, drop_new_keeps_the_oldest_messages_and_drops_new_ones)
+{
+	int count = 16384, got, gap;
+	char *seen = calloc((size_t)count, 1);
+	stalled_then_drained("drop-new", count, seen, &got, &gap);
+	cr_assert(got > 0 && got < count, "kept %d of %d: nothing was dropped", got, count);
+	cr_assert(seen[0], "drop-new dropped the oldest message");
+	cr_assert(gap > 0, "drop-new dropped nothing after the first message");
+	free(seen);
+}
+
+Test(admission, drop_old_keeps_the_newest_messages)
+{
+	int count = 16384, got, gap;
+	char *seen = calloc((size_t)count, 1);
+	stalled_then_drained("drop-old", count, seen, &got, &gap);
+	cr_assert(got > 0 && got < count, "kept %d of %d: nothing was dropped", got, count);
+	cr_assert(seen[count - 1], "drop-old lost the newest message");
+	cr_assert(gap >= 0, "drop-old delivered a gap-free prefix: nothing old was dropped");
+	free(seen);
+}
+
+Test(admission, disconnect_closes_only_the_slow_consumer)
+{
+	const char *args[] = {"--sub-policy", "disconnect", "--sub-high", "32M", NULL};
+	struct harness_opts opts = {.args = args};
+	itest_start(&opts);
+	struct raw_conn *stalled = subscriber("d.x");
+	natsConnection *nc = itest_nats(NULL);
+	natsSubscription *healthy = NULL;
+	ITEST_NATS_OK(natsConnection_SubscribeSync(&healthy, nc, "d.x"));
+	itest_track_sub(healthy);
+	ITEST_NATS_OK(natsSubscription_SetPendingLimits(healthy, -1, -1));
+	ITEST_NATS_OK(natsConnection_FlushTimeout(nc, WAIT_MS));
+
+	struct burst b = {.subject = "d.x", .count = 64 * 1024, .size = 1024};
+	pthread_t th;
+	pthread_create(&th, NULL, publish_burst, &b);
+	for (int i = 0; i < b.count; i++) {
+		natsMsg *msg = NULL;
+		natsStatus s = natsSubscription_NextMsg(&msg, healthy, WAIT_MS);
+		cr_assert_eq(s, NATS_OK, "healthy subscriber: message %d: %s", i,
+		             natsStatus_GetText(s));
+		cr_assert_eq(atoi(natsMsg_GetData(msg)), i);
+		natsMsg_Destroy(msg);
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(b.rc, 0, "publisher failed: %s", strerror(-b.rc));
+	/* The stalled one was closed: draining its socket ends in EOF. */
+	struct raw_msg m;
+	int r;
+	while ((r = raw_read_msg(stalled, &m, WAIT_MS)) == 0)
+		raw_msg_fini(&m);
+	cr_assert(r != -ETIMEDOUT, "the slow consumer is still connected");
+	cr_assert(natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED);
+	raw_close(stalled);
+}
+
+Test(admission, a_dropped_request_is_answered_busy_as_no_responders)
+{
+	struct harness_opts opts = {.config = "[policy svc]\n"
+	                                      "subjects = svc.>\n"
+	                                      "subscriber = drop-new\n"
+	                                      "subscriber_high = 64K\n"
+	                                      "busy = true\n"};
+	itest_start(&opts);
+	struct raw_conn *responder = subscriber("svc.work");
+	/* Keep the stalled responder's queue over its mark while requesting:
+	 * once the kernel's buffers are full, a flood holds it there. */
+	struct burst b = {.subject = "svc.work", .count = 256 * 1024, .size = 1024};
+	pthread_t th;
+	pthread_create(&th, NULL, publish_burst, &b);
+	while (b.sent < 8192 && !b.rc)
+		usleep(1000);
+
+	natsConnection *nc = itest_nats(NULL);
+	int busy = 0, timeouts = 0;
+	for (int i = 0; i < 10 && !busy; i++) {
+		natsMsg *reply = NULL;
+		natsStatus s = natsConnection_RequestString(&reply, nc, "svc.work", "job", 2000);
+		if (s == NATS_NO_RESPONDERS)
+			busy++;
+		else if (s == NATS_TIMEOUT)
+			timeouts++; /* admitted in a moment the queue was below its low mark */
+		else
+			cr_assert_fail("request: %s", natsStatus_GetText(s));
+		natsMsg_Destroy(reply);
+	}
+	pthread_join(th, NULL);
+	cr_assert(busy > 0, "no request was answered busy (%d timed out)", timeouts);
+	raw_close(responder);
+}
+
+static long vm_hwm_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kib = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kib = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+Test(admission, memory_stays_bounded_while_a_subscriber_never_reads)
+{
+	const char *args[] = {"--sub-policy",   "drop-new", "--sub-high", "32M",
+	                      "--process-high", "64M",      NULL};
+	struct harness_opts opts = {.args = args};
+	itest_start(&opts);
+	struct raw_conn *stalled = subscriber("big.x");
+	long before = vm_hwm_kib(itest_srv.pid);
+	cr_assert(before > 0, "cannot read the server's VmHWM");
+#if RINGBUS_TEST_SANITIZED
+	/* ASan's quarantine and shadow memory inflate RSS; send less. */
+	int count = 8 * 1024;
+	long margin_kib = 768 * 1024;
+#else
+	int count = 32 * 1024; /* 2 GiB */
+	long margin_kib = 96 * 1024;
+#endif
+	struct burst b = {.subject = "big.x", .count = count, .size = 64 * 1024};
+	publish_burst(&b);
+	cr_assert_eq(b.rc, 0, "publisher failed: %s", strerror(-b.rc));
+	long peak = vm_hwm_kib(itest_srv.pid);
+	long budget_kib = (64 + 32) * 1024 + before + margin_kib;
+	cr_assert(peak < budget_kib,
+	          "peak RSS %ld KiB after %d x 64 KiB sent: over the budget of %ld KiB", peak,
+	          count, budget_kib);
+	fprintf(stderr, "admission: peak RSS %ld MiB after sending %ld MiB\n", peak / 1024,
+	        (long)count * 64 / 1024);
+	raw_close(stalled);
+}
