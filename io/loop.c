@@ -26,6 +26,7 @@ enum io_op {
 	IO_OP_CANCEL,
 	IO_OP_TICK,
 	IO_OP_WAKE,
+	IO_OP_CANCEL_ACCEPT,
 };
 
 #define IO_BGID         7
@@ -79,6 +80,7 @@ struct io_loop {
 	struct io_conn *dirty;     /* connections with output or a pending re-arm */
 	struct io_conn *graveyard; /* released this iteration, freed at its end */
 	bool accept_armed;
+	bool quiesced; /* io_loop_quiesce(): no more accepts or reads */
 	bool wake_armed;
 	uint64_t wake_val;
 	struct io_loop_stats st;
@@ -447,7 +449,7 @@ void io_conn_pause(struct io_conn *c)
 
 void io_conn_resume(struct io_conn *c)
 {
-	if (!c->paused)
+	if (!c->paused || c->loop->quiesced)
 		return;
 	c->paused = false;
 	if (!c->closing && !c->recv_armed) {
@@ -540,7 +542,7 @@ static void io_flush_dirty(struct io_loop *l)
 		struct io_conn *next = c->next_dirty;
 		c->dirty = false;
 		c->next_dirty = NULL;
-		if (c->want_recv && !c->closing && !c->paused && !c->recv_armed)
+		if (c->want_recv && !c->closing && !c->paused && !c->recv_armed && !l->quiesced)
 			io_arm_recv(l, c);
 		c->want_recv = false;
 		if (!(c->closing && !c->close_after))
@@ -669,6 +671,8 @@ static unsigned io_process_cqes(struct io_loop *l)
 		case IO_OP_TICK:
 			io_arm_tick(l);
 			break;
+		case IO_OP_CANCEL_ACCEPT:
+			break;
 		case IO_OP_WAKE:
 			l->st.wakeups++;
 			l->wake_armed = false;
@@ -695,7 +699,7 @@ int io_loop_run(struct io_loop *l)
 			l->last_tick = now;
 			io_tick(l, now);
 		}
-		if (!l->accept_armed && !atomic_load(l->cfg.stop))
+		if (!l->accept_armed && !l->quiesced && !atomic_load(l->cfg.stop))
 			io_arm_accept(l);
 		if (!l->wake_armed)
 			io_arm_wake(l);
@@ -730,6 +734,35 @@ int io_loop_run(struct io_loop *l)
 		}
 	}
 	return 0;
+}
+
+static void io_pause_one(struct io_conn *c, void *arg)
+{
+	(void)arg;
+	io_conn_pause(c);
+}
+
+void io_loop_quiesce(struct io_loop *l)
+{
+	if (l->quiesced)
+		return;
+	l->quiesced = true;
+	if (l->accept_armed) {
+		struct io_uring_sqe *sqe = io_sqe(l);
+		io_uring_prep_cancel64(sqe, io_ud(IO_OP_ACCEPT, 0, 0), 0);
+		io_uring_sqe_set_data64(sqe, io_ud(IO_OP_CANCEL_ACCEPT, 0, 0));
+	}
+	io_loop_foreach(l, io_pause_one, NULL);
+}
+
+static void io_close_one(struct io_conn *c, void *arg)
+{
+	io_conn_close(c, *(bool *)arg);
+}
+
+void io_loop_close_all(struct io_loop *l, bool flush)
+{
+	io_loop_foreach(l, io_close_one, &flush);
 }
 
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg)

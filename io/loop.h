@@ -146,6 +146,13 @@ void io_conn_close(struct io_conn *c, bool flush);
 void io_conn_pause(struct io_conn *c);
 void io_conn_resume(struct io_conn *c);
 
+/* Graceful stop, first step: no more connections are accepted and no more
+ * input is read (what was read is still handed to on_data); output goes on. */
+void io_loop_quiesce(struct io_loop *l);
+
+/* Closes every connection (after its output is sent when @flush). */
+void io_loop_close_all(struct io_loop *l, bool flush);
+
 /* Calls @fn for every open connection of the loop. */
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);
 

@@ -14,6 +14,7 @@
 #include "io/connect.h"
 #include "io/loop.h"
 #include "io/proto.h"
+#include "router/auth.h"
 #include "router/client_int.h"
 #include "router/server.h"
 #include "router/subject.h"
@@ -356,13 +357,13 @@ static void client_on_ping(struct client *cl)
 
 static bool client_check_auth(struct client *cl)
 {
-	const struct config *cfg = &cl->t->srv->cfg;
-	if (cfg->token)
-		return cl->opts.auth_token && !strcmp(cl->opts.auth_token, cfg->token);
-	if (cfg->user)
-		return cl->opts.user && cl->opts.pass && !strcmp(cl->opts.user, cfg->user) &&
-		       !strcmp(cl->opts.pass, cfg->pass);
-	return true;
+	return auth_check(server_live(cl->t->srv)->auth, cl->opts.user, cl->opts.pass,
+	                  cl->opts.auth_token);
+}
+
+static bool client_auth_required(struct client *cl)
+{
+	return auth_required(server_live(cl->t->srv)->auth);
 }
 
 static void client_on_connect(struct client *cl, const struct proto_frame *f)
@@ -379,7 +380,7 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 		}
 		return;
 	}
-	if (cl->t->srv->auth_required && !client_check_auth(cl)) {
+	if (client_auth_required(cl) && !client_check_auth(cl)) {
 		log_info("cid %llu %s:%u: authorization violation", (unsigned long long)cl->cid,
 		         cl->c->peer_ip, cl->c->peer_port);
 		client_err(cl, "Authorization Violation", true);
@@ -404,7 +405,7 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 {
 	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
 		client_trace(cl, f);
-	if (RB_UNLIKELY(!cl->connected && cl->t->srv->auth_required && f->op != PROTO_OP_CONNECT)) {
+	if (RB_UNLIKELY(!cl->connected && client_auth_required(cl) && f->op != PROTO_OP_CONNECT)) {
 		client_err(cl, "Authorization Violation", true);
 		return;
 	}
@@ -440,7 +441,8 @@ static int client_on_open(void *ctx, struct io_conn *c)
 {
 	struct iothr *t = ctx;
 	struct server *s = t->srv;
-	if (io_loop_nconns(t->loop) > s->cfg.max_connections / (uint32_t)s->nio) {
+	const struct live *lv = server_live(s);
+	if (io_loop_nconns(t->loop) > lv->max_connections / (uint32_t)s->nio) {
 		static const char full[] = "-ERR 'maximum connections exceeded'\r\n";
 		log_warn("%s:%u: maximum connections exceeded", c->peer_ip, c->peer_port);
 		io_conn_write(c, full, sizeof(full) - 1);
@@ -456,7 +458,7 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	cl->t = t;
 	cl->cid = atomic_fetch_add(&client_next_cid, 1);
 	cl->opened_ns = cl->last_in_ns = cl->last_ping_ns = clock_now_ns();
-	proto_parser_init(&cl->parser, PROTO_SIDE_SERVER, s->cfg.max_payload);
+	proto_parser_init(&cl->parser, PROTO_SIDE_SERVER, lv->max_payload);
 	connect_opts_init(&cl->opts);
 	map_init(&cl->by_sid);
 	map_init(&cl->by_id);
@@ -470,8 +472,8 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	    .host = s->cfg.host,
 	    .port = s->cfg.port,
 	    .headers = true,
-	    .auth_required = s->auth_required,
-	    .max_payload = s->cfg.max_payload,
+	    .auth_required = auth_required(lv->auth),
+	    .max_payload = lv->max_payload,
 	    .client_id = cl->cid,
 	    .client_ip = c->peer_ip,
 	};
@@ -551,8 +553,8 @@ static void client_tick_one(struct io_conn *c, void *arg)
 {
 	uint64_t now = *(uint64_t *)arg;
 	struct client *cl = c->user;
-	const struct config *cfg = &cl->t->srv->cfg;
-	if (!cl->connected && cl->t->srv->auth_required &&
+	const struct live *cfg = server_live(cl->t->srv);
+	if (!cl->connected && client_auth_required(cl) &&
 	    now - cl->opened_ns > (uint64_t)cfg->auth_timeout_ms * 1000000u) {
 		client_err(cl, "Authentication Timeout", true);
 		return;

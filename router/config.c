@@ -52,6 +52,9 @@ void config_fini(struct config *c)
 	free(c->token);
 	free(c->log_file);
 	free(c->config_file);
+	for (int i = 0; i < 2 * c->nusers; i++)
+		free(c->users[i]);
+	free(c->users);
 	adm_config_free(c->adm);
 	memset(c, 0, sizeof(*c));
 }
@@ -305,6 +308,18 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 			        why);
 			x->errors++;
 		}
+		return 1;
+	}
+	if (section && !strcmp(section, "users")) {
+		char **u = realloc(x->c->users, sizeof(*u) * (size_t)(2 * x->c->nusers + 2));
+		if (!u) {
+			x->errors++;
+			return 1;
+		}
+		x->c->users = u;
+		u[2 * x->c->nusers] = strdup(name);
+		u[2 * x->c->nusers + 1] = strdup(val);
+		x->c->nusers++;
 		return 1;
 	}
 	if (section && *section && strcmp(section, "server") != 0) {

@@ -39,6 +39,8 @@ struct config {
 	uint32_t buf_count;  /* provided recv buffers per I/O thread */
 	uint32_t buf_size;
 	uint32_t max_connections;
+	char **users; /* name, password (plain or bcrypt) pairs from [users] */
+	int nusers;
 	struct adm_config *adm; /* admission settings, turned into policies at start */
 	char *config_file;
 	bool check_config; /* --check-config: validate and exit */

@@ -288,6 +288,14 @@ bool iothr_poll(void *ctx)
 
 	if (RB_UNLIKELY(atomic_load_explicit(&t->stats_req.pending, memory_order_acquire)))
 		iothr_answer_stats(t);
+	int phase = atomic_load_explicit(&s->phase, memory_order_relaxed);
+	if (RB_UNLIKELY(phase != t->phase_seen)) {
+		if (phase >= SERVER_DRAINING && t->phase_seen < SERVER_DRAINING)
+			io_loop_quiesce(t->loop);
+		if (phase >= SERVER_CLOSING && t->phase_seen < SERVER_CLOSING)
+			io_loop_close_all(t->loop, true);
+		t->phase_seen = phase;
+	}
 
 	while (ring_pop_mpsc(&t->in, &p)) {
 		client_deliver(t, p);
@@ -317,8 +325,8 @@ bool iothr_poll(void *ctx)
 
 		/* A lone message need not cross threads twice: when the shard's
 		 * worker sleeps and the work is small, route it here. */
-		if (entries <= s->cfg.inline_max && wake_is_sleeping(&shard->owner->wake) &&
-		    shard_try_claim(shard)) {
+		if (entries <= server_live(s)->inline_max &&
+		    wake_is_sleeping(&shard->owner->wake) && shard_try_claim(shard)) {
 			/* Deliveries the worker pushed before releasing the shard
 			 * come first, to keep per-subscriber order. */
 			while (ring_pop_mpsc(&t->in, &p))
@@ -337,6 +345,8 @@ bool iothr_poll(void *ctx)
 	if (!runner_flush(&t->run))
 		did = true;
 	did |= iothr_check_paused(t);
+	atomic_store_explicit(&t->conns_open, io_loop_nconns(t->loop), memory_order_relaxed);
+	atomic_store_explicit(&t->busy, iothr_has_work(t), memory_order_relaxed);
 	return did;
 }
 

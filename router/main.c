@@ -38,6 +38,7 @@ int main(int argc, char **argv)
 	config_fini(&cfg);
 	if (ret)
 		return 1;
+	server_set_args(s, argc, argv);
 	ret = server_run(s);
 	server_free(s);
 	log_info("stopped");

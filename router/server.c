@@ -21,12 +21,15 @@
 #include "core/pin.h"
 #include "io/loop.h"
 #include "router/admission.h"
+#include "router/auth.h"
 #include "router/client_int.h"
 #include "router/monitor.h"
 #include "router/sublist.h"
 
 #define SERVER_SHARD_RING 4096
 #define SERVER_IO_RING    4096
+#define SERVER_DRAIN_MS   5000 /* routing what was read, at most */
+#define SERVER_CLOSE_MS   3000 /* sending what was routed, at most */
 
 uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
 {
@@ -94,6 +97,123 @@ static void server_raise_nofile(void)
 	}
 }
 
+static void server_live_free(struct live *lv)
+{
+	if (lv) {
+		auth_free(lv->auth);
+		free(lv);
+	}
+}
+
+/* The reloadable settings of @c. NULL when out of memory or a user entry is
+ * invalid (logged). */
+static struct live *server_make_live(const struct config *c)
+{
+	struct live *lv = calloc(1, sizeof(*lv));
+	if (!lv)
+		return NULL;
+	lv->auth = auth_new();
+	if (!lv->auth)
+		goto err;
+	if (c->user && auth_add_user(lv->auth, c->user, c->pass))
+		goto err;
+	if (c->token && auth_set_token(lv->auth, c->token))
+		goto err;
+	for (int i = 0; i < c->nusers; i++)
+		if (auth_add_user(lv->auth, c->users[2 * i], c->users[2 * i + 1])) {
+			log_error("[users]: invalid entry '%s'", c->users[2 * i]);
+			goto err;
+		}
+	lv->max_payload = c->max_payload;
+	lv->max_connections = c->max_connections;
+	lv->ping_interval_ms = c->ping_interval_ms;
+	lv->ping_max = c->ping_max;
+	lv->auth_timeout_ms = c->auth_timeout_ms;
+	lv->inline_max = c->inline_max;
+	return lv;
+err:
+	server_live_free(lv);
+	return NULL;
+}
+
+void server_set_args(struct server *s, int argc, char **argv)
+{
+	s->argc = argc;
+	s->argv = argv;
+}
+
+/* Logs a setting that a reload cannot change. */
+static void server_reload_fixed(const char *name, long long was, long long now)
+{
+	if (was != now)
+		log_warn("reload: %s %lld -> %lld needs a restart; keeping %lld", name, was, now,
+		         was);
+}
+
+/* SIGHUP: reads the configuration again (file, then the same command line)
+ * and applies what can change without dropping connections: admission
+ * policies, authentication, limits for new connections, ping settings,
+ * logging. */
+static void server_reload(struct server *s)
+{
+	struct config c;
+	config_init(&c);
+	if (!s->argv || config_parse_args(&c, s->argc, s->argv) != 0 || config_validate(&c) != 0) {
+		log_error("reload: the configuration is invalid (see above); nothing changed");
+		config_fini(&c);
+		return;
+	}
+	struct admission *adm = NULL;
+	struct live *lv = NULL;
+	if (admission_new(c.adm, &adm) != 0 || !(lv = server_make_live(&c))) {
+		log_error("reload: cannot build the new settings; nothing changed");
+		admission_free(adm);
+		config_fini(&c);
+		return;
+	}
+	if (s->nretired == (int)RB_ARRAY_LEN(s->retired_adm)) {
+		log_error("reload: too many reloads since start; restart to reload again");
+		admission_free(adm);
+		server_live_free(lv);
+		config_fini(&c);
+		return;
+	}
+	const struct live *old = server_live(s);
+	server_reload_fixed("io_threads", s->cfg.io_threads, c.io_threads);
+	server_reload_fixed("workers", s->cfg.workers, c.workers);
+	server_reload_fixed("shards", s->cfg.shards, c.shards);
+	server_reload_fixed("port", s->cfg.port, c.port);
+	if (old->max_payload != lv->max_payload)
+		log_info("reload: max_payload %u -> %u (new connections)", old->max_payload,
+		         lv->max_payload);
+	if (old->max_connections != lv->max_connections)
+		log_info("reload: max_connections %u -> %u", old->max_connections,
+		         lv->max_connections);
+	if (old->ping_interval_ms != lv->ping_interval_ms || old->ping_max != lv->ping_max)
+		log_info("reload: ping every %u ms (max %u) -> %u ms (max %u)",
+		         old->ping_interval_ms, old->ping_max, lv->ping_interval_ms, lv->ping_max);
+	if (auth_required(old->auth) != auth_required(lv->auth) ||
+	    auth_nusers(old->auth) != auth_nusers(lv->auth))
+		log_info("reload: authentication %s, %d users -> %s, %d users",
+		         auth_required(old->auth) ? "on" : "off", auth_nusers(old->auth),
+		         auth_required(lv->auth) ? "on" : "off", auth_nusers(lv->auth));
+	else
+		log_info("reload: authentication settings re-read");
+	enum log_level level = c.trace ? LOG_TRACE : c.debug ? LOG_DEBUG : LOG_INFO;
+	if (level != log_get_level()) {
+		log_info("reload: log level %d -> %d", (int)log_get_level(), (int)level);
+		log_set_level(level);
+	}
+	admission_log(adm);
+
+	/* release: the new settings are complete before anyone can see them */
+	s->retired_adm[s->nretired] = atomic_exchange_explicit(&s->adm, adm, memory_order_acq_rel);
+	s->retired_live[s->nretired] = atomic_exchange_explicit(&s->live, lv, memory_order_acq_rel);
+	s->nretired++;
+	config_fini(&c);
+	log_info("reload: done");
+}
+
 int server_new(struct config *cfg, struct server **out)
 {
 	struct server *s = calloc(1, sizeof(*s));
@@ -104,19 +224,29 @@ int server_new(struct config *cfg, struct server **out)
 	s->nio = s->cfg.io_threads;
 	s->nworkers = s->cfg.workers;
 	s->nshards = s->cfg.shards;
-	s->auth_required = s->cfg.user || s->cfg.token;
 	atomic_init(&s->stop, false);
 	atomic_init(&s->proc_over, false);
 	s->start_wall_ns = clock_wall_ns();
 	server_make_id(s);
 	server_raise_nofile();
 
-	int ret = admission_new(s->cfg.adm, &s->adm);
+	struct admission *adm = NULL;
+	int ret = admission_new(s->cfg.adm, &adm);
 	if (ret) {
+		config_fini(&s->cfg);
 		free(s);
 		return ret;
 	}
-	admission_log(s->adm);
+	atomic_init(&s->adm, adm);
+	admission_log(adm);
+	struct live *lv = server_make_live(&s->cfg);
+	if (!lv) {
+		admission_free(adm);
+		config_fini(&s->cfg);
+		free(s);
+		return -ENOMEM;
+	}
+	atomic_init(&s->live, lv);
 	ret = -ENOMEM;
 	s->shards = calloc((size_t)s->nshards, sizeof(*s->shards));
 	s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
@@ -233,6 +363,67 @@ static void *iothr_main(void *arg)
 	return NULL;
 }
 
+static void server_wake_all(struct server *s)
+{
+	uint64_t one = 1;
+	for (int i = 0; i < s->nio; i++) {
+		ssize_t n = write(wake_fd(&s->io[i].wake), &one, sizeof(one));
+		(void)n;
+	}
+}
+
+/* True when no message is queued or being routed anywhere. */
+static bool server_quiet(struct server *s)
+{
+	for (int i = 0; i < s->nshards; i++)
+		if (ring_count(&s->shards[i].in) || atomic_load(&s->shards[i].claimed))
+			return false;
+	for (int i = 0; i < s->nio; i++)
+		if (ring_count(&s->io[i].in) || atomic_load(&s->io[i].busy))
+			return false;
+	return true;
+}
+
+static uint64_t server_conns_open(struct server *s)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < s->nio; i++)
+		n += atomic_load(&s->io[i].conns_open);
+	return n;
+}
+
+/* The graceful stop: stop reading, let what was read be routed and
+ * delivered, then close every connection once its output is sent. Each step
+ * is bounded (SERVER_DRAIN_MS, SERVER_CLOSE_MS). */
+static void server_drain(struct server *s)
+{
+	atomic_store(&s->phase, SERVER_DRAINING);
+	server_wake_all(s);
+	int quiet = 0;
+	for (int ms = 0; ms < SERVER_DRAIN_MS && quiet < 3; ms += 10) {
+		usleep(10000);
+		quiet = server_quiet(s) ? quiet + 1 : 0;
+		server_wake_all(s);
+	}
+	if (quiet < 3)
+		log_warn("stop: messages still being routed after %d ms; closing anyway",
+		         SERVER_DRAIN_MS);
+	atomic_store(&s->phase, SERVER_CLOSING);
+	server_wake_all(s);
+	uint64_t left = 0;
+	for (int ms = 0; ms < SERVER_CLOSE_MS; ms += 10) {
+		usleep(10000);
+		server_wake_all(s);
+		if ((left = server_conns_open(s)) == 0)
+			break;
+	}
+	if (left)
+		log_warn("stop: %llu connections still sending after %d ms; dropping them",
+		         (unsigned long long)left, SERVER_CLOSE_MS);
+	else
+		log_info("stop: every connection's output was sent");
+}
+
 void server_stop(struct server *s)
 {
 	atomic_store(&s->stop, true);
@@ -291,14 +482,18 @@ int server_run(struct server *s)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("signal %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			log_info("signal %s: stopping gracefully",
+			         sig == SIGINT ? "SIGINT" : "SIGTERM");
+			server_drain(s);
 			break;
 		}
 		if (sig == SIGUSR1) {
 			if (s->cfg.log_file && log_open(s->cfg.log_file) != 0)
 				log_error("cannot reopen %s", s->cfg.log_file);
+			else
+				log_info("SIGUSR1: log file reopened");
 		} else {
-			log_info("SIGHUP: configuration reload is not supported yet");
+			server_reload(s);
 		}
 	}
 stop:
@@ -379,7 +574,12 @@ void server_free(struct server *s)
 	free(s->io);
 	free(s->shards);
 	free(s->workers);
-	admission_free(s->adm);
+	admission_free(atomic_load(&s->adm));
+	server_live_free(atomic_load(&s->live));
+	for (int i = 0; i < s->nretired; i++) {
+		admission_free(s->retired_adm[i]);
+		server_live_free(s->retired_live[i]);
+	}
 	config_fini(&s->cfg);
 	free(s);
 }

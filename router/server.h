@@ -23,6 +23,7 @@ struct io_loop;
 struct client;
 struct admission;
 struct monitor;
+struct auth;
 
 /* Where a shard's results go: one open dbatch per destination I/O thread,
  * plus those that did not fit in a full ring yet (kept in order).
@@ -125,6 +126,9 @@ struct iothr {
 	uint64_t out_msgs;
 	uint64_t slow_consumers;
 	struct log_ratelimit adm_log;
+	int phase_seen;         /* the server phase this thread acted on */
+	atomic_uint conns_open; /* published each poll, for the graceful stop */
+	atomic_bool busy;       /* work left at the end of the last poll */
 	int start_ret;
 	atomic_bool ready;
 };
@@ -140,16 +144,54 @@ struct server {
 	struct worker *workers;
 	struct shard *shards;
 	atomic_bool stop;
-	bool auth_required;
-	struct admission *adm;
+	atomic_int phase; /* enum server_phase: the graceful stop's steps */
+	/* What SIGHUP may replace: swapped whole (release), read by any thread
+	 * (acquire, through the _Atomic pointer); the old ones stay allocated
+	 * until exit because connections may still point into them. */
+	struct admission *_Atomic adm;
+	struct live *_Atomic live;
+	struct admission *retired_adm[64];
+	struct live *retired_live[64];
+	int nretired;
+	int argc; /* the command line, read again on reload */
+	char **argv;
 	atomic_bool proc_over; /* bytes held above the process high mark */
 	uint64_t start_wall_ns;
 	struct monitor *mon;
 };
 
+/* Settings a reload may change, besides the admission policies. Immutable. */
+struct live {
+	struct auth *auth;
+	uint32_t max_payload; /* for connections opened from now on */
+	uint32_t max_connections;
+	uint32_t ping_interval_ms;
+	uint32_t ping_max;
+	uint32_t auth_timeout_ms;
+	uint32_t inline_max;
+};
+
+static inline const struct live *server_live(struct server *s)
+{
+	return atomic_load_explicit(&s->live, memory_order_acquire);
+}
+
+/* A graceful stop: DRAINING stops accepting and reading while what was read
+ * is routed and delivered; CLOSING closes every connection once its output
+ * is sent. */
+enum server_phase {
+	SERVER_RUNNING = 0,
+	SERVER_DRAINING,
+	SERVER_CLOSING,
+};
+
 /* Creates the server from @cfg (taken: the server frees it) and opens the
  * listening sockets. Returns 0 and *@out, or -errno after logging why. */
 RB_MUST_CHECK int server_new(struct config *cfg, struct server **out);
+
+/* Remembers the command line (borrowed: it must outlive the server) so a
+ * reload reads the file and the same flags again. */
+void server_set_args(struct server *s, int argc, char **argv);
 
 /* Starts the threads and blocks until SIGINT/SIGTERM or server_stop().
  * Returns 0 or -errno. */

@@ -78,11 +78,12 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	out->version = RINGBUS_VERSION;
 	out->host = s->cfg.host;
 	out->port = s->cfg.port;
-	out->max_payload = s->cfg.max_payload;
+	const struct live *lv = server_live(s);
+	out->max_payload = lv->max_payload;
 	out->max_pending = s->cfg.max_pending;
-	out->max_connections = s->cfg.max_connections;
-	out->ping_interval_ms = s->cfg.ping_interval_ms;
-	out->ping_max = s->cfg.ping_max;
+	out->max_connections = lv->max_connections;
+	out->ping_interval_ms = lv->ping_interval_ms;
+	out->ping_max = lv->ping_max;
 	out->bytes_held = (uint64_t)atomic_load_explicit(&mbatch_bytes_held, memory_order_relaxed);
 
 	out->nshards = s->nshards;

@@ -1,0 +1,132 @@
+/* Users and tokens; bcrypt through libcrypt (libxcrypt). */
+#define _GNU_SOURCE
+#include "router/auth.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct auth_user {
+	char *name;
+	char *secret;
+};
+
+struct auth {
+	struct auth_user *users;
+	int nusers;
+	char *token;
+};
+
+struct auth *auth_new(void)
+{
+	return calloc(1, sizeof(struct auth));
+}
+
+void auth_free(struct auth *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < a->nusers; i++) {
+		free(a->users[i].name);
+		free(a->users[i].secret);
+	}
+	free(a->users);
+	free(a->token);
+	free(a);
+}
+
+int auth_add_user(struct auth *a, const char *user, const char *password)
+{
+	if (!user || !*user || !password)
+		return -EINVAL;
+	char *secret = strdup(password);
+	if (!secret)
+		return -ENOMEM;
+	for (int i = 0; i < a->nusers; i++)
+		if (!strcmp(a->users[i].name, user)) {
+			free(a->users[i].secret);
+			a->users[i].secret = secret;
+			return 0;
+		}
+	struct auth_user *u = realloc(a->users, sizeof(*u) * (size_t)(a->nusers + 1));
+	char *name = strdup(user);
+	if (!u || !name) {
+		free(name);
+		free(secret);
+		if (u)
+			a->users = u;
+		return -ENOMEM;
+	}
+	a->users = u;
+	u[a->nusers].name = name;
+	u[a->nusers].secret = secret;
+	a->nusers++;
+	return 0;
+}
+
+int auth_set_token(struct auth *a, const char *token)
+{
+	char *t = strdup(token);
+	if (!t)
+		return -ENOMEM;
+	free(a->token);
+	a->token = t;
+	return 0;
+}
+
+bool auth_required(const struct auth *a)
+{
+	return a && (a->nusers > 0 || a->token);
+}
+
+int auth_nusers(const struct auth *a)
+{
+	return a ? a->nusers : 0;
+}
+
+static bool auth_is_bcrypt(const char *s)
+{
+	return s[0] == '$' && s[1] == '2' && (s[2] == 'a' || s[2] == 'b' || s[2] == 'y') &&
+	       s[3] == '$';
+}
+
+/* Compares without stopping at the first difference. */
+static bool auth_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = (unsigned char)(la != lb);
+	for (size_t i = 0; i < la && i < lb; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+/* True when @given matches @secret (plain text, or a bcrypt hash of it). */
+static bool auth_match(const char *secret, const char *given)
+{
+	if (!given)
+		return false;
+	if (!auth_is_bcrypt(secret))
+		return auth_equal(secret, given);
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	if (!cd)
+		return false;
+	const char *h = crypt_r(given, secret, cd);
+	bool ok = h && h[0] != '*' && auth_equal(h, secret);
+	free(cd);
+	return ok;
+}
+
+bool auth_check(const struct auth *a, const char *user, const char *pass, const char *token)
+{
+	if (!auth_required(a))
+		return true;
+	if (a->token && auth_match(a->token, token))
+		return true;
+	if (!user)
+		return false;
+	for (int i = 0; i < a->nusers; i++)
+		if (!strcmp(a->users[i].name, user))
+			return auth_match(a->users[i].secret, pass);
+	return false;
+}

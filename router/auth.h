@@ -1,0 +1,35 @@
+/* Client authentication: a token, or users with passwords stored in plain
+ * text or as bcrypt hashes ($2a$/$2b$/$2y$, as nats-server accepts them).
+ * Immutable once built; replaced whole on reload. */
+#ifndef ROUTER_AUTH_H
+#define ROUTER_AUTH_H
+
+#include <stdbool.h>
+
+#include "core/compiler.h"
+
+struct auth;
+
+/* An empty set (no authentication required). NULL when out of memory. */
+struct auth *auth_new(void);
+void auth_free(struct auth *a);
+
+/* Adds @user with @password (plain, or a bcrypt hash). A second entry for the
+ * same user replaces the first. Returns 0, -EINVAL (empty user) or -ENOMEM. */
+RB_MUST_CHECK int auth_add_user(struct auth *a, const char *user, const char *password);
+
+/* Requires @token (plain or bcrypt). Returns 0 or -ENOMEM. */
+RB_MUST_CHECK int auth_set_token(struct auth *a, const char *token);
+
+/* True when clients must authenticate. */
+bool auth_required(const struct auth *a);
+
+/* True when the credentials a client sent in CONNECT (any may be NULL) are
+ * accepted. A bcrypt check costs what its cost factor says (about 1 ms at
+ * cost 4, 60 ms at cost 10) on the calling thread. */
+bool auth_check(const struct auth *a, const char *user, const char *pass, const char *token);
+
+/* Number of users (for the start-up log). */
+int auth_nusers(const struct auth *a);
+
+#endif /* ROUTER_AUTH_H */

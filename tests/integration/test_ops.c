@@ -1,0 +1,296 @@
+/* Operations against a real ringbus: graceful stop delivers everything
+ * already accepted, SIGHUP reloads admission policies and users under live
+ * traffic without dropping connections or messages, bcrypt passwords,
+ * SIGUSR1 reopens the log, --check-config names the file, line and setting.
+ * ringbus only: these are ringbus's own behaviours and flags. */
+#define _GNU_SOURCE
+#include <crypt.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/integration/itest.h"
+
+TestSuite(ops, .fini = itest_teardown, .timeout = 120);
+
+#define WAIT_MS 5000
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* Waits (bounded) for the server's log to contain @needle. */
+static bool log_waits_for(const char *needle)
+{
+	for (int i = 0; i < 500; i++) {
+		if (file_contains(itest_srv.log_path, needle))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void *stop_server(void *arg)
+{
+	static char why[160];
+	*(int *)arg = harness_server_stop(&itest_srv, why, sizeof why);
+	return why;
+}
+
+Test(ops, sigterm_delivers_everything_already_accepted_then_exits_0)
+{
+	itest_start(NULL);
+	struct raw_conn *sub = itest_raw(ITEST_QUIET), *pub = itest_raw(ITEST_QUIET);
+	int sz = 16 * 1024;
+	setsockopt(raw_fd(sub), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	ITEST_SEND(sub, "SUB g.x 1\r\nPING\r\n");
+	ITEST_EXPECT(sub, "PONG\r\n");
+	/* 8 MiB accepted by the server (its PONG says so) and queued to a
+	 * subscriber that has not read any of it yet. */
+	enum { N = 8192 };
+	char payload[1024];
+	memset(payload, 'p', sizeof payload);
+	for (int i = 0; i < N; i++) {
+		int k = snprintf(payload, sizeof payload, "%d ", i);
+		payload[k] = 'p';
+		ITEST_RAW_OK(pub, raw_sendf(pub, "PUB g.x %zu\r\n", sizeof payload));
+		ITEST_RAW_OK(pub, raw_send(pub, payload, sizeof payload));
+		ITEST_SEND(pub, "\r\n");
+	}
+	ITEST_SEND(pub, "PING\r\n");
+	ITEST_EXPECT(pub, "PONG\r\n");
+
+	int stop_ret = -1;
+	pthread_t th;
+	pthread_create(&th, NULL, stop_server, &stop_ret);
+	struct raw_msg m;
+	int got = 0, r;
+	while ((r = raw_read_msg(sub, &m, WAIT_MS)) == 0) {
+		cr_assert_eq(atoi(m.data), got, "message %d arrived as %d", atoi(m.data), got);
+		got++;
+		raw_msg_fini(&m);
+	}
+	void *why;
+	pthread_join(th, &why);
+	cr_assert_eq(got, N, "the stop lost %d of %d accepted messages", N - got, N);
+	cr_assert_eq(stop_ret, 0, "the server %s", (const char *)why);
+	raw_close(sub);
+	raw_close(pub);
+}
+
+struct flow {
+	atomic_bool stop;
+	int sent;
+	int rc;
+};
+
+/* Publishes numbered messages on r.x until told to stop. */
+static void *publish_until_stopped(void *arg)
+{
+	struct flow *f = arg;
+	struct raw_conn *c = NULL;
+	f->rc = raw_connect(itest_srv.port, &c);
+	if (!f->rc)
+		f->rc = raw_handshake(c, ITEST_QUIET, NULL, 0);
+	while (!f->rc && !atomic_load(&f->stop)) {
+		char line[64];
+		int n = snprintf(line, sizeof line, "%d", f->sent);
+		f->rc = raw_sendf(c, "PUB r.x %d\r\n%s\r\n", n, line);
+		f->sent++;
+		if (f->sent % 256 == 0)
+			usleep(500);
+	}
+	if (!f->rc)
+		f->rc = raw_send_str(c, "PING\r\n");
+	if (!f->rc)
+		f->rc = raw_expect_str(c, "PONG\r\n");
+	raw_close(c);
+	return NULL;
+}
+
+Test(ops, sighup_changes_a_policy_under_live_traffic_and_loses_nothing)
+{
+	struct harness_opts opts = {.config = "[policy r]\n"
+	                                      "subjects = r.>\n"
+	                                      "subscriber = defer\n"
+	                                      "subscriber_high = 1M\n"};
+	itest_start(&opts);
+	struct raw_conn *sub = itest_raw(ITEST_QUIET);
+	ITEST_SEND(sub, "SUB r.x 1\r\nPING\r\n");
+	ITEST_EXPECT(sub, "PONG\r\n");
+	struct flow f = {0};
+	pthread_t th;
+	pthread_create(&th, NULL, publish_until_stopped, &f);
+
+	int got = 0;
+	struct raw_msg m;
+	for (int reloads = 0; reloads < 3; reloads++) {
+		for (int i = 0; i < 2000; i++) {
+			cr_assert_eq(raw_read_msg(sub, &m, WAIT_MS), 0, "message %d missing", got);
+			cr_assert_eq(atoi(m.data), got, "message %d arrived as %d", atoi(m.data),
+			             got);
+			got++;
+			raw_msg_fini(&m);
+		}
+		char conf[256];
+		snprintf(conf, sizeof conf,
+		         "[policy r]\nsubjects = r.>\nsubscriber = %s\nsubscriber_high = %dM\n",
+		         reloads % 2 ? "defer" : "drop-old", 2 + reloads);
+		write_file(itest_srv.conf_path, conf);
+		cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+		char want[64];
+		snprintf(want, sizeof want, "subscriber %s at %d",
+		         reloads % 2 ? "defer" : "drop-old", (2 + reloads) << 20);
+		cr_assert(log_waits_for(want), "reload %d not applied (no '%s' in the log)",
+		          reloads, want);
+	}
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(f.rc, 0, "publisher failed: %s", strerror(-f.rc));
+	while (got < f.sent) {
+		cr_assert_eq(raw_read_msg(sub, &m, WAIT_MS), 0, "message %d of %d missing", got,
+		             f.sent);
+		cr_assert_eq(atoi(m.data), got);
+		got++;
+		raw_msg_fini(&m);
+	}
+	raw_close(sub);
+}
+
+static natsStatus connect_as(const char *user, const char *pass, natsConnection **nc)
+{
+	natsOptions *o = NULL;
+	natsOptions_Create(&o);
+	natsOptions_SetURL(o, itest_srv.url);
+	natsOptions_SetUserInfo(o, user, pass);
+	natsOptions_SetMaxReconnect(o, 0);
+	natsStatus s = natsConnection_Connect(nc, o);
+	natsOptions_Destroy(o);
+	return s;
+}
+
+Test(ops, sighup_replaces_users_without_dropping_connections)
+{
+	struct harness_opts opts = {.config = "[users]\nalice = secret\n"};
+	itest_start(&opts);
+	natsConnection *alice = NULL, *nc = NULL;
+	ITEST_NATS_OK(connect_as("alice", "secret", &alice));
+	cr_assert_neq(connect_as("alice", "wrong", &nc), NATS_OK, "a wrong password got in");
+
+	write_file(itest_srv.conf_path, "[users]\nbob = hunter2\n");
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	cr_assert(log_waits_for("reload: done"));
+	natsStatus s = connect_as("alice", "secret", &nc);
+	cr_assert_neq(s, NATS_OK, "alice still gets in after the reload");
+	ITEST_NATS_OK(connect_as("bob", "hunter2", &nc));
+	/* alice's open connection was not dropped */
+	ITEST_NATS_OK(natsConnection_FlushTimeout(alice, WAIT_MS));
+	natsConnection_Destroy(nc);
+	natsConnection_Destroy(alice);
+	nats_CloseAndWait(2000);
+}
+
+Test(ops, bcrypt_passwords_are_accepted)
+{
+	char salt[64], conf[256];
+	cr_assert(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, sizeof salt));
+	struct crypt_data cd = {0};
+	const char *hash = crypt_r("opensesame", salt, &cd);
+	cr_assert(hash && hash[0] == '$', "cannot make a bcrypt hash");
+	snprintf(conf, sizeof conf, "[users]\ncarol = %s\n", hash);
+	struct harness_opts opts = {.config = conf};
+	itest_start(&opts);
+	natsConnection *nc = NULL;
+	ITEST_NATS_OK(connect_as("carol", "opensesame", &nc));
+	natsConnection_Destroy(nc);
+	nc = NULL;
+	cr_assert_neq(connect_as("carol", "opensesam", &nc), NATS_OK);
+	nats_CloseAndWait(2000);
+}
+
+Test(ops, sigusr1_reopens_the_log_file)
+{
+	char log[] = "/tmp/ringbus-ops-XXXXXX.log", moved[64];
+	int fd = mkstemps(log, 4);
+	cr_assert(fd >= 0);
+	close(fd);
+	const char *args[] = {"-l", log, NULL};
+	struct harness_opts opts = {.args = args};
+	itest_start(&opts);
+	snprintf(moved, sizeof moved, "%s.1", log);
+	cr_assert_eq(rename(log, moved), 0);
+	cr_assert_eq(kill(itest_srv.pid, SIGUSR1), 0);
+	bool reopened = false;
+	for (int i = 0; i < 300 && !reopened; i++) {
+		reopened = file_contains(log, "log file reopened");
+		usleep(10000);
+	}
+	cr_assert(reopened, "no new log file after SIGUSR1");
+	cr_assert(file_contains(moved, "ready for connections"), "the old file lost its lines");
+	unlink(log);
+	unlink(moved);
+}
+
+/* Runs `ringbus ARGS` and returns its exit status and output. */
+static int run_ringbus(const char *args, char *out, size_t cap)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s %s 2>&1", getenv("RINGBUS_TEST_SERVER"), args);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(ops, check_config_names_the_file_line_and_setting)
+{
+	char path[] = "/tmp/ringbus-conf-XXXXXX.conf", out[2048], args[128];
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	close(fd);
+	write_file(path, "port = 4999\n[policy a]\nsubjects = a.>\nsubscriber = drop-new\n");
+	snprintf(args, sizeof args, "--check-config -c %s", path);
+	cr_assert_eq(run_ringbus(args, out, sizeof out), 0, "valid file refused: %s", out);
+	cr_assert(strstr(out, "configuration OK"), "%s", out);
+
+	write_file(path, "port = 4999\n# a comment\n[policy a]\nsubjects = a.>\n"
+	                 "subscriber = sometimes\n");
+	cr_assert_eq(run_ringbus(args, out, sizeof out), 1, "invalid file accepted: %s", out);
+	char where[128];
+	snprintf(where, sizeof where, "%s:5:", path);
+	cr_assert(strstr(out, where) && strstr(out, "subscriber"),
+	          "error does not name the file, line 5 and the setting: %s", out);
+
+	write_file(path, "prot = 4999\n");
+	cr_assert_eq(run_ringbus(args, out, sizeof out), 1);
+	snprintf(where, sizeof where, "%s:1: unknown setting 'prot'", path);
+	cr_assert(strstr(out, where), "%s", out);
+	unlink(path);
+}
