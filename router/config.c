@@ -287,12 +287,22 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 	int lineno = x->line;
 	char val[1024];
 	size_t n = strlen(value);
-	/* strip one pair of quotes and a trailing comma or semicolon */
-	while (n && (value[n - 1] == ',' || value[n - 1] == ';'))
-		n--;
-	if (n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0]) {
+	if (value[0] == '"' || value[0] == '\'') {
+		/* quoted: everything up to the closing quote, as written */
+		const char *end = strchr(value + 1, value[0]);
+		n = end ? (size_t)(end - value - 1) : n - 1;
 		value++;
-		n -= 2;
+	} else {
+		/* unquoted: a '#' after a blank starts a comment; a trailing comma
+		 * or semicolon (nats-server's syntax) is dropped */
+		for (size_t i = 1; i < n; i++)
+			if (value[i] == '#' && (value[i - 1] == ' ' || value[i - 1] == '\t')) {
+				n = i;
+				break;
+			}
+		while (n && (value[n - 1] == ' ' || value[n - 1] == '\t' || value[n - 1] == ',' ||
+		             value[n - 1] == ';'))
+			n--;
 	}
 	if (n >= sizeof(val)) {
 		fprintf(stderr, "%s:%d: value of '%s' is too long\n", x->path, lineno, name);
