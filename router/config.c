@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/pin.h"
+#include "io/tls.h"
 #include "router/admission.h"
 
 static void config_set_str(char **dst, const char *v)
@@ -30,18 +31,25 @@ void config_init(struct config *c)
 	c->io_threads = ncpu / 2 > 0 ? ncpu / 2 : 1;
 	c->workers = ncpu - c->io_threads > 0 ? ncpu - c->io_threads : 1;
 	c->shards = 0; /* 0: 4 per worker, filled in by config_validate() */
-	c->pin = true;
+	/* On a machine of 2 cores or fewer, the threads share cores with each
+	 * other and with everything else (a load generator, the clients): then
+	 * pinning, idle polling and handing batches to a worker each cost more
+	 * than they save (measured: bench/RESULTS.md). */
+	bool small = ncpu <= 2;
+	c->pin = !small;
 	c->max_payload = 1024 * 1024;
 	c->max_pending = 64u * 1024 * 1024;
 	c->ping_interval_ms = 2 * 60 * 1000;
 	c->ping_max = 2;
 	c->auth_timeout_ms = 2000;
-	c->inline_max = 64;
-	c->spin_us = 100;
+	c->inline_max = small ? UINT32_MAX : 64;
+	c->spin_us = small ? 0 : 100;
 	c->max_connections = 64 * 1024;
 	c->adm = adm_config_new();
 	c->buf_count = 256;
 	c->buf_size = 64 * 1024;
+	c->tls_ktls = true;
+	c->tls_timeout_ms = 2000;
 }
 
 void config_fini(struct config *c)
@@ -52,6 +60,9 @@ void config_fini(struct config *c)
 	free(c->token);
 	free(c->log_file);
 	free(c->config_file);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ca);
 	for (int i = 0; i < 2 * c->nusers; i++)
 		free(c->users[i]);
 	free(c->users);
@@ -150,12 +161,45 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+/* The TLS settings (see docs/TLS.md); as config_set(). */
+static int config_set_tls(struct config *c, const char *key, const char *val)
+{
+	uint64_t v;
+	bool b;
+	if (!strcmp(key, "tls_cert") || !strcmp(key, "tls_cert_file")) {
+		config_set_str(&c->tls_cert, val);
+	} else if (!strcmp(key, "tls_key") || !strcmp(key, "tls_key_file")) {
+		config_set_str(&c->tls_key, val);
+	} else if (!strcmp(key, "tls_ca") || !strcmp(key, "tls_ca_file")) {
+		config_set_str(&c->tls_ca, val);
+	} else if (!strcmp(key, "tls") || !strcmp(key, "tls_verify") || !strcmp(key, "tls_ktls")) {
+		if (parse_bool(val, &b))
+			return -EINVAL;
+		if (!strcmp(key, "tls"))
+			c->tls = b;
+		else if (!strcmp(key, "tls_verify"))
+			c->tls_verify = b;
+		else
+			c->tls_ktls = b;
+	} else if (!strcmp(key, "tls_timeout")) {
+		if (parse_duration_ms(val, &v) || v < 10)
+			return -EINVAL;
+		c->tls_timeout_ms = (uint32_t)v;
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* Applies one setting by name; shared by the file and the command line.
  * Returns 0, -ENOENT for an unknown name, or -EINVAL for a bad value. */
 static int config_set(struct config *c, const char *key, const char *val)
 {
 	uint64_t v;
 	bool b;
+	int tls = config_set_tls(c, key, val);
+	if (tls != -ENOENT)
+		return tls;
 
 	if (!strcmp(key, "host") || !strcmp(key, "listen") || !strcmp(key, "addr") ||
 	    !strcmp(key, "net")) {
@@ -241,7 +285,11 @@ static int config_set(struct config *c, const char *key, const char *val)
 			return -EINVAL;
 		c->trace = b;
 	} else if (!strcmp(key, "inline_max")) {
-		if (parse_u64(val, 0, 1u << 20, &v))
+		if (!strcmp(val, "all") || !strcmp(val, "always")) {
+			c->inline_max = UINT32_MAX;
+			return 0;
+		}
+		if (parse_u64(val, 0, UINT32_MAX, &v))
 			return -EINVAL;
 		c->inline_max = (uint32_t)v;
 	} else if (!strcmp(key, "spin_us")) {
@@ -332,6 +380,18 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 		x->c->nusers++;
 		return 1;
 	}
+	char tls_name[64];
+	if (section && !strcmp(section, "tls")) {
+		/* [tls] takes nats-server's names: cert_file, key_file, ca_file,
+		 * verify, timeout (and ktls) */
+		size_t k = strlen(name);
+		if (k > 5 && !strcmp(name + k - 5, "_file"))
+			k -= 5;
+		snprintf(tls_name, sizeof(tls_name), "%s%.*s",
+		         strncmp(name, "tls_", 4) ? "tls_" : "", (int)k, name);
+		name = tls_name;
+		section = NULL;
+	}
 	if (section && *section && strcmp(section, "server") != 0) {
 		fprintf(stderr, "%s:%d: unknown section [%s]\n", x->path, lineno, section);
 		x->errors++;
@@ -397,7 +457,7 @@ static void config_usage(FILE *out)
 	    "      --workers N          worker threads that own subject shards (default: the "
 	    "rest)\n"
 	    "      --shards N           subject shards (default: 4 per worker, at most %d)\n"
-	    "      --pin / --no-pin     pin threads to cores (default: pin)\n"
+	    "      --pin / --no-pin     pin threads to cores (default: pin, on more than 2 cores)\n"
 	    "      --max-payload SIZE   largest message payload (default 1M)\n"
 	    "      --max-pending SIZE   output queued per connection before it is closed as a\n"
 	    "                           slow consumer (default 64M)\n"
@@ -405,9 +465,11 @@ static void config_usage(FILE *out)
 	    "      --ping-max N         unanswered PINGs before 'Stale Connection' (default 2)\n"
 	    "      --auth-timeout DUR   time a client has to send CONNECT when auth is on (2s)\n"
 	    "      --inline-max N       an I/O thread routes up to N queued operations itself\n"
-	    "                           when the shard's worker sleeps (default 64; 0 = never)\n"
+	    "                           when the shard's worker sleeps (default 64; on 2 cores\n"
+	    "                           or fewer, always; 0 = never)\n"
 	    "      --spin-us N          microseconds a thread polls for work before it sleeps\n"
-	    "                           (default 100; a wake-up costs 10-30 us)\n"
+	    "                           (default 100; 0 on 2 cores or fewer; a wake-up costs\n"
+	    "                           10-30 us)\n"
 	    "      --max-connections N  refuse connections beyond N (default 65536)\n"
 	    "\n"
 	    "Admission control (defaults; per-subject policies go in the -c file):\n"
@@ -426,6 +488,15 @@ static void config_usage(FILE *out)
 	    "                           it every publisher is deferred\n"
 	    "      --busy BOOL          answer a dropped request with a 503 status (default true)\n"
 	    "      --advisories BOOL    publish $SYS.ADMISSION.<policy> on high crossings\n"
+	    "\n"
+	    "TLS (as nats-server; in the -c file: tls_cert, tls_key, tls_ca, tls_verify,\n"
+	    "tls_timeout, or a [tls] section; see docs/TLS.md):\n"
+	    "      --tls                clients must connect with TLS\n"
+	    "      --tlscert FILE       server certificate chain (PEM)\n"
+	    "      --tlskey FILE        server private key (PEM)\n"
+	    "      --tlscacert FILE     CAs that sign client certificates (PEM)\n"
+	    "      --tlsverify          TLS, and clients must present a certificate that\n"
+	    "                           --tlscacert signed\n"
 	    "\n"
 	    "      --check-config       validate the configuration and exit\n"
 	    "  -v, --version            print the version and exit\n"
@@ -453,6 +524,12 @@ enum {
 	OPT_SPIN,
 	OPT_CHECK_CONFIG,
 	OPT_MAX_CONN,
+	OPT_TLS,
+	OPT_TLS_VERIFY,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
+	OPT_TLS_NO_KTLS,
 	OPT_ADM_BASE = 1100, /* + index into config_adm_flags */
 };
 
@@ -494,6 +571,12 @@ static const struct option config_longopts[] = {
     {"spin-us", required_argument, NULL, OPT_SPIN},
     {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
     {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tlsverify", no_argument, NULL, OPT_TLS_VERIFY},
+    {"tlscert", required_argument, NULL, OPT_TLS_CERT},
+    {"tlskey", required_argument, NULL, OPT_TLS_KEY},
+    {"tlscacert", required_argument, NULL, OPT_TLS_CA},
+    {"tls-no-ktls", no_argument, NULL, OPT_TLS_NO_KTLS}, /* hidden: tests, benchmarks */
     {"shard-policy", required_argument, NULL, OPT_ADM_BASE + 0},
     {"sub-policy", required_argument, NULL, OPT_ADM_BASE + 1},
     {"sub-high", required_argument, NULL, OPT_ADM_BASE + 2},
@@ -547,6 +630,12 @@ static const char *config_key_of(int opt)
 		return "spin_us";
 	case OPT_MAX_CONN:
 		return "max_connections";
+	case OPT_TLS_CERT:
+		return "tls_cert";
+	case OPT_TLS_KEY:
+		return "tls_key";
+	case OPT_TLS_CA:
+		return "tls_ca";
 	default:
 		return NULL;
 	}
@@ -609,6 +698,15 @@ int config_parse_args(struct config *c, int argc, char **argv)
 		case OPT_CHECK_CONFIG:
 			c->check_config = true;
 			break;
+		case OPT_TLS:
+			c->tls = true;
+			break;
+		case OPT_TLS_VERIFY:
+			c->tls = c->tls_verify = true;
+			break;
+		case OPT_TLS_NO_KTLS:
+			c->tls_ktls = false;
+			break;
 		case 'v':
 			printf("ringbus %s\n", RINGBUS_VERSION);
 			return 1;
@@ -646,6 +744,23 @@ int config_validate(struct config *c)
 		fprintf(stderr, "ringbus: choose --user/--pass or --auth, not both\n");
 		bad++;
 	}
+	if (c->tls_cert || c->tls_verify)
+		c->tls = true;
+	if (c->tls) {
+		/* Loads the files now, so that mistakes show at start and in
+		 * --check-config. */
+		char why[512];
+		struct tls_ctx *t = NULL;
+		struct tls_config tc = {.cert_file = c->tls_cert,
+		                        .key_file = c->tls_key,
+		                        .ca_file = c->tls_ca,
+		                        .verify = c->tls_verify};
+		if (tls_ctx_new(&tc, &t, why, sizeof(why)) != 0) {
+			fprintf(stderr, "ringbus: %s\n", why);
+			bad++;
+		}
+		tls_ctx_free(t);
+	}
 	int ncpu = pin_ncpus();
 	if (c->io_threads + c->workers > 4 * ncpu)
 		fprintf(stderr,
@@ -660,11 +775,21 @@ void config_log(const struct config *c)
 	log_info("ringbus %s listening on %s:%d", RINGBUS_VERSION, c->host, c->port);
 	log_info("threads: %d I/O, %d workers, %d shards, pinning %s", c->io_threads, c->workers,
 	         c->shards, c->pin ? "on" : "off");
+	if (c->inline_max == UINT32_MAX)
+		log_info("routing: I/O threads route inline whenever a shard's worker sleeps; "
+		         "idle polling %u us",
+		         c->spin_us);
+	else
+		log_info("routing: I/O threads route inline up to %u entries; idle polling %u us",
+		         c->inline_max, c->spin_us);
 	log_info("max_payload %u, max_pending %u, ping every %u ms (max %u), auth %s",
 	         c->max_payload, c->max_pending, c->ping_interval_ms, c->ping_max,
 	         c->user    ? "user/password"
 	         : c->token ? "token"
 	                    : "off");
+	if (c->tls)
+		log_info("tls: required for clients, certificate %s, client certificates %s",
+		         c->tls_cert, c->tls_verify ? "required" : "not requested");
 	if (c->http_port)
 		log_warn("monitoring port %d requested: monitoring is not served yet",
 		         c->http_port);
