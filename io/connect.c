@@ -272,6 +272,10 @@ size_t connect_info_encode(char *dst, size_t cap, const struct connect_info *inf
 		jw_key(&w, "tls_required");
 		jw_lit(&w, "true");
 	}
+	if (info->tls_verify) {
+		jw_key(&w, "tls_verify");
+		jw_lit(&w, "true");
+	}
 	if (info->tls_available) {
 		jw_key(&w, "tls_available");
 		jw_lit(&w, "true");

@@ -58,6 +58,7 @@ struct connect_info {
 	bool headers;
 	bool auth_required;
 	bool tls_required;
+	bool tls_verify; /* client certificates are verified (with tls_required) */
 	bool tls_available;
 	uint32_t max_payload;
 	uint64_t client_id;

@@ -8,6 +8,7 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,6 @@ enum io_op {
 };
 
 #define IO_BGID         7
-#define IO_CLOSE_LINGER (2ull * 1000000000ull) /* flush deadline of a closing connection */
 #define IO_SHRINK_OVER  (256u * 1024u)         /* output buffers above this are freed when empty */
 #define IO_OBUF_MIN     (16u * 1024u)
 
@@ -86,6 +86,23 @@ struct io_loop {
 	struct io_loop_stats st;
 	struct __kernel_timespec tick_ts;
 	uint64_t last_tick;
+
+	/* Sockets given by io_loop_adopt() from other threads: @adopt_lock
+	 * guards the list; @adopt_waiting is the flag the loop reads without
+	 * it (seq_cst: it pairs with wake_prepare() like a ring does). */
+	pthread_mutex_t adopt_lock;
+	struct io_adoptee *adopt_head;
+	struct io_adoptee *adopt_tail;
+	atomic_bool adopt_waiting;
+};
+
+/* A socket waiting to be adopted. Owner: the list, then the loop. */
+struct io_adoptee {
+	struct io_adoptee *next;
+	int fd;
+	uint32_t peer_port;
+	uint64_t tag;
+	char peer_ip[46];
 };
 
 static struct io_uring_sqe *io_sqe(struct io_loop *l)
@@ -230,6 +247,8 @@ int io_loop_new(const struct io_loop_config *cfg, struct io_loop **out)
 	if (!l)
 		return -ENOMEM;
 	l->cfg = *cfg;
+	pthread_mutex_init(&l->adopt_lock, NULL);
+	atomic_init(&l->adopt_waiting, false);
 	int ret = io_setup_ring(l);
 	if (ret) {
 		free(l);
@@ -289,6 +308,13 @@ void io_loop_free(struct io_loop *l)
 		io_conn_release(l, c);
 	}
 	io_bury(l);
+	while (l->adopt_head) {
+		struct io_adoptee *a = l->adopt_head;
+		l->adopt_head = a->next;
+		close(a->fd);
+		free(a);
+	}
+	pthread_mutex_destroy(&l->adopt_lock);
 	io_uring_queue_exit(&l->ring);
 	if (l->br)
 		munmap(l->br, l->br_bytes);
@@ -343,7 +369,8 @@ static int io_slot_alloc(struct io_loop *l, uint32_t *slot)
 	return 0;
 }
 
-static void io_on_accept(struct io_loop *l, int fd)
+/* Opens a connection on @fd: accepted here (@a NULL) or adopted (@a). */
+static void io_conn_open(struct io_loop *l, int fd, const struct io_adoptee *a)
 {
 	uint32_t slot;
 	struct io_conn *c = NULL;
@@ -363,7 +390,12 @@ static void io_on_accept(struct io_loop *l, int fd)
 
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+	if (a) {
+		c->adopted = true;
+		c->adopt_tag = a->tag;
+		c->peer_port = a->peer_port;
+		memcpy(c->peer_ip, a->peer_ip, sizeof(c->peer_ip));
+	} else if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 			inet_ntop(AF_INET, &sin->sin_addr, c->peer_ip, sizeof(c->peer_ip));
@@ -386,6 +418,59 @@ static void io_on_accept(struct io_loop *l, int fd)
 	if (c->closing)
 		return;
 	io_arm_recv(l, c);
+}
+
+static void io_on_accept(struct io_loop *l, int fd)
+{
+	if (l->cfg.on_accept_fd && l->cfg.on_accept_fd(l->cfg.ctx, fd))
+		return;
+	io_conn_open(l, fd, NULL);
+}
+
+int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip,
+                  uint32_t peer_port)
+{
+	struct io_adoptee *a = calloc(1, sizeof(*a));
+	if (!a) {
+		close(fd);
+		return -ENOMEM;
+	}
+	a->fd = fd;
+	a->tag = tag;
+	a->peer_port = peer_port;
+	snprintf(a->peer_ip, sizeof(a->peer_ip), "%s", peer_ip ? peer_ip : "");
+	pthread_mutex_lock(&l->adopt_lock);
+	if (l->adopt_tail)
+		l->adopt_tail->next = a;
+	else
+		l->adopt_head = a;
+	l->adopt_tail = a;
+	atomic_store(&l->adopt_waiting, true);
+	pthread_mutex_unlock(&l->adopt_lock);
+	wake_notify(l->cfg.wake);
+	return 0;
+}
+
+/* Opens the sockets io_loop_adopt() queued. Returns true when there were any. */
+static bool io_adopt_drain(struct io_loop *l)
+{
+	if (!atomic_load(&l->adopt_waiting))
+		return false;
+	pthread_mutex_lock(&l->adopt_lock);
+	struct io_adoptee *a = l->adopt_head;
+	l->adopt_head = l->adopt_tail = NULL;
+	atomic_store(&l->adopt_waiting, false);
+	pthread_mutex_unlock(&l->adopt_lock);
+	while (a) {
+		struct io_adoptee *next = a->next;
+		if (l->quiesced || atomic_load(l->cfg.stop))
+			close(a->fd);
+		else
+			io_conn_open(l, a->fd, a);
+		free(a);
+		a = next;
+	}
+	return true;
 }
 
 /* Frees @c once nothing of the kernel's refers to it any more. */
@@ -433,7 +518,7 @@ void io_conn_close(struct io_conn *c, bool flush)
 		l->cfg.ops->on_close(l->cfg.ctx, c);
 	}
 	c->close_after = true;
-	c->close_deadline_ns = clock_now_ns() + IO_CLOSE_LINGER;
+	c->close_deadline_ns = clock_now_ns() + (uint64_t)l->cfg.close_linger_ms * 1000000u;
 	c->want_recv = false;
 	io_conn_cancel_recv(l, c);
 	io_mark_dirty(c);
@@ -693,6 +778,7 @@ int io_loop_run(struct io_loop *l)
 		bool did = io_process_cqes(l) > 0;
 		io_bufs_publish(l);
 		did |= ops->on_poll(l->cfg.ctx);
+		did |= io_adopt_drain(l);
 
 		uint64_t now = clock_now_ns();
 		if (now - l->last_tick >= 1000000000ull) {
@@ -721,7 +807,8 @@ int io_loop_run(struct io_loop *l)
 		}
 		idle_since = 0;
 		wake_prepare(l->cfg.wake);
-		if (ops->has_work(l->cfg.ctx) || io_uring_cq_ready(&l->ring)) {
+		if (ops->has_work(l->cfg.ctx) || io_uring_cq_ready(&l->ring) ||
+		    atomic_load(&l->adopt_waiting)) {
 			wake_cancel(l->cfg.wake);
 			continue;
 		}

@@ -42,6 +42,8 @@ struct io_conn {
 	uint64_t bytes_out;
 	uint32_t peer_port;
 	char peer_ip[46];
+	bool adopted;       /* came through io_loop_adopt(): its first bytes (INFO) went out */
+	uint64_t adopt_tag; /* what io_loop_adopt() was given */
 	/* private */
 	bool recv_armed;
 	bool send_inflight;
@@ -96,11 +98,16 @@ struct io_loop_config {
 	uint32_t buf_size;    /* bytes each */
 	uint32_t max_pending; /* output bytes queued per connection before it is closed */
 	uint32_t spin_us;     /* microseconds of idle polling before sleeping */
+	uint32_t close_linger_ms; /* how long a closing connection may flush its output */
 	struct wake *wake;    /* written by other threads to wake this loop */
 	const atomic_bool
 	    *stop; /* set by the owner to end io_loop_run(); then write @wake's eventfd */
 	const struct io_ops *ops;
 	void *ctx;
+	/* Optional: sees each accepted socket before it becomes a connection;
+	 * returns true when it took @fd (e.g. for a TLS handshake elsewhere),
+	 * false to let the loop open it as usual. Called with @ctx. */
+	bool (*on_accept_fd)(void *ctx, int fd);
 };
 
 /* Creates the loop with its io_uring, provided-buffer ring and tick. Call it
@@ -152,6 +159,14 @@ void io_loop_quiesce(struct io_loop *l);
 
 /* Closes every connection (after its output is sent when @flush). */
 void io_loop_close_all(struct io_loop *l, bool flush);
+
+/* Gives the loop a connected socket that was accepted elsewhere; any thread.
+ * At its next iteration the loop opens it like an accepted one (on_open),
+ * with c->adopted set, c->adopt_tag = @tag and the peer address given (the
+ * socket may be a socketpair end standing for the client). Takes @fd, and
+ * closes it when the loop stops or quiesces first. Returns 0 or -ENOMEM. */
+int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip,
+                  uint32_t peer_port);
 
 /* Calls @fn for every open connection of the loop. */
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);

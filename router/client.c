@@ -437,6 +437,31 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 
 /* ---- io_ops ---- */
 
+uint64_t client_new_cid(void)
+{
+	return atomic_fetch_add(&client_next_cid, 1);
+}
+
+size_t client_info(struct server *s, uint64_t cid, const char *peer_ip, char *buf, size_t cap)
+{
+	const struct live *lv = server_live(s);
+	struct connect_info ci = {
+	    .server_id = s->server_id,
+	    .server_name = s->server_name,
+	    .version = RINGBUS_VERSION,
+	    .host = s->cfg.host,
+	    .port = s->cfg.port,
+	    .headers = true,
+	    .auth_required = auth_required(lv->auth),
+	    .tls_required = s->cfg.tls,
+	    .tls_verify = s->cfg.tls && s->cfg.tls_verify,
+	    .max_payload = lv->max_payload,
+	    .client_id = cid,
+	    .client_ip = peer_ip,
+	};
+	return connect_info_encode(buf, cap, &ci);
+}
+
 static int client_on_open(void *ctx, struct io_conn *c)
 {
 	struct iothr *t = ctx;
@@ -456,7 +481,9 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	cl->start_wall_ns = clock_wall_ns();
 	cl->c = c;
 	cl->t = t;
-	cl->cid = atomic_fetch_add(&client_next_cid, 1);
+	/* An adopted (TLS) connection got its INFO, with this id, before the
+	 * handshake. */
+	cl->cid = c->adopted ? c->adopt_tag : client_new_cid();
 	cl->opened_ns = cl->last_in_ns = cl->last_ping_ns = clock_now_ns();
 	proto_parser_init(&cl->parser, PROTO_SIDE_SERVER, lv->max_payload);
 	connect_opts_init(&cl->opts);
@@ -464,21 +491,11 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	map_init(&cl->by_id);
 	c->user = cl;
 
-	char info[1024];
-	struct connect_info ci = {
-	    .server_id = s->server_id,
-	    .server_name = s->server_name,
-	    .version = RINGBUS_VERSION,
-	    .host = s->cfg.host,
-	    .port = s->cfg.port,
-	    .headers = true,
-	    .auth_required = auth_required(lv->auth),
-	    .max_payload = lv->max_payload,
-	    .client_id = cl->cid,
-	    .client_ip = c->peer_ip,
-	};
-	size_t n = connect_info_encode(info, sizeof(info), &ci);
-	io_conn_write(c, info, n);
+	if (!c->adopted) {
+		char info[1024];
+		size_t n = client_info(s, cl->cid, c->peer_ip, info, sizeof(info));
+		io_conn_write(c, info, n);
+	}
 	log_debug("cid %llu %s:%u: connected", (unsigned long long)cl->cid, c->peer_ip,
 	          c->peer_port);
 	return 0;
@@ -530,6 +547,8 @@ static void client_on_close(void *ctx, struct io_conn *c)
 	free(cl->held_pubs);
 	cl->t->in_msgs += cl->in_msgs;
 	cl->t->out_msgs += cl->out_msgs;
+	cl->t->in_bytes += cl->in_bytes;
+	cl->t->out_bytes += cl->out_bytes;
 	/* Tell the shards that may hold our subscriptions to drop them. */
 	for (uint32_t sh = 0; sh < (uint32_t)s->nshards; sh++) {
 		if (cl->sub_shards[sh / 64] & (1ull << (sh % 64)))

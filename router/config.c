@@ -42,6 +42,7 @@ void config_init(struct config *c)
 	c->ping_interval_ms = 2 * 60 * 1000;
 	c->ping_max = 2;
 	c->auth_timeout_ms = 2000;
+	c->shutdown_timeout_ms = 10000;
 	c->inline_max = small ? UINT32_MAX : 64;
 	c->spin_us = small ? 0 : 100;
 	c->max_connections = 64 * 1024;
@@ -264,6 +265,10 @@ static int config_set(struct config *c, const char *key, const char *val)
 		if (parse_u64(val, 1, 1u << 24, &v))
 			return -EINVAL;
 		c->max_connections = (uint32_t)v;
+	} else if (!strcmp(key, "shutdown_timeout")) {
+		if (parse_duration_ms(val, &v) || v < 10)
+			return -EINVAL;
+		c->shutdown_timeout_ms = (uint32_t)v;
 	} else if (!strcmp(key, "auth_timeout")) {
 		if (parse_duration_ms(val, &v) || v < 10)
 			return -EINVAL;
@@ -442,7 +447,8 @@ static void config_usage(FILE *out)
 	    "Server options (as nats-server):\n"
 	    "  -a, --addr, --net HOST   address to listen on (default 0.0.0.0)\n"
 	    "  -p, --port PORT          client port (default 4222)\n"
-	    "  -m, --http_port PORT     monitoring port (not served yet: accepted and ignored)\n"
+	    "  -m, --http_port PORT     monitoring HTTP port: /varz /connz /subsz /healthz /metrics\n"
+	    "                           /shardz /ioz /admissionz (default: off)\n"
 	    "  -c, --config FILE        configuration file (key = value; see tools/ringbus.conf)\n"
 	    "      --user USER          user required for connections\n"
 	    "      --pass PASSWORD      password required for connections\n"
@@ -791,6 +797,5 @@ void config_log(const struct config *c)
 		log_info("tls: required for clients, certificate %s, client certificates %s",
 		         c->tls_cert, c->tls_verify ? "required" : "not requested");
 	if (c->http_port)
-		log_warn("monitoring port %d requested: monitoring is not served yet",
-		         c->http_port);
+		log_info("monitoring on http://%s:%d/", c->host, c->http_port);
 }

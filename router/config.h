@@ -27,6 +27,7 @@ struct config {
 	uint32_t ping_interval_ms; /* server PINGs an idle client this often */
 	uint32_t ping_max;         /* unanswered PINGs before 'Stale Connection' */
 	uint32_t auth_timeout_ms;
+	uint32_t shutdown_timeout_ms; /* a closing connection may flush this long */
 	char *user;
 	char *pass;
 	char *token;
@@ -41,6 +42,13 @@ struct config {
 	uint32_t max_connections;
 	char **users; /* name, password (plain or bcrypt) pairs from [users] */
 	int nusers;
+	bool tls;                /* clients must use TLS (--tls, --tlsverify, tls_* keys) */
+	bool tls_verify;         /* and present a certificate signed by tls_ca */
+	bool tls_ktls;           /* let the kernel carry records when it can (default) */
+	char *tls_cert;          /* PEM certificate chain */
+	char *tls_key;           /* PEM private key */
+	char *tls_ca;            /* PEM CAs of client certificates */
+	uint32_t tls_timeout_ms; /* accept to end of handshake (default 2 s, as nats-server) */
 	struct adm_config *adm; /* admission settings, turned into policies at start */
 	char *config_file;
 	bool check_config; /* --check-config: validate and exit */

@@ -247,6 +247,9 @@ static void iothr_stats_sum(struct io_conn *c, void *arg)
 		return;
 	io->in_msgs += cl->in_msgs;
 	io->out_msgs += cl->out_msgs;
+	io->in_payload += cl->in_bytes;
+	io->out_payload += cl->out_bytes;
+	io->subscriptions += cl->nsubs;
 }
 
 void iothr_answer_stats(struct iothr *t)
@@ -266,6 +269,8 @@ void iothr_answer_stats(struct iothr *t)
 	q->io.wakeups = ls.wakeups;
 	q->io.in_msgs = t->in_msgs;
 	q->io.out_msgs = t->out_msgs;
+	q->io.in_payload = t->in_bytes;
+	q->io.out_payload = t->out_bytes;
 	q->io.slow_consumers = t->slow_consumers;
 	io_loop_foreach(t->loop, iothr_stats_sum, &q->io);
 	q->nconns = 0;

@@ -25,11 +25,11 @@
 #include "router/client_int.h"
 #include "router/monitor.h"
 #include "router/sublist.h"
+#include "router/tls_glue.h"
 
 #define SERVER_SHARD_RING 4096
 #define SERVER_IO_RING    4096
 #define SERVER_DRAIN_MS   5000 /* routing what was read, at most */
-#define SERVER_CLOSE_MS   3000 /* sending what was routed, at most */
 
 uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
 {
@@ -313,6 +313,9 @@ int server_new(struct config *cfg, struct server **out)
 		if (ret)
 			goto err;
 	}
+	ret = tls_glue_start(s);
+	if (ret)
+		goto err;
 	*out = s;
 	return 0;
 err:
@@ -338,10 +341,12 @@ static void *iothr_main(void *arg)
 	    .buf_size = s->cfg.buf_size,
 	    .max_pending = s->cfg.max_pending,
 	    .spin_us = s->cfg.spin_us,
+	    .close_linger_ms = s->cfg.shutdown_timeout_ms,
 	    .wake = &t->wake,
 	    .stop = &s->stop,
 	    .ops = &client_io_ops,
 	    .ctx = t,
+	    .on_accept_fd = s->tls ? tls_glue_on_accept : NULL,
 	};
 	t->start_ret = io_loop_new(&lc, &t->loop);
 	atomic_store(&t->ready, true);
@@ -358,6 +363,7 @@ static void *iothr_main(void *arg)
 	/* Wait for the stop so no runner pushes into a loop that is gone. */
 	while (!atomic_load(&s->stop))
 		usleep(1000);
+	tls_glue_stop(s); /* after it, no TLS connection is handed to this loop */
 	io_loop_free(t->loop);
 	t->loop = NULL;
 	return NULL;
@@ -394,7 +400,7 @@ static uint64_t server_conns_open(struct server *s)
 
 /* The graceful stop: stop reading, let what was read be routed and
  * delivered, then close every connection once its output is sent. Each step
- * is bounded (SERVER_DRAIN_MS, SERVER_CLOSE_MS). */
+ * is bounded (SERVER_DRAIN_MS, then shutdown_timeout). */
 static void server_drain(struct server *s)
 {
 	atomic_store(&s->phase, SERVER_DRAINING);
@@ -411,15 +417,15 @@ static void server_drain(struct server *s)
 	atomic_store(&s->phase, SERVER_CLOSING);
 	server_wake_all(s);
 	uint64_t left = 0;
-	for (int ms = 0; ms < SERVER_CLOSE_MS; ms += 10) {
+	for (int ms = 0; ms < (int)s->cfg.shutdown_timeout_ms; ms += 10) {
 		usleep(10000);
 		server_wake_all(s);
 		if ((left = server_conns_open(s)) == 0)
 			break;
 	}
 	if (left)
-		log_warn("stop: %llu connections still sending after %d ms; dropping them",
-		         (unsigned long long)left, SERVER_CLOSE_MS);
+		log_warn("stop: %llu connections still sending after %u ms; dropping them",
+		         (unsigned long long)left, s->cfg.shutdown_timeout_ms);
 	else
 		log_info("stop: every connection's output was sent");
 }
@@ -527,6 +533,7 @@ void server_free(struct server *s)
 {
 	if (!s)
 		return;
+	tls_glue_free(s);
 	void *p;
 	for (int i = 0; s->io && i < s->nio; i++) {
 		struct iothr *t = &s->io[i];

@@ -23,6 +23,7 @@ struct io_loop;
 struct client;
 struct admission;
 struct monitor;
+struct tls_service;
 struct auth;
 
 /* Where a shard's results go: one open dbatch per destination I/O thread,
@@ -53,6 +54,7 @@ struct shard_counters {
 	atomic_uint_fast64_t removes;
 	atomic_uint_fast64_t matches;
 	atomic_uint_fast64_t cache_hits;
+	atomic_uint_fast64_t cache_entries;
 };
 
 struct shard {
@@ -124,6 +126,8 @@ struct iothr {
 	uint64_t total_connections;
 	uint64_t in_msgs;
 	uint64_t out_msgs;
+	uint64_t in_bytes;
+	uint64_t out_bytes;
 	uint64_t slow_consumers;
 	struct log_ratelimit adm_log;
 	int phase_seen;         /* the server phase this thread acted on */
@@ -158,6 +162,7 @@ struct server {
 	atomic_bool proc_over; /* bytes held above the process high mark */
 	uint64_t start_wall_ns;
 	struct monitor *mon;
+	struct tls_service *tls; /* NULL without TLS (router/tls_glue.c) */
 };
 
 /* Settings a reload may change, besides the admission policies. Immutable. */
@@ -240,6 +245,13 @@ bool runner_flush(struct runner *r);
 void *worker_main(void *arg);
 
 /* ---- client.c: the per-connection protocol on an I/O thread ---- */
+
+/* A new connection id (any thread). */
+uint64_t client_new_cid(void);
+
+/* Writes the INFO line for a client with id @cid at @peer_ip (borrowed) into
+ * @buf (@cap bytes); any thread. Returns its length, 0 when it does not fit. */
+size_t client_info(struct server *s, uint64_t cid, const char *peer_ip, char *buf, size_t cap);
 
 /* Processes a dbatch on its I/O thread (writes MSGs, PONGs, 503s) and frees it. */
 void client_deliver(struct iothr *t, struct dbatch *db);

@@ -147,6 +147,7 @@ unsigned shard_run(struct shard *sh, struct runner *r, unsigned budget)
 		shard_set(&sh->st.removes, ss.removes);
 		shard_set(&sh->st.matches, ss.matches);
 		shard_set(&sh->st.cache_hits, ss.cache_hits);
+		shard_set(&sh->st.cache_entries, ss.cache_entries);
 		shard_count(&sh->st.busy_ns, clock_now_ns() - t0);
 	}
 	return n;
@@ -191,14 +192,32 @@ static bool runner_push_pending(struct runner *r, int io)
 	return r->pending_head[io] == NULL;
 }
 
+/* Queues a full or flushed dbatch for @io. Batches for the runner's own I/O
+ * thread wait in its pending list and are written by runner_flush(): never
+ * from here, because writing deliveries can emit more (busy replies, pauses)
+ * and so re-enter runner_emit(). */
 static void runner_hand_over(struct runner *r, int io, struct dbatch *db)
 {
-	if (io == r->self_io) {
-		client_deliver(&r->srv->io[io], db);
-		return;
-	}
 	runner_pending_add(r, io, db);
-	runner_push_pending(r, io);
+	if (io != r->self_io)
+		runner_push_pending(r, io);
+}
+
+/* Writes the runner's own I/O thread's pending deliveries, in order. Returns
+ * true when it wrote any. */
+static bool runner_deliver_own(struct runner *r)
+{
+	int io = r->self_io;
+	bool any = false;
+	while (r->pending_head[io]) {
+		struct dbatch *db = r->pending_head[io];
+		r->pending_head[io] = db->next;
+		if (!r->pending_head[io])
+			r->pending_tail[io] = NULL;
+		client_deliver(&r->srv->io[io], db);
+		any = true;
+	}
+	return any;
 }
 
 void runner_emit(struct runner *r, const struct delivery *d)
@@ -224,18 +243,16 @@ bool runner_flush(struct runner *r)
 	 * publisher pauses): go round until nothing is left open, a few times at
 	 * most; anything still open then is flushed by the next call. */
 	for (int round = 0; round < 4; round++) {
-		bool more = false;
 		for (int io = 0; io < r->srv->nio; io++) {
 			struct dbatch *db = r->open[io];
 			if (db && db->n) {
 				r->open[io] = NULL;
 				runner_hand_over(r, io, db);
-				more |= io == r->self_io;
 			}
-			if (r->pending_head[io])
+			if (io != r->self_io && r->pending_head[io])
 				all &= runner_push_pending(r, io);
 		}
-		if (!more)
+		if (r->self_io < 0 || !runner_deliver_own(r))
 			break;
 	}
 	return all;

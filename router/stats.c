@@ -35,6 +35,7 @@ static void stats_shard(struct shard *sh, struct stats_shard *o)
 	o->sub_removes = stats_load(&sh->st.removes);
 	o->matches = stats_load(&sh->st.matches);
 	o->cache_hits = stats_load(&sh->st.cache_hits);
+	o->cache_entries = stats_load(&sh->st.cache_entries);
 }
 
 /* Asks every I/O thread for its figures and waits (bounded) for the answers. */
@@ -94,10 +95,8 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 		stats_free(out);
 		return -ENOMEM;
 	}
-	for (int i = 0; i < s->nshards; i++) {
+	for (int i = 0; i < s->nshards; i++)
 		stats_shard(&s->shards[i], &out->shards[i]);
-		out->subscriptions += out->shards[i].subscriptions;
-	}
 
 	pthread_mutex_lock(&stats_lock);
 	int ret = stats_ask_io(s, conns);
@@ -108,8 +107,9 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 			out->io[i] = q->io;
 			out->in_msgs += q->io.in_msgs;
 			out->out_msgs += q->io.out_msgs;
-			out->in_bytes += q->io.bytes_in;
-			out->out_bytes += q->io.bytes_out;
+			out->in_bytes += q->io.in_payload;
+			out->out_bytes += q->io.out_payload;
+			out->subscriptions += q->io.subscriptions;
 			out->connections += q->io.connections;
 			out->total_connections += q->io.total_connections;
 			out->slow_consumers += q->io.slow_consumers;

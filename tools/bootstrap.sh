@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	liburing-dev libck-dev libcriterion-dev libnats-dev nats-server
-	libcjson-dev libinih-dev libcrypt-dev gnuplot-nox python3
+	libssl-dev openssl
+	libcjson-dev libinih-dev libcrypt-dev libmicrohttpd-dev gnuplot-nox python3
 )
 
 missing=()

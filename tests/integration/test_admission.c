@@ -12,6 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <netinet/in.h>
+
+#include "tests/integration/http_get.h"
 #include "tests/integration/itest.h"
 
 TestSuite(admission, .fini = itest_teardown, .timeout = 180);
@@ -25,6 +30,55 @@ static void small_buffers(struct raw_conn *c)
 	int sz = 16 * 1024;
 	setsockopt(raw_fd(c), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	setsockopt(raw_fd(c), SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+static uint16_t mon_port;
+
+/* Starts ringbus with @conf and monitoring on a free port (retried when the
+ * port is lost to a race). */
+static void start_monitored(const char *conf)
+{
+	for (int tries = 0; tries < 5; tries++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t sl = sizeof sa;
+		cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+		          getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+		close(fd);
+		char port[12];
+		snprintf(port, sizeof port, "%u", ntohs(sa.sin_port));
+		const char *args[] = {"-m", port, NULL};
+		struct harness_opts opts = {.args = args, .config = conf};
+		if (harness_server_start(&itest_srv, &opts) == 0) {
+			mon_port = ntohs(sa.sin_port);
+			cr_assert_eq(http_wait_listening(mon_port, WAIT_MS), 0);
+			return;
+		}
+	}
+	cr_assert_fail("cannot start ringbus with monitoring");
+}
+
+/* The counter @field of admission policy @name, from /admissionz. */
+static uint64_t adm_counter(const char *name, const char *field)
+{
+	struct http_resp r;
+	cr_assert_eq(http_request(mon_port, "GET", "/admissionz", &r), 0);
+	cr_assert_eq(r.status, 200);
+	cJSON *root = cJSON_Parse(r.body);
+	cr_assert(root, "/admissionz is not JSON");
+	const cJSON *p;
+	double v = -1;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(root, "policies"))
+	{
+		const cJSON *n = cJSON_GetObjectItem(p, "name");
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, name))
+			v = cJSON_GetNumberValue(cJSON_GetObjectItem(p, field));
+	}
+	cJSON_Delete(root);
+	http_resp_fini(&r);
+	cr_assert(v >= 0, "no counter %s of policy %s", field, name);
+	return (uint64_t)v;
 }
 
 static struct raw_conn *subscriber(const char *subject)
@@ -106,12 +160,11 @@ static int drain(struct raw_conn *c, char *seen, int count, int idle_ms, int *fi
 
 Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
 {
-	struct harness_opts opts = {.config = "[policy slow]\n"
-	                                      "subjects = slow.>\n"
-	                                      "subscriber = defer\n"
-	                                      "subscriber_high = 256K\n"
-	                                      "defer_max = 120s\n"};
-	itest_start(&opts);
+	start_monitored("[policy slow]\n"
+	                "subjects = slow.>\n"
+	                "subscriber = defer\n"
+	                "subscriber_high = 256K\n"
+	                "defer_max = 120s\n");
 	struct raw_conn *sub = subscriber("slow.>");
 	/* 64 MiB at about a tenth of what the publisher could send. */
 	struct burst b = {.subject = "slow.burst", .count = 64 * 1024, .size = 1024};
@@ -139,6 +192,9 @@ Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
 	cr_assert(received_when_done >= b.count - 24 * 1024,
 	          "the publisher finished when the subscriber had read only %d of %d: not deferred",
 	          received_when_done, b.count);
+	cr_assert_gt(adm_counter("slow", "deferred") + adm_counter("default", "deferred"), 0,
+	             "no publisher was ever deferred");
+	cr_assert_eq(adm_counter("slow", "dropped_new") + adm_counter("slow", "dropped_old"), 0);
 	free(seen);
 	raw_close(sub);
 }
@@ -150,8 +206,7 @@ static void stalled_then_drained(const char *policy, int count, char *seen, int 
 	char conf[256];
 	snprintf(conf, sizeof conf,
 	         "[policy p]\nsubjects = q.>\nsubscriber = %s\nsubscriber_high = 128K\n", policy);
-	struct harness_opts opts = {.config = conf};
-	itest_start(&opts);
+	start_monitored(conf);
 	struct raw_conn *sub = subscriber("q.>");
 	struct burst b = {.subject = "q.x", .count = count, .size = 1024};
 	publish_burst(&b); /* returns after the server answered its PING */
@@ -172,6 +227,13 @@ Test(admission, drop_new_keeps_the_oldest_messages_and_drops_new_ones)
 	cr_assert(got > 0 && got < count, "kept %d of %d: nothing was dropped", got, count);
 	cr_assert(seen[0], "drop-new dropped the oldest message");
 	cr_assert(gap > 0, "drop-new dropped nothing after the first message");
+	/* counted exactly, and no flapping: each crossing needs the queue to
+	 * drain from the high to the low mark first (64 KiB of 1 KiB messages) */
+	cr_assert_eq(adm_counter("p", "dropped_new"), (uint64_t)(count - got));
+	uint64_t crossings = adm_counter("p", "high_crossings");
+	cr_assert(crossings >= 1 && crossings <= (uint64_t)count / 64 + 1,
+	          "%llu high-mark crossings for %d messages: flapping",
+	          (unsigned long long)crossings, count);
 	free(seen);
 }
 
@@ -183,6 +245,8 @@ Test(admission, drop_old_keeps_the_newest_messages)
 	cr_assert(got > 0 && got < count, "kept %d of %d: nothing was dropped", got, count);
 	cr_assert(seen[count - 1], "drop-old lost the newest message");
 	cr_assert(gap >= 0, "drop-old delivered a gap-free prefix: nothing old was dropped");
+	cr_assert_eq(adm_counter("p", "dropped_old"), (uint64_t)(count - got));
+	cr_assert_eq(adm_counter("p", "dropped_new"), 0);
 	free(seen);
 }
 

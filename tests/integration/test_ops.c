@@ -70,9 +70,9 @@ Test(ops, sigterm_delivers_everything_already_accepted_then_exits_0)
 	setsockopt(raw_fd(sub), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	ITEST_SEND(sub, "SUB g.x 1\r\nPING\r\n");
 	ITEST_EXPECT(sub, "PONG\r\n");
-	/* 8 MiB accepted by the server (its PONG says so) and queued to a
+	/* 4 MiB accepted by the server (its PONG says so) and queued to a
 	 * subscriber that has not read any of it yet. */
-	enum { N = 8192 };
+	enum { N = 4096 };
 	char payload[1024];
 	memset(payload, 'p', sizeof payload);
 	for (int i = 0; i < N; i++) {

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Makes throwaway TLS material for the tests in directory $1 (created if
+# needed): a CA, a server certificate for localhost and 127.0.0.1, a client
+# certificate, and a client certificate from another CA. Keys are P-256 and
+# never leave the test's temporary directory.
+set -eu
+dir=$1
+mkdir -p "$dir"
+cd "$dir"
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+ca() { # name subject
+	key "$1.key"
+	openssl req -x509 -new -key "$1.key" -out "$1.pem" -days 2 -subj "$2" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+}
+leaf() { # name subject ca extensions
+	key "$1.key"
+	openssl req -new -key "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+	printf '%s\n' "$4" >"$1.ext"
+	openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial \
+		-out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
+	rm -f "$1.csr" "$1.ext"
+}
+ca ca "/CN=ringbus test CA"
+ca other-ca "/CN=ringbus other CA"
+leaf server "/CN=localhost" ca "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+leaf client "/CN=ringbus test client" ca "extendedKeyUsage=clientAuth"
+leaf other-client "/CN=ringbus stranger" other-ca "extendedKeyUsage=clientAuth"
