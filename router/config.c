@@ -796,6 +796,4 @@ void config_log(const struct config *c)
 	if (c->tls)
 		log_info("tls: required for clients, certificate %s, client certificates %s",
 		         c->tls_cert, c->tls_verify ? "required" : "not requested");
-	if (c->http_port)
-		log_info("monitoring on http://%s:%d/", c->host, c->http_port);
 }

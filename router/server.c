@@ -198,7 +198,8 @@ static void server_reload(struct server *s)
 		         auth_required(old->auth) ? "on" : "off", auth_nusers(old->auth),
 		         auth_required(lv->auth) ? "on" : "off", auth_nusers(lv->auth));
 	else
-		log_info("reload: authentication settings re-read");
+		log_info("reload: authentication unchanged (%d users%s)", auth_nusers(lv->auth),
+		         auth_required(lv->auth) ? "" : ", off");
 	enum log_level level = c.trace ? LOG_TRACE : c.debug ? LOG_DEBUG : LOG_INFO;
 	if (level != log_get_level()) {
 		log_info("reload: log level %d -> %d", (int)log_get_level(), (int)level);
