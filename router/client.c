@@ -181,6 +181,11 @@ static void client_on_sub(struct client *cl, const struct proto_frame *f)
 		client_ok(cl); /* a duplicate sid is ignored, as nats-server does */
 		return;
 	}
+	uint32_t max_subs = server_live(cl->t->srv)->max_subscriptions;
+	if (max_subs && cl->nsubs >= max_subs) {
+		client_err(cl, "maximum subscriptions exceeded", false);
+		return;
+	}
 	size_t slen = f->sid.len, jlen = f->subject.len, qlen = f->queue.len;
 	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
 	if (!cs)
@@ -381,8 +386,9 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 		return;
 	}
 	if (client_auth_required(cl) && !client_check_auth(cl)) {
-		log_info("cid %llu %s:%u: authorization violation", (unsigned long long)cl->cid,
-		         cl->c->peer_ip, cl->c->peer_port);
+		if (log_ratelimit_ok(&cl->t->client_log, clock_now_ns()))
+			log_info("cid %llu %s:%u: authorization violation",
+			         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port);
 		client_err(cl, "Authorization Violation", true);
 		return;
 	}
@@ -467,16 +473,22 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	struct iothr *t = ctx;
 	struct server *s = t->srv;
 	const struct live *lv = server_live(s);
-	if (io_loop_nconns(t->loop) > lv->max_connections / (uint32_t)s->nio) {
+	/* relaxed: a count, not a guard of other data */
+	if (atomic_fetch_add_explicit(&s->nclients, 1, memory_order_relaxed) >=
+	    lv->max_connections) {
+		atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
 		static const char full[] = "-ERR 'maximum connections exceeded'\r\n";
-		log_warn("%s:%u: maximum connections exceeded", c->peer_ip, c->peer_port);
+		if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
+			log_warn("%s:%u: maximum connections exceeded", c->peer_ip, c->peer_port);
 		io_conn_write(c, full, sizeof(full) - 1);
 		io_conn_close(c, true);
 		return 0;
 	}
 	struct client *cl = calloc(1, sizeof(*cl));
-	if (!cl)
+	if (!cl) {
+		atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
 		return -ENOMEM;
+	}
 	t->total_connections++;
 	cl->start_wall_ns = clock_wall_ns();
 	cl->c = c;
@@ -538,6 +550,7 @@ static void client_on_close(void *ctx, struct io_conn *c)
 	if (!cl)
 		return;
 	struct server *s = cl->t->srv;
+	atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
 	client_unpause_all(cl);
 	/* Publishers this subscriber held back may go on. */
 	for (uint32_t i = 0; i < cl->nheld_pubs; i++) {

@@ -261,6 +261,10 @@ static int config_set(struct config *c, const char *key, const char *val)
 		if (parse_u64(val, 1, 1000, &v))
 			return -EINVAL;
 		c->ping_max = (uint32_t)v;
+	} else if (!strcmp(key, "max_subscriptions") || !strcmp(key, "max_subs")) {
+		if (parse_u64(val, 0, UINT32_MAX, &v))
+			return -EINVAL;
+		c->max_subscriptions = (uint32_t)v;
 	} else if (!strcmp(key, "max_connections") || !strcmp(key, "max_conn")) {
 		if (parse_u64(val, 1, 1u << 24, &v))
 			return -EINVAL;
@@ -447,7 +451,8 @@ static void config_usage(FILE *out)
 	    "Server options (as nats-server):\n"
 	    "  -a, --addr, --net HOST   address to listen on (default 0.0.0.0)\n"
 	    "  -p, --port PORT          client port (default 4222)\n"
-	    "  -m, --http_port PORT     monitoring HTTP port: /varz /connz /subsz /healthz /metrics\n"
+	    "  -m, --http_port PORT     monitoring HTTP port: /varz /connz /subsz /healthz "
+	    "/metrics\n"
 	    "                           /shardz /ioz /admissionz (default: off)\n"
 	    "  -c, --config FILE        configuration file (key = value; see tools/ringbus.conf)\n"
 	    "      --user USER          user required for connections\n"
@@ -477,6 +482,7 @@ static void config_usage(FILE *out)
 	    "                           (default 100; 0 on 2 cores or fewer; a wake-up costs\n"
 	    "                           10-30 us)\n"
 	    "      --max-connections N  refuse connections beyond N (default 65536)\n"
+	    "      --max-subscriptions N  per connection (default 0: no limit)\n"
 	    "\n"
 	    "Admission control (defaults; per-subject policies go in the -c file):\n"
 	    "      --sub-policy P       a subscriber's queue over its mark: disconnect (default,\n"
@@ -530,6 +536,7 @@ enum {
 	OPT_SPIN,
 	OPT_CHECK_CONFIG,
 	OPT_MAX_CONN,
+	OPT_MAX_SUBS,
 	OPT_TLS,
 	OPT_TLS_VERIFY,
 	OPT_TLS_CERT,
@@ -577,6 +584,7 @@ static const struct option config_longopts[] = {
     {"spin-us", required_argument, NULL, OPT_SPIN},
     {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
     {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"max-subscriptions", required_argument, NULL, OPT_MAX_SUBS},
     {"tls", no_argument, NULL, OPT_TLS},
     {"tlsverify", no_argument, NULL, OPT_TLS_VERIFY},
     {"tlscert", required_argument, NULL, OPT_TLS_CERT},
@@ -636,6 +644,8 @@ static const char *config_key_of(int opt)
 		return "spin_us";
 	case OPT_MAX_CONN:
 		return "max_connections";
+	case OPT_MAX_SUBS:
+		return "max_subscriptions";
 	case OPT_TLS_CERT:
 		return "tls_cert";
 	case OPT_TLS_KEY:
@@ -768,11 +778,17 @@ int config_validate(struct config *c)
 		tls_ctx_free(t);
 	}
 	int ncpu = pin_ncpus();
-	if (c->io_threads + c->workers > 4 * ncpu)
+	int threads = c->io_threads + c->workers;
+	if (threads > 4 * ncpu) {
 		fprintf(stderr,
-		        "ringbus: warning: %d threads on %d cores; rings spin less well "
-		        "oversubscribed\n",
-		        c->io_threads + c->workers, ncpu);
+		        "ringbus: %d I/O threads and workers on %d cores: at most %d (4 per core); "
+		        "threads that outnumber cores convoy on the rings\n",
+		        threads, ncpu, 4 * ncpu);
+		bad++;
+	} else if (threads > ncpu) {
+		fprintf(stderr, "ringbus: warning: %d I/O threads and workers on %d cores\n",
+		        threads, ncpu);
+	}
 	return bad ? -EINVAL : 0;
 }
 

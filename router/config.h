@@ -40,7 +40,8 @@ struct config {
 	uint32_t buf_count;  /* provided recv buffers per I/O thread */
 	uint32_t buf_size;
 	uint32_t max_connections;
-	char **users; /* name, password (plain or bcrypt) pairs from [users] */
+	uint32_t max_subscriptions; /* per connection; 0 = no limit (as nats-server) */
+	char **users;               /* name, password (plain or bcrypt) pairs from [users] */
 	int nusers;
 	bool tls;                /* clients must use TLS (--tls, --tlsverify, tls_* keys) */
 	bool tls_verify;         /* and present a certificate signed by tls_ca */
@@ -49,7 +50,7 @@ struct config {
 	char *tls_key;           /* PEM private key */
 	char *tls_ca;            /* PEM CAs of client certificates */
 	uint32_t tls_timeout_ms; /* accept to end of handshake (default 2 s, as nats-server) */
-	struct adm_config *adm; /* admission settings, turned into policies at start */
+	struct adm_config *adm;  /* admission settings, turned into policies at start */
 	char *config_file;
 	bool check_config; /* --check-config: validate and exit */
 };

@@ -181,9 +181,11 @@ static bool client_admit_delivery(struct client *cl, const struct delivery *d, s
 	case ADM_DISCONNECT:
 		adm_count(&p->c.disconnects, 1);
 		t->slow_consumers++;
-		log_warn("cid %llu %s:%u: slow consumer (%llu bytes pending, policy %s): closing",
-		         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port,
-		         (unsigned long long)pending, p->name);
+		if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
+			log_warn("cid %llu %s:%u: slow consumer (%llu bytes pending, policy %s): "
+			         "closing",
+			         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port,
+			         (unsigned long long)pending, p->name);
 		io_conn_close(cl->c, false);
 		return false;
 	}

@@ -126,6 +126,7 @@ static struct live *server_make_live(const struct config *c)
 		}
 	lv->max_payload = c->max_payload;
 	lv->max_connections = c->max_connections;
+	lv->max_subscriptions = c->max_subscriptions;
 	lv->ping_interval_ms = c->ping_interval_ms;
 	lv->ping_max = c->ping_max;
 	lv->auth_timeout_ms = c->auth_timeout_ms;
@@ -294,6 +295,7 @@ int server_new(struct config *cfg, struct server **out)
 		t->run.srv = s;
 		t->run.self_io = i;
 		log_ratelimit_init(&t->adm_log, 1000000000ull, 5);
+		log_ratelimit_init(&t->client_log, 1000000000ull, 10);
 		pthread_mutex_init(&t->stats_req.lock, NULL);
 		pthread_cond_init(&t->stats_req.cond, NULL);
 		t->open = calloc((size_t)s->nshards, sizeof(*t->open));

@@ -130,9 +130,10 @@ struct iothr {
 	uint64_t out_bytes;
 	uint64_t slow_consumers;
 	struct log_ratelimit adm_log;
-	int phase_seen;         /* the server phase this thread acted on */
-	atomic_uint conns_open; /* published each poll, for the graceful stop */
-	atomic_bool busy;       /* work left at the end of the last poll */
+	struct log_ratelimit client_log; /* what a client can provoke */
+	int phase_seen;                  /* the server phase this thread acted on */
+	atomic_uint conns_open;          /* published each poll, for the graceful stop */
+	atomic_bool busy;                /* work left at the end of the last poll */
 	int start_ret;
 	atomic_bool ready;
 };
@@ -148,7 +149,8 @@ struct server {
 	struct worker *workers;
 	struct shard *shards;
 	atomic_bool stop;
-	atomic_int phase; /* enum server_phase: the graceful stop's steps */
+	atomic_int phase;     /* enum server_phase: the graceful stop's steps */
+	atomic_uint nclients; /* open client connections, all I/O threads */
 	/* What SIGHUP may replace: swapped whole (release), read by any thread
 	 * (acquire, through the _Atomic pointer); the old ones stay allocated
 	 * until exit because connections may still point into them. */
@@ -170,6 +172,7 @@ struct live {
 	struct auth *auth;
 	uint32_t max_payload; /* for connections opened from now on */
 	uint32_t max_connections;
+	uint32_t max_subscriptions;
 	uint32_t ping_interval_ms;
 	uint32_t ping_max;
 	uint32_t auth_timeout_ms;
