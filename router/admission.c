@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "core/parse.h"
 #include "router/stats.h"
 #include "router/subject.h"
 
@@ -76,72 +77,6 @@ static int adm_parse_action(const char *v, enum adm_action *out)
 			return 0;
 		}
 	return -EINVAL;
-}
-
-static int adm_parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	uint64_t mul = 1;
-	switch (toupper((unsigned char)*end)) {
-	case 0:
-		break;
-	case 'K':
-		mul = 1ull << 10;
-		break;
-	case 'M':
-		mul = 1ull << 20;
-		break;
-	case 'G':
-		mul = 1ull << 30;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'B' && !end[2]))
-		return -EINVAL;
-	if (v > (1ull << 50) / mul)
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
-static int adm_parse_ms(const char *s, uint64_t *ms)
-{
-	char *end;
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	double v = strtod(s, &end);
-	if (end == s)
-		return -EINVAL;
-	if (!*end || !strcmp(end, "s"))
-		v *= 1000;
-	else if (!strcmp(end, "m"))
-		v *= 60000;
-	else if (strcmp(end, "ms") != 0)
-		return -EINVAL;
-	if (v < 0 || v > 3.6e6)
-		return -EINVAL;
-	*ms = (uint64_t)v;
-	return 0;
-}
-
-static int adm_parse_bool(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
-	    !strcmp(v, "1"))
-		*out = true;
-	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
-	         !strcmp(v, "0"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
 }
 
 struct adm_config *adm_config_new(void)
@@ -265,52 +200,52 @@ int adm_config_set(struct adm_config *c, const char *section, const char *key, c
 		s->p.fallback = a;
 		s->set |= ADM_SET_FALLBACK;
 	} else if (!strcmp(key, "subscriber_high")) {
-		if (adm_parse_size(val, &v) || v < 1024)
+		if (parse_size(val, 1ull << 50, &v) || v < 1024)
 			goto bad_size;
 		s->p.sub_high = v;
 		s->set |= ADM_SET_HIGH;
 	} else if (!strcmp(key, "subscriber_low")) {
-		if (adm_parse_size(val, &v))
+		if (parse_size(val, 1ull << 50, &v))
 			goto bad_size;
 		s->p.sub_low = v;
 		s->set |= ADM_SET_LOW;
 	} else if (!strcmp(key, "defer_max")) {
-		if (adm_parse_ms(val, &v) || v == 0)
+		if (parse_duration_ms(val, &v) || v == 0)
 			goto bad_duration;
 		s->p.defer_max_ns = v * 1000000u;
 		s->set |= ADM_SET_DEFER;
 	} else if (!strcmp(key, "busy")) {
-		if (adm_parse_bool(val, &b))
+		if (parse_bool(val, &b))
 			goto bad_bool;
 		s->p.busy = b;
 		s->set |= ADM_SET_BUSY;
 	} else if (!strcmp(key, "advisory")) {
-		if (adm_parse_bool(val, &b))
+		if (parse_bool(val, &b))
 			goto bad_bool;
 		s->p.advisory = b;
 		s->set |= ADM_SET_ADVISORY;
 	} else if (is_default && !strcmp(key, "shard_high")) {
-		if (adm_parse_size(val, &v) || v < 1024)
+		if (parse_size(val, 1ull << 50, &v) || v < 1024)
 			goto bad_size;
 		c->shard_high = v;
 	} else if (is_default && !strcmp(key, "shard_low")) {
-		if (adm_parse_size(val, &v))
+		if (parse_size(val, 1ull << 50, &v))
 			goto bad_size;
 		c->shard_low = v;
 	} else if (is_default && !strcmp(key, "shard_high_msgs")) {
-		if (adm_parse_size(val, &v) || v < 16)
+		if (parse_size(val, 1ull << 50, &v) || v < 16)
 			goto bad_size;
 		c->shard_high_msgs = v;
 	} else if (is_default && !strcmp(key, "shard_low_msgs")) {
-		if (adm_parse_size(val, &v))
+		if (parse_size(val, 1ull << 50, &v))
 			goto bad_size;
 		c->shard_low_msgs = v;
 	} else if (is_default && !strcmp(key, "process_high")) {
-		if (adm_parse_size(val, &v) || v < (1u << 20))
+		if (parse_size(val, 1ull << 50, &v) || v < (1u << 20))
 			goto bad_size;
 		c->process_high = v;
 	} else if (is_default && !strcmp(key, "process_low")) {
-		if (adm_parse_size(val, &v))
+		if (parse_size(val, 1ull << 50, &v))
 			goto bad_size;
 		c->process_low = v;
 	} else {
