@@ -427,8 +427,7 @@ static void io_on_accept(struct io_loop *l, int fd)
 	io_conn_open(l, fd, NULL);
 }
 
-int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip,
-                  uint32_t peer_port)
+int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip, uint32_t peer_port)
 {
 	struct io_adoptee *a = calloc(1, sizeof(*a));
 	if (!a) {

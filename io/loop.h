@@ -165,8 +165,7 @@ void io_loop_close_all(struct io_loop *l, bool flush);
  * with c->adopted set, c->adopt_tag = @tag and the peer address given (the
  * socket may be a socketpair end standing for the client). Takes @fd, and
  * closes it when the loop stops or quiesces first. Returns 0 or -ENOMEM. */
-int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip,
-                  uint32_t peer_port);
+int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip, uint32_t peer_port);
 
 /* Calls @fn for every open connection of the loop. */
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);

@@ -56,8 +56,9 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 	char reason[256];
 	int ret;
 	if (!cfg->cert_file || !*cfg->cert_file || !cfg->key_file || !*cfg->key_file) {
-		snprintf(why, why_len, "TLS needs a certificate and a key file (tls_cert and "
-		                       "tls_key, or --tlscert and --tlskey)");
+		snprintf(why, why_len,
+		         "TLS needs a certificate and a key file (tls_cert and "
+		         "tls_key, or --tlscert and --tlskey)");
 		return -EINVAL;
 	}
 	if ((ret = tls_file_check("certificate", cfg->cert_file, why, why_len)) ||
@@ -83,7 +84,8 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 	SSL_CTX_set_options(t->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
 	                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(t->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                             SSL_MODE_RELEASE_BUFFERS);
 	/* NATS clients do not resume sessions: no tickets to mint and send. */
 	SSL_CTX_set_num_tickets(t->ssl, 0);
 	SSL_CTX_set_session_cache_mode(t->ssl, SSL_SESS_CACHE_OFF);
@@ -96,7 +98,8 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 	}
 	if (SSL_CTX_use_PrivateKey_file(t->ssl, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
 		unsigned long e = ERR_peek_last_error();
-		if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+		if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
 			ERR_clear_error();
 			snprintf(why, why_len,
 			         "the TLS key in %s does not match the certificate in %s",

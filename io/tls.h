@@ -78,13 +78,13 @@ struct tls_ops {
 
 /* Counters of a service (atomics inside; copied out by tls_service_stats). */
 struct tls_stats {
-	uint64_t accepted;  /* sockets submitted */
-	uint64_t ktls;      /* handed over on the kTLS path */
-	uint64_t proxied;   /* handed over on the proxy path */
-	uint64_t plaintext; /* clients that spoke plaintext (refused) */
-	uint64_t failed;    /* handshakes that failed (bad certificate, protocol error, EOF) */
-	uint64_t timeouts;  /* handshakes that did not finish within timeout_ms */
-	uint64_t refused;   /* over max_handshakes, or info() refused */
+	uint64_t accepted;   /* sockets submitted */
+	uint64_t ktls;       /* handed over on the kTLS path */
+	uint64_t proxied;    /* handed over on the proxy path */
+	uint64_t plaintext;  /* clients that spoke plaintext (refused) */
+	uint64_t failed;     /* handshakes that failed (bad certificate, protocol error, EOF) */
+	uint64_t timeouts;   /* handshakes that did not finish within timeout_ms */
+	uint64_t refused;    /* over max_handshakes, or info() refused */
 	uint64_t proxy_open; /* connections the proxy relays now */
 };
 

@@ -237,8 +237,7 @@ static void tls_hs_plaintext(struct tls_service *s, struct tls_hs_list *l, struc
 {
 	static const char err[] = TLS_REQUIRED_ERR;
 	tls_count(&s->st.plaintext, 1);
-	log_debug("tls: %s:%u: plaintext client: TLS required, closing", h->peer_ip,
-	          h->peer_port);
+	log_debug("tls: %s:%u: plaintext client: TLS required, closing", h->peer_ip, h->peer_port);
 	ssize_t n = send(h->fd, err, sizeof(err) - 1, MSG_NOSIGNAL);
 	(void)n;
 	shutdown(h->fd, SHUT_WR);
@@ -278,6 +277,8 @@ static void tls_hs_step(struct tls_service *s, struct tls_hs_list *l, struct tls
 		}
 		if (s->ktls)
 			SSL_set_options(h->ssl, SSL_OP_ENABLE_KTLS);
+		else
+			SSL_set_read_ahead(h->ssl, 1); /* the proxy's anyway: fewer reads */
 		SSL_set_accept_state(h->ssl);
 	}
 	ERR_clear_error();

@@ -26,8 +26,8 @@
 /* One relayed connection. Owner: the relay thread. */
 struct tls_pconn {
 	SSL *ssl;
-	int fd;  /* the client's TCP socket */
-	int pfd; /* our end of the socketpair */
+	int fd;                    /* the client's TCP socket */
+	int pfd;                   /* our end of the socketpair */
 	uint32_t in_off, in_len;   /* in[]: from the client, for the router */
 	uint32_t out_off, out_len; /* out[]: from the router, for the client */
 	uint32_t ev_fd, ev_pfd;    /* epoll interest now; 0: not in the set */
@@ -198,8 +198,8 @@ static int tls_pconn_pump(struct tls_proxy *p, struct tls_pconn *c)
 		if (c->out_off < c->out_len) {
 			size_t n = 0;
 			ERR_clear_error();
-			int r = SSL_write_ex(c->ssl, c->out + c->out_off, c->out_len - c->out_off,
-			                     &n);
+			int r =
+			    SSL_write_ex(c->ssl, c->out + c->out_off, c->out_len - c->out_off, &n);
 			if (r == 1) {
 				c->out_off += (uint32_t)n;
 				progress = true;

@@ -28,6 +28,12 @@ else
 	echo "bootstrap: all packages present"
 fi
 
+# Kernel TLS (docs/TLS.md) needs the kernel's 'tls' module; best effort, as
+# kernels without modules or CONFIG_TLS have none (ringbus then uses its proxy).
+if [ "$(id -u)" -eq 0 ] && command -v modprobe >/dev/null; then
+	modprobe tls 2>/dev/null || echo "bootstrap: no 'tls' kernel module: TLS goes through ringbus's proxy"
+fi
+
 # The JavaScript client used by one integration test (npm 'nats'), when Node.js
 # is on the machine. Optional: the test skips itself without it.
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -212,8 +212,7 @@ Test(tls, libnats_publishes_subscribes_and_requests_over_tls)
 		ITEST_NATS_OK(natsConnection_FlushTimeout(a, WAIT_MS));
 		ITEST_NATS_OK(natsConnection_PublishRequestString(a, "tls.svc", inbox, q));
 		ITEST_NATS_OK(natsSubscription_NextMsg(&req, svc, WAIT_MS));
-		ITEST_NATS_OK(
-		    natsConnection_PublishString(b, natsMsg_GetReply(req), want));
+		ITEST_NATS_OK(natsConnection_PublishString(b, natsMsg_GetReply(req), want));
 		ITEST_NATS_OK(natsSubscription_NextMsg(&reply, rs, WAIT_MS));
 		cr_assert_str_eq(natsMsg_GetData(reply), want);
 		natsMsg_Destroy(req);
@@ -272,7 +271,8 @@ Test(tls, a_tls_1_2_client_works)
 Test(tls, bytes_sent_with_the_finished_message_are_not_lost)
 {
 	struct tls_client_opts o = {
-	    .ca_file = path_ca, .early = "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPING\r\n"};
+	    .ca_file = path_ca,
+	    .early = "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPING\r\n"};
 	raw_tls_roundtrip(&o);
 }
 
@@ -375,8 +375,8 @@ Test(tls, two_hundred_tls_connections_at_once_all_work)
 	pthread_t th[SCALE_TH];
 	struct scale_arg args[SCALE_TH];
 	for (int t = 0; t < SCALE_TH; t++) {
-		args[t] = (struct scale_arg){.first = t * (SCALE_N / SCALE_TH), .ncs = ncs,
-		                             .subs = subs};
+		args[t] =
+		    (struct scale_arg){.first = t * (SCALE_N / SCALE_TH), .ncs = ncs, .subs = subs};
 		cr_assert_eq(pthread_create(&th[t], NULL, scale_connect, &args[t]), 0);
 	}
 	for (int t = 0; t < SCALE_TH; t++)

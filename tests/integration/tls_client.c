@@ -251,8 +251,8 @@ int tls_client_send(struct tls_client *c, const void *buf, size_t len)
 		int e = SSL_get_error(c->ssl, r);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			return -EIO;
-		int w = tls_client_wait(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-		                        deadline);
+		int w =
+		    tls_client_wait(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 		if (w)
 			return w;
 	}
@@ -284,8 +284,8 @@ static ssize_t tls_client_fill(struct tls_client *c, int64_t deadline)
 			ERR_clear_error();
 			return 0; /* EOF or reset: the connection is over */
 		}
-		int w = tls_client_wait(c->fd, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN,
-		                        deadline);
+		int w =
+		    tls_client_wait(c->fd, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, deadline);
 		if (w)
 			return w;
 	}

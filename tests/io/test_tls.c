@@ -23,7 +23,7 @@
 #include "io/tls.h"
 #include "tests/integration/tls_client.h"
 
-#define WAIT_MS  5000
+#define WAIT_MS   5000
 #define MAX_READY 256
 
 static char certdir[64];
@@ -165,7 +165,8 @@ static int t_ready(void *ctx, int loop, int fd, uint64_t tag, const char *peer_i
 		pthread_mutex_unlock(&rq_lock);
 		return -ENOSPC;
 	}
-	rq[rq_head + rq_n++] = (struct ready){.fd = fd, .tag = tag, .path = path, .port = peer_port};
+	rq[rq_head + rq_n++] =
+	    (struct ready){.fd = fd, .tag = tag, .path = path, .port = peer_port};
 	pthread_cond_signal(&rq_cond);
 	pthread_mutex_unlock(&rq_lock);
 	return 0;

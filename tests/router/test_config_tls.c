@@ -1,0 +1,151 @@
+/* The TLS settings: nats-server's flags, the tls_* keys and the [tls]
+ * section with nats-server's names, and validation that loads the files. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "router/config.h"
+
+static char certdir[64];
+
+static void make_certs(void)
+{
+	snprintf(certdir, sizeof(certdir), "/tmp/ringbus-ctls-XXXXXX");
+	cr_assert_not_null(mkdtemp(certdir));
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "sh %s %s", RINGBUS_TLS_CERTS_SH, certdir);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+}
+
+static void remove_certs(void)
+{
+	if (certdir[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", certdir);
+		int r = system(cmd);
+		(void)r;
+	}
+}
+
+TestSuite(config_tls, .init = make_certs, .fini = remove_certs);
+
+/* Writes @text to a file and loads it into @c (initialised here). */
+static int load(struct config *c, const char *text)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "%s/ringbus.conf", certdir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	config_init(c);
+	return config_load_file(c, path);
+}
+
+Test(config_tls, defaults_are_plaintext_with_kernel_tls_allowed_and_a_2s_handshake)
+{
+	struct config c;
+	config_init(&c);
+	cr_expect(!c.tls);
+	cr_expect(!c.tls_verify);
+	cr_expect(c.tls_ktls);
+	cr_expect_eq(c.tls_timeout_ms, 2000u);
+	cr_expect_eq(config_validate(&c), 0);
+	cr_expect(!c.tls);
+	config_fini(&c);
+}
+
+Test(config_tls, the_tls_section_takes_nats_server_names)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "[tls]\ncert_file: \"%s/server.pem\"\nkey_file = %s/server.key\n"
+	         "ca_file = %s/ca.pem\nverify = true\ntimeout = 500ms\nktls = false\n",
+	         certdir, certdir, certdir);
+	struct config c;
+	cr_assert_eq(load(&c, text), 0);
+	cr_expect(c.tls_cert && strstr(c.tls_cert, "/server.pem"));
+	cr_expect(c.tls_key && strstr(c.tls_key, "/server.key"));
+	cr_expect(c.tls_ca && strstr(c.tls_ca, "/ca.pem"));
+	cr_expect(c.tls_verify);
+	cr_expect(!c.tls_ktls);
+	cr_expect_eq(c.tls_timeout_ms, 500u);
+	cr_expect_eq(config_validate(&c), 0);
+	cr_expect(c.tls, "a certificate turns TLS on");
+	config_fini(&c);
+}
+
+Test(config_tls, top_level_keys_work_and_unknown_ones_are_refused)
+{
+	char text[1024];
+	snprintf(text, sizeof(text), "tls_cert = %s/server.pem\ntls_key = %s/server.key\n", certdir,
+	         certdir);
+	struct config c;
+	cr_assert_eq(load(&c, text), 0);
+	cr_expect_eq(config_validate(&c), 0);
+	cr_expect(c.tls);
+	cr_expect(!c.tls_verify);
+	config_fini(&c);
+
+	cr_expect_eq(load(&c, "tls_verify = maybe\n"), -EINVAL);
+	config_fini(&c);
+	cr_expect_eq(load(&c, "[tls]\nciphers = all\n"), -EINVAL);
+	config_fini(&c);
+	cr_expect_eq(load(&c, "tls_timeout = 1ms\n"), -EINVAL);
+	config_fini(&c);
+}
+
+Test(config_tls, nats_server_flags_set_tls)
+{
+	char cert[96], key[96], ca[96];
+	snprintf(cert, sizeof(cert), "%s/server.pem", certdir);
+	snprintf(key, sizeof(key), "%s/server.key", certdir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certdir);
+	const struct {
+		const char *flag;
+		bool verify, ktls;
+	} cases[] = {
+	    {"--tls", false, true}, {"--tlsverify", true, true}, {"--tls-no-ktls", false, false}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = {"ringbus", (char *)cases[i].flag, "--tlscert", cert, "--tlskey",
+		                key,       "--tlscacert",         ca,          NULL};
+		struct config c;
+		config_init(&c);
+		cr_assert_eq(config_parse_args(&c, 8, argv), 0, "%s", cases[i].flag);
+		cr_expect_eq(config_validate(&c), 0, "%s", cases[i].flag);
+		cr_expect(c.tls, "%s", cases[i].flag);
+		cr_expect_eq(c.tls_verify, cases[i].verify, "%s", cases[i].flag);
+		cr_expect_eq(c.tls_ktls, cases[i].ktls, "%s", cases[i].flag);
+		cr_expect_str_eq(c.tls_ca, ca);
+		config_fini(&c);
+	}
+}
+
+Test(config_tls, validation_refuses_missing_or_mismatched_files)
+{
+	char key[96], other[96];
+	snprintf(key, sizeof(key), "%s/server.key", certdir);
+	snprintf(other, sizeof(other), "%s/client.key", certdir);
+	char cert[96];
+	snprintf(cert, sizeof(cert), "%s/server.pem", certdir);
+	const struct {
+		const char *cert, *key;
+		bool tls;
+	} cases[] = {
+	    {NULL, NULL, true}, /* --tls alone */
+	    {"/nonexistent.pem", key, false},
+	    {cert, other, false}, /* the key of another certificate */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		config_init(&c);
+		c.tls = cases[i].tls;
+		c.tls_cert = cases[i].cert ? strdup(cases[i].cert) : NULL;
+		c.tls_key = cases[i].key ? strdup(cases[i].key) : NULL;
+		cr_expect_eq(config_validate(&c), -EINVAL, "case %zu", i);
+		config_fini(&c);
+	}
+}
