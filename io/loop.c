@@ -30,9 +30,9 @@ enum io_op {
 	IO_OP_CANCEL_ACCEPT,
 };
 
-#define IO_BGID         7
-#define IO_SHRINK_OVER  (256u * 1024u)         /* output buffers above this are freed when empty */
-#define IO_OBUF_MIN     (16u * 1024u)
+#define IO_BGID        7
+#define IO_SHRINK_OVER (256u * 1024u) /* output buffers above this are freed when empty */
+#define IO_OBUF_MIN    (16u * 1024u)
 
 /* user_data: operation (8 bits) | generation (24 bits) | slot (32 bits), so a
  * completion for a closed and reused slot is recognised. */

@@ -92,14 +92,14 @@ struct io_loop_stats {
 };
 
 struct io_loop_config {
-	int index;            /* this loop's number (0..) */
-	int listen_fd;        /* a listening socket of this loop's own (SO_REUSEPORT) */
-	uint32_t buf_count;   /* provided buffers (power of two) */
-	uint32_t buf_size;    /* bytes each */
-	uint32_t max_pending; /* output bytes queued per connection before it is closed */
-	uint32_t spin_us;     /* microseconds of idle polling before sleeping */
+	int index;                /* this loop's number (0..) */
+	int listen_fd;            /* a listening socket of this loop's own (SO_REUSEPORT) */
+	uint32_t buf_count;       /* provided buffers (power of two) */
+	uint32_t buf_size;        /* bytes each */
+	uint32_t max_pending;     /* output bytes queued per connection before it is closed */
+	uint32_t spin_us;         /* microseconds of idle polling before sleeping */
 	uint32_t close_linger_ms; /* how long a closing connection may flush its output */
-	struct wake *wake;    /* written by other threads to wake this loop */
+	struct wake *wake;        /* written by other threads to wake this loop */
 	const atomic_bool
 	    *stop; /* set by the owner to end io_loop_run(); then write @wake's eventfd */
 	const struct io_ops *ops;
