@@ -218,6 +218,33 @@ static int take_payload(const struct proto_parser *p, const char *s, size_t n, s
 	return 1;
 }
 
+/* The arguments of PUB, HPUB, MSG and HMSG: subject, the sid (MSG, HMSG),
+ * an optional reply, the header length (HPUB, HMSG) and the total size. */
+static int parse_msg_args(const struct proto_parser *p, int op, const char *s, size_t n, size_t as,
+                          size_t ae, size_t le, struct proto_frame *f, size_t *used,
+                          struct proto_scan *sc)
+{
+	struct proto_span fl[FIELDS_MAX];
+	bool with_sid = op == PROTO_OP_MSG || op == PROTO_OP_HMSG;
+	bool with_hdr = op == PROTO_OP_HPUB || op == PROTO_OP_HMSG;
+	int fixed = 2 + with_sid + with_hdr; /* without the optional reply */
+	int nf = split_fields(s, as, ae, fl, fixed + 1, false);
+	if (nf != fixed && nf != fixed + 1)
+		return PROTO_ERR_BAD_ARGS;
+	int i = 0;
+	f->subject = fl[i++];
+	if (with_sid)
+		f->sid = fl[i++];
+	if (nf == fixed + 1)
+		f->reply = fl[i++];
+	int64_t hdr = with_hdr ? parse_size(fl[i++]) : 0;
+	int64_t size = parse_size(fl[i]);
+	if (hdr < 0 || size < 0 || hdr > size)
+		return PROTO_ERR_BAD_ARGS;
+	f->hdr_len = (uint32_t)hdr;
+	return take_payload(p, s, n, le, size, f, used, sc);
+}
+
 /* Interprets the arguments s[@as, @ae) of a complete control line ending at
  * @le (one past its newline). */
 static int parse_args(const struct proto_parser *p, const struct proto_op_desc *d, const char *s,
@@ -225,7 +252,6 @@ static int parse_args(const struct proto_parser *p, const struct proto_op_desc *
                       size_t *used, struct proto_scan *sc)
 {
 	struct proto_span fl[FIELDS_MAX];
-	int64_t size, hdr;
 	int nf;
 
 	memset(f, 0, sizeof(*f));
@@ -266,57 +292,17 @@ static int parse_args(const struct proto_parser *p, const struct proto_op_desc *
 			return PROTO_ERR_BAD_ARGS;
 		f->sid = fl[0];
 		/* a max that is not a size means none, as in nats-server */
-		if (nf == 2 && (size = parse_size(fl[1])) > 0)
-			f->max_msgs = (uint64_t)size;
+		if (nf == 2) {
+			int64_t max = parse_size(fl[1]);
+			if (max > 0)
+				f->max_msgs = (uint64_t)max;
+		}
 		return 1;
 	case PROTO_OP_PUB:
-		nf = split_fields(s, as, ae, fl, 3, false);
-		if (nf != 2 && nf != 3)
-			return PROTO_ERR_BAD_ARGS;
-		f->subject = fl[0];
-		if (nf == 3)
-			f->reply = fl[1];
-		if ((size = parse_size(fl[nf - 1])) < 0)
-			return PROTO_ERR_BAD_ARGS;
-		return take_payload(p, s, n, le, size, f, used, sc);
 	case PROTO_OP_HPUB:
-		nf = split_fields(s, as, ae, fl, 4, false);
-		if (nf != 3 && nf != 4)
-			return PROTO_ERR_BAD_ARGS;
-		f->subject = fl[0];
-		if (nf == 4)
-			f->reply = fl[1];
-		hdr = parse_size(fl[nf - 2]);
-		size = parse_size(fl[nf - 1]);
-		if (hdr < 0 || size < 0 || hdr > size)
-			return PROTO_ERR_BAD_ARGS;
-		f->hdr_len = (uint32_t)hdr;
-		return take_payload(p, s, n, le, size, f, used, sc);
 	case PROTO_OP_MSG:
-		nf = split_fields(s, as, ae, fl, 4, false);
-		if (nf != 3 && nf != 4)
-			return PROTO_ERR_BAD_ARGS;
-		f->subject = fl[0];
-		f->sid = fl[1];
-		if (nf == 4)
-			f->reply = fl[2];
-		if ((size = parse_size(fl[nf - 1])) < 0)
-			return PROTO_ERR_BAD_ARGS;
-		return take_payload(p, s, n, le, size, f, used, sc);
 	case PROTO_OP_HMSG:
-		nf = split_fields(s, as, ae, fl, 5, false);
-		if (nf != 4 && nf != 5)
-			return PROTO_ERR_BAD_ARGS;
-		f->subject = fl[0];
-		f->sid = fl[1];
-		if (nf == 5)
-			f->reply = fl[2];
-		hdr = parse_size(fl[nf - 2]);
-		size = parse_size(fl[nf - 1]);
-		if (hdr < 0 || size < 0 || hdr > size)
-			return PROTO_ERR_BAD_ARGS;
-		f->hdr_len = (uint32_t)hdr;
-		return take_payload(p, s, n, le, size, f, used, sc);
+		return parse_msg_args(p, d->op, s, n, as, ae, le, f, used, sc);
 	default:
 		return PROTO_ERR_UNKNOWN_OP;
 	}
