@@ -562,9 +562,9 @@ char *io_conn_reserve(struct io_conn *c, size_t n)
 	size_t need = (size_t)c->fill.len + n;
 	if (RB_UNLIKELY(need > c->fill.cap)) {
 		if (io_conn_pending(c) + n > c->loop->cfg.max_pending) {
-			log_warn("cid %llu %s:%u: slow consumer, %zu bytes pending: closing",
-			         (unsigned long long)c->id, c->peer_ip, c->peer_port,
-			         io_conn_pending(c));
+			log_warn(
+			    "%s:%u: slow consumer, %zu bytes pending over max_pending: closing",
+			    c->peer_ip, c->peer_port, io_conn_pending(c));
 			io_conn_terminate(c->loop, c);
 			return NULL;
 		}

@@ -105,6 +105,7 @@ enum delivery_kind {
 	DELIVERY_NO_RESPONDERS, /* nobody received @e (or admission refused it): 503 to its reply */
 	DELIVERY_PAUSE,         /* a subscriber's queue is full: stop reading this publisher */
 	DELIVERY_RESUME,        /* that subscriber drained: the pause above is over */
+	DELIVERY_UNSUBBED,      /* a shard applied the UNSUB of subscription @subid */
 };
 
 struct delivery {

@@ -2,6 +2,7 @@
  * shards, SUB/UNSUB bookkeeping, PING barriers, and writing what the shards
  * deliver (MSG/HMSG, PONG, no-responders statuses). */
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +108,10 @@ struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind ki
 }
 
 /* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
+/* Returns how many shards it was sent to, or -ENOMEM (after sending to some). */
 static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind kind)
 {
+	int sent = 0;
 	uint32_t first = cs->shard, last = cs->shard;
 	if (cs->shard == CLIENT_ALL_SHARDS) {
 		first = 0;
@@ -120,7 +123,8 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 		                   : cs->sid_len;
 		struct mentry *e = client_add(cl, sh, kind, bytes);
 		if (!e)
-			return -ENOMEM;
+			return sent ? sent : -ENOMEM;
+		sent++;
 		char *p = cl->t->open[sh]->arena + e->off;
 		if (kind == MENTRY_SUB) {
 			memcpy(p, cs->subject, cs->subject_len);
@@ -132,10 +136,11 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 			client_bit_set(cl->sub_shards, sh);
 		} else {
 			memcpy(p, cs->sid, cs->sid_len);
+			e->aux = cs->subid; /* acknowledged with DELIVERY_UNSUBBED */
 		}
 		e->sid_len = cs->sid_len;
 	}
-	return 0;
+	return sent;
 }
 
 static struct csub *client_find_sid(struct client *cl, const char *sid, size_t len, uint64_t h)
@@ -148,8 +153,15 @@ static struct csub *client_find_sid(struct client *cl, const char *sid, size_t l
 
 void client_unsub(struct client *cl, struct csub *cs)
 {
-	client_sub_entry(cl, cs, MENTRY_UNSUB);
-	map_del(&cl->by_id, cs->subid);
+	if (cs->unsubscribed)
+		return;
+	/* The shards may still hold deliveries for it that they matched before
+	 * this UNSUB (from this connection's own PUBs, say): the entry stays
+	 * reachable by its number until every shard acknowledged the UNSUB, and
+	 * only its sid is given up now (a new SUB may reuse it at once). */
+	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
+	cs->unsubscribed = true;
+	cs->unsub_acks = acks > 0 ? (uint32_t)acks : 0;
 	struct csub *head = map_get(&cl->by_sid, cs->sid_hash);
 	if (head == cs) {
 		if (cs->hnext) {
@@ -165,8 +177,23 @@ void client_unsub(struct client *cl, struct csub *cs)
 				break;
 			}
 	}
+	cs->hnext = NULL;
 	cl->nsubs--;
-	free(cs);
+	if (cs->unsub_acks == 0) {
+		map_del(&cl->by_id, cs->subid);
+		free(cs);
+	}
+}
+
+void client_unsub_acked(struct client *cl, uint32_t subid)
+{
+	struct csub *cs = map_get(&cl->by_id, subid);
+	if (!cs || !cs->unsubscribed || cs->unsub_acks == 0)
+		return;
+	if (--cs->unsub_acks == 0) {
+		map_del(&cl->by_id, subid);
+		free(cs);
+	}
 }
 
 static void client_on_sub(struct client *cl, const struct proto_frame *f)
@@ -220,7 +247,7 @@ static void client_on_sub(struct client *cl, const struct proto_frame *f)
 		goto nomem;
 	}
 	cl->nsubs++;
-	if (client_sub_entry(cl, cs, MENTRY_SUB) != 0)
+	if (client_sub_entry(cl, cs, MENTRY_SUB) < 0)
 		goto nomem;
 	client_ok(cl);
 	return;
@@ -614,6 +641,9 @@ static void client_tick_one(struct io_conn *c, void *arg)
 static void client_on_tick(void *ctx, uint64_t now)
 {
 	struct iothr *t = ctx;
+	if (t->index == 0 &&
+	    atomic_exchange_explicit(&t->srv->trim_wanted, false, memory_order_relaxed))
+		malloc_trim(0);
 	io_loop_foreach(t->loop, client_tick_one, &now);
 }
 

@@ -32,7 +32,9 @@ struct csub {
 	uint64_t max; /* auto-unsubscribe after this many deliveries; 0 = never */
 	uint64_t delivered;
 	uint32_t subid;
-	uint32_t shard; /* CLIENT_ALL_SHARDS for a wildcard subject */
+	uint32_t shard;      /* CLIENT_ALL_SHARDS for a wildcard subject */
+	uint32_t unsub_acks; /* shards yet to acknowledge its UNSUB */
+	bool unsubscribed;   /* UNSUB sent; its sid is free again */
 	uint16_t sid_len;
 	uint16_t subject_len;
 	uint16_t queue_len;
@@ -110,8 +112,11 @@ void client_pend_drain(struct client *cl);
 /* Appends an entry of @bytes for @shard to this thread's open batch (marks the
  * shard touched for barriers). NULL when out of memory. */
 struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind, size_t bytes);
-/* Forgets @cs locally and tells its shards. */
+/* Unsubscribes @cs: tells its shards, frees its sid now and the entry once
+ * every shard acknowledged (client_unsub_acked()). */
 void client_unsub(struct client *cl, struct csub *cs);
+/* A shard applied the UNSUB of subscription @subid. */
+void client_unsub_acked(struct client *cl, uint32_t subid);
 
 /* Queues @b for @shard (ring, or the ordered pending list when full) and
  * accounts it in the shard's admission measure. */

@@ -14,7 +14,7 @@ bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
 {
 	for (uint32_t i = 0; cl->by_id.slots && i <= cl->by_id.mask; i++) {
 		struct csub *cs = cl->by_id.slots[i].val;
-		if (!cs || cs->queue_len ||
+		if (!cs || cs->queue_len || cs->unsubscribed ||
 		    !subject_matches(cs->subject, cs->subject_len, reply, reply_len))
 			continue;
 		static const char status[] = "NATS/1.0 503\r\n\r\n";
@@ -195,8 +195,8 @@ static bool client_admit_delivery(struct client *cl, const struct delivery *d, s
 static void client_send_msg(struct client *cl, const struct delivery *d)
 {
 	struct csub *cs = map_get(&cl->by_id, d->subid);
-	if (!cs)
-		return; /* unsubscribed meanwhile */
+	if (!cs || (cs->max && cs->delivered >= cs->max))
+		return; /* unsubscribed meanwhile, or its auto-unsubscribe max reached */
 	const struct mentry *e = d->e;
 	const char *subj = mentry_str(d->b, e);
 	struct proto_span subject = {subj, e->subject_len};
@@ -273,6 +273,9 @@ void client_deliver(struct iothr *t, struct dbatch *db)
 		case DELIVERY_RESUME:
 			if (cl->sub_pauses)
 				cl->sub_pauses--;
+			break;
+		case DELIVERY_UNSUBBED:
+			client_unsub_acked(cl, d->subid);
 			break;
 		}
 	}

@@ -149,8 +149,9 @@ struct server {
 	struct worker *workers;
 	struct shard *shards;
 	atomic_bool stop;
-	atomic_int phase;     /* enum server_phase: the graceful stop's steps */
-	atomic_uint nclients; /* open client connections, all I/O threads */
+	atomic_int phase;        /* enum server_phase: the graceful stop's steps */
+	atomic_uint nclients;    /* open client connections, all I/O threads */
+	atomic_bool trim_wanted; /* many subscriptions were freed: malloc_trim() at the next tick */
 	/* What SIGHUP may replace: swapped whole (release), read by any thread
 	 * (acquire, through the _Atomic pointer); the old ones stay allocated
 	 * until exit because connections may still point into them. */

@@ -15,6 +15,8 @@
 #include "router/server.h"
 #include "router/sublist.h"
 
+#define SHARD_TRIM_AFTER 10000
+
 /* Adds @n to a counter only the claim holder writes (see shard_counters). */
 static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
 {
@@ -91,11 +93,19 @@ static void shard_apply(struct shard *sh, struct runner *r, struct mbatch *b)
 				         ret == -ENOMEM ? "out of memory" : "invalid");
 			break;
 		}
-		case MENTRY_UNSUB:
+		case MENTRY_UNSUB: {
 			sublist_remove(sh->subs, e->conn, s, e->sid_len);
+			struct delivery d = {
+			    .conn = e->conn, .subid = e->aux, .kind = DELIVERY_UNSUBBED};
+			runner_emit(r, &d);
 			break;
+		}
 		case MENTRY_CLOSE:
-			sublist_remove_owner(sh->subs, e->conn);
+			/* Many subscriptions gone at once: ask for the freed memory to
+			 * be given back to the system (malloc keeps it otherwise). */
+			if (sublist_remove_owner(sh->subs, e->conn) >= SHARD_TRIM_AFTER)
+				atomic_store_explicit(&r->srv->trim_wanted, true,
+				                      memory_order_relaxed);
 			break;
 		case MENTRY_BARRIER: {
 			struct delivery d = {

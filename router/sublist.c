@@ -327,12 +327,16 @@ void sublist_free(struct sublist *sl)
 {
 	if (!sl)
 		return;
-	for (uint32_t i = 0; sl->owners.slots && i <= sl->owners.mask; i++) {
-		/* Removing an owner may shift later slots back into this one. */
-		while (sl->owners.slots[i].item)
-			sublist_remove_owner(
-			    sl, ((struct sublist_owner *)sl->owners.slots[i].item)->id);
-	}
+	/* Removing owners reshapes (and shrinks) the owner table: collect their
+	 * ids first. */
+	uint32_t n = 0, cap = sl->owners.slots ? sl->owners.mask + 1 : 0;
+	uint64_t *ids = cap ? malloc(sizeof(*ids) * sl->owners.count) : NULL;
+	for (uint32_t i = 0; ids && i < cap; i++)
+		if (sl->owners.slots[i].item)
+			ids[n++] = ((struct sublist_owner *)sl->owners.slots[i].item)->id;
+	for (uint32_t i = 0; i < n; i++)
+		sublist_remove_owner(sl, ids[i]);
+	free(ids);
 	sublist_tab_fini(&sl->lits);
 	sublist_tab_fini(&sl->sids);
 	sublist_tab_fini(&sl->owners);

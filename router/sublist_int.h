@@ -95,6 +95,8 @@ static inline void sublist_tab_insert(struct sublist_table *t, uint64_t h, void 
 
 /* Removes @item, stored under @h, shifting later slots of its run back so
  * that no tombstones are needed. @item must be present. */
+static inline void sublist_tab_shrink(struct sublist_table *t);
+
 static inline void sublist_tab_remove(struct sublist_table *t, uint64_t h, const void *item)
 {
 	uint32_t i = (uint32_t)h & t->mask;
@@ -112,6 +114,36 @@ static inline void sublist_tab_remove(struct sublist_table *t, uint64_t h, const
 		t->slots[j].item = NULL;
 		i = j;
 	}
+	sublist_tab_shrink(t);
+}
+
+/* Gives memory back when the table has emptied out: freed whole when empty,
+ * rebuilt at a quarter of its size when under 1/8 full (so a million
+ * subscriptions that come and go do not pin a million slots). On allocation
+ * failure the table stays as it is. Never call while iterating the table. */
+static inline void sublist_tab_shrink(struct sublist_table *t)
+{
+	uint32_t cap = t->slots ? t->mask + 1 : 0;
+	if (t->count == 0 && cap > 0) {
+		free(t->slots);
+		t->slots = NULL;
+		t->mask = 0;
+		return;
+	}
+	if (cap < 256 || (uint64_t)t->count * 8 >= cap)
+		return;
+	uint32_t ncap = cap / 4;
+	struct sublist_slot *old = t->slots;
+	struct sublist_slot *fresh = calloc(ncap, sizeof(*fresh));
+	if (!fresh)
+		return;
+	t->slots = fresh;
+	t->mask = ncap - 1;
+	t->count = 0;
+	for (uint32_t i = 0; i < cap; i++)
+		if (old[i].item)
+			sublist_tab_place(t, old[i].hash, old[i].item);
+	free(old);
 }
 
 static inline void sublist_tab_fini(struct sublist_table *t)

@@ -277,6 +277,19 @@ Test(protocol, unsub_with_max_delivers_exactly_max)
 	raw_close(c);
 }
 
+Test(protocol, own_messages_published_before_an_unsub_are_delivered)
+{
+	/* One write: the UNSUB comes after the two PUBs, so both are delivered
+	 * (found by the fault tests: the UNSUB used to overtake them). */
+	struct raw_conn *c = itest_raw(ITEST_QUIET);
+	ITEST_SEND(c, "SUB x 1\r\nPUB x 1\r\n1\r\nPUB x 1\r\n2\r\nUNSUB 1\r\nPING\r\n");
+	ITEST_EXPECT(c, "MSG x 1 1\r\n1\r\nMSG x 1 1\r\n2\r\nPONG\r\n");
+	/* the sid is free again at once, and the old subscription is gone */
+	ITEST_SEND(c, "SUB y 1\r\nPUB x 1\r\n3\r\nPUB y 1\r\n4\r\nPING\r\n");
+	ITEST_EXPECT(c, "MSG y 1 1\r\n4\r\nPONG\r\n");
+	raw_close(c);
+}
+
 Test(protocol, no_responders_status_goes_to_the_reply_subscription)
 {
 	struct raw_conn *c = subscriber("{\"verbose\":false,\"pedantic\":false,\"headers\":true,"
