@@ -214,7 +214,8 @@ int loop_conn_setup(struct load_conn *c, enum load_role role, uint32_t index,
 	c->role = role;
 	c->index = index;
 	c->ops = ops;
-	c->ocap = ocap;
+	c->ocap[0] = c->ocap[1] = ocap;
+	c->ocap_max = 0;
 	c->obuf[0] = malloc(ocap);
 	c->obuf[1] = malloc(ocap);
 	if (!c->obuf[0] || !c->obuf[1])
@@ -233,9 +234,29 @@ static void mark_dirty(struct load_conn *c)
 	}
 }
 
+/* Grows the buffer that takes output (never the one on the wire) to hold @n
+ * more bytes, up to ocap_max. */
+static bool loop_grow(struct load_conn *c, uint32_t n)
+{
+	uint64_t need = (uint64_t)c->olen[c->fill] + n;
+	if (need > c->ocap_max)
+		return false;
+	uint64_t cap = (uint64_t)c->ocap[c->fill] * 2;
+	while (cap < need)
+		cap *= 2;
+	if (cap > c->ocap_max)
+		cap = c->ocap_max;
+	char *f = realloc(c->obuf[c->fill], cap);
+	if (!f)
+		return false;
+	c->obuf[c->fill] = f;
+	c->ocap[c->fill] = (uint32_t)cap;
+	return true;
+}
+
 char *loop_reserve(struct load_conn *c, uint32_t n)
 {
-	if (n > c->ocap - c->olen[c->fill])
+	if (n > c->ocap[c->fill] - c->olen[c->fill] && !(c->ocap_max && loop_grow(c, n)))
 		return NULL;
 	return c->obuf[c->fill] + c->olen[c->fill];
 }

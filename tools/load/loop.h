@@ -59,8 +59,9 @@ struct load_conn {
 	struct proto_parser parser;
 	char *obuf[2];
 	uint32_t olen[2];
-	uint32_t ocap;
-	uint8_t fill; /* obuf[fill] takes new output; the other one is on the wire */
+	uint32_t ocap[2];  /* size of each buffer */
+	uint32_t ocap_max; /* loop_reserve() may grow a buffer up to this (0: never) */
+	uint8_t fill;      /* obuf[fill] takes new output; the other one is on the wire */
 	bool sending;
 	bool dirty; /* on the thread's flush list */
 	bool recv_armed;
@@ -114,10 +115,17 @@ void loop_commit(struct load_conn *c, uint32_t n);
 /* Appends @len bytes; false when there is no room. */
 bool loop_write(struct load_conn *c, const char *data, uint32_t len);
 
+/* Lets loop_reserve() grow @c's output buffers up to @max bytes instead of
+ * failing: for responders, which must answer every request they receive. */
+static inline void loop_conn_allow_growth(struct load_conn *c, uint32_t max)
+{
+	c->ocap_max = max;
+}
+
 /* Free bytes in the buffer that takes output. */
 static inline uint32_t loop_room(const struct load_conn *c)
 {
-	return c->ocap - c->olen[c->fill];
+	return c->ocap[c->fill] - c->olen[c->fill];
 }
 
 /* Appends a PING whose PONG goes to the role; false when there is no room. */

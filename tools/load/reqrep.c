@@ -98,7 +98,12 @@ static int attach(struct load_run *run, struct load_conn *c, enum load_role role
 	struct reqrep_state *st = run->roles;
 	if (role == ROLE_REP) {
 		c->role_state = &st->reps[index];
-		return loop_conn_setup(c, ROLE_REP, index, &rep_ops, REP_OBUF + cfg->size);
+		int ret = loop_conn_setup(c, ROLE_REP, index, &rep_ops, REP_OBUF + cfg->size);
+		/* a responder answers every request: its output grows rather than
+		 * dropping replies (64 MiB at most) */
+		if (!ret)
+			loop_conn_allow_growth(c, 64u << 20);
+		return ret;
 	}
 	struct load_req *r = &st->reqs[index];
 	snprintf(r->inbox, sizeof(r->inbox), "%s.inbox.%u.%u", cfg->prefix, cfg->id_base, index);
