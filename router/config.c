@@ -34,8 +34,10 @@ void config_init(struct config *c)
 	c->shards = 0; /* 0: 4 per worker, filled in by config_validate() */
 	/* On a machine of 2 cores or fewer, the threads share cores with each
 	 * other and with everything else (a load generator, the clients): then
-	 * pinning, idle polling and handing batches to a worker each cost more
-	 * than they save (measured: bench/RESULTS.md). */
+	 * pinning and handing batches to a worker cost more than they save, and
+	 * idle polling is kept short (50 us: enough to catch the next request of
+	 * a round trip, which halves request/reply latency; measured in
+	 * bench/RESULTS.md). */
 	bool small = ncpu <= 2;
 	c->pin = !small;
 	c->max_payload = 1024 * 1024;
@@ -45,7 +47,7 @@ void config_init(struct config *c)
 	c->auth_timeout_ms = 2000;
 	c->shutdown_timeout_ms = 10000;
 	c->inline_max = small ? UINT32_MAX : 64;
-	c->spin_us = small ? 0 : 100;
+	c->spin_us = small ? 50 : 100;
 	c->max_connections = 64 * 1024;
 	c->adm = adm_config_new();
 	c->buf_count = 256;
@@ -389,7 +391,7 @@ static void config_usage(FILE *out)
 	    "                           when the shard's worker sleeps (default 64; on 2 cores\n"
 	    "                           or fewer, always; 0 = never)\n"
 	    "      --spin-us N          microseconds a thread polls for work before it sleeps\n"
-	    "                           (default 100; 0 on 2 cores or fewer; a wake-up costs\n"
+	    "                           (default 100; 50 on 2 cores or fewer; a wake-up costs\n"
 	    "                           10-30 us)\n"
 	    "      --max-connections N  refuse connections beyond N (default 65536)\n"
 	    "      --max-subscriptions N  per connection (default 0: no limit)\n"
