@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/ring.h"
@@ -17,7 +18,7 @@
 
 #define PRODUCERS 3
 #define CONSUMERS 2
-#define ITEMS     100000u
+#define ITEMS     20000u
 
 struct item {
 	uint32_t producer;
@@ -47,8 +48,11 @@ static void *producer(void *arg)
 			it->seq = seq;
 			it->check = ((uint64_t)id << 32 | seq) * 0x9e3779b97f4a7c15ull;
 			struct ring *ring = r ? &mpsc : &mpmc;
+			/* A full ring: back off with a real sleep. sched_yield() lets
+			 * three spinning producers starve the consumers for seconds on
+			 * two cores (CFS may pick the yielder again at once). */
 			while (!(r ? ring_push_mpsc(ring, it) : ring_push_mpmc(ring, it)))
-				sched_yield();
+				usleep(50);
 			if (r)
 				wake_notify(&wake_mpsc);
 			else
@@ -62,6 +66,20 @@ static void *producer(void *arg)
 static bool check_item(const struct item *it)
 {
 	return it->check == ((uint64_t)it->producer << 32 | it->seq) * 0x9e3779b97f4a7c15ull;
+}
+
+/* Polls @r for up to 20 us before the caller sleeps, as the real consumers
+ * do: without it every item costs a wake-up (tens of us each). */
+static bool poll_briefly(struct ring *r)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (ring_count(r))
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 20000);
+	return false;
 }
 
 static void *consumer_mpmc(void *arg)
@@ -82,6 +100,8 @@ static void *consumer_mpmc(void *arg)
 					wake_notify(&wake_mpmc[c]);
 			continue;
 		}
+		if (poll_briefly(&mpmc))
+			continue;
 		wake_prepare(&wake_mpmc[id]);
 		if (ring_count(&mpmc) || atomic_load(&remaining_mpmc) == 0) {
 			wake_cancel(&wake_mpmc[id]);
@@ -111,6 +131,8 @@ static void *consumer_mpsc(void *arg)
 			left--;
 			continue;
 		}
+		if (poll_briefly(&mpsc))
+			continue;
 		wake_prepare(&wake_mpsc);
 		if (ring_count(&mpsc)) {
 			wake_cancel(&wake_mpsc);
