@@ -243,7 +243,8 @@ static void monitor_server(struct monitor_buf *b, const struct stats *st,
 	            st->out_bytes);
 	monitor_one(b, "ringbus_slow_consumers_total", "counter",
 	            "Clients closed as slow consumers.", st->slow_consumers);
-	monitor_one(b, "ringbus_subscriptions", "gauge", "Subscriptions in the shards' indexes.",
+	monitor_one(b, "ringbus_subscriptions", "gauge",
+	            "Subscriptions of the open connections (each counted once).",
 	            st->subscriptions);
 	monitor_one(b, "ringbus_bytes_held", "gauge",
 	            "Bytes held in message batches (the process admission mark's measure).",
