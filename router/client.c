@@ -2,7 +2,6 @@
  * shards, SUB/UNSUB bookkeeping, PING barriers, and writing what the shards
  * deliver (MSG/HMSG, PONG, no-responders statuses). */
 #include <errno.h>
-#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,8 @@ static atomic_uint_fast64_t client_next_cid = 1;
 
 /* ---- replies in order with barriers ---- */
 
-static int client_pend_push(struct client *cl, uint32_t acks, const char *text, size_t len)
+static int client_pend_push(struct client *cl, uint32_t acks, const char *text, size_t len,
+                            bool ctrl)
 {
 	if (cl->pend_n == cl->pend_cap) {
 		uint32_t cap = cl->pend_cap ? cl->pend_cap * 2 : 8;
@@ -40,8 +40,10 @@ static int client_pend_push(struct client *cl, uint32_t acks, const char *text, 
 	}
 	struct pend *e = &cl->pend[(cl->pend_head + cl->pend_n) & (cl->pend_cap - 1)];
 	e->acks = acks;
+	e->ctrl = ctrl;
 	e->len = (uint32_t)(len < sizeof(e->text) ? len : sizeof(e->text));
-	memcpy(e->text, text, e->len);
+	if (e->len)
+		memcpy(e->text, text, e->len);
 	cl->pend_n++;
 	return 0;
 }
@@ -52,7 +54,14 @@ void client_pend_drain(struct client *cl)
 		struct pend *e = &cl->pend[cl->pend_head];
 		if (e->acks)
 			return;
-		io_conn_write(cl->c, e->text, e->len);
+		if (e->ctrl) {
+			/* Its subscription changes are applied: read it again (the
+			 * I/O thread's poll resumes it once no other reason holds). */
+			if (--cl->ctrl_waits == 0)
+				cl->pause_reasons &= ~(uint32_t)CLIENT_PAUSE_CTRL;
+		} else {
+			io_conn_write(cl->c, e->text, e->len);
+		}
 		cl->pend_head = (cl->pend_head + 1) & (cl->pend_cap - 1);
 		cl->pend_n--;
 		cl->pend_seq++;
@@ -63,7 +72,7 @@ void client_reply(struct client *cl, const char *text, size_t len)
 {
 	if (cl->pend_n == 0)
 		io_conn_write(cl->c, text, len);
-	else if (client_pend_push(cl, 0, text, len) != 0)
+	else if (client_pend_push(cl, 0, text, len, false) != 0)
 		io_conn_close(cl->c, false);
 }
 
@@ -140,6 +149,7 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 		}
 		e->sid_len = cs->sid_len;
 	}
+	cl->ctrl_queued += (uint32_t)sent;
 	return sent;
 }
 
@@ -354,8 +364,10 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	client_ok(cl);
 }
 
-/* PING: PONG once every shard this connection sent to has applied it all. */
-static void client_on_ping(struct client *cl)
+/* Sends a barrier to every shard this connection sent to since the last
+ * one; @text (a PONG) is written, or @ctrl's wait ends, once all of them
+ * acknowledged it and every earlier reply was written. */
+static void client_barrier(struct client *cl, const char *text, size_t len, bool ctrl)
 {
 	struct server *s = cl->t->srv;
 	uint32_t n = 0;
@@ -379,12 +391,35 @@ static void client_on_ping(struct client *cl)
 	}
 	/* client_add() marked the barrier shards as touched again: clear. */
 	memset(cl->touched, 0, sizeof(cl->touched));
+	if (ctrl)
+		cl->ctrl_queued = 0;
 	if (n == 0 && cl->pend_n == 0) {
-		io_conn_write(cl->c, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1);
+		if (!ctrl)
+			io_conn_write(cl->c, text, len);
 		return;
 	}
-	if (client_pend_push(cl, n, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1) != 0)
+	if (client_pend_push(cl, n, text, len, ctrl) != 0) {
 		io_conn_close(cl->c, false);
+		return;
+	}
+	if (ctrl) {
+		cl->ctrl_waits++;
+		client_pause(cl, CLIENT_PAUSE_CTRL, NULL);
+	}
+}
+
+/* PING: PONG once every shard this connection sent to has applied it all. */
+static void client_on_ping(struct client *cl)
+{
+	client_barrier(cl, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1, false);
+}
+
+/* After CLIENT_CTRL_MAX subscription changes, stop reading the connection
+ * until the shards applied them. */
+static void client_ctrl_bound(struct client *cl)
+{
+	if (RB_UNLIKELY(cl->ctrl_queued >= CLIENT_CTRL_MAX))
+		client_barrier(cl, NULL, 0, true);
 }
 
 static bool client_check_auth(struct client *cl)
@@ -449,9 +484,11 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 		break;
 	case PROTO_OP_SUB:
 		client_on_sub(cl, f);
+		client_ctrl_bound(cl);
 		break;
 	case PROTO_OP_UNSUB:
 		client_on_unsub(cl, f);
+		client_ctrl_bound(cl);
 		break;
 	case PROTO_OP_PING:
 		client_on_ping(cl);
@@ -540,17 +577,16 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	return 0;
 }
 
-static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
+/* Parses @data until it is used up, the connection closes (@cl is then
+ * freed) or its reads are paused. Returns the bytes used. */
+static size_t client_parse(struct client *cl, struct io_conn *c, const char *data, size_t len)
 {
-	(void)ctx;
-	struct client *cl = c->user;
-	cl->last_in_ns = clock_now_ns();
-	while (len) {
+	size_t done = 0;
+	while (done < len) {
 		size_t used = 0;
 		struct proto_frame f;
-		int r = proto_parse(&cl->parser, data, len, &used, &f);
-		data += used;
-		len -= used;
+		int r = proto_parse(&cl->parser, data + done, len - done, &used, &f);
+		done += used;
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -562,12 +598,144 @@ static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_
 				          (unsigned long long)cl->cid, r);
 				io_conn_close(c, true);
 			}
-			return;
+			return len;
 		}
 		client_op(cl, &f);
 		if (c->closing)
+			return len;
+		if (RB_UNLIKELY(cl->pause_reasons))
+			break;
+	}
+	return done;
+}
+
+/* Keeps input read while the connection's reads are paused, to be parsed
+ * when they resume: what the kernel handed over before the pause took
+ * effect (at most the loop's provided buffers). */
+static int client_stash(struct client *cl, const char *data, size_t len)
+{
+	if (cl->stash_off && cl->stash_off == cl->stash_len)
+		cl->stash_off = cl->stash_len = 0;
+	if (cl->stash_len + len > cl->stash_cap) {
+		if (cl->stash_off) {
+			memmove(cl->stash, cl->stash + cl->stash_off,
+			        cl->stash_len - cl->stash_off);
+			cl->stash_len -= cl->stash_off;
+			cl->stash_off = 0;
+		}
+		size_t cap = cl->stash_cap ? cl->stash_cap : 16384;
+		while (cap < cl->stash_len + len)
+			cap *= 2;
+		if (cap != cl->stash_cap) {
+			char *p = realloc(cl->stash, cap);
+			if (!p)
+				return -ENOMEM;
+			cl->stash = p;
+			cl->stash_cap = cap;
+		}
+	}
+	memcpy(cl->stash + cl->stash_len, data, len);
+	cl->stash_len += len;
+	return 0;
+}
+
+void client_unstash(struct client *cl)
+{
+	struct io_conn *c = cl->c;
+	if (cl->pause_reasons || cl->stash_off == cl->stash_len)
+		return;
+	size_t used = client_parse(cl, c, cl->stash + cl->stash_off, cl->stash_len - cl->stash_off);
+	if (c->closing)
+		return;
+	cl->stash_off += used;
+	if (cl->stash_off == cl->stash_len) {
+		/* Give a large stash back; a small one is kept for next time. */
+		if (cl->stash_cap > 256 * 1024) {
+			free(cl->stash);
+			cl->stash = NULL;
+			cl->stash_cap = 0;
+		}
+		cl->stash_off = cl->stash_len = 0;
+	}
+}
+
+static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
+{
+	(void)ctx;
+	struct client *cl = c->user;
+	cl->last_in_ns = clock_now_ns();
+	size_t used = 0;
+	if (!cl->pause_reasons && cl->stash_off == cl->stash_len) {
+		used = client_parse(cl, c, data, len);
+		if (c->closing)
 			return;
 	}
+	if (used < len && client_stash(cl, data + used, len - used) != 0) {
+		log_error("cid %llu: out of memory for paused input: closing",
+		          (unsigned long long)cl->cid);
+		io_conn_close(c, false);
+	}
+}
+
+/* The subscriptions of a closed connection, freed a slice per poll so that
+ * closing a connection with a million of them does not stop its thread. */
+struct client_grave {
+	struct client_grave *next;
+	struct map by_id;
+	uint32_t pos; /* next slot of by_id to free */
+	bool big;     /* worth a malloc_trim() once freed */
+};
+
+#define CLIENT_FREE_SLICE 1024
+#define CLIENT_TRIM_AFTER 10000
+
+/* Frees @g's subscriptions from slot @g->pos on, at most @max slots' worth.
+ * Returns true when all are freed (and the map with them). */
+static bool client_grave_free(struct client_grave *g, uint32_t max)
+{
+	struct map *m = &g->by_id;
+	uint32_t end = m->slots ? m->mask + 1 : 0;
+	if (end - g->pos > max)
+		end = g->pos + max;
+	for (; g->pos < end; g->pos++)
+		free(m->slots[g->pos].val);
+	if (m->slots && g->pos <= m->mask)
+		return false;
+	map_fini(m);
+	return true;
+}
+
+static void client_bury(struct client *cl)
+{
+	struct iothr *t = cl->t;
+	struct client_grave now = {.by_id = cl->by_id};
+	struct client_grave *g = NULL;
+	if (map_count(&cl->by_id) > CLIENT_FREE_SLICE)
+		g = malloc(sizeof(*g));
+	if (!g) {
+		client_grave_free(&now, UINT32_MAX);
+		return;
+	}
+	*g = now;
+	g->big = map_count(&cl->by_id) >= CLIENT_TRIM_AFTER;
+	g->next = t->graves;
+	t->graves = g;
+}
+
+bool client_graves_reap(struct iothr *t, bool all)
+{
+	struct client_grave *g = t->graves;
+	if (!g)
+		return false;
+	do {
+		if (!client_grave_free(g, all ? UINT32_MAX : CLIENT_FREE_SLICE))
+			return true;
+		t->graves = g->next;
+		if (g->big)
+			server_want_trim(t->srv);
+		free(g);
+	} while (all && (g = t->graves) != NULL);
+	return true;
 }
 
 static void client_on_close(void *ctx, struct io_conn *c)
@@ -594,13 +762,12 @@ static void client_on_close(void *ctx, struct io_conn *c)
 		if (cl->sub_shards[sh / 64] & (1ull << (sh % 64)))
 			client_add(cl, sh, MENTRY_CLOSE, 0);
 	}
-	for (uint32_t i = 0; cl->by_id.slots && i <= cl->by_id.mask; i++)
-		free(cl->by_id.slots[i].val);
-	map_fini(&cl->by_id);
 	map_fini(&cl->by_sid);
+	client_bury(cl);
 	proto_parser_fini(&cl->parser);
 	connect_opts_fini(&cl->opts);
 	free(cl->pend);
+	free(cl->stash);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,
 	          (unsigned long long)cl->out_msgs);
@@ -641,9 +808,6 @@ static void client_tick_one(struct io_conn *c, void *arg)
 static void client_on_tick(void *ctx, uint64_t now)
 {
 	struct iothr *t = ctx;
-	if (t->index == 0 &&
-	    atomic_exchange_explicit(&t->srv->trim_wanted, false, memory_order_relaxed))
-		malloc_trim(0);
 	io_loop_foreach(t->loop, client_tick_one, &now);
 }
 

@@ -23,7 +23,13 @@ enum client_pause {
 	CLIENT_PAUSE_SHARD = 1 << 0,      /* a shard it publishes to is over its mark */
 	CLIENT_PAUSE_PROCESS = 1 << 1,    /* the process is over its mark */
 	CLIENT_PAUSE_SUBSCRIBER = 1 << 2, /* a subscriber asked (defer policy) */
+	CLIENT_PAUSE_CTRL = 1 << 3,       /* too many of its SUB/UNSUBs not yet applied */
 };
+
+/* Subscription changes (shard entries) a connection may have queued to the
+ * shards before its reads pause until they are applied: a pipelined storm of
+ * SUBs must not fill the shard queues ahead of everyone else's messages. */
+#define CLIENT_CTRL_MAX 64
 
 /* A subscription as its connection knows it. Owner: the I/O thread. */
 struct csub {
@@ -49,6 +55,7 @@ struct csub {
 struct pend {
 	uint32_t acks;
 	uint32_t len;
+	bool ctrl; /* no text: the end of a CLIENT_PAUSE_CTRL wait */
 	char text[120];
 };
 
@@ -71,6 +78,8 @@ struct client {
 	uint32_t pend_cap; /* power of two */
 	uint32_t pend_seq; /* sequence of pend[pend_head] */
 	uint32_t pings_out;
+	uint32_t ctrl_queued; /* SUB/UNSUB entries since the last subscription barrier */
+	uint32_t ctrl_waits;  /* subscription barriers not yet acknowledged */
 	uint64_t opened_ns;
 	uint64_t last_in_ns;
 	uint64_t last_ping_ns;
@@ -86,6 +95,10 @@ struct client {
 	uint64_t wait_shards[CLIENT_SHARD_WORDS]; /* shards over their mark we wait for */
 	uint64_t paused_since;
 	struct adm_policy *pause_policy; /* charged with the time deferred */
+	char *stash; /* input read while paused: [stash_off, stash_len) unparsed */
+	size_t stash_off;
+	size_t stash_len;
+	size_t stash_cap;
 	/* admission: this connection as a subscriber */
 	bool sub_over;        /* its queue crossed a high mark, not yet below the low */
 	uint64_t sub_low;     /* the low mark of the policy that crossed */
@@ -122,9 +135,15 @@ void client_unsub_acked(struct client *cl, uint32_t subid);
  * accounts it in the shard's admission measure. */
 void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b);
 
-/* Stops reading @cl for @reason (admission); resumed by iothr_poll() when
- * every reason has cleared. */
+/* Stops reading @cl for @reason (admission, charged to policy @p; NULL for
+ * CLIENT_PAUSE_CTRL); resumed by iothr_poll() when every reason has cleared. */
 void client_pause(struct client *cl, enum client_pause reason, struct adm_policy *p);
+/* Parses the input stashed while @cl was paused, until it is used up or @cl
+ * is paused again. @cl may be closed and freed on return (check its conn). */
+void client_unstash(struct client *cl);
+/* Frees a slice of the subscriptions closed connections left on @t (all of
+ * them with @all). Returns true when there were any. */
+bool client_graves_reap(struct iothr *t, bool all);
 /* Removes @cl from its thread's paused list (closing). */
 void client_unpause_all(struct client *cl);
 

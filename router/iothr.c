@@ -100,8 +100,15 @@ void client_pause(struct client *cl, enum client_pause reason, struct adm_policy
 		cl->paused_since = clock_now_ns();
 		cl->pause_policy = p;
 		io_conn_pause(cl->c);
+	} else if (!cl->pause_policy) {
+		cl->pause_policy = p; /* charge admission, not a subscription wait */
 	}
 	cl->pause_reasons |= reason;
+	if (!p) {
+		log_debug("cid %llu: reads paused until its subscription changes are applied",
+		          (unsigned long long)cl->cid);
+		return;
+	}
 	adm_count(&p->c.deferred, 1);
 	log_debug("cid %llu: reads paused by admission (reason %u, policy %s)",
 	          (unsigned long long)cl->cid, (unsigned)reason, p->name);
@@ -194,8 +201,12 @@ static bool iothr_check_paused(struct iothr *t)
 	uint64_t now = clock_now_ns();
 	bool did = false;
 	for (uint32_t i = 0; i < t->npaused;) {
-		if (iothr_may_resume(t, t->paused[i], now)) {
+		struct client *cl = t->paused[i];
+		if (iothr_may_resume(t, cl, now)) {
 			iothr_unpause_at(t, i, now);
+			/* What it sent meanwhile first; it may pause it again (the
+			 * list grows) or close it (@cl is freed). */
+			client_unstash(cl);
 			did = true;
 		} else {
 			i++;
@@ -350,6 +361,7 @@ bool iothr_poll(void *ctx)
 	if (!runner_flush(&t->run))
 		did = true;
 	did |= iothr_check_paused(t);
+	did |= client_graves_reap(t, false);
 	atomic_store_explicit(&t->conns_open, io_loop_nconns(t->loop), memory_order_relaxed);
 	atomic_store_explicit(&t->busy, iothr_has_work(t), memory_order_relaxed);
 	return did;
@@ -358,7 +370,7 @@ bool iothr_poll(void *ctx)
 bool iothr_has_work(void *ctx)
 {
 	struct iothr *t = ctx;
-	if (ring_count(&t->in) || atomic_load(&t->stats_req.pending))
+	if (ring_count(&t->in) || atomic_load(&t->stats_req.pending) || t->graves)
 		return true;
 	for (int sh = 0; sh < t->srv->nshards; sh++)
 		if (t->open[sh] || t->pending_head[sh])

@@ -4,6 +4,7 @@
 #include "router/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -372,6 +373,13 @@ static void *iothr_main(void *arg)
 	return NULL;
 }
 
+static void server_trim(void)
+{
+	uint64_t t0 = clock_now_ns();
+	malloc_trim(0);
+	log_debug("malloc_trim: %.1f ms", (double)(clock_now_ns() - t0) / 1e6);
+}
+
 static void server_wake_all(struct server *s)
 {
 	uint64_t one = 1;
@@ -487,9 +495,18 @@ int server_run(struct server *s)
 	         s->server_id);
 
 	for (;;) {
-		int sig = 0;
-		if (sigwait(&set, &sig) != 0)
+		/* Between signals this thread gives freed memory back when many
+		 * subscriptions went (malloc keeps it otherwise), a job that takes
+		 * tens of milliseconds and so stays off the I/O threads. */
+		const struct timespec tick = {.tv_nsec = 100 * 1000 * 1000};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0) {
+			uint64_t at = atomic_load_explicit(&s->trim_at_ns, memory_order_relaxed);
+			if (at && clock_now_ns() >= at &&
+			    atomic_compare_exchange_strong(&s->trim_at_ns, &at, 0))
+				server_trim();
 			continue;
+		}
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("signal %s: stopping gracefully",
 			         sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -563,6 +580,7 @@ void server_free(struct server *s)
 		free(t->pending_tail);
 		free(t->open_entries);
 		free(t->paused);
+		client_graves_reap(t, true);
 		free(t->stats_req.conns);
 		pthread_mutex_destroy(&t->stats_req.lock);
 		pthread_cond_destroy(&t->stats_req.cond);
@@ -575,6 +593,7 @@ void server_free(struct server *s)
 			ring_fini(&sh->in);
 		}
 		sublist_free(sh->subs);
+		free(sh->dying);
 	}
 	for (int i = 0; s->workers && i < s->nworkers; i++) {
 		runner_fini(&s->workers[i].run, s->nio);

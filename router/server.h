@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/clock.h"
 #include "core/compiler.h"
 #include "core/ring.h"
 #include "core/wake.h"
@@ -19,6 +20,8 @@
 
 struct server;
 struct sublist;
+struct shard_dying;
+struct client_grave;
 struct io_loop;
 struct client;
 struct admission;
@@ -64,6 +67,13 @@ struct shard {
 	struct worker *owner;
 	struct sublist *subs;
 	struct shard_counters st;
+	/* Connections closed with more subscriptions than one run removes: the
+	 * rest go a slice per run, so that routing never stops for long. Owned
+	 * by the claim holder; @ndying is also read by a worker looking for
+	 * work (shard_has_work()). */
+	struct shard_dying *dying;
+	uint32_t dying_cap;
+	atomic_uint ndying;
 	/* Admission: what is queued to the shard (producers add when they
 	 * push, the runner subtracts when it pops) and whether it is above its
 	 * high mark (set by a producer at the high mark, cleared by the runner
@@ -121,6 +131,7 @@ struct iothr {
 	struct client **paused; /* clients whose reads admission paused */
 	uint32_t npaused;
 	uint32_t paused_cap;
+	struct client_grave *graves; /* closed connections' subscriptions left to free */
 	struct stats_req stats_req;
 	/* counters of this thread's connections (owner: this thread) */
 	uint64_t total_connections;
@@ -149,9 +160,11 @@ struct server {
 	struct worker *workers;
 	struct shard *shards;
 	atomic_bool stop;
-	atomic_int phase;        /* enum server_phase: the graceful stop's steps */
-	atomic_uint nclients;    /* open client connections, all I/O threads */
-	atomic_bool trim_wanted; /* many subscriptions were freed: malloc_trim() at the next tick */
+	atomic_int phase;     /* enum server_phase: the graceful stop's steps */
+	atomic_uint nclients; /* open client connections, all I/O threads */
+	/* Many subscriptions were freed: malloc_trim() once this time (ns) has
+	 * passed; 0 when none is wanted. See server_want_trim(). */
+	atomic_uint_fast64_t trim_at_ns;
 	/* What SIGHUP may replace: swapped whole (release), read by any thread
 	 * (acquire, through the _Atomic pointer); the old ones stay allocated
 	 * until exit because connections may still point into them. */
@@ -229,9 +242,26 @@ static inline void shard_release(struct shard *sh)
 	atomic_store_explicit(&sh->claimed, 0, memory_order_seq_cst);
 }
 
-/* Processes up to @budget mbatches from the shard's ring (the caller holds the
- * claim). Results go to @r's open dbatches. Returns the batches processed. */
+/* Asks the main thread to give freed memory back to the system (malloc keeps
+ * it otherwise) a moment from now: requests that follow each other closely,
+ * as every shard finishing its share of a large removal, make one trim. */
+static inline void server_want_trim(struct server *s)
+{
+	atomic_store_explicit(&s->trim_at_ns, clock_now_ns() + 200u * 1000u * 1000u,
+	                      memory_order_relaxed);
+}
+
+/* Processes up to @budget mbatches from the shard's ring, then a slice of the
+ * subscriptions closed connections left (the caller holds the claim). Results
+ * go to @r's open dbatches. Returns the batches processed plus the slices. */
 unsigned shard_run(struct shard *sh, struct runner *r, unsigned budget);
+
+/* True when @sh has queued batches or subscriptions of closed connections
+ * left to remove. */
+static inline bool shard_has_work(struct shard *sh)
+{
+	return ring_count(&sh->in) || atomic_load_explicit(&sh->ndying, memory_order_relaxed);
+}
 
 /* Releases the claim and, if work arrived meanwhile, wakes the owner. */
 void shard_release_and_check(struct shard *sh);

@@ -16,6 +16,16 @@
 #include "router/sublist.h"
 
 #define SHARD_TRIM_AFTER 10000
+/* Subscriptions of closed connections removed per run (~0.5 ms of work),
+ * and at the close itself (most connections have fewer). */
+#define SHARD_REAP_SLICE 256
+#define SHARD_CLOSE_NOW  64
+
+/* A closed connection whose subscriptions are still being removed. */
+struct shard_dying {
+	uint64_t owner;
+	size_t total; /* subscriptions it had when it closed */
+};
 
 /* Adds @n to a counter only the claim holder writes (see shard_counters). */
 static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
@@ -27,6 +37,60 @@ static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
 static inline void shard_set(atomic_uint_fast64_t *c, uint64_t v)
 {
 	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+/* True when @owner closed and its subscriptions are still being removed: it
+ * gets no more deliveries (a queue group picks another member). */
+static bool shard_owner_dying(const struct shard *sh, uint64_t owner)
+{
+	uint32_t n = atomic_load_explicit(&sh->ndying, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++)
+		if (sh->dying[i].owner == owner)
+			return true;
+	return false;
+}
+
+/* Removes a slice of @owner's subscriptions; what is left waits in the
+ * shard's dying list for the next runs. */
+static void shard_close_owner(struct shard *sh, struct runner *r, uint64_t owner)
+{
+	size_t left = sublist_remove_owner_max(sh->subs, owner, SHARD_CLOSE_NOW);
+	if (left == 0)
+		return;
+	uint32_t n = atomic_load_explicit(&sh->ndying, memory_order_relaxed);
+	if (n == sh->dying_cap) {
+		uint32_t cap = sh->dying_cap ? sh->dying_cap * 2 : 4;
+		struct shard_dying *d = realloc(sh->dying, cap * sizeof(*d));
+		if (!d) {
+			/* Cannot defer the rest: remove it now, whatever it costs. */
+			sublist_remove_owner(sh->subs, owner);
+			server_want_trim(r->srv);
+			return;
+		}
+		sh->dying = d;
+		sh->dying_cap = cap;
+	}
+	sh->dying[n] = (struct shard_dying){.owner = owner, .total = SHARD_CLOSE_NOW + left};
+	atomic_store_explicit(&sh->ndying, n + 1, memory_order_relaxed);
+}
+
+/* One slice of the removals closed connections left. Returns true if it did
+ * any. */
+static bool shard_reap(struct shard *sh, struct runner *r)
+{
+	uint32_t n = atomic_load_explicit(&sh->ndying, memory_order_relaxed);
+	if (n == 0)
+		return false;
+	struct shard_dying *d = &sh->dying[0];
+	if (sublist_remove_owner_max(sh->subs, d->owner, SHARD_REAP_SLICE) == 0) {
+		/* Many subscriptions gone: ask for the freed memory to be given
+		 * back to the system (malloc keeps it otherwise). */
+		if (d->total >= SHARD_TRIM_AFTER)
+			server_want_trim(r->srv);
+		memmove(&sh->dying[0], &sh->dying[1], (n - 1) * sizeof(*d));
+		atomic_store_explicit(&sh->ndying, n - 1, memory_order_relaxed);
+	}
+	return true;
 }
 
 /* Returns how many deliveries the message made. */
@@ -41,9 +105,11 @@ static uint32_t shard_apply_msg(struct shard *sh, struct runner *r, const struct
 
 	if (RB_UNLIKELY(!res))
 		return 0; /* out of memory in the match cache: counted as not delivered */
+	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
 	for (uint32_t i = 0; i < res->nplain; i++) {
 		const struct sublist_sub *sub = res->plain[i];
-		if (no_echo && sub->owner == e->conn)
+		if ((no_echo && sub->owner == e->conn) ||
+		    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
 			continue;
 		d.conn = sub->owner;
 		d.subid = (uint32_t)(uintptr_t)sub->data;
@@ -54,7 +120,8 @@ static uint32_t shard_apply_msg(struct shard *sh, struct runner *r, const struct
 		struct sublist_qgroup *grp = &res->groups[g];
 		for (uint32_t tries = 0; tries < grp->n; tries++) {
 			const struct sublist_sub *sub = sublist_pick(grp);
-			if (no_echo && sub->owner == e->conn)
+			if ((no_echo && sub->owner == e->conn) ||
+			    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
 				continue;
 			d.conn = sub->owner;
 			d.subid = (uint32_t)(uintptr_t)sub->data;
@@ -101,11 +168,7 @@ static void shard_apply(struct shard *sh, struct runner *r, struct mbatch *b)
 			break;
 		}
 		case MENTRY_CLOSE:
-			/* Many subscriptions gone at once: ask for the freed memory to
-			 * be given back to the system (malloc keeps it otherwise). */
-			if (sublist_remove_owner(sh->subs, e->conn) >= SHARD_TRIM_AFTER)
-				atomic_store_explicit(&r->srv->trim_wanted, true,
-				                      memory_order_relaxed);
+			shard_close_owner(sh, r, e->conn);
 			break;
 		case MENTRY_BARRIER: {
 			struct delivery d = {
@@ -149,6 +212,8 @@ unsigned shard_run(struct shard *sh, struct runner *r, unsigned budget)
 		shard_apply(sh, r, p);
 		n++;
 	}
+	if (shard_reap(sh, r))
+		n++;
 	if (n) {
 		struct sublist_stats ss;
 		sublist_get_stats(sh->subs, &ss);
@@ -168,7 +233,7 @@ void shard_release_and_check(struct shard *sh)
 	shard_release(sh);
 	/* seq_cst release above, then the ring: pairs with the worker's
 	 * wake_prepare() + claimed/ring check before it sleeps. */
-	if (ring_count(&sh->in) > 0)
+	if (shard_has_work(sh))
 		wake_notify(&sh->owner->wake);
 }
 
@@ -273,7 +338,7 @@ static bool worker_has_work(struct worker *w)
 {
 	for (int i = 0; i < w->nshards; i++) {
 		struct shard *sh = w->shards[i];
-		if (ring_count(&sh->in) && atomic_load(&sh->claimed) == 0)
+		if (shard_has_work(sh) && atomic_load(&sh->claimed) == 0)
 			return true;
 	}
 	return false;
@@ -295,7 +360,7 @@ void *worker_main(void *arg)
 		unsigned did = 0;
 		for (int i = 0; i < w->nshards; i++) {
 			struct shard *sh = w->shards[i];
-			if (!ring_count(&sh->in) || !shard_try_claim(sh))
+			if (!shard_has_work(sh) || !shard_try_claim(sh))
 				continue;
 			did += shard_run(sh, &w->run, 64);
 			runner_flush(&w->run);

@@ -474,14 +474,22 @@ int sublist_remove(struct sublist *sl, uint64_t owner, const char *sid, size_t s
 size_t sublist_remove_owner(struct sublist *sl, uint64_t owner)
 {
 	struct sublist_owner *o = sublist_owner_find(sl, owner);
+	size_t n = o ? o->n : 0;
+	sublist_remove_owner_max(sl, owner, SIZE_MAX);
+	return n;
+}
+
+size_t sublist_remove_owner_max(struct sublist *sl, uint64_t owner, size_t max)
+{
+	struct sublist_owner *o = sublist_owner_find(sl, owner);
 	if (!o)
 		return 0;
-	size_t n = o->n;
-	while (o->head)
+	for (size_t i = 0; i < max && o->head; i++)
 		sublist_unlink(sl, o->head);
-	sublist_owner_release(sl, o);
 	sl->gen++;
-	return n;
+	size_t left = o->n;
+	sublist_owner_release(sl, o);
+	return left;
 }
 
 void sublist_get_stats(const struct sublist *sl, struct sublist_stats *out)

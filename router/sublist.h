@@ -86,6 +86,11 @@ int sublist_remove(struct sublist *sl, uint64_t owner, const char *sid, size_t s
  * Returns how many were removed. */
 size_t sublist_remove_owner(struct sublist *sl, uint64_t owner);
 
+/* Removes at most @max subscriptions of @owner (the most recent first), so
+ * that a large removal can be spread over several calls. Returns how many are
+ * left. */
+size_t sublist_remove_owner_max(struct sublist *sl, uint64_t owner, size_t max);
+
 /* Matches the literal subject @subj/@len (borrowed for the call). Never NULL
  * except when out of memory. The result may come from the cache. A subject with an empty token
  * matches nothing (as in nats-server). A cache hit does not allocate. */

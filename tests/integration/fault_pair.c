@@ -243,21 +243,22 @@ void fault_run_with_pair(const char *name, struct fault *f, const char *pair_sub
 	}
 	rep.during = fpair_count(&pair) - c0;
 	rep.during_ms = fault_now_ms() - t0;
+	rep.max_gap_us = fpair_take_max_gap_us(&pair);
 	pthread_join(f->th, NULL);
 
 	if (f->settle_ms > 0)
 		fault_sleep_ms(f->settle_ms);
 	rep.after = fpair_window(&pair, FAULT_WINDOW_MS);
-	rep.max_gap_us = fpair_take_max_gap_us(&pair);
+	rep.max_gap_after_us = fpair_take_max_gap_us(&pair);
 	r = fpair_stop(&pair);
 	fprintf(stderr,
 	        "faults: %s: %ld faults in %lld ms; healthy pair %llu msgs in %d ms alone, "
 	        "%llu in %lld ms during, %llu in %d ms after; longest wait for a batch %.1f ms "
-	        "alone, %.1f ms during and after\n",
+	        "alone, %.1f ms during, %.1f ms after\n",
 	        name, f->rounds, (long long)rep.during_ms, (unsigned long long)rep.alone,
 	        FAULT_WINDOW_MS, (unsigned long long)rep.during, (long long)rep.during_ms,
 	        (unsigned long long)rep.after, FAULT_WINDOW_MS, (double)gap_alone / 1000.0,
-	        (double)rep.max_gap_us / 1000.0);
+	        (double)rep.max_gap_us / 1000.0, (double)rep.max_gap_after_us / 1000.0);
 	cr_assert_eq(f->err, 0, "%s: the fault failed: %s", name, f->why);
 	cr_assert_eq(r, 0, "%s: the healthy pair failed: %s", name, pair.why);
 	cr_assert(rep.alone > 0 && rep.during > 0 && rep.after > 0,

@@ -103,11 +103,12 @@ bool fault_stopping(struct fault *f);
 
 /* What the healthy pair exchanged in each phase of a run. */
 struct fault_report {
-	uint64_t alone;     /* over FAULT_WINDOW_MS before the fault */
-	uint64_t during;    /* while the fault ran */
-	int64_t during_ms;  /* how long that was */
-	uint64_t after;     /* over FAULT_WINDOW_MS after the fault (and f->settle_ms) */
-	int64_t max_gap_us; /* the pair's longest wait for a batch during and after */
+	uint64_t alone;           /* over FAULT_WINDOW_MS before the fault */
+	uint64_t during;          /* while the fault ran */
+	int64_t during_ms;        /* how long that was */
+	uint64_t after;           /* over FAULT_WINDOW_MS after the fault (and f->settle_ms) */
+	int64_t max_gap_us;       /* the pair's longest wait for a batch during the fault */
+	int64_t max_gap_after_us; /* ... and after it (settling included) */
 };
 
 /* Runs @f (borrowed) on its own thread next to a healthy pair on

@@ -327,13 +327,41 @@ static void many_subscriptions(struct fault *f)
 Test(faults_scale, a_million_subscriptions_are_routed_while_others_keep_working)
 {
 	struct many_subs m = {0};
-	/* Removing a million subscriptions at once holds routing up for a while
-	 * on both servers (docs/HARDENING.md): "after" starts once that passed. */
+	/* Removing a million subscriptions slows nats-server for seconds
+	 * (docs/HARDENING.md): "after" starts once that passed. The removal is
+	 * checked on its own by the next test. */
 	struct fault f = {.fn = many_subscriptions, .arg = &m, .settle_ms = 3000};
-	/* The rate is printed, not checked: a pipelined storm of a million SUBs
-	 * is work the server must do, and neither server kept half the pair's
-	 * rate through it on two shared cores (docs/HARDENING.md). */
-	fault_run_with_pair("1,000,000 subscriptions", &f, "pair.subs", NULL, false, NULL);
+	/* A pipelined storm of a million SUBs must not crowd out the pair: each
+	 * connection's subscription changes wait in turn with everyone else's
+	 * messages. Under sanitizers the storm is CPU-bound on the two cores
+	 * (the pair kept about half its rate): the rate is checked without. */
+	fault_run_with_pair("1,000,000 subscriptions", &f, "pair.subs", NULL,
+	                    !RINGBUS_TEST_SANITIZED, NULL);
+	cr_assert_eq(f.rounds, MANY_SUBS);
+	fault_expect_serving(NULL);
+}
+
+#define CLOSE_WATCH_MS 1500 /* how long the pair is watched after the close */
+
+static void close_many(struct fault *f)
+{
+	close_subscribers(f->arg);
+	fault_sleep_ms(CLOSE_WATCH_MS);
+	f->rounds = MANY_SUBS;
+}
+
+Test(faults_scale, closing_a_million_subscriptions_leaves_others_routing)
+{
+	struct many_subs m = {0};
+	struct fault f = {.port = itest_srv.port, .arg = &m};
+	int r = open_subscribers(&f, &m);
+	cr_assert_eq(r, 0, "%s", f.why);
+	f = (struct fault){.fn = close_many, .arg = &m};
+	/* nats-server slows to a small fraction of the pair's rate for seconds
+	 * while it forgets a million subscriptions (docs/HARDENING.md); ringbus
+	 * removes them a slice at a time between other work. */
+	fault_run_with_pair("closing 1,000,000 subscriptions", &f, "pair.close", NULL,
+	                    itest_srv.kind == HARNESS_RINGBUS, NULL);
 	cr_assert_eq(f.rounds, MANY_SUBS);
 	fault_expect_serving(NULL);
 }

@@ -256,6 +256,39 @@ Test(sublist, remove_owner_removes_only_that_owners_subs)
 	must_sub(1, "1", "foo", NULL);
 }
 
+Test(sublist, remove_owner_max_removes_a_slice_at_a_time)
+{
+	char sid[16], subj[32];
+	for (int i = 0; i < 10; i++) {
+		snprintf(sid, sizeof sid, "%d", i);
+		snprintf(subj, sizeof subj, i % 2 ? "s.%d" : "w.%d.*", i);
+		must_sub(1, sid, subj, i % 3 ? NULL : "q");
+	}
+	must_sub(2, "1", "s.1", NULL);
+	cr_expect_eq(sublist_remove_owner_max(sl, 1, 4), 6);
+	cr_expect_eq(sublist_remove_owner_max(sl, 1, 0), 6, "max 0 removes nothing");
+	cr_expect_eq(sublist_remove_owner_max(sl, 1, 4), 2);
+	struct sublist_stats st;
+	sublist_get_stats(sl, &st);
+	cr_expect_eq(st.subs, 3);
+	/* what is left still matches, and nothing removed does */
+	int left = 0;
+	for (int i = 0; i < 10; i++) {
+		snprintf(sid, sizeof sid, "%d", i);
+		left += sublist_find(sl, 1, sid, strlen(sid)) != NULL;
+	}
+	cr_expect_eq(left, 2);
+	cr_expect_eq(sublist_remove_owner_max(sl, 1, 4), 0);
+	cr_expect_eq(sublist_remove_owner_max(sl, 1, 4), 0, "an unknown owner has none left");
+	cr_expect_eq(match("w.0.x")->nplain + match("w.0.x")->ngroups, 0);
+	const struct sublist_result *r = match("s.1");
+	cr_expect_eq(r->nplain, 1);
+	cr_expect(has_plain(r, 2, "1"));
+	sublist_get_stats(sl, &st);
+	cr_expect_eq(st.subs, 1);
+	cr_expect_eq(st.removes, 10);
+}
+
 Test(sublist, queue_group_is_one_group_per_name)
 {
 	must_sub(1, "1", "work", "a");

@@ -2,7 +2,8 @@
  * several I/O threads, workers and shards, then client threads publish
  * numbered messages on many subjects while subscribers (plain, wildcard and a
  * queue group) check that each message arrives exactly once and in
- * per-publisher order, with SUB/UNSUB churn and PING barriers in between.
+ * per-publisher order, with SUB/UNSUB churn, PING barriers and connections
+ * closing with thousands of subscriptions in between.
  * Ends with SIGTERM and requires a clean exit. Exit 0 pass, 1 fail, 77 skip.
  * Run under ThreadSanitizer by the tsan preset (the server is instrumented). */
 #define _GNU_SOURCE
@@ -239,6 +240,47 @@ static void *publisher(void *arg)
 	return NULL;
 }
 
+#define HOARD        3000 /* subscriptions of a hoarder: many per shard */
+#define HOARD_ROUNDS 3
+
+/* Connects, subscribes HOARD subjects of its own and s.> (so that it is
+ * matched while the publishers run), reads what comes for a moment and
+ * closes: the shards remove its subscriptions a slice at a time while
+ * matching goes on. */
+static void *hoarder(void *arg)
+{
+	(void)arg;
+	static char lines[HOARD * 40 + 64];
+	for (int round = 0; round < HOARD_ROUNDS; round++) {
+		struct reader *r = calloc(1, sizeof(*r));
+		r->fd = dial();
+		if (r->fd < 0 || handshake(r)) {
+			fail("", "hoarder cannot connect");
+			if (r->fd >= 0)
+				close(r->fd);
+			free(r);
+			return NULL;
+		}
+		size_t n = 0;
+		for (int i = 0; i < HOARD; i++)
+			n += (size_t)snprintf(lines + n, sizeof(lines) - n,
+			                      "SUB hoard.%d.%d %d\r\n", round, i, i + 1);
+		n += (size_t)snprintf(lines + n, sizeof(lines) - n, "SUB s.> 0\r\nPING\r\n");
+		if (send_all(r->fd, lines, n))
+			fail("", "hoarder send failed");
+		char *l;
+		while ((l = reader_line(r, 10000)) && strcmp(l, "PONG"))
+			;
+		if (!l)
+			fail("", "hoarder: no PONG after subscribing");
+		while (reader_line(r, 20)) /* what the publishers send meanwhile */
+			;
+		close(r->fd);
+		free(r);
+	}
+	return NULL;
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -296,10 +338,13 @@ int main(int argc, char **argv)
 		pthread_create(&st[i], NULL, subscriber, &subs[i]);
 	while (atomic_load(&subs_ready) < 2 + QMEMBERS)
 		usleep(1000);
+	pthread_t ht;
+	pthread_create(&ht, NULL, hoarder, NULL);
 	for (int i = 0; i < PUBLISHERS; i++)
 		pthread_create(&pt[i], NULL, publisher, (void *)(intptr_t)i);
 	for (int i = 0; i < PUBLISHERS; i++)
 		pthread_join(pt[i], NULL);
+	pthread_join(ht, NULL);
 	for (int i = 0; i < 2 + QMEMBERS; i++)
 		pthread_join(st[i], NULL);
 
