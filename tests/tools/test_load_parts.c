@@ -135,3 +135,25 @@ Test(flags, urls_parse_with_credentials)
 		cr_assert_str_eq(u.token, uc->token, "%s", uc->text);
 	}
 }
+
+static int parse_args(struct load_config *cfg, enum load_mode mode, const char *a1,
+                      const char *a2)
+{
+	char *argv[] = {(char *)load_mode_name(mode), (char *)a1, (char *)a2, NULL};
+	return load_flags_parse(cfg, mode, a1 ? (a2 ? 3 : 2) : 1, argv);
+}
+
+Test(flags, send_window_defaults_parses_and_is_refused_where_it_means_nothing)
+{
+	struct load_config cfg;
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, NULL, NULL), 0);
+	cr_assert_eq(cfg.send_window_ns, 100000u);
+	cr_assert_eq(parse_args(&cfg, LOAD_REQREP, "--send-window", "0"), 0);
+	cr_assert_eq(cfg.send_window_ns, 0u);
+	cr_assert_eq(parse_args(&cfg, LOAD_PUB, "--send-window", "250us"), 0);
+	cr_assert_eq(cfg.send_window_ns, 250000u);
+	/* more than 100 ms is not a batching window but a mistake */
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--send-window", "1s"), -EINVAL);
+	/* a subscriber sends nothing */
+	cr_assert_eq(parse_args(&cfg, LOAD_SUB, "--send-window", "50us"), -EINVAL);
+}

@@ -18,6 +18,7 @@ enum opt_id {
 	OPT_DURATION,
 	OPT_WARMUP,
 	OPT_DRAIN,
+	OPT_SEND_WINDOW,
 	OPT_CONNECT_TIMEOUT,
 	OPT_IDLE,
 	OPT_SIZE,
@@ -45,6 +46,7 @@ static const struct option options[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"drain", required_argument, NULL, OPT_DRAIN},
+    {"send-window", required_argument, NULL, OPT_SEND_WINDOW},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"idle", required_argument, NULL, OPT_IDLE},
     {"size", required_argument, NULL, OPT_SIZE},
@@ -66,11 +68,11 @@ static const struct option options[] = {
 /* Options each mode accepts besides the common ones. */
 static const int mode_opts[][12] = {
     [LOAD_PUBSUB] = {OPT_PUBS, OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_QUEUE,
-                     OPT_RATE, OPT_WINDOW, 0},
+                     OPT_RATE, OPT_WINDOW, OPT_SEND_WINDOW, 0},
     [LOAD_REQREP] = {OPT_CLIENTS, OPT_RESPONDERS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN,
-                     OPT_RATE, OPT_INFLIGHT, 0},
+                     OPT_RATE, OPT_INFLIGHT, OPT_SEND_WINDOW, 0},
     [LOAD_PUB] = {OPT_PUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_RATE, OPT_WINDOW, OPT_ID_BASE,
-                  0},
+                  OPT_SEND_WINDOW, 0},
     [LOAD_SUB] = {OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_QUEUE, OPT_IDLE, 0},
 };
 
@@ -137,6 +139,10 @@ void load_flags_usage(enum load_mode mode, FILE *out)
 		      "                         closed loop (as fast as the window allows)\n"
 		      "  --window W             closed loop: a PING every W messages, at most two\n"
 		      "                         unanswered per publisher (default 1000)\n"
+		      "  --send-window D        open loop: messages falling due within D of each\n"
+		      "                         other leave in one write (default 100us; 0: each\n"
+		      "                         at its own time, a timer each); the wait counts\n"
+		      "                         in the send delay and the corrected latency\n"
 		      "  --warmup D             leave the first D out of latency and rates\n"
 		      "  --drain D              wait up to D for late messages at the end (5s)\n",
 		      out);
@@ -155,6 +161,10 @@ void load_flags_usage(enum load_mode mode, FILE *out)
 		      "  --duration D           send requests for D\n"
 		      "  --rate R               open loop: R requests/s in all\n"
 		      "  --inflight N           closed loop: outstanding requests per client (1)\n"
+		      "  --send-window D        open loop: requests falling due within D of each\n"
+		      "                         other leave in one write (default 100us; 0: each\n"
+		      "                         at its own time, a timer each); the wait counts\n"
+		      "                         in the send delay and the corrected latency\n"
 		      "  --warmup D             leave the first D out of latency and rates\n"
 		      "  --drain D              wait up to D for late replies at the end (5s)\n",
 		      out);
@@ -169,6 +179,10 @@ void load_flags_usage(enum load_mode mode, FILE *out)
 		      "  --msgs N / --duration D  as for pubsub (default --msgs 100k)\n"
 		      "  --rate R               open loop at R msgs/s in all\n"
 		      "  --window W             closed loop PING window (default 1000)\n"
+		      "  --send-window D        open loop: messages falling due within D of each\n"
+		      "                         other leave in one write (default 100us; 0: each\n"
+		      "                         at its own time, a timer each); the wait counts\n"
+		      "                         in the send delay and the corrected latency\n"
 		      "  --warmup D             leave the first D out of the rates\n"
 		      "  --id-base N            first publisher stream id (give each concurrent\n"
 		      "                         pub process its own range; default from the pid)\n",
@@ -347,6 +361,7 @@ static void defaults(struct load_config *cfg, enum load_mode mode)
 	cfg->window = 1000;
 	cfg->inflight = 1;
 	cfg->drain_ns = 5000000000u;
+	cfg->send_window_ns = 100000u;
 	cfg->connect_timeout_ns = 5000000000u;
 	cfg->idle_ns = 5000000000u;
 	strcpy(cfg->prefix, "load");
@@ -405,6 +420,11 @@ static int apply(struct load_config *cfg, int id, const char *val, bool *rate_se
 		return load_parse_duration(val, &cfg->warmup_ns) ? bad(name, val) : 0;
 	case OPT_DRAIN:
 		return load_parse_duration(val, &cfg->drain_ns) ? bad(name, val) : 0;
+	case OPT_SEND_WINDOW:
+		return load_parse_duration(val, &cfg->send_window_ns) ||
+		               cfg->send_window_ns > 100000000u
+		           ? bad(name, val)
+		           : 0;
 	case OPT_CONNECT_TIMEOUT:
 		return load_parse_duration(val, &cfg->connect_timeout_ns) ? bad(name, val) : 0;
 	case OPT_IDLE:

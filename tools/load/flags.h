@@ -37,7 +37,8 @@ struct load_config {
 	uint64_t msgs;        /* total to publish / request; sub: per subscriber; 0 = by time */
 	uint64_t duration_ns; /* 0 = by count */
 	uint64_t warmup_ns;
-	uint64_t drain_ns; /* how long to wait for stragglers at the end */
+	uint64_t drain_ns;       /* how long to wait for stragglers at the end */
+	uint64_t send_window_ns; /* open loop: sends falling due this close leave together */
 	uint64_t connect_timeout_ns;
 	uint64_t idle_ns; /* sub: stop this long after the last message */
 	uint32_t size;    /* payload bytes, >= LOAD_MIN_SIZE */

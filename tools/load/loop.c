@@ -22,14 +22,9 @@
 #define LOOP_NBUFS       512u /* provided recv buffers per thread (power of 2) */
 #define LOOP_BUF_SIZE    (32u * 1024u)
 #define LOOP_BGID        0
-#define LOOP_MAX_WAIT_NS 5000000u /* notice phase changes within 5 ms */
-/* Timed waits shorter than this are stretched to it: arming a timer per
- * message costs more than the message (as for nanosleep, whose default
- * timer slack is the same 50 us). Messages sent late because of it count in
- * the send delay and the corrected latency like any other lateness. */
-#define LOOP_TIMER_SLACK_NS 50000u
-#define LOOP_SNAPSHOT_NS    100000000u /* progress snapshot period */
-#define LOOP_MAX_PAYLOAD    (64u << 20)
+#define LOOP_MAX_WAIT_NS 5000000u   /* notice phase changes within 5 ms */
+#define LOOP_SNAPSHOT_NS 100000000u /* progress snapshot period */
+#define LOOP_MAX_PAYLOAD (64u << 20)
 
 enum loop_op {
 	OP_CONNECT = 1,
@@ -214,6 +209,7 @@ int loop_conn_setup(struct load_conn *c, enum load_role role, uint32_t index,
 	c->role = role;
 	c->index = index;
 	c->ops = ops;
+	c->pump_at = UINT64_MAX;
 	c->ocap[0] = c->ocap[1] = ocap;
 	c->ocap_max = 0;
 	c->obuf[0] = malloc(ocap);
@@ -566,12 +562,19 @@ void *loop_thread_main(void *arg)
 		if (phase >= PHASE_STOP)
 			break;
 		uint64_t next = now + LOOP_MAX_WAIT_NS;
+		/* Woken by a completion before the end of a timed wait: paced
+		 * senders keep to the wait (see below). */
+		bool early = now < t->wake_at;
 		if (phase >= PHASE_RUN) {
 			for (uint32_t i = 0; i < t->npumped; i++) {
 				struct load_conn *c = t->pumped[i];
 				if (c->state != CONN_READY)
 					continue;
-				uint64_t w = c->ops->pump(c, now);
+				uint64_t w;
+				if (early && c->pump_at != UINT64_MAX)
+					w = c->pump_at > t->wake_at ? c->pump_at : t->wake_at;
+				else
+					w = c->pump_at = c->ops->pump(c, now);
 				if (w < next)
 					next = w;
 			}
@@ -584,11 +587,22 @@ void *loop_thread_main(void *arg)
 
 		struct io_uring_cqe *cqe = NULL;
 		if (next <= now) {
+			t->wake_at = 0;
 			io_uring_submit(&t->ring);
 		} else {
+			/* Timed waits shorter than the send window are stretched
+			 * to it: arming a timer per message costs more than the
+			 * message, as for nanosleep (whose default slack is 50 us).
+			 * Sends that fall due meanwhile wait for the end of the
+			 * wait, even when a completion wakes the thread earlier
+			 * (the deadline is kept), and leave together in one write.
+			 * Their lateness counts in the send delay and the corrected
+			 * latency like any other. */
 			uint64_t wait = next - now;
-			if (wait < LOOP_TIMER_SLACK_NS)
-				wait = LOOP_TIMER_SLACK_NS;
+			uint64_t window = t->run->cfg->send_window_ns;
+			if (wait < window && !(early && next <= t->wake_at))
+				wait = window;
+			t->wake_at = now + wait;
 			struct __kernel_timespec ts = {.tv_sec = (long long)(wait / 1000000000u),
 			                               .tv_nsec = (long long)(wait % 1000000000u)};
 			io_uring_submit_and_wait_timeout(&t->ring, &cqe, 1, &ts, NULL);

@@ -67,6 +67,7 @@ struct load_conn {
 	bool recv_armed;
 	uint32_t sent_off; /* bytes of the in-flight buffer already sent */
 	uint32_t pings;    /* role PINGs not yet answered */
+	uint64_t pump_at;  /* when its pump asked to run again; UINT64_MAX: at any event */
 	bool pong_owed;    /* a server PING came while the buffer was full */
 };
 
@@ -88,6 +89,7 @@ struct load_thread {
 	uint32_t ndirty;
 	struct load_stats stats;
 	uint64_t next_snapshot;
+	uint64_t wake_at; /* the end of the current timed wait (see loop_thread_main) */
 	pthread_mutex_t snap_lock;
 	struct load_stats_snapshot snap; /* guarded by snap_lock */
 };

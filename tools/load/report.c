@@ -112,8 +112,9 @@ void report_summary(FILE *out, const struct load_config *cfg, const struct load_
 	        cfg->threads == 1 ? "" : "s");
 	if (cfg->rate > 0)
 		fprintf(out,
-		        "  open loop at %s msg/s; latency from each message's intended send time\n",
-		        fmt_count(a, sizeof(a), cfg->rate));
+		        "  open loop at %s msg/s; latency from each message's intended send time;\n"
+		        "  sends falling due within %.0f us leave together\n",
+		        fmt_count(a, sizeof(a), cfg->rate), (double)cfg->send_window_ns / 1e3);
 	else if (cfg->mode == LOAD_REQREP)
 		fprintf(out, "  closed loop, %u request%s in flight per client\n", cfg->inflight,
 		        cfg->inflight == 1 ? "" : "s");
@@ -222,6 +223,7 @@ static cJSON *config_json(const struct load_config *cfg)
 	cJSON_AddStringToObject(o, "queue", cfg->queue);
 	cJSON_AddNumberToObject(o, "rate", cfg->rate);
 	cJSON_AddNumberToObject(o, "window", cfg->window);
+	cJSON_AddNumberToObject(o, "send_window_us", (double)cfg->send_window_ns / 1e3);
 	cJSON_AddNumberToObject(o, "inflight", cfg->inflight);
 	cJSON_AddNumberToObject(o, "threads", cfg->threads);
 	return o;
