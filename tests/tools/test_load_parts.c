@@ -136,8 +136,7 @@ Test(flags, urls_parse_with_credentials)
 	}
 }
 
-static int parse_args(struct load_config *cfg, enum load_mode mode, const char *a1,
-                      const char *a2)
+static int parse_args(struct load_config *cfg, enum load_mode mode, const char *a1, const char *a2)
 {
 	char *argv[] = {(char *)load_mode_name(mode), (char *)a1, (char *)a2, NULL};
 	return load_flags_parse(cfg, mode, a1 ? (a2 ? 3 : 2) : 1, argv);
