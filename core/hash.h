@@ -6,22 +6,37 @@
 #include <stdint.h>
 #include <string.h>
 
-/* 64-bit hash of @p/@len: FNV-1a over 8-byte words with a final avalanche.
- * Stable for a given input across runs and threads. */
+/* 64-bit hash of @p/@len: FNV-1a style over 8-byte words, the short tail
+ * read as one word (overlapping loads, never a byte past the end), then a
+ * final avalanche. Every byte of the input reaches the hash; the length
+ * seeds it. Stable for a given input across runs and threads. */
 static inline uint64_t hash_bytes(const void *p, size_t len)
 {
 	const unsigned char *s = p;
 	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)len;
-	while (len >= 8) {
+	size_t n = len;
+	while (n >= 8) {
 		uint64_t w;
 		memcpy(&w, s, 8);
 		h = (h ^ w) * 0x100000001b3ull;
 		h ^= h >> 29;
 		s += 8;
-		len -= 8;
+		n -= 8;
 	}
-	while (len--)
-		h = (h ^ *s++) * 0x100000001b3ull;
+	if (n) {
+		uint64_t w;
+		if (len >= 8) {
+			memcpy(&w, s + n - 8, 8); /* the last 8 bytes, overlapping */
+		} else if (n >= 4) {
+			uint32_t a, b;
+			memcpy(&a, s, 4);
+			memcpy(&b, s + n - 4, 4);
+			w = (uint64_t)a << 32 | b;
+		} else {
+			w = (uint64_t)s[0] << 16 | (uint64_t)s[n >> 1] << 8 | s[n - 1];
+		}
+		h = (h ^ w) * 0x100000001b3ull;
+	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;

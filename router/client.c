@@ -326,7 +326,18 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 		client_err(cl, "Invalid Publish Subject", false);
 
 	struct server *s = cl->t->srv;
-	uint32_t shard = server_shard_of(s, f->subject.ptr, f->subject.len);
+	uint32_t shard;
+	if (f->subject.len == cl->last_subj_len &&
+	    memcmp(f->subject.ptr, cl->last_subj, f->subject.len) == 0) {
+		shard = cl->last_shard;
+	} else {
+		shard = server_shard_of(s, f->subject.ptr, f->subject.len);
+		if (f->subject.len < CLIENT_LAST_SUBJ_MAX) {
+			memcpy(cl->last_subj, f->subject.ptr, f->subject.len);
+			cl->last_subj_len = (uint8_t)f->subject.len;
+			cl->last_shard = shard;
+		}
+	}
 	struct shard *sh = &s->shards[shard];
 	if (RB_UNLIKELY(atomic_load_explicit(&sh->over, memory_order_relaxed) ||
 	                atomic_load_explicit(&s->proc_over, memory_order_relaxed)) &&

@@ -31,6 +31,9 @@ enum client_pause {
  * SUBs must not fill the shard queues ahead of everyone else's messages. */
 #define CLIENT_CTRL_MAX 64
 
+/* Subjects up to this long are remembered for the next PUB (client.last_*). */
+#define CLIENT_LAST_SUBJ_MAX 48
+
 /* A subscription as its connection knows it. Owner: the I/O thread. */
 struct csub {
 	struct csub *hnext; /* next with the same sid hash */
@@ -78,6 +81,11 @@ struct client {
 	uint32_t pend_cap; /* power of two */
 	uint32_t pend_seq; /* sequence of pend[pend_head] */
 	uint32_t pings_out;
+	/* The subject this connection last published to and its shard: most
+	 * publishers send to the same subject again and again. */
+	uint32_t last_shard;
+	uint8_t last_subj_len; /* 0: none cached */
+	char last_subj[CLIENT_LAST_SUBJ_MAX];
 	uint32_t ctrl_queued; /* SUB/UNSUB entries since the last subscription barrier */
 	uint32_t ctrl_waits;  /* subscription barriers not yet acknowledged */
 	uint64_t opened_ns;

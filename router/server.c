@@ -34,7 +34,9 @@
 
 uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
 {
-	return (uint32_t)(hash_bytes(subj, len) % (uint64_t)s->nshards);
+	/* The hash's top 32 bits scaled to [0, nshards): a multiply, not a
+	 * division, on every message. */
+	return (uint32_t)(((hash_bytes(subj, len) >> 32) * (uint64_t)s->nshards) >> 32);
 }
 
 static int server_listen(const struct config *cfg, int *out)
