@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "core/copy.h"
+
 #define U32_DIGITS_MAX 10u
 
 static size_t u64_digits(uint64_t v)
@@ -20,8 +22,7 @@ static size_t u64_digits(uint64_t v)
 
 static char *put(char *d, const char *s, size_t n)
 {
-	memcpy(d, s, n);
-	return d + n;
+	return copy_small(d, s, n);
 }
 
 static char *put_span(char *d, struct proto_span s)
@@ -91,10 +92,37 @@ static size_t encode_line(char *dst, size_t cap, const char *op, size_t op_len, 
 	return (size_t)(d - dst);
 }
 
+/* The head written for every delivery: straight-line, without
+ * encode_line's optional fields. */
 size_t proto_encode_msg_head(char *dst, size_t cap, struct proto_span subject,
                              struct proto_span sid, struct proto_span reply, uint32_t payload_len)
 {
-	return encode_line(dst, cap, "MSG", 3, subject, sid, reply, false, 0, true, payload_len);
+	char num[U32_DIGITS_MAX];
+	char *end = num + sizeof(num), *q = end;
+	uint32_t v = payload_len;
+
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	size_t nd = (size_t)(end - q);
+	size_t need = 4 + (size_t)subject.len + 1 + sid.len +
+	              (reply.len ? 1 + (size_t)reply.len : 0) + 1 + nd + 2;
+	if (need > cap)
+		return 0;
+	char *d = put(dst, "MSG ", 4);
+	d = put_span(d, subject);
+	*d++ = ' ';
+	d = put_span(d, sid);
+	if (reply.len) {
+		*d++ = ' ';
+		d = put_span(d, reply);
+	}
+	*d++ = ' ';
+	d = put(d, q, nd);
+	*d++ = '\r';
+	*d++ = '\n';
+	return (size_t)(d - dst);
 }
 
 size_t proto_encode_hmsg_head(char *dst, size_t cap, struct proto_span subject,

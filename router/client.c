@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/copy.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/map.h"
@@ -161,6 +162,14 @@ static struct csub *client_find_sid(struct client *cl, const char *sid, size_t l
 	return NULL;
 }
 
+static void client_csub_free(struct client *cl, struct csub *cs)
+{
+	map_del(&cl->by_id, cs->subid);
+	if (cl->last_cs == cs)
+		cl->last_cs = NULL;
+	free(cs);
+}
+
 void client_unsub(struct client *cl, struct csub *cs)
 {
 	if (cs->unsubscribed)
@@ -189,10 +198,8 @@ void client_unsub(struct client *cl, struct csub *cs)
 	}
 	cs->hnext = NULL;
 	cl->nsubs--;
-	if (cs->unsub_acks == 0) {
-		map_del(&cl->by_id, cs->subid);
-		free(cs);
-	}
+	if (cs->unsub_acks == 0)
+		client_csub_free(cl, cs);
 }
 
 void client_unsub_acked(struct client *cl, uint32_t subid)
@@ -200,10 +207,8 @@ void client_unsub_acked(struct client *cl, uint32_t subid)
 	struct csub *cs = map_get(&cl->by_id, subid);
 	if (!cs || !cs->unsubscribed || cs->unsub_acks == 0)
 		return;
-	if (--cs->unsub_acks == 0) {
-		map_del(&cl->by_id, subid);
-		free(cs);
-	}
+	if (--cs->unsub_acks == 0)
+		client_csub_free(cl, cs);
 }
 
 static void client_on_sub(struct client *cl, const struct proto_frame *f)
@@ -355,11 +360,9 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	}
 	struct mbatch *b = cl->t->open[shard];
 	char *p = b->arena + e->off;
-	memcpy(p, f->subject.ptr, f->subject.len);
-	if (f->reply.len)
-		memcpy(p + f->subject.len, f->reply.ptr, f->reply.len);
-	if (f->payload.len)
-		memcpy(p + f->subject.len + f->reply.len, f->payload.ptr, f->payload.len);
+	p = copy_small(p, f->subject.ptr, f->subject.len);
+	p = copy_small(p, f->reply.ptr, f->reply.len);
+	copy_small(p, f->payload.ptr, f->payload.len);
 	e->subject_len = (uint16_t)f->subject.len;
 	e->reply_len = (uint16_t)f->reply.len;
 	e->len = f->payload.len;

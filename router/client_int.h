@@ -86,6 +86,7 @@ struct client {
 	uint32_t last_shard;
 	uint8_t last_subj_len; /* 0: none cached */
 	char last_subj[CLIENT_LAST_SUBJ_MAX];
+	struct csub *last_cs; /* the subscription last delivered to (NULL: none) */
 	uint32_t ctrl_queued; /* SUB/UNSUB entries since the last subscription barrier */
 	uint32_t ctrl_waits;  /* subscription barriers not yet acknowledged */
 	uint64_t opened_ns;
@@ -133,6 +134,18 @@ void client_pend_drain(struct client *cl);
 /* Appends an entry of @bytes for @shard to this thread's open batch (marks the
  * shard touched for barriers). NULL when out of memory. */
 struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind, size_t bytes);
+/* The subscription numbered @subid, or NULL; the last one found is
+ * remembered (a subscriber usually gets many messages in a row for it). */
+static inline struct csub *client_csub(struct client *cl, uint32_t subid)
+{
+	struct csub *cs = cl->last_cs;
+	if (cs && cs->subid == subid)
+		return cs;
+	cs = map_get(&cl->by_id, subid);
+	if (cs)
+		cl->last_cs = cs;
+	return cs;
+}
 /* Unsubscribes @cs: tells its shards, frees its sid now and the entry once
  * every shard acknowledged (client_unsub_acked()). */
 void client_unsub(struct client *cl, struct csub *cs);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/copy.h"
 #include "core/log.h"
 #include "router/client_int.h"
 #include "router/subject.h"
@@ -194,7 +195,7 @@ static bool client_admit_delivery(struct client *cl, const struct delivery *d, s
 
 static void client_send_msg(struct client *cl, const struct delivery *d)
 {
-	struct csub *cs = map_get(&cl->by_id, d->subid);
+	struct csub *cs = client_csub(cl, d->subid);
 	if (!cs || (cs->max && cs->delivered >= cs->max))
 		return; /* unsubscribed meanwhile, or its auto-unsubscribe max reached */
 	const struct mentry *e = d->e;
@@ -218,8 +219,7 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 		return;
 	size_t n = hmsg ? proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len)
 	                : proto_encode_msg_head(out, head, subject, sid, reply, body);
-	if (body)
-		memcpy(out + n, p, body);
+	copy_small(out + n, p, body);
 	n += body;
 	out[n++] = '\r';
 	out[n++] = '\n';
