@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/memacct.h"
 
 enum io_op {
 	IO_OP_ACCEPT = 1,
@@ -86,6 +87,8 @@ struct io_loop {
 	struct io_loop_stats st;
 	struct __kernel_timespec tick_ts;
 	uint64_t last_tick;
+	uint64_t tick_ns;
+	uint64_t now; /* clock_now_ns() at the start of this iteration */
 
 	/* Sockets given by io_loop_adopt() from other threads: @adopt_lock
 	 * guards the list; @adopt_waiting is the flag the loop reads without
@@ -215,8 +218,8 @@ static void io_arm_wake(struct io_loop *l)
 static void io_arm_tick(struct io_loop *l)
 {
 	struct io_uring_sqe *sqe = io_sqe(l);
-	l->tick_ts.tv_sec = 1;
-	l->tick_ts.tv_nsec = 0;
+	l->tick_ts.tv_sec = (long long)(l->tick_ns / 1000000000u);
+	l->tick_ts.tv_nsec = (long long)(l->tick_ns % 1000000000u);
 	io_uring_prep_timeout(sqe, &l->tick_ts, 0, 0);
 	io_uring_sqe_set_data64(sqe, io_ud(IO_OP_TICK, 0, 0));
 }
@@ -247,6 +250,7 @@ int io_loop_new(const struct io_loop_config *cfg, struct io_loop **out)
 	if (!l)
 		return -ENOMEM;
 	l->cfg = *cfg;
+	l->tick_ns = (uint64_t)(cfg->tick_ms ? cfg->tick_ms : 1000) * 1000000u;
 	pthread_mutex_init(&l->adopt_lock, NULL);
 	atomic_init(&l->adopt_waiting, false);
 	int ret = io_setup_ring(l);
@@ -261,7 +265,7 @@ int io_loop_new(const struct io_loop_config *cfg, struct io_loop **out)
 	io_arm_accept(l);
 	io_arm_wake(l);
 	io_arm_tick(l);
-	l->last_tick = clock_now_ns();
+	l->last_tick = l->now = clock_now_ns();
 	*out = l;
 	return 0;
 
@@ -274,6 +278,7 @@ static void io_conn_release(struct io_loop *l, struct io_conn *c)
 {
 	c->released = true;
 	close(c->fd);
+	memacct_add(MEMACCT_OUTPUT, -(int64_t)c->fill.cap - (int64_t)c->send.cap);
 	free(c->fill.data);
 	free(c->send.data);
 	l->conns[c->slot] = NULL;
@@ -536,7 +541,7 @@ void io_conn_resume(struct io_conn *c)
 	if (!c->paused || c->loop->quiesced)
 		return;
 	c->paused = false;
-	if (!c->closing && !c->recv_armed) {
+	if (!c->closing && !c->recv_armed && !c->eof) {
 		c->want_recv = true;
 		io_mark_dirty(c);
 	}
@@ -550,6 +555,7 @@ static int io_obuf_grow(struct io_obuf *b, size_t need)
 	char *d = realloc(b->data, cap);
 	if (!d)
 		return -ENOMEM;
+	memacct_add(MEMACCT_OUTPUT, (int64_t)cap - (int64_t)b->cap);
 	b->data = d;
 	b->cap = (uint32_t)cap;
 	return 0;
@@ -610,7 +616,9 @@ static void io_start_send(struct io_loop *l, struct io_conn *c)
 	c->fill = t;
 	c->fill.len = 0;
 	c->fill.off = 0;
+	c->progress_ns = l->now;
 	if (c->fill.cap > IO_SHRINK_OVER) {
+		memacct_add(MEMACCT_OUTPUT, -(int64_t)c->fill.cap);
 		free(c->fill.data);
 		c->fill.data = NULL;
 		c->fill.cap = 0;
@@ -626,7 +634,8 @@ static void io_flush_dirty(struct io_loop *l)
 		struct io_conn *next = c->next_dirty;
 		c->dirty = false;
 		c->next_dirty = NULL;
-		if (c->want_recv && !c->closing && !c->paused && !c->recv_armed && !l->quiesced)
+		if (c->want_recv && !c->closing && !c->paused && !c->recv_armed && !c->eof &&
+		    !l->quiesced)
 			io_arm_recv(l, c);
 		c->want_recv = false;
 		if (!(c->closing && !c->close_after))
@@ -658,9 +667,15 @@ static void io_on_recv(struct io_loop *l, struct io_conn *c, struct io_uring_cqe
 		return;
 	c->recv_armed = false;
 	if (cqe->res == 0) {
-		/* The peer closed or half-closed: nothing more will come. */
-		if (!c->closing)
+		/* The peer closed or half-closed: nothing more will come. The
+		 * router may still owe it replies (on_eof), else close once the
+		 * output is sent. */
+		if (!c->closing && l->cfg.ops->on_eof) {
+			c->eof = true;
+			l->cfg.ops->on_eof(l->cfg.ctx, c);
+		} else if (!c->closing) {
 			io_conn_close(c, true);
+		}
 	} else if (cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -ECANCELED) {
 		if (!c->closing)
 			io_conn_terminate(l, c);
@@ -686,6 +701,7 @@ static void io_on_send(struct io_loop *l, struct io_conn *c, int res)
 		return;
 	}
 	c->bytes_out += (uint64_t)res;
+	c->progress_ns = l->now;
 	l->st.bytes_out += (uint64_t)res;
 	c->send.off += (uint32_t)res;
 	if (c->send.off < c->send.len) {
@@ -774,13 +790,14 @@ int io_loop_run(struct io_loop *l)
 	const uint64_t spin_ns = (uint64_t)l->cfg.spin_us * 1000u;
 
 	while (!atomic_load_explicit(l->cfg.stop, memory_order_relaxed)) {
+		l->now = clock_now_ns();
 		bool did = io_process_cqes(l) > 0;
 		io_bufs_publish(l);
 		did |= ops->on_poll(l->cfg.ctx);
 		did |= io_adopt_drain(l);
 
 		uint64_t now = clock_now_ns();
-		if (now - l->last_tick >= 1000000000ull) {
+		if (now - l->last_tick >= l->tick_ns) {
 			l->last_tick = now;
 			io_tick(l, now);
 		}

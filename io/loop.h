@@ -20,6 +20,10 @@
 
 struct io_loop;
 
+/* The largest output queue a connection may have (buffers double in size
+ * and their lengths are 32 bits). */
+#define IO_MAX_PENDING_LIMIT (1u << 30)
+
 /* Output bytes of a connection: filled by the owner, then sent whole. */
 struct io_obuf {
 	char *data;
@@ -54,8 +58,10 @@ struct io_conn {
 	uint8_t cancels;  /* cancel operations in flight */
 	bool paused;      /* recv not re-armed until io_conn_resume() */
 	bool released;    /* slot given back; freed at the end of the iteration */
+	bool eof;         /* the peer sent its last byte (on_eof was called) */
 	struct io_conn *next_dirty;
 	uint64_t close_deadline_ns;
+	uint64_t progress_ns; /* last time the kernel took output bytes, or a send began */
 };
 
 /* The router's side of the loop. @ctx is given at creation. */
@@ -78,6 +84,11 @@ struct io_ops {
 	void (*on_tick)(void *ctx, uint64_t now_ns);
 	/* A send of @c completed (optional; admission watches queues drain). */
 	void (*on_sent)(void *ctx, struct io_conn *c);
+	/* Optional: the peer closed its sending side. Without it the loop
+	 * closes @c once its output is sent; with it @c stays open (it reads
+	 * nothing more) until the callback's owner calls io_conn_close(), so
+	 * replies to what the peer sent last can still go out. */
+	void (*on_eof)(void *ctx, struct io_conn *c);
 };
 
 /* Counters of one loop. Owner: its thread (copied out by io_loop_get_stats). */
@@ -96,9 +107,11 @@ struct io_loop_config {
 	int listen_fd;            /* a listening socket of this loop's own (SO_REUSEPORT) */
 	uint32_t buf_count;       /* provided buffers (power of two) */
 	uint32_t buf_size;        /* bytes each */
-	uint32_t max_pending;     /* output bytes queued per connection before it is closed */
+	uint32_t max_pending;     /* output bytes queued per connection before it is closed;
+	                             at most IO_MAX_PENDING_LIMIT */
 	uint32_t spin_us;         /* microseconds of idle polling before sleeping */
 	uint32_t close_linger_ms; /* how long a closing connection may flush its output */
+	uint32_t tick_ms;         /* on_tick period (0: 1000) */
 	struct wake *wake;        /* written by other threads to wake this loop */
 	const atomic_bool
 	    *stop; /* set by the owner to end io_loop_run(); then write @wake's eventfd */
@@ -143,6 +156,22 @@ int io_conn_write(struct io_conn *c, const void *data, size_t len);
 static inline size_t io_conn_pending(const struct io_conn *c)
 {
 	return (size_t)c->fill.len + (c->send.len - c->send.off);
+}
+
+/* True once @c is closing: it processes no more input and gets no output. */
+static inline bool io_conn_is_closing(const struct io_conn *c)
+{
+	return c->closing;
+}
+
+/* How long (ns, at @now) a send of @c has waited for the kernel to take any
+ * byte: 0 when no send is in flight. A peer that reads, however slowly,
+ * keeps this short; one that stopped reading makes it grow. */
+static inline uint64_t io_conn_stalled_ns(const struct io_conn *c, uint64_t now)
+{
+	if (!c->send_inflight || now <= c->progress_ns)
+		return 0;
+	return now - c->progress_ns;
 }
 
 /* Closes @c: once its output is sent when @flush (bounded by a deadline),

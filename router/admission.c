@@ -87,15 +87,20 @@ struct adm_config *adm_config_new(void)
 	struct adm_policy *d = &c->specs[0].p;
 	snprintf(d->name, sizeof(d->name), "default");
 	d->shard = ADM_DEFER;
-	d->sub = ADM_DISCONNECT; /* nats-server's slow-consumer behaviour */
-	d->fallback = ADM_DROP_NEW;
-	d->sub_high = 64ull << 20;
-	d->defer_max_ns = 2000ull * 1000000u;
+	/* Backpressure before loss, as nats-server stalls fast producers; a
+	 * subscriber that stops reading is closed as nats-server closes a slow
+	 * consumer (max_pending, write_deadline). */
+	d->sub = ADM_DEFER;
+	d->fallback = ADM_DISCONNECT;
+	d->sub_high = 8ull << 20;
+	d->defer_max_ns = 500ull * 1000000u;
 	d->busy = true;
 	d->advisory = false;
 	c->nspecs = 1;
-	c->shard_high = 16ull << 20;
-	c->shard_high_msgs = 512 * 1024;
+	/* Shallow: what is queued to the shards when subscribers ask their
+	 * publishers to wait still reaches them (defer is lossless). */
+	c->shard_high = 4ull << 20;
+	c->shard_high_msgs = 64 * 1024;
 	c->process_high = 1ull << 30;
 	return c;
 }
@@ -443,6 +448,8 @@ void admission_stats(const struct admission *a, struct stats_admission **out, in
 		o->busy_replies = atomic_load(&c->busy_replies);
 		o->disconnects = atomic_load(&c->disconnects);
 		o->high_crossings = atomic_load(&c->high_crossings);
+		o->stalls = atomic_load(&c->stalls);
+		o->no_progress = atomic_load(&c->no_progress);
 	}
 	*out = st;
 	*n = a->npolicies + 1;

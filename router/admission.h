@@ -35,6 +35,8 @@ struct adm_counters {
 	atomic_uint_fast64_t busy_replies;
 	atomic_uint_fast64_t disconnects;
 	atomic_uint_fast64_t high_crossings;
+	atomic_uint_fast64_t stalls; /* subscribers that stopped holding publishers: no progress */
+	atomic_uint_fast64_t no_progress; /* subscribers closed for no progress in write_deadline */
 	atomic_uint_fast64_t advisory_last_ns;
 };
 
@@ -43,13 +45,16 @@ struct adm_policy {
 	char name[48];         /* "default" or the [policy NAME] section name */
 	enum adm_action shard; /* shard queue over its mark: defer | drop-new */
 	enum adm_action sub;   /* subscriber queue over its mark */
-	enum adm_action
-	    fallback;      /* sub = defer, after defer_max: drop-new | drop-old | disconnect */
+	/* sub = defer, once the subscriber's queue reaches max_pending or it made
+	 * no progress for write_deadline: drop-new | drop-old | disconnect */
+	enum adm_action fallback;
 	uint64_t sub_high; /* bytes queued to one subscriber */
 	uint64_t sub_low;
-	uint64_t defer_max_ns; /* longest a subscriber may hold publishers */
-	bool busy;             /* answer a dropped request with a 503 status */
-	bool advisory;         /* publish $SYS.ADMISSION.<name> on high crossings */
+	/* sub = defer: a subscriber that made no progress (its socket took no
+	 * byte) this long stops holding publishers back */
+	uint64_t defer_max_ns;
+	bool busy;     /* answer a dropped request with a 503 status */
+	bool advisory; /* publish $SYS.ADMISSION.<name> on high crossings */
 	struct adm_counters c;
 };
 

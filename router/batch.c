@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-atomic_uint_fast64_t mbatch_bytes_held;
+#include "core/memacct.h"
 
 struct mbatch *mbatch_new(uint32_t entries, uint32_t arena)
 {
@@ -15,7 +15,9 @@ struct mbatch *mbatch_new(uint32_t entries, uint32_t arena)
 		return NULL;
 	b->alloc = (uint32_t)total;
 	b->nmsgs = 0;
-	atomic_fetch_add_explicit(&mbatch_bytes_held, total, memory_order_relaxed);
+	b->src = 0;
+	b->next = NULL;
+	memacct_add(MEMACCT_BATCH, (int64_t)total);
 	atomic_init(&b->refs, 1);
 	b->n = 0;
 	b->cap = entries;
@@ -33,7 +35,7 @@ void mbatch_unref(struct mbatch *b)
 		return;
 	/* acq_rel: the last owner must see every other owner's reads finished. */
 	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
-		atomic_fetch_sub_explicit(&mbatch_bytes_held, b->alloc, memory_order_relaxed);
+		memacct_add(MEMACCT_BATCH, -(int64_t)b->alloc);
 		free(b);
 	}
 }
@@ -52,9 +54,10 @@ struct mentry *mbatch_add(struct mbatch *b, enum mentry_kind kind, size_t bytes)
 
 struct dbatch *dbatch_new(void)
 {
-	struct dbatch *db = malloc(sizeof(*db) + sizeof(struct delivery) * DBATCH_DELIVERIES);
+	struct dbatch *db = malloc(DBATCH_BYTES);
 	if (!db)
 		return NULL;
+	memacct_add(MEMACCT_BATCH, (int64_t)DBATCH_BYTES);
 	db->n = 0;
 	db->cap = DBATCH_DELIVERIES;
 	db->nheld = 0;
@@ -67,6 +70,7 @@ void dbatch_free(struct dbatch *db)
 		return;
 	for (uint32_t i = 0; i < db->nheld; i++)
 		mbatch_unref(db->held[i]);
+	memacct_add(MEMACCT_BATCH, -(int64_t)DBATCH_BYTES);
 	free(db);
 }
 

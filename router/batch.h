@@ -1,10 +1,12 @@
 /* The two kinds of batch that cross threads through the rings.
  *
  * An mbatch carries operations from one I/O thread to one shard: messages
- * (subject, reply, headers and payload copied once into the batch's arena),
- * subscription changes and barriers. A dbatch carries the shard's results to
- * one I/O thread: deliveries (pointing into mbatches, which they hold
- * references to), barrier acknowledgements and no-responders notices.
+ * (subject, reply, headers and payload copied once into the batch's arena)
+ * and subscription changes. A dbatch carries results back to the I/O thread
+ * that sent the operations (deliveries pointing into mbatches, which they
+ * hold references to; unsubscribe acknowledgements; no-responders notices),
+ * and from one I/O thread to another (deliveries it forwards to the
+ * subscribers it does not own; publisher pauses and resumes).
  *
  * Ownership: a batch belongs to its producer until pushed into a ring, then
  * to whoever pops it. An mbatch is also shared read-only by the dbatches that
@@ -24,12 +26,12 @@ enum mentry_kind {
 	MENTRY_SUB,     /* add a subscription */
 	MENTRY_UNSUB,   /* remove a subscription */
 	MENTRY_CLOSE,   /* remove every subscription of a connection */
-	MENTRY_BARRIER, /* acknowledge to the connection once everything before is applied */
 };
 
 enum mentry_flag {
 	MENTRY_F_NO_ECHO = 1 << 0,       /* do not deliver to the publishing connection */
 	MENTRY_F_NO_RESPONDERS = 1 << 1, /* publisher wants a 503 when nobody receives */
+	MENTRY_F_RUN_END = 1 << 2,       /* last entry of a run (see router/rlog.h) */
 };
 
 /* One operation in an mbatch. Strings live in the batch arena at @off:
@@ -40,7 +42,7 @@ struct mentry {
 	uint32_t off;
 	uint32_t len; /* MSG: payload bytes (headers included) */
 	uint32_t hdr_len;
-	uint32_t aux; /* SUB: the connection's subscription number; BARRIER: sequence */
+	uint32_t aux; /* SUB, UNSUB: the connection's subscription number */
 	uint16_t subject_len;
 	uint16_t reply_len; /* SUB: queue length */
 	uint16_t sid_len;
@@ -59,17 +61,14 @@ struct mbatch {
 	uint32_t size;       /* arena bytes allocated */
 	uint64_t bytes;      /* payload bytes of MSG entries (admission) */
 	uint32_t nmsgs;      /* MSG entries (admission) */
-	uint32_t alloc;      /* bytes allocated, counted in mbatch_bytes_held */
+	uint32_t alloc;      /* bytes allocated (core/memacct.h, MEMACCT_BATCH) */
+	uint16_t src;        /* the I/O thread that filled it: results go back there */
 	struct mentry *e;    /* entries, inside the same allocation */
 	char *arena;
 };
 
 #define MBATCH_ENTRIES    512u
 #define MBATCH_ARENA_SIZE (64u * 1024u)
-
-/* Bytes held in mbatches by the whole process (the process admission mark).
- * Relaxed: changed once per batch, read by I/O threads and monitoring. */
-extern atomic_uint_fast64_t mbatch_bytes_held;
 
 /* A new empty batch with room for @entries entries and @arena bytes, one
  * reference held by the caller. NULL when out of memory. */
@@ -101,22 +100,28 @@ static inline const char *mentry_str(const struct mbatch *b, const struct mentry
 
 enum delivery_kind {
 	DELIVERY_MSG = 1,       /* send entry @e of @b to subscription @subid */
-	DELIVERY_BARRIER,       /* barrier @seq of the connection is applied by one shard */
+	DELIVERY_NONE,          /* nothing: carries DELIVERY_F_END for a run without results */
 	DELIVERY_NO_RESPONDERS, /* nobody received @e (or admission refused it): 503 to its reply */
 	DELIVERY_PAUSE,         /* a subscriber's queue is full: stop reading this publisher */
 	DELIVERY_RESUME,        /* that subscriber drained: the pause above is over */
 	DELIVERY_UNSUBBED,      /* a shard applied the UNSUB of subscription @subid */
 };
 
+enum delivery_flag {
+	DELIVERY_F_END = 1 << 0, /* the last result of a run of entries (router/rlog.h) */
+};
+
 struct delivery {
 	uint64_t conn;
 	const struct mbatch *b;
 	const struct mentry *e;
-	uint32_t subid; /* DELIVERY_BARRIER: the barrier sequence */
-	uint32_t kind;
+	uint32_t subid;
+	uint16_t kind;
+	uint16_t flags;
 };
 
-/* Owner: the shard's current runner until pushed; then the I/O thread. */
+/* Owner: its producer (a shard's claim holder, or an I/O thread forwarding)
+ * until pushed; then the I/O thread that pops it. */
 struct dbatch {
 	struct dbatch *next; /* in a runner's list of batches waiting for ring room */
 	uint32_t n;
@@ -127,6 +132,7 @@ struct dbatch {
 };
 
 #define DBATCH_DELIVERIES 1024u
+#define DBATCH_BYTES      (sizeof(struct dbatch) + sizeof(struct delivery) * DBATCH_DELIVERIES)
 
 struct dbatch *dbatch_new(void);
 

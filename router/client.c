@@ -18,14 +18,15 @@
 #include "router/auth.h"
 #include "router/client_int.h"
 #include "router/server.h"
+#include "router/shard.h"
 #include "router/subject.h"
 
 static atomic_uint_fast64_t client_next_cid = 1;
 
-/* ---- replies in order with barriers ---- */
+/* ---- replies in order with marks ---- */
 
-static int client_pend_push(struct client *cl, uint32_t acks, const char *text, size_t len,
-                            bool ctrl)
+static int client_pend_push(struct client *cl, bool waiting, const char *text, size_t len,
+                            enum pend_kind kind)
 {
 	if (cl->pend_n == cl->pend_cap) {
 		uint32_t cap = cl->pend_cap ? cl->pend_cap * 2 : 8;
@@ -40,8 +41,8 @@ static int client_pend_push(struct client *cl, uint32_t acks, const char *text, 
 		cl->pend_cap = cap;
 	}
 	struct pend *e = &cl->pend[(cl->pend_head + cl->pend_n) & (cl->pend_cap - 1)];
-	e->acks = acks;
-	e->ctrl = ctrl;
+	e->waiting = waiting;
+	e->kind = (uint8_t)kind;
 	e->len = (uint32_t)(len < sizeof(e->text) ? len : sizeof(e->text));
 	if (e->len)
 		memcpy(e->text, text, e->len);
@@ -53,28 +54,73 @@ void client_pend_drain(struct client *cl)
 {
 	while (cl->pend_n) {
 		struct pend *e = &cl->pend[cl->pend_head];
-		if (e->acks)
+		if (e->waiting)
 			return;
-		if (e->ctrl) {
+		cl->pend_head = (cl->pend_head + 1) & (cl->pend_cap - 1);
+		cl->pend_n--;
+		cl->pend_seq++;
+		switch ((enum pend_kind)e->kind) {
+		case PEND_CTRL:
 			/* Its subscription changes are applied: read it again (the
 			 * I/O thread's poll resumes it once no other reason holds). */
 			if (--cl->ctrl_waits == 0)
 				cl->pause_reasons &= ~(uint32_t)CLIENT_PAUSE_CTRL;
-		} else {
+			break;
+		case PEND_TEXT:
 			io_conn_write(cl->c, e->text, e->len);
+			break;
+		case PEND_CLOSE:
+			if (e->len)
+				io_conn_write(cl->c, e->text, e->len);
+			io_conn_close(cl->c, true); /* frees @cl */
+			return;
 		}
-		cl->pend_head = (cl->pend_head + 1) & (cl->pend_cap - 1);
-		cl->pend_n--;
-		cl->pend_seq++;
 	}
+}
+
+void client_mark_reached(struct iothr *t, uint64_t conn, uint32_t aux)
+{
+	struct io_conn *c = io_loop_conn(t->loop, conn);
+	if (!c || !c->user)
+		return; /* closed meanwhile */
+	struct client *cl = c->user;
+	uint32_t idx = aux - cl->pend_seq;
+	if (idx >= cl->pend_n)
+		return;
+	cl->pend[(cl->pend_head + idx) & (cl->pend_cap - 1)].waiting = false;
+	client_pend_drain(cl);
 }
 
 void client_reply(struct client *cl, const char *text, size_t len)
 {
 	if (cl->pend_n == 0)
 		io_conn_write(cl->c, text, len);
-	else if (client_pend_push(cl, 0, text, len, false) != 0)
+	else if (client_pend_push(cl, false, text, len, PEND_TEXT) != 0)
 		io_conn_close(cl->c, false);
+}
+
+/* Queues @text (or @kind's action) behind a mark in the route log: done when
+ * everything this thread sent before has its results. */
+static void client_wait_mark(struct client *cl, const char *text, size_t len, enum pend_kind kind)
+{
+	uint32_t seq = cl->pend_seq + cl->pend_n;
+	int r = iothr_mark(cl->t, cl->c->id, seq);
+	if (r < 0 || client_pend_push(cl, r > 0, text, len, kind) != 0) {
+		log_error("cid %llu: out of memory: closing", (unsigned long long)cl->cid);
+		io_conn_close(cl->c, false);
+		return;
+	}
+	if (r == 0)
+		client_pend_drain(cl); /* nothing outstanding: at once */
+}
+
+void client_quit(struct client *cl, const char *text, size_t len)
+{
+	if (cl->quitting)
+		return;
+	cl->quitting = true;
+	io_conn_pause(cl->c);
+	client_wait_mark(cl, text, len, PEND_CLOSE);
 }
 
 static void client_ok(struct client *cl)
@@ -88,34 +134,14 @@ void client_err(struct client *cl, const char *text, bool close)
 	char buf[160];
 	size_t n = proto_encode_err(buf, sizeof(buf), text);
 	if (close) {
-		io_conn_write(cl->c, buf, n);
 		log_debug("cid %llu: -ERR '%s', closing", (unsigned long long)cl->cid, text);
-		io_conn_close(cl->c, true);
+		client_quit(cl, buf, n);
 		return;
 	}
 	client_reply(cl, buf, n);
 }
 
 /* ---- operations into the shards' batches ---- */
-
-struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind, size_t bytes)
-{
-	struct iothr *t = cl->t;
-	struct mbatch *b = t->open[shard];
-	if (RB_UNLIKELY(!b || !mbatch_fits(b, bytes))) {
-		if (b)
-			iothr_push(t, shard, b);
-		uint32_t arena = bytes > MBATCH_ARENA_SIZE ? (uint32_t)bytes : MBATCH_ARENA_SIZE;
-		b = t->open[shard] = mbatch_new(MBATCH_ENTRIES, arena);
-		if (!b)
-			return NULL;
-	}
-	t->open_entries[shard]++;
-	client_bit_set(cl->touched, shard);
-	struct mentry *e = mbatch_add(b, kind, bytes);
-	e->conn = cl->c->id;
-	return e;
-}
 
 /* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
 /* Returns how many shards it was sent to, or -ENOMEM (after sending to some). */
@@ -290,7 +316,7 @@ static void client_on_unsub(struct client *cl, const struct proto_frame *f)
 static bool client_admit_pub(struct client *cl, struct shard *sh, const struct proto_frame *f)
 {
 	struct server *s = cl->t->srv;
-	struct admission *a = s->adm;
+	struct admission *a = server_adm(s);
 	struct adm_policy *p = admission_lookup(a, f->subject.ptr, f->subject.len);
 	bool shard_over = atomic_load_explicit(&sh->over, memory_order_relaxed);
 
@@ -324,7 +350,7 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	if (f->op == PROTO_OP_HPUB && !cl->opts.headers) {
 		log_debug("cid %llu: HPUB without headers support: closing",
 		          (unsigned long long)cl->cid);
-		io_conn_close(cl->c, false);
+		client_quit(cl, NULL, 0);
 		return;
 	}
 	if (cl->opts.pedantic && !subject_valid_pub(f->subject.ptr, f->subject.len))
@@ -378,51 +404,20 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	client_ok(cl);
 }
 
-/* Sends a barrier to every shard this connection sent to since the last
- * one; @text (a PONG) is written, or @ctrl's wait ends, once all of them
- * acknowledged it and every earlier reply was written. */
+/* @text (a PONG) is written, or @ctrl's wait ends, once everything this
+ * connection sent before has been applied by the shards and its results
+ * written (a mark in the route log), and every earlier reply was written. */
 static void client_barrier(struct client *cl, const char *text, size_t len, bool ctrl)
 {
-	struct server *s = cl->t->srv;
-	uint32_t n = 0;
-	uint32_t seq = cl->pend_seq + cl->pend_n;
-	for (uint32_t w = 0; w < CLIENT_SHARD_WORDS; w++) {
-		uint64_t bits = cl->touched[w];
-		cl->touched[w] = 0;
-		while (bits) {
-			uint32_t sh = w * 64 + (uint32_t)__builtin_ctzll(bits);
-			bits &= bits - 1;
-			if (sh >= (uint32_t)s->nshards)
-				continue;
-			struct mentry *e = client_add(cl, sh, MENTRY_BARRIER, 0);
-			if (!e) {
-				io_conn_close(cl->c, false);
-				return;
-			}
-			e->aux = seq;
-			n++;
-		}
-	}
-	/* client_add() marked the barrier shards as touched again: clear. */
-	memset(cl->touched, 0, sizeof(cl->touched));
-	if (ctrl)
-		cl->ctrl_queued = 0;
-	if (n == 0 && cl->pend_n == 0) {
-		if (!ctrl)
-			io_conn_write(cl->c, text, len);
-		return;
-	}
-	if (client_pend_push(cl, n, text, len, ctrl) != 0) {
-		io_conn_close(cl->c, false);
-		return;
-	}
 	if (ctrl) {
+		cl->ctrl_queued = 0;
 		cl->ctrl_waits++;
 		client_pause(cl, CLIENT_PAUSE_CTRL, NULL);
 	}
+	client_wait_mark(cl, text, len, ctrl ? PEND_CTRL : PEND_TEXT);
 }
 
-/* PING: PONG once every shard this connection sent to has applied it all. */
+/* PING: PONG once the shards applied everything sent before it. */
 static void client_on_ping(struct client *cl)
 {
 	client_barrier(cl, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1, false);
@@ -457,7 +452,7 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 		} else {
 			log_debug("cid %llu: invalid CONNECT: closing",
 			          (unsigned long long)cl->cid);
-			io_conn_close(cl->c, true);
+			client_quit(cl, NULL, 0);
 		}
 		return;
 	}
@@ -610,12 +605,12 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 			} else {
 				log_debug("cid %llu: protocol error %d: closing",
 				          (unsigned long long)cl->cid, r);
-				io_conn_close(c, true);
+				client_quit(cl, NULL, 0);
 			}
 			return len;
 		}
 		client_op(cl, &f);
-		if (c->closing)
+		if (c->closing || cl->quitting)
 			return len;
 		if (RB_UNLIKELY(cl->pause_reasons))
 			break;
@@ -656,10 +651,15 @@ static int client_stash(struct client *cl, const char *data, size_t len)
 void client_unstash(struct client *cl)
 {
 	struct io_conn *c = cl->c;
-	if (cl->pause_reasons || cl->stash_off == cl->stash_len)
+	if (cl->pause_reasons || cl->quitting)
 		return;
+	if (cl->stash_off == cl->stash_len) {
+		if (cl->eof_pending)
+			client_quit(cl, NULL, 0);
+		return;
+	}
 	size_t used = client_parse(cl, c, cl->stash + cl->stash_off, cl->stash_len - cl->stash_off);
-	if (c->closing)
+	if (c->closing || cl->quitting)
 		return;
 	cl->stash_off += used;
 	if (cl->stash_off == cl->stash_len) {
@@ -670,6 +670,8 @@ void client_unstash(struct client *cl)
 			cl->stash_cap = 0;
 		}
 		cl->stash_off = cl->stash_len = 0;
+		if (cl->eof_pending && !cl->pause_reasons)
+			client_quit(cl, NULL, 0);
 	}
 }
 
@@ -678,10 +680,12 @@ static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_
 	(void)ctx;
 	struct client *cl = c->user;
 	cl->last_in_ns = clock_now_ns();
+	if (cl->quitting)
+		return;
 	size_t used = 0;
 	if (!cl->pause_reasons && cl->stash_off == cl->stash_len) {
 		used = client_parse(cl, c, data, len);
-		if (c->closing)
+		if (c->closing || cl->quitting)
 			return;
 	}
 	if (used < len && client_stash(cl, data + used, len - used) != 0) {
@@ -761,11 +765,7 @@ static void client_on_close(void *ctx, struct io_conn *c)
 	struct server *s = cl->t->srv;
 	atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
 	client_unpause_all(cl);
-	/* Publishers this subscriber held back may go on. */
-	for (uint32_t i = 0; i < cl->nheld_pubs; i++) {
-		struct delivery d = {.conn = cl->held_pubs[i], .kind = DELIVERY_RESUME};
-		runner_emit(&cl->t->run, &d);
-	}
+	client_release_all(cl); /* publishers this subscriber held back may go on */
 	free(cl->held_pubs);
 	cl->t->in_msgs += cl->in_msgs;
 	cl->t->out_msgs += cl->out_msgs;
@@ -794,6 +794,10 @@ static void client_tick_one(struct io_conn *c, void *arg)
 	uint64_t now = *(uint64_t *)arg;
 	struct client *cl = c->user;
 	const struct live *cfg = server_live(cl->t->srv);
+	if (RB_UNLIKELY(io_conn_stalled_ns(c, now) >
+	                (uint64_t)cl->t->srv->cfg.write_deadline_ms * 1000000u) &&
+	    client_missed_deadline(cl, now))
+		return;
 	if (!cl->connected && client_auth_required(cl) &&
 	    now - cl->opened_ns > (uint64_t)cfg->auth_timeout_ms * 1000000u) {
 		client_err(cl, "Authentication Timeout", true);
@@ -819,9 +823,28 @@ static void client_tick_one(struct io_conn *c, void *arg)
 	io_conn_write(c, PROTO_PING_LINE, sizeof(PROTO_PING_LINE) - 1);
 }
 
+/* The peer half-closed: answer what it sent (its own messages included),
+ * then close. Input stashed while it was paused is parsed first. */
+static void client_on_eof(void *ctx, struct io_conn *c)
+{
+	(void)ctx;
+	struct client *cl = c->user;
+	if (cl->pause_reasons || cl->stash_off != cl->stash_len) {
+		cl->eof_pending = true;
+		return;
+	}
+	client_quit(cl, NULL, 0);
+}
+
+/* Every tick (100 ms): subscribers that hold publishers back are checked
+ * for progress; once a second every connection (pings, deadlines). */
 static void client_on_tick(void *ctx, uint64_t now)
 {
 	struct iothr *t = ctx;
+	client_check_holders(t, now);
+	if (now - t->last_slow_tick < 1000000000ull)
+		return;
+	t->last_slow_tick = now;
 	io_loop_foreach(t->loop, client_tick_one, &now);
 }
 
@@ -833,4 +856,5 @@ const struct io_ops client_io_ops = {
     .has_work = iothr_has_work,
     .on_tick = client_on_tick,
     .on_sent = client_on_sent,
+    .on_eof = client_on_eof,
 };

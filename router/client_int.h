@@ -1,6 +1,6 @@
 /* The per-connection protocol state shared by router/client.c (operations
  * in), router/deliver.c (deliveries out, subscriber-side admission) and
- * router/iothr.c (the I/O thread's poll, publisher pauses, statistics).
+ * router/iothr*.c (the I/O thread's poll, publisher pauses, statistics).
  * Private to router/. */
 #ifndef ROUTER_CLIENT_INT_H
 #define ROUTER_CLIENT_INT_H
@@ -14,6 +14,9 @@
 #include "io/loop.h"
 #include "io/proto.h"
 #include "router/admission.h"
+#include "router/batch.h"
+#include "router/client.h"
+#include "router/iothr.h"
 #include "router/server.h"
 
 #define CLIENT_SHARD_WORDS (CONFIG_MAX_SHARDS / 64)
@@ -53,12 +56,18 @@ struct csub {
 	char str[];
 };
 
-/* A reply that must wait for earlier barriers: sent when acks reaches 0 and
- * everything queued before it was sent. */
+enum pend_kind {
+	PEND_TEXT = 0, /* write @text */
+	PEND_CTRL,     /* no text: the end of a CLIENT_PAUSE_CTRL wait */
+	PEND_CLOSE,    /* write @text (maybe empty), then close once it is sent */
+};
+
+/* A reply that must wait for a mark in the route log: sent when @waiting is
+ * cleared and everything queued before it was sent. */
 struct pend {
-	uint32_t acks;
+	bool waiting;
+	uint8_t kind; /* enum pend_kind */
 	uint32_t len;
-	bool ctrl; /* no text: the end of a CLIENT_PAUSE_CTRL wait */
 	char text[120];
 };
 
@@ -73,7 +82,6 @@ struct client {
 	struct map by_id;  /* subid -> csub */
 	uint32_t next_subid;
 	uint32_t nsubs;
-	uint64_t touched[CLIENT_SHARD_WORDS];    /* shards sent to since the last barrier */
 	uint64_t sub_shards[CLIENT_SHARD_WORDS]; /* shards that may hold our subscriptions */
 	struct pend *pend;
 	uint32_t pend_head;
@@ -87,8 +95,10 @@ struct client {
 	uint8_t last_subj_len; /* 0: none cached */
 	char last_subj[CLIENT_LAST_SUBJ_MAX];
 	struct csub *last_cs; /* the subscription last delivered to (NULL: none) */
-	uint32_t ctrl_queued; /* SUB/UNSUB entries since the last subscription barrier */
-	uint32_t ctrl_waits;  /* subscription barriers not yet acknowledged */
+	uint32_t ctrl_queued; /* SUB/UNSUB entries since the last subscription mark */
+	uint32_t ctrl_waits;  /* subscription marks not yet reached */
+	bool quitting;        /* closes after what it sent so far: parse nothing more */
+	bool eof_pending;     /* the peer half-closed; quit once its input is parsed */
 	uint64_t opened_ns;
 	uint64_t last_in_ns;
 	uint64_t last_ping_ns;
@@ -109,11 +119,11 @@ struct client {
 	size_t stash_len;
 	size_t stash_cap;
 	/* admission: this connection as a subscriber */
-	bool sub_over;        /* its queue crossed a high mark, not yet below the low */
-	uint64_t sub_low;     /* the low mark of the policy that crossed */
-	uint64_t defer_start; /* when it began holding publishers */
-	struct adm_policy *defer_policy;
-	uint64_t *held_pubs; /* publishers it asked to pause */
+	bool sub_over;    /* its queue crossed a high mark, not yet below the low */
+	bool stalled;     /* made no progress for its policy's defer_max: holds no one */
+	uint64_t sub_low; /* the low mark of the policy that crossed */
+	struct adm_policy *over_policy; /* the policy whose mark it crossed */
+	uint64_t *held_pubs;            /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;
@@ -124,16 +134,28 @@ static inline void client_bit_set(uint64_t *w, uint32_t i)
 	w[i / 64] |= 1ull << (i % 64);
 }
 
-/* Sends @text now, or after the replies still waiting for barriers. */
+/* Sends @text now, or after the replies still waiting for marks. */
 void client_reply(struct client *cl, const char *text, size_t len);
-/* -ERR '<text>': with @close, sent at once and the connection closed. */
+/* -ERR '<text>': with @close, the connection reads nothing more and closes
+ * once the results of what it sent before are written (its own messages
+ * included), after the -ERR. */
 void client_err(struct client *cl, const char *text, bool close);
-/* Writes the replies whose barriers are all acknowledged. */
+/* Closes @cl once what it sent before has its results; @text (may be NULL)
+ * is written last. */
+void client_quit(struct client *cl, const char *text, size_t len);
+/* Writes the replies whose marks were reached. @cl may be closed and freed
+ * on return when a PEND_CLOSE was reached (check the connection first). */
 void client_pend_drain(struct client *cl);
+/* The merge reached mark @aux of connection @conn (router/iothr_order.c). */
+void client_mark_reached(struct iothr *t, uint64_t conn, uint32_t aux);
 
-/* Appends an entry of @bytes for @shard to this thread's open batch (marks the
- * shard touched for barriers). NULL when out of memory. */
-struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind, size_t bytes);
+/* Appends an entry of @bytes for @shard to this thread's open batch. NULL
+ * when out of memory. */
+static inline struct mentry *client_add(struct client *cl, uint32_t shard, enum mentry_kind kind,
+                                        size_t bytes)
+{
+	return iothr_add(cl->t, shard, kind, bytes, cl->c->id);
+}
 /* The subscription numbered @subid, or NULL; the last one found is
  * remembered (a subscriber usually gets many messages in a row for it). */
 static inline struct csub *client_csub(struct client *cl, uint32_t subid)
@@ -152,10 +174,6 @@ void client_unsub(struct client *cl, struct csub *cs);
 /* A shard applied the UNSUB of subscription @subid. */
 void client_unsub_acked(struct client *cl, uint32_t subid);
 
-/* Queues @b for @shard (ring, or the ordered pending list when full) and
- * accounts it in the shard's admission measure. */
-void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b);
-
 /* Stops reading @cl for @reason (admission, charged to policy @p; NULL for
  * CLIENT_PAUSE_CTRL); resumed by iothr_poll() when every reason has cleared. */
 void client_pause(struct client *cl, enum client_pause reason, struct adm_policy *p);
@@ -172,17 +190,21 @@ void client_unpause_all(struct client *cl);
  * subscription matching the reply subject. True when one was sent. */
 bool client_send_503(struct client *cl, const char *reply, size_t reply_len);
 
-/* Publishes @payload on @subject from the server itself (advisories). */
-void iothr_publish_system(struct iothr *t, const char *subject, const char *payload, size_t len);
-
-/* Statistics request answered by the I/O thread (router/stats.c asks). */
-void iothr_answer_stats(struct iothr *t);
-
-/* io_ops of the I/O thread (router/iothr.c). */
-bool iothr_poll(void *ctx);
-bool iothr_has_work(void *ctx);
+/* Handles one result or forwarded delivery for a connection of @t. */
+void client_deliver_one(struct iothr *t, const struct delivery *d);
+/* Handles a dbatch another thread (or this one) forwarded, and frees it. */
+void client_deliver(struct iothr *t, struct dbatch *db);
 
 /* Subscriber side: called after a send of @c completed. */
 void client_on_sent(void *ctx, struct io_conn *c);
+/* Subscriber side, every tick: subscribers holding publishers that stopped
+ * making progress let them go. */
+void client_check_holders(struct iothr *t, uint64_t now);
+/* Subscriber side: @cl closes; the publishers it holds may go on. */
+void client_release_all(struct client *cl);
+/* Subscriber side: @cl made no progress for write_deadline. Applies its
+ * policy (closes it as a slow consumer unless the policy drops instead).
+ * Returns true when @cl was closed. */
+bool client_missed_deadline(struct client *cl, uint64_t now);
 
 #endif /* ROUTER_CLIENT_INT_H */

@@ -44,6 +44,7 @@ void config_init(struct config *c)
 	c->max_pending = 64u * 1024 * 1024;
 	c->ping_interval_ms = 2 * 60 * 1000;
 	c->ping_max = 2;
+	c->write_deadline_ms = 10000; /* nats-server's default */
 	c->auth_timeout_ms = 2000;
 	c->shutdown_timeout_ms = 10000;
 	c->inline_max = small ? UINT32_MAX : 64;
@@ -169,6 +170,10 @@ static int config_set(struct config *c, const char *key, const char *val)
 		if (parse_duration_ms(val, &v) || v < 10)
 			return -EINVAL;
 		c->ping_interval_ms = (uint32_t)v;
+	} else if (!strcmp(key, "write_deadline")) {
+		if (parse_duration_ms(val, &v) || v < 10 || v > UINT32_MAX)
+			return -EINVAL;
+		c->write_deadline_ms = (uint32_t)v;
 	} else if (!strcmp(key, "ping_max")) {
 		if (parse_u64(val, 1, 1000, &v))
 			return -EINVAL;
@@ -386,6 +391,8 @@ static void config_usage(FILE *out)
 	    "                           slow consumer (default 64M)\n"
 	    "      --ping-interval DUR  PING idle clients this often (default 2m)\n"
 	    "      --ping-max N         unanswered PINGs before 'Stale Connection' (default 2)\n"
+	    "      --write-deadline D   a subscriber whose socket takes no byte this long is a\n"
+	    "                           slow consumer (default 10s)\n"
 	    "      --auth-timeout DUR   time a client has to send CONNECT when auth is on (2s)\n"
 	    "      --inline-max N       an I/O thread routes up to N queued operations itself\n"
 	    "                           when the shard's worker sleeps (default 64; on 2 cores\n"
@@ -397,17 +404,19 @@ static void config_usage(FILE *out)
 	    "      --max-subscriptions N  per connection (default 0: no limit)\n"
 	    "\n"
 	    "Admission control (defaults; per-subject policies go in the -c file):\n"
-	    "      --sub-policy P       a subscriber's queue over its mark: disconnect (default,\n"
-	    "                           as nats-server), drop-new, drop-old or defer\n"
-	    "      --sub-high SIZE      bytes queued to one subscriber (default 64M; low = half)\n"
+	    "      --sub-policy P       a subscriber's queue over its mark: defer (default: hold\n"
+	    "                           back its publishers, lose nothing), drop-new, drop-old\n"
+	    "                           or disconnect\n"
+	    "      --sub-high SIZE      bytes queued to one subscriber (default 8M; low = half)\n"
 	    "      --sub-low SIZE       where the subscriber's queue is healthy again\n"
-	    "      --defer-max DUR      longest a subscriber may stall publishers (default 2s)\n"
-	    "      --fallback P         after --defer-max: drop-new (default), drop-old, "
-	    "disconnect\n"
+	    "      --defer-max DUR      a deferring subscriber whose socket takes no byte this\n"
+	    "                           long stops holding publishers (default 500ms)\n"
+	    "      --fallback P         defer, at --max-pending or --write-deadline: disconnect\n"
+	    "                           (default), drop-new or drop-old\n"
 	    "      --shard-policy P     a shard's queue over its mark: defer (default) or "
 	    "drop-new\n"
-	    "      --shard-high SIZE    bytes queued to one shard (default 16M)\n"
-	    "      --shard-high-msgs N  messages queued to one shard (default 512K)\n"
+	    "      --shard-high SIZE    bytes queued to one shard (default 4M)\n"
+	    "      --shard-high-msgs N  messages queued to one shard (default 64K)\n"
 	    "      --process-high SIZE  bytes held in messages by the process (default 1G): above\n"
 	    "                           it every publisher is deferred\n"
 	    "      --busy BOOL          answer a dropped request with a 503 status (default true)\n"
@@ -443,6 +452,7 @@ enum {
 	OPT_MAX_PENDING,
 	OPT_PING_INTERVAL,
 	OPT_PING_MAX,
+	OPT_WRITE_DEADLINE,
 	OPT_AUTH_TIMEOUT,
 	OPT_INLINE_MAX,
 	OPT_SPIN,
@@ -491,6 +501,7 @@ static const struct option config_longopts[] = {
     {"max-pending", required_argument, NULL, OPT_MAX_PENDING},
     {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
     {"ping-max", required_argument, NULL, OPT_PING_MAX},
+    {"write-deadline", required_argument, NULL, OPT_WRITE_DEADLINE},
     {"auth-timeout", required_argument, NULL, OPT_AUTH_TIMEOUT},
     {"inline-max", required_argument, NULL, OPT_INLINE_MAX},
     {"spin-us", required_argument, NULL, OPT_SPIN},
@@ -548,6 +559,8 @@ static const char *config_key_of(int opt)
 		return "ping_interval";
 	case OPT_PING_MAX:
 		return "ping_max";
+	case OPT_WRITE_DEADLINE:
+		return "write_deadline";
 	case OPT_AUTH_TIMEOUT:
 		return "auth_timeout";
 	case OPT_INLINE_MAX:

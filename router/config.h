@@ -23,9 +23,10 @@ struct config {
 	int shards;
 	bool pin;
 	uint32_t max_payload;
-	uint32_t max_pending;      /* output bytes per connection before it is closed */
-	uint32_t ping_interval_ms; /* server PINGs an idle client this often */
-	uint32_t ping_max;         /* unanswered PINGs before 'Stale Connection' */
+	uint32_t max_pending;       /* output bytes per connection before it is closed */
+	uint32_t ping_interval_ms;  /* server PINGs an idle client this often */
+	uint32_t ping_max;          /* unanswered PINGs before 'Stale Connection' */
+	uint32_t write_deadline_ms; /* no output progress this long: slow consumer */
 	uint32_t auth_timeout_ms;
 	uint32_t shutdown_timeout_ms; /* a closing connection may flush this long */
 	char *user;

@@ -1,7 +1,13 @@
-/* Deliveries on a subscriber's I/O thread: MSG/HMSG into its output, barrier
- * acknowledgements, no-responders statuses, publisher pauses, and the
- * subscriber-side admission policies (drop-new, drop-old, disconnect, defer
- * capped in time). */
+/* Deliveries on a subscriber's I/O thread: MSG/HMSG into its output,
+ * no-responders statuses, publisher pauses, and the subscriber-side admission
+ * policies.
+ *
+ * Backpressure before loss: a subscriber over its high mark that still
+ * drains holds back the publishers whose messages reach it (defer), and
+ * everything already on its way is written even above the mark. Only one
+ * that makes no progress stops holding them (after its policy's defer_max,
+ * so the others go on) and is then treated by its policy at max_pending or
+ * write_deadline, as nats-server treats a slow consumer. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +74,31 @@ static uint64_t client_drop_old(struct client *cl, uint64_t target)
 	return dropped;
 }
 
+/* ---- subscribers that hold publishers back ---- */
+
+static bool client_holders_add(struct iothr *t, struct client *cl)
+{
+	if (t->nholders == t->holders_cap) {
+		uint32_t cap = t->holders_cap ? t->holders_cap * 2 : 16;
+		struct client **a = realloc(t->holders, cap * sizeof(*a));
+		if (!a)
+			return false;
+		t->holders = a;
+		t->holders_cap = cap;
+	}
+	t->holders[t->nholders++] = cl;
+	return true;
+}
+
+static void client_holders_del(struct iothr *t, struct client *cl)
+{
+	for (uint32_t i = 0; i < t->nholders; i++)
+		if (t->holders[i] == cl) {
+			t->holders[i] = t->holders[--t->nholders];
+			return;
+		}
+}
+
 /* Asks the publisher @pub to stop reading until this subscriber drains. */
 static void client_hold_publisher(struct client *cl, uint64_t pub)
 {
@@ -82,18 +113,51 @@ static void client_hold_publisher(struct client *cl, uint64_t pub)
 		cl->held_pubs = a;
 		cl->held_cap = cap;
 	}
+	if (cl->nheld_pubs == 0 && !client_holders_add(cl->t, cl))
+		return; /* could not watch it for progress: hold nobody */
 	cl->held_pubs[cl->nheld_pubs++] = pub;
 	struct delivery d = {.conn = pub, .kind = DELIVERY_PAUSE};
-	runner_emit(&cl->t->run, &d);
+	iothr_forward(cl->t, &d);
 }
 
 static void client_release_publishers(struct client *cl)
 {
 	for (uint32_t i = 0; i < cl->nheld_pubs; i++) {
 		struct delivery d = {.conn = cl->held_pubs[i], .kind = DELIVERY_RESUME};
-		runner_emit(&cl->t->run, &d);
+		iothr_forward(cl->t, &d);
 	}
 	cl->nheld_pubs = 0;
+	client_holders_del(cl->t, cl);
+}
+
+void client_release_all(struct client *cl)
+{
+	if (cl->nheld_pubs)
+		client_release_publishers(cl);
+}
+
+static struct adm_policy *client_over_policy(struct client *cl)
+{
+	return cl->over_policy ? cl->over_policy : &server_adm(cl->t->srv)->policies[0];
+}
+
+void client_check_holders(struct iothr *t, uint64_t now)
+{
+	for (uint32_t i = 0; i < t->nholders;) {
+		struct client *cl = t->holders[i];
+		struct adm_policy *p = client_over_policy(cl);
+		if (io_conn_stalled_ns(cl->c, now) <= p->defer_max_ns) {
+			i++;
+			continue;
+		}
+		adm_count(&p->c.stalls, 1);
+		if (log_ratelimit_ok(&t->adm_log, now))
+			log_warn("admission: cid %llu %s:%u made no progress for %llu ms: its "
+			         "publishers go on (policy %s)",
+			         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port,
+			         (unsigned long long)(p->defer_max_ns / 1000000u), p->name);
+		client_release_publishers(cl); /* takes it off the list */
+	}
 }
 
 void client_on_sent(void *ctx, struct io_conn *c)
@@ -103,63 +167,66 @@ void client_on_sent(void *ctx, struct io_conn *c)
 	if (!cl || !cl->sub_over || io_conn_pending(c) > cl->sub_low)
 		return;
 	cl->sub_over = false;
-	cl->defer_start = 0;
-	if (cl->nheld_pubs)
-		client_release_publishers(cl);
+	client_release_all(cl);
 }
 
-/* The message would take this subscriber's queue past a mark. Applies the
- * policy of its subject. Returns true when it is to be written. */
-static bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t need)
+/* ---- subscriber-side admission ---- */
+
+static void client_slow_consumer(struct client *cl, struct adm_policy *p, const char *why)
 {
 	struct iothr *t = cl->t;
-	struct admission *a = t->srv->adm;
+	adm_count(&p->c.disconnects, 1);
+	t->slow_consumers++;
+	if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
+		log_warn("cid %llu %s:%u: slow consumer (%s, %zu bytes pending, policy %s): "
+		         "closing",
+		         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port, why,
+		         io_conn_pending(cl->c), p->name);
+	io_conn_close(cl->c, false);
+}
+
+bool client_missed_deadline(struct client *cl, uint64_t now)
+{
+	(void)now;
+	struct adm_policy *p = client_over_policy(cl);
+	enum adm_action act = p->sub == ADM_DEFER ? p->fallback : p->sub;
+	if (act == ADM_DROP_NEW || act == ADM_DROP_OLD)
+		return false; /* the policy keeps it and drops what does not fit */
+	adm_count(&p->c.no_progress, 1);
+	client_slow_consumer(cl, p, "no progress for write_deadline");
+	return true;
+}
+
+/* Its queue went over @p's high mark: remember, count, tell. */
+static void client_sub_crossed(struct client *cl, struct adm_policy *p, uint64_t pending,
+                               uint64_t now)
+{
+	struct iothr *t = cl->t;
+	cl->sub_over = true;
+	cl->sub_low = p->sub_low;
+	cl->over_policy = p;
+	adm_count(&p->c.high_crossings, 1);
+	if (log_ratelimit_ok(&t->adm_log, now))
+		log_warn("admission: cid %llu %s:%u: %llu bytes queued, over the mark of policy %s "
+		         "(%s)",
+		         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port,
+		         (unsigned long long)pending, p->name, adm_action_name(p->sub));
+	char asubj[96], buf[512];
+	size_t n = admission_advisory(p, "subscriber", (int64_t)cl->cid, pending, p->sub_high, now,
+	                              asubj, sizeof(asubj), buf, sizeof(buf));
+	if (n)
+		iothr_publish_system(t, asubj, buf, n);
+}
+
+/* Applies @act (drop-new, drop-old or disconnect) to the delivery @d that
+ * does not fit. Returns true when it is to be written after all. */
+static bool client_act(struct client *cl, const struct delivery *d, struct adm_policy *p,
+                       enum adm_action act, size_t need)
+{
+	struct iothr *t = cl->t;
 	const struct mentry *e = d->e;
-	const char *subj = mentry_str(d->b, e);
-	struct adm_policy *p = admission_lookup(a, subj, e->subject_len);
-	uint64_t pending = io_conn_pending(cl->c);
-	uint64_t now = clock_now_ns();
-
-	if (!cl->sub_over) {
-		if (pending + need <= p->sub_high)
-			return true;
-		cl->sub_over = true;
-		cl->sub_low = p->sub_low;
-		adm_count(&p->c.high_crossings, 1);
-		if (log_ratelimit_ok(&t->adm_log, now))
-			log_warn("admission: cid %llu %s:%u: %llu bytes queued, over the mark of "
-			         "policy %s (%s)",
-			         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port,
-			         (unsigned long long)pending, p->name, adm_action_name(p->sub));
-		char asubj[96], buf[512];
-		size_t n =
-		    admission_advisory(p, "subscriber", (int64_t)cl->cid, pending, p->sub_high, now,
-		                       asubj, sizeof(asubj), buf, sizeof(buf));
-		if (n)
-			iothr_publish_system(t, asubj, buf, n);
-	}
-
-	enum adm_action act = p->sub;
-	if (act == ADM_DEFER) {
-		if (!cl->defer_start) {
-			cl->defer_start = now;
-			cl->defer_policy = p;
-		}
-		/* Capped in time, and by max_pending: a stuck consumer cannot
-		 * hold its publishers forever. */
-		if (now - cl->defer_start > p->defer_max_ns ||
-		    pending + need > t->srv->cfg.max_pending) {
-			act = p->fallback;
-			if (cl->nheld_pubs)
-				client_release_publishers(cl);
-		}
-	}
 	switch (act) {
-	case ADM_DEFER:
-		if (e->conn)
-			client_hold_publisher(cl, e->conn);
-		adm_count(&p->c.admitted, 1);
-		return true;
+	case ADM_DEFER: /* not a fallback; admission_new() refuses it */
 	case ADM_DROP_OLD: {
 		uint64_t n = client_drop_old(cl, cl->sub_low);
 		adm_count(&p->c.dropped_old, n);
@@ -175,22 +242,52 @@ static bool client_admit_delivery(struct client *cl, const struct delivery *d, s
 		if (p->busy && e->reply_len && (e->flags & MENTRY_F_NO_RESPONDERS)) {
 			struct delivery busy = {
 			    .conn = e->conn, .b = d->b, .e = e, .kind = DELIVERY_NO_RESPONDERS};
-			runner_emit(&t->run, &busy);
+			iothr_forward(t, &busy);
 			adm_count(&p->c.busy_replies, 1);
 		}
 		return false;
 	case ADM_DISCONNECT:
-		adm_count(&p->c.disconnects, 1);
-		t->slow_consumers++;
-		if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
-			log_warn("cid %llu %s:%u: slow consumer (%llu bytes pending, policy %s): "
-			         "closing",
-			         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port,
-			         (unsigned long long)pending, p->name);
-		io_conn_close(cl->c, false);
+		client_slow_consumer(cl, p, "over its mark");
 		return false;
 	}
 	return false;
+}
+
+/* The message would take this subscriber's queue past a mark. Applies the
+ * policy of its subject. Returns true when it is to be written. */
+static bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t need)
+{
+	struct iothr *t = cl->t;
+	const struct mentry *e = d->e;
+	struct adm_policy *p =
+	    admission_lookup(server_adm(t->srv), mentry_str(d->b, e), e->subject_len);
+	uint64_t pending = io_conn_pending(cl->c);
+	uint64_t now = clock_now_ns();
+
+	if (!cl->sub_over) {
+		if (pending + need <= p->sub_high)
+			return true;
+		client_sub_crossed(cl, p, pending, now);
+	}
+	if (p->sub != ADM_DEFER)
+		return client_act(cl, d, p, p->sub, need);
+	if (io_conn_stalled_ns(cl->c, now) > p->defer_max_ns) {
+		/* It stopped reading: it holds nobody back (the others go on) and
+		 * keeps its queue only up to max_pending, nats-server's limit,
+		 * and while the process is under its mark; then its fallback. */
+		if (pending + need > t->srv->cfg.max_pending ||
+		    atomic_load_explicit(&t->srv->proc_over, memory_order_relaxed))
+			return client_act(cl, d, p, p->fallback, need);
+		adm_count(&p->c.admitted, 1);
+		return true;
+	}
+	/* Still draining: lossless. What is already on its way is written even
+	 * above the mark (memory is bounded by the shard and process marks
+	 * upstream), and its publishers wait until it drains. */
+	adm_count(&p->c.admitted, 1);
+	if (e->conn)
+		client_hold_publisher(cl, e->conn);
+	return true;
 }
 
 static void client_send_msg(struct client *cl, const struct delivery *d)
@@ -211,7 +308,7 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	size_t head = proto_msg_head_max(e->subject_len, cs->sid_len, e->reply_len) + 12;
 	size_t need = head + body + 2;
 	if (RB_UNLIKELY(cl->sub_over ||
-	                io_conn_pending(cl->c) + need > cl->t->srv->adm->min_sub_high) &&
+	                io_conn_pending(cl->c) + need > server_adm(cl->t->srv)->min_sub_high) &&
 	    !client_admit_delivery(cl, d, need))
 		return;
 	char *out = io_conn_reserve(cl->c, need);
@@ -230,54 +327,40 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 		client_unsub(cl, cs);
 }
 
-static void client_barrier_ack(struct client *cl, uint32_t seq)
+void client_deliver_one(struct iothr *t, const struct delivery *d)
 {
-	uint32_t idx = seq - cl->pend_seq;
-	if (idx >= cl->pend_n)
+	struct io_conn *c = io_loop_conn(t->loop, d->conn);
+	if (!c || !c->user)
 		return;
-	struct pend *e = &cl->pend[(cl->pend_head + idx) & (cl->pend_cap - 1)];
-	if (e->acks)
-		e->acks--;
-	client_pend_drain(cl);
+	struct client *cl = c->user;
+	switch (d->kind) {
+	case DELIVERY_MSG:
+		client_send_msg(cl, d);
+		break;
+	case DELIVERY_NO_RESPONDERS: {
+		const char *reply = mentry_str(d->b, d->e) + d->e->subject_len;
+		client_send_503(cl, reply, d->e->reply_len);
+		break;
+	}
+	case DELIVERY_PAUSE:
+		cl->sub_pauses++;
+		client_pause(cl, CLIENT_PAUSE_SUBSCRIBER, &server_adm(t->srv)->policies[0]);
+		break;
+	case DELIVERY_RESUME:
+		if (cl->sub_pauses)
+			cl->sub_pauses--;
+		break;
+	case DELIVERY_UNSUBBED:
+		client_unsub_acked(cl, d->subid);
+		break;
+	case DELIVERY_NONE:
+		break;
+	}
 }
 
 void client_deliver(struct iothr *t, struct dbatch *db)
 {
-	uint64_t last_id = 0;
-	struct io_conn *c = NULL;
-	for (uint32_t i = 0; i < db->n; i++) {
-		const struct delivery *d = &db->d[i];
-		if (d->conn != last_id) {
-			last_id = d->conn;
-			c = io_loop_conn(t->loop, d->conn);
-		}
-		if (!c || c->closing || !c->user)
-			continue;
-		struct client *cl = c->user;
-		switch (d->kind) {
-		case DELIVERY_MSG:
-			client_send_msg(cl, d);
-			break;
-		case DELIVERY_BARRIER:
-			client_barrier_ack(cl, d->subid);
-			break;
-		case DELIVERY_NO_RESPONDERS: {
-			const char *reply = mentry_str(d->b, d->e) + d->e->subject_len;
-			client_send_503(cl, reply, d->e->reply_len);
-			break;
-		}
-		case DELIVERY_PAUSE:
-			cl->sub_pauses++;
-			client_pause(cl, CLIENT_PAUSE_SUBSCRIBER, &t->srv->adm->policies[0]);
-			break;
-		case DELIVERY_RESUME:
-			if (cl->sub_pauses)
-				cl->sub_pauses--;
-			break;
-		case DELIVERY_UNSUBBED:
-			client_unsub_acked(cl, d->subid);
-			break;
-		}
-	}
+	for (uint32_t i = 0; i < db->n; i++)
+		client_deliver_one(t, &db->d[i]);
 	dbatch_free(db);
 }

@@ -1,6 +1,9 @@
-/* The I/O thread's side of the router: its poll (deliveries in, batches out
- * to the shards, inline routing), the admission state it watches (shard and
- * process marks, paused publishers), system publications and statistics. */
+/* The I/O thread's side of the router: set-up, its poll (forwarded
+ * deliveries in, batches out to the shards, inline routing, the merge of the
+ * shards' results), and the admission state it watches (shard and process
+ * marks, paused publishers). */
+#include "router/iothr.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +11,83 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/memacct.h"
+#include "io/loop.h"
+#include "router/admission.h"
 #include "router/client_int.h"
-#include "router/stats.h"
+#include "router/server.h"
+#include "router/shard.h"
+#include "router/worker.h"
+
+int iothr_init(struct iothr *t, struct server *s, int index, int nshards, int nio)
+{
+	t->srv = s;
+	t->index = index;
+	t->listen_fd = -1;
+	t->wake.efd = -1;
+	rlog_init(&t->log);
+	log_ratelimit_init(&t->adm_log, 1000000000ull, 5);
+	log_ratelimit_init(&t->client_log, 1000000000ull, 10);
+	pthread_mutex_init(&t->stats_req.lock, NULL);
+	pthread_cond_init(&t->stats_req.cond, NULL);
+	t->open = calloc((size_t)nshards, sizeof(*t->open));
+	t->pending_head = calloc((size_t)nshards, sizeof(*t->pending_head));
+	t->pending_tail = calloc((size_t)nshards, sizeof(*t->pending_tail));
+	t->open_entries = calloc((size_t)nshards, sizeof(*t->open_entries));
+	t->cursor = calloc((size_t)nshards, sizeof(*t->cursor));
+	t->fwd_open = calloc((size_t)nio, sizeof(*t->fwd_open));
+	t->fwd_head = calloc((size_t)nio, sizeof(*t->fwd_head));
+	t->fwd_tail = calloc((size_t)nio, sizeof(*t->fwd_tail));
+	if (!t->open || !t->pending_head || !t->pending_tail || !t->open_entries || !t->cursor ||
+	    !t->fwd_open || !t->fwd_head || !t->fwd_tail)
+		return -ENOMEM;
+	return 0;
+}
+
+void iothr_fini(struct iothr *t)
+{
+	struct server *s = t->srv;
+	void *p;
+	for (int sh = 0; t->open && sh < s->nshards; sh++) {
+		mbatch_unref(t->open[sh]);
+		while (t->pending_head && t->pending_head[sh]) {
+			struct mbatch *b = t->pending_head[sh];
+			t->pending_head[sh] = b->next;
+			mbatch_unref(b);
+		}
+		if (t->cursor)
+			dbatch_free(t->cursor[sh].db);
+	}
+	for (int io = 0; t->fwd_open && io < s->nio; io++) {
+		dbatch_free(t->fwd_open[io]);
+		while (t->fwd_head[io]) {
+			struct dbatch *db = t->fwd_head[io];
+			t->fwd_head[io] = db->next;
+			dbatch_free(db);
+		}
+	}
+	if (t->in.slots) {
+		while (ring_pop_mpsc(&t->in, &p))
+			dbatch_free(p);
+		ring_fini(&t->in);
+	}
+	wake_fini(&t->wake);
+	rlog_fini(&t->log);
+	free(t->open);
+	free(t->pending_head);
+	free(t->pending_tail);
+	free(t->open_entries);
+	free(t->cursor);
+	free(t->fwd_open);
+	free(t->fwd_head);
+	free(t->fwd_tail);
+	free(t->paused);
+	free(t->holders);
+	client_graves_reap(t, true);
+	free(t->stats_req.conns);
+	pthread_mutex_destroy(&t->stats_req.lock);
+	pthread_cond_destroy(&t->stats_req.cond);
+}
 
 /* The shard is queued to above a high mark: set its over state (once per
  * crossing; the runner clears it at the low marks). */
@@ -19,7 +97,7 @@ static void iothr_shard_crossed(struct iothr *t, struct shard *sh, uint64_t q)
 	if (!atomic_compare_exchange_strong_explicit(&sh->over, &was, true, memory_order_relaxed,
 	                                             memory_order_relaxed))
 		return;
-	struct admission *a = t->srv->adm;
+	struct admission *a = server_adm(t->srv);
 	adm_count(&sh->adm_crossings, 1);
 	adm_count(&a->shard_c.high_crossings, 1);
 	uint64_t now = clock_now_ns();
@@ -40,7 +118,7 @@ void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b)
 	/* Account before the push: the runner subtracts after its pop. */
 	uint64_t q = atomic_fetch_add_explicit(&sh->q_bytes, bytes, memory_order_relaxed) + bytes;
 	uint64_t m = atomic_fetch_add_explicit(&sh->q_msgs, msgs, memory_order_relaxed) + msgs;
-	const struct admission *a = t->srv->adm;
+	const struct admission *a = server_adm(t->srv);
 	if (RB_UNLIKELY(q > a->shard_high || m > a->shard_high_msgs))
 		iothr_shard_crossed(t, sh, q);
 
@@ -58,25 +136,16 @@ void iothr_publish_system(struct iothr *t, const char *subject, const char *payl
 {
 	size_t slen = strlen(subject);
 	uint32_t shard = server_shard_of(t->srv, subject, slen);
-	struct mbatch *b = t->open[shard];
-	if (!b || !mbatch_fits(b, slen + len)) {
-		if (b)
-			iothr_push(t, shard, b);
-		b = t->open[shard] = mbatch_new(MBATCH_ENTRIES, MBATCH_ARENA_SIZE);
-		if (!b)
-			return;
-	}
-	struct mentry *e = mbatch_add(b, MENTRY_MSG, slen + len);
+	struct mentry *e = iothr_add(t, shard, MENTRY_MSG, slen + len, 0); /* 0: the server */
 	if (!e)
 		return;
+	struct mbatch *b = t->open[shard];
 	memcpy(b->arena + e->off, subject, slen);
 	memcpy(b->arena + e->off + slen, payload, len);
-	e->conn = 0; /* the server itself */
 	e->subject_len = (uint16_t)slen;
 	e->len = (uint32_t)len;
 	b->bytes += len;
 	b->nmsgs++;
-	t->open_entries[shard]++;
 }
 
 /* ---- publishers paused by admission ---- */
@@ -160,28 +229,29 @@ static bool iothr_may_resume(struct iothr *t, struct client *cl, uint64_t now)
 			cl->pause_reasons &= ~(uint32_t)CLIENT_PAUSE_SHARD;
 	}
 	if (cl->pause_reasons & CLIENT_PAUSE_SUBSCRIBER) {
-		/* A subscriber holds it at most its policy's defer_max (plus a
-		 * second of slack for the resume to travel); never for good. */
-		uint64_t cap =
-		    (cl->pause_policy ? cl->pause_policy->defer_max_ns : 0) + 1000000000ull;
+		/* Subscribers release what they hold when they drain, stall or
+		 * close; this is the safety net should a release be lost. */
+		uint64_t cap = (uint64_t)s->cfg.write_deadline_ms * 1000000u +
+		               (cl->pause_policy ? cl->pause_policy->defer_max_ns : 0) +
+		               1000000000ull;
 		if (cl->sub_pauses == 0 || now - cl->paused_since > cap)
 			cl->pause_reasons &= ~(uint32_t)CLIENT_PAUSE_SUBSCRIBER;
 	}
 	return cl->pause_reasons == 0;
 }
 
-/* Process mark: bytes held in message batches. */
+/* Process mark: every byte held for messages (core/memacct.h). */
 static void iothr_check_process(struct iothr *t)
 {
 	struct server *s = t->srv;
-	const struct admission *a = s->adm;
-	uint64_t held = atomic_load_explicit(&mbatch_bytes_held, memory_order_relaxed);
+	const struct admission *a = server_adm(s);
+	uint64_t held = memacct_total();
 	bool over = atomic_load_explicit(&s->proc_over, memory_order_relaxed);
 	if (!over && held > a->process_high) {
 		bool was = false;
 		if (atomic_compare_exchange_strong(&s->proc_over, &was, true)) {
-			adm_count(&s->adm->shard_c.high_crossings, 1);
-			atomic_fetch_add(&s->adm->process_crossings, 1);
+			adm_count(&server_adm(s)->shard_c.high_crossings, 1);
+			atomic_fetch_add(&server_adm(s)->process_crossings, 1);
 			log_warn("admission: the process holds %llu bytes of messages, over its "
 			         "mark: deferring publishers",
 			         (unsigned long long)held);
@@ -215,85 +285,60 @@ static bool iothr_check_paused(struct iothr *t)
 	return did;
 }
 
-/* ---- statistics ---- */
+/* ---- the poll ---- */
 
-static void iothr_stats_conn(struct io_conn *c, void *arg)
+/* Pushes the batches a full ring refused earlier, in order. */
+static bool iothr_push_pending(struct iothr *t, struct shard *shard, int sh)
 {
-	struct stats_req *q = arg;
-	struct client *cl = c->user;
-	if (!cl)
-		return;
-	if (q->nconns == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 256;
-		struct stats_conn *a = realloc(q->conns, cap * sizeof(*a));
-		if (!a)
-			return;
-		q->conns = a;
-		q->cap = cap;
+	bool did = false;
+	while (t->pending_head[sh]) {
+		struct mbatch *b = t->pending_head[sh];
+		struct mbatch *next = b->next; /* @b is the shard's once pushed */
+		if (!ring_push_mpmc(&shard->in, b))
+			break;
+		t->pending_head[sh] = next;
+		did = true;
 	}
-	struct stats_conn *o = &q->conns[q->nconns++];
-	memset(o, 0, sizeof(*o));
-	o->cid = cl->cid;
-	snprintf(o->ip, sizeof(o->ip), "%s", c->peer_ip);
-	o->port = (uint16_t)c->peer_port;
-	o->start_ns = cl->start_wall_ns;
-	o->last_activity_ns = cl->start_wall_ns + (cl->last_in_ns - cl->opened_ns);
-	o->in_msgs = cl->in_msgs;
-	o->in_bytes = cl->in_bytes;
-	o->out_msgs = cl->out_msgs;
-	o->out_bytes = cl->out_bytes;
-	o->pending_bytes = io_conn_pending(c);
-	o->drops = cl->drops;
-	o->subscriptions = cl->nsubs;
-	snprintf(o->name, sizeof(o->name), "%s", cl->opts.name ? cl->opts.name : "");
-	snprintf(o->lang, sizeof(o->lang), "%s", cl->opts.lang ? cl->opts.lang : "");
-	snprintf(o->version, sizeof(o->version), "%s", cl->opts.version ? cl->opts.version : "");
+	if (!t->pending_head[sh])
+		t->pending_tail[sh] = NULL;
+	wake_notify(shard->owner_wake);
+	return did;
 }
 
-static void iothr_stats_sum(struct io_conn *c, void *arg)
+/* Hands this iteration's open batches to the shards. A lone message need not
+ * cross threads twice: when the shard's worker sleeps and the work is small,
+ * it is routed here. */
+static bool iothr_push_open(struct iothr *t)
 {
-	struct stats_io *io = arg;
-	struct client *cl = c->user;
-	if (!cl)
-		return;
-	io->in_msgs += cl->in_msgs;
-	io->out_msgs += cl->out_msgs;
-	io->in_payload += cl->in_bytes;
-	io->out_payload += cl->out_bytes;
-	io->subscriptions += cl->nsubs;
+	struct server *s = t->srv;
+	bool did = false;
+	iothr_end_run(t);
+	for (int sh = 0; sh < s->nshards; sh++) {
+		struct shard *shard = &s->shards[sh];
+		if (t->pending_head[sh])
+			did |= iothr_push_pending(t, shard, sh);
+		struct mbatch *b = t->open[sh];
+		if (!b)
+			continue;
+		uint32_t entries = t->open_entries[sh];
+		t->open[sh] = NULL;
+		t->open_entries[sh] = 0;
+		iothr_push(t, (uint32_t)sh, b);
+		did = true;
+		if (entries <= server_live(s)->inline_max && wake_is_sleeping(shard->owner_wake) &&
+		    shard_try_claim(shard)) {
+			unsigned n = shard_run(shard, 64);
+			atomic_store_explicit(
+			    &shard->st.inline_runs,
+			    atomic_load_explicit(&shard->st.inline_runs, memory_order_relaxed) + n,
+			    memory_order_relaxed);
+			shard_release_and_check(shard);
+		} else {
+			wake_notify(shard->owner_wake);
+		}
+	}
+	return did;
 }
-
-void iothr_answer_stats(struct iothr *t)
-{
-	struct stats_req *q = &t->stats_req;
-	pthread_mutex_lock(&q->lock);
-	struct io_loop_stats ls;
-	io_loop_get_stats(t->loop, &ls);
-	memset(&q->io, 0, sizeof(q->io));
-	q->io.connections = io_loop_nconns(t->loop);
-	q->io.total_connections = t->total_connections;
-	q->io.recv_completions = ls.recv_completions;
-	q->io.send_completions = ls.send_completions;
-	q->io.bytes_in = ls.bytes_in;
-	q->io.bytes_out = ls.bytes_out;
-	q->io.enobufs = ls.enobufs;
-	q->io.wakeups = ls.wakeups;
-	q->io.in_msgs = t->in_msgs;
-	q->io.out_msgs = t->out_msgs;
-	q->io.in_payload = t->in_bytes;
-	q->io.out_payload = t->out_bytes;
-	q->io.slow_consumers = t->slow_consumers;
-	io_loop_foreach(t->loop, iothr_stats_sum, &q->io);
-	q->nconns = 0;
-	if (q->want_conns)
-		io_loop_foreach(t->loop, iothr_stats_conn, q);
-	q->done = true;
-	atomic_store_explicit(&q->pending, false, memory_order_relaxed);
-	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
-}
-
-/* ---- the poll: rings in, batches out ---- */
 
 bool iothr_poll(void *ctx)
 {
@@ -317,66 +362,29 @@ bool iothr_poll(void *ctx)
 		client_deliver(t, p);
 		did = true;
 	}
-
-	for (int sh = 0; sh < s->nshards; sh++) {
-		struct shard *shard = &s->shards[sh];
-		if (t->pending_head[sh]) {
-			while (t->pending_head[sh] &&
-			       ring_push_mpmc(&shard->in, t->pending_head[sh])) {
-				t->pending_head[sh] = t->pending_head[sh]->next;
-				did = true;
-			}
-			if (!t->pending_head[sh])
-				t->pending_tail[sh] = NULL;
-			wake_notify(&shard->owner->wake);
-		}
-		struct mbatch *b = t->open[sh];
-		if (!b)
-			continue;
-		uint32_t entries = t->open_entries[sh];
-		t->open[sh] = NULL;
-		t->open_entries[sh] = 0;
-		iothr_push(t, (uint32_t)sh, b);
-		did = true;
-
-		/* A lone message need not cross threads twice: when the shard's
-		 * worker sleeps and the work is small, route it here. */
-		if (entries <= server_live(s)->inline_max &&
-		    wake_is_sleeping(&shard->owner->wake) && shard_try_claim(shard)) {
-			/* Deliveries the worker pushed before releasing the shard
-			 * come first, to keep per-subscriber order. */
-			while (ring_pop_mpsc(&t->in, &p))
-				client_deliver(t, p);
-			unsigned n = shard_run(shard, &t->run, 64);
-			atomic_store_explicit(
-			    &shard->st.inline_runs,
-			    atomic_load_explicit(&shard->st.inline_runs, memory_order_relaxed) + n,
-			    memory_order_relaxed);
-			runner_flush(&t->run);
-			shard_release_and_check(shard);
-		} else {
-			wake_notify(&shard->owner->wake);
-		}
-	}
-	if (!runner_flush(&t->run))
-		did = true;
+	did |= iothr_merge(t);
+	did |= iothr_push_open(t);
+	did |= iothr_merge(t);
+	did |= iothr_flush_forward(t);
 	did |= iothr_check_paused(t);
 	did |= client_graves_reap(t, false);
 	atomic_store_explicit(&t->conns_open, io_loop_nconns(t->loop), memory_order_relaxed);
-	atomic_store_explicit(&t->busy, iothr_has_work(t), memory_order_relaxed);
+	atomic_store_explicit(&t->busy, iothr_has_work(t) || !rlog_empty(&t->log),
+	                      memory_order_relaxed);
 	return did;
 }
 
 bool iothr_has_work(void *ctx)
 {
 	struct iothr *t = ctx;
-	if (ring_count(&t->in) || atomic_load(&t->stats_req.pending) || t->graves)
+	if (ring_count(&t->in) || atomic_load(&t->stats_req.pending) || t->graves ||
+	    iothr_merge_ready(t))
 		return true;
 	for (int sh = 0; sh < t->srv->nshards; sh++)
 		if (t->open[sh] || t->pending_head[sh])
 			return true;
 	for (int io = 0; io < t->srv->nio; io++)
-		if (t->run.pending_head[io] || (t->run.open[io] && t->run.open[io]->n))
+		if (t->fwd_head[io] || (t->fwd_open[io] && t->fwd_open[io]->n))
 			return true;
 	return false;
 }

@@ -293,6 +293,8 @@ int monitor_render_admissionz(const struct stats *st, char **out)
 		monitor_json_u64(o, "dropped_new", ad->dropped_new, &ok);
 		monitor_json_u64(o, "dropped_old", ad->dropped_old, &ok);
 		monitor_json_u64(o, "busy_replies", ad->busy_replies, &ok);
+		monitor_json_u64(o, "stalls", ad->stalls, &ok);
+		monitor_json_u64(o, "no_progress_closes", ad->no_progress, &ok);
 		monitor_json_u64(o, "disconnects", ad->disconnects, &ok);
 		monitor_json_u64(o, "high_crossings", ad->high_crossings, &ok);
 	}

@@ -23,14 +23,18 @@
 #include "io/loop.h"
 #include "router/admission.h"
 #include "router/auth.h"
-#include "router/client_int.h"
+#include "router/client.h"
+#include "router/iothr.h"
 #include "router/monitor.h"
-#include "router/sublist.h"
+#include "router/shard.h"
 #include "router/tls_glue.h"
+#include "router/worker.h"
 
-#define SERVER_SHARD_RING 4096
-#define SERVER_IO_RING    4096
-#define SERVER_DRAIN_MS   5000 /* routing what was read, at most */
+#define SERVER_SHARD_RING  4096
+#define SERVER_IO_RING     4096
+#define SERVER_STREAM_RING 1024 /* a shard's results for one I/O thread */
+#define SERVER_TICK_MS     100  /* subscribers holding publishers are checked this often */
+#define SERVER_DRAIN_MS    5000 /* routing what was read, at most */
 
 uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
 {
@@ -75,6 +79,34 @@ static int server_listen(const struct config *cfg, int *out)
 	}
 	*out = fd;
 	return 0;
+}
+
+/* ---- what the shards need of the server (struct shard_env) ---- */
+
+static void server_env_wake_io(void *ctx, int io)
+{
+	struct server *s = ctx;
+	wake_notify(&s->io[io].wake);
+}
+
+static void server_env_marks_cleared(void *ctx)
+{
+	struct server *s = ctx;
+	/* Publishers paused for the shard wait in their I/O threads. */
+	for (int i = 0; i < s->nio; i++)
+		wake_notify(&s->io[i].wake);
+}
+
+static void server_env_want_trim(void *ctx)
+{
+	server_want_trim(ctx);
+}
+
+static void server_env_low_marks(void *ctx, uint64_t *bytes, uint64_t *msgs)
+{
+	const struct admission *a = server_adm(ctx);
+	*bytes = a->shard_low;
+	*msgs = a->shard_low_msgs;
 }
 
 static void server_make_id(struct server *s)
@@ -269,10 +301,10 @@ int server_new(struct config *cfg, struct server **out)
 
 	for (int i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
-		w->srv = s;
 		w->index = i;
-		w->run.srv = s;
-		w->run.self_io = -1;
+		w->stop = &s->stop;
+		w->spin_ns = (uint64_t)s->cfg.spin_us * 1000u;
+		w->pin_cpu = s->cfg.pin ? s->nio + i : -1;
 		w->shards = calloc((size_t)s->nshards, sizeof(*w->shards));
 		if (!w->shards)
 			goto err;
@@ -280,35 +312,27 @@ int server_new(struct config *cfg, struct server **out)
 		if (ret)
 			goto err;
 	}
+	const struct shard_env env = {
+	    .ctx = s,
+	    .nio = s->nio,
+	    .wake_io = server_env_wake_io,
+	    .marks_cleared = server_env_marks_cleared,
+	    .want_trim = server_env_want_trim,
+	    .low_marks = server_env_low_marks,
+	};
 	for (int i = 0; i < s->nshards; i++) {
-		struct shard *sh = &s->shards[i];
-		sh->index = i;
-		atomic_init(&sh->claimed, 0);
-		sh->owner = &s->workers[i % s->nworkers];
-		sh->owner->shards[sh->owner->nshards++] = sh;
-		sh->subs = sublist_new();
-		ret = sh->subs ? ring_init(&sh->in, SERVER_SHARD_RING) : -ENOMEM;
+		struct worker *w = &s->workers[i % s->nworkers];
+		w->shards[w->nshards++] = &s->shards[i];
+		ret = shard_init(&s->shards[i], i, &env, &w->wake, SERVER_SHARD_RING,
+		                 SERVER_STREAM_RING);
 		if (ret)
 			goto err;
 	}
 	for (int i = 0; i < s->nio; i++) {
 		struct iothr *t = &s->io[i];
-		t->srv = s;
-		t->index = i;
-		t->run.srv = s;
-		t->run.self_io = i;
-		log_ratelimit_init(&t->adm_log, 1000000000ull, 5);
-		log_ratelimit_init(&t->client_log, 1000000000ull, 10);
-		pthread_mutex_init(&t->stats_req.lock, NULL);
-		pthread_cond_init(&t->stats_req.cond, NULL);
-		t->open = calloc((size_t)s->nshards, sizeof(*t->open));
-		t->pending_head = calloc((size_t)s->nshards, sizeof(*t->pending_head));
-		t->pending_tail = calloc((size_t)s->nshards, sizeof(*t->pending_tail));
-		t->open_entries = calloc((size_t)s->nshards, sizeof(*t->open_entries));
-		if (!t->open || !t->pending_head || !t->pending_tail || !t->open_entries) {
-			ret = -ENOMEM;
+		ret = iothr_init(t, s, i, s->nshards, s->nio);
+		if (ret)
 			goto err;
-		}
 		ret = wake_init(&t->wake, true);
 		if (ret)
 			goto err;
@@ -345,9 +369,12 @@ static void *iothr_main(void *arg)
 	    .listen_fd = t->listen_fd,
 	    .buf_count = s->cfg.buf_count,
 	    .buf_size = s->cfg.buf_size,
-	    .max_pending = s->cfg.max_pending,
+	    /* The router applies max_pending itself (a deferring subscriber
+	     * that still drains may go above it); this is the last resort. */
+	    .max_pending = IO_MAX_PENDING_LIMIT,
 	    .spin_us = s->cfg.spin_us,
 	    .close_linger_ms = s->cfg.shutdown_timeout_ms,
+	    .tick_ms = SERVER_TICK_MS,
 	    .wake = &t->wake,
 	    .stop = &s->stop,
 	    .ops = &client_io_ops,
@@ -395,7 +422,7 @@ static void server_wake_all(struct server *s)
 static bool server_quiet(struct server *s)
 {
 	for (int i = 0; i < s->nshards; i++)
-		if (ring_count(&s->shards[i].in) || atomic_load(&s->shards[i].claimed))
+		if (shard_has_work(&s->shards[i]) || atomic_load(&s->shards[i].claimed))
 			return false;
 	for (int i = 0; i < s->nio; i++)
 		if (ring_count(&s->io[i].in) || atomic_load(&s->io[i].busy))
@@ -537,68 +564,22 @@ stop:
 	return ret;
 }
 
-static void runner_fini(struct runner *r, int nio)
-{
-	for (int i = 0; i < nio; i++) {
-		dbatch_free(r->open[i]);
-		r->open[i] = NULL;
-		while (r->pending_head[i]) {
-			struct dbatch *db = r->pending_head[i];
-			r->pending_head[i] = db->next;
-			dbatch_free(db);
-		}
-		r->pending_tail[i] = NULL;
-	}
-}
-
 void server_free(struct server *s)
 {
 	if (!s)
 		return;
 	tls_glue_free(s);
-	void *p;
 	for (int i = 0; s->io && i < s->nio; i++) {
 		struct iothr *t = &s->io[i];
 		io_loop_free(t->loop);
 		if (t->listen_fd >= 0)
 			close(t->listen_fd);
-		for (int sh = 0; t->open && sh < s->nshards; sh++) {
-			mbatch_unref(t->open[sh]);
-			while (t->pending_head && t->pending_head[sh]) {
-				struct mbatch *b = t->pending_head[sh];
-				t->pending_head[sh] = b->next;
-				mbatch_unref(b);
-			}
-		}
-		if (t->in.slots) {
-			while (ring_pop_mpsc(&t->in, &p))
-				dbatch_free(p);
-			ring_fini(&t->in);
-		}
-		runner_fini(&t->run, s->nio);
-		wake_fini(&t->wake);
-		free(t->open);
-		free(t->pending_head);
-		free(t->pending_tail);
-		free(t->open_entries);
-		free(t->paused);
-		client_graves_reap(t, true);
-		free(t->stats_req.conns);
-		pthread_mutex_destroy(&t->stats_req.lock);
-		pthread_cond_destroy(&t->stats_req.cond);
+		if (t->srv)
+			iothr_fini(t);
 	}
-	for (int i = 0; s->shards && i < s->nshards; i++) {
-		struct shard *sh = &s->shards[i];
-		if (sh->in.slots) {
-			while (ring_pop_mpmc(&sh->in, &p))
-				mbatch_unref(p);
-			ring_fini(&sh->in);
-		}
-		sublist_free(sh->subs);
-		free(sh->dying);
-	}
+	for (int i = 0; s->shards && i < s->nshards; i++)
+		shard_fini(&s->shards[i]);
 	for (int i = 0; s->workers && i < s->nworkers; i++) {
-		runner_fini(&s->workers[i].run, s->nio);
 		wake_fini(&s->workers[i].wake);
 		free(s->workers[i].shards);
 	}

@@ -1,18 +1,15 @@
-/* Shards: matching messages against the shard's subscription index, applying
- * subscription changes, answering barriers; the runner that carries the
- * results back to I/O threads; and the worker threads that own shards. */
+/* Shards: applying the batches I/O threads queue to a shard (matching
+ * messages against its part of the subscription index, subscription changes,
+ * closes) and sending the results back through one stream per I/O thread. */
+#include "router/shard.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <ck_pr.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/pin.h"
-#include "io/loop.h"
-#include "router/admission.h"
-#include "router/server.h"
 #include "router/sublist.h"
 
 #define SHARD_TRIM_AFTER 10000
@@ -39,6 +36,161 @@ static inline void shard_set(atomic_uint_fast64_t *c, uint64_t v)
 	atomic_store_explicit(c, v, memory_order_relaxed);
 }
 
+int shard_init(struct shard *sh, int index, const struct shard_env *env, struct wake *owner_wake,
+               uint32_t ring_size, uint32_t stream_size)
+{
+	sh->index = index;
+	sh->env = *env;
+	sh->owner_wake = owner_wake;
+	atomic_init(&sh->claimed, 0);
+	sh->subs = sublist_new();
+	sh->out = calloc((size_t)env->nio, sizeof(*sh->out));
+	if (!sh->subs || !sh->out)
+		return -ENOMEM;
+	int ret = ring_init(&sh->in, ring_size);
+	for (int io = 0; ret == 0 && io < env->nio; io++)
+		ret = ring_init(&sh->out[io].ring, stream_size);
+	return ret;
+}
+
+static void shard_stream_fini(struct shard_stream *o)
+{
+	void *p;
+	if (o->ring.slots) {
+		while (ring_pop_spsc(&o->ring, &p))
+			dbatch_free(p);
+		ring_fini(&o->ring);
+	}
+	while (o->pend_head) {
+		struct dbatch *db = o->pend_head;
+		o->pend_head = db->next;
+		dbatch_free(db);
+	}
+	dbatch_free(o->open);
+}
+
+void shard_fini(struct shard *sh)
+{
+	void *p;
+	if (sh->in.slots) {
+		while (ring_pop_mpmc(&sh->in, &p))
+			mbatch_unref(p);
+		ring_fini(&sh->in);
+	}
+	for (int io = 0; sh->out && io < sh->env.nio; io++)
+		shard_stream_fini(&sh->out[io]);
+	free(sh->out);
+	sublist_free(sh->subs);
+	free(sh->dying);
+	sh->out = NULL;
+	sh->subs = NULL;
+	sh->dying = NULL;
+}
+
+/* ---- result streams ---- */
+
+/* Pushes @io's waiting dbatches in order; true when none is left. */
+static bool shard_stream_push(struct shard *sh, int io)
+{
+	struct shard_stream *o = &sh->out[io];
+	bool pushed = false;
+	while (o->pend_head) {
+		struct dbatch *db = o->pend_head;
+		struct dbatch *next = db->next; /* @db is the consumer's once pushed */
+		if (!ring_push_spsc(&o->ring, db))
+			break;
+		pushed = true;
+		o->pend_head = next;
+		if (!next)
+			o->pend_tail = NULL;
+		atomic_fetch_sub_explicit(&sh->npending, 1, memory_order_relaxed);
+	}
+	if (pushed)
+		sh->env.wake_io(sh->env.ctx, io);
+	return o->pend_head == NULL;
+}
+
+/* Queues a filled dbatch behind those waiting for @io (they go in order). */
+static void shard_stream_queue(struct shard *sh, int io, struct dbatch *db)
+{
+	struct shard_stream *o = &sh->out[io];
+	db->next = NULL;
+	if (o->pend_tail)
+		o->pend_tail->next = db;
+	else
+		o->pend_head = db;
+	o->pend_tail = db;
+	atomic_fetch_add_explicit(&sh->npending, 1, memory_order_relaxed);
+}
+
+/* Replaces @io's full open dbatch with a new one. A run's end marker must be
+ * carried whatever it takes (@must: wait for memory): without it the I/O
+ * thread would wait for the run for ever. Returns false when a result that
+ * may be dropped found no memory. */
+static bool shard_stream_renew(struct shard *sh, int io, bool must)
+{
+	struct shard_stream *o = &sh->out[io];
+	struct dbatch *db = dbatch_new();
+	for (unsigned tries = 0; !db && must; tries++) {
+		if (tries == 0)
+			log_error("shard %d: out of memory for results: waiting", sh->index);
+		usleep(1000);
+		db = dbatch_new();
+	}
+	if (!db)
+		return false;
+	if (o->open)
+		shard_stream_queue(sh, io, o->open);
+	o->open = db;
+	return true;
+}
+
+/* Appends @d to the stream of I/O thread @io. */
+static void shard_emit(struct shard *sh, int io, const struct delivery *d)
+{
+	struct shard_stream *o = &sh->out[io];
+	if (RB_UNLIKELY(!o->open || !dbatch_has_room(o->open, d->b)) &&
+	    !shard_stream_renew(sh, io, d->flags & DELIVERY_F_END)) {
+		shard_count(&sh->st.dropped, 1);
+		return;
+	}
+	dbatch_add(o->open, d);
+	o->run_records++;
+}
+
+/* The entry just applied ended a run: its last result carries the end
+ * marker, or a result of its own does when the run made none. The last
+ * result of the run is always in the open dbatch: a full one is handed over
+ * only when the next result needs room. */
+static void shard_end_run(struct shard *sh, int io)
+{
+	struct shard_stream *o = &sh->out[io];
+	if (o->run_records == 0) {
+		struct delivery d = {.kind = DELIVERY_NONE, .flags = DELIVERY_F_END};
+		shard_emit(sh, io, &d);
+	} else {
+		o->open->d[o->open->n - 1].flags |= DELIVERY_F_END;
+	}
+	o->run_records = 0;
+}
+
+bool shard_flush(struct shard *sh)
+{
+	bool all = true;
+	for (int io = 0; io < sh->env.nio; io++) {
+		struct shard_stream *o = &sh->out[io];
+		if (o->open && o->open->n) {
+			shard_stream_queue(sh, io, o->open);
+			o->open = NULL;
+		}
+		if (o->pend_head)
+			all &= shard_stream_push(sh, io);
+	}
+	return all;
+}
+
+/* ---- closed connections ---- */
+
 /* True when @owner closed and its subscriptions are still being removed: it
  * gets no more deliveries (a queue group picks another member). */
 static bool shard_owner_dying(const struct shard *sh, uint64_t owner)
@@ -52,7 +204,7 @@ static bool shard_owner_dying(const struct shard *sh, uint64_t owner)
 
 /* Removes a slice of @owner's subscriptions; what is left waits in the
  * shard's dying list for the next runs. */
-static void shard_close_owner(struct shard *sh, struct runner *r, uint64_t owner)
+static void shard_close_owner(struct shard *sh, uint64_t owner)
 {
 	size_t left = sublist_remove_owner_max(sh->subs, owner, SHARD_CLOSE_NOW);
 	if (left == 0)
@@ -64,7 +216,7 @@ static void shard_close_owner(struct shard *sh, struct runner *r, uint64_t owner
 		if (!d) {
 			/* Cannot defer the rest: remove it now, whatever it costs. */
 			sublist_remove_owner(sh->subs, owner);
-			server_want_trim(r->srv);
+			sh->env.want_trim(sh->env.ctx);
 			return;
 		}
 		sh->dying = d;
@@ -76,7 +228,7 @@ static void shard_close_owner(struct shard *sh, struct runner *r, uint64_t owner
 
 /* One slice of the removals closed connections left. Returns true if it did
  * any. */
-static bool shard_reap(struct shard *sh, struct runner *r)
+static bool shard_reap(struct shard *sh)
 {
 	uint32_t n = atomic_load_explicit(&sh->ndying, memory_order_relaxed);
 	if (n == 0)
@@ -86,15 +238,17 @@ static bool shard_reap(struct shard *sh, struct runner *r)
 		/* Many subscriptions gone: ask for the freed memory to be given
 		 * back to the system (malloc keeps it otherwise). */
 		if (d->total >= SHARD_TRIM_AFTER)
-			server_want_trim(r->srv);
+			sh->env.want_trim(sh->env.ctx);
 		memmove(&sh->dying[0], &sh->dying[1], (n - 1) * sizeof(*d));
 		atomic_store_explicit(&sh->ndying, n - 1, memory_order_relaxed);
 	}
 	return true;
 }
 
+/* ---- applying a batch ---- */
+
 /* Returns how many deliveries the message made. */
-static uint32_t shard_apply_msg(struct shard *sh, struct runner *r, const struct mbatch *b,
+static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b,
                                 const struct mentry *e)
 {
 	const char *subj = mentry_str(b, e);
@@ -113,7 +267,7 @@ static uint32_t shard_apply_msg(struct shard *sh, struct runner *r, const struct
 			continue;
 		d.conn = sub->owner;
 		d.subid = (uint32_t)(uintptr_t)sub->data;
-		runner_emit(r, &d);
+		shard_emit(sh, io, &d);
 		delivered++;
 	}
 	for (uint32_t g = 0; g < res->ngroups; g++) {
@@ -125,7 +279,7 @@ static uint32_t shard_apply_msg(struct shard *sh, struct runner *r, const struct
 				continue;
 			d.conn = sub->owner;
 			d.subid = (uint32_t)(uintptr_t)sub->data;
-			runner_emit(r, &d);
+			shard_emit(sh, io, &d);
 			delivered++;
 			break;
 		}
@@ -134,49 +288,49 @@ static uint32_t shard_apply_msg(struct shard *sh, struct runner *r, const struct
 		d.conn = e->conn;
 		d.subid = 0;
 		d.kind = DELIVERY_NO_RESPONDERS;
-		runner_emit(r, &d);
+		shard_emit(sh, io, &d);
 	}
 	return delivered;
 }
 
-static void shard_apply(struct shard *sh, struct runner *r, struct mbatch *b)
+static void shard_apply_sub(struct shard *sh, const struct mbatch *b, const struct mentry *e)
 {
+	const char *s = mentry_str(b, e);
+	const char *queue = e->reply_len ? s + e->subject_len : NULL;
+	const char *sid = s + e->subject_len + e->reply_len;
+	int ret = sublist_insert(sh->subs, e->conn, sid, e->sid_len, s, e->subject_len, queue,
+	                         e->reply_len, (void *)(uintptr_t)e->aux);
+	if (ret && ret != -EEXIST)
+		log_warn("shard %d: subscription not added: %s", sh->index,
+		         ret == -ENOMEM ? "out of memory" : "invalid");
+}
+
+static void shard_apply(struct shard *sh, struct mbatch *b)
+{
+	int io = b->src;
 	uint64_t deliveries = 0;
 	for (uint32_t i = 0; i < b->n; i++) {
 		const struct mentry *e = &b->e[i];
-		const char *s = mentry_str(b, e);
 		switch (e->kind) {
 		case MENTRY_MSG:
-			deliveries += shard_apply_msg(sh, r, b, e);
+			deliveries += shard_apply_msg(sh, io, b, e);
 			break;
-		case MENTRY_SUB: {
-			const char *queue = e->reply_len ? s + e->subject_len : NULL;
-			const char *sid = s + e->subject_len + e->reply_len;
-			int ret =
-			    sublist_insert(sh->subs, e->conn, sid, e->sid_len, s, e->subject_len,
-			                   queue, e->reply_len, (void *)(uintptr_t)e->aux);
-			if (ret && ret != -EEXIST)
-				log_warn("shard %d: subscription not added: %s", sh->index,
-				         ret == -ENOMEM ? "out of memory" : "invalid");
+		case MENTRY_SUB:
+			shard_apply_sub(sh, b, e);
 			break;
-		}
 		case MENTRY_UNSUB: {
-			sublist_remove(sh->subs, e->conn, s, e->sid_len);
+			sublist_remove(sh->subs, e->conn, mentry_str(b, e), e->sid_len);
 			struct delivery d = {
 			    .conn = e->conn, .subid = e->aux, .kind = DELIVERY_UNSUBBED};
-			runner_emit(r, &d);
+			shard_emit(sh, io, &d);
 			break;
 		}
 		case MENTRY_CLOSE:
-			shard_close_owner(sh, r, e->conn);
-			break;
-		case MENTRY_BARRIER: {
-			struct delivery d = {
-			    .conn = e->conn, .subid = e->aux, .kind = DELIVERY_BARRIER};
-			runner_emit(r, &d);
+			shard_close_owner(sh, e->conn);
 			break;
 		}
-		}
+		if (e->flags & MENTRY_F_RUN_END)
+			shard_end_run(sh, io);
 	}
 	shard_count(&sh->st.msgs, b->nmsgs);
 	shard_count(&sh->st.deliveries, deliveries);
@@ -186,45 +340,50 @@ static void shard_apply(struct shard *sh, struct runner *r, struct mbatch *b)
 
 /* The batch left the queue: update the admission measure and clear the
  * over-mark state at the low marks (hysteresis). */
-static void shard_dequeued(struct shard *sh, const struct mbatch *b, struct server *srv)
+static void shard_dequeued(struct shard *sh, const struct mbatch *b)
 {
-	const struct admission *a = srv->adm;
 	uint64_t q =
 	    atomic_fetch_sub_explicit(&sh->q_bytes, b->bytes, memory_order_relaxed) - b->bytes;
 	uint64_t m =
 	    atomic_fetch_sub_explicit(&sh->q_msgs, b->nmsgs, memory_order_relaxed) - b->nmsgs;
-	if (RB_UNLIKELY(atomic_load_explicit(&sh->over, memory_order_relaxed)) &&
-	    q <= a->shard_low && m <= a->shard_low_msgs) {
+	if (RB_LIKELY(!atomic_load_explicit(&sh->over, memory_order_relaxed)))
+		return;
+	uint64_t low_bytes, low_msgs;
+	sh->env.low_marks(sh->env.ctx, &low_bytes, &low_msgs);
+	if (q <= low_bytes && m <= low_msgs) {
 		atomic_store_explicit(&sh->over, false, memory_order_relaxed);
-		/* Publishers paused for this shard wait in their I/O threads. */
-		for (int i = 0; i < srv->nio; i++)
-			wake_notify(&srv->io[i].wake);
+		sh->env.marks_cleared(sh->env.ctx);
 	}
 }
 
-unsigned shard_run(struct shard *sh, struct runner *r, unsigned budget)
+static void shard_update_stats(struct shard *sh, uint64_t t0)
+{
+	struct sublist_stats ss;
+	sublist_get_stats(sh->subs, &ss);
+	shard_set(&sh->st.subs, ss.subs);
+	shard_set(&sh->st.inserts, ss.inserts);
+	shard_set(&sh->st.removes, ss.removes);
+	shard_set(&sh->st.matches, ss.matches);
+	shard_set(&sh->st.cache_hits, ss.cache_hits);
+	shard_set(&sh->st.cache_entries, ss.cache_entries);
+	shard_count(&sh->st.busy_ns, clock_now_ns() - t0);
+}
+
+unsigned shard_run(struct shard *sh, unsigned budget)
 {
 	unsigned n = 0;
 	void *p;
 	uint64_t t0 = clock_now_ns();
 	while (n < budget && ring_pop_mpmc(&sh->in, &p)) {
-		shard_dequeued(sh, p, r->srv);
-		shard_apply(sh, r, p);
+		shard_dequeued(sh, p);
+		shard_apply(sh, p);
 		n++;
 	}
-	if (shard_reap(sh, r))
+	if (shard_reap(sh))
 		n++;
-	if (n) {
-		struct sublist_stats ss;
-		sublist_get_stats(sh->subs, &ss);
-		shard_set(&sh->st.subs, ss.subs);
-		shard_set(&sh->st.inserts, ss.inserts);
-		shard_set(&sh->st.removes, ss.removes);
-		shard_set(&sh->st.matches, ss.matches);
-		shard_set(&sh->st.cache_hits, ss.cache_hits);
-		shard_set(&sh->st.cache_entries, ss.cache_entries);
-		shard_count(&sh->st.busy_ns, clock_now_ns() - t0);
-	}
+	if (n)
+		shard_update_stats(sh, t0);
+	shard_flush(sh);
 	return n;
 }
 
@@ -234,159 +393,5 @@ void shard_release_and_check(struct shard *sh)
 	/* seq_cst release above, then the ring: pairs with the worker's
 	 * wake_prepare() + claimed/ring check before it sleeps. */
 	if (shard_has_work(sh))
-		wake_notify(&sh->owner->wake);
-}
-
-static void runner_pending_add(struct runner *r, int io, struct dbatch *db)
-{
-	db->next = NULL;
-	if (r->pending_tail[io])
-		r->pending_tail[io]->next = db;
-	else
-		r->pending_head[io] = db;
-	r->pending_tail[io] = db;
-}
-
-/* Pushes @io's pending dbatches in order; true when none is left. */
-static bool runner_push_pending(struct runner *r, int io)
-{
-	struct iothr *t = &r->srv->io[io];
-	bool pushed = false;
-	while (r->pending_head[io]) {
-		struct dbatch *db = r->pending_head[io];
-		struct dbatch *next = db->next;
-		if (!ring_push_mpsc(&t->in, db))
-			break;
-		pushed = true;
-		r->pending_head[io] = next;
-		if (!next)
-			r->pending_tail[io] = NULL;
-	}
-	if (pushed)
-		wake_notify(&t->wake);
-	return r->pending_head[io] == NULL;
-}
-
-/* Queues a full or flushed dbatch for @io. Batches for the runner's own I/O
- * thread wait in its pending list and are written by runner_flush(): never
- * from here, because writing deliveries can emit more (busy replies, pauses)
- * and so re-enter runner_emit(). */
-static void runner_hand_over(struct runner *r, int io, struct dbatch *db)
-{
-	runner_pending_add(r, io, db);
-	if (io != r->self_io)
-		runner_push_pending(r, io);
-}
-
-/* Writes the runner's own I/O thread's pending deliveries, in order. Returns
- * true when it wrote any. */
-static bool runner_deliver_own(struct runner *r)
-{
-	int io = r->self_io;
-	bool any = false;
-	while (r->pending_head[io]) {
-		struct dbatch *db = r->pending_head[io];
-		r->pending_head[io] = db->next;
-		if (!r->pending_head[io])
-			r->pending_tail[io] = NULL;
-		client_deliver(&r->srv->io[io], db);
-		any = true;
-	}
-	return any;
-}
-
-void runner_emit(struct runner *r, const struct delivery *d)
-{
-	int io = io_conn_id_loop(d->conn);
-	struct dbatch *db = r->open[io];
-	if (RB_UNLIKELY(!db || !dbatch_has_room(db, d->b))) {
-		if (db)
-			runner_hand_over(r, io, db);
-		db = r->open[io] = dbatch_new();
-		if (RB_UNLIKELY(!db)) {
-			log_warn("delivery dropped: out of memory");
-			return;
-		}
-	}
-	dbatch_add(db, d);
-}
-
-bool runner_flush(struct runner *r)
-{
-	bool all = true;
-	/* Handing deliveries to our own I/O thread may emit more (busy replies,
-	 * publisher pauses): go round until nothing is left open, a few times at
-	 * most; anything still open then is flushed by the next call. */
-	for (int round = 0; round < 4; round++) {
-		for (int io = 0; io < r->srv->nio; io++) {
-			struct dbatch *db = r->open[io];
-			if (db && db->n) {
-				r->open[io] = NULL;
-				runner_hand_over(r, io, db);
-			}
-			if (io != r->self_io && r->pending_head[io])
-				all &= runner_push_pending(r, io);
-		}
-		if (r->self_io < 0 || !runner_deliver_own(r))
-			break;
-	}
-	return all;
-}
-
-/* True when a shard of @w has work nobody is doing. */
-static bool worker_has_work(struct worker *w)
-{
-	for (int i = 0; i < w->nshards; i++) {
-		struct shard *sh = w->shards[i];
-		if (shard_has_work(sh) && atomic_load(&sh->claimed) == 0)
-			return true;
-	}
-	return false;
-}
-
-void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct server *s = w->srv;
-	uint64_t idle_since = 0;
-	const uint64_t spin_ns = (uint64_t)s->cfg.spin_us * 1000u;
-
-	if (s->cfg.pin) {
-		int ret = pin_self(s->nio + w->index);
-		if (ret)
-			log_warn("worker %d: cannot pin: %s", w->index, strerror(-ret));
-	}
-	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-		unsigned did = 0;
-		for (int i = 0; i < w->nshards; i++) {
-			struct shard *sh = w->shards[i];
-			if (!shard_has_work(sh) || !shard_try_claim(sh))
-				continue;
-			did += shard_run(sh, &w->run, 64);
-			runner_flush(&w->run);
-			shard_release(sh);
-		}
-		bool flushed = runner_flush(&w->run);
-		if (did || !flushed) {
-			idle_since = 0;
-			continue;
-		}
-		uint64_t now = clock_now_ns();
-		if (!idle_since)
-			idle_since = now;
-		if (now - idle_since < spin_ns) {
-			ck_pr_stall();
-			continue;
-		}
-		idle_since = 0;
-		wake_prepare(&w->wake);
-		if (worker_has_work(w) || atomic_load(&s->stop)) {
-			wake_cancel(&w->wake);
-			continue;
-		}
-		w->sleeps++;
-		wake_wait(&w->wake);
-		wake_cancel(&w->wake);
-	}
-	return NULL;
+		wake_notify(sh->owner_wake);
 }

@@ -13,7 +13,10 @@
 #include "core/clock.h"
 #include "io/loop.h"
 #include "router/admission.h"
+#include "core/memacct.h"
+#include "router/iothr.h"
 #include "router/server.h"
+#include "router/shard.h"
 
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -85,7 +88,7 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	out->max_connections = lv->max_connections;
 	out->ping_interval_ms = lv->ping_interval_ms;
 	out->ping_max = lv->ping_max;
-	out->bytes_held = (uint64_t)atomic_load_explicit(&mbatch_bytes_held, memory_order_relaxed);
+	out->bytes_held = memacct_total();
 
 	out->nshards = s->nshards;
 	out->nio = s->nio;
@@ -127,7 +130,7 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	}
 	pthread_mutex_unlock(&stats_lock);
 
-	admission_stats(s->adm, &out->admission, &out->nadmission);
+	admission_stats(server_adm(s), &out->admission, &out->nadmission);
 	return ret;
 }
 

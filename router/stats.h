@@ -75,6 +75,8 @@ struct stats_admission {
 	uint64_t dropped_new;
 	uint64_t dropped_old;
 	uint64_t busy_replies;
+	uint64_t stalls;
+	uint64_t no_progress;
 	uint64_t disconnects;
 	uint64_t high_crossings;
 };

@@ -8,6 +8,8 @@
 #include "core/log.h"
 #include "io/loop.h"
 #include "io/tls.h"
+#include "router/client.h"
+#include "router/iothr.h"
 #include "router/server.h"
 
 /* On the handshake thread. */

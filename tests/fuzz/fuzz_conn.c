@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "io/proto.h"
 #include "router/config.h"
+#include "router/iothr.h"
 #include "router/server.h"
 #include "tests/fuzz/fuzz_target.h"
 

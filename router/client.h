@@ -1,0 +1,22 @@
+/* The client protocol on an I/O thread, as the rest of the server sees it:
+ * the loop callbacks, connection ids and the INFO line. The per-connection
+ * state itself is private to the client files (router/client_int.h). */
+#ifndef ROUTER_CLIENT_H
+#define ROUTER_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+
+/* A new connection id (any thread). */
+uint64_t client_new_cid(void);
+
+/* Writes the INFO line for a client with id @cid at @peer_ip (borrowed) into
+ * @buf (@cap bytes); any thread. Returns its length, 0 when it does not fit. */
+size_t client_info(struct server *s, uint64_t cid, const char *peer_ip, char *buf, size_t cap);
+
+/* The io_ops of an I/O thread; ctx is its struct iothr. */
+extern const struct io_ops client_io_ops;
+
+#endif /* ROUTER_CLIENT_H */

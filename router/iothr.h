@@ -1,0 +1,147 @@
+/* An I/O thread of the router: its io_uring loop (io/loop) runs the client
+ * protocol (router/client.c) and, once per iteration, this poll: batches out
+ * to the shards (inline when a shard's worker sleeps), the shards' results
+ * merged back into the order the thread sent its entries (router/rlog.h),
+ * deliveries forwarded to the I/O threads that own the subscribers, and the
+ * admission state it watches.
+ *
+ * Owner: the thread itself, except @in (MPSC: other I/O threads push what
+ * they forward), @wake (shared) and the request flag of @stats_req. */
+#ifndef ROUTER_IOTHR_H
+#define ROUTER_IOTHR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/log.h"
+#include "core/ring.h"
+#include "core/wake.h"
+#include "router/batch.h"
+#include "router/rlog.h"
+#include "router/stats.h"
+
+struct server;
+struct io_loop;
+struct client;
+struct client_grave;
+
+/* A monitoring request to an I/O thread (see router/stats.c): the collector
+ * fills the inputs under @lock and sets @pending; the I/O thread answers at its
+ * next iteration. */
+struct stats_req {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool pending;
+	bool want_conns;
+	bool done;
+	struct stats_io io;
+	struct stats_conn *conns; /* owned here, reused */
+	size_t nconns;
+	size_t cap;
+};
+
+/* Where the merge stands in one shard's result stream. */
+struct iothr_cursor {
+	struct dbatch *db; /* popped, being read; NULL: pop the next */
+	uint32_t pos;
+};
+
+struct iothr {
+	struct server *srv;
+	int index;
+	pthread_t tid;
+	int listen_fd;
+	struct io_loop *loop;
+	struct wake wake;
+	struct ring in; /* dbatches other I/O threads forward here */
+	/* out to the shards */
+	struct mbatch **open;         /* open batch per shard */
+	struct mbatch **pending_head; /* batches a full shard ring refused, per shard */
+	struct mbatch **pending_tail;
+	uint32_t *open_entries; /* entries added per shard this iteration */
+	/* the current run (router/rlog.h): its batch and last entry */
+	struct mbatch *run_batch;
+	uint32_t run_last;
+	struct rlog log;
+	struct iothr_cursor *cursor; /* per shard */
+	/* forwarding to other I/O threads: open dbatch and the ones a full
+	 * ring refused, per destination; our own go through @fwd_self */
+	struct dbatch **fwd_open;
+	struct dbatch **fwd_head;
+	struct dbatch **fwd_tail;
+	struct dbatch *fwd_self;
+	/* admission */
+	struct client **paused; /* clients whose reads admission paused */
+	uint32_t npaused;
+	uint32_t paused_cap;
+	struct client **holders; /* subscribers holding publishers back (defer) */
+	uint32_t nholders;
+	uint32_t holders_cap;
+	struct client_grave *graves; /* closed connections' subscriptions left to free */
+	struct stats_req stats_req;
+	/* counters of this thread's connections (owner: this thread) */
+	uint64_t total_connections;
+	uint64_t in_msgs;
+	uint64_t out_msgs;
+	uint64_t in_bytes;
+	uint64_t out_bytes;
+	uint64_t slow_consumers;
+	struct log_ratelimit adm_log;
+	struct log_ratelimit client_log; /* what a client can provoke */
+	uint64_t last_slow_tick;         /* the per-connection checks of client_on_tick */
+	int phase_seen;                  /* the server phase this thread acted on */
+	atomic_uint conns_open;          /* published each poll, for the graceful stop */
+	atomic_bool busy;                /* work left at the end of the last poll */
+	int start_ret;
+	atomic_bool ready;
+};
+
+/* Sets up @t (caller storage, zeroed) for a server of @nshards shards and
+ * @nio I/O threads. Returns 0 or -ENOMEM; iothr_fini() undoes a partial one. */
+RB_MUST_CHECK int iothr_init(struct iothr *t, struct server *s, int index, int nshards, int nio);
+void iothr_fini(struct iothr *t);
+
+/* Appends an entry of @bytes for @shard, from connection @conn, to this
+ * thread's open batch for the shard, starting a run in the route log when
+ * the previous entry went elsewhere. NULL when out of memory (nothing was
+ * added). */
+struct mentry *iothr_add(struct iothr *t, uint32_t shard, enum mentry_kind kind, size_t bytes,
+                         uint64_t conn);
+
+/* Appends a mark for connection @conn with wait number @aux to the route
+ * log: client_mark_reached() is called when everything sent before it has
+ * its results. Returns 1 when queued, 0 when nothing is outstanding (the
+ * caller may act at once), -ENOMEM. */
+int iothr_mark(struct iothr *t, uint64_t conn, uint32_t aux);
+
+/* Sends @d to the I/O thread that owns d->conn (this one included: then it
+ * is handled at the end of the poll, never from inside the caller). */
+void iothr_forward(struct iothr *t, const struct delivery *d);
+
+/* Queues @b for @shard (ring, or the ordered pending list when full) and
+ * accounts it in the shard's admission measure. */
+void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b);
+
+/* Publishes @payload on @subject from the server itself (advisories). */
+void iothr_publish_system(struct iothr *t, const char *subject, const char *payload, size_t len);
+
+/* Statistics request answered by the I/O thread (router/stats.c asks). */
+void iothr_answer_stats(struct iothr *t);
+
+/* The io_ops poll and has_work of the thread (ctx: struct iothr). */
+bool iothr_poll(void *ctx);
+bool iothr_has_work(void *ctx);
+
+/* Merges the shards' results that are ready, in order (router/iothr_order.c).
+ * Returns true when it did something. */
+bool iothr_merge(struct iothr *t);
+/* True when the merge can make progress now. */
+bool iothr_merge_ready(struct iothr *t);
+/* Pushes forwarded deliveries to their threads and handles our own. */
+bool iothr_flush_forward(struct iothr *t);
+/* Ends the current run (before its batch is pushed, or a mark). */
+void iothr_end_run(struct iothr *t);
+
+#endif /* ROUTER_IOTHR_H */

@@ -1,0 +1,86 @@
+/* An I/O thread's answers to monitoring: its loop's counters and a copy of
+ * each connection's figures, made on the thread itself (router/stats.c asks
+ * and waits). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/loop.h"
+#include "router/client_int.h"
+#include "router/iothr.h"
+
+static void iothr_stats_conn(struct io_conn *c, void *arg)
+{
+	struct stats_req *q = arg;
+	struct client *cl = c->user;
+	if (!cl)
+		return;
+	if (q->nconns == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 256;
+		struct stats_conn *a = realloc(q->conns, cap * sizeof(*a));
+		if (!a)
+			return;
+		q->conns = a;
+		q->cap = cap;
+	}
+	struct stats_conn *o = &q->conns[q->nconns++];
+	memset(o, 0, sizeof(*o));
+	o->cid = cl->cid;
+	snprintf(o->ip, sizeof(o->ip), "%s", c->peer_ip);
+	o->port = (uint16_t)c->peer_port;
+	o->start_ns = cl->start_wall_ns;
+	o->last_activity_ns = cl->start_wall_ns + (cl->last_in_ns - cl->opened_ns);
+	o->in_msgs = cl->in_msgs;
+	o->in_bytes = cl->in_bytes;
+	o->out_msgs = cl->out_msgs;
+	o->out_bytes = cl->out_bytes;
+	o->pending_bytes = io_conn_pending(c);
+	o->drops = cl->drops;
+	o->subscriptions = cl->nsubs;
+	snprintf(o->name, sizeof(o->name), "%s", cl->opts.name ? cl->opts.name : "");
+	snprintf(o->lang, sizeof(o->lang), "%s", cl->opts.lang ? cl->opts.lang : "");
+	snprintf(o->version, sizeof(o->version), "%s", cl->opts.version ? cl->opts.version : "");
+}
+
+static void iothr_stats_sum(struct io_conn *c, void *arg)
+{
+	struct stats_io *io = arg;
+	struct client *cl = c->user;
+	if (!cl)
+		return;
+	io->in_msgs += cl->in_msgs;
+	io->out_msgs += cl->out_msgs;
+	io->in_payload += cl->in_bytes;
+	io->out_payload += cl->out_bytes;
+	io->subscriptions += cl->nsubs;
+}
+
+void iothr_answer_stats(struct iothr *t)
+{
+	struct stats_req *q = &t->stats_req;
+	pthread_mutex_lock(&q->lock);
+	struct io_loop_stats ls;
+	io_loop_get_stats(t->loop, &ls);
+	memset(&q->io, 0, sizeof(q->io));
+	q->io.connections = io_loop_nconns(t->loop);
+	q->io.total_connections = t->total_connections;
+	q->io.recv_completions = ls.recv_completions;
+	q->io.send_completions = ls.send_completions;
+	q->io.bytes_in = ls.bytes_in;
+	q->io.bytes_out = ls.bytes_out;
+	q->io.enobufs = ls.enobufs;
+	q->io.wakeups = ls.wakeups;
+	q->io.in_msgs = t->in_msgs;
+	q->io.out_msgs = t->out_msgs;
+	q->io.in_payload = t->in_bytes;
+	q->io.out_payload = t->out_bytes;
+	q->io.slow_consumers = t->slow_consumers;
+	io_loop_foreach(t->loop, iothr_stats_sum, &q->io);
+	q->nconns = 0;
+	if (q->want_conns)
+		io_loop_foreach(t->loop, iothr_stats_conn, q);
+	q->done = true;
+	atomic_store_explicit(&q->pending, false, memory_order_relaxed);
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
