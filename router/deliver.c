@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/copy.h"
 #include "core/log.h"
+#include "core/memacct.h"
 #include "router/client_int.h"
 #include "router/subject.h"
 
@@ -276,7 +277,7 @@ static bool client_admit_delivery(struct client *cl, const struct delivery *d, s
 		 * keeps its queue only up to max_pending, nats-server's limit,
 		 * and while the process is under its mark; then its fallback. */
 		if (pending + need > t->srv->cfg.max_pending ||
-		    atomic_load_explicit(&t->srv->proc_over, memory_order_relaxed))
+		    memacct_total() > server_adm(t->srv)->process_high)
 			return client_act(cl, d, p, p->fallback, need);
 		adm_count(&p->c.admitted, 1);
 		return true;
