@@ -330,8 +330,14 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 
 void client_deliver_one(struct iothr *t, const struct delivery *d)
 {
-	struct io_conn *c = io_loop_conn(t->loop, d->conn);
-	if (!c || !c->user)
+	/* Deliveries come in runs for one connection: look it up once a run. */
+	struct io_conn *c = t->conn_cache;
+	if (d->conn != t->conn_cache_id) {
+		c = io_loop_conn(t->loop, d->conn);
+		t->conn_cache_id = d->conn;
+		t->conn_cache = c;
+	}
+	if (!c || c->closing || !c->user)
 		return;
 	struct client *cl = c->user;
 	switch (d->kind) {

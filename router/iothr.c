@@ -347,6 +347,8 @@ bool iothr_poll(void *ctx)
 	bool did = false;
 	void *p;
 
+	t->conn_cache_id = 0; /* connections closed last iteration are gone */
+	t->conn_cache = NULL;
 	if (RB_UNLIKELY(atomic_load_explicit(&t->stats_req.pending, memory_order_acquire)))
 		iothr_answer_stats(t);
 	int phase = atomic_load_explicit(&s->phase, memory_order_relaxed);

@@ -67,11 +67,15 @@ struct iothr {
 	struct rlog log;
 	struct iothr_cursor *cursor; /* per shard */
 	/* forwarding to other I/O threads: open dbatch and the ones a full
-	 * ring refused, per destination; our own go through @fwd_self */
+	 * ring refused, per destination (our own are handled at the end of the
+	 * poll) */
 	struct dbatch **fwd_open;
 	struct dbatch **fwd_head;
 	struct dbatch **fwd_tail;
-	struct dbatch *fwd_self;
+	/* the connection last delivered to (valid during one poll: a closed
+	 * connection's memory is freed at the end of the loop's iteration) */
+	uint64_t conn_cache_id;
+	struct io_conn *conn_cache;
 	/* admission */
 	struct client **paused; /* clients whose reads admission paused */
 	uint32_t npaused;
