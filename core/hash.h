@@ -45,4 +45,16 @@ static inline uint64_t hash_bytes(const void *p, size_t len)
 	return h;
 }
 
+/* Mixes a 64-bit integer (ids, counters) into a well-spread 64-bit hash:
+ * murmur3's finaliser. The one integer mixer of the project. */
+static inline uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
 #endif /* CORE_HASH_H */

@@ -4,12 +4,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "core/hash.h"
+
 static inline uint32_t map_hash(uint64_t k)
 {
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return (uint32_t)k;
+	return (uint32_t)hash_u64(k);
 }
 
 void map_init(struct map *m)

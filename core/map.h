@@ -4,6 +4,7 @@
 #ifndef CORE_MAP_H
 #define CORE_MAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/compiler.h"
@@ -35,6 +36,26 @@ void *map_del(struct map *m, uint64_t key);
 static inline uint32_t map_count(const struct map *m)
 {
 	return m->n;
+}
+
+/* Iterates over the entries, in no particular order: start with *@pos = 0;
+ * each call stores the next entry's key (if @key) and value and returns
+ * true, or returns false when there is none left. The map must not change
+ * between calls, except that map_fini() may follow. */
+static inline bool map_next(const struct map *m, uint32_t *pos, uint64_t *key, void **val)
+{
+	if (!m->slots)
+		return false;
+	for (uint32_t i = *pos; i <= m->mask; i++)
+		if (m->slots[i].val) {
+			if (key)
+				*key = m->slots[i].key;
+			*val = m->slots[i].val;
+			*pos = i + 1;
+			return true;
+		}
+	*pos = m->mask + 1;
+	return false;
 }
 
 #endif /* CORE_MAP_H */

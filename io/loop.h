@@ -158,6 +158,23 @@ static inline size_t io_conn_pending(const struct io_conn *c)
 	return (size_t)c->fill.len + (c->send.len - c->send.off);
 }
 
+/* The output written but not yet handed to the kernel: *@len bytes at the
+ * returned address, which the owner may rewrite (compact) and then shorten
+ * with io_conn_set_unsent(); *@in_flight is what the kernel is sending. */
+static inline char *io_conn_unsent(struct io_conn *c, size_t *len, size_t *in_flight)
+{
+	*len = c->fill.len;
+	*in_flight = c->send.len - c->send.off;
+	return c->fill.data;
+}
+
+/* Keeps only the first @len bytes of the unsent output (@len no more than
+ * io_conn_unsent() gave). */
+static inline void io_conn_set_unsent(struct io_conn *c, size_t len)
+{
+	c->fill.len = (uint32_t)len;
+}
+
 /* True once @c is closing: it processes no more input and gets no output. */
 static inline bool io_conn_is_closing(const struct io_conn *c)
 {

@@ -610,7 +610,7 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 			return len;
 		}
 		client_op(cl, &f);
-		if (c->closing || cl->quitting)
+		if (io_conn_is_closing(c) || cl->quitting)
 			return len;
 		if (RB_UNLIKELY(cl->pause_reasons))
 			break;
@@ -659,7 +659,7 @@ void client_unstash(struct client *cl)
 		return;
 	}
 	size_t used = client_parse(cl, c, cl->stash + cl->stash_off, cl->stash_len - cl->stash_off);
-	if (c->closing || cl->quitting)
+	if (io_conn_is_closing(c) || cl->quitting)
 		return;
 	cl->stash_off += used;
 	if (cl->stash_off == cl->stash_len) {
@@ -685,7 +685,7 @@ static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_
 	size_t used = 0;
 	if (!cl->pause_reasons && cl->stash_off == cl->stash_len) {
 		used = client_parse(cl, c, data, len);
-		if (c->closing || cl->quitting)
+		if (io_conn_is_closing(c) || cl->quitting)
 			return;
 	}
 	if (used < len && client_stash(cl, data + used, len - used) != 0) {
@@ -707,20 +707,19 @@ struct client_grave {
 #define CLIENT_FREE_SLICE 1024
 #define CLIENT_TRIM_AFTER 10000
 
-/* Frees @g's subscriptions from slot @g->pos on, at most @max slots' worth.
- * Returns true when all are freed (and the map with them). */
+/* Frees @g's subscriptions from iteration position @g->pos on, at most
+ * @max of them. Returns true when all are freed (and the map with them). */
 static bool client_grave_free(struct client_grave *g, uint32_t max)
 {
-	struct map *m = &g->by_id;
-	uint32_t end = m->slots ? m->mask + 1 : 0;
-	if (end - g->pos > max)
-		end = g->pos + max;
-	for (; g->pos < end; g->pos++)
-		free(m->slots[g->pos].val);
-	if (m->slots && g->pos <= m->mask)
-		return false;
-	map_fini(m);
-	return true;
+	void *v;
+	for (uint32_t n = 0; n < max; n++) {
+		if (!map_next(&g->by_id, &g->pos, NULL, &v)) {
+			map_fini(&g->by_id);
+			return true;
+		}
+		free(v);
+	}
+	return false;
 }
 
 static void client_bury(struct client *cl)

@@ -20,9 +20,10 @@
 
 bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
 {
-	for (uint32_t i = 0; cl->by_id.slots && i <= cl->by_id.mask; i++) {
-		struct csub *cs = cl->by_id.slots[i].val;
-		if (!cs || cs->queue_len || cs->unsubscribed ||
+	void *v;
+	for (uint32_t it = 0; map_next(&cl->by_id, &it, NULL, &v);) {
+		struct csub *cs = v;
+		if (cs->queue_len || cs->unsubscribed ||
 		    !subject_matches(cs->subject, cs->subject_len, reply, reply_len))
 			continue;
 		static const char status[] = "NATS/1.0 503\r\n\r\n";
@@ -48,9 +49,8 @@ static uint64_t client_drop_old(struct client *cl, uint64_t target)
 	struct io_conn *c = cl->c;
 	struct proto_parser pp;
 	proto_parser_init(&pp, PROTO_SIDE_CLIENT, UINT32_MAX);
-	char *buf = c->fill.data;
-	size_t len = c->fill.len, in = 0, out = 0;
-	size_t in_flight = c->send.len - c->send.off;
+	size_t len, in_flight, in = 0, out = 0;
+	char *buf = io_conn_unsent(c, &len, &in_flight);
 	uint64_t dropped = 0;
 	while (in < len) {
 		size_t used = 0;
@@ -71,7 +71,7 @@ static uint64_t client_drop_old(struct client *cl, uint64_t target)
 		out += len - in;
 	}
 	proto_parser_fini(&pp);
-	c->fill.len = (uint32_t)out;
+	io_conn_set_unsent(c, out);
 	return dropped;
 }
 
@@ -337,7 +337,7 @@ void client_deliver_one(struct iothr *t, const struct delivery *d)
 		t->conn_cache_id = d->conn;
 		t->conn_cache = c;
 	}
-	if (!c || c->closing || !c->user)
+	if (!c || io_conn_is_closing(c) || !c->user)
 		return;
 	struct client *cl = c->user;
 	switch (d->kind) {

@@ -12,20 +12,10 @@
 #include "router/subject.h"
 #include "router/sublist_int.h"
 
-static uint64_t sublist_mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
 static uint32_t sublist_random(struct sublist *sl)
 {
 	sl->rng += 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(sublist_mix64(sl->rng) >> 32);
+	return (uint32_t)(hash_u64(sl->rng) >> 32);
 }
 
 static struct sublist_entry *sublist_entry_of(struct sublist_sub *sub)
@@ -43,7 +33,7 @@ struct sublist_sid_key {
 
 static uint64_t sublist_sid_hash(uint64_t owner, const char *sid, size_t len)
 {
-	return hash_bytes(sid, len) ^ sublist_mix64(owner + 0x9e3779b97f4a7c15ull);
+	return hash_bytes(sid, len) ^ hash_u64(owner + 0x9e3779b97f4a7c15ull);
 }
 
 static bool sublist_sid_eq(const void *item, const void *key)
@@ -274,7 +264,7 @@ static struct sublist_node *sublist_node_path(struct sublist *sl, const char *su
 
 static struct sublist_owner *sublist_owner_find(struct sublist *sl, uint64_t id)
 {
-	return sublist_tab_find(&sl->owners, sublist_mix64(id), sublist_owner_eq, &id);
+	return sublist_tab_find(&sl->owners, hash_u64(id), sublist_owner_eq, &id);
 }
 
 static struct sublist_owner *sublist_owner_get(struct sublist *sl, uint64_t id)
@@ -288,7 +278,7 @@ static struct sublist_owner *sublist_owner_get(struct sublist *sl, uint64_t id)
 	if (!o)
 		return NULL;
 	o->id = id;
-	sublist_tab_insert(&sl->owners, sublist_mix64(id), o);
+	sublist_tab_insert(&sl->owners, hash_u64(id), o);
 	return o;
 }
 
@@ -296,7 +286,7 @@ static void sublist_owner_release(struct sublist *sl, struct sublist_owner *o)
 {
 	if (o->n > 0)
 		return;
-	sublist_tab_remove(&sl->owners, sublist_mix64(o->id), o);
+	sublist_tab_remove(&sl->owners, hash_u64(o->id), o);
 	free(o);
 }
 
