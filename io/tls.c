@@ -81,6 +81,8 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 	/* AES-128-GCM first: the fastest here, and one the kernel can carry. */
 	SSL_CTX_set_ciphersuites(t->ssl, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
 	                                 "TLS_CHACHA20_POLY1305_SHA256");
+	if ((ret = tls_policy_apply(t->ssl, cfg, why, why_len)) != 0)
+		goto err;
 	SSL_CTX_set_options(t->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
 	                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(t->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |

@@ -32,7 +32,19 @@ struct tls_config {
 	bool no_ktls;            /* never hand a connection to kernel TLS */
 	uint32_t timeout_ms;     /* from accept to the end of the handshake, at most */
 	uint32_t max_handshakes; /* handshakes in progress at once; more are refused */
+	/* TLS 1.2 cipher suites and curves, by the names nats-server takes
+	 * (Go's: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "CurveP256"); none:
+	 * nats-server's defaults (ECDHE with AES-GCM or ChaCha20-Poly1305;
+	 * X25519, P-256, P-384, P-521). TLS 1.3 suites are not changed by it. */
+	const char *const *ciphers;
+	size_t nciphers;
+	const char *const *curves;
+	size_t ncurves;
 };
+
+/* True when @name is a cipher suite (or curve) tls_config may name. */
+bool tls_cipher_suite_known(const char *name);
+bool tls_curve_known(const char *name);
 
 /* A server context. Read-only after tls_ctx_new(); usable from any thread. */
 struct tls_ctx;

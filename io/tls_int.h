@@ -17,6 +17,10 @@ struct tls_ctx {
 	bool verify;
 };
 
+/* Applies @cfg's cipher suites and curves (or nats-server's defaults) to
+ * @ssl (io/tls_policy.c). Returns 0, or -EINVAL with the reason in @why. */
+int tls_policy_apply(SSL_CTX *ssl, const struct tls_config *cfg, char *why, size_t why_len);
+
 /* Counters: atomics, written by the service's threads, read by anyone. */
 struct tls_counters {
 	atomic_uint_fast64_t accepted;

@@ -55,16 +55,20 @@ static bool proxy_kind(void)
 	return k && !strcmp(k, "ringbus-proxy");
 }
 
-static void start_tls(bool verify)
+static char path_rsa_cert[128], path_rsa_key[128];
+
+static void start_tls_with(bool verify, bool rsa)
 {
 	make_certs();
+	snprintf(path_rsa_cert, sizeof(path_rsa_cert), "%s/server-rsa.pem", certdir);
+	snprintf(path_rsa_key, sizeof(path_rsa_key), "%s/server-rsa.key", certdir);
 	const char *args[12];
 	int n = 0;
 	args[n++] = verify ? "--tlsverify" : "--tls";
 	args[n++] = "--tlscert";
-	args[n++] = path_cert;
+	args[n++] = rsa ? path_rsa_cert : path_cert;
 	args[n++] = "--tlskey";
-	args[n++] = path_key;
+	args[n++] = rsa ? path_rsa_key : path_key;
 	if (verify) {
 		args[n++] = "--tlscacert";
 		args[n++] = path_ca;
@@ -78,12 +82,17 @@ static void start_tls(bool verify)
 
 static void start_plain_tls(void)
 {
-	start_tls(false);
+	start_tls_with(false, false);
 }
 
 static void start_verify_tls(void)
 {
-	start_tls(true);
+	start_tls_with(true, false);
+}
+
+static void start_rsa_tls(void)
+{
+	start_tls_with(false, true);
 }
 
 static void stop_tls(void)
@@ -104,6 +113,8 @@ static void stop_tls(void)
 
 TestSuite(tls, .init = start_plain_tls, .fini = stop_tls, .timeout = 120);
 TestSuite(tls_verify, .init = start_verify_tls, .fini = stop_tls, .timeout = 120);
+/* An RSA certificate: plain RSA key exchange is possible, so the policy decides. */
+TestSuite(tls_rsa, .init = start_rsa_tls, .fini = stop_tls, .timeout = 120);
 
 /* libnats options for TLS: trusts the test CA, checks "localhost"; with the
  * client certificate when @cert. Owned by the caller. */
@@ -266,6 +277,36 @@ Test(tls, a_tls_1_2_client_works)
 	 * ways: the kTLS path where the kernel has the tls module. */
 	struct tls_client_opts o = {.ca_file = path_ca, .max_version = TLS1_2_VERSION};
 	raw_tls_roundtrip(&o);
+}
+
+/* nats-server's TLS 1.2 policy: forward secrecy only. */
+Test(tls_rsa, a_tls_1_2_suite_without_forward_secrecy_is_refused)
+{
+	static const char *const plain_rsa[] = {"AES256-GCM-SHA384", "AES128-GCM-SHA256",
+	                                        "AES128-SHA", "ECDHE-RSA-AES128-SHA",
+	                                        "DHE-RSA-AES128-GCM-SHA256"};
+	for (size_t i = 0; i < sizeof(plain_rsa) / sizeof(plain_rsa[0]); i++) {
+		struct tls_client_opts o = {
+		    .ca_file = path_ca, .max_version = TLS1_2_VERSION, .cipher_list = plain_rsa[i]};
+		struct tls_client *c = NULL;
+		char why[256] = "";
+		int r = tls_client_connect(itest_srv.port, &o, NULL, 0, why, sizeof(why), &c);
+		cr_expect_eq(r, -EPROTO, "%s was accepted (%d %s)", plain_rsa[i], r, why);
+		if (r == 0)
+			tls_client_close(c);
+	}
+}
+
+Test(tls_rsa, an_ecdhe_tls_1_2_suite_is_accepted)
+{
+	static const char *const ecdhe[] = {"ECDHE-RSA-AES128-GCM-SHA256",
+	                                    "ECDHE-RSA-AES256-GCM-SHA384",
+	                                    "ECDHE-RSA-CHACHA20-POLY1305"};
+	for (size_t i = 0; i < sizeof(ecdhe) / sizeof(ecdhe[0]); i++) {
+		struct tls_client_opts o = {
+		    .ca_file = path_ca, .max_version = TLS1_2_VERSION, .cipher_list = ecdhe[i]};
+		raw_tls_roundtrip(&o);
+	}
 }
 
 Test(tls, bytes_sent_with_the_finished_message_are_not_lost)

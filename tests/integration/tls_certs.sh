@@ -1,8 +1,10 @@
 #!/bin/sh
 # Makes throwaway TLS material for the tests in directory $1 (created if
 # needed): a CA, a server certificate for localhost and 127.0.0.1, a client
-# certificate, and a client certificate from another CA. Keys are P-256 and
-# never leave the test's temporary directory.
+# certificate, a client certificate from another CA, and an RSA server
+# certificate (for the TLS 1.2 cipher suite policy: plain RSA key exchange
+# needs an RSA key). Keys are P-256 (RSA 2048) and never leave the test's
+# temporary directory.
 set -eu
 dir=$1
 mkdir -p "$dir"
@@ -26,4 +28,7 @@ ca other-ca "/CN=ringbus other CA"
 leaf server "/CN=localhost" ca "subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
 leaf client "/CN=ringbus test client" ca "extendedKeyUsage=clientAuth"
+key() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null; }
+leaf server-rsa "/CN=localhost" ca "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth"
 leaf other-client "/CN=ringbus stranger" other-ca "extendedKeyUsage=clientAuth"

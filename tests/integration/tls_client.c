@@ -207,6 +207,8 @@ int tls_client_connect(uint16_t port, const struct tls_client_opts *o, char *inf
 	if (o && o->max_version)
 		SSL_CTX_set_max_proto_version(c->ctx, o->max_version);
 	r = -EINVAL;
+	if (o && o->cipher_list && SSL_CTX_set_cipher_list(c->ctx, o->cipher_list) != 1)
+		goto err;
 	if (o && o->ca_file) {
 		if (SSL_CTX_load_verify_locations(c->ctx, o->ca_file, NULL) != 1)
 			goto err;

@@ -18,6 +18,8 @@ struct tls_client_opts {
 	const char *cert_file; /* client certificate, or NULL */
 	const char *key_file;
 	int max_version; /* 0, or TLS1_2_VERSION to stay below TLS 1.3 */
+	/* The only TLS 1.2 cipher suites offered (OpenSSL names), or NULL */
+	const char *cipher_list;
 	/* Bytes sent in the same segment as the client's Finished (TLS 1.3:
 	 * the client may write as soon as it has sent Finished), or NULL. */
 	const char *early;

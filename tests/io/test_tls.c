@@ -107,6 +107,39 @@ Test(tls_ctx, bad_settings_are_refused_with_the_file_at_fault_named)
 	}
 }
 
+Test(tls_ctx, cipher_suites_and_curves_take_nats_server_names)
+{
+	make_certs();
+	struct tls_config c = {.cert_file = cert("server.pem"), .key_file = cert("server.key")};
+	static const char *const good[] = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+	                                   "TLS_AES_128_GCM_SHA256"};
+	static const char *const bad[] = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+	                                  "TLS_NOT_A_SUITE"};
+	static const char *const curves[] = {"CurveP256", "X25519"};
+	static const char *const bad_curves[] = {"CurveP999"};
+	char why[512] = "";
+	struct tls_ctx *t = NULL;
+	c.ciphers = good;
+	c.nciphers = 2;
+	c.curves = curves;
+	c.ncurves = 2;
+	cr_expect_eq(tls_ctx_new(&c, &t, why, sizeof(why)), 0, "%s", why);
+	tls_ctx_free(t);
+	t = NULL;
+	c.ciphers = bad;
+	cr_expect_eq(tls_ctx_new(&c, &t, why, sizeof(why)), -EINVAL);
+	cr_expect(strstr(why, "TLS_NOT_A_SUITE") != NULL, "names the suite: %s", why);
+	c.ciphers = good;
+	c.curves = bad_curves;
+	c.ncurves = 1;
+	cr_expect_eq(tls_ctx_new(&c, &t, why, sizeof(why)), -EINVAL);
+	cr_expect(strstr(why, "CurveP999") != NULL, "names the curve: %s", why);
+	cr_expect(tls_cipher_suite_known("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"));
+	cr_expect(!tls_cipher_suite_known("ECDHE-RSA-AES128-GCM-SHA256"),
+	          "OpenSSL names are not Go's");
+	cr_expect(tls_curve_known("CurveP521"));
+}
+
 Test(tls_ctx, verify_is_reported)
 {
 	make_certs();
