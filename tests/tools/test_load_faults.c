@@ -125,11 +125,23 @@ static void check_fault_case(const char *bin, const char *const *lead, const str
 }
 
 static const char *const pubsub_lead[] = {"pubsub", NULL};
+static const char *const no_lead[] = {NULL};
 
 Test(load_faults, pubsub_reports_exactly_the_injected_faults_per_subscriber)
 {
 	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++)
 		check_fault_case(RINGBUS_LOAD_BIN, pubsub_lead, &fault_cases[i], NULL, false);
+}
+
+Test(load_faults, blocking_client_reports_exactly_the_injected_faults_and_fails_on_any)
+{
+	static const char *const no_window[] = {"--window", "0", NULL};
+	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++) {
+		check_fault_case(RINGBUS_LOAD_BLOCKING_BIN, no_lead, &fault_cases[i], NULL, true);
+		if (!fault_cases[i].rate)
+			check_fault_case(RINGBUS_LOAD_BLOCKING_BIN, no_lead, &fault_cases[i],
+			                 no_window, true);
+	}
 }
 
 /* The fake swaps consecutive messages of the first subscriber. A publisher
@@ -141,6 +153,44 @@ Test(load_faults, wildcard_subscribers_see_order_broken_across_subjects)
 	    "swaps across subjects", {.swap_every = 89, .swap_at = 5}, NULL, "20000"};
 	static const char *const wildcard[] = {"--subjects", "4", "--sub-subject", "load.>", NULL};
 	check_fault_case(RINGBUS_LOAD_BIN, pubsub_lead, &swaps, wildcard, false);
+	check_fault_case(RINGBUS_LOAD_BLOCKING_BIN, no_lead, &swaps, wildcard, true);
+}
+
+Test(load_faults, blocking_client_counts_a_closed_subscriber_as_lost)
+{
+	struct fake_faults f = {.close_after = 500};
+	struct fake_server *srv;
+	uint16_t port;
+	cr_assert_eq(fake_server_start(&srv, &f, &port), 0);
+	char url[64];
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%u", port);
+	const char *args[] = {"--url",  url,  "--subs",  "2",     "--msgs", "5000",
+	                      "--size", "32", "--drain", "300ms", NULL};
+	struct load_exec x;
+	cr_assert_eq(load_exec_run_bin(&x, RINGBUS_LOAD_BLOCKING_BIN, args), 0);
+	fake_server_stop(srv, NULL);
+	cr_assert(x.json, "no JSON; stderr: %s", x.err);
+	cr_assert_eq(x.status, 4, "exit %d, stderr: %s", x.status, x.err);
+	cr_assert(strstr(x.err, "closed the connection"), "stderr: %s", x.err);
+	cr_assert_eq(load_exec_num(&x, NULL, "closed_by_server"), 1);
+	const cJSON *subs = receivers(&x, "subscribers");
+	double closed = 0, lost = 0;
+	for (int i = 0; i < cJSON_GetArraySize(subs); i++) {
+		const cJSON *s = cJSON_GetArrayItem(subs, i);
+		bool c = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "closed_by_server"));
+		closed += c;
+		if (c) {
+			cr_assert_leq(num(s, "delivered"), 500);
+			cr_assert_eq(num(s, "lost"), 5000 - num(s, "delivered"));
+		} else {
+			cr_assert_eq(num(s, "delivered"), 5000);
+		}
+		lost += num(s, "lost");
+	}
+	cr_assert_eq(closed, 1);
+	cr_assert_eq(load_exec_num(&x, NULL, "lost"), lost);
+	cr_assert_geq(lost, 4500);
+	load_exec_fini(&x);
 }
 
 Test(load_faults, reqrep_counts_lost_duplicated_and_reordered_replies)
@@ -232,6 +282,16 @@ static const struct usage_case usage_cases[] = {
     {{"pub", "--sub-subject", "load.>"}, 2, "does not apply"},
 };
 
+static const struct usage_case blocking_usage_cases[] = {
+    {{"--help"}, 0, "usage: ringbus-load-blocking"},
+    {{"--window", "-1"}, 2, "invalid value for --window"},
+    {{"--threads", "2"}, 2, "does not apply"},
+    {{"--sub-subject", "load.>.x"}, 2, "invalid value for --sub-subject"},
+    {{"--sub-subject", "other.*"}, 2, "matches none"},
+    {{"--pub-subject-per-pub", "--pubs", "2", "--subjects", "3"}, 2, "leave out --subjects"},
+    {{"--bogus"}, 2, "unknown option"},
+};
+
 static void check_usage(const char *bin, const struct usage_case *cases, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -248,4 +308,6 @@ static void check_usage(const char *bin, const struct usage_case *cases, size_t 
 Test(load_cli, help_and_bad_flags_have_their_exit_status)
 {
 	check_usage(RINGBUS_LOAD_BIN, usage_cases, sizeof(usage_cases) / sizeof(usage_cases[0]));
+	check_usage(RINGBUS_LOAD_BLOCKING_BIN, blocking_usage_cases,
+	            sizeof(blocking_usage_cases) / sizeof(blocking_usage_cases[0]));
 }

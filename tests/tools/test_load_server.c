@@ -1,5 +1,6 @@
-/* ringbus-load against a real server (nats-server or ringbus, chosen by the
- * integration harness): exact counts in the JSON report, auth errors. */
+/* ringbus-load and ringbus-load-blocking against a real server (nats-server
+ * or ringbus, chosen by the integration harness): exact counts in the JSON
+ * report, auth errors. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +111,38 @@ Test(load_server, wildcard_subscribers_get_every_message_in_publish_order)
 	    "pubsub",        "--pubs", "1",      "--subs", "2",      "--subjects", "16",
 	    "--sub-subject", "load.>", "--msgs", "100000", "--size", "32",         NULL};
 	run_exact(args, 100000, 200000, true);
+}
+
+Test(load_server, blocking_client_order_across_16_subjects_without_a_window)
+{
+	const char *args[] = {"--pubs",        "1",      "--subs", "2",      "--subjects", "16",
+	                      "--sub-subject", "load.>", "--msgs", "100000", "--size",     "32",
+	                      "--window",      "0",      NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 100000, 200000, true);
+}
+
+Test(load_server, blocking_client_full_fan_out_of_four_publishers_loses_nothing)
+{
+	const char *args[] = {
+	    "--pubs",        "4",        "--subs", "4",      "--pub-subject-per-pub",
+	    "--sub-subject", "load.>",   "--msgs", "100000", "--size",
+	    "128",           "--window", "0",      NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 100000, 400000, true);
+}
+
+Test(load_server, blocking_client_subscribers_share_the_subjects)
+{
+	const char *args[] = {"--pubs", "2",     "--subs", "3",  "--subjects", "5",
+	                      "--msgs", "10000", "--size", "24", NULL};
+	/* each publisher cycles over the 5 subjects; each subject has one subscriber */
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 10000, 10000, true);
+}
+
+Test(load_server, blocking_client_queue_group_delivers_each_message_once)
+{
+	const char *args[] = {"--pubs",  "1",      "--subs", "3", "--queue",
+	                      "workers", "--msgs", "30000",  NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 30000, 30000, true);
 }
 
 static void start_auth(void)
