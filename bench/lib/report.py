@@ -5,8 +5,8 @@ import os
 import platform
 import subprocess
 
-from scenarios import TARGETS
-from summary import METRICS, relative_spread
+from scenarios import PROFILES, TARGETS
+from summary import FAULTS, METRICS, relative_spread
 
 DASH = "\u2013"
 REQREP_LOSS_NOTE = (
@@ -99,6 +99,59 @@ def table(entries, servers, metric_rows):
     return "\n".join(lines)
 
 
+def spread_cell(key, m):
+    """The median and, from two repetitions on, (max - min) / median."""
+    if not m:
+        return "n/a"
+    if m["n"] < 2 or m.get("spread") is None:
+        return "%s (1 run)" % fmt(key, m["median"]) if m["n"] == 1 else fmt(key, m["median"])
+    return "%s (%.0f%%)" % (fmt(key, m["median"]), 100 * m["spread"])
+
+
+def rate_cpu_table(entries, servers):
+    """Per throughput point and client profile: delivered msg/s and the
+    server's CPU time per delivered message, each with its spread, per
+    server; the ratios of the medians."""
+    two = len(servers) == 2
+    head = "| point | client | " + " | ".join(
+        "%s msg/s | %s CPU us/msg" % (s, s) for s in servers)
+    head += " | rate ratio %s/%s | CPU ratio %s/%s |" % (tuple(servers) * 2) if two else " |"
+    lines = [head, "|---" * (2 + 2 * len(servers) + (2 if two else 0)) + "|"]
+    for e in entries:
+        cells = []
+        for s in servers:
+            m = e["servers"][s]["metrics"]
+            cells += [spread_cell("delivered_msgs_s", m.get("delivered_msgs_s")),
+                      spread_cell("server_cpu_us_per_msg", m.get("server_cpu_us_per_msg"))]
+        row = "| %s | %s | %s |" % (e["base"], PROFILES.get(e.get("profile", "load"), "?"),
+                                    " | ".join(cells))
+        if two:
+            row += " %s | %s |" % (ratio_cell(e, "delivered_msgs_s"),
+                                   ratio_cell(e, "server_cpu_us_per_msg"))
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def fault_cell(f):
+    """lost / out of order / duplicated / subscribers closed, summed over
+    the repetitions; anything but zero is a correctness failure, in bold."""
+    if not f or not f.get("runs_reporting"):
+        return "n/a"
+    vals = ["n/a" if f.get(k) is None else "%d" % f[k] for k, _ in FAULTS if k in f]
+    text = " / ".join(vals)
+    return "**%s FAIL**" % text if any(f.get(k) for k, _ in FAULTS) else text
+
+
+def faults_table(entries, servers):
+    head = "| point | client | " + " | ".join(servers) + " |"
+    lines = [head, "|---" * (2 + len(servers)) + "|"]
+    for e in entries:
+        lines.append("| %s | %s | %s |" % (
+            e["base"], PROFILES.get(e.get("profile", "load"), "?"),
+            " | ".join(fault_cell(e["servers"][s].get("faults")) for s in servers)))
+    return "\n".join(lines)
+
+
 def targets_table(summary, servers):
     if servers != ["ringbus", "nats-server"] and set(servers) != {"ringbus", "nats-server"}:
         return "(targets need both ringbus and nats-server in --servers)"
@@ -126,6 +179,12 @@ def scenario_section(sc, summary, servers):
     entries = [e for e in summary if e["scenario"] == sc.id]
     out = ["## %s" % sc.title, "", sc.what, ""]
     if sc.kind == "throughput":
+        out += ["**delivered msg/s and server CPU per delivered message** (medians; in "
+                "brackets the spread of the repetitions, (max - min) / median)", "",
+                rate_cpu_table(entries, servers), "",
+                "**delivery faults, summed over the repetitions**: %s (anything but 0 is "
+                "a correctness failure of that server)" % " / ".join(l for _, l in FAULTS), "",
+                faults_table(entries, servers), ""]
         for key, label, _ in METRICS["throughput"]:
             out += ["**%s**" % label, "", table(entries, servers, [(e, key, e["label"]) for e in entries]), ""]
     elif sc.kind == "latency":
@@ -170,10 +229,15 @@ def noise_text(summary, servers, runs=()):
                  "of %d." % (busy[len(busy) // 2], busy[int(0.9 * (len(busy) - 1))], busy[-1],
                              os.cpu_count()))
     parts = []
-    for s in servers:
-        v = sorted(relative_spread(summary, s, "throughput", "delivered_msgs_s"))
-        if v:
-            parts.append("%s: median %.0f%%, worst %.0f%%" % (s, 100 * v[len(v) // 2], 100 * v[-1]))
+    profiles = sorted({e.get("profile", "load") for e in summary if e["kind"] == "throughput"},
+                      key=lambda p: (p != "load", p))
+    for prof in profiles:
+        for s in servers:
+            v = sorted(relative_spread(summary, s, "throughput", "delivered_msgs_s", prof))
+            if v:
+                parts.append("%s%s: median %.0f%%, worst %.0f%%" % (
+                    s, "" if profiles == ["load"] else " with %s" % PROFILES.get(prof, prof),
+                    100 * v[len(v) // 2], 100 * v[-1]))
     if not parts:
         return "Single repetitions: no spread to report." + other
     return ("Spread of the throughput repetitions, (max - min) / median over the "
@@ -193,6 +257,8 @@ def write(path, meta, scenarios, summary, runs, servers, plots):
         "- set-up: %s" % meta["setup"],
         "- repetitions: %d per server and scenario, servers alternating (%s); each cell is the "
         "median, with (min%smax) of the repetitions" % (meta["reps"], meta["order"], DASH),
+        "- client profiles: %s" % ", ".join("%s (%s)" % (p, PROFILES.get(p, "?"))
+                                           for p in meta.get("profiles", ["load"])),
         "- noise: %s %s" % (noise_text(summary, servers, runs),
                             ("Settling: %s." % meta["settle"]) if meta.get("settle") else ""), "",
         "## Targets (from the router issue)", "", targets_table(summary, servers), "",

@@ -1,7 +1,9 @@
 """One run of one scenario point against one server: start the server (and
-any idle or stalled connections beside it), run ringbus-load, collect its
-JSON, the server's memory and CPU, stop everything. Every step is bounded in
-time; what went wrong is recorded in the run's `anomalies`, never raised."""
+any idle or stalled connections beside it), run the point's load generator
+(ringbus-load, or ringbus-load-blocking for the 'blocking' client profile),
+collect its JSON, the server's memory and CPU, stop everything. Every step is
+bounded in time; what went wrong is recorded in the run's `anomalies`, never
+raised."""
 import json
 import os
 import subprocess
@@ -14,9 +16,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HOLDERS = os.path.join(HERE, "holders.py")
 CONNECT_TIMEOUT_S = 5.0
 
-# ringbus-load exit codes (docs/LOAD.md).
+# ringbus-load exit codes (docs/LOAD.md); ringbus-load-blocking's 4 also
+# covers out-of-order deliveries and subscribers the server closed.
 LOAD_EXIT = {0: "done", 1: "error", 2: "bad usage", 3: "target rate not reached",
-             4: "messages lost or duplicated, or stalled"}
+             4: "messages lost, duplicated or out of order, or stalled"}
 
 
 class Helper:
@@ -50,10 +53,13 @@ class Helper:
         return {"error": "no report (exit %s)" % self.proc.returncode}
 
 
-def run_point(point, kind, binary, load_bin, rep, out_dir, cpus, extra_args):
-    """Runs @point once against server @kind. Returns the run's record."""
+def run_point(point, kind, binary, load_bins, rep, out_dir, cpus, extra_args):
+    """Runs @point once against server @kind with the load generator of its
+    profile (@load_bins: profile -> path). Returns the run's record."""
     tag = "%s.%s.%d" % (point.id, kind, rep)
-    rec = {"point": point.id, "server": kind, "rep": rep, "anomalies": [],
+    profile = getattr(point, "profile", "load")
+    rec = {"point": point.id, "server": kind, "rep": rep, "profile": profile,
+           "client": os.path.basename(load_bins[profile]), "anomalies": [],
            "loadavg_before": os.getloadavg()[0], "started": time.time()}
     port = free_port()
     srv = Server(kind, binary, port, os.path.join(out_dir, "logs", tag + ".server.log"),
@@ -80,7 +86,7 @@ def run_point(point, kind, binary, load_bin, rep, out_dir, cpus, extra_args):
             if not h.ready:
                 rec["anomalies"].append("stalled subscriber not set up")
         before, busy0, t0 = srv.status(), machine_busy_s(), time.monotonic()
-        rec.update(run_load(point, load_bin, port, out_dir, tag))
+        rec.update(run_load(point, load_bins[profile], port, out_dir, tag))
         rec["anomalies"] += rec.pop("anomalies_load")
         after, busy1, wall = srv.status(), machine_busy_s(), time.monotonic() - t0
         rec["server_alive_after"] = srv.alive()
@@ -112,8 +118,10 @@ def run_point(point, kind, binary, load_bin, rep, out_dir, cpus, extra_args):
             continue  # replies of a queue group of responders: no order to keep
         if load.get(k):
             rec["anomalies"].append("%s %d" % (k.replace("_", " "), load[k]))
+    if load.get("closed_by_server"):
+        rec["anomalies"].append("%d subscribers closed by the server" % load["closed_by_server"])
     if load.get("stalled"):
-        rec["anomalies"].append("ringbus-load: nothing moved for --drain (stalled)")
+        rec["anomalies"].append("%s: nothing moved for --drain (stalled)" % rec["client"])
     if point.idle and (rec.get("idle") or {}).get("closed_by_server"):
         rec["anomalies"].append("server closed %d idle connections" %
                                 rec["idle"]["closed_by_server"])
@@ -122,7 +130,9 @@ def run_point(point, kind, binary, load_bin, rep, out_dir, cpus, extra_args):
 
 
 def run_load(point, load_bin, port, out_dir, tag):
-    """Runs ringbus-load for @point; returns its part of the run's record."""
+    """Runs @load_bin (ringbus-load or ringbus-load-blocking, which take the
+    same options here) for @point; returns its part of the run's record."""
+    tool = os.path.basename(load_bin)
     jpath = os.path.join(out_dir, "runs", tag + ".json")
     hpath = os.path.join(out_dir, "hgrm", tag + ".hgrm")
     cmd = [load_bin] + point.args + [
@@ -140,21 +150,21 @@ def run_load(point, load_bin, port, out_dir, tag):
             rc = p.returncode
         except subprocess.TimeoutExpired:
             rc = None
-            anomalies.append("ringbus-load did not finish within %.0f s: killed" % limit)
+            anomalies.append("%s did not finish within %.0f s: killed" % (tool, limit))
     out["load_secs"] = time.monotonic() - t0
     out["load_exit"] = rc
     out["load_exit_meaning"] = LOAD_EXIT.get(rc, "killed" if rc is None else "signal/other")
     if rc not in (0, 3, None):
-        anomalies.append("ringbus-load exit %s (%s): %s" %
-                         (rc, out["load_exit_meaning"], last_line(out_dir, tag)))
+        anomalies.append("%s exit %s (%s): %s" %
+                         (tool, rc, out["load_exit_meaning"], last_line(out_dir, tag)))
     if rc == 3 and not point.rate:
-        anomalies.append("ringbus-load: target rate not reached")
+        anomalies.append("%s: target rate not reached" % tool)
     try:
         with open(jpath) as f:
             out["load"] = json.load(f)
     except (OSError, ValueError):
         out["load"] = None
-        anomalies.append("no JSON from ringbus-load")
+        anomalies.append("no JSON from %s" % tool)
     if not os.path.exists(hpath):
         out["hgrm"] = None
     out["anomalies_load"] = anomalies
@@ -189,7 +199,7 @@ def last_line(out_dir, tag):
     try:
         with open(os.path.join(out_dir, "logs", tag + ".load.txt"), "rb") as f:
             lines = f.read().decode(errors="replace").strip().splitlines()
-        errs = [l for l in lines if l.startswith("ringbus-load:")]
+        errs = [l for l in lines if l.startswith(("ringbus-load:", "ringbus-load-blocking:"))]
         return (errs or lines or [""])[-1]
     except OSError:
         return ""

@@ -1,6 +1,16 @@
 """The scenarios of bench/suite: what ringbus-load runs for each, how long,
-and which figure is the headline. `scenarios(quick)` returns the list."""
-from dataclasses import dataclass, field
+and which figure is the headline. `scenarios(quick)` returns the list;
+`with_profiles(scenarios, profiles)` adds, for each client profile beyond
+the default, a copy of every throughput point run by that client."""
+from dataclasses import dataclass, field, replace
+
+# Client profiles: which load generator drives a point. 'load' is
+# ringbus-load (io_uring, reads in large batches; the default); 'blocking' is
+# ringbus-load-blocking, a plain client with one thread per connection on
+# blocking sockets, as most users' client libraries are. A point run with a
+# profile other than 'load' has the id '<id>@<profile>'.
+PROFILES = {"load": "ringbus-load", "blocking": "ringbus-load-blocking"}
+DEFAULT_PROFILES = ["load"]
 
 
 @dataclass
@@ -18,6 +28,9 @@ class Point:
     ordered: bool = True   # replies come back in order (one responder)
     short: str = ""        # label on crowded charts
     drain: float = 3.0     # ringbus-load --drain: how long nothing may move
+    profile: str = "load"  # the client profile that runs it (PROFILES)
+    blocking: list = None  # ringbus-load-blocking's arguments for the same work
+    base: str = ""         # the id without '@profile'
 
 
 @dataclass
@@ -34,13 +47,31 @@ class Scenario:
 BENCH_SEND_WINDOW = "50us"
 
 
-def _pubsub(pubs, subs, size, subjects=1, queue=None, rate=0):
-    a = ["pubsub", "--pubs", str(pubs), "--subs", str(subs), "--size", str(size),
-         "--subjects", str(subjects)]
+def _pubsub(pubs, subs, size, subjects=1, queue=None, rate=0, per_pub=False, sub_subject=None):
+    a = ["pubsub", "--pubs", str(pubs), "--subs", str(subs), "--size", str(size)]
+    a += ["--pub-subject-per-pub"] if per_pub else ["--subjects", str(subjects)]
+    if sub_subject:
+        a += ["--sub-subject", sub_subject]
     if queue:
         a += ["--queue", queue]
     if rate:
         a += ["--rate", str(rate), "--send-window", BENCH_SEND_WINDOW]
+    return a
+
+
+def _blocking(pubs, subs, size, subjects=1, queue=None, per_pub=False, sub_subject=None,
+              window=None):
+    """ringbus-load-blocking's arguments. Its publishers cycle over all K
+    subjects (per_pub: publisher p only on load.p); its subscribers share
+    them as ringbus-load's do, or all take sub_subject."""
+    a = ["--pubs", str(pubs), "--subs", str(subs), "--size", str(size)]
+    a += ["--pub-subject-per-pub"] if per_pub else ["--subjects", str(subjects)]
+    if queue:
+        a += ["--queue", queue]
+    if sub_subject:
+        a += ["--sub-subject", sub_subject]
+    if window is not None:
+        a += ["--window", str(window)]
     return a
 
 
@@ -73,21 +104,41 @@ def scenarios(quick):
     thr = Scenario("throughput", "Throughput, closed loop", "throughput",
                    "Publishers send as fast as the server takes it (PING every 1000 "
                    "messages, at most two unanswered); figure: messages delivered per "
-                   "second over all subscribers.")
+                   "second over all subscribers, with the server's CPU time per delivered "
+                   "message beside it. Points with '@blocking' are the same work done by "
+                   "ringbus-load-blocking (one thread per connection, blocking sockets, "
+                   "64 KiB buffered writes; the same PING window, except on the order and "
+                   "full fan-out points: no window, written as fast as the socket takes "
+                   "it). Two shapes differ between the clients: over 10,000 subjects each "
+                   "blocking publisher cycles over all of them (ringbus-load's publisher p "
+                   "takes p, p+4, ...); the subscribers share them alike. Order is checked "
+                   "per publisher across subjects where subscribers take a wildcard (both "
+                   "clients) and in every blocking run.")
     thr.points = [
-        tp("tp_1to1_16", "1->1, 16 B", _pubsub(1, 1, 16)),
-        tp("tp_1to1_128", "1->1, 128 B", _pubsub(1, 1, 128)),
-        tp("tp_1to1_1k", "1->1, 1 KiB", _pubsub(1, 1, 1024)),
-        tp("tp_1to1_16k", "1->1, 16 KiB", _pubsub(1, 1, 16384)),
-        tp("tp_1to4_16", "1->4 fan-out, 16 B", _pubsub(1, 4, 16)),
-        tp("tp_1to16_16", "1->16 fan-out, 16 B", _pubsub(1, 16, 16)),
+        tp("tp_1to1_16", "1->1, 16 B", _pubsub(1, 1, 16), blocking=_blocking(1, 1, 16)),
+        tp("tp_1to1_128", "1->1, 128 B", _pubsub(1, 1, 128), blocking=_blocking(1, 1, 128)),
+        tp("tp_1to1_1k", "1->1, 1 KiB", _pubsub(1, 1, 1024), blocking=_blocking(1, 1, 1024)),
+        tp("tp_1to1_16k", "1->1, 16 KiB", _pubsub(1, 1, 16384),
+           blocking=_blocking(1, 1, 16384)),
+        tp("tp_1to4_16", "1->4 fan-out, 16 B", _pubsub(1, 4, 16), blocking=_blocking(1, 4, 16)),
+        tp("tp_1to16_16", "1->16 fan-out, 16 B", _pubsub(1, 16, 16),
+           blocking=_blocking(1, 16, 16)),
         tp("tp_4to4_128", "4->4 on 4 distinct subjects, 128 B", _pubsub(4, 4, 128, 4),
-           short="4->4, 4 subjects, 128 B"),
+           short="4->4, 4 subjects, 128 B", blocking=_blocking(4, 4, 128, per_pub=True)),
         tp("tp_subjects_10k", "4->4 over 10,000 subjects, 128 B", _pubsub(4, 4, 128, 10000),
-           short="4->4, 10k subjects"),
-        tp("tp_queue4", "1->queue group of 4, 128 B", _pubsub(1, 4, 128, queue="q")),
+           short="4->4, 10k subjects", blocking=_blocking(4, 4, 128, 10000)),
+        tp("tp_queue4", "1->queue group of 4, 128 B", _pubsub(1, 4, 128, queue="q"),
+           blocking=_blocking(1, 4, 128, queue="q")),
         tp("tp_idle_1to1_128", "1->1, 128 B, 1,000 idle connections", _pubsub(1, 1, 128),
-           idle=IDLE_CONNECTIONS, short="1->1 128 B, 1k idle"),
+           idle=IDLE_CONNECTIONS, short="1->1 128 B, 1k idle", blocking=_blocking(1, 1, 128)),
+        tp("tp_order_16subj", "order: 1 publisher cycling over 16 subjects -> 2 subscribers "
+           "on load.>, 32 B", _pubsub(1, 2, 32, 16, sub_subject="load.>"),
+           short="order, 16 subjects, 32 B",
+           blocking=_blocking(1, 2, 32, 16, sub_subject="load.>", window=0)),
+        tp("tp_4to4_fanout_128", "4->4 full fan-out: publishers on load.0..3, every "
+           "subscriber on load.>, 128 B", _pubsub(4, 4, 128, per_pub=True, sub_subject="load.>"),
+           short="4->4 full fan-out, 128 B",
+           blocking=_blocking(4, 4, 128, per_pub=True, sub_subject="load.>", window=0)),
     ]
     if quick:
         keep = {"tp_1to1_16", "tp_1to4_16", "tp_4to4_128", "tp_1to1_1k"}
@@ -139,6 +190,29 @@ def scenarios(quick):
                   stalled=True, drain=SLOW_DRAIN_S),
         ]
     return [thr, lat, curve, slow]
+
+
+def with_profiles(scs, profiles):
+    """Every throughput point once per client profile (in @profiles order,
+    next to each other); other scenarios only with the default client. A
+    point without arguments for a profile is left out of it."""
+    for sc in scs:
+        for p in sc.points:
+            p.base = p.base or p.id
+        if sc.kind != "throughput":
+            continue
+        pts = []
+        for p in sc.points:
+            for prof in profiles:
+                if prof == "load":
+                    pts.append(p)
+                elif prof == "blocking" and p.blocking:
+                    pts.append(replace(p, id="%s@%s" % (p.base, prof), profile=prof,
+                                       args=list(p.blocking),
+                                       label="%s [%s client]" % (p.label, prof),
+                                       short="%s [%s]" % (p.short or p.label, prof)))
+        sc.points = pts
+    return scs
 
 
 # Targets from the router issue: (point, metric, goal, comparison, text).

@@ -1,6 +1,12 @@
 """Figures of each run, and their medians and spreads over repetitions, per
-scenario point and server; the ratio ringbus / nats-server."""
+scenario point and server; the ratio ringbus / nats-server; and, per point
+and server, the delivery faults summed over the repetitions."""
 import statistics
+
+# Delivery faults each load generator's JSON counts (sums over the runs of a
+# point): anything but 0 is a correctness failure of that server.
+FAULTS = (("lost", "lost"), ("out_of_order", "out of order"), ("duplicated", "duplicated"),
+          ("closed_by_server", "subscribers closed"))
 
 # (key, label, better) per scenario kind; better: "higher" | "lower" | None.
 METRICS = {
@@ -82,10 +88,25 @@ def run_metrics(kind, rec):
 
 
 def spread(values):
+    """Median, min, max and (max - min) / median of the repetitions."""
     if not values:
         return None
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "n": len(values), "values": values}
+    med = statistics.median(values)
+    return {"median": med, "min": min(values), "max": max(values), "n": len(values),
+            "spread": (max(values) - min(values)) / med if med else None, "values": values}
+
+
+def faults(recs, ordered=True):
+    """Delivery faults summed over @recs (None where no run reported it)."""
+    out = {}
+    for key, _ in FAULTS:
+        if key == "out_of_order" and not ordered:
+            continue
+        vals = [(r.get("load") or {}).get(key) for r in recs]
+        vals = [v for v in vals if isinstance(v, (int, float))]
+        out[key] = sum(vals) if vals else None
+    out["runs_reporting"] = sum(1 for r in recs if r.get("load") and not r["load"].get("error"))
+    return out
 
 
 def summarize(scenarios, runs, servers):
@@ -95,7 +116,9 @@ def summarize(scenarios, runs, servers):
     for sc in scenarios:
         for pt in sc.points:
             entry = {"scenario": sc.id, "kind": sc.kind, "point": pt.id, "label": pt.label,
-                     "short": pt.short or pt.label, "rate": pt.rate, "servers": {}, "ratio": {}}
+                     "short": pt.short or pt.label, "rate": pt.rate,
+                     "profile": getattr(pt, "profile", "load") or "load",
+                     "base": getattr(pt, "base", "") or pt.id, "servers": {}, "ratio": {}}
             for s in servers:
                 recs = [r for r in runs if r["point"] == pt.id and r["server"] == s]
                 per = [run_metrics(sc.kind, r) for r in recs]
@@ -104,6 +127,7 @@ def summarize(scenarios, runs, servers):
                                 for k, _, _ in METRICS[sc.kind]},
                     "anomalies": [a for r in recs for a in r["anomalies"]],
                     "runs": len(recs),
+                    "faults": faults(recs, pt.ordered),
                 }
             if len(servers) == 2:
                 a, b = (entry["servers"][s]["metrics"] for s in servers)
@@ -114,10 +138,13 @@ def summarize(scenarios, runs, servers):
     return out
 
 
-def relative_spread(summary, server, kind, key):
-    """(max - min) / median of @key over the points of @kind, as a list."""
+def relative_spread(summary, server, kind, key, profile=None):
+    """(max - min) / median of @key over the points of @kind (of client
+    @profile, or all), as a list."""
     vals = []
     for e in summary:
+        if profile and e.get("profile", "load") != profile:
+            continue
         m = e["servers"].get(server, {}).get("metrics", {}).get(key) if e["kind"] == kind else None
         if m and m["median"] and m["n"] > 1:
             vals.append((m["max"] - m["min"]) / m["median"])

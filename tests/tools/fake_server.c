@@ -1,6 +1,7 @@
 /* The fake NATS server for ringbus-load's tests: parses clients with the
- * project's codec, routes PUB to SUBs of the same literal subject, and
- * drops, duplicates or reorders what the first subscriber receives. */
+ * project's codec, routes PUB to the SUBs whose subject matches (the router's
+ * reference matcher), and drops, duplicates or reorders what the first
+ * subscriber receives. */
 #include "tests/tools/fake_server.h"
 
 #include <arpa/inet.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "io/proto.h"
+#include "router/subject.h"
 
 #define FAKE_MAX_CONNS 64
 #define FAKE_READ_BUF  (64 * 1024)
@@ -116,8 +118,8 @@ static void route(struct fake_server *s, const struct proto_frame *f)
 	for (uint32_t i = 0; i < n; i++) {
 		struct fake_conn *c = &s->conns[i];
 		pthread_mutex_lock(&c->wlock);
-		if (c->subscribed && strlen(c->subject) == f->subject.len &&
-		    !memcmp(c->subject, f->subject.ptr, f->subject.len)) {
+		if (c->subscribed && subject_matches(c->subject, strlen(c->subject), f->subject.ptr,
+		                                     f->subject.len)) {
 			size_t h = proto_encode_msg_head(
 			    msg, cap, f->subject, proto_span_str(c->sid), f->reply, f->payload.len);
 			memcpy(msg + h, f->payload.ptr, f->payload.len);

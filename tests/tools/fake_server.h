@@ -1,5 +1,6 @@
-/* A fake NATS server for ringbus-load's tests: loopback, literal subjects,
- * one thread per connection, injecting faults into what one subscriber gets. */
+/* A fake NATS server for ringbus-load's tests: loopback, one subscription
+ * per connection (wildcards allowed), one thread per connection, injecting
+ * faults into what one subscriber gets. */
 #ifndef TESTS_TOOLS_FAKE_SERVER_H
 #define TESTS_TOOLS_FAKE_SERVER_H
 

@@ -1,4 +1,5 @@
-/* Runs ringbus-load as a child process with its output in temporary files. */
+/* Runs ringbus-load (or ringbus-load-blocking) as a child process with its
+ * output in temporary files. */
 #include "tests/tools/load_exec.h"
 
 #include <errno.h>
@@ -31,6 +32,11 @@ static int tmp_file(char *path, size_t cap, const char *tag)
 
 int load_exec_run(struct load_exec *x, const char *const *args)
 {
+	return load_exec_run_bin(x, RINGBUS_LOAD_BIN, args);
+}
+
+int load_exec_run_bin(struct load_exec *x, const char *bin, const char *const *args)
+{
 	memset(x, 0, sizeof(*x));
 	char json_path[64], out_path[64], err_path[64];
 	int jfd = tmp_file(json_path, sizeof(json_path), "json");
@@ -41,7 +47,7 @@ int load_exec_run(struct load_exec *x, const char *const *args)
 	close(jfd);
 	const char *argv[64];
 	size_t n = 0;
-	argv[n++] = RINGBUS_LOAD_BIN;
+	argv[n++] = bin;
 	for (size_t i = 0; args[i] && n < 58; i++)
 		argv[n++] = args[i];
 	argv[n++] = "--json";

@@ -18,6 +18,9 @@ struct load_exec {
  * it could not be started. */
 int load_exec_run(struct load_exec *x, const char *const *args);
 
+/* The same with the program @bin (RINGBUS_LOAD_BLOCKING_BIN, ...). */
+int load_exec_run_bin(struct load_exec *x, const char *bin, const char *const *args);
+
 void load_exec_fini(struct load_exec *x);
 
 /* A number of the report (top level or, with @sub, inside that object);

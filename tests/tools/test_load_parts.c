@@ -1,9 +1,11 @@
-/* Unit tests of ringbus-load's parts: sequence tracking and flag parsing. */
+/* Unit tests of ringbus-load's parts: sequence tracking, who publishes and
+ * subscribes to what (topo), and flag parsing. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
 #include "tools/load/flags.h"
+#include "tools/load/topo.h"
 #include "tools/load/track.h"
 
 struct track_case {
@@ -142,6 +144,16 @@ static int parse_args(struct load_config *cfg, enum load_mode mode, const char *
 	return load_flags_parse(cfg, mode, a1 ? (a2 ? 3 : 2) : 1, argv);
 }
 
+/* Parses @args (NULL-terminated, at most 11) for @mode. */
+static int parse_list(struct load_config *cfg, enum load_mode mode, const char *const *args)
+{
+	char *argv[12] = {(char *)load_mode_name(mode)};
+	int argc = 1;
+	for (; args[argc - 1]; argc++)
+		argv[argc] = (char *)args[argc - 1];
+	return load_flags_parse(cfg, mode, argc, argv);
+}
+
 Test(flags, send_window_defaults_parses_and_is_refused_where_it_means_nothing)
 {
 	struct load_config cfg;
@@ -155,4 +167,164 @@ Test(flags, send_window_defaults_parses_and_is_refused_where_it_means_nothing)
 	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--send-window", "1s"), -EINVAL);
 	/* a subscriber sends nothing */
 	cr_assert_eq(parse_args(&cfg, LOAD_SUB, "--send-window", "50us"), -EINVAL);
+}
+
+struct spread_case {
+	uint32_t k, n, i;
+	bool wide;
+	struct topo_set want;
+};
+
+static const struct spread_case spread_cases[] = {
+    {1, 4, 3, true, {0, 1, 1}},   /* one subject: everyone on it */
+    {4, 4, 2, true, {2, 4, 1}},   /* K = P: publisher p on p */
+    {4, 4, 2, false, {2, 1, 1}},  /* K = S: subscriber s on s */
+    {16, 1, 0, true, {0, 1, 16}}, /* one publisher cycles over all */
+    {16, 2, 1, false, {1, 2, 8}}, /* subscriber 1 of 2 on the odd ones */
+    {10, 4, 3, true, {3, 4, 2}},  /* 3, 7 */
+    {2, 5, 4, false, {0, 1, 1}},  /* K < S: s mod K */
+    {10000, 4, 1, true, {1, 4, 2500}},
+};
+
+Test(topo, spread_gives_each_member_its_share_of_the_subjects)
+{
+	for (size_t i = 0; i < sizeof(spread_cases) / sizeof(spread_cases[0]); i++) {
+		const struct spread_case *c = &spread_cases[i];
+		struct topo_set s = topo_spread(c->k, c->n, c->i, c->wide);
+		cr_assert(s.first == c->want.first && s.step == c->want.step &&
+		              s.count == c->want.count,
+		          "case %zu: {%u, %u, %u}", i, s.first, s.step, s.count);
+	}
+}
+
+Test(topo, sent_counts_follow_the_cycle_and_sum_per_subscriber)
+{
+	uint64_t sent[16] = {0};
+	struct topo_set all = {0, 1, 16}, odd = {1, 2, 8}, one = {5, 1, 1};
+	topo_add_sent(sent, &all, 35); /* 0..2 get 3 each, 3..15 get 2 */
+	topo_add_sent(sent, &one, 7);
+	cr_assert_eq(sent[0], 3);
+	cr_assert_eq(sent[2], 3);
+	cr_assert_eq(sent[3], 2);
+	cr_assert_eq(sent[5], 9);
+	cr_assert_eq(topo_sum(sent, &all), 42);
+	cr_assert_eq(topo_sum(sent, &odd), 3 + 2 * 7 + 7);
+	cr_assert_eq(topo_sent_on(&all, 35, 2), 3);
+	cr_assert_eq(topo_sent_on(&all, 35, 3), 2);
+}
+
+struct match_case {
+	const char *prefix;
+	uint32_t k;
+	const char *pattern;
+	uint32_t count;
+	uint64_t sum; /* with sent[k] = k + 1 */
+};
+
+static const struct match_case match_cases[] = {
+    {"load", 16, "load.>", 16, 136}, {"load", 16, "load.*", 16, 136}, {"load", 16, ">", 16, 136},
+    {"load", 16, "load.3", 1, 4},    {"load", 16, "load.1*", 0, 0}, /* '1*' is a literal token */
+    {"load", 16, "other.>", 0, 0},   {"load", 16, "load.*.x", 0, 0},  {"a.b", 4, "a.*.2", 1, 3},
+    {"a.b", 4, "a.>", 4, 10},
+};
+
+Test(topo, patterns_match_the_published_subjects_as_nats_does)
+{
+	uint64_t sent[16];
+	for (uint32_t k = 0; k < 16; k++)
+		sent[k] = k + 1;
+	for (size_t i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++) {
+		const struct match_case *c = &match_cases[i];
+		cr_assert_eq(topo_count_matching(c->k, c->prefix, c->pattern), c->count, "%s",
+		             c->pattern);
+		cr_assert_eq(topo_sum_matching(sent, c->k, c->prefix, c->pattern), c->sum, "%s",
+		             c->pattern);
+	}
+}
+
+Test(flags, sub_subject_is_a_valid_pattern_that_matches_a_published_subject)
+{
+	struct load_config cfg;
+	const char *const wild[] = {"--subjects", "16", "--sub-subject", "load.>", NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_PUBSUB, wild), 0);
+	cr_assert_str_eq(cfg.sub_subject, "load.>");
+	cr_assert(cfg.stream_per_pub, "wildcard subscribers check order per publisher");
+	cr_assert_eq(parse_list(&cfg, LOAD_BLOCKING, wild), 0);
+	cr_assert_str_eq(cfg.sub_subject, "load.>");
+	/* sub: the publishers are elsewhere, nothing to match against */
+	cr_assert_eq(parse_args(&cfg, LOAD_SUB, "--sub-subject", "other.*"), 0);
+	cr_assert_str_eq(cfg.sub_subject, "other.*");
+	cr_assert(!cfg.stream_per_pub);
+	/* default: no pattern, order per publisher and subject */
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--subjects", "4"), 0);
+	cr_assert_str_eq(cfg.sub_subject, "");
+	cr_assert(!cfg.stream_per_pub);
+	static const char *const refused[] = {"load.>.x", "load..1", "lo ad", "", "load.*.", NULL};
+	for (size_t i = 0; refused[i]; i++)
+		cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--sub-subject", refused[i]), -EINVAL,
+		             "'%s'", refused[i]);
+	const char *const none[] = {"--subjects", "4", "--sub-subject", "load.4", NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_PUBSUB, none), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_PUB, "--sub-subject", "load.>"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_REQREP, "--sub-subject", "load.>"), -EINVAL);
+}
+
+Test(flags, stream_per_pub_is_for_publishers)
+{
+	struct load_config cfg;
+	char *pub[] = {"pub", "--stream-per-pub", NULL};
+	cr_assert_eq(load_flags_parse(&cfg, LOAD_PUB, 2, pub), 0);
+	cr_assert(cfg.stream_per_pub);
+	char *sub[] = {"sub", "--stream-per-pub", NULL};
+	cr_assert_eq(load_flags_parse(&cfg, LOAD_SUB, 2, sub), -EINVAL);
+}
+
+Test(flags, pub_subject_per_pub_makes_one_subject_per_publisher)
+{
+	struct load_config cfg;
+	const char *const four[] = {"--pubs", "4", "--pub-subject-per-pub", NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_BLOCKING, four), 0);
+	cr_assert_eq(cfg.subjects, 4);
+	cr_assert(cfg.pub_subject_per_pub);
+	cr_assert_eq(parse_list(&cfg, LOAD_PUBSUB, four), 0);
+	cr_assert_eq(cfg.subjects, 4);
+	const char *const same[] = {"--pubs", "4", "--subjects", "4", "--pub-subject-per-pub",
+	                            NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_PUB, same), 0);
+	const char *const clash[] = {"--pubs", "4", "--subjects", "8", "--pub-subject-per-pub",
+	                             NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_BLOCKING, clash), -EINVAL);
+	const char *const fanout[] = {"--pubs",        "4",      "--pub-subject-per-pub",
+	                              "--sub-subject", "load.>", NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_BLOCKING, fanout), 0);
+	cr_assert_eq(parse_args(&cfg, LOAD_SUB, "--pub-subject-per-pub", NULL), -EINVAL);
+}
+
+Test(flags, window_zero_only_for_the_blocking_client)
+{
+	struct load_config cfg;
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, NULL, NULL), 0);
+	cr_assert_eq(cfg.window, 1000);
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--window", "0"), 0);
+	cr_assert_eq(cfg.window, 0);
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--window", "0"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--window", "10"), 0);
+	cr_assert_eq(cfg.window, 10);
+}
+
+Test(flags, blocking_client_has_a_thread_per_connection_and_its_own_options)
+{
+	struct load_config cfg;
+	const char *const conns[] = {"--pubs", "3", "--subs", "5", NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_BLOCKING, conns), 0);
+	cr_assert_eq(cfg.threads, 8);
+	cr_assert_eq(cfg.msgs, 100000, "the same default as ringbus-load pubsub");
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--threads", "2"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--send-window", "50us"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--queue", "q"), 0);
+	cr_assert_str_eq(cfg.queue, "q");
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--pubs", "0"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--subs", "5000"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--subject-prefix", "a.>"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--subject-prefix", "a.b"), 0);
 }

@@ -1,5 +1,6 @@
-/* ringbus-load against a real server (nats-server or ringbus, chosen by the
- * integration harness): exact counts in the JSON report, auth errors. */
+/* ringbus-load and ringbus-load-blocking against a real server (nats-server
+ * or ringbus, chosen by the integration harness): exact counts in the JSON
+ * report, auth errors. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +21,9 @@ static void stop(void)
 	cr_assert_eq(harness_server_stop(&srv, why, sizeof(why)), 0, "server stop: %s", why);
 }
 
-/* Runs ringbus-load with @args (its --url is added) and checks the counts. */
-static void run_exact(const char *const *args, double sent, double delivered, bool ordered)
+/* Runs @bin with @args (its --url is added) and checks the counts. */
+static void run_exact_bin(const char *bin, const char *const *args, double sent, double delivered,
+                          bool ordered)
 {
 	const char *argv[40];
 	size_t n = 0;
@@ -31,7 +33,7 @@ static void run_exact(const char *const *args, double sent, double delivered, bo
 	argv[n++] = srv.url;
 	argv[n] = NULL;
 	struct load_exec x;
-	cr_assert_eq(load_exec_run(&x, argv), 0);
+	cr_assert_eq(load_exec_run_bin(&x, bin, argv), 0);
 	cr_assert(x.json, "%s %s: no JSON; stderr: %s", args[0], args[1], x.err);
 	cr_assert(x.status == 0 || x.status == 3, "%s: exit %d; stderr: %s", args[0], x.status,
 	          x.err);
@@ -51,6 +53,11 @@ static void run_exact(const char *const *args, double sent, double delivered, bo
 	cr_assert(load_exec_num(&x, "latency_us", "p50") > 0);
 	cr_assert(load_exec_num(&x, "latency_us", "max") >= load_exec_num(&x, "latency_us", "p99"));
 	load_exec_fini(&x);
+}
+
+static void run_exact(const char *const *args, double sent, double delivered, bool ordered)
+{
+	run_exact_bin(RINGBUS_LOAD_BIN, args, sent, delivered, ordered);
 }
 
 TestSuite(load_server, .init = start_plain, .fini = stop);
@@ -95,6 +102,47 @@ Test(load_server, many_connections_from_few_threads)
 	const char *args[] = {"pubsub", "--pubs", "200",   "--subs",    "200", "--subjects",
 	                      "200",    "--msgs", "20000", "--threads", "2",   NULL};
 	run_exact(args, 20000, 20000, true);
+}
+
+/* The order NATS promises: per publisher, across subjects. */
+Test(load_server, wildcard_subscribers_get_every_message_in_publish_order)
+{
+	const char *args[] = {
+	    "pubsub",        "--pubs", "1",      "--subs", "2",      "--subjects", "16",
+	    "--sub-subject", "load.>", "--msgs", "100000", "--size", "32",         NULL};
+	run_exact(args, 100000, 200000, true);
+}
+
+Test(load_server, blocking_client_order_across_16_subjects_without_a_window)
+{
+	const char *args[] = {"--pubs",        "1",      "--subs", "2",      "--subjects", "16",
+	                      "--sub-subject", "load.>", "--msgs", "100000", "--size",     "32",
+	                      "--window",      "0",      NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 100000, 200000, true);
+}
+
+Test(load_server, blocking_client_full_fan_out_of_four_publishers_loses_nothing)
+{
+	const char *args[] = {
+	    "--pubs",        "4",        "--subs", "4",      "--pub-subject-per-pub",
+	    "--sub-subject", "load.>",   "--msgs", "100000", "--size",
+	    "128",           "--window", "0",      NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 100000, 400000, true);
+}
+
+Test(load_server, blocking_client_subscribers_share_the_subjects)
+{
+	const char *args[] = {"--pubs", "2",     "--subs", "3",  "--subjects", "5",
+	                      "--msgs", "10000", "--size", "24", NULL};
+	/* each publisher cycles over the 5 subjects; each subject has one subscriber */
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 10000, 10000, true);
+}
+
+Test(load_server, blocking_client_queue_group_delivers_each_message_once)
+{
+	const char *args[] = {"--pubs",  "1",      "--subs", "3", "--queue",
+	                      "workers", "--msgs", "30000",  NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, args, 30000, 30000, true);
 }
 
 static void start_auth(void)

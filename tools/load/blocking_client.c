@@ -1,285 +1,369 @@
-/* ringbus-load-blocking: the yardstick for ringbus-load, a plain client on
- * blocking sockets (one thread per connection, 64 KiB buffered writes, the
- * same PING window, payload, sequence check and latency histogram) doing the
- * same pub/sub work. */
+/* ringbus-load-blocking: pub/sub load from a plain client on blocking
+ * sockets, one thread per connection (tools/load/bconn.c), as most NATS
+ * client libraries work; the yardstick for ringbus-load and the bench
+ * suite's 'blocking' client profile. Same flags, payload, checks and
+ * reports as ringbus-load pubsub; see docs/LOAD.md. This file: set-up, the
+ * end of a run and the report; the threads are in blocking_roles.c. */
 #include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
-#include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/clock.h"
-#include "io/proto.h"
-#include "tools/load/flags.h"
-#include "core/hist.h"
-#include "tools/load/payload.h"
-#include "tools/load/track.h"
+#include "tools/load/blocking.h"
+#include "tools/load/hello.h"
+#include "tools/load/report.h"
+#include "tools/load/roles.h"
 
-#define BC_BUF    (64 * 1024)
-#define BC_WINDOW 1000u
+#define BC_TICK_NS 5000000u /* the main thread's polling while draining */
 
-struct bc_opts {
-	struct load_url url;
-	uint32_t pubs, subs, size;
-	uint64_t msgs;
-	double rate;
-};
+/* ---- set-up ---- */
 
-/* One connection and its thread. Owner: that thread. */
-struct bc_conn {
-	const struct bc_opts *o;
-	int fd;
-	uint32_t index;
-	bool sub;
-	pthread_t tid;
-	struct proto_parser parser;
-	char wbuf[BC_BUF];
-	size_t wlen;
-	uint64_t count; /* sent or received */
-	uint64_t pongs;
-	uint64_t done_ns;
-	struct track track; /* the same per-message checks as ringbus-load */
-	struct hist lat;
-};
-
-static uint64_t g_start_ns;
-static volatile int g_go;
-
-static void die(const char *what)
+static int resolve(struct bc_run *run)
 {
-	fprintf(stderr, "ringbus-load-blocking: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void flush_out(struct bc_conn *c)
-{
-	size_t off = 0;
-	while (off < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + off, c->wlen - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			die("send");
-		off += (size_t)n;
+	const struct load_url *u = &run->cfg->url;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(u->host, u->port, &hints, &ai);
+	if (rc) {
+		bc_fail(run, "cannot resolve %s: %s", u->host, gai_strerror(rc));
+		return -EINVAL;
 	}
-	c->wlen = 0;
-}
-
-static void put(struct bc_conn *c, const char *p, size_t n)
-{
-	if (c->wlen + n > BC_BUF)
-		flush_out(c);
-	memcpy(c->wbuf + c->wlen, p, n);
-	c->wlen += n;
-}
-
-/* Reads and parses one buffer; returns false at EOF. */
-static bool read_some(struct bc_conn *c)
-{
-	static __thread char rbuf[BC_BUF];
-	ssize_t n = recv(c->fd, rbuf, sizeof(rbuf), 0);
-	if (n <= 0)
-		return false;
-	uint64_t now = clock_now_ns();
-	size_t off = 0;
-	while (off < (size_t)n) {
-		struct proto_frame f;
-		size_t used = 0;
-		int r = proto_parse(&c->parser, rbuf + off, (size_t)n - off, &used, &f);
-		off += used;
-		if (r <= 0)
-			break;
-		if (f.op == PROTO_OP_PONG) {
-			c->pongs++;
-		} else if (f.op == PROTO_OP_PING) {
-			put(c, PROTO_PONG_LINE, 6);
-			flush_out(c);
-		} else if (f.op == PROTO_OP_MSG) {
-			struct payload_hdr h;
-			if (payload_read(f.payload.ptr, f.payload.len, &h) &&
-			    track_seen(&c->track, h.stream, h.seq) == TRACK_IN_ORDER) {
-				c->count++;
-				hist_record(&c->lat, now > h.stamp_ns ? now - h.stamp_ns : 0);
-			}
-		}
-	}
-	return true;
-}
-
-static void connect_conn(struct bc_conn *c)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-	if (getaddrinfo(c->o->url.host, c->o->url.port, &hints, &ai))
-		die("resolve");
-	c->fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen))
-		die("connect");
+	memcpy(&run->addr, ai->ai_addr, ai->ai_addrlen);
+	run->addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
-	int one = 1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	proto_parser_init(&c->parser, PROTO_SIDE_CLIENT, 64u << 20);
-	if (track_init(&c->track, 16) || hist_init(&c->lat, 1, UINT64_C(3600000000000), 3))
-		die("memory");
-	const char *conn = "CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"blocking\","
-	                   "\"protocol\":1,\"echo\":true}\r\nPING\r\n";
-	put(c, conn, strlen(conn));
-	if (c->sub) {
-		char line[128];
-		int n = snprintf(line, sizeof(line), "SUB load.0 1\r\nPING\r\n");
-		put(c, line, (size_t)n);
+	return 0;
+}
+
+/* The SUB lines of @sub (heap, *@len bytes), or NULL when out of memory. */
+static char *sub_lines(const struct load_config *cfg, const struct bc_sub *sub, size_t *len)
+{
+	uint32_t n = cfg->sub_subject[0] ? 1 : sub->subj.count;
+	size_t line =
+	    strlen(cfg->sub_subject[0] ? cfg->sub_subject : cfg->prefix) + strlen(cfg->queue) + 48;
+	char *buf = malloc((size_t)n * line);
+	*len = 0;
+	for (uint32_t j = 0; buf && j < n; j++) {
+		char subject[300], sid[16];
+		if (cfg->sub_subject[0])
+			snprintf(subject, sizeof(subject), "%s", cfg->sub_subject);
+		else
+			topo_subject(subject, sizeof(subject), cfg->prefix,
+			             topo_nth(&sub->subj, j));
+		snprintf(sid, sizeof(sid), "%u", j + 1);
+		*len += proto_encode_sub(buf + *len, line, proto_span_str(subject),
+		                         proto_span_str(cfg->queue[0] ? cfg->queue : NULL),
+		                         proto_span_str(sid));
 	}
-	flush_out(c);
-	uint64_t want = c->sub ? 2 : 1;
-	while (c->pongs < want)
-		if (!read_some(c))
-			die("handshake");
-	c->pongs = 0;
+	return buf;
 }
 
-static void *pub_main(void *arg)
+static int open_sub(struct bc_run *run, struct bc_sub *sub, uint32_t index)
 {
-	struct bc_conn *c = arg;
-	const struct bc_opts *o = c->o;
-	uint64_t quota = o->msgs / o->pubs + (c->index < o->msgs % o->pubs);
-	char head[64];
-	int hl = snprintf(head, sizeof(head), "PUB load.0 %u\r\n", o->size);
-	char *msg = malloc((size_t)hl + o->size + 2);
-	memcpy(msg, head, (size_t)hl);
-	memset(msg + hl, 'x', o->size);
-	memcpy(msg + hl + o->size, "\r\n", 2);
-	double period = o->rate > 0 ? 1e9 * o->pubs / o->rate : 0;
-	uint64_t pings = 0;
-	while (!__atomic_load_n(&g_go, __ATOMIC_ACQUIRE))
-		;
-	for (uint64_t i = 0; i < quota; i++) {
-		uint64_t now = clock_now_ns();
-		if (period > 0) {
-			uint64_t due = g_start_ns + (uint64_t)((double)i * period);
-			if (due > now) {
-				flush_out(c);
-				struct timespec ts = {.tv_sec = (time_t)(due / 1000000000u),
-				                      .tv_nsec = (long)(due % 1000000000u)};
-				clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-				now = due;
-			}
-		}
-		payload_write(msg + hl, o->size, c->index, i, now, now);
-		put(c, msg, (size_t)hl + o->size + 2);
-		c->count++;
-		if (period <= 0 && c->count % BC_WINDOW == 0) {
-			put(c, PROTO_PING_LINE, 6);
-			flush_out(c);
-			pings++;
-			while (pings - c->pongs >= 2)
-				if (!read_some(c))
-					die("recv");
+	const struct load_config *cfg = run->cfg;
+	sub->run = run;
+	sub->index = index;
+	sub->subj = topo_spread(cfg->subjects, cfg->subs, index, false);
+	sub->expected = ROLES_UNKNOWN;
+	if (bconn_init(&sub->io, 0) || track_init(&sub->track, cfg->pubs) ||
+	    load_stats_init(&sub->stats))
+		return -ENOMEM;
+	size_t len;
+	char *subs = sub_lines(cfg, sub, &len);
+	if (!subs)
+		return -ENOMEM;
+	int err =
+	    bconn_open(&sub->io, (const struct sockaddr *)&run->addr, run->addrlen, cfg->url_shown,
+	               run->hello, run->hello_len, subs, len, cfg->connect_timeout_ns, cfg->size);
+	free(subs);
+	if (!err)
+		err = bconn_timeouts(&sub->io, BC_POLL_NS, cfg->drain_ns);
+	if (err)
+		bc_fail(run, "subscriber %u: %s", index, sub->io.error);
+	return err;
+}
+
+static int open_pub(struct bc_run *run, struct bc_pub *pub, uint32_t index)
+{
+	const struct load_config *cfg = run->cfg;
+	pub->run = run;
+	pub->index = index;
+	pub->subj = cfg->pub_subject_per_pub
+	                ? (struct topo_set){.first = index, .step = 1, .count = 1}
+	                : (struct topo_set){.first = 0, .step = 1, .count = cfg->subjects};
+	pub->quota =
+	    cfg->msgs ? cfg->msgs / cfg->pubs + (index < cfg->msgs % cfg->pubs) : UINT64_MAX;
+	if (cfg->rate > 0)
+		pub->period_ns = 1e9 * cfg->pubs / cfg->rate;
+	pub->filler = malloc(cfg->size);
+	if (pub->filler)
+		memset(pub->filler, 'x', cfg->size);
+	pub->heads = malloc((size_t)pub->subj.count * BC_HEAD_MAX);
+	pub->head_len = malloc(pub->subj.count * sizeof(*pub->head_len));
+	if (!pub->filler || !pub->heads || !pub->head_len || load_stats_init(&pub->stats) ||
+	    bconn_init(&pub->io, BC_HEAD_MAX + cfg->size + 2))
+		return -ENOMEM;
+	for (uint32_t j = 0; j < pub->subj.count; j++) {
+		char subject[200];
+		topo_subject(subject, sizeof(subject), cfg->prefix, topo_nth(&pub->subj, j));
+		size_t n =
+		    proto_encode_pub_head(pub->heads + (size_t)j * BC_HEAD_MAX, BC_HEAD_MAX,
+		                          proto_span_str(subject), proto_span_str(NULL), cfg->size);
+		if (!n)
+			return -EINVAL;
+		pub->head_len[j] = (uint16_t)n;
+	}
+	int err =
+	    bconn_open(&pub->io, (const struct sockaddr *)&run->addr, run->addrlen, cfg->url_shown,
+	               run->hello, run->hello_len, NULL, 0, cfg->connect_timeout_ns, cfg->size);
+	if (!err)
+		err = bconn_timeouts(&pub->io, cfg->drain_ns, cfg->drain_ns);
+	if (err)
+		bc_fail(run, "publisher %u: %s", index, pub->io.error);
+	return err;
+}
+
+/* ---- the end of a run ---- */
+
+/* Per-subscriber (or queue-group) expectations once every publisher is done;
+ * returns what the whole group should get (queue) or all of them (no queue). */
+static uint64_t set_expected(struct bc_run *run)
+{
+	const struct load_config *cfg = run->cfg;
+	uint64_t *sent = calloc(cfg->subjects, sizeof(*sent));
+	if (!sent)
+		return ROLES_UNKNOWN;
+	for (uint32_t p = 0; p < cfg->pubs; p++)
+		topo_add_sent(sent, &run->pubs[p].subj, run->pubs[p].produced);
+	uint64_t on_pattern = cfg->sub_subject[0] ? topo_sum_matching(sent, cfg->subjects,
+	                                                              cfg->prefix, cfg->sub_subject)
+	                                          : 0;
+	uint64_t all = 0;
+	if (cfg->queue[0]) {
+		for (uint32_t k = 0; k < cfg->subjects; k++)
+			all += sent[k];
+		if (cfg->sub_subject[0])
+			all = on_pattern;
+	} else {
+		for (uint32_t s = 0; s < cfg->subs; s++) {
+			struct bc_sub *sub = &run->subs[s];
+			sub->expected =
+			    cfg->sub_subject[0] ? on_pattern : topo_sum(sent, &sub->subj);
+			all += sub->expected;
 		}
 	}
-	put(c, PROTO_PING_LINE, 6);
-	flush_out(c);
-	pings++;
-	while (c->pongs < pings)
-		if (!read_some(c))
-			die("recv");
-	c->done_ns = clock_now_ns();
-	free(msg);
-	return NULL;
+	free(sent);
+	return all;
 }
 
-static void *sub_main(void *arg)
+/* True when every subscriber has what it should, or was closed. */
+static bool all_delivered(struct bc_run *run, uint64_t group_expected)
 {
-	struct bc_conn *c = arg;
-	while (c->count < c->o->msgs && read_some(c))
-		c->done_ns = clock_now_ns();
-	return NULL;
+	const struct load_config *cfg = run->cfg;
+	uint64_t got = 0;
+	bool all_closed = true;
+	for (uint32_t s = 0; s < cfg->subs; s++) {
+		struct bc_sub *sub = &run->subs[s];
+		uint64_t n = __atomic_load_n(&sub->progress, __ATOMIC_RELAXED);
+		bool closed = __atomic_load_n(&sub->closed, __ATOMIC_RELAXED);
+		all_closed &= closed;
+		got += n;
+		if (!cfg->queue[0] && !closed && n < sub->expected)
+			return false;
+	}
+	return !cfg->queue[0] || all_closed || got >= group_expected;
 }
 
-static double cpu_secs(void)
+/* Fills @res from the joined threads. */
+static void collect(struct bc_run *run, struct load_result *res, uint64_t group_expected)
 {
-	struct rusage r;
-	getrusage(RUSAGE_SELF, &r);
-	return (double)r.ru_utime.tv_sec + (double)r.ru_utime.tv_usec / 1e6 +
-	       (double)r.ru_stime.tv_sec + (double)r.ru_stime.tv_usec / 1e6;
+	const struct load_config *cfg = run->cfg;
+	bool queue = cfg->queue[0] != 0;
+	res->recv_kind = "subscriber";
+	res->nrecv = cfg->subs;
+	res->recv = calloc(cfg->subs ? cfg->subs : 1, sizeof(*res->recv));
+	res->per_recv_loss = !queue;
+	res->expected = group_expected;
+	res->expected_known = group_expected != ROLES_UNKNOWN;
+	for (uint32_t p = 0; p < cfg->pubs; p++)
+		load_stats_merge(&res->total, &run->pubs[p].stats);
+	uint64_t unique = 0;
+	for (uint32_t s = 0; s < cfg->subs && res->recv; s++) {
+		const struct bc_sub *sub = &run->subs[s];
+		struct load_recv_result *r = &res->recv[s];
+		load_stats_merge(&res->total, &sub->stats);
+		r->id = s;
+		r->received = sub->track.c.received;
+		r->delivered = track_unique(&sub->track);
+		r->dup = sub->track.c.dup;
+		r->reorder = sub->track.c.reorder;
+		r->expected = sub->expected;
+		r->closed = sub->closed;
+		if (!queue && r->expected != ROLES_UNKNOWN)
+			r->lost = r->expected > r->delivered ? r->expected - r->delivered : 0;
+		res->received += r->received;
+		res->dup += r->dup;
+		res->reorder += r->reorder;
+		res->lost += r->lost;
+		res->closed += r->closed;
+		unique += r->delivered;
+	}
+	if (queue) /* loss over the group: what no member received */
+		res->lost =
+		    res->expected_known && res->expected > unique ? res->expected - unique : 0;
+	res->stalled = __atomic_load_n(&run->stalled, __ATOMIC_RELAXED);
+	res->server_version = cfg->pubs ? run->pubs[0].io.version : "";
+}
+
+static int exit_status(const struct load_result *res)
+{
+	if (res->error)
+		return 1;
+	if (res->lost || res->dup || res->reorder || res->closed || res->stalled)
+		return 4;
+	if (res->target_missed)
+		return 3;
+	return 0;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+	                      .tv_nsec = (long)(ns % 1000000000u)};
+	nanosleep(&ts, NULL);
+}
+
+/* Starts the threads, publishes, drains. Returns the group expectation. */
+static uint64_t drive(struct bc_run *run, struct load_result *res)
+{
+	const struct load_config *cfg = run->cfg;
+	for (uint32_t s = 0; s < cfg->subs; s++)
+		run->subs[s].started =
+		    !pthread_create(&run->subs[s].tid, NULL, bc_sub_main, &run->subs[s]);
+	for (uint32_t p = 0; p < cfg->pubs; p++)
+		run->pubs[p].started =
+		    !pthread_create(&run->pubs[p].tid, NULL, bc_pub_main, &run->pubs[p]);
+	run->start_ns = clock_now_ns() + BC_START_DELAY;
+	run->measure_ns = run->start_ns + cfg->warmup_ns;
+	run->end_ns = cfg->duration_ns ? run->measure_ns + cfg->duration_ns : UINT64_MAX;
+	pthread_barrier_wait(&run->go); /* orders the anchors before the threads' reads */
+	for (uint32_t p = 0; p < cfg->pubs; p++)
+		if (run->pubs[p].started)
+			pthread_join(run->pubs[p].tid, NULL);
+	uint64_t want = set_expected(run);
+	uint64_t deadline = clock_now_ns() + cfg->drain_ns;
+	while (!bc_failed(run) && !all_delivered(run, want)) {
+		if (clock_now_ns() >= deadline) {
+			res->drain_timed_out = true;
+			break;
+		}
+		sleep_ns(BC_TICK_NS);
+	}
+	__atomic_store_n(&run->stop, 1, __ATOMIC_RELAXED);
+	for (uint32_t s = 0; s < cfg->subs; s++)
+		if (run->subs[s].started)
+			pthread_join(run->subs[s].tid, NULL);
+	return want;
+}
+
+static void teardown(struct bc_run *run)
+{
+	const struct load_config *cfg = run->cfg;
+	for (uint32_t p = 0; run->pubs && p < cfg->pubs; p++) {
+		struct bc_pub *pub = &run->pubs[p];
+		bconn_fini(&pub->io);
+		load_stats_fini(&pub->stats);
+		free(pub->heads);
+		free(pub->head_len);
+		free(pub->filler);
+	}
+	for (uint32_t s = 0; run->subs && s < cfg->subs; s++) {
+		bconn_fini(&run->subs[s].io);
+		track_fini(&run->subs[s].track);
+		load_stats_fini(&run->subs[s].stats);
+	}
+	free(run->pubs);
+	free(run->subs);
+	free(run->hello);
+	pthread_mutex_destroy(&run->lock);
+}
+
+static int report_all(const struct load_config *cfg, const struct load_result *res)
+{
+	bool json_stdout = cfg->json_path && !strcmp(cfg->json_path, "-");
+	if (!res->error)
+		report_summary(json_stdout ? stderr : stdout, cfg, res);
+	int err = 0;
+	if (cfg->json_path && (err = report_json(cfg->json_path, cfg, res)))
+		fprintf(stderr, "ringbus-load-blocking: cannot write %s: %s\n", cfg->json_path,
+		        strerror(-err));
+	if (!res->error && cfg->hgrm_path && (err = report_hgrm(cfg->hgrm_path, res)))
+		fprintf(stderr, "ringbus-load-blocking: cannot write %s: %s\n", cfg->hgrm_path,
+		        strerror(-err));
+	return err;
 }
 
 int main(int argc, char **argv)
 {
-	struct bc_opts o = {.pubs = 1, .subs = 1, .size = 128, .msgs = 1000000};
-	if (load_parse_url("nats://127.0.0.1:4222", &o.url))
-		return 2;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		double v = 0;
-		if (!strcmp(argv[i], "--url")) {
-			if (load_parse_url(argv[i + 1], &o.url))
-				return 2;
-			continue;
-		}
-		if (load_parse_count(argv[i + 1], &v))
-			return 2;
-		if (!strcmp(argv[i], "--pubs"))
-			o.pubs = (uint32_t)v;
-		else if (!strcmp(argv[i], "--subs"))
-			o.subs = (uint32_t)v;
-		else if (!strcmp(argv[i], "--size"))
-			o.size = (uint32_t)v;
-		else if (!strcmp(argv[i], "--msgs"))
-			o.msgs = (uint64_t)v;
-		else if (!strcmp(argv[i], "--rate"))
-			o.rate = v;
-		else
-			return 2;
+	if (argc > 1 && !strcmp(argv[1], "--version")) {
+		printf("ringbus-load-blocking %s\n", RINGBUS_VERSION);
+		return 0;
 	}
-	if (o.pubs < 1 || o.size < PAYLOAD_MIN) {
-		fprintf(stderr, "usage: ringbus-load-blocking [--url U] [--pubs P] [--subs S] "
-		                "[--msgs N] [--size B>=16] [--rate R]\n");
-		return 2;
+	struct load_config cfg;
+	int rc = load_flags_parse(&cfg, LOAD_BLOCKING, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	signal(SIGPIPE, SIG_IGN);
+	struct bc_run run = {.cfg = &cfg};
+	pthread_mutex_init(&run.lock, NULL);
+	struct load_result res;
+	memset(&res, 0, sizeof(res));
+	int status = 1;
+	run.pubs = calloc(cfg.pubs, sizeof(*run.pubs));
+	run.subs = calloc(cfg.subs ? cfg.subs : 1, sizeof(*run.subs));
+	run.hello = hello_connect_line(&cfg.url, "ringbus-load-blocking", &run.hello_len);
+	if (!run.pubs || !run.subs || !run.hello || load_stats_init(&res.total)) {
+		fprintf(stderr, "ringbus-load-blocking: out of memory\n");
+		goto out;
 	}
-	uint32_t n = o.pubs + o.subs;
-	struct bc_conn *conns = calloc(n, sizeof(*conns));
-	if (!conns)
-		return 1;
-	for (uint32_t i = 0; i < n; i++) {
-		conns[i].o = &o;
-		conns[i].sub = i < o.subs;
-		conns[i].index = conns[i].sub ? i : i - o.subs;
-		connect_conn(&conns[i]);
+	/* Subscribers first: every SUB is in place before anything is published. */
+	int err = resolve(&run);
+	for (uint32_t s = 0; !err && s < cfg.subs; s++)
+		err = open_sub(&run, &run.subs[s], s);
+	for (uint32_t p = 0; !err && p < cfg.pubs; p++)
+		err = open_pub(&run, &run.pubs[p], p);
+	struct rusage r0, r1;
+	memset(&r0, 0, sizeof(r0));
+	memset(&r1, 0, sizeof(r1));
+	uint64_t want = ROLES_UNKNOWN;
+	if (!err && pthread_barrier_init(&run.go, NULL, cfg.pubs + cfg.subs + 1) == 0) {
+		getrusage(RUSAGE_SELF, &r0);
+		want = drive(&run, &res);
+		getrusage(RUSAGE_SELF, &r1);
+		pthread_barrier_destroy(&run.go);
+	} else if (!err) {
+		bc_fail(&run, "cannot set up the start barrier");
 	}
-	for (uint32_t i = 0; i < n; i++)
-		pthread_create(&conns[i].tid, NULL, conns[i].sub ? sub_main : pub_main, &conns[i]);
-	double cpu0 = cpu_secs();
-	g_start_ns = clock_now_ns();
-	__atomic_store_n(&g_go, 1, __ATOMIC_RELEASE);
-	uint64_t sent = 0, got = 0, pub_end = 0, sub_end = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		pthread_join(conns[i].tid, NULL);
-		if (conns[i].sub) {
-			got += conns[i].count;
-			sub_end = conns[i].done_ns > sub_end ? conns[i].done_ns : sub_end;
-		} else {
-			sent += conns[i].count;
-			pub_end = conns[i].done_ns > pub_end ? conns[i].done_ns : pub_end;
-		}
+	if (bc_failed(&run)) {
+		if (err == -ENOMEM && !run.error[0])
+			bc_fail(&run, "out of memory");
+		fprintf(stderr, "ringbus-load-blocking: %s\n", run.error);
+		res.error = run.error;
+		(void)report_all(&cfg, &res);
+		goto out;
 	}
-	double cpu = cpu_secs() - cpu0;
-	double pub_s = (double)(pub_end - g_start_ns) / 1e9;
-	double sub_s = sub_end > g_start_ns ? (double)(sub_end - g_start_ns) / 1e9 : 0;
-	printf("sent=%llu delivered=%llu pub_msgs_per_sec=%.0f sub_msgs_per_sec=%.0f cpu_s=%.3f "
-	       "cpu_us_per_msg=%.4f\n",
-	       (unsigned long long)sent, (unsigned long long)got, (double)sent / pub_s,
-	       sub_s > 0 ? (double)got / sub_s : 0.0, cpu,
-	       cpu * 1e6 / (double)(sent + got ? sent + got : 1));
-	for (uint32_t i = 0; i < n; i++) {
-		close(conns[i].fd);
-		proto_parser_fini(&conns[i].parser);
-		track_fini(&conns[i].track);
-		hist_fini(&conns[i].lat);
-	}
-	free(conns);
-	return got == (uint64_t)o.subs * sent ? 0 : 1;
+	collect(&run, &res, want);
+	report_figures(&res, &cfg, run.measure_ns, &r0, &r1);
+	status = exit_status(&res);
+	if (report_all(&cfg, &res) && !status)
+		status = 1;
+out:
+	free(res.recv);
+	load_stats_fini(&res.total);
+	teardown(&run);
+	return status;
 }

@@ -35,16 +35,16 @@ run() {
 	for _ in $(seq "$reps"); do
 		"$load" pubsub --url "$url" "$@" --quiet --json "$json" >/dev/null || true
 		lines+=("$(jq -c '{r: .sub_msgs_per_sec, c: .cpu.us_per_msg}' "$json")")
-		lines+=("$("$blocking" --url "$url" "$@")")
+		"$blocking" --url "$url" "$@" --quiet --json "$json" >/dev/null || true
+		lines+=("$(jq -c '{r: .sub_msgs_per_sec, c: .cpu.us_per_msg}' "$json")")
 	done
 	python3 - "$name" "${lines[@]}" <<'PY'
 import json, statistics, sys
 name, rows = sys.argv[1], sys.argv[2:]
 lr = [json.loads(r)["r"] for r in rows[0::2]]
 lc = [json.loads(r)["c"] for r in rows[0::2]]
-b = [dict(kv.split("=") for kv in r.split()) for r in rows[1::2]]
-br = [float(x["sub_msgs_per_sec"]) for x in b]
-bc = [float(x["cpu_us_per_msg"]) for x in b]
+br = [json.loads(r)["r"] for r in rows[1::2]]
+bc = [json.loads(r)["c"] for r in rows[1::2]]
 m = statistics.median
 print(f"{name:34s} ringbus-load {m(lr):12,.0f} msg/s {m(lc):7.3f} us cpu/msg | "
       f"blocking {m(br):12,.0f} msg/s {m(bc):7.3f} us cpu/msg | rate ratio {m(lr) / m(br):5.2f} "

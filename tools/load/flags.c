@@ -1,5 +1,6 @@
-/* ringbus-load's flags: one option table for every subcommand, checked
- * against the options each subcommand accepts, and the value parsers. */
+/* ringbus-load's flags (and ringbus-load-blocking's): one option table for
+ * every subcommand, checked against the options each subcommand accepts, and
+ * the value parsers. */
 #include "tools/load/flags.h"
 
 #include <errno.h>
@@ -7,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "router/subject.h"
+#include "tools/load/topo.h"
 
 enum opt_id {
 	OPT_URL = 256,
@@ -34,6 +38,9 @@ enum opt_id {
 	OPT_HGRM,
 	OPT_QUIET,
 	OPT_HELP,
+	OPT_SUB_SUBJECT,
+	OPT_STREAM_PER_PUB,
+	OPT_PUB_PER_PUB,
 };
 
 static const struct option options[] = {
@@ -62,24 +69,29 @@ static const struct option options[] = {
     {"hgrm", required_argument, NULL, OPT_HGRM},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
+    {"sub-subject", required_argument, NULL, OPT_SUB_SUBJECT},
+    {"stream-per-pub", no_argument, NULL, OPT_STREAM_PER_PUB},
+    {"pub-subject-per-pub", no_argument, NULL, OPT_PUB_PER_PUB},
     {NULL, 0, NULL, 0},
 };
 
 /* Options each mode accepts besides the common ones. */
-static const int mode_opts[][12] = {
+static const int mode_opts[][16] = {
     [LOAD_PUBSUB] = {OPT_PUBS, OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_QUEUE,
-                     OPT_RATE, OPT_WINDOW, OPT_SEND_WINDOW, 0},
+                     OPT_RATE, OPT_WINDOW, OPT_SEND_WINDOW, OPT_THREADS, OPT_SUB_SUBJECT,
+                     OPT_STREAM_PER_PUB, OPT_PUB_PER_PUB, 0},
     [LOAD_REQREP] = {OPT_CLIENTS, OPT_RESPONDERS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN,
-                     OPT_RATE, OPT_INFLIGHT, OPT_SEND_WINDOW, 0},
+                     OPT_RATE, OPT_INFLIGHT, OPT_SEND_WINDOW, OPT_THREADS, 0},
     [LOAD_PUB] = {OPT_PUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_RATE, OPT_WINDOW, OPT_ID_BASE,
-                  OPT_SEND_WINDOW, 0},
-    [LOAD_SUB] = {OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_QUEUE, OPT_IDLE, 0},
+                  OPT_SEND_WINDOW, OPT_THREADS, OPT_STREAM_PER_PUB, OPT_PUB_PER_PUB, 0},
+    [LOAD_SUB] = {OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_QUEUE, OPT_IDLE, OPT_THREADS,
+                  OPT_SUB_SUBJECT, 0},
+    [LOAD_BLOCKING] = {OPT_PUBS, OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_QUEUE,
+                       OPT_RATE, OPT_WINDOW, OPT_SUB_SUBJECT, OPT_PUB_PER_PUB, 0},
 };
 
-static const int common_opts[] = {
-    OPT_URL,  OPT_SIZE, OPT_SUBJECTS, OPT_PREFIX,          OPT_THREADS,
-    OPT_JSON, OPT_HGRM, OPT_QUIET,    OPT_CONNECT_TIMEOUT, OPT_HELP,
-    0};
+static const int common_opts[] = {OPT_URL,  OPT_SIZE,  OPT_SUBJECTS,        OPT_PREFIX, OPT_JSON,
+                                  OPT_HGRM, OPT_QUIET, OPT_CONNECT_TIMEOUT, OPT_HELP,   0};
 
 static bool opt_allowed(enum load_mode mode, int id)
 {
@@ -94,117 +106,16 @@ static bool opt_allowed(enum load_mode mode, int id)
 
 const char *load_mode_name(enum load_mode mode)
 {
-	static const char *const names[] = {"pubsub", "reqrep", "pub", "sub"};
+	static const char *const names[] = {"pubsub", "reqrep", "pub", "sub", "blocking"};
 	return names[mode];
 }
 
-static const char common_help[] =
-    "  --url URL              nats://[user:pass@|token@]host[:port] (default\n"
-    "                         nats://127.0.0.1:4222)\n"
-    "  --size B               payload bytes, >= 16 (default 128; 24+ also carries\n"
-    "                         the actual send time for the uncorrected latency)\n"
-    "  --subjects K           spread the traffic over K subjects (default 1)\n"
-    "  --subject-prefix P     subjects are P.0 .. P.K-1 (default load)\n"
-    "  --threads N            io_uring event loops, one per thread (default 1)\n"
-    "  --json FILE            write every figure as JSON (- for stdout)\n"
-    "  --hgrm FILE            write the latency distribution, HdrHistogram .hgrm (us)\n"
-    "  --connect-timeout D    give up connecting after D (default 5s)\n"
-    "  --quiet                no per-second progress (also off when stderr is\n"
-    "                         not a terminal)\n"
-    "  --help                 this text\n"
-    "Durations: 500ms, 2s, 1m; counts: 100k, 1.5M; sizes: 1k = 1024.\n"
-    "Exit status: 0 done, 1 error (no server, authorization refused, connection\n"
-    "closed), 2 bad usage, 3 the target --rate was not reached, 4 messages lost\n"
-    "or duplicated (or nothing moved for --drain).\n";
-
-void load_flags_usage(enum load_mode mode, FILE *out)
+const char *load_flags_prog(enum load_mode mode)
 {
-	switch (mode) {
-	case LOAD_PUBSUB:
-		fputs("usage: ringbus-load pubsub [--pubs P] [--subs S] (--msgs N | --duration D)\n"
-		      "         [--size B] [--subjects K] [--queue GROUP] [--rate R] [--warmup D]\n"
-		      "         [--json FILE] [--hgrm FILE] [options]\n"
-		      "Publishers and subscribers in one process; end-to-end latency from the\n"
-		      "timestamp each message carries. Publisher p sends to its share of the K\n"
-		      "subjects; with K <= S subscriber s takes subject s mod K, with K > S the\n"
-		      "subjects k with k mod S = s (fan-out S/K per message).\n"
-		      "  --pubs P               publishing connections (default 1)\n"
-		      "  --subs S               subscribing connections (default 1)\n"
-		      "  --msgs N               messages to publish in all (default 100k when no\n"
-		      "                         --duration)\n"
-		      "  --duration D           publish for D (with --msgs: whichever ends first)\n"
-		      "  --queue GROUP          subscribers join queue group GROUP\n"
-		      "  --rate R               open loop: R msgs/s in all, latency measured from\n"
-		      "                         each message's intended send time; without it,\n"
-		      "                         closed loop (as fast as the window allows)\n"
-		      "  --window W             closed loop: a PING every W messages, at most two\n"
-		      "                         unanswered per publisher (default 1000)\n"
-		      "  --send-window D        open loop: messages falling due within D of each\n"
-		      "                         other leave in one write (default 100us; 0: each\n"
-		      "                         at its own time, a timer each); the wait counts\n"
-		      "                         in the send delay and the corrected latency\n"
-		      "  --warmup D             leave the first D out of latency and rates\n"
-		      "  --drain D              wait up to D for late messages at the end (5s)\n",
-		      out);
-		break;
-	case LOAD_REQREP:
-		fputs("usage: ringbus-load reqrep [--clients C] [--responders R] (--rate R |\n"
-		      "         --inflight N) (--msgs N | --duration D) [--size B] [--json FILE]\n"
-		      "         [--hgrm FILE] [options]\n"
-		      "Requesters publish to P.req with a reply subject; responders (a queue\n"
-		      "group) echo each request back. Latency: request intended send time to\n"
-		      "reply received.\n"
-		      "  --clients C            requesting connections (default 1)\n"
-		      "  --responders R         responding connections (default 1; 0 when another\n"
-		      "                         program answers on P.req)\n"
-		      "  --msgs N               requests in all (default 100k when no --duration)\n"
-		      "  --duration D           send requests for D\n"
-		      "  --rate R               open loop: R requests/s in all\n"
-		      "  --inflight N           closed loop: outstanding requests per client (1)\n"
-		      "  --send-window D        open loop: requests falling due within D of each\n"
-		      "                         other leave in one write (default 100us; 0: each\n"
-		      "                         at its own time, a timer each); the wait counts\n"
-		      "                         in the send delay and the corrected latency\n"
-		      "  --warmup D             leave the first D out of latency and rates\n"
-		      "  --drain D              wait up to D for late replies at the end (5s)\n",
-		      out);
-		break;
-	case LOAD_PUB:
-		fputs("usage: ringbus-load pub [--pubs P] (--msgs N | --duration D) [--rate R]\n"
-		      "         [--size B] [--subjects K] [--id-base N] [options]\n"
-		      "Publishers only, for runs spread over several processes (pair with\n"
-		      "ringbus-load sub on the same machine: the payload timestamps are\n"
-		      "CLOCK_MONOTONIC).\n"
-		      "  --pubs P               publishing connections (default 1)\n"
-		      "  --msgs N / --duration D  as for pubsub (default --msgs 100k)\n"
-		      "  --rate R               open loop at R msgs/s in all\n"
-		      "  --window W             closed loop PING window (default 1000)\n"
-		      "  --send-window D        open loop: messages falling due within D of each\n"
-		      "                         other leave in one write (default 100us; 0: each\n"
-		      "                         at its own time, a timer each); the wait counts\n"
-		      "                         in the send delay and the corrected latency\n"
-		      "  --warmup D             leave the first D out of the rates\n"
-		      "  --id-base N            first publisher stream id (give each concurrent\n"
-		      "                         pub process its own range; default from the pid)\n",
-		      out);
-		break;
-	case LOAD_SUB:
-		fputs("usage: ringbus-load sub [--subs S] [--subjects K] [--queue GROUP]\n"
-		      "         [--msgs N] [--duration D] [--idle D] [options]\n"
-		      "Subscribers only: counts, loss (sequence gaps), duplicates, reordering and\n"
-		      "latency of what ringbus-load pub sends.\n"
-		      "  --subs S               subscribing connections (default 1)\n"
-		      "  --msgs N               messages each subscriber expects: stop when all "
-		      "have\n"
-		      "                         them, report the missing ones as lost\n"
-		      "  --duration D           stop after D\n"
-		      "  --idle D               stop when nothing arrived for D (default 5s)\n"
-		      "  --queue GROUP          join queue group GROUP\n"
-		      "  --warmup D             leave the first D out of latency and rates\n",
-		      out);
-		break;
-	}
-	fputs(common_help, out);
+	static const char *const progs[] = {"ringbus-load pubsub", "ringbus-load reqrep",
+	                                    "ringbus-load pub", "ringbus-load sub",
+	                                    "ringbus-load-blocking"};
+	return progs[mode];
 }
 
 static int parse_scaled(const char *s, double *out, double k)
@@ -351,8 +262,9 @@ static void defaults(struct load_config *cfg, enum load_mode mode)
 	cfg->mode = mode;
 	if (load_parse_url("nats://127.0.0.1:4222", &cfg->url))
 		abort();
-	cfg->pubs = mode == LOAD_PUBSUB || mode == LOAD_PUB ? 1 : 0;
-	cfg->subs = mode == LOAD_PUBSUB || mode == LOAD_SUB ? 1 : 0;
+	bool both = mode == LOAD_PUBSUB || mode == LOAD_BLOCKING;
+	cfg->pubs = both || mode == LOAD_PUB ? 1 : 0;
+	cfg->subs = both || mode == LOAD_SUB ? 1 : 0;
 	cfg->clients = mode == LOAD_REQREP ? 1 : 0;
 	cfg->responders = mode == LOAD_REQREP ? 1 : 0;
 	cfg->size = 128;
@@ -368,91 +280,119 @@ static void defaults(struct load_config *cfg, enum load_mode mode)
 	cfg->id_base = ((uint32_t)getpid() & 0xffu) << 16;
 }
 
-static int bad(const char *opt, const char *val)
+static int bad(const struct load_config *cfg, const char *opt, const char *val)
 {
-	fprintf(stderr, "ringbus-load: invalid value for --%s: '%s'\n", opt, val);
+	fprintf(stderr, "%s: invalid value for --%s: '%s'\n", load_flags_prog(cfg->mode), opt, val);
 	return -EINVAL;
 }
 
-static int set_u32(const char *name, const char *val, uint32_t *dst, uint32_t lo, uint32_t hi)
+static int set_u32(const struct load_config *cfg, const char *name, const char *val, uint32_t *dst,
+                   uint32_t lo, uint32_t hi)
 {
 	double v;
 	if (load_parse_count(val, &v) || v < lo || v > hi || v != (double)(uint64_t)v)
-		return bad(name, val);
+		return bad(cfg, name, val);
 	*dst = (uint32_t)v;
 	return 0;
 }
 
-static int set_text(const char *name, const char *val, char *dst, size_t cap)
+static int set_text(const struct load_config *cfg, const char *name, const char *val, char *dst,
+                    size_t cap)
 {
 	if (!*val || strlen(val) >= cap || strpbrk(val, " \t\r\n"))
-		return bad(name, val);
+		return bad(cfg, name, val);
 	strcpy(dst, val);
 	return 0;
 }
 
-static int apply(struct load_config *cfg, int id, const char *val, bool *rate_set)
+/* A subject (@wildcards: a subscription) of at most @cap - 1 bytes. */
+static int set_subject(const struct load_config *cfg, const char *name, const char *val, char *dst,
+                       size_t cap, bool wildcards)
+{
+	size_t n = strlen(val);
+	bool ok = wildcards ? subject_valid_sub(val, n) : subject_valid_pub(val, n);
+	return ok ? set_text(cfg, name, val, dst, cap) : bad(cfg, name, val);
+}
+
+/* Flags the checks need to know were given, not just their values. */
+struct given {
+	bool rate;
+	bool subjects;
+};
+
+static int apply(struct load_config *cfg, int id, const char *val, struct given *g)
 {
 	const char *name = options[id - OPT_URL].name;
 	double d;
 	uint64_t u;
 	switch (id) {
 	case OPT_URL:
-		return load_parse_url(val, &cfg->url) ? bad(name, val) : 0;
+		return load_parse_url(val, &cfg->url) ? bad(cfg, name, val) : 0;
 	case OPT_PUBS:
-		return set_u32(name, val, &cfg->pubs, 0, 1000000);
+		return set_u32(cfg, name, val, &cfg->pubs, 0, 1000000);
 	case OPT_SUBS:
-		return set_u32(name, val, &cfg->subs, 0, 1000000);
+		return set_u32(cfg, name, val, &cfg->subs, 0, 1000000);
 	case OPT_CLIENTS:
-		return set_u32(name, val, &cfg->clients, 1, 1000000);
+		return set_u32(cfg, name, val, &cfg->clients, 1, 1000000);
 	case OPT_RESPONDERS:
-		return set_u32(name, val, &cfg->responders, 0, 1000000);
+		return set_u32(cfg, name, val, &cfg->responders, 0, 1000000);
 	case OPT_MSGS:
 		if (load_parse_count(val, &d) || d < 1 || d > 1e15)
-			return bad(name, val);
+			return bad(cfg, name, val);
 		cfg->msgs = (uint64_t)d;
 		return 0;
 	case OPT_DURATION:
 		return load_parse_duration(val, &cfg->duration_ns) || !cfg->duration_ns
-		           ? bad(name, val)
+		           ? bad(cfg, name, val)
 		           : 0;
 	case OPT_WARMUP:
-		return load_parse_duration(val, &cfg->warmup_ns) ? bad(name, val) : 0;
+		return load_parse_duration(val, &cfg->warmup_ns) ? bad(cfg, name, val) : 0;
 	case OPT_DRAIN:
-		return load_parse_duration(val, &cfg->drain_ns) ? bad(name, val) : 0;
+		return load_parse_duration(val, &cfg->drain_ns) ? bad(cfg, name, val) : 0;
 	case OPT_SEND_WINDOW:
 		return load_parse_duration(val, &cfg->send_window_ns) ||
 		               cfg->send_window_ns > 100000000u
-		           ? bad(name, val)
+		           ? bad(cfg, name, val)
 		           : 0;
 	case OPT_CONNECT_TIMEOUT:
-		return load_parse_duration(val, &cfg->connect_timeout_ns) ? bad(name, val) : 0;
+		return load_parse_duration(val, &cfg->connect_timeout_ns) ? bad(cfg, name, val) : 0;
 	case OPT_IDLE:
-		return load_parse_duration(val, &cfg->idle_ns) ? bad(name, val) : 0;
+		return load_parse_duration(val, &cfg->idle_ns) ? bad(cfg, name, val) : 0;
 	case OPT_SIZE:
 		if (load_parse_size(val, &u) || u < LOAD_MIN_SIZE || u > (64u << 20))
-			return bad(name, val);
+			return bad(cfg, name, val);
 		cfg->size = (uint32_t)u;
 		return 0;
 	case OPT_SUBJECTS:
-		return set_u32(name, val, &cfg->subjects, 1, 1000000);
+		g->subjects = true;
+		return set_u32(cfg, name, val, &cfg->subjects, 1, 1000000);
 	case OPT_QUEUE:
-		return set_text(name, val, cfg->queue, sizeof(cfg->queue));
+		return set_text(cfg, name, val, cfg->queue, sizeof(cfg->queue));
 	case OPT_PREFIX:
-		return set_text(name, val, cfg->prefix, sizeof(cfg->prefix));
+		return set_subject(cfg, name, val, cfg->prefix, sizeof(cfg->prefix), false);
+	case OPT_SUB_SUBJECT:
+		return set_subject(cfg, name, val, cfg->sub_subject, sizeof(cfg->sub_subject),
+		                   true);
+	case OPT_STREAM_PER_PUB:
+		cfg->stream_per_pub = true;
+		return 0;
+	case OPT_PUB_PER_PUB:
+		cfg->pub_subject_per_pub = true;
+		return 0;
 	case OPT_RATE:
 		if (load_parse_count(val, &cfg->rate) || cfg->rate <= 0 || cfg->rate > 1e9)
-			return bad(name, val);
-		*rate_set = true;
+			return bad(cfg, name, val);
+		g->rate = true;
 		return 0;
-	case OPT_WINDOW:
-		return set_u32(name, val, &cfg->window, 1, 1000000);
+	case OPT_WINDOW: /* 0 (no window) only for the blocking client */
+		return set_u32(cfg, name, val, &cfg->window, cfg->mode == LOAD_BLOCKING ? 0 : 1,
+		               1000000);
 	case OPT_INFLIGHT:
-		return set_u32(name, val, &cfg->inflight, 1, 100000);
+		return set_u32(cfg, name, val, &cfg->inflight, 1, 100000);
 	case OPT_THREADS:
-		return set_u32(name, val, &cfg->threads, 1, 256);
+		return set_u32(cfg, name, val, &cfg->threads, 1, 256);
 	case OPT_ID_BASE:
-		return set_u32(name, val, &cfg->id_base, 0, 0xffffff);
+		return set_u32(cfg, name, val, &cfg->id_base, 0, 0xffffff);
 	case OPT_JSON:
 		cfg->json_path = val;
 		return 0;
@@ -467,36 +407,71 @@ static int apply(struct load_config *cfg, int id, const char *val, bool *rate_se
 	}
 }
 
-static int check(struct load_config *cfg, bool rate_set)
+/* The subject layout: --pub-subject-per-pub and --sub-subject against K. */
+static int check_subjects(struct load_config *cfg, const struct given *g)
 {
-	const char *m = load_mode_name(cfg->mode);
-	if ((cfg->mode == LOAD_PUBSUB || cfg->mode == LOAD_PUB) && cfg->pubs == 0) {
-		fprintf(stderr, "ringbus-load %s: --pubs must be at least 1\n", m);
+	const char *prog = load_flags_prog(cfg->mode);
+	if (cfg->pub_subject_per_pub) {
+		if (g->subjects && cfg->subjects != cfg->pubs) {
+			fprintf(stderr,
+			        "%s: --pub-subject-per-pub gives each of the %u publishers its own "
+			        "subject (K = P): leave out --subjects %u\n",
+			        prog, cfg->pubs, cfg->subjects);
+			return -EINVAL;
+		}
+		cfg->subjects = cfg->pubs;
+	}
+	if (!cfg->sub_subject[0] || cfg->mode == LOAD_SUB)
+		return 0;
+	if (!topo_count_matching(cfg->subjects, cfg->prefix, cfg->sub_subject)) {
+		fprintf(stderr,
+		        "%s: --sub-subject '%s' matches none of the subjects published "
+		        "(%s.0 .. %s.%u)\n",
+		        prog, cfg->sub_subject, cfg->prefix, cfg->prefix, cfg->subjects - 1);
+		return -EINVAL;
+	}
+	if (cfg->mode == LOAD_PUBSUB) /* wildcard subscribers see every subject */
+		cfg->stream_per_pub = true;
+	return 0;
+}
+
+static int check(struct load_config *cfg, const struct given *g)
+{
+	const char *prog = load_flags_prog(cfg->mode);
+	if ((cfg->mode == LOAD_PUBSUB || cfg->mode == LOAD_PUB || cfg->mode == LOAD_BLOCKING) &&
+	    cfg->pubs == 0) {
+		fprintf(stderr, "%s: --pubs must be at least 1\n", prog);
 		return -EINVAL;
 	}
 	if (cfg->mode == LOAD_SUB && cfg->subs == 0) {
-		fprintf(stderr, "ringbus-load sub: --subs must be at least 1\n");
+		fprintf(stderr, "%s: --subs must be at least 1\n", prog);
 		return -EINVAL;
 	}
 	if (cfg->mode != LOAD_SUB && !cfg->msgs && !cfg->duration_ns)
 		cfg->msgs = 100000;
-	if (rate_set && cfg->mode == LOAD_REQREP && cfg->inflight != 1) {
-		fprintf(stderr, "ringbus-load reqrep: --inflight is for closed loop (no --rate)\n");
+	if (g->rate && cfg->mode == LOAD_REQREP && cfg->inflight != 1) {
+		fprintf(stderr, "%s: --inflight is for closed loop (no --rate)\n", prog);
 		return -EINVAL;
 	}
 	uint32_t senders = cfg->mode == LOAD_REQREP ? cfg->clients : cfg->pubs;
-	if (rate_set && senders && cfg->rate / senders > 5e7) {
-		fprintf(stderr, "ringbus-load %s: --rate above 50M msgs/s per connection\n", m);
+	if (g->rate && senders && cfg->rate / senders > 5e7) {
+		fprintf(stderr, "%s: --rate above 50M msgs/s per connection\n", prog);
 		return -EINVAL;
 	}
 	uint64_t conns = (uint64_t)cfg->pubs + cfg->subs + cfg->clients + cfg->responders;
-	if (conns > 1000000) {
-		fprintf(stderr, "ringbus-load %s: too many connections\n", m);
+	uint64_t most = cfg->mode == LOAD_BLOCKING ? LOAD_BLOCKING_MAX_CONNS : 1000000;
+	if (conns > most) {
+		fprintf(stderr, "%s: too many connections (at most %llu)\n", prog,
+		        (unsigned long long)most);
 		return -EINVAL;
 	}
+	if (check_subjects(cfg, g))
+		return -EINVAL;
+	if (cfg->mode == LOAD_BLOCKING) /* one thread per connection */
+		cfg->threads = (uint32_t)conns;
 	if (cfg->threads > conns)
 		cfg->threads = (uint32_t)(conns ? conns : 1);
-	cfg->progress = !cfg->quiet && isatty(STDERR_FILENO);
+	cfg->progress = !cfg->quiet && isatty(STDERR_FILENO) && cfg->mode != LOAD_BLOCKING;
 	shown_url(cfg);
 	return 0;
 }
@@ -504,7 +479,8 @@ static int check(struct load_config *cfg, bool rate_set)
 int load_flags_parse(struct load_config *cfg, enum load_mode mode, int argc, char **argv)
 {
 	defaults(cfg, mode);
-	bool rate_set = false;
+	struct given g = {0};
+	const char *prog = load_flags_prog(mode);
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -514,23 +490,22 @@ int load_flags_parse(struct load_config *cfg, enum load_mode mode, int argc, cha
 			return 1;
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "ringbus-load %s: unknown option or missing value: %s\n",
-			        load_mode_name(mode), argv[optind - 1]);
-			fprintf(stderr, "try: ringbus-load %s --help\n", load_mode_name(mode));
+			fprintf(stderr, "%s: unknown option or missing value: %s\n", prog,
+			        argv[optind - 1]);
+			fprintf(stderr, "try: %s --help\n", prog);
 			return -EINVAL;
 		}
 		if (!opt_allowed(mode, c)) {
-			fprintf(stderr, "ringbus-load %s: --%s does not apply to this subcommand\n",
-			        load_mode_name(mode), options[c - OPT_URL].name);
+			fprintf(stderr, "%s: --%s does not apply to this command\n", prog,
+			        options[c - OPT_URL].name);
 			return -EINVAL;
 		}
-		if (apply(cfg, c, optarg, &rate_set))
+		if (apply(cfg, c, optarg, &g))
 			return -EINVAL;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ringbus-load %s: unexpected argument '%s'\n", load_mode_name(mode),
-		        argv[optind]);
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
 		return -EINVAL;
 	}
-	return check(cfg, rate_set);
+	return check(cfg, &g);
 }

@@ -14,6 +14,7 @@ enum load_mode {
 	LOAD_REQREP,
 	LOAD_PUB,
 	LOAD_SUB,
+	LOAD_BLOCKING, /* ringbus-load-blocking, its one command */
 };
 
 /* nats://[user:pass@|token@]host[:port]. Read-only after parsing. */
@@ -43,11 +44,14 @@ struct load_config {
 	uint64_t idle_ns; /* sub: stop this long after the last message */
 	uint32_t size;    /* payload bytes, >= LOAD_MIN_SIZE */
 	uint32_t subjects;
-	char queue[128];   /* queue group; empty: plain subscriptions */
-	char prefix[128];  /* subject prefix */
-	double rate;       /* total msgs (requests) per second; 0 = closed loop */
-	uint32_t window;   /* closed-loop publisher: PING every window msgs */
-	uint32_t inflight; /* closed-loop requester: outstanding requests */
+	char queue[128];          /* queue group; empty: plain subscriptions */
+	char prefix[128];         /* subject prefix */
+	char sub_subject[256];    /* every subscriber subscribes to this; empty: the spread */
+	bool stream_per_pub;      /* one sequence per publisher across its subjects */
+	bool pub_subject_per_pub; /* publisher p only on <prefix>.p (K = P) */
+	double rate;              /* total msgs (requests) per second; 0 = closed loop */
+	uint32_t window;          /* closed-loop publisher: PING every window msgs (0: none) */
+	uint32_t inflight;        /* closed-loop requester: outstanding requests */
 	uint32_t threads;
 	uint32_t id_base; /* first stream id (pub: set per process) */
 	const char *json_path;
@@ -56,7 +60,8 @@ struct load_config {
 	bool progress; /* per-second lines: a terminal and not --quiet */
 };
 
-#define LOAD_MIN_SIZE 16u
+#define LOAD_MIN_SIZE           16u
+#define LOAD_BLOCKING_MAX_CONNS 4096u /* ringbus-load-blocking: one thread each */
 
 /* Fills @cfg from argv (argv[0] is the subcommand). Returns 0 to run, 1 when
  * help was printed (exit 0), or -EINVAL after printing the reason to stderr.
@@ -67,8 +72,12 @@ RB_MUST_CHECK int load_flags_parse(struct load_config *cfg, enum load_mode mode,
 /* Prints the usage of @mode to @out. */
 void load_flags_usage(enum load_mode mode, FILE *out);
 
-/* The subcommand's name ("pubsub", ...). */
+/* The subcommand's name ("pubsub", ..., "blocking"). */
 const char *load_mode_name(enum load_mode mode);
+
+/* The program and command, for messages ("ringbus-load pubsub",
+ * "ringbus-load-blocking"). */
+const char *load_flags_prog(enum load_mode mode);
 
 /* Parsers, each returning 0 or -EINVAL. */
 /* "1.5s", "250ms", "10us", "2m", "1h"; a bare number is seconds. */

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "io/connect.h"
+#include "tools/load/hello.h"
 #include "tools/load/run.h"
 
 #define LOOP_SQ_ENTRIES  4096u
@@ -360,15 +361,9 @@ static void on_info(struct load_conn *c, const struct proto_frame *f)
 
 static void on_err(struct load_conn *c, const struct proto_frame *f)
 {
-	int n = (int)f->arg.len;
-	if (c->state != CONN_READY && memmem(f->arg.ptr, f->arg.len, "Authorization", 13))
-		loop_conn_fail(c,
-		               "the server refused authorization (-ERR '%.*s'): check the "
-		               "user:pass@ or token@ part of --url",
-		               n, f->arg.ptr);
-	else
-		loop_conn_fail(c, "the server sent -ERR '%.*s' and will close the connection", n,
-		               f->arg.ptr);
+	char why[400];
+	hello_err_message(why, sizeof(why), f->arg, c->state == CONN_READY);
+	loop_conn_fail(c, "%s", why);
 }
 
 /* Handles one parsed operation. */

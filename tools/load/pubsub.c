@@ -7,6 +7,7 @@
 
 #include "tools/load/payload.h"
 #include "tools/load/roles.h"
+#include "tools/load/topo.h"
 #include "tools/load/track.h"
 
 #define PUB_OBUF      (64u * 1024u)
@@ -17,30 +18,20 @@
 /* Subjects are numbered 0..K-1 and named <prefix>.<k>. With K >= P publisher
  * p sends to subjects p, p+P, p+2P...; with K < P to subject p mod K. With
  * K <= S subscriber s takes subject s mod K; with K > S the subjects s, s+S,
- * s+2S... Every subject has at least one subscriber when S > 0. */
-struct subject_set {
-	uint32_t first;
-	uint32_t step;
-	uint32_t count;
-};
-
-static struct subject_set spread(uint32_t k, uint32_t n, uint32_t i, bool wide_when_equal)
-{
-	struct subject_set s = {.first = i % k, .step = 1, .count = 1};
-	if (k > n || (wide_when_equal && k == n)) {
-		s.first = i;
-		s.step = n;
-		s.count = (k - i + n - 1) / n;
-	}
-	return s;
-}
+ * s+2S... Every subject has at least one subscriber when S > 0. With
+ * --sub-subject every subscriber takes that one pattern instead.
+ *
+ * Streams: by default one per (publisher, subject), numbered on its own; with
+ * --stream-per-pub (implied by --sub-subject in pubsub) one per publisher,
+ * numbered across its subjects, so that each subscriber checks the order
+ * NATS promises: per publisher, whatever the subjects. */
 
 /* Owner: the publisher connection's thread; @produced and @done are read by
  * the main thread after run_sender_done(). */
 struct load_pub {
 	uint32_t index;
-	uint32_t first_stream; /* stream id of this publisher's first subject */
-	struct subject_set subj;
+	uint32_t first_stream; /* stream id of this publisher's first (or only) stream */
+	struct topo_set subj;
 	uint64_t quota;      /* messages to send; UINT64_MAX: until end_ns */
 	uint64_t produced;   /* messages written so far */
 	double period_ns;    /* open loop: time between messages; 0: closed loop */
@@ -56,7 +47,7 @@ struct load_pub {
 /* Owner: the subscriber connection's thread. */
 struct load_sub {
 	uint32_t index;
-	struct subject_set subj;
+	struct topo_set subj; /* unused with --sub-subject */
 	struct track track;
 	bool subscribed;
 	uint64_t foreign; /* messages without a ringbus-load header */
@@ -103,9 +94,9 @@ static int prepare(struct load_run *run)
 	for (uint32_t p = 0; p < st->npubs; p++) {
 		struct load_pub *pub = &st->pubs[p];
 		pub->index = p;
-		pub->subj = spread(cfg->subjects, st->npubs, p, true);
+		pub->subj = topo_spread(cfg->subjects, st->npubs, p, true);
 		pub->first_stream = (uint32_t)streams;
-		streams += pub->subj.count;
+		streams += cfg->stream_per_pub ? 1 : pub->subj.count;
 		if (cfg->msgs)
 			pub->quota = cfg->msgs / st->npubs + (p < cfg->msgs % st->npubs);
 		else
@@ -122,9 +113,18 @@ static int prepare(struct load_run *run)
 	}
 	for (uint32_t s = 0; s < st->nsubs; s++) {
 		st->subs[s].index = s;
-		st->subs[s].subj = spread(cfg->subjects, st->nsubs, s, false);
+		st->subs[s].subj = topo_spread(cfg->subjects, st->nsubs, s, false);
 	}
 	return 0;
+}
+
+/* The longest SUB line a subscriber writes. */
+static uint32_t sub_line_max(const struct load_config *cfg)
+{
+	/* "SUB " + subject + " " + queue + " " + sid + "\r\n"; ".<k>" and the sid
+	 * take at most 11 and 10 bytes */
+	const char *subject = cfg->sub_subject[0] ? cfg->sub_subject : cfg->prefix;
+	return (uint32_t)(strlen(subject) + strlen(cfg->queue) + 48u);
 }
 
 static int attach(struct load_run *run, struct load_conn *c, enum load_role role, uint32_t index)
@@ -139,8 +139,8 @@ static int attach(struct load_run *run, struct load_conn *c, enum load_role role
 			return -ENOMEM;
 		for (uint32_t j = 0; j < pub->subj.count; j++) {
 			char subject[160];
-			snprintf(subject, sizeof(subject), "%s.%u", cfg->prefix,
-			         pub->subj.first + j * pub->subj.step);
+			topo_subject(subject, sizeof(subject), cfg->prefix,
+			             topo_nth(&pub->subj, j));
 			size_t n = proto_encode_pub_head(pub->heads + (size_t)j * PUB_HEAD_MAX,
 			                                 PUB_HEAD_MAX, proto_span_str(subject),
 			                                 proto_span_str(NULL), cfg->size);
@@ -155,11 +155,13 @@ static int attach(struct load_run *run, struct load_conn *c, enum load_role role
 		return loop_conn_setup(c, ROLE_PUB, index, &pub_ops, ocap);
 	}
 	struct load_sub *sub = &st->subs[index];
-	int err = track_init(&sub->track, st->npubs ? st->npubs * sub->subj.count : 16);
+	uint32_t nsubj = cfg->sub_subject[0] ? 1 : sub->subj.count;
+	uint32_t per_pub = cfg->stream_per_pub ? 1 : nsubj;
+	int err = track_init(&sub->track, st->npubs ? st->npubs * per_pub : 16);
 	if (err)
 		return err;
 	c->role_state = sub;
-	uint32_t ocap = SUB_OBUF_MIN + sub->subj.count * (PUB_HEAD_MAX + 32u);
+	uint32_t ocap = SUB_OBUF_MIN + nsubj * sub_line_max(cfg);
 	return loop_conn_setup(c, ROLE_SUB, index, &sub_ops, ocap);
 }
 
@@ -177,7 +179,12 @@ static bool pub_write(struct load_conn *c, struct load_pub *pub, uint64_t intend
 	const struct load_config *cfg = c->t->run->cfg;
 	const struct pubsub_state *st = c->t->run->roles;
 	uint32_t j = (uint32_t)(pub->produced % pub->subj.count);
-	uint64_t seq = pub->produced / pub->subj.count;
+	uint32_t stream = pub->first_stream;
+	uint64_t seq = pub->produced;
+	if (!cfg->stream_per_pub) {
+		stream += j;
+		seq /= pub->subj.count;
+	}
 	uint32_t hl = pub->head_len[j];
 	char *dst = loop_reserve(c, hl + cfg->size + 2);
 	if (!dst)
@@ -185,7 +192,7 @@ static bool pub_write(struct load_conn *c, struct load_pub *pub, uint64_t intend
 	memcpy(dst, pub->heads + (size_t)j * PUB_HEAD_MAX, hl);
 	char *body = dst + hl;
 	uint32_t hdr = cfg->size >= PAYLOAD_STAMPED ? PAYLOAD_STAMPED : PAYLOAD_MIN;
-	payload_write(body, cfg->size, pub->first_stream + j, seq, intended, stamp);
+	payload_write(body, cfg->size, stream, seq, intended, stamp);
 	memcpy(body + hdr, st->filler, cfg->size - hdr);
 	body[cfg->size] = '\r';
 	body[cfg->size + 1] = '\n';
@@ -291,13 +298,17 @@ static void sub_ready(struct load_conn *c, uint64_t now)
 	(void)now;
 	const struct load_config *cfg = c->t->run->cfg;
 	struct load_sub *sub = c->role_state;
-	for (uint32_t j = 0; j < sub->subj.count; j++) {
-		char subject[160], sid[16];
-		snprintf(subject, sizeof(subject), "%s.%u", cfg->prefix,
-		         sub->subj.first + j * sub->subj.step);
+	uint32_t nsubj = cfg->sub_subject[0] ? 1 : sub->subj.count;
+	for (uint32_t j = 0; j < nsubj; j++) {
+		char subject[300], sid[16];
+		if (cfg->sub_subject[0])
+			snprintf(subject, sizeof(subject), "%s", cfg->sub_subject);
+		else
+			topo_subject(subject, sizeof(subject), cfg->prefix,
+			             topo_nth(&sub->subj, j));
 		snprintf(sid, sizeof(sid), "%u", j + 1);
-		char *dst = loop_reserve(c, PUB_HEAD_MAX + 32u);
-		size_t n = dst ? proto_encode_sub(dst, PUB_HEAD_MAX + 32u, proto_span_str(subject),
+		char *dst = loop_reserve(c, sub_line_max(cfg));
+		size_t n = dst ? proto_encode_sub(dst, sub_line_max(cfg), proto_span_str(subject),
 		                                  proto_span_str(cfg->queue[0] ? cfg->queue : NULL),
 		                                  proto_span_str(sid))
 		               : 0;
@@ -360,12 +371,6 @@ static const struct load_role_ops sub_ops = {
 
 /* ---- results ---- */
 
-/* Messages publisher @pub sent on its @j-th subject. */
-static uint64_t pub_sent_on(const struct load_pub *pub, uint32_t j)
-{
-	return (pub->produced + pub->subj.count - 1 - j) / pub->subj.count;
-}
-
 /* Sent counts per subject (heap, cfg->subjects entries), or NULL. */
 static uint64_t *subject_sent(const struct load_run *run)
 {
@@ -373,20 +378,25 @@ static uint64_t *subject_sent(const struct load_run *run)
 	uint64_t *sent = calloc(run->cfg->subjects, sizeof(*sent));
 	if (!sent)
 		return NULL;
-	for (uint32_t p = 0; p < st->npubs; p++) {
-		const struct load_pub *pub = &st->pubs[p];
-		for (uint32_t j = 0; j < pub->subj.count; j++)
-			sent[pub->subj.first + j * pub->subj.step] += pub_sent_on(pub, j);
-	}
+	for (uint32_t p = 0; p < st->npubs; p++)
+		topo_add_sent(sent, &st->pubs[p].subj, st->pubs[p].produced);
 	return sent;
 }
 
-static uint64_t sub_expected(const struct load_sub *sub, const uint64_t *sent)
+/* What subscriber @sub should receive; @on_pattern: what a subscriber of
+ * --sub-subject receives (computed once by the caller). */
+static uint64_t sub_expected(const struct load_run *run, const struct load_sub *sub,
+                             const uint64_t *sent, uint64_t on_pattern)
 {
-	uint64_t n = 0;
-	for (uint32_t j = 0; j < sub->subj.count; j++)
-		n += sent[sub->subj.first + j * sub->subj.step];
-	return n;
+	return run->cfg->sub_subject[0] ? on_pattern : topo_sum(sent, &sub->subj);
+}
+
+static uint64_t pattern_expected(const struct load_run *run, const uint64_t *sent)
+{
+	const struct load_config *cfg = run->cfg;
+	return cfg->sub_subject[0]
+	           ? topo_sum_matching(sent, cfg->subjects, cfg->prefix, cfg->sub_subject)
+	           : 0;
 }
 
 static uint64_t expected(const struct load_run *run)
@@ -401,12 +411,15 @@ static uint64_t expected(const struct load_run *run)
 	if (!sent)
 		return ROLES_UNKNOWN;
 	uint64_t n = 0;
-	if (cfg->queue[0]) {
+	uint64_t on_pattern = pattern_expected(run, sent);
+	if (cfg->queue[0] && cfg->sub_subject[0]) {
+		n = on_pattern;
+	} else if (cfg->queue[0]) {
 		for (uint32_t k = 0; k < cfg->subjects; k++)
 			n += sent[k];
 	} else {
 		for (uint32_t s = 0; s < st->nsubs; s++)
-			n += sub_expected(&st->subs[s], sent);
+			n += sub_expected(run, &st->subs[s], sent, on_pattern);
 	}
 	free(sent);
 	return n;
@@ -420,6 +433,7 @@ static void collect(const struct load_run *run, struct load_result *res)
 	res->nrecv = st->nsubs;
 	res->recv = calloc(st->nsubs ? st->nsubs : 1, sizeof(*res->recv));
 	uint64_t *sent = cfg->mode == LOAD_PUBSUB ? subject_sent(run) : NULL;
+	uint64_t on_pattern = sent ? pattern_expected(run, sent) : 0;
 	bool queue = cfg->queue[0] != 0;
 	res->per_recv_loss = !queue;
 	res->expected = expected(run);
@@ -435,7 +449,7 @@ static void collect(const struct load_run *run, struct load_result *res)
 		r->reorder = sub->track.c.reorder;
 		r->expected = ROLES_UNKNOWN;
 		if (!queue && sent)
-			r->expected = sub_expected(sub, sent);
+			r->expected = sub_expected(run, sub, sent, on_pattern);
 		else if (!queue && cfg->mode == LOAD_SUB && cfg->msgs)
 			r->expected = cfg->msgs;
 		if (r->expected != ROLES_UNKNOWN)

@@ -42,6 +42,34 @@ static const char *fmt_count(char *buf, size_t cap, double v)
 	return buf;
 }
 
+static double secs_between(uint64_t from, uint64_t to)
+{
+	return to > from ? (double)(to - from) / 1e9 : 0.0;
+}
+
+static double tv_secs(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+void report_figures(struct load_result *res, const struct load_config *cfg, uint64_t measure_ns,
+                    const struct rusage *r0, const struct rusage *r1)
+{
+	struct load_stats *s = &res->total;
+	res->send_secs = secs_between(measure_ns, s->last_send);
+	res->recv_secs = secs_between(measure_ns, s->last_recv);
+	res->pub_rate = res->send_secs > 0 ? (double)s->sent_measured / res->send_secs : 0;
+	res->sub_rate = res->recv_secs > 0 ? (double)s->delivered_measured / res->recv_secs : 0;
+	res->bytes_rate = (res->nrecv ? res->sub_rate : res->pub_rate) * cfg->size;
+	if (cfg->rate > 0 && cfg->mode != LOAD_SUB) {
+		res->target_rate = cfg->rate;
+		res->target_missed = (double)s->sent < 0.99 * (double)s->scheduled ||
+		                     res->pub_rate < 0.97 * cfg->rate || res->stalled;
+	}
+	res->cpu_user_s = tv_secs(&r1->ru_utime) - tv_secs(&r0->ru_utime);
+	res->cpu_sys_s = tv_secs(&r1->ru_stime) - tv_secs(&r0->ru_stime);
+}
+
 void report_progress(FILE *out, double secs, uint64_t sent, uint64_t delivered, double send_rate,
                      double recv_rate, const struct hist *lat)
 {
@@ -76,14 +104,14 @@ static bool show_uncorrected(const struct load_config *cfg, const struct load_re
 
 static void print_receivers(FILE *out, const struct load_result *res)
 {
-	bool any = res->lost || res->dup || res->reorder;
+	bool any = res->lost || res->dup || res->reorder || res->closed;
 	if (!res->nrecv || (!any && res->nrecv > 8))
 		return;
 	fprintf(out, "  %-12s %14s %14s %12s %12s %12s\n", res->recv_kind, "delivered", "expected",
 	        "lost", "duplicated", "reordered");
 	for (uint32_t i = 0; i < res->nrecv; i++) {
 		const struct load_recv_result *r = &res->recv[i];
-		if (res->nrecv > 8 && !r->lost && !r->dup && !r->reorder)
+		if (res->nrecv > 8 && !r->lost && !r->dup && !r->reorder && !r->closed)
 			continue;
 		char e[24];
 		if (r->expected == ROLES_UNKNOWN)
@@ -91,8 +119,9 @@ static void print_receivers(FILE *out, const struct load_result *res)
 		else
 			snprintf(e, sizeof(e), "%" PRIu64, r->expected);
 		fprintf(out,
-		        "  %-12u %14" PRIu64 " %14s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
-		        r->id, r->delivered, e, r->lost, r->dup, r->reorder);
+		        "  %-12u %14" PRIu64 " %14s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "%s\n",
+		        r->id, r->delivered, e, r->lost, r->dup, r->reorder,
+		        r->closed ? "  closed by the server" : "");
 	}
 }
 
@@ -100,17 +129,28 @@ void report_summary(FILE *out, const struct load_config *cfg, const struct load_
 {
 	const struct load_stats *s = &res->total;
 	char a[32], b[32], c[32];
-	fprintf(out, "ringbus-load %s: %s (server %s)\n", load_mode_name(cfg->mode), cfg->url_shown,
+	fprintf(out, "%s: %s (server %s)\n", load_flags_prog(cfg->mode), cfg->url_shown,
 	        res->server_version && res->server_version[0] ? res->server_version : "?");
 	if (cfg->mode == LOAD_REQREP)
 		fprintf(out, "  %u clients, %u responders", cfg->clients, cfg->responders);
 	else
 		fprintf(out, "  %u publishers, %u subscribers%s%s", cfg->pubs, cfg->subs,
 		        cfg->queue[0] ? " in queue group " : "", cfg->queue);
-	fprintf(out, ", %u subject%s, %u B payload, %u thread%s\n", cfg->subjects,
-	        cfg->subjects == 1 ? "" : "s", cfg->size, cfg->threads,
-	        cfg->threads == 1 ? "" : "s");
-	if (cfg->rate > 0)
+	fprintf(out, ", %u subject%s%s, %u B payload, %u thread%s%s\n", cfg->subjects,
+	        cfg->subjects == 1 ? "" : "s",
+	        cfg->pub_subject_per_pub ? " (one per publisher)" : "", cfg->size, cfg->threads,
+	        cfg->threads == 1 ? "" : "s",
+	        cfg->mode == LOAD_BLOCKING ? " (one per connection, blocking sockets)" : "");
+	if (cfg->sub_subject[0])
+		fprintf(out, "  every subscriber on %s\n", cfg->sub_subject);
+	if (cfg->stream_per_pub || cfg->mode == LOAD_BLOCKING)
+		fprintf(out, "  order checked per publisher across its subjects\n");
+	if (cfg->rate > 0 && cfg->mode == LOAD_BLOCKING)
+		fprintf(out,
+		        "  open loop at %s msg/s; latency from each message's intended send time;\n"
+		        "  each publisher sleeps until its next message is due\n",
+		        fmt_count(a, sizeof(a), cfg->rate));
+	else if (cfg->rate > 0)
 		fprintf(out,
 		        "  open loop at %s msg/s; latency from each message's intended send time;\n"
 		        "  sends falling due within %.0f us leave together\n",
@@ -118,9 +158,12 @@ void report_summary(FILE *out, const struct load_config *cfg, const struct load_
 	else if (cfg->mode == LOAD_REQREP)
 		fprintf(out, "  closed loop, %u request%s in flight per client\n", cfg->inflight,
 		        cfg->inflight == 1 ? "" : "s");
-	else if (cfg->mode != LOAD_SUB)
+	else if (cfg->mode != LOAD_SUB && cfg->window)
 		fprintf(out, "  closed loop, PING/PONG window of %u messages per publisher\n",
 		        cfg->window);
+	else if (cfg->mode != LOAD_SUB)
+		fprintf(out, "  closed loop without a window: written as fast as the socket takes "
+		             "it, one PING at the end\n");
 	if (cfg->mode != LOAD_SUB)
 		fprintf(out, "  sent        %14s msgs  %12s msg/s over %.3f s\n",
 		        fmt_count(a, sizeof(a), (double)s->sent),
@@ -137,6 +180,10 @@ void report_summary(FILE *out, const struct load_config *cfg, const struct load_
 		        "%s\n",
 		        res->lost, res->dup, res->reorder,
 		        res->expected_known ? "" : " (loss from sequence gaps only)");
+		if (res->closed)
+			fprintf(out,
+			        "  %u %s%s closed by the server before the end (slow consumer?)\n",
+			        res->closed, res->recv_kind, res->closed == 1 ? "" : "s");
 	}
 	fprintf(out, "  payload     %14.1f MB/s\n", res->bytes_rate / 1e6);
 	if (cfg->rate > 0) {
@@ -221,6 +268,13 @@ static cJSON *config_json(const struct load_config *cfg)
 	cJSON_AddNumberToObject(o, "subjects", cfg->subjects);
 	cJSON_AddStringToObject(o, "subject_prefix", cfg->prefix);
 	cJSON_AddStringToObject(o, "queue", cfg->queue);
+	if (cfg->sub_subject[0])
+		cJSON_AddStringToObject(o, "sub_subject", cfg->sub_subject);
+	else
+		cJSON_AddNullToObject(o, "sub_subject");
+	cJSON_AddBoolToObject(o, "stream_per_pub",
+	                      cfg->stream_per_pub || cfg->mode == LOAD_BLOCKING);
+	cJSON_AddBoolToObject(o, "pub_subject_per_pub", cfg->pub_subject_per_pub);
 	cJSON_AddNumberToObject(o, "rate", cfg->rate);
 	cJSON_AddNumberToObject(o, "window", cfg->window);
 	cJSON_AddNumberToObject(o, "send_window_us", (double)cfg->send_window_ns / 1e3);
@@ -242,6 +296,7 @@ static cJSON *receivers_json(const struct load_result *res)
 		add_count_or_null(o, "lost", r->lost, res->per_recv_loss);
 		cJSON_AddNumberToObject(o, "duplicated", (double)r->dup);
 		cJSON_AddNumberToObject(o, "out_of_order", (double)r->reorder);
+		cJSON_AddBoolToObject(o, "closed_by_server", r->closed);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -251,7 +306,8 @@ static cJSON *result_json(const struct load_config *cfg, const struct load_resul
 {
 	const struct load_stats *s = &res->total;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "tool", "ringbus-load");
+	cJSON_AddStringToObject(
+	    o, "tool", cfg->mode == LOAD_BLOCKING ? "ringbus-load-blocking" : "ringbus-load");
 	cJSON_AddStringToObject(o, "version", RINGBUS_VERSION);
 	cJSON_AddStringToObject(o, "mode", load_mode_name(cfg->mode));
 	cJSON_AddStringToObject(o, "url", cfg->url_shown);
@@ -271,6 +327,7 @@ static cJSON *result_json(const struct load_config *cfg, const struct load_resul
 	cJSON_AddNumberToObject(o, "lost", (double)res->lost);
 	cJSON_AddNumberToObject(o, "duplicated", (double)res->dup);
 	cJSON_AddNumberToObject(o, "out_of_order", (double)res->reorder);
+	cJSON_AddNumberToObject(o, "closed_by_server", (double)res->closed);
 	if (cfg->mode == LOAD_REQREP)
 		cJSON_AddNumberToObject(o, "served", (double)s->served);
 	cJSON_AddNumberToObject(o, "pub_msgs_per_sec", res->pub_rate);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "core/compiler.h"
 #include "tools/load/flags.h"
@@ -20,6 +21,7 @@ struct load_recv_result {
 	uint64_t lost;
 	uint64_t dup;
 	uint64_t reorder;
+	bool closed; /* the server closed it before the end (ringbus-load-blocking) */
 };
 
 /* Everything the reports print. Owner: the main thread. */
@@ -35,6 +37,7 @@ struct load_result {
 	uint64_t lost;
 	uint64_t dup;
 	uint64_t reorder;
+	uint32_t closed;  /* receivers the server closed (ringbus-load-blocking) */
 	double send_secs; /* measured sending window */
 	double recv_secs; /* measured receiving window */
 	double pub_rate;
@@ -49,6 +52,13 @@ struct load_result {
 	const char *server_version;
 	const char *error; /* NULL on success */
 };
+
+/* Fills the rates, the target verdict and the CPU of @res from its merged
+ * stats (@res->total, receivers collected): rates count from @measure_ns (the
+ * end of the warm-up) to the last message sent and received; CPU is the
+ * difference of the two getrusage() samples. */
+void report_figures(struct load_result *res, const struct load_config *cfg, uint64_t measure_ns,
+                    const struct rusage *r0, const struct rusage *r1);
 
 /* The progress line for @secs into the run, to @out (a terminal). */
 void report_progress(FILE *out, double secs, uint64_t sent, uint64_t delivered, double send_rate,

@@ -2,7 +2,6 @@
  * progress, the end conditions, and the figures handed to the reports. */
 #include "tools/load/run.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "tools/load/hello.h"
 #include "tools/load/report.h"
 #include "tools/load/roles.h"
 
@@ -63,36 +63,7 @@ static int resolve(struct load_run *run)
 
 static int build_connect(struct load_run *run)
 {
-	const struct load_url *u = &run->cfg->url;
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return -ENOMEM;
-	cJSON_AddBoolToObject(o, "verbose", 0);
-	cJSON_AddBoolToObject(o, "pedantic", 0);
-	cJSON_AddBoolToObject(o, "tls_required", 0);
-	cJSON_AddStringToObject(o, "name", "ringbus-load");
-	cJSON_AddStringToObject(o, "lang", "c");
-	cJSON_AddStringToObject(o, "version", RINGBUS_VERSION);
-	cJSON_AddNumberToObject(o, "protocol", 1);
-	cJSON_AddBoolToObject(o, "echo", 1);
-	cJSON_AddBoolToObject(o, "headers", 0);
-	cJSON_AddBoolToObject(o, "no_responders", 0);
-	if (u->user[0]) {
-		cJSON_AddStringToObject(o, "user", u->user);
-		cJSON_AddStringToObject(o, "pass", u->pass);
-	}
-	if (u->token[0])
-		cJSON_AddStringToObject(o, "auth_token", u->token);
-	char *json = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!json)
-		return -ENOMEM;
-	size_t cap = strlen(json) + 32;
-	run->connect_line = malloc(cap);
-	if (run->connect_line)
-		run->connect_len = (uint32_t)snprintf(run->connect_line, cap,
-		                                      "CONNECT %s\r\n" PROTO_PING_LINE, json);
-	cJSON_free(json);
+	run->connect_line = hello_connect_line(&run->cfg->url, "ringbus-load", &run->connect_len);
 	return run->connect_line ? 0 : -ENOMEM;
 }
 
@@ -258,36 +229,6 @@ out:
 	hist_fini(&w.lat);
 }
 
-static double secs_between(uint64_t from, uint64_t to)
-{
-	return to > from ? (double)(to - from) / 1e9 : 0.0;
-}
-
-static void figures(struct load_run *run, struct load_result *res, const struct rusage *r0,
-                    const struct rusage *r1)
-{
-	const struct load_config *cfg = run->cfg;
-	struct load_stats *s = &res->total;
-	res->send_secs = secs_between(run->measure_ns, s->last_send);
-	res->recv_secs = secs_between(run->measure_ns, s->last_recv);
-	res->pub_rate = res->send_secs > 0 ? (double)s->sent_measured / res->send_secs : 0;
-	res->sub_rate = res->recv_secs > 0 ? (double)s->delivered_measured / res->recv_secs : 0;
-	res->bytes_rate = (res->nrecv ? res->sub_rate : res->pub_rate) * cfg->size;
-	if (cfg->rate > 0 && cfg->mode != LOAD_SUB) {
-		res->target_rate = cfg->rate;
-		res->target_missed = (double)s->sent < 0.99 * (double)s->scheduled ||
-		                     res->pub_rate < 0.97 * cfg->rate || res->stalled;
-	}
-	res->cpu_user_s = secs_between(0, (uint64_t)r1->ru_utime.tv_sec * 1000000000u +
-	                                      (uint64_t)r1->ru_utime.tv_usec * 1000u) -
-	                  secs_between(0, (uint64_t)r0->ru_utime.tv_sec * 1000000000u +
-	                                      (uint64_t)r0->ru_utime.tv_usec * 1000u);
-	res->cpu_sys_s = secs_between(0, (uint64_t)r1->ru_stime.tv_sec * 1000000000u +
-	                                     (uint64_t)r1->ru_stime.tv_usec * 1000u) -
-	                 secs_between(0, (uint64_t)r0->ru_stime.tv_sec * 1000000000u +
-	                                     (uint64_t)r0->ru_stime.tv_usec * 1000u);
-}
-
 static int exit_status(const struct load_result *res)
 {
 	if (res->error)
@@ -381,7 +322,7 @@ int run_main(const struct load_config *cfg)
 		load_stats_merge(&res.total, &run.threads[i].stats);
 	mops->collect(&run, &res);
 	res.server_version = run.server.version;
-	figures(&run, &res, &r0, &r1);
+	report_figures(&res, cfg, run.measure_ns, &r0, &r1);
 	status = exit_status(&res);
 	if (report_all(cfg, &res) && !status)
 		status = 1;
