@@ -136,6 +136,11 @@ int io_loop_run(struct io_loop *l);
  * multishot..."), for the start-up log. */
 const char *io_loop_features(const struct io_loop *l);
 
+/* The time (clock_now_ns()) at the start of the loop's current iteration:
+ * cheaper than asking the clock, and fine for anything measured in
+ * milliseconds. */
+uint64_t io_loop_now(const struct io_loop *l);
+
 /* Copies the loop's counters. Call from the loop's thread. */
 void io_loop_get_stats(const struct io_loop *l, struct io_loop_stats *out);
 

@@ -679,7 +679,7 @@ static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_
 {
 	(void)ctx;
 	struct client *cl = c->user;
-	cl->last_in_ns = clock_now_ns();
+	cl->last_in_ns = io_loop_now(c->loop);
 	if (cl->quitting)
 		return;
 	size_t used = 0;

@@ -123,7 +123,13 @@ struct client {
 	bool stalled;     /* made no progress for its policy's defer_max: holds no one */
 	uint64_t sub_low; /* the low mark of the policy that crossed */
 	struct adm_policy *over_policy; /* the policy whose mark it crossed */
-	uint64_t *held_pubs;            /* publishers it asked to pause */
+	/* the policy of the subject last delivered over the mark (a subscriber
+	 * over its mark gets many messages of one subject in a row) */
+	const struct admission *pol_adm;
+	struct adm_policy *pol;
+	uint8_t pol_subj_len; /* 0: none */
+	char pol_subj[CLIENT_LAST_SUBJ_MAX];
+	uint64_t *held_pubs; /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;

@@ -103,6 +103,8 @@ static void client_holders_del(struct iothr *t, struct client *cl)
 /* Asks the publisher @pub to stop reading until this subscriber drains. */
 static void client_hold_publisher(struct client *cl, uint64_t pub)
 {
+	if (cl->nheld_pubs && cl->held_pubs[cl->nheld_pubs - 1] == pub)
+		return; /* the usual case: the same publisher again */
 	for (uint32_t i = 0; i < cl->nheld_pubs; i++)
 		if (cl->held_pubs[i] == pub)
 			return;
@@ -254,16 +256,37 @@ static bool client_act(struct client *cl, const struct delivery *d, struct adm_p
 	return false;
 }
 
+/* The policy of @e's subject: without per-subject policies the default,
+ * else the one remembered for the subject last looked up, else a lookup. */
+static struct adm_policy *client_policy(struct client *cl, const struct delivery *d)
+{
+	const struct admission *a = server_adm(cl->t->srv);
+	if (a->nrules == 0)
+		return &a->policies[0];
+	const struct mentry *e = d->e;
+	const char *subj = mentry_str(d->b, e);
+	if (cl->pol_adm == a && cl->pol_subj_len == e->subject_len &&
+	    memcmp(cl->pol_subj, subj, e->subject_len) == 0)
+		return cl->pol;
+	struct adm_policy *p = admission_lookup(a, subj, e->subject_len);
+	if (e->subject_len < CLIENT_LAST_SUBJ_MAX) {
+		cl->pol_adm = a;
+		cl->pol = p;
+		cl->pol_subj_len = (uint8_t)e->subject_len;
+		memcpy(cl->pol_subj, subj, e->subject_len);
+	}
+	return p;
+}
+
 /* The message would take this subscriber's queue past a mark. Applies the
  * policy of its subject. Returns true when it is to be written. */
 static bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t need)
 {
 	struct iothr *t = cl->t;
 	const struct mentry *e = d->e;
-	struct adm_policy *p =
-	    admission_lookup(server_adm(t->srv), mentry_str(d->b, e), e->subject_len);
+	struct adm_policy *p = client_policy(cl, d);
 	uint64_t pending = io_conn_pending(cl->c);
-	uint64_t now = clock_now_ns();
+	uint64_t now = io_loop_now(cl->c->loop);
 
 	if (!cl->sub_over) {
 		if (pending + need <= p->sub_high)
