@@ -143,6 +143,14 @@ static const char *lex_quoted_span(struct conf_lexer *lx, int q, size_t *len)
 	return from;
 }
 
+/* A key's text: keys are C strings, so no NUL byte in them. */
+static int key_text(struct conf_src *s, struct conf_token *key, const char *from, size_t len)
+{
+	if (memchr(from, 0, len))
+		return conf_fail(s, key->line, key->col, -EINVAL, "a key cannot hold a NUL byte");
+	return tok_text(s, key, from, len, NULL, 0);
+}
+
 /* A key: "quoted", 'quoted' (no escapes) or bare up to white space, `:` or
  * `=`. *@spaced: a bare key that white space ended (it may be `include`).
  * The parser has dealt with what cannot start a key. */
@@ -160,13 +168,13 @@ int conf_lex_key(struct conf_src *s, struct conf_token *key, bool *spaced)
 			    s, lx->line, conf_lex_col(lx), -EINVAL,
 			    "unexpected end of file inside a quoted key (opened at %u:%u)",
 			    key->line, key->col);
-		return tok_text(s, key, from, len, NULL, 0);
+		return key_text(s, key, from, len);
 	}
 	const char *from = lx->p;
 	while ((c = conf_lex_peek(lx)) >= 0 && !conf_lex_is_space(c) && c != ':' && c != '=')
 		conf_lex_advance(lx);
 	*spaced = c >= 0 && conf_lex_is_space(c);
-	return tok_text(s, key, from, (size_t)(lx->p - from), NULL, 0);
+	return key_text(s, key, from, (size_t)(lx->p - from));
 }
 
 /* What an include path cannot start with, in words; NULL if @c can. */

@@ -264,16 +264,31 @@ static int entry(struct parser *p)
 	return value(p, e);
 }
 
-/* At the top level, where a key could start: a `{` or `}` (nats-server
- * skips them, so a text may be wrapped in `{ }`, and an extra or a missing
- * brace around it goes unnoticed), or an empty entry's `;` or `,` (which
- * nats-server takes for a key without a value). After a value, a `}` ends
- * the entry as a new line would. Skipped. */
-static int skip_top(struct parser *p)
+/* At the top level, where a key could start: a `{` is skipped (nats-server
+ * skips it, so a text may be wrapped in `{ }`, and an unclosed one goes
+ * unnoticed); a `}`, `;` or `,` only where nothing but more of them, white
+ * space and comments follows (nats-server takes it for a key, and drops a
+ * key without a value at the end). */
+static int skip_top(struct parser *p, int c)
 {
-	conf_lex_advance(&p->s->lx);
-	p->frames[0].after_value = false;
-	return 0;
+	struct conf_lexer *lx = &p->s->lx;
+	if (c == '{') {
+		conf_lex_advance(lx);
+		return 0;
+	}
+	struct conf_lexer rest = *lx;
+	for (;;) {
+		conf_lex_skip_space(&rest);
+		int r = conf_lex_peek(&rest);
+		if (r < 0) {
+			*lx = rest;
+			return DONE;
+		}
+		if (r == '}' || r == ';' || r == ',')
+			conf_lex_advance(&rest);
+		else if (!conf_lex_comment(&rest))
+			return fail_unexpected(p, "at the top level");
+	}
 }
 
 /* In a map (or the top level), expecting a key. */
@@ -288,7 +303,7 @@ static int step_key(struct parser *p)
 	if (c < 0)
 		return top ? DONE : fail_eof(p);
 	if (top && (c == '{' || c == '}' || c == ';' || c == ','))
-		return skip_top(p);
+		return skip_top(p, c);
 	if (c == '}') {
 		conf_lex_advance(lx);
 		return close_frame(p);
@@ -317,8 +332,11 @@ static int step_map_end(struct parser *p)
 	}
 	if (c < 0)
 		return top ? DONE : fail_eof(p);
-	if (c == '}' && top)
-		return skip_top(p);
+	if (c == '}' && top) { /* ends the entry, as a new line would */
+		conf_lex_advance(lx);
+		f->after_value = false;
+		return 0;
+	}
 	if (c == '}') {
 		conf_lex_advance(lx);
 		return close_frame(p);

@@ -103,8 +103,10 @@ Test(conf, maps_and_arrays)
 	    {"a {}, b {}; c {}", "{a:{} b:{} c:{}}"},
 	    {"{ a: 1 }", "{a:1}"},
 	    {"{\n \"a\": 1,\n \"b\": [\"x\", \"y\"]\n}\n", "{a:1 b:[\"x\" \"y\"]}"},
-	    {"{{ a: 1 }} }", "{a:1}"}, /* nats-server skips braces at the top level */
-	    {"a: 1 } b: 2", "{a:1 b:2}"},
+	    {"{{ a: 1 }} }", "{a:1}"}, /* as nats-server takes them at the top level */
+	    {"{ a: 1", "{a:1}"},
+	    {"{\n a: 1\n} # end\n}\n;", "{a:1}"},
+	    {"a: 1 } b: 2", "{a:1 b:2}"}, /* after a value, a `}` ends the entry */
 	    {"m { a: 1; }", "{m:{a:1}}"},
 	};
 	check_rows(rows, RB_ARRAY_LEN(rows));
@@ -271,6 +273,9 @@ Test(conf, syntax_errors_have_positions)
 	    {"m { ] }", -EINVAL, "1:5: unexpected ']' in a map"},
 	    {": 1", -EINVAL, "1:1: unexpected ':' at the top level"},
 	    {"/a: 1", -EINVAL, "1:1: unexpected '/' at the top level"},
+	    {"{\na: 1\n}\nb: 2", -EINVAL, "3:1: unexpected '}' at the top level"},
+	    {"a: 1;;\nb: 2", -EINVAL, "1:6: unexpected ';' at the top level"},
+	    {"]", -EINVAL, "1:1: unexpected ']' at the top level"},
 	    {"a: 1\n\n  = 2", -EINVAL, "3:3: unexpected '=' at the top level"},
 	    {"a:\n 1", -EINVAL, "1:3: expected a value, found a new line"},
 	    {"a", -EINVAL, "1:1: key \"a\" has no value"},

@@ -287,10 +287,10 @@ Test(conf_api, size_limit)
 	conf_free(NULL);
 }
 
-/* Bytes the grammar does not know are text; NUL bytes too. */
+/* Bytes the grammar does not know are text; NUL bytes too, but not in keys. */
 Test(conf_api, odd_bytes)
 {
-	static const char text[] = "a: x\0y\nb\0: 1\n";
+	static const char text[] = "a: x\0y\nb: \0\n";
 	struct conf_value *root;
 	struct conf_error err;
 	cr_assert_eq(conf_parse_string(text, sizeof(text) - 1, NULL, 0, &root, &err), 0, "%s",
@@ -301,4 +301,6 @@ Test(conf_api, odd_bytes)
 	cr_expect_eq(len, 3);
 	cr_expect_eq(conf_map_len(root), 2);
 	conf_free(root);
+	cr_expect_eq(conf_parse_string("a\0b: 1", 7, NULL, 0, &root, &err), -EINVAL);
+	cr_expect_str_eq(err.text, "<string>:1:1: a key cannot hold a NUL byte");
 }
