@@ -64,9 +64,11 @@ struct conf_error {
 /* Parses the file at @path (its `include`s are relative to its directory).
  * On success *@out is the root map, owned by the caller. Returns 0 or:
  * -EINVAL a syntax error or a missing variable; -ENOENT, -EACCES, -EISDIR
- * (...) the file or an included one cannot be read; -ELOOP an include cycle
- * or includes nested too deep; -E2BIG a limit above; -ENOMEM. On error *@out
- * is NULL and @err (may be NULL) says what and where. */
+ * (...) the file or an included one cannot be read; -ELOOP an include cycle,
+ * or includes (or $NAME through the environment) nested too deep; -E2BIG a
+ * limit above; -EPERM an include under CONF_NO_INCLUDE; -ENOMEM. On error
+ * *@out is NULL and @err (may be NULL) says what and where. Reentrant; it
+ * reads the environment with getenv(), so not while another thread sets it. */
 RB_MUST_CHECK int conf_parse_file(const char *path, unsigned flags, struct conf_value **out,
                                   struct conf_error *err);
 
