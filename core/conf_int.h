@@ -158,7 +158,6 @@ unsigned conf_lex_col(const struct conf_lexer *lx);
 void conf_lex_skip_blank(struct conf_lexer *lx);
 void conf_lex_skip_space(struct conf_lexer *lx);
 bool conf_lex_comment(struct conf_lexer *lx);
-bool conf_lex_is_space(int c);
 int conf_lex_key(struct conf_src *s, struct conf_token *key, bool *spaced);
 int conf_lex_include(struct conf_src *s, struct conf_token *path);
 int conf_lex_value(struct conf_src *s, struct conf_token *tok);

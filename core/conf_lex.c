@@ -57,9 +57,28 @@ static bool is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-bool conf_lex_is_space(int c)
+/* The length of the white space at the cursor as Go's unicode.IsSpace
+ * reads it (nats-server uses it around keys): the ASCII ones, and the UTF-8
+ * of U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F
+ * and U+3000. 0 when there is none. */
+static size_t space_len(const struct conf_lexer *lx)
 {
-	return is_blank(c) || is_nl(c) || c == '\v' || c == '\f';
+	const unsigned char *p = (const unsigned char *)lx->p;
+	size_t left = (size_t)(lx->end - lx->p);
+	if (left == 0)
+		return 0;
+	if (is_blank(p[0]) || is_nl(p[0]) || p[0] == '\v' || p[0] == '\f')
+		return 1;
+	if (left >= 2 && p[0] == 0xc2 && (p[1] == 0x85 || p[1] == 0xa0))
+		return 2;
+	if (left < 3)
+		return 0;
+	unsigned cp = (p[0] & 0xfu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+	if ((p[0] & 0xf0) != 0xe0 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+		return 0;
+	bool space = cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+	             cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+	return space ? 3 : 0;
 }
 
 /* Skips spaces and tabs. */
@@ -69,11 +88,12 @@ void conf_lex_skip_blank(struct conf_lexer *lx)
 		conf_lex_advance(lx);
 }
 
-/* Skips all white space, new lines included. */
+/* Skips all white space, new lines and Unicode spaces included. */
 void conf_lex_skip_space(struct conf_lexer *lx)
 {
-	while (conf_lex_is_space(conf_lex_peek(lx)))
-		conf_lex_advance(lx);
+	for (size_t n; (n = space_len(lx)) != 0;)
+		while (n--)
+			conf_lex_advance(lx);
 }
 
 /* At `#` or `//`: skips to the end of the line (not the new line itself)
@@ -171,9 +191,9 @@ int conf_lex_key(struct conf_src *s, struct conf_token *key, bool *spaced)
 		return key_text(s, key, from, len);
 	}
 	const char *from = lx->p;
-	while ((c = conf_lex_peek(lx)) >= 0 && !conf_lex_is_space(c) && c != ':' && c != '=')
+	while ((c = conf_lex_peek(lx)) >= 0 && !space_len(lx) && c != ':' && c != '=')
 		conf_lex_advance(lx);
-	*spaced = c >= 0 && conf_lex_is_space(c);
+	*spaced = space_len(lx) > 0;
 	return key_text(s, key, from, (size_t)(lx->p - from));
 }
 

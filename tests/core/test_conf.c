@@ -65,6 +65,12 @@ Test(conf, keys)
 	    {"a/b.c-d: 1", "{a/b.c-d:1}"},
 	    {"m { /x: 1, \"y z\": 2 }", "{m:{/x:1 y z:2}}"},
 	    {"\xc3\xa9t\xc3\xa9: 1", "{\xc3\xa9t\xc3\xa9:1}"},
+	    /* Unicode spaces around keys, as Go's unicode.IsSpace (nats-server) */
+	    {"a\xc2\xa0: 1\nb\xe3\x80\x80"
+	     "2",
+	     "{a:1 b:2}"},
+	    {"m {\xc2\x85x: 1 }", "{m:{x:1}}"},
+	    {"a:\xc2\xa0x", "{a:\"\\xc2\\xa0x\"}"}, /* not before a value */
 	};
 	check_rows(rows, RB_ARRAY_LEN(rows));
 }
