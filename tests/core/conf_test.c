@@ -14,10 +14,14 @@
 static char out[1 << 16];
 static size_t used;
 
+/* Appends @n bytes of @s, cut at the end of the buffer. */
 static void put(const char *s, size_t n)
 {
-	if (used + n >= sizeof(out))
-		n = sizeof(out) - used - 1;
+	if (used >= sizeof(out) - 1)
+		return;
+	size_t room = sizeof(out) - 1 - used;
+	if (n > room)
+		n = room;
 	memcpy(out + used, s, n);
 	used += n;
 	out[used] = 0;
