@@ -110,7 +110,8 @@ bool conf_used(const struct conf_value *v);
  * returns the last, as nats-server keeps the last, and
  * conf_entry_shadowed() marks the earlier ones. An `include` adds the
  * included file's entries in place. Each is O(1) except conf_map_find and
- * conf_map_get: O(number of entries). */
+ * conf_map_get: O(number of entries). A NULL or non-map @map reads as an
+ * empty map, so lookups chain: conf_map_get(conf_map_get(root, "a"), "b"). */
 size_t conf_map_len(const struct conf_value *map); /* entries, shadowed ones too */
 const struct conf_entry *conf_map_first(const struct conf_value *map);
 const struct conf_entry *conf_entry_next(const struct conf_entry *e);
@@ -124,13 +125,14 @@ const struct conf_value *conf_map_get(const struct conf_value *map, const char *
 /* Keys compared as nats-server's settings are: ASCII case ignored. */
 bool conf_key_eq(const char *a, const char *b);
 
-/* Arrays. conf_array_get() is NULL past the end. */
+/* Arrays. conf_array_get() is NULL past the end; a NULL or non-array
+ * @array reads as an empty one. */
 size_t conf_array_len(const struct conf_value *array);
 const struct conf_value *conf_array_get(const struct conf_value *array, size_t i);
 
-/* Conversions. Each returns 0, -EINVAL when @v is of another type (or a
- * malformed duration), -ERANGE when it does not fit; *@out is left alone on
- * error. No conversion between types: a quoted "true" is a string, as it is
+/* Conversions. Each returns 0, -EINVAL when @v is NULL or of another type
+ * (or a malformed duration), -ERANGE when it does not fit; *@out is left
+ * alone on error. No conversion between types: a quoted "true" is a string, as it is
  * to nats-server. */
 RB_MUST_CHECK int conf_as_bool(const struct conf_value *v, bool *out);
 RB_MUST_CHECK int conf_as_int(const struct conf_value *v, int64_t *out);

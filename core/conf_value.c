@@ -67,12 +67,12 @@ bool conf_used(const struct conf_value *v)
 
 size_t conf_map_len(const struct conf_value *map)
 {
-	return map->type == CONF_MAP ? map->u.map.len : 0;
+	return map && map->type == CONF_MAP ? map->u.map.len : 0;
 }
 
 const struct conf_entry *conf_map_first(const struct conf_value *map)
 {
-	return map->type == CONF_MAP ? map->u.map.first : NULL;
+	return map && map->type == CONF_MAP ? map->u.map.first : NULL;
 }
 
 const struct conf_entry *conf_entry_next(const struct conf_entry *e)
@@ -136,7 +136,7 @@ const struct conf_value *conf_map_get(const struct conf_value *map, const char *
 
 size_t conf_array_len(const struct conf_value *array)
 {
-	return array->type == CONF_ARRAY ? array->u.arr.len : 0;
+	return array && array->type == CONF_ARRAY ? array->u.arr.len : 0;
 }
 
 const struct conf_value *conf_array_get(const struct conf_value *array, size_t i)
@@ -146,7 +146,7 @@ const struct conf_value *conf_array_get(const struct conf_value *array, size_t i
 
 int conf_as_bool(const struct conf_value *v, bool *out)
 {
-	if (v->type != CONF_BOOL)
+	if (!v || v->type != CONF_BOOL)
 		return -EINVAL;
 	*out = v->u.b;
 	return 0;
@@ -154,7 +154,7 @@ int conf_as_bool(const struct conf_value *v, bool *out)
 
 int conf_as_int(const struct conf_value *v, int64_t *out)
 {
-	if (v->type != CONF_INT)
+	if (!v || v->type != CONF_INT)
 		return -EINVAL;
 	*out = v->u.i;
 	return 0;
@@ -162,7 +162,7 @@ int conf_as_int(const struct conf_value *v, int64_t *out)
 
 int conf_as_size(const struct conf_value *v, uint64_t *out)
 {
-	if (v->type != CONF_INT)
+	if (!v || v->type != CONF_INT)
 		return -EINVAL;
 	if (v->u.i < 0)
 		return -ERANGE;
@@ -172,6 +172,8 @@ int conf_as_size(const struct conf_value *v, uint64_t *out)
 
 int conf_as_float(const struct conf_value *v, double *out)
 {
+	if (!v)
+		return -EINVAL;
 	if (v->type == CONF_FLOAT)
 		*out = v->u.f;
 	else if (v->type == CONF_INT)
@@ -183,7 +185,7 @@ int conf_as_float(const struct conf_value *v, double *out)
 
 int conf_as_string(const struct conf_value *v, const char **out, size_t *len)
 {
-	if (v->type != CONF_STRING)
+	if (!v || v->type != CONF_STRING)
 		return -EINVAL;
 	*out = v->u.str.s;
 	if (len)
@@ -193,7 +195,7 @@ int conf_as_string(const struct conf_value *v, const char **out, size_t *len)
 
 int conf_as_duration_ns(const struct conf_value *v, int64_t *out)
 {
-	if (v->type != CONF_STRING)
+	if (!v || v->type != CONF_STRING)
 		return -EINVAL;
 	return conf_parse_duration_ns(v->u.str.s, v->u.str.len, out);
 }

@@ -42,6 +42,11 @@ Test(conf_api, maps)
 	cr_expect_eq(conf_map_len(l), 0);
 	cr_expect_null(conf_map_first(l));
 	cr_expect_eq(conf_array_len(root), 0);
+	/* Missing values read as empty, so lookups chain. */
+	cr_expect_null(conf_map_get(conf_map_get(root, "nope"), "deeper"));
+	cr_expect_eq(conf_map_len(NULL), 0);
+	cr_expect_null(conf_array_get(NULL, 0));
+	cr_expect_eq(conf_as_int(conf_map_get(root, "nope"), &v), -EINVAL);
 	conf_free(other);
 	conf_free(root);
 }
