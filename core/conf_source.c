@@ -124,14 +124,21 @@ static int read_file(const char *path, char **buf, size_t *len, struct stat *st)
 	}
 	for (;;) {
 		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			char *more =
-			    cap <= (size_t)CONF_MAX_FILE_BYTES + 4096 ? realloc(data, cap) : NULL;
-			if (!more) {
-				ret = cap > CONF_MAX_FILE_BYTES ? -E2BIG : -ENOMEM;
+			/* Room for one byte past the limit, to see it passed. */
+			size_t more = cap ? cap * 2 : 4096;
+			if (cap > CONF_MAX_FILE_BYTES) {
+				ret = -E2BIG;
 				goto free_data;
 			}
-			data = more;
+			if (more > (size_t)CONF_MAX_FILE_BYTES + 1)
+				more = (size_t)CONF_MAX_FILE_BYTES + 1;
+			char *bigger = realloc(data, more);
+			if (!bigger) {
+				ret = -ENOMEM;
+				goto free_data;
+			}
+			data = bigger;
+			cap = more;
 		}
 		ssize_t got = read(fd, data + n, cap - n);
 		if (got < 0 && errno == EINTR)

@@ -288,6 +288,22 @@ Test(conf_api, size_limit)
 	cr_expect(strncmp(err.text, "<string>: ", 10) == 0, "%s", err.text);
 	cr_expect_eq(conf_parse_string(text, len - 1, NULL, 0, &root, &err), 0);
 	conf_free(root);
+
+	/* The same for files, read without trusting their size. */
+	const char *dir = ct_tmpdir();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/big.conf", dir);
+	for (size_t size = len - 1; size <= len; size++) {
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f);
+		cr_assert_eq(fwrite(text, 1, size, f), size);
+		fclose(f);
+		int ret = conf_parse_file(path, 0, &root, &err);
+		cr_expect_eq(ret, size == len ? -E2BIG : 0, "%zu bytes: %s", size, err.text);
+		if (!ret)
+			conf_free(root);
+	}
+	ct_rmdir(dir);
 	free(text);
 	conf_free(NULL);
 }
