@@ -1,7 +1,8 @@
 /* Heavy fault tests: ten thousand connections opened in batches, and a
  * million subscriptions over a few connections, while a healthy pair keeps
  * exchanging messages; afterwards the server's descriptors and memory return
- * near where they started. */
+ * near where they started (each waited for, bounded, rather than sampled at a
+ * fixed moment: a busy machine delays them). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -168,9 +169,7 @@ Test(faults_scale, ten_thousand_connections_are_served_then_released)
 	long fds_before = fault_fd_count(itest_srv.pid);
 	cr_assert_gt(fds_before, 0, "cannot read the server's descriptors");
 	struct fault f = {.fn = mass_connections};
-	/* The client side of 10,000 connections is this process, on the same two
-	 * cores: exchange is checked, the rate is not. */
-	fault_run_with_pair("10,000 connections", &f, "pair.mass", NULL, false, NULL);
+	fault_run_with_pair("10,000 connections", &f, "pair.mass", NULL, NULL);
 	cr_assert_eq(f.rounds, MASS_CONNS);
 	long fds_after = wait_fds_at_most(fds_before + MASS_FD_SLACK);
 	fprintf(stderr, "faults: 10,000 connections: server descriptors %ld before, %ld after\n",
@@ -333,10 +332,9 @@ Test(faults_scale, a_million_subscriptions_are_routed_while_others_keep_working)
 	struct fault f = {.fn = many_subscriptions, .arg = &m, .settle_ms = 3000};
 	/* A pipelined storm of a million SUBs must not crowd out the pair: each
 	 * connection's subscription changes wait in turn with everyone else's
-	 * messages. Under sanitizers the storm is CPU-bound on the two cores
-	 * (the pair kept about half its rate): the rate is checked without. */
-	fault_run_with_pair("1,000,000 subscriptions", &f, "pair.subs", NULL,
-	                    !RINGBUS_TEST_SANITIZED, NULL);
+	 * messages. The pair's rate during the storm is printed (90 to 95% of
+	 * its rate alone on ringbus, docs/HARDENING.md). */
+	fault_run_with_pair("1,000,000 subscriptions", &f, "pair.subs", NULL, NULL);
 	cr_assert_eq(f.rounds, MANY_SUBS);
 	fault_expect_serving(NULL);
 }
@@ -358,15 +356,16 @@ Test(faults_scale, closing_a_million_subscriptions_leaves_others_routing)
 	cr_assert_eq(r, 0, "%s", f.why);
 	f = (struct fault){.fn = close_many, .arg = &m};
 	/* nats-server slows to a small fraction of the pair's rate for seconds
-	 * while it forgets a million subscriptions (docs/HARDENING.md); ringbus
-	 * removes them a slice at a time between other work. */
-	fault_run_with_pair("closing 1,000,000 subscriptions", &f, "pair.close", NULL,
-	                    itest_srv.kind == HARNESS_RINGBUS, NULL);
+	 * while it forgets a million subscriptions; ringbus removes them a slice
+	 * at a time between other work (the rates are in docs/HARDENING.md). */
+	fault_run_with_pair("closing 1,000,000 subscriptions", &f, "pair.close", NULL, NULL);
 	cr_assert_eq(f.rounds, MANY_SUBS);
 	fault_expect_serving(NULL);
 }
 
-/* Waits until the server's RSS holds still (or SETTLE_MS passed); returns it. */
+/* Waits until the server's RSS holds still (or SETTLE_MS passed); returns it.
+ * For the server at rest only: a server still freeing may hold still for a
+ * moment before its trim. */
 static long settled_rss(void)
 {
 	long last = fault_rss_kib(itest_srv.pid);
@@ -380,6 +379,17 @@ static long settled_rss(void)
 		}
 	}
 	return last;
+}
+
+/* Waits until the server's RSS is at most @limit KiB, or SETTLE_MS passed;
+ * returns the last reading. */
+static long rss_at_most(long limit)
+{
+	long now = fault_rss_kib(itest_srv.pid);
+	for (int64_t end = fault_now_ms() + SETTLE_MS; now > limit && fault_now_ms() < end;
+	     now = fault_rss_kib(itest_srv.pid))
+		fault_sleep_ms(100);
+	return now;
 }
 
 Test(faults_scale, memory_of_a_million_closed_subscriptions_is_given_back)
@@ -398,7 +408,7 @@ Test(faults_scale, memory_of_a_million_closed_subscriptions_is_given_back)
 		full[cycle] = fault_rss_kib(itest_srv.pid);
 		close_subscribers(&m);
 		cr_assert_eq(r, 0, "cycle %d: %s", cycle, f.why);
-		after[cycle] = settled_rss();
+		after[cycle] = rss_at_most(start + RSS_SLACK_KIB);
 	}
 	fprintf(stderr,
 	        "faults: 1,000,000 subscriptions, twice: server RSS %ld KiB at start; %ld KiB with "
