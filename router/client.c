@@ -449,7 +449,7 @@ static bool client_auth_required(struct client *cl)
 
 static void client_on_connect(struct client *cl, const struct proto_frame *f)
 {
-	int ret = connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len);
+	int ret = connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len, NULL, 0);
 	if (ret) {
 		const char *text = connect_err_text(ret);
 		if (text) {
