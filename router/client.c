@@ -83,13 +83,32 @@ static void client_ok(struct client *cl)
 		client_reply(cl, PROTO_OK_LINE, sizeof(PROTO_OK_LINE) - 1);
 }
 
+/* Logs why a client is closed for what it sent (or failed to send), at the
+ * default level as nats-server does ("<ip>:<port> - cid:<n> - <reason>"),
+ * rate-limited per I/O thread: a client can provoke it at will. */
+static void client_log_closing(struct client *cl, const char *reason)
+{
+	struct log_ratelimit *rl = &cl->t->client_log;
+	unsigned long long missed = rl->suppressed;
+	if (!log_ratelimit_ok(rl, clock_now_ns()))
+		return;
+	rl->suppressed = 0;
+	if (missed)
+		log_error("%s:%u - cid:%llu - %s (%llu earlier lines about clients suppressed)",
+		          cl->c->peer_ip, cl->c->peer_port, (unsigned long long)cl->cid, reason,
+		          missed);
+	else
+		log_error("%s:%u - cid:%llu - %s", cl->c->peer_ip, cl->c->peer_port,
+		          (unsigned long long)cl->cid, reason);
+}
+
 void client_err(struct client *cl, const char *text, bool close)
 {
 	char buf[160];
 	size_t n = proto_encode_err(buf, sizeof(buf), text);
 	if (close) {
 		io_conn_write(cl->c, buf, n);
-		log_debug("cid %llu: -ERR '%s', closing", (unsigned long long)cl->cid, text);
+		client_log_closing(cl, text);
 		io_conn_close(cl->c, true);
 		return;
 	}
@@ -322,8 +341,7 @@ static bool client_admit_pub(struct client *cl, struct shard *sh, const struct p
 static void client_on_pub(struct client *cl, const struct proto_frame *f)
 {
 	if (f->op == PROTO_OP_HPUB && !cl->opts.headers) {
-		log_debug("cid %llu: HPUB without headers support: closing",
-		          (unsigned long long)cl->cid);
+		client_log_closing(cl, "message headers not supported");
 		io_conn_close(cl->c, false);
 		return;
 	}
@@ -449,22 +467,19 @@ static bool client_auth_required(struct client *cl)
 
 static void client_on_connect(struct client *cl, const struct proto_frame *f)
 {
-	int ret = connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len, NULL, 0);
+	char why[128] = "invalid CONNECT";
+	int ret = connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len, why, sizeof(why));
 	if (ret) {
 		const char *text = connect_err_text(ret);
 		if (text) {
 			client_err(cl, text, true);
 		} else {
-			log_debug("cid %llu: invalid CONNECT: closing",
-			          (unsigned long long)cl->cid);
+			client_log_closing(cl, why);
 			io_conn_close(cl->c, true);
 		}
 		return;
 	}
 	if (client_auth_required(cl) && !client_check_auth(cl)) {
-		if (log_ratelimit_ok(&cl->t->client_log, clock_now_ns()))
-			log_info("cid %llu %s:%u: authorization violation",
-			         (unsigned long long)cl->cid, cl->c->peer_ip, cl->c->peer_port);
 		client_err(cl, "Authorization Violation", true);
 		return;
 	}
@@ -608,8 +623,9 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 			if (text) {
 				client_err(cl, text, true);
 			} else {
-				log_debug("cid %llu: protocol error %d: closing",
-				          (unsigned long long)cl->cid, r);
+				client_log_closing(cl, r == PROTO_ERR_NOMEM
+				                           ? "out of memory for its input"
+				                           : "malformed arguments");
 				io_conn_close(c, true);
 			}
 			return len;
