@@ -48,15 +48,21 @@ static bool file_contains(const char *path, const char *needle)
 	return found;
 }
 
-/* Waits (bounded) for the server's log to contain @needle. */
-static bool log_waits_for(const char *needle)
+/* Waits (bounded: 10 s) for the file @path to contain @needle. */
+static bool file_waits_for(const char *path, const char *needle)
 {
-	for (int i = 0; i < 500; i++) {
-		if (file_contains(itest_srv.log_path, needle))
+	for (int i = 0; i < 1000; i++) {
+		if (file_contains(path, needle))
 			return true;
 		usleep(10000);
 	}
 	return false;
+}
+
+/* Waits (bounded) for the server's log to contain @needle. */
+static bool log_waits_for(const char *needle)
+{
+	return file_waits_for(itest_srv.log_path, needle);
 }
 
 static void *stop_server(void *arg)
@@ -411,4 +417,76 @@ Test(ops, a_flood_of_bad_clients_is_logged_at_a_bounded_rate)
 	cr_assert(logged >= LOG_BURST && logged <= most,
 	          "%d lines for %d bad clients in %lld ms (expected %d to %d)", logged,
 	          FLOOD_CLIENTS + 1, (long long)took_ms, LOG_BURST, most);
+}
+
+/* ---- reloads that change nothing ---- */
+
+/* Starts ringbus with -l (a new temporary file, its name in @log) and the
+ * config file @conf (NULL: no -c). */
+static void start_logging_to_file(char *log, size_t cap, const char *conf)
+{
+	snprintf(log, cap, "/tmp/ringbus-ops-XXXXXX.log");
+	int fd = mkstemps(log, 4);
+	cr_assert(fd >= 0);
+	close(fd);
+	const char *args[] = {"-l", log, NULL};
+	struct harness_opts opts = {.args = args, .config = conf};
+	itest_start(&opts);
+	cr_assert(file_waits_for(log, "ready for connections"), "ringbus does not log to %s", log);
+}
+
+Test(ops, a_reload_of_a_bad_file_logs_each_reason_and_position)
+{
+	char log[64], want[256];
+	start_logging_to_file(log, sizeof log, "max_payload: 2048\n");
+	write_file(itest_srv.conf_path, "max_payload: 1024\n"
+	                                "bogus_setting = 1\n"
+	                                "[policy p]\n"
+	                                "subjects = p.>\n"
+	                                "subscriber = sometimes\n");
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	cr_assert(file_waits_for(log, "reload: the configuration is invalid; nothing changed"),
+	          "no refusal in %s", log);
+	snprintf(want, sizeof want, "[ERR] reload: %s:2: unknown setting 'bogus_setting'",
+	         itest_srv.conf_path);
+	cr_assert(file_contains(log, want), "no '%s' in %s", want, log);
+	snprintf(want, sizeof want,
+	         "[ERR] reload: %s:5: [policy p] subscriber: ", itest_srv.conf_path);
+	cr_assert(file_contains(log, want), "no '%s' in %s", want, log);
+	/* Problems found once the file is read, by the admission checks. */
+	write_file(itest_srv.conf_path, "[policy p]\nsubjects = p.>\n"
+	                                "subscriber_high = 1M\nsubscriber_low = 2M\n");
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	cr_assert(file_waits_for(log, "[ERR] reload: admission: policy p: subscriber_low must be "
+	                              "below subscriber_high"),
+	          "no admission problem in %s", log);
+	cr_assert(file_waits_for(log, "reload: cannot build the new settings; nothing changed"));
+	/* Nothing of it went to stderr, and nothing changed. */
+	cr_assert_not(file_contains(itest_srv.log_path, "bogus_setting"),
+	              "a reload problem went to stderr");
+	cr_assert_not(file_contains(itest_srv.log_path, "subscriber_low"),
+	              "a reload problem went to stderr");
+	cr_assert_not(file_contains(log, "reload: done"));
+	struct raw_conn *c = itest_raw_open();
+	char info[2048];
+	ITEST_RAW_OK(c, raw_read_line(c, info, sizeof info, WAIT_MS));
+	cr_assert(strstr(info, "\"max_payload\":2048"), "the bad file changed something: %s", info);
+	raw_close(c);
+	unlink(log);
+}
+
+Test(ops, a_reload_without_a_config_file_says_there_is_nothing_to_reload)
+{
+	char log[64];
+	start_logging_to_file(log, sizeof log, NULL);
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	cr_assert(file_waits_for(log, "[ERR] reload: ringbus was started without a configuration "
+	                              "file (-c FILE): nothing to reload"),
+	          "no such line in %s", log);
+	cr_assert_not(file_contains(log, "reload: done"));
+	struct raw_conn *c = itest_raw(ITEST_QUIET);
+	ITEST_SEND(c, "PING\r\n");
+	ITEST_EXPECT(c, "PONG\r\n");
+	raw_close(c);
+	unlink(log);
 }
