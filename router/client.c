@@ -570,9 +570,17 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	if (atomic_fetch_add_explicit(&s->nclients, 1, memory_order_relaxed) >=
 	    lv->max_connections) {
 		atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
+		/* INFO first, as nats-server does: clients parse it before the
+		 * -ERR (an adopted TLS connection already got its INFO). */
 		static const char full[] = "-ERR 'maximum connections exceeded'\r\n";
+		uint64_t cid = c->adopted ? c->adopt_tag : client_new_cid();
 		if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
-			log_warn("%s:%u: maximum connections exceeded", c->peer_ip, c->peer_port);
+			log_error("%s:%u - cid:%llu - maximum connections exceeded", c->peer_ip,
+			          c->peer_port, (unsigned long long)cid);
+		if (!c->adopted) {
+			char info[1024];
+			io_conn_write(c, info, client_info(s, cid, c->peer_ip, info, sizeof(info)));
+		}
 		io_conn_write(c, full, sizeof(full) - 1);
 		io_conn_close(c, true);
 		return 0;
