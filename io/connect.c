@@ -2,7 +2,10 @@
  * document (written with nats-server's field order, read for the client side). */
 #include "io/connect.h"
 
+#include "io/json_strict.h"
+
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,24 +112,72 @@ static cJSON *json_parse(const char *json, size_t len)
 	return j;
 }
 
-int connect_opts_parse(struct connect_opts *o, const char *json, size_t len)
+/* Fills @why (may be NULL) with a reason for the log. */
+RB_PRINTF(3, 4) static void connect_why(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	if (!why || !cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, cap, fmt, ap);
+	va_end(ap);
+}
+
+/* A JSON value's kind, in Go's words. */
+static const char *json_kind(const cJSON *v)
+{
+	return cJSON_IsBool(v)     ? "bool"
+	       : cJSON_IsNumber(v) ? "number"
+	       : cJSON_IsString(v) ? "string"
+	       : cJSON_IsArray(v)  ? "array"
+	       : cJSON_IsObject(v) ? "object"
+	                           : "null";
+}
+
+static const char *const field_type_names[] = {"bool", "string", "int", "object"};
+
+int connect_opts_parse(struct connect_opts *o, const char *json, size_t len, char *why,
+                       size_t why_cap)
 {
 	const cJSON *v;
 	const struct field *f;
 	int rc = 0;
-	cJSON *j = json_parse(json, len);
+	char *fixed = NULL;
+	cJSON *j = NULL;
+	struct json_strict_err err;
 
-	if (!j || !(cJSON_IsObject(j) || cJSON_IsNull(j))) {
-		cJSON_Delete(j);
+	/* cJSON alone is lenient (control characters in strings, bad \u
+	 * digits, numbers such as 01): nats-server refuses all of that. */
+	if (json_strict_check(json, len, &err) != 0) {
+		connect_why(why, why_cap, "%s", err.why);
 		return CONNECT_ERR_JSON;
+	}
+	/* ...and reads a lone surrogate escape as U+FFFD, which cJSON refuses. */
+	if (json_strict_lone_surrogates(json, len, NULL) > 0) {
+		fixed = malloc(len);
+		if (!fixed)
+			return CONNECT_ERR_NOMEM;
+		memcpy(fixed, json, len);
+		(void)json_strict_lone_surrogates(json, len, fixed);
+		json = fixed;
+	}
+	j = json_parse(json, len);
+	if (!j || !(cJSON_IsObject(j) || cJSON_IsNull(j))) {
+		connect_why(why, why_cap, "json: cannot unmarshal %s into the CONNECT options",
+		            j ? json_kind(j) : "this document");
+		rc = CONNECT_ERR_JSON;
+		goto out;
 	}
 	/* Check every known field first so a bad CONNECT changes nothing. */
 	cJSON_ArrayForEach(v, j)
 	{
 		f = field_find(v->string);
 		if (f && !field_type_ok(f, v)) {
-			cJSON_Delete(j);
-			return CONNECT_ERR_JSON;
+			connect_why(why, why_cap,
+			            "json: cannot unmarshal %s into field %s of type %s",
+			            json_kind(v), f->key, field_type_names[f->type]);
+			rc = CONNECT_ERR_JSON;
+			goto out;
 		}
 	}
 	cJSON_ArrayForEach(v, j)
@@ -145,20 +196,22 @@ int connect_opts_parse(struct connect_opts *o, const char *json, size_t len)
 			char *s = strdup(v->valuestring);
 			if (!s) {
 				rc = CONNECT_ERR_NOMEM;
-				break;
+				goto out;
 			}
 			free(*(char **)(void *)dst);
 			*(char **)(void *)dst = s;
 		}
 	}
-	cJSON_Delete(j);
-	if (rc < 0)
-		return rc;
 	if (o->protocol < 0 || o->protocol > 1)
-		return CONNECT_ERR_PROTOCOL;
-	if (o->no_responders && !o->headers)
-		return CONNECT_ERR_NO_RESPONDERS;
-	return 0;
+		rc = CONNECT_ERR_PROTOCOL;
+	else if (o->no_responders && !o->headers)
+		rc = CONNECT_ERR_NO_RESPONDERS;
+	if (rc)
+		connect_why(why, why_cap, "%s", connect_err_text(rc));
+out:
+	cJSON_Delete(j);
+	free(fixed);
+	return rc;
 }
 
 const char *connect_err_text(int err)

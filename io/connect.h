@@ -42,8 +42,13 @@ void connect_opts_init(struct connect_opts *o);
 void connect_opts_fini(struct connect_opts *o);
 
 /* Applies the CONNECT JSON @json/@len on top of @o (unknown fields ignored).
- * Returns 0 or a negative enum connect_err; @o stays valid either way. */
-RB_MUST_CHECK int connect_opts_parse(struct connect_opts *o, const char *json, size_t len);
+ * The JSON is read as strictly as nats-server reads it (io/json_strict.h).
+ * Returns 0 or a negative enum connect_err; @o stays valid either way, and
+ * unchanged when the JSON is refused. On an error, @why (caller storage of
+ * @why_cap bytes, may be NULL) receives the reason for the log, in
+ * nats-server's words where it has them. */
+RB_MUST_CHECK int connect_opts_parse(struct connect_opts *o, const char *json, size_t len,
+                                     char *why, size_t why_cap);
 
 /* The -ERR text for a connect_err, or NULL when the connection closes silently. */
 const char *connect_err_text(int err);

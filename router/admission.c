@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,7 +301,22 @@ static int adm_rule_cmp(const void *x, const void *y)
 	}
 }
 
-int admission_new(const struct adm_config *cfg, struct admission **out)
+/* One problem of admission_new() to @report, or to stderr. */
+RB_PRINTF(2, 3) static void adm_problem(void (*report)(const char *problem), const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (report)
+		report(line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+int admission_new(const struct adm_config *cfg, void (*report)(const char *problem),
+                  struct admission **out)
 {
 	struct admission *a = calloc(1, sizeof(*a));
 	if (!a)
@@ -335,14 +351,14 @@ int admission_new(const struct adm_config *cfg, struct admission **out)
 		if (s->set & ADM_SET_ADVISORY)
 			p->advisory = s->p.advisory;
 		if (p->sub_low >= p->sub_high) {
-			fprintf(stderr,
-			        "admission: policy %s: subscriber_low must be below "
-			        "subscriber_high\n",
-			        p->name);
+			adm_problem(report,
+			            "admission: policy %s: subscriber_low must be below "
+			            "subscriber_high",
+			            p->name);
 			bad++;
 		}
 		if (i > 0 && s->nsubjects == 0) {
-			fprintf(stderr, "admission: policy %s has no 'subjects'\n", p->name);
+			adm_problem(report, "admission: policy %s has no 'subjects'", p->name);
 			bad++;
 		}
 		for (int j = 0; j < s->nsubjects && a->nrules < ADM_MAX_RULES; j++) {
@@ -362,7 +378,7 @@ int admission_new(const struct adm_config *cfg, struct admission **out)
 	a->process_low = cfg->process_low ? cfg->process_low : cfg->process_high / 2;
 	if (a->shard_low >= a->shard_high || a->shard_low_msgs >= a->shard_high_msgs ||
 	    a->process_low >= a->process_high) {
-		fprintf(stderr, "admission: every low mark must be below its high mark\n");
+		adm_problem(report, "admission: every low mark must be below its high mark");
 		bad++;
 	}
 	if (bad) {

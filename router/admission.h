@@ -88,9 +88,11 @@ struct admission {
 	atomic_uint_fast64_t process_crossings;
 };
 
-/* Builds the admission state from @cfg (validated; problems printed to
- * stderr). Returns 0 and *@out, or -EINVAL / -ENOMEM. */
-RB_MUST_CHECK int admission_new(const struct adm_config *cfg, struct admission **out);
+/* Builds the admission state from @cfg, checking it. Each problem goes to
+ * @report, one line without its newline (NULL: printed to stderr). Returns 0
+ * and *@out, or -EINVAL / -ENOMEM. */
+RB_MUST_CHECK int admission_new(const struct adm_config *cfg, void (*report)(const char *problem),
+                                struct admission **out);
 void admission_free(struct admission *a);
 
 /* The policy for the literal subject @subj: the most specific pattern that

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,21 @@ static void config_set_str(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = v ? strdup(v) : NULL;
+}
+
+/* Reports one problem with the settings (no newline): to c->report, or as a
+ * plain line on stderr. */
+RB_PRINTF(2, 3) static void config_problem(const struct config *c, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (c->report)
+		c->report(line);
+	else
+		fprintf(stderr, "%s\n", line);
 }
 
 void config_init(struct config *c)
@@ -279,7 +295,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 			n--;
 	}
 	if (n >= sizeof(val)) {
-		fprintf(stderr, "%s:%d: value of '%s' is too long\n", x->path, lineno, name);
+		config_problem(x->c, "%s:%d: value of '%s' is too long", x->path, lineno, name);
 		x->errors++;
 		return 1;
 	}
@@ -288,8 +304,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 	if (section && (!strcmp(section, "admission") || !strncmp(section, "policy", 6))) {
 		char why[256];
 		if (adm_config_set(x->c->adm, section, name, val, why, sizeof(why)) != 0) {
-			fprintf(stderr, "%s:%d: [%s] %s: %s\n", x->path, lineno, section, name,
-			        why);
+			config_problem(x->c, "%s:%d: [%s] %s: %s", x->path, lineno, section, name,
+			               why);
 			x->errors++;
 		}
 		return 1;
@@ -319,16 +335,17 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 		section = NULL;
 	}
 	if (section && *section && strcmp(section, "server") != 0) {
-		fprintf(stderr, "%s:%d: unknown section [%s]\n", x->path, lineno, section);
+		config_problem(x->c, "%s:%d: unknown section [%s]", x->path, lineno, section);
 		x->errors++;
 		return 1;
 	}
 	int ret = config_set(x->c, name, val);
 	if (ret == -ENOENT) {
-		fprintf(stderr, "%s:%d: unknown setting '%s'\n", x->path, lineno, name);
+		config_problem(x->c, "%s:%d: unknown setting '%s'", x->path, lineno, name);
 		x->errors++;
 	} else if (ret) {
-		fprintf(stderr, "%s:%d: invalid value '%s' for '%s'\n", x->path, lineno, val, name);
+		config_problem(x->c, "%s:%d: invalid value '%s' for '%s'", x->path, lineno, val,
+		               name);
 		x->errors++;
 	}
 	return 1;
@@ -339,18 +356,18 @@ int config_load_file(struct config *c, const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		int err = errno;
-		fprintf(stderr, "%s: cannot open configuration file: %s\n", path, strerror(err));
+		config_problem(c, "%s: cannot open configuration file: %s", path, strerror(err));
 		return -err;
 	}
 	struct config_file_ctx x = {.c = c, .path = path, .f = f};
 	int ret = ini_parse_stream(config_ini_reader, &x, config_ini_handler, &x);
 	fclose(f);
 	if (ret > 0) {
-		fprintf(stderr, "%s:%d: syntax error\n", path, ret);
+		config_problem(c, "%s:%d: syntax error", path, ret);
 		return -EINVAL;
 	}
 	if (ret < 0) {
-		fprintf(stderr, "%s: cannot read the configuration file\n", path);
+		config_problem(c, "%s: cannot read the configuration file", path);
 		return -EIO;
 	}
 	return x.errors ? -EINVAL : 0;
@@ -605,8 +622,8 @@ int config_parse_args(struct config *c, int argc, char **argv)
 		const char *key = config_key_of(opt);
 		if (key) {
 			if (config_set(c, key, optarg) != 0) {
-				fprintf(stderr, "ringbus: invalid value '%s' for --%s\n", optarg,
-				        key);
+				config_problem(c, "ringbus: invalid value '%s' for --%s", optarg,
+				               key);
 				return -EINVAL;
 			}
 			continue;
@@ -616,7 +633,7 @@ int config_parse_args(struct config *c, int argc, char **argv)
 			char why[256];
 			const char *const *f = config_adm_flags[opt - OPT_ADM_BASE];
 			if (adm_config_set(c->adm, "admission", f[1], optarg, why, sizeof(why))) {
-				fprintf(stderr, "ringbus: --%s: %s\n", f[0], why);
+				config_problem(c, "ringbus: --%s: %s", f[0], why);
 				return -EINVAL;
 			}
 			continue;
@@ -655,13 +672,13 @@ int config_parse_args(struct config *c, int argc, char **argv)
 			config_usage(stdout);
 			return 1;
 		default:
-			fprintf(stderr, "Try 'ringbus --help' for the options.\n");
+			config_problem(c, "Try 'ringbus --help' for the options.");
 			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ringbus: unexpected argument '%s'\nTry 'ringbus --help'.\n",
-		        argv[optind]);
+		config_problem(c, "ringbus: unexpected argument '%s'\nTry 'ringbus --help'.",
+		               argv[optind]);
 		return -EINVAL;
 	}
 	return 0;
@@ -673,16 +690,16 @@ int config_validate(struct config *c)
 	if (c->shards == 0)
 		c->shards = c->workers * 4 > CONFIG_MAX_SHARDS ? CONFIG_MAX_SHARDS : c->workers * 4;
 	if (c->shards < c->workers) {
-		fprintf(stderr, "ringbus: --shards (%d) must be at least --workers (%d)\n",
-		        c->shards, c->workers);
+		config_problem(c, "ringbus: --shards (%d) must be at least --workers (%d)",
+		               c->shards, c->workers);
 		bad++;
 	}
 	if ((c->user == NULL) != (c->pass == NULL)) {
-		fprintf(stderr, "ringbus: --user and --pass go together\n");
+		config_problem(c, "ringbus: --user and --pass go together");
 		bad++;
 	}
 	if (c->user && c->token) {
-		fprintf(stderr, "ringbus: choose --user/--pass or --auth, not both\n");
+		config_problem(c, "ringbus: choose --user/--pass or --auth, not both");
 		bad++;
 	}
 	if (c->tls_cert || c->tls_verify)
@@ -697,7 +714,7 @@ int config_validate(struct config *c)
 		                        .ca_file = c->tls_ca,
 		                        .verify = c->tls_verify};
 		if (tls_ctx_new(&tc, &t, why, sizeof(why)) != 0) {
-			fprintf(stderr, "ringbus: %s\n", why);
+			config_problem(c, "ringbus: %s", why);
 			bad++;
 		}
 		tls_ctx_free(t);
@@ -705,14 +722,15 @@ int config_validate(struct config *c)
 	int ncpu = pin_ncpus();
 	int threads = c->io_threads + c->workers;
 	if (threads > 4 * ncpu) {
-		fprintf(stderr,
-		        "ringbus: %d I/O threads and workers on %d cores: at most %d (4 per core); "
-		        "threads that outnumber cores convoy on the rings\n",
-		        threads, ncpu, 4 * ncpu);
+		config_problem(
+		    c,
+		    "ringbus: %d I/O threads and workers on %d cores: at most %d (4 per core)"
+		    "threads that outnumber cores convoy on the rings\n",
+		    threads, ncpu, 4 * ncpu);
 		bad++;
 	} else if (threads > ncpu) {
-		fprintf(stderr, "ringbus: warning: %d I/O threads and workers on %d cores\n",
-		        threads, ncpu);
+		config_problem(c, "ringbus: warning: %d I/O threads and workers on %d cores",
+		               threads, ncpu);
 	}
 	return bad ? -EINVAL : 0;
 }

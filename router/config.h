@@ -54,6 +54,11 @@ struct config {
 	struct adm_config *adm;  /* admission settings, turned into policies at start */
 	char *config_file;
 	bool check_config; /* --check-config: validate and exit */
+	/* Receives each problem found while reading and checking the settings,
+	 * one line without its newline ("FILE:LINE: unknown setting 'x'"). NULL
+	 * (config_init's default): printed to stderr as they are, as at start-up
+	 * and for --check-config. A reload sends them to the log. */
+	void (*report)(const char *problem);
 };
 
 /* Fills @c with the defaults (machine-dependent thread counts). */
@@ -62,16 +67,17 @@ void config_fini(struct config *c);
 
 /* Applies the command line. A -c file is read first, then the other flags
  * override it. Returns 0; 1 when the caller should exit 0 (--help, --version
- * printed); or -EINVAL after printing what was wrong to stderr. */
+ * printed); or -EINVAL after reporting what was wrong (c->report). */
 RB_MUST_CHECK int config_parse_args(struct config *c, int argc, char **argv);
 
 /* Reads the file @path (INI: "key = value" or "key: value", # comments,
  * quotes allowed around values; nats-server's simple keys are accepted).
- * Returns 0 or -EINVAL / -errno after printing "file:line: ..." to stderr. */
+ * Returns 0 or -EINVAL / -errno after reporting "file:line: ..." for each
+ * problem (c->report). */
 RB_MUST_CHECK int config_load_file(struct config *c, const char *path);
 
-/* Checks the values against each other and the machine; prints problems.
- * Returns 0 or -EINVAL. */
+/* Checks the values against each other and the machine; reports problems
+ * (c->report). Returns 0 or -EINVAL. */
 RB_MUST_CHECK int config_validate(struct config *c);
 
 /* Logs the effective configuration at info level. */

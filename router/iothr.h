@@ -92,6 +92,7 @@ struct iothr {
 	uint64_t in_bytes;
 	uint64_t out_bytes;
 	uint64_t slow_consumers;
+	uint32_t clients_high; /* most connections open (all threads) since the last trim request */
 	struct log_ratelimit adm_log;
 	struct log_ratelimit client_log; /* what a client can provoke */
 	uint64_t last_slow_tick;         /* the per-connection checks of client_on_tick */

@@ -190,18 +190,33 @@ static void server_reload_fixed(const char *name, long long was, long long now)
  * and applies what can change without dropping connections: admission
  * policies, authentication, limits for new connections, ping settings,
  * logging. */
+/* A problem found while reading the settings again: in the log with
+ * everything else, not on stderr (which a daemon's log file is not). */
+static void server_reload_problem(const char *problem)
+{
+	log_error("reload: %s", problem);
+}
+
 static void server_reload(struct server *s)
 {
+	if (!s->cfg.config_file) {
+		/* nats-server: "can only reload config when a file is provided
+		 * using -c or --config"; the command line has not changed. */
+		log_error("reload: ringbus was started without a configuration file (-c FILE): "
+		          "nothing to reload");
+		return;
+	}
 	struct config c;
 	config_init(&c);
+	c.report = server_reload_problem;
 	if (!s->argv || config_parse_args(&c, s->argc, s->argv) != 0 || config_validate(&c) != 0) {
-		log_error("reload: the configuration is invalid (see above); nothing changed");
+		log_error("reload: the configuration is invalid; nothing changed");
 		config_fini(&c);
 		return;
 	}
 	struct admission *adm = NULL;
 	struct live *lv = NULL;
-	if (admission_new(c.adm, &adm) != 0 || !(lv = server_make_live(&c))) {
+	if (admission_new(c.adm, c.report, &adm) != 0 || !(lv = server_make_live(&c))) {
 		log_error("reload: cannot build the new settings; nothing changed");
 		admission_free(adm);
 		config_fini(&c);
@@ -268,7 +283,7 @@ int server_new(struct config *cfg, struct server **out)
 	server_raise_nofile();
 
 	struct admission *adm = NULL;
-	int ret = admission_new(s->cfg.adm, &adm);
+	int ret = admission_new(s->cfg.adm, s->cfg.report, &adm);
 	if (ret) {
 		config_fini(&s->cfg);
 		free(s);

@@ -31,11 +31,14 @@
 #include "router/server.h"
 #include "tests/fuzz/fuzz_target.h"
 
-#define HEAD         4
-#define PAUSE_US     200
-#define ANSWER_MS    5000 /* a whole stream's PONGs, or the close, come within this */
-#define TAIL_MS      20   /* how long output of an unfinished stream is collected */
-#define CANARY_MS    5000
+#define HEAD     4
+#define PAUSE_US 200
+/* A whole stream's PONGs, or the close, come within this; and the canary's
+ * answers. Generous: normally microseconds, but the fuzzer shares a busy
+ * machine's cores with the server it runs, under ASan. */
+#define ANSWER_MS    10000
+#define TAIL_MS      20 /* how long output of an unfinished stream is collected */
+#define CANARY_MS    10000
 #define SEND_TIMEOUT 2 /* seconds; the server may stop reading a connection it closes */
 #define CONNECT_ARGS "{\"verbose\":false,\"pedantic\":false}"
 

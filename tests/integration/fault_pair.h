@@ -1,7 +1,9 @@
 /* Helpers of the fault tests: a healthy publisher/subscriber pair that keeps
  * exchanging messages on its own thread, a runner that injects a fault from
- * another thread meanwhile and compares the pair's rate, and readings of the
- * server process (resident memory, open descriptors). */
+ * another thread meanwhile and checks that the pair lost nothing and was
+ * never held up for long (its rates are printed, not asserted: a busy machine
+ * changes them), and readings of the server process (resident memory, open
+ * descriptors). */
 #ifndef TESTS_INTEGRATION_FAULT_PAIR_H
 #define TESTS_INTEGRATION_FAULT_PAIR_H
 
@@ -18,21 +20,25 @@
 #define FPAIR_WAIT_MS 20000
 
 /* The pair publishes at this rate (messages per second, in batches) and reads
- * each message back: a client with a steady load, which must keep its rate
- * through every fault. */
+ * each message back: a client with a steady load, served through every
+ * fault. */
 #define FPAIR_RATE 20000
 /* A paced loop that falls further behind than this forgets the debt rather
  * than bursting to catch up. */
 #define FAULT_MAX_DEBT_US 50000
 
-/* The pair's rate alone is measured over this window, before and after. */
+/* The pair's rate alone is measured over this window, before and after (and
+ * longer when it has not completed a batch by then, up to
+ * FAULT_MAX_WAIT_MS). */
 #define FAULT_WINDOW_MS 1000
 /* A repeating fault runs this long. */
 #define FAULT_LOOP_MS 2000
-/* During a fault the pair keeps at least 1/FAULT_RATE_DIV of its rate alone:
- * a generous bound, as the fault, the pair and the server share two cores
- * with whatever else runs on the machine. */
-#define FAULT_RATE_DIV 2
+/* The longest the pair may wait for one of its batches, in any phase. It is
+ * generous because any thread of a busy machine may be held back for a
+ * while; a server that stops serving the pair (a stall, a lost wake-up,
+ * starvation for as long as a fault lasts) exceeds it. The pair's rate during
+ * a fault is a measurement, printed and recorded in docs/HARDENING.md. */
+#define FAULT_MAX_WAIT_MS 10000
 
 /* A raw publisher and subscriber on one subject, driven by one thread in
  * batches: publish a batch, read it back in order, repeat. Owner: the test's
@@ -64,8 +70,10 @@ uint64_t fpair_count(struct fpair *p);
  * since the last call (which resets it). */
 int64_t fpair_take_max_gap_us(struct fpair *p);
 
-/* Messages the pair exchanges during the next @ms milliseconds (sleeps). */
-uint64_t fpair_window(struct fpair *p, int ms);
+/* Messages the pair exchanges during the next @ms milliseconds (sleeps), or
+ * longer, until it has exchanged a batch or FAULT_MAX_WAIT_MS passed. *@took_ms
+ * receives the window's length. */
+uint64_t fpair_window(struct fpair *p, int ms, int64_t *took_ms);
 
 /* Stops the thread, closes both connections and returns 0 when the pair never
  * failed, or the -errno of its first failure (p->why describes it). */
@@ -103,24 +111,27 @@ bool fault_stopping(struct fault *f);
 
 /* What the healthy pair exchanged in each phase of a run. */
 struct fault_report {
-	uint64_t alone;           /* over FAULT_WINDOW_MS before the fault */
+	uint64_t alone;           /* before the fault */
+	int64_t alone_ms;         /* over this long (FAULT_WINDOW_MS or a little more) */
 	uint64_t during;          /* while the fault ran */
 	int64_t during_ms;        /* how long that was */
-	uint64_t after;           /* over FAULT_WINDOW_MS after the fault (and f->settle_ms) */
-	int64_t max_gap_us;       /* the pair's longest wait for a batch during the fault */
+	uint64_t after;           /* after the fault (and f->settle_ms) */
+	int64_t after_ms;         /* over this long */
+	int64_t max_gap_alone_us; /* the pair's longest wait for a batch alone */
+	int64_t max_gap_us;       /* ... during the fault */
 	int64_t max_gap_after_us; /* ... and after it (settling included) */
 };
 
 /* Runs @f (borrowed) on its own thread next to a healthy pair on
  * @pair_subject (@pair_connect as for fpair_start) against itest_srv:
  * the pair alone, then during the fault, then after it (once f->settle_ms
- * passed). Asserts that the
- * fault reported no failure, that the pair never failed and exchanged
- * messages in every phase, and, when @check_rate, that its rate during the
- * fault was at least 1/FAULT_RATE_DIV of its rate alone. Prints the figures
- * to stderr under @name. Fills @out (may be NULL). */
+ * passed). Asserts what must hold however busy the machine is: the fault
+ * reported no failure; the pair never failed (every message came back, once,
+ * in order); it exchanged messages before and after the fault; and it never
+ * waited longer than FAULT_MAX_WAIT_MS for a batch. Prints the rates and
+ * waits to stderr under @name ("faults: ..."). Fills @out (may be NULL). */
 void fault_run_with_pair(const char *name, struct fault *f, const char *pair_subject,
-                         const char *pair_connect, bool check_rate, struct fault_report *out);
+                         const char *pair_connect, struct fault_report *out);
 
 /* Asserts that itest_srv accepts a new connection that subscribes, publishes
  * to itself and gets its message and PONG; @connect_json as for fpair_start. */

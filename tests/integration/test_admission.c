@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -21,7 +22,9 @@
 
 TestSuite(admission, .fini = itest_teardown, .timeout = 180);
 
-#define WAIT_MS 5000
+#define WAIT_MS        5000
+#define DRAIN_IDLE_MS  1000
+#define DRAIN_TOTAL_MS 60000
 
 /* Shrinks a socket's kernel buffers so a stalled reader backs up into the
  * server quickly. */
@@ -33,6 +36,13 @@ static void small_buffers(struct raw_conn *c)
 }
 
 static uint16_t mon_port;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Starts ringbus with @conf and monitoring on a free port (retried when the
  * port is lost to a race). */
@@ -136,14 +146,26 @@ static void *publish_burst(void *arg)
 	return NULL;
 }
 
-/* Reads messages until @idle_ms pass without one; records each sequence
- * number in @seen (count entries). Returns how many arrived. */
-static int drain(struct raw_conn *c, char *seen, int count, int idle_ms, int *first_gap)
+/* Reads messages until each of the @count published is accounted for: it
+ * arrived, or policy @policy's counter @dropped says it was dropped. The
+ * counter is read again whenever DRAIN_IDLE_MS pass without a message, and
+ * the whole wait is bounded by DRAIN_TOTAL_MS: how long a busy machine takes
+ * does not change what is counted. Records each sequence number in @seen
+ * (count entries) and the first one missing in *@first_gap (-1: none).
+ * Returns how many arrived. */
+static int drain(struct raw_conn *c, char *seen, int count, const char *policy, const char *dropped,
+                 int *first_gap)
 {
 	int got = 0, expect = 0;
 	*first_gap = -1;
 	struct raw_msg m;
-	while (raw_read_msg(c, &m, idle_ms) == 0) {
+	uint64_t gone = adm_counter(policy, dropped);
+	int64_t end = now_ms() + DRAIN_TOTAL_MS;
+	while ((uint64_t)got + gone < (uint64_t)count && now_ms() < end) {
+		if (raw_read_msg(c, &m, DRAIN_IDLE_MS) != 0) {
+			gone = adm_counter(policy, dropped);
+			continue;
+		}
 		int seq = atoi(m.data);
 		cr_assert(seq >= 0 && seq < count, "bad sequence %d", seq);
 		cr_assert(!seen[seq], "message %d delivered twice", seq);
@@ -199,9 +221,10 @@ Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
 	raw_close(sub);
 }
 
-/* Fills a stalled subscriber of @policy, then reads what it kept. */
-static void stalled_then_drained(const char *policy, int count, char *seen, int *got,
-                                 int *first_gap)
+/* Fills a stalled subscriber of @policy, then reads what it kept (until the
+ * policy's counter @dropped and what arrived add up to @count). */
+static void stalled_then_drained(const char *policy, const char *dropped, int count, char *seen,
+                                 int *got, int *first_gap)
 {
 	char conf[256];
 	snprintf(conf, sizeof conf,
@@ -211,7 +234,7 @@ static void stalled_then_drained(const char *policy, int count, char *seen, int 
 	struct burst b = {.subject = "q.x", .count = count, .size = 1024};
 	publish_burst(&b); /* returns after the server answered its PING */
 	cr_assert_eq(b.rc, 0, "publisher failed: %s", strerror(-b.rc));
-	*got = drain(sub, seen, count, 1500, first_gap);
+	*got = drain(sub, seen, count, "p", dropped, first_gap);
 	raw_close(sub);
 }
 
@@ -223,7 +246,7 @@ Test(admission, drop_new_keeps_the_oldest_messages_and_drops_new_ones)
 {
 	int count = 16384, got, gap;
 	char *seen = calloc((size_t)count, 1);
-	stalled_then_drained("drop-new", count, seen, &got, &gap);
+	stalled_then_drained("drop-new", "dropped_new", count, seen, &got, &gap);
 	cr_assert(got > 0 && got < count, "kept %d of %d: nothing was dropped", got, count);
 	cr_assert(seen[0], "drop-new dropped the oldest message");
 	cr_assert(gap > 0, "drop-new dropped nothing after the first message");
@@ -241,7 +264,7 @@ Test(admission, drop_old_keeps_the_newest_messages)
 {
 	int count = 16384, got, gap;
 	char *seen = calloc((size_t)count, 1);
-	stalled_then_drained("drop-old", count, seen, &got, &gap);
+	stalled_then_drained("drop-old", "dropped_old", count, seen, &got, &gap);
 	cr_assert(got > 0 && got < count, "kept %d of %d: nothing was dropped", got, count);
 	cr_assert(seen[count - 1], "drop-old lost the newest message");
 	cr_assert(gap >= 0, "drop-old delivered a gap-free prefix: nothing old was dropped");

@@ -100,6 +100,80 @@ ParameterizedTest(int *i, errors, each_error_has_its_text_and_close_behaviour)
 	raw_close(c);
 }
 
+/* CONNECT JSON that nats-server's decoder refuses although a lenient parser
+ * reads it: a raw control character inside a string (one of each class: TAB,
+ * NUL, CR, LF, the others below 0x20), a bad escape, and bytes after the
+ * object. Each is answered with nothing (no PONG, no -ERR) and a close; the
+ * same document written correctly gets its PONG. Explicit lengths: some
+ * hold NUL bytes. */
+struct strict_case {
+	const char *name;
+	const char *bad;
+	size_t bad_len;
+	const char *good; /* the same CONNECT written correctly */
+};
+
+#define STRICT(name, bad, good)                                                                    \
+	{                                                                                          \
+		name, bad, sizeof(bad) - 1, good                                                   \
+	}
+static const struct strict_case strict_cases[] = {
+    STRICT("raw TAB in a string", "{\"verbose\":false,\"name\":\"a\tb\"}",
+           "{\"verbose\":false,\"name\":\"a\\tb\"}"),
+    STRICT("raw NUL in a string", "{\"verbose\":false,\"name\":\"a\0b\"}",
+           "{\"verbose\":false,\"name\":\"a\\u0000b\"}"),
+    STRICT("raw CR in a string", "{\"verbose\":false,\"name\":\"a\rb\"}",
+           "{\"verbose\":false,\"name\":\"a\\rb\"}"),
+    STRICT("raw 0x01 in a string",
+           "{\"verbose\":false,\"name\":\"a\x01"
+           "b\"}",
+           "{\"verbose\":false,\"name\":\"a\\u0001b\"}"),
+    STRICT("raw 0x1f in a key",
+           "{\"verbose\":false,\"na\x1f"
+           "me\":\"a\"}",
+           "{\"verbose\":false,\"na\\u001fme\":\"a\"}"),
+    STRICT("raw ESC in a string", "{\"verbose\":false,\"lang\":\"\x1b[0m\"}",
+           "{\"verbose\":false,\"lang\":\"\\u001b[0m\"}"),
+    STRICT("unknown escape", "{\"verbose\":false,\"name\":\"a\\xb\"}",
+           "{\"verbose\":false,\"name\":\"a\\\\xb\"}"),
+    STRICT("bad \\u digits", "{\"verbose\":false,\"name\":\"a\\u00zz\"}",
+           "{\"verbose\":false,\"name\":\"a\\u00ff\"}"),
+    STRICT("number with a leading zero", "{\"verbose\":false,\"x\":01}",
+           "{\"verbose\":false,\"x\":1}"),
+    STRICT("garbage after the object", "{\"verbose\":false} x", "{\"verbose\":false} "),
+    STRICT("NUL after the object", "{\"verbose\":false}\0", "{\"verbose\":false}\t"),
+};
+#undef STRICT
+#define N_STRICT_CASES (sizeof strict_cases / sizeof strict_cases[0])
+
+ParameterizedTestParameters(errors, connect_json_is_read_strictly)
+{
+	static int idx[N_STRICT_CASES];
+	for (size_t i = 0; i < N_STRICT_CASES; i++)
+		idx[i] = (int)i;
+	return cr_make_param_array(int, idx, N_STRICT_CASES);
+}
+
+ParameterizedTest(int *i, errors, connect_json_is_read_strictly)
+{
+	const struct strict_case *e = &strict_cases[*i];
+	struct raw_conn *c = itest_raw_open();
+	ITEST_RAW_OK(c, raw_read_until(c, "\r\n", NULL, 0, RAW_WAIT_MS));
+	ITEST_SEND(c, "CONNECT ");
+	ITEST_RAW_OK(c, raw_send(c, e->bad, e->bad_len));
+	raw_send_str(c, "\r\nPING\r\n"); /* the server may have closed already */
+	cr_assert_eq(raw_expect_eof(c, RAW_WAIT_MS), 0, "%s: must close without a reply: %s",
+	             e->name, raw_why(c));
+	raw_close(c);
+
+	c = itest_raw_open();
+	ITEST_RAW_OK(c, raw_read_until(c, "\r\n", NULL, 0, RAW_WAIT_MS));
+	ITEST_RAW_OK(c, raw_sendf(c, "CONNECT %s\r\nPING\r\n", e->good));
+	cr_assert_eq(raw_expect_str(c, "PONG\r\n"), 0, "%s, written correctly: %s", e->name,
+	             raw_why(c));
+	raw_close(c);
+}
+
 Test(errors, a_pedantic_publish_to_a_wildcard_is_still_routed)
 {
 	struct raw_conn *sub = itest_raw(Q);

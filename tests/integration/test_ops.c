@@ -15,7 +15,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "tests/integration/itest.h"
 
@@ -44,15 +48,21 @@ static bool file_contains(const char *path, const char *needle)
 	return found;
 }
 
-/* Waits (bounded) for the server's log to contain @needle. */
-static bool log_waits_for(const char *needle)
+/* Waits (bounded: 10 s) for the file @path to contain @needle. */
+static bool file_waits_for(const char *path, const char *needle)
 {
-	for (int i = 0; i < 500; i++) {
-		if (file_contains(itest_srv.log_path, needle))
+	for (int i = 0; i < 1000; i++) {
+		if (file_contains(path, needle))
 			return true;
 		usleep(10000);
 	}
 	return false;
+}
+
+/* Waits (bounded) for the server's log to contain @needle. */
+static bool log_waits_for(const char *needle)
+{
+	return file_waits_for(itest_srv.log_path, needle);
 }
 
 static void *stop_server(void *arg)
@@ -293,4 +303,190 @@ Test(ops, check_config_names_the_file_line_and_setting)
 	snprintf(where, sizeof where, "%s:1: unknown setting 'prot'", path);
 	cr_assert(strstr(out, where), "%s", out);
 	unlink(path);
+}
+
+/* ---- protocol errors in the log ---- */
+
+/* Connects a raw client and reads its INFO; *@cid is its client_id and
+ * *@port its local port, which the server's log names. */
+static struct raw_conn *client_with_id(unsigned long long *cid, unsigned *port)
+{
+	struct raw_conn *c = itest_raw_open();
+	char info[2048];
+	ITEST_RAW_OK(c, raw_read_line(c, info, sizeof info, WAIT_MS));
+	const char *id = strstr(info, "\"client_id\":");
+	cr_assert(id, "no client_id in %s", info);
+	*cid = strtoull(id + 12, NULL, 10);
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	cr_assert_eq(getsockname(raw_fd(c), (struct sockaddr *)&sa, &sl), 0);
+	*port = ntohs(sa.sin_port);
+	return c;
+}
+
+/* Lines of @path that contain @needle. */
+static int count_lines(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* What a client sends (explicit length: it may hold a NUL) and the reason the
+ * log must give, as nats-server logs it at its default level. */
+static const struct {
+	const char *input;
+	size_t len;
+	const char *reason;
+} logged_errors[] = {
+#define IN(s) s, sizeof(s) - 1
+    {IN("CONNECT {\"name\":\"a\tb\"}\r\n"), "invalid character '\\t' in string literal"},
+    {IN("CONNECT {\"name\":\"a\0b\"}\r\n"), "invalid character '\\x00' in string literal"},
+    {IN("CONNECT {\"verbose\":false} x\r\n"), "invalid character 'x' after top-level value"},
+    {IN("CONNECT {\"verbose\":false,\"protocol\":2}\r\n"), "invalid client protocol"},
+    {IN("CONNECT {\"verbose\":false}\r\nBOGUS\r\n"), "Unknown Protocol Operation"},
+    {IN("CONNECT {\"verbose\":false}\r\nSUB a b c d\r\n"), "malformed arguments"},
+    {IN("CONNECT {\"verbose\":false}\r\nPUB a 2000000\r\n"), "Maximum Payload Violation"},
+    {IN("CONNECT {\"verbose\":false}\r\nHPUB a 12 12\r\nNATS/1.0\r\n\r\n\r\n"),
+     "message headers not supported"},
+#undef IN
+};
+
+Test(ops, protocol_errors_are_logged_with_the_client_and_the_reason)
+{
+	itest_start(NULL); /* the default log level: no -D */
+	for (size_t i = 0; i < sizeof logged_errors / sizeof logged_errors[0]; i++) {
+		unsigned long long cid;
+		unsigned port;
+		struct raw_conn *c = client_with_id(&cid, &port);
+		ITEST_RAW_OK(c, raw_send(c, logged_errors[i].input, logged_errors[i].len));
+		char line[256];
+		while (raw_read_line(c, line, sizeof line, WAIT_MS) >= 0)
+			; /* an -ERR line or nothing, then the close */
+		raw_close(c);
+		char want[256];
+		snprintf(want, sizeof want, "[ERR] 127.0.0.1:%u - cid:%llu - %s", port, cid,
+		         logged_errors[i].reason);
+		cr_assert(log_waits_for(want), "no '%s' in the log", want);
+	}
+}
+
+#define FLOOD_CLIENTS 60
+#define LOG_BURST     10 /* the I/O thread's client log: 10 lines, then one a second */
+
+static int64_t ops_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(ops, a_flood_of_bad_clients_is_logged_at_a_bounded_rate)
+{
+	itest_start(NULL);
+	int64_t t0 = ops_now_ms();
+	for (int i = 0; i < FLOOD_CLIENTS; i++) {
+		struct raw_conn *c = itest_raw(ITEST_QUIET);
+		ITEST_SEND(c, "BOGUS\r\n");
+		ITEST_EXPECT(c, "-ERR 'Unknown Protocol Operation'\r\n");
+		ITEST_RAW_OK(c, raw_expect_eof(c, WAIT_MS));
+		raw_close(c);
+	}
+	int64_t took_ms = ops_now_ms() - t0;
+	/* Let the bucket refill, then one more: its line says how many went
+	 * unlogged. */
+	usleep(1100 * 1000);
+	struct raw_conn *c = itest_raw(ITEST_QUIET);
+	ITEST_SEND(c, "BOGUS\r\n");
+	ITEST_EXPECT(c, "-ERR 'Unknown Protocol Operation'\r\n");
+	ITEST_RAW_OK(c, raw_expect_eof(c, WAIT_MS));
+	raw_close(c);
+	cr_assert(log_waits_for("earlier lines about clients suppressed"),
+	          "the line after a suppressed burst does not count what was suppressed");
+	int logged = count_lines(itest_srv.log_path, "Unknown Protocol Operation");
+	/* The burst, one a second while the flood lasted, and the last one; the
+	 * flood's length is measured, so a slow machine only raises the bound. */
+	int most = LOG_BURST + (int)(took_ms / 1000) + 2;
+	fprintf(stderr, "ops: %d bad clients in %lld ms, %d log lines\n", FLOOD_CLIENTS + 1,
+	        (long long)took_ms, logged);
+	cr_assert(logged >= LOG_BURST && logged <= most,
+	          "%d lines for %d bad clients in %lld ms (expected %d to %d)", logged,
+	          FLOOD_CLIENTS + 1, (long long)took_ms, LOG_BURST, most);
+}
+
+/* ---- reloads that change nothing ---- */
+
+/* Starts ringbus with -l (a new temporary file, its name in @log) and the
+ * config file @conf (NULL: no -c). */
+static void start_logging_to_file(char *log, size_t cap, const char *conf)
+{
+	snprintf(log, cap, "/tmp/ringbus-ops-XXXXXX.log");
+	int fd = mkstemps(log, 4);
+	cr_assert(fd >= 0);
+	close(fd);
+	const char *args[] = {"-l", log, NULL};
+	struct harness_opts opts = {.args = args, .config = conf};
+	itest_start(&opts);
+	cr_assert(file_waits_for(log, "ready for connections"), "ringbus does not log to %s", log);
+}
+
+Test(ops, a_reload_of_a_bad_file_logs_each_reason_and_position)
+{
+	char log[64], want[256];
+	start_logging_to_file(log, sizeof log, "max_payload: 2048\n");
+	write_file(itest_srv.conf_path, "max_payload: 1024\n"
+	                                "bogus_setting = 1\n"
+	                                "[policy p]\n"
+	                                "subjects = p.>\n"
+	                                "subscriber = sometimes\n");
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	cr_assert(file_waits_for(log, "reload: the configuration is invalid; nothing changed"),
+	          "no refusal in %s", log);
+	snprintf(want, sizeof want, "[ERR] reload: %s:2: unknown setting 'bogus_setting'",
+	         itest_srv.conf_path);
+	cr_assert(file_contains(log, want), "no '%s' in %s", want, log);
+	snprintf(want, sizeof want,
+	         "[ERR] reload: %s:5: [policy p] subscriber: ", itest_srv.conf_path);
+	cr_assert(file_contains(log, want), "no '%s' in %s", want, log);
+	/* Problems found once the file is read, by the admission checks. */
+	write_file(itest_srv.conf_path, "[policy p]\nsubjects = p.>\n"
+	                                "subscriber_high = 1M\nsubscriber_low = 2M\n");
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	cr_assert(file_waits_for(log, "[ERR] reload: admission: policy p: subscriber_low must be "
+	                              "below subscriber_high"),
+	          "no admission problem in %s", log);
+	cr_assert(file_waits_for(log, "reload: cannot build the new settings; nothing changed"));
+	/* Nothing of it went to stderr, and nothing changed. */
+	cr_assert_not(file_contains(itest_srv.log_path, "bogus_setting"),
+	              "a reload problem went to stderr");
+	cr_assert_not(file_contains(itest_srv.log_path, "subscriber_low"),
+	              "a reload problem went to stderr");
+	cr_assert_not(file_contains(log, "reload: done"));
+	struct raw_conn *c = itest_raw_open();
+	char info[2048];
+	ITEST_RAW_OK(c, raw_read_line(c, info, sizeof info, WAIT_MS));
+	cr_assert(strstr(info, "\"max_payload\":2048"), "the bad file changed something: %s", info);
+	raw_close(c);
+	unlink(log);
+}
+
+Test(ops, a_reload_without_a_config_file_says_there_is_nothing_to_reload)
+{
+	char log[64];
+	start_logging_to_file(log, sizeof log, NULL);
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	cr_assert(file_waits_for(log, "[ERR] reload: ringbus was started without a configuration "
+	                              "file (-c FILE): nothing to reload"),
+	          "no such line in %s", log);
+	cr_assert_not(file_contains(log, "reload: done"));
+	struct raw_conn *c = itest_raw(ITEST_QUIET);
+	ITEST_SEND(c, "PING\r\n");
+	ITEST_EXPECT(c, "PONG\r\n");
+	raw_close(c);
+	unlink(log);
 }

@@ -11,6 +11,16 @@
  *   CONNECT x / [] / \r\n / {..} x     close, no -ERR (invalid JSON)
  *   {"verbose":"yes"}, {"protocol":"1"}, {"protocol":1.5}, {"name":5}
  *                                      close, no -ERR (wrong type for a field)
+ *   CONNECT {"name":"a<TAB>b"} (also NUL, CR, LF, 0x01, 0x1f raw in a string),
+ *   {"name":"a\xb"}, {"name":"a\u00zzb"}, {"x":01}, {"x":1.}, {} x, {}},
+ *   {"x":1,} and form feeds or vertical tabs between tokens
+ *                                      close, no -ERR; logged as
+ *                                      [ERR] 127.0.0.1:port - cid:N - invalid
+ *                                      character '\t' in string literal (Go's
+ *                                      JSON errors: tests/io/test_json_strict.c)
+ *   {"name":"\ud800"}, {"name":"\u0000"}, {"name":"a<DEL>b"}, raw 0x80-0xff,
+ *   {"x":1e+5}, {"x":-0.0e-1}, blanks after the object
+ *                                      accepted
  *   INFO: {"server_id",...,"server_name","version","proto":1,"go","host","port",
  *          "headers","auth_required" (when set),"max_payload","client_id",
  *          "client_ip"} followed by " \r\n". */
@@ -22,7 +32,7 @@
 
 static int parse(struct connect_opts *o, const char *json)
 {
-	return connect_opts_parse(o, json, strlen(json));
+	return connect_opts_parse(o, json, strlen(json), NULL, 0);
 }
 
 Test(connect, defaults_before_connect_are_nats_servers)
@@ -136,6 +146,85 @@ Test(connect, invalid_json_closes_without_an_err_line)
 		connect_opts_fini(&o);
 	}
 	cr_assert_null(connect_err_text(CONNECT_ERR_JSON));
+}
+
+/* CONNECT documents nats-server refuses (connection closed, no -ERR) although
+ * cJSON alone would read them; explicit lengths (some hold NUL). */
+static const struct {
+	const char *doc;
+	size_t len;
+} strict_refused[] = {
+#define DOC(s)                                                                                     \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
+    DOC("{\"verbose\":false,\"name\":\"a\tb\"}"),
+    DOC("{\"verbose\":false,\"name\":\"a\0b\"}"),
+    DOC("{\"verbose\":false,\"name\":\"a\rb\"}"),
+    DOC("{\"verbose\":false,\"name\":\"a\nb\"}"),
+    DOC("{\"verbose\":false,\"name\":\"a\x01\"}"),
+    DOC("{\"verbose\":false,\"name\":\"a\x1f\"}"),
+    DOC("{\"verbose\":false,\"name\":\"a\\u00zzb\"}"),
+    DOC("{\"verbose\":false,\"x\":01}"),
+    DOC("{\"verbose\":false,\"x\":1.}"),
+    DOC("{\"verbose\":false,\f\"x\":1}"),
+    DOC("{\"verbose\":false,\v\"x\":1}"),
+    DOC("{\"verbose\":false}\0"),
+#undef DOC
+};
+
+Test(connect, json_is_read_as_strictly_as_nats_server_reads_it)
+{
+	for (size_t i = 0; i < RB_ARRAY_LEN(strict_refused); i++) {
+		struct connect_opts o;
+		char why[128] = "";
+		connect_opts_init(&o);
+		cr_expect_eq(connect_opts_parse(&o, strict_refused[i].doc, strict_refused[i].len,
+		                                why, sizeof(why)),
+		             CONNECT_ERR_JSON, "case %zu accepted", i);
+		cr_expect(o.verbose && o.name == NULL,
+		          "case %zu: a refused CONNECT changed the options", i);
+		cr_expect(strncmp(why, "invalid character ", 18) == 0, "case %zu: reason '%s'", i,
+		          why);
+		connect_opts_fini(&o);
+	}
+}
+
+Test(connect, the_reason_is_given_for_the_log)
+{
+	struct connect_opts o;
+	char why[128];
+
+	connect_opts_init(&o);
+	cr_assert_eq(connect_opts_parse(&o, "{\"name\":\"a\tb\"}", 14, why, sizeof(why)),
+	             CONNECT_ERR_JSON);
+	cr_assert_str_eq(why, "invalid character '\\t' in string literal");
+	cr_assert_eq(connect_opts_parse(&o, "{\"verbose\":\"yes\"}", 17, why, sizeof(why)),
+	             CONNECT_ERR_JSON);
+	cr_assert_str_eq(why, "json: cannot unmarshal string into field verbose of type bool");
+	cr_assert_eq(connect_opts_parse(&o, "{\"protocol\":2}", 14, why, sizeof(why)),
+	             CONNECT_ERR_PROTOCOL);
+	cr_assert_str_eq(why, "invalid client protocol");
+	cr_assert_eq(connect_opts_parse(&o, "{\"protocol\":2}", 14, NULL, 0), CONNECT_ERR_PROTOCOL);
+	connect_opts_fini(&o);
+}
+
+Test(connect, lone_surrogates_are_read_as_nats_server_reads_them)
+{
+	static const char *docs[] = {"{\"name\":\"\\ud800\"}", "{\"name\":\"\\udc00x\"}",
+	                             "{\"name\":\"\\u0000\"}", "{\"name\":\"a\x7f\x80\xff\"}",
+	                             "{\"x\":1e+5,\"y\":-0.0e-1}  \t "};
+	for (size_t i = 0; i < RB_ARRAY_LEN(docs); i++) {
+		struct connect_opts o;
+		connect_opts_init(&o);
+		cr_expect_eq(parse(&o, docs[i]), 0, "%s", docs[i]);
+		connect_opts_fini(&o);
+	}
+	struct connect_opts o;
+	connect_opts_init(&o);
+	cr_assert_eq(parse(&o, "{\"name\":\"x\\ud800y\"}"), 0);
+	cr_assert_str_eq(o.name, "x\xef\xbf\xbdy", "U+FFFD in UTF-8");
+	connect_opts_fini(&o);
 }
 
 Test(connect, a_bad_field_type_changes_nothing)

@@ -103,7 +103,7 @@ Test(config, admission_policies_pick_the_most_specific_pattern)
 	                      "[policy star]\nsubjects = orders.*.x\nsubscriber = disconnect\n"),
 	             0);
 	struct admission *a = NULL;
-	cr_assert_eq(admission_new(c.adm, &a), 0);
+	cr_assert_eq(admission_new(c.adm, NULL, &a), 0);
 	static const struct {
 		const char *subject;
 		const char *policy;
@@ -129,7 +129,7 @@ Test(config, a_policy_without_subjects_is_refused)
 	struct config c;
 	cr_assert_eq(load(&c, "[policy lonely]\nsubscriber = defer\n"), 0);
 	struct admission *a = NULL;
-	cr_assert_neq(admission_new(c.adm, &a), 0);
+	cr_assert_neq(admission_new(c.adm, NULL, &a), 0);
 	config_fini(&c);
 }
 
@@ -149,8 +149,58 @@ Test(config, command_line_overrides_the_file)
 	cr_assert_eq(c.port, 6000);
 	cr_assert_eq(c.workers, 2);
 	struct admission *a = NULL;
-	cr_assert_eq(admission_new(c.adm, &a), 0);
+	cr_assert_eq(admission_new(c.adm, NULL, &a), 0);
 	cr_assert_eq(a->policies[0].sub, ADM_DROP_OLD);
 	admission_free(a);
+	config_fini(&c);
+}
+
+/* Problems handed to a report function instead of stderr (what a reload
+ * does, to put them in the log). */
+static char reported[8][256];
+static int nreported;
+
+static void collect(const char *problem)
+{
+	if (nreported < 8)
+		snprintf(reported[nreported++], sizeof reported[0], "%s", problem);
+}
+
+Test(config, problems_go_to_the_report_function_with_their_position)
+{
+	char file[] = "/tmp/ringbus-cfg-XXXXXX";
+	int fd = mkstemp(file);
+	cr_assert(fd >= 0);
+	const char *text = "port = 4333\nbogus = 1\n[policy p]\nsubscriber = sometimes\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	struct config c;
+	config_init(&c);
+	c.report = collect;
+	nreported = 0;
+	cr_assert_neq(config_load_file(&c, file), 0);
+	cr_assert_eq(nreported, 2, "%d problems reported", nreported);
+	char want[128];
+	snprintf(want, sizeof want, "%s:2: unknown setting 'bogus'", file);
+	cr_assert_str_eq(reported[0], want);
+	snprintf(want, sizeof want, "%s:4: [policy p] subscriber: ", file);
+	cr_assert(strncmp(reported[1], want, strlen(want)) == 0, "%s", reported[1]);
+	unlink(file);
+	cr_assert_neq(config_load_file(&c, file), 0);
+	cr_assert(strstr(reported[2], "cannot open configuration file"), "%s", reported[2]);
+	config_fini(&c);
+
+	config_init(&c);
+	cr_assert_eq(adm_config_set(c.adm, "policy p", "subjects", "p.>", want, sizeof want), 0);
+	cr_assert_eq(adm_config_set(c.adm, "policy p", "subscriber_high", "1M", want, sizeof want),
+	             0);
+	cr_assert_eq(adm_config_set(c.adm, "policy p", "subscriber_low", "2M", want, sizeof want),
+	             0);
+	struct admission *a = NULL;
+	nreported = 0;
+	cr_assert_neq(admission_new(c.adm, collect, &a), 0);
+	cr_assert_eq(nreported, 1);
+	cr_assert_str_eq(reported[0],
+	                 "admission: policy p: subscriber_low must be below subscriber_high");
 	config_fini(&c);
 }
