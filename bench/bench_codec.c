@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "io/proto.h"
+#include "io/proto/proto.h"
 
 #define NMSGS     4096u
 #define READ_SIZE (16u * 1024u)

@@ -9,7 +9,7 @@
 
 #include "core/clock.h"
 #include "core/compiler.h"
-#include "router/sublist.h"
+#include "router/index/sublist.h"
 
 #define BENCH_HIT_SUBJECTS  1024u  /* fewer than the cache holds */
 #define BENCH_MISS_SUBJECTS 65536u /* many more than the cache holds */

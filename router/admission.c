@@ -14,8 +14,8 @@
 
 #include "core/log.h"
 #include "core/parse.h"
-#include "router/stats.h"
-#include "router/subject.h"
+#include "router/monitor/stats.h"
+#include "router/index/subject.h"
 
 #define ADM_MAX_POLICIES 64
 #define ADM_MAX_RULES    256

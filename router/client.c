@@ -12,14 +12,14 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/map.h"
-#include "io/connect.h"
-#include "io/loop.h"
-#include "io/proto.h"
+#include "io/proto/connect.h"
+#include "io/loop/loop.h"
+#include "io/proto/proto.h"
 #include "router/auth.h"
 #include "router/client_int.h"
 #include "router/server.h"
 #include "router/shard.h"
-#include "router/subject.h"
+#include "router/index/subject.h"
 
 static atomic_uint_fast64_t client_next_cid = 1;
 

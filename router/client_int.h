@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #include "core/map.h"
-#include "io/connect.h"
-#include "io/loop.h"
-#include "io/proto.h"
+#include "io/proto/connect.h"
+#include "io/loop/loop.h"
+#include "io/proto/proto.h"
 #include "router/admission.h"
 #include "router/batch.h"
 #include "router/client.h"

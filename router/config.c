@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/pin.h"
-#include "io/tls.h"
+#include "io/tls/tls.h"
 #include "router/admission.h"
 
 static void config_set_str(char **dst, const char *v)

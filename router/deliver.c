@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "core/memacct.h"
 #include "router/client_int.h"
-#include "router/subject.h"
+#include "router/index/subject.h"
 
 bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
 {

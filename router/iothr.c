@@ -12,7 +12,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/memacct.h"
-#include "io/loop.h"
+#include "io/loop/loop.h"
 #include "router/admission.h"
 #include "router/client_int.h"
 #include "router/server.h"

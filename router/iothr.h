@@ -20,7 +20,7 @@
 #include "core/wake.h"
 #include "router/batch.h"
 #include "router/rlog.h"
-#include "router/stats.h"
+#include "router/monitor/stats.h"
 
 struct server;
 struct io_loop;

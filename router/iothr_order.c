@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
-#include "io/loop.h"
+#include "io/loop/loop.h"
 #include "router/client_int.h"
 #include "router/iothr.h"
 #include "router/server.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/loop.h"
+#include "io/loop/loop.h"
 #include "router/client_int.h"
 #include "router/iothr.h"
 

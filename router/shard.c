@@ -10,7 +10,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "router/sublist.h"
+#include "router/index/sublist.h"
 
 #define SHARD_TRIM_AFTER 10000
 /* Subscriptions of closed connections removed per run (~0.5 ms of work),

@@ -6,8 +6,8 @@
 #include <stdio.h>
 
 #include "core/log.h"
-#include "io/loop.h"
-#include "io/tls.h"
+#include "io/loop/loop.h"
+#include "io/tls/tls.h"
 #include "router/client.h"
 #include "router/iothr.h"
 #include "router/server.h"

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "io/proto.h"
+#include "io/proto/proto.h"
 #include "router/config.h"
 #include "router/iothr.h"
 #include "router/server.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/proto.h"
+#include "io/proto/proto.h"
 #include "tests/fuzz/fuzz_target.h"
 
 #define HEAD 5

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io/proto.h"
+#include "io/proto/proto.h"
 
 #define BC_BUF (64 * 1024)
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "io/proto.h"
+#include "io/proto/proto.h"
 
 /* What one run produced. Owner: the test. */
 struct feed_log {

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/connect.h"
+#include "io/proto/connect.h"
 
 static int parse(struct connect_opts *o, const char *json)
 {

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "io/json_strict.h"
+#include "io/proto/json_strict.h"
 
 /* Documents Go's decoder accepts (lengths explicit: some hold NUL bytes). */
 static const struct {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/proto.h"
+#include "io/proto/proto.h"
 
 #define MAXP PROTO_DEFAULT_MAX_PAYLOAD
 

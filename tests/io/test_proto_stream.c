@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/proto.h"
+#include "io/proto/proto.h"
 #include "tests/io/proto_feed.h"
 
 #define MAXP PROTO_DEFAULT_MAX_PAYLOAD

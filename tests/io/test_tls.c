@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io/tls.h"
+#include "io/tls/tls.h"
 #include "tests/integration/tls_client.h"
 
 #define WAIT_MS   5000

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/compiler.h"
-#include "router/monitor_render.h"
+#include "router/monitor/monitor_render.h"
 #include "tests/router/prom_check.h"
 
 #define S        1000000000ull

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/compiler.h"
-#include "router/subject.h"
+#include "router/index/subject.h"
 
 struct valid_case {
 	const char *s;

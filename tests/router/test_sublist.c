@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "router/sublist.h"
+#include "router/index/sublist.h"
 
 static struct sublist *sl;
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "core/compiler.h"
-#include "router/subject.h"
-#include "router/sublist.h"
+#include "router/index/subject.h"
+#include "router/index/sublist.h"
 
 #define PROP_MAX_SUBS 4000
 #define PROP_OWNERS   12

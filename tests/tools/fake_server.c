@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "io/proto.h"
-#include "router/subject.h"
+#include "io/proto/proto.h"
+#include "router/index/subject.h"
 
 #define FAKE_MAX_CONNS 64
 #define FAKE_READ_BUF  (64 * 1024)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "io/connect.h"
+#include "io/proto/connect.h"
 #include "tools/load/hello.h"
 
 int bconn_init(struct bconn *c, uint32_t wcap)

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 #include "core/compiler.h"
-#include "io/proto.h"
+#include "io/proto/proto.h"
 
 #define BCONN_WBUF (64u * 1024u) /* writes leave in buffers of up to this */
 #define BCONN_RBUF (64u * 1024u) /* one recv reads up to this */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "router/subject.h"
+#include "router/index/subject.h"
 #include "tools/load/topo.h"
 
 enum opt_id {

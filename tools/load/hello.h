@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/compiler.h"
-#include "io/proto.h"
+#include "io/proto/proto.h"
 #include "tools/load/flags.h"
 
 /* "CONNECT {...}\r\nPING\r\n" for client @name with @url's credentials

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "io/connect.h"
+#include "io/proto/connect.h"
 #include "tools/load/hello.h"
 #include "tools/load/run.h"
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "core/compiler.h"
-#include "io/proto.h"
+#include "io/proto/proto.h"
 #include "tools/load/stats.h"
 
 struct load_run;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "router/subject.h"
+#include "router/index/subject.h"
 
 struct topo_set topo_spread(uint32_t k, uint32_t n, uint32_t i, bool wide_when_equal)
 {

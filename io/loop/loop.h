@@ -1,0 +1,233 @@
+/* One io_uring event loop per I/O thread: a listening socket with multishot
+ * accept, connections with multishot recv into a provided-buffer ring, one
+ * send in flight per connection with everything written meanwhile coalesced
+ * into the next send, a 1 s tick, and an eventfd that other threads use to
+ * wake the loop. What the bytes mean is the business of the callbacks
+ * (router/), not of this file.
+ *
+ * Owner: the I/O thread that runs io_loop_run(); nothing here is thread-safe
+ * except io_loop_stop(). */
+#ifndef IO_LOOP_LOOP_H
+#define IO_LOOP_LOOP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/wake.h"
+
+struct io_loop;
+
+/* The largest output queue a connection may have (buffers double in size
+ * and their lengths are 32 bits). */
+#define IO_MAX_PENDING_LIMIT (1u << 30)
+
+/* Output bytes of a connection: filled by the owner, then sent whole. */
+struct io_obuf {
+	char *data;
+	uint32_t len; /* bytes written */
+	uint32_t off; /* bytes already sent (sending buffer only) */
+	uint32_t cap;
+};
+
+/* One accepted connection. Owner: its I/O thread. The callbacks own @user. */
+struct io_conn {
+	struct io_loop *loop;
+	void *user;
+	int fd;
+	uint32_t slot;
+	uint32_t gen;
+	uint64_t id;         /* unique while the process runs: loop index, generation, slot */
+	struct io_obuf fill; /* being written by the owner (who may rewrite unsent bytes) */
+	struct io_obuf send; /* in flight */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint32_t peer_port;
+	char peer_ip[46];
+	bool adopted;       /* came through io_loop_adopt(): its first bytes (INFO) went out */
+	uint64_t adopt_tag; /* what io_loop_adopt() was given */
+	/* private */
+	bool recv_armed;
+	bool send_inflight;
+	bool want_recv;   /* re-arm recv at the end of this iteration */
+	bool dirty;       /* on the list of connections with output to send */
+	bool closing;     /* no more input is processed */
+	bool close_after; /* close once the output has been sent */
+	uint8_t cancels;  /* cancel operations in flight */
+	bool paused;      /* recv not re-armed until io_conn_resume() */
+	bool released;    /* slot given back; freed at the end of the iteration */
+	bool eof;         /* the peer sent its last byte (on_eof was called) */
+	struct io_conn *next_dirty;
+	uint64_t close_deadline_ns;
+	uint64_t progress_ns; /* last time the kernel took output bytes, or a send began */
+};
+
+/* The router's side of the loop. @ctx is given at creation. */
+struct io_ops {
+	/* A connection was accepted; set c->user. Return 0, or -errno to refuse it. */
+	int (*on_open)(void *ctx, struct io_conn *c);
+	/* Bytes arrived. The buffer is valid only during the call. */
+	void (*on_data)(void *ctx, struct io_conn *c, const char *data, size_t len);
+	/* The connection is going away (peer closed, error, or io_conn_close());
+	 * called once, before its memory is released. c->user is the callback's
+	 * to free. */
+	void (*on_close)(void *ctx, struct io_conn *c);
+	/* Once per loop iteration: work coming from other threads. Returns true
+	 * when it did something. */
+	bool (*on_poll)(void *ctx);
+	/* After the loop announced sleep: true when work is waiting (then the
+	 * loop does not sleep). */
+	bool (*has_work)(void *ctx);
+	/* About once a second. */
+	void (*on_tick)(void *ctx, uint64_t now_ns);
+	/* A send of @c completed (optional; admission watches queues drain). */
+	void (*on_sent)(void *ctx, struct io_conn *c);
+	/* Optional: the peer closed its sending side. Without it the loop
+	 * closes @c once its output is sent; with it @c stays open (it reads
+	 * nothing more) until the callback's owner calls io_conn_close(), so
+	 * replies to what the peer sent last can still go out. */
+	void (*on_eof)(void *ctx, struct io_conn *c);
+};
+
+/* Counters of one loop. Owner: its thread (copied out by io_loop_get_stats). */
+struct io_loop_stats {
+	uint64_t recv_completions;
+	uint64_t send_completions;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t enobufs; /* multishot recv ended for want of provided buffers */
+	uint64_t wakeups; /* eventfd reads completed (other threads woke us) */
+	uint64_t accepted;
+};
+
+struct io_loop_config {
+	int index;                /* this loop's number (0..) */
+	int listen_fd;            /* a listening socket of this loop's own (SO_REUSEPORT) */
+	uint32_t buf_count;       /* provided buffers (power of two) */
+	uint32_t buf_size;        /* bytes each */
+	uint32_t max_pending;     /* output bytes queued per connection before it is closed;
+	                             at most IO_MAX_PENDING_LIMIT */
+	uint32_t spin_us;         /* microseconds of idle polling before sleeping */
+	uint32_t close_linger_ms; /* how long a closing connection may flush its output */
+	uint32_t tick_ms;         /* on_tick period (0: 1000) */
+	struct wake *wake;        /* written by other threads to wake this loop */
+	const atomic_bool
+	    *stop; /* set by the owner to end io_loop_run(); then write @wake's eventfd */
+	const struct io_ops *ops;
+	void *ctx;
+	/* Optional: sees each accepted socket before it becomes a connection;
+	 * returns true when it took @fd (e.g. for a TLS handshake elsewhere),
+	 * false to let the loop open it as usual. Called with @ctx. */
+	bool (*on_accept_fd)(void *ctx, int fd);
+};
+
+/* Creates the loop with its io_uring, provided-buffer ring and tick. Call it
+ * from the thread that will run it (the ring is single-issuer when the kernel
+ * allows). Returns 0 and *@out, or -errno; logs what failed and why. */
+RB_MUST_CHECK int io_loop_new(const struct io_loop_config *cfg, struct io_loop **out);
+void io_loop_free(struct io_loop *l);
+
+/* Runs until *cfg->stop is true (checked after every wake-up). Returns 0 or -errno. */
+int io_loop_run(struct io_loop *l);
+
+/* A short text naming the ring features in use ("defer_taskrun,
+ * multishot..."), for the start-up log. */
+const char *io_loop_features(const struct io_loop *l);
+
+/* The time (clock_now_ns()) at the start of the loop's current iteration:
+ * cheaper than asking the clock, and fine for anything measured in
+ * milliseconds. */
+uint64_t io_loop_now(const struct io_loop *l);
+
+/* Copies the loop's counters. Call from the loop's thread. */
+void io_loop_get_stats(const struct io_loop *l, struct io_loop_stats *out);
+
+/* Number of connections open. */
+uint32_t io_loop_nconns(const struct io_loop *l);
+
+/* Reserves @n bytes at the end of c's output; returns where to write them,
+ * or NULL when the output would exceed max_pending (the connection is then
+ * being closed as a slow consumer) or memory ran out. Commit with
+ * io_conn_commit(). */
+char *io_conn_reserve(struct io_conn *c, size_t n);
+void io_conn_commit(struct io_conn *c, size_t n);
+
+/* Appends @len bytes to c's output. Returns 0 or -ENOBUFS (see reserve). */
+int io_conn_write(struct io_conn *c, const void *data, size_t len);
+
+/* Bytes queued and not yet sent. */
+static inline size_t io_conn_pending(const struct io_conn *c)
+{
+	return (size_t)c->fill.len + (c->send.len - c->send.off);
+}
+
+/* The output written but not yet handed to the kernel: *@len bytes at the
+ * returned address, which the owner may rewrite (compact) and then shorten
+ * with io_conn_set_unsent(); *@in_flight is what the kernel is sending. */
+static inline char *io_conn_unsent(struct io_conn *c, size_t *len, size_t *in_flight)
+{
+	*len = c->fill.len;
+	*in_flight = c->send.len - c->send.off;
+	return c->fill.data;
+}
+
+/* Keeps only the first @len bytes of the unsent output (@len no more than
+ * io_conn_unsent() gave). */
+static inline void io_conn_set_unsent(struct io_conn *c, size_t len)
+{
+	c->fill.len = (uint32_t)len;
+}
+
+/* True once @c is closing: it processes no more input and gets no output. */
+static inline bool io_conn_is_closing(const struct io_conn *c)
+{
+	return c->closing;
+}
+
+/* How long (ns, at @now) a send of @c has waited for the kernel to take any
+ * byte: 0 when no send is in flight. A peer that reads, however slowly,
+ * keeps this short; one that stopped reading makes it grow. */
+static inline uint64_t io_conn_stalled_ns(const struct io_conn *c, uint64_t now)
+{
+	if (!c->send_inflight || now <= c->progress_ns)
+		return 0;
+	return now - c->progress_ns;
+}
+
+/* Closes @c: once its output is sent when @flush (bounded by a deadline),
+ * else at once. on_close() is called once either way. */
+void io_conn_close(struct io_conn *c, bool flush);
+
+/* Stops / restarts reading from @c (admission control). */
+void io_conn_pause(struct io_conn *c);
+void io_conn_resume(struct io_conn *c);
+
+/* Graceful stop, first step: no more connections are accepted and no more
+ * input is read (what was read is still handed to on_data); output goes on. */
+void io_loop_quiesce(struct io_loop *l);
+
+/* Closes every connection (after its output is sent when @flush). */
+void io_loop_close_all(struct io_loop *l, bool flush);
+
+/* Gives the loop a connected socket that was accepted elsewhere; any thread.
+ * At its next iteration the loop opens it like an accepted one (on_open),
+ * with c->adopted set, c->adopt_tag = @tag and the peer address given (the
+ * socket may be a socketpair end standing for the client). Takes @fd, and
+ * closes it when the loop stops or quiesces first. Returns 0 or -ENOMEM. */
+int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip, uint32_t peer_port);
+
+/* Calls @fn for every open connection of the loop. */
+void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);
+
+/* The connection with id @id if it is still open, else NULL. */
+struct io_conn *io_loop_conn(struct io_loop *l, uint64_t id);
+
+/* The loop index encoded in a connection id. */
+static inline int io_conn_id_loop(uint64_t id)
+{
+	return (int)(id >> 56);
+}
+
+#endif /* IO_LOOP_LOOP_H */

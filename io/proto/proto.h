@@ -1,0 +1,150 @@
+/* The NATS client protocol codec: a streaming, zero-copy parser for the
+ * operations each side sends, and the encoders for what the other side reads.
+ * Behaviour on bad input follows nats-server 2.9 (see docs/DESIGN.md). */
+#ifndef IO_PROTO_PROTO_H
+#define IO_PROTO_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+#define PROTO_MAX_CONTROL_LINE    4096u
+#define PROTO_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
+
+enum proto_op {
+	PROTO_OP_NONE = 0,
+	/* sent by clients, parsed by the server side */
+	PROTO_OP_CONNECT,
+	PROTO_OP_PUB,
+	PROTO_OP_HPUB,
+	PROTO_OP_SUB,
+	PROTO_OP_UNSUB,
+	/* sent by both sides */
+	PROTO_OP_PING,
+	PROTO_OP_PONG,
+	/* sent by servers, parsed by the client side (ringbus-load, tests) */
+	PROTO_OP_INFO,
+	PROTO_OP_MSG,
+	PROTO_OP_HMSG,
+	PROTO_OP_OK,
+	PROTO_OP_ERR,
+};
+
+/* Which operations a parser accepts: a server parses what clients send. */
+enum proto_side {
+	PROTO_SIDE_SERVER = 0,
+	PROTO_SIDE_CLIENT,
+};
+
+/* Parse outcomes (negative). Each names the -ERR text nats-server sends for it,
+ * or none; proto_err_text() gives the text and proto_err_closes() whether the
+ * connection must close (every one of these closes). */
+enum proto_err {
+	PROTO_ERR_UNKNOWN_OP = -1,   /* 'Unknown Protocol Operation' */
+	PROTO_ERR_CONTROL_LINE = -2, /* 'maximum control line exceeded' */
+	PROTO_ERR_MAX_PAYLOAD = -3,  /* 'Maximum Payload Violation' */
+	PROTO_ERR_BAD_ARGS = -4,     /* malformed arguments (or a client's -ERR, bad
+	                              * INFO): close, no -ERR line */
+	PROTO_ERR_NOMEM = -5,        /* could not grow the carry buffer */
+};
+
+/* A view into the input (or into the parser's carry buffer). Not terminated. */
+struct proto_span {
+	const char *ptr;
+	uint32_t len;
+};
+
+/* One parsed operation. Spans not used by the operation have len 0. Valid
+ * until the next proto_parse() call on the same parser. */
+struct proto_frame {
+	enum proto_op op;
+	struct proto_span subject; /* PUB HPUB SUB MSG HMSG */
+	struct proto_span reply;   /* PUB HPUB MSG HMSG (optional) */
+	struct proto_span queue;   /* SUB (optional) */
+	struct proto_span sid;     /* SUB UNSUB MSG HMSG */
+	struct proto_span arg;     /* CONNECT and INFO JSON, -ERR text (quotes stripped) */
+	struct proto_span payload; /* PUB HPUB MSG HMSG: headers + body, without \r\n */
+	uint32_t hdr_len;          /* HPUB HMSG: bytes of payload that are headers */
+	uint64_t max_msgs;         /* UNSUB: auto-unsubscribe after this many; 0 = none */
+};
+
+/* Streaming parser state. Owner: the thread that owns the connection.
+ * Fields are private. */
+struct proto_parser {
+	enum proto_side side;
+	uint32_t max_payload;
+	char *carry; /* partial frame kept between inputs (heap, grown on demand) */
+	uint32_t carry_len;
+	uint32_t carry_cap;
+	uint32_t carry_need; /* bytes the carried frame needs in all, 0 if unknown */
+};
+
+/* Initialises @p for @side with @max_payload (bytes of payload allowed in
+ * PUB/HPUB/MSG/HMSG). Allocates nothing. */
+void proto_parser_init(struct proto_parser *p, enum proto_side side, uint32_t max_payload);
+
+/* Frees the carry buffer. @p may be re-initialised afterwards. */
+void proto_parser_fini(struct proto_parser *p);
+
+/* Parses the next operation from @buf/@len, the unread part of the latest
+ * input. Sets *@used to how many bytes of @buf were consumed.
+ * Returns 1 with *@out filled; 0 when every byte was consumed without
+ * completing an operation (a partial one is kept in the carry buffer and
+ * completed by the next call); or a negative enum proto_err, after which the
+ * connection must be closed. A stream split at any byte boundary yields the
+ * same operations as the whole stream. As nats-server does, the server side
+ * consumes a client's +OK and INFO (valid JSON object) without returning them,
+ * and answers a client's -ERR with PROTO_ERR_BAD_ARGS. */
+RB_MUST_CHECK int proto_parse(struct proto_parser *p, const char *buf, size_t len, size_t *used,
+                              struct proto_frame *out);
+
+/* True when a partial operation is held in the carry buffer. */
+bool proto_parser_pending(const struct proto_parser *p);
+
+/* The -ERR text for @err (without quotes), or NULL when none is sent. */
+const char *proto_err_text(int err);
+
+/* True when the connection must be closed after @err (every enum proto_err). */
+bool proto_err_closes(int err);
+
+/* ---- Encoders. Each writes into @dst (capacity @cap) and returns the bytes
+ * written, or 0 when it would not fit (nothing useful written then). ---- */
+
+#define PROTO_PING_LINE "PING\r\n"
+#define PROTO_PONG_LINE "PONG\r\n"
+#define PROTO_OK_LINE   "+OK\r\n"
+
+/* Longest MSG/HMSG control line for the given field lengths. */
+size_t proto_msg_head_max(size_t subject_len, size_t sid_len, size_t reply_len);
+
+/* "MSG <subject> <sid> [reply] <payload_len>\r\n" */
+size_t proto_encode_msg_head(char *dst, size_t cap, struct proto_span subject,
+                             struct proto_span sid, struct proto_span reply, uint32_t payload_len);
+
+/* "HMSG <subject> <sid> [reply] <hdr_len> <total_len>\r\n" */
+size_t proto_encode_hmsg_head(char *dst, size_t cap, struct proto_span subject,
+                              struct proto_span sid, struct proto_span reply, uint32_t hdr_len,
+                              uint32_t total_len);
+
+/* "-ERR '<text>'\r\n" */
+size_t proto_encode_err(char *dst, size_t cap, const char *text);
+
+/* Client-side encoders (ringbus-load, tests). */
+/* "PUB <subject> [reply] <len>\r\n" (payload and its \r\n follow, written by the caller) */
+size_t proto_encode_pub_head(char *dst, size_t cap, struct proto_span subject,
+                             struct proto_span reply, uint32_t payload_len);
+/* "HPUB <subject> [reply] <hdr_len> <total_len>\r\n" */
+size_t proto_encode_hpub_head(char *dst, size_t cap, struct proto_span subject,
+                              struct proto_span reply, uint32_t hdr_len, uint32_t total_len);
+/* "SUB <subject> [queue] <sid>\r\n" */
+size_t proto_encode_sub(char *dst, size_t cap, struct proto_span subject, struct proto_span queue,
+                        struct proto_span sid);
+/* "UNSUB <sid> [max]\r\n" (max 0 = none) */
+size_t proto_encode_unsub(char *dst, size_t cap, struct proto_span sid, uint64_t max_msgs);
+
+/* Makes a span of a NUL-terminated string (NULL gives an empty span). */
+struct proto_span proto_span_str(const char *s);
+
+#endif /* IO_PROTO_PROTO_H */

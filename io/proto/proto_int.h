@@ -1,0 +1,57 @@
+/* Private to io/proto*.c: parsing one operation from contiguous bytes, shared
+ * by the streaming parser (proto.c) and the grammar (proto_parse.c). */
+#ifndef IO_PROTO_PROTO_INT_H
+#define IO_PROTO_PROTO_INT_H
+
+#include "io/proto/proto.h"
+
+/* proto_parse_one() outcome besides 1 (a frame), 0 (need more) and errors: an
+ * operation was consumed that the caller never sees (a client's +OK or INFO,
+ * which nats-server accepts and ignores). */
+#define PROTO_R_SKIP 2
+
+/* How an operation's name is followed. */
+enum proto_op_class {
+	PROTO_CLS_BARE, /* PING PONG +OK: anything up to the newline is ignored */
+	PROTO_CLS_SEP,  /* PUB HPUB SUB UNSUB MSG HMSG -ERR: a space or tab must follow */
+	PROTO_CLS_OPT,  /* CONNECT INFO: the argument may follow the name directly */
+};
+
+/* One operation name a side accepts. Read-only tables. */
+struct proto_op_desc {
+	const char *name; /* lower case */
+	uint8_t len;
+	uint8_t op;  /* enum proto_op */
+	uint8_t cls; /* enum proto_op_class */
+	bool skip;   /* consumed silently (server side +OK, INFO) */
+};
+
+/* What proto_parse_one() learnt about an incomplete operation. */
+struct proto_scan {
+	size_t as;     /* where the arguments start (== input length if not yet) */
+	size_t need;   /* whole frame length once a payload op's line is complete */
+	uint8_t oplen; /* name length, 0 while the name is incomplete */
+	uint8_t cls;   /* enum proto_op_class, when oplen > 0 */
+};
+
+static inline bool proto_is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Matches the operation name at the start of @s (borrowed). Returns 1 with *@d
+ * set, 0 when @s is a proper prefix of a name, or PROTO_ERR_UNKNOWN_OP. */
+int proto_op_match(enum proto_side side, const char *s, size_t n, const struct proto_op_desc **d);
+
+/* Checks a partial argument s[@as, @n): 0, or PROTO_ERR_CONTROL_LINE once it
+ * cannot end within the limit. */
+int proto_partial_arg_check(const char *s, size_t as, size_t n);
+
+/* Parses one operation from the contiguous bytes @s/@n (borrowed; *@f points
+ * into them). Returns 1 with *@f and *@used set, PROTO_R_SKIP with *@used set,
+ * 0 when incomplete (*@sc says how far it got), or a negative enum proto_err.
+ * Reads only the side and max_payload of @p. */
+int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struct proto_frame *f,
+                    size_t *used, struct proto_scan *sc);
+
+#endif /* IO_PROTO_PROTO_INT_H */

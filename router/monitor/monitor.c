@@ -1,0 +1,359 @@
+/* The monitoring HTTP endpoint on libmicrohttpd: routing, methods, status
+ * codes and process figures (/proc); the bodies come from monitor_render.h. */
+#include "router/monitor/monitor.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "router/monitor/monitor_render.h"
+#include "router/monitor/stats.h"
+
+#define MONITOR_MAX_CLIENTS 64
+#define MONITOR_TIMEOUT_S   30
+
+#define MONITOR_JSON "application/json"
+#define MONITOR_TEXT "text/plain; charset=utf-8"
+#define MONITOR_PROM "text/plain; version=0.0.4; charset=utf-8"
+
+/* Owner: the thread that called monitor_start(); the fields below @d are
+ * touched only by libmicrohttpd's one internal thread, which runs every
+ * request handler. */
+struct monitor {
+	struct server *srv;
+	struct MHD_Daemon *d;
+	char host[64];
+	int port;
+	long clk_tck;
+	long page_size;
+	uint64_t cpu_prev_ticks; /* for /varz's cpu: the previous sample */
+	uint64_t cpu_prev_ns;
+};
+
+/* One endpoint: renders into *body (heap) and says its content type. */
+typedef int (*monitor_handler_fn)(struct monitor *m, struct MHD_Connection *conn, char **body,
+                                  const char **type, unsigned *status);
+
+/* ---- process figures ---- */
+
+static uint64_t monitor_rss(const struct monitor *m)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (uint64_t)resident * (uint64_t)m->page_size;
+}
+
+/* User plus system time of the process, in clock ticks (0 when unknown). */
+static uint64_t monitor_cpu_ticks(void)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: fields follow the last ')' */
+	const char *p = strrchr(buf, ')');
+	unsigned long long utime = 0, stime = 0;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+	                 &stime) != 2)
+		return 0;
+	return (uint64_t)(utime + stime);
+}
+
+static void monitor_proc_sample(struct monitor *m, struct monitor_proc *p)
+{
+	uint64_t ticks = monitor_cpu_ticks();
+	uint64_t now = clock_now_ns();
+	memset(p, 0, sizeof(*p));
+	p->rss_bytes = monitor_rss(m);
+	p->cpu_seconds = (double)ticks / (double)m->clk_tck;
+	if (now > m->cpu_prev_ns && ticks >= m->cpu_prev_ticks) {
+		double busy = (double)(ticks - m->cpu_prev_ticks) / (double)m->clk_tck;
+		p->cpu_percent = 100.0 * busy / ((double)(now - m->cpu_prev_ns) / 1e9);
+	}
+	m->cpu_prev_ticks = ticks;
+	m->cpu_prev_ns = now;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	p->cores = cores > 0 ? (int)cores : 1;
+	p->http_host = m->host;
+	p->http_port = m->port;
+}
+
+/* ---- endpoints ---- */
+
+/* A heap copy of a formatted message, or NULL. */
+RB_PRINTF(1, 2) static char *monitor_strf(const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	return strdup(tmp);
+}
+
+/* Takes a snapshot (true), or puts in *body why not (503; NULL when out of
+ * memory) and returns false. */
+static bool monitor_collect(struct monitor *m, struct stats *st, bool conns, char **body,
+                            const char **type, unsigned *status)
+{
+	int r = stats_collect(m->srv, st, conns);
+	if (r == 0)
+		return true;
+	stats_free(st);
+	*type = MONITOR_TEXT;
+	*status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	*body = monitor_strf("statistics unavailable: %s\n", strerror(-r));
+	return false;
+}
+
+static int monitor_simple(struct monitor *m, char **body, const char **type, unsigned *status,
+                          int (*render)(const struct stats *, char **))
+{
+	struct stats st;
+	if (!monitor_collect(m, &st, false, body, type, status))
+		return *body ? 0 : -ENOMEM;
+	int r = render(&st, body);
+	stats_free(&st);
+	return r;
+}
+
+/* /varz and /metrics: a snapshot and the process figures. */
+static int monitor_with_proc(struct monitor *m, char **body, const char **type, unsigned *status,
+                             int (*render)(const struct stats *, const struct monitor_proc *,
+                                           char **))
+{
+	struct stats st;
+	if (!monitor_collect(m, &st, false, body, type, status))
+		return *body ? 0 : -ENOMEM;
+	struct monitor_proc p;
+	monitor_proc_sample(m, &p);
+	int r = render(&st, &p, body);
+	stats_free(&st);
+	return r;
+}
+
+static int monitor_varz(struct monitor *m, struct MHD_Connection *conn, char **body,
+                        const char **type, unsigned *status)
+{
+	(void)conn;
+	return monitor_with_proc(m, body, type, status, monitor_render_varz);
+}
+
+static int monitor_metrics(struct monitor *m, struct MHD_Connection *conn, char **body,
+                           const char **type, unsigned *status)
+{
+	(void)conn;
+	*type = MONITOR_PROM;
+	return monitor_with_proc(m, body, type, status, monitor_render_metrics);
+}
+
+static int monitor_connz(struct monitor *m, struct MHD_Connection *conn, char **body,
+                         const char **type, unsigned *status)
+{
+	struct monitor_connz_opts o;
+	char err[160];
+	if (monitor_connz_parse(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset"),
+	                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
+	                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort"),
+	                        &o, err, sizeof(err))) {
+		*type = MONITOR_TEXT;
+		*status = MHD_HTTP_BAD_REQUEST;
+		*body = strdup(err);
+		return *body ? 0 : -ENOMEM;
+	}
+	struct stats st;
+	if (!monitor_collect(m, &st, true, body, type, status))
+		return *body ? 0 : -ENOMEM;
+	int r = monitor_render_connz(&st, &o, body);
+	stats_free(&st);
+	return r;
+}
+
+static int monitor_healthz(struct monitor *m, struct MHD_Connection *conn, char **body,
+                           const char **type, unsigned *status)
+{
+	(void)conn;
+	(void)type;
+	struct stats st;
+	int r = stats_collect(m->srv, &st, false);
+	stats_free(&st);
+	if (r == 0) {
+		*body = strdup("{\"status\":\"ok\"}");
+	} else {
+		/* nats-server's shape for an unhealthy server */
+		*status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		*body = monitor_strf("{\"status\":\"unavailable\",\"error\":\"%s\"}", strerror(-r));
+	}
+	return *body ? 0 : -ENOMEM;
+}
+
+#define MONITOR_SIMPLE(fn, render)                                                                 \
+	static int fn(struct monitor *m, struct MHD_Connection *conn, char **body,                 \
+	              const char **type, unsigned *status)                                         \
+	{                                                                                          \
+		(void)conn;                                                                        \
+		return monitor_simple(m, body, type, status, render);                              \
+	}
+
+MONITOR_SIMPLE(monitor_subsz, monitor_render_subsz)
+MONITOR_SIMPLE(monitor_shardz, monitor_render_shardz)
+MONITOR_SIMPLE(monitor_ioz, monitor_render_ioz)
+MONITOR_SIMPLE(monitor_admissionz, monitor_render_admissionz)
+
+static const struct {
+	const char *path;
+	monitor_handler_fn fn;
+} monitor_routes[] = {
+    {"/varz", monitor_varz},       {"/connz", monitor_connz},
+    {"/subsz", monitor_subsz},     {"/subscriptionsz", monitor_subsz},
+    {"/healthz", monitor_healthz}, {"/shardz", monitor_shardz},
+    {"/ioz", monitor_ioz},         {"/admissionz", monitor_admissionz},
+    {"/metrics", monitor_metrics},
+};
+
+/* ---- HTTP ---- */
+
+/* Queues @body (taken, heap) or @fixed (static) with @status. */
+static enum MHD_Result monitor_reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                                     char *body, const char *fixed)
+{
+	struct MHD_Response *resp;
+	if (body)
+		resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(strlen(fixed), (void *)(uintptr_t)fixed,
+		                                       MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	enum MHD_Result r = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result monitor_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version, const char *upload,
+                                       size_t *upload_len, void **req)
+{
+	struct monitor *m = cls;
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)req;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return monitor_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, MONITOR_TEXT, NULL,
+		                     "method not allowed: only GET and HEAD\n");
+	for (size_t i = 0; i < RB_ARRAY_LEN(monitor_routes); i++) {
+		if (strcmp(url, monitor_routes[i].path))
+			continue;
+		char *body = NULL;
+		const char *type = MONITOR_JSON;
+		unsigned status = MHD_HTTP_OK;
+		if (monitor_routes[i].fn(m, conn, &body, &type, &status) || !body) {
+			free(body);
+			return monitor_reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, MONITOR_TEXT,
+			                     NULL, "out of memory\n");
+		}
+		return monitor_reply(conn, status, type, body, NULL);
+	}
+	return monitor_reply(conn, MHD_HTTP_NOT_FOUND, MONITOR_TEXT, NULL, "404 page not found\n");
+}
+
+RB_PRINTF(2, 0) static void monitor_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[256];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	log_warn("monitor: %s", line);
+}
+
+int monitor_start(struct server *s, const char *host, int port, struct monitor **out)
+{
+	*out = NULL;
+	if (port < 0 || port > 65535) {
+		log_error("monitor: invalid port %d", port);
+		return -EINVAL;
+	}
+	struct monitor *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->srv = s;
+	m->port = port;
+	snprintf(m->host, sizeof(m->host), "%s", host && *host ? host : "0.0.0.0");
+	m->clk_tck = sysconf(_SC_CLK_TCK);
+	m->page_size = sysconf(_SC_PAGESIZE);
+	if (m->clk_tck <= 0)
+		m->clk_tck = 100;
+	if (m->page_size <= 0)
+		m->page_size = 4096;
+	m->cpu_prev_ticks = monitor_cpu_ticks();
+	m->cpu_prev_ns = clock_now_ns();
+
+	char service[12];
+	snprintf(service, sizeof(service), "%d", port);
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *ai = NULL;
+	int g = getaddrinfo(m->host, service, &hints, &ai);
+	if (g) {
+		log_error("monitor: cannot resolve %s: %s", m->host, gai_strerror(g));
+		free(m);
+		return -EINVAL;
+	}
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	m->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, monitor_request, m,
+	                        MHD_OPTION_EXTERNAL_LOGGER, monitor_mhd_log, NULL,
+	                        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+	                        (unsigned)MONITOR_MAX_CLIENTS, MHD_OPTION_CONNECTION_TIMEOUT,
+	                        (unsigned)MONITOR_TIMEOUT_S, MHD_OPTION_END);
+	int err = errno ? errno : EIO;
+	freeaddrinfo(ai);
+	if (!m->d) {
+		log_error("monitor: cannot serve on %s:%d: %s", m->host, port, strerror(err));
+		free(m);
+		return -err;
+	}
+	/* m->port stays as asked: the daemon's thread reads it from now on */
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
+	log_info("monitoring on http://%s:%d", m->host, info && info->port ? info->port : port);
+	*out = m;
+	return 0;
+}
+
+void monitor_stop(struct monitor *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->d);
+	free(m);
+}

@@ -1,0 +1,144 @@
+/* Statistics snapshots: shard counters read as atomics, I/O threads and
+ * their connections copied by their own thread on request. */
+#include "router/monitor/stats.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "io/loop/loop.h"
+#include "router/admission.h"
+#include "core/memacct.h"
+#include "router/iothr.h"
+#include "router/server.h"
+#include "router/shard.h"
+
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t stats_load(const atomic_uint_fast64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void stats_shard(struct shard *sh, struct stats_shard *o)
+{
+	o->queue_batches = ring_count(&sh->in);
+	o->msgs = stats_load(&sh->st.msgs);
+	o->deliveries = stats_load(&sh->st.deliveries);
+	o->batches = stats_load(&sh->st.batches);
+	o->inline_runs = stats_load(&sh->st.inline_runs);
+	o->busy_ns = stats_load(&sh->st.busy_ns);
+	o->subscriptions = stats_load(&sh->st.subs);
+	o->sub_inserts = stats_load(&sh->st.inserts);
+	o->sub_removes = stats_load(&sh->st.removes);
+	o->matches = stats_load(&sh->st.matches);
+	o->cache_hits = stats_load(&sh->st.cache_hits);
+	o->cache_entries = stats_load(&sh->st.cache_entries);
+}
+
+/* Asks every I/O thread for its figures and waits (bounded) for the answers. */
+static int stats_ask_io(struct server *s, bool conns)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 1;
+	int ret = 0;
+	for (int i = 0; i < s->nio; i++) {
+		struct stats_req *q = &s->io[i].stats_req;
+		pthread_mutex_lock(&q->lock);
+		q->done = false;
+		q->want_conns = conns;
+		q->nconns = 0;
+		/* release: the request's fields before the flag the I/O thread polls */
+		atomic_store_explicit(&q->pending, true, memory_order_release);
+		pthread_mutex_unlock(&q->lock);
+		uint64_t one = 1;
+		ssize_t n = write(wake_fd(&s->io[i].wake), &one, sizeof(one));
+		(void)n;
+	}
+	for (int i = 0; i < s->nio; i++) {
+		struct stats_req *q = &s->io[i].stats_req;
+		pthread_mutex_lock(&q->lock);
+		while (!q->done && ret == 0) {
+			if (pthread_cond_timedwait(&q->cond, &q->lock, &deadline) == ETIMEDOUT)
+				ret = -ETIMEDOUT;
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	return ret;
+}
+
+int stats_collect(struct server *s, struct stats *out, bool conns)
+{
+	memset(out, 0, sizeof(*out));
+	out->now_ns = clock_wall_ns();
+	out->start_ns = s->start_wall_ns;
+	out->server_id = s->server_id;
+	out->version = RINGBUS_VERSION;
+	out->host = s->cfg.host;
+	out->port = s->cfg.port;
+	const struct live *lv = server_live(s);
+	out->max_payload = lv->max_payload;
+	out->max_pending = s->cfg.max_pending;
+	out->max_connections = lv->max_connections;
+	out->ping_interval_ms = lv->ping_interval_ms;
+	out->ping_max = lv->ping_max;
+	out->bytes_held = memacct_total();
+
+	out->nshards = s->nshards;
+	out->nio = s->nio;
+	out->shards = calloc((size_t)s->nshards, sizeof(*out->shards));
+	out->io = calloc((size_t)s->nio, sizeof(*out->io));
+	if (!out->shards || !out->io) {
+		stats_free(out);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < s->nshards; i++)
+		stats_shard(&s->shards[i], &out->shards[i]);
+
+	pthread_mutex_lock(&stats_lock);
+	int ret = stats_ask_io(s, conns);
+	for (int i = 0; i < s->nio; i++) {
+		struct stats_req *q = &s->io[i].stats_req;
+		pthread_mutex_lock(&q->lock);
+		if (q->done) {
+			out->io[i] = q->io;
+			out->in_msgs += q->io.in_msgs;
+			out->out_msgs += q->io.out_msgs;
+			out->in_bytes += q->io.in_payload;
+			out->out_bytes += q->io.out_payload;
+			out->subscriptions += q->io.subscriptions;
+			out->connections += q->io.connections;
+			out->total_connections += q->io.total_connections;
+			out->slow_consumers += q->io.slow_consumers;
+			if (conns && q->nconns) {
+				struct stats_conn *c =
+				    realloc(out->conns, (out->nconns + q->nconns) * sizeof(*c));
+				if (c) {
+					memcpy(c + out->nconns, q->conns, q->nconns * sizeof(*c));
+					out->conns = c;
+					out->nconns += q->nconns;
+				}
+			}
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	pthread_mutex_unlock(&stats_lock);
+
+	admission_stats(server_adm(s), &out->admission, &out->nadmission);
+	return ret;
+}
+
+void stats_free(struct stats *st)
+{
+	free(st->io);
+	free(st->shards);
+	free(st->admission);
+	free(st->conns);
+	memset(st, 0, sizeof(*st));
+}

@@ -1,0 +1,125 @@
+/* One statistics interface for monitoring (HTTP endpoints, logs, tests):
+ * a snapshot of the server, its I/O threads, shards, admission policies and,
+ * on request, every connection. Collected off the hot path: shard counters
+ * are relaxed atomics written once per batch; connection and I/O-thread
+ * figures are copied by their own I/O thread when asked (through its wake-up),
+ * so no other thread ever reads a connection. */
+#ifndef ROUTER_MONITOR_STATS_H
+#define ROUTER_MONITOR_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+struct server;
+
+struct stats_conn {
+	uint64_t cid;
+	char ip[46];
+	uint16_t port;
+	uint64_t start_ns; /* CLOCK_REALTIME */
+	uint64_t last_activity_ns;
+	uint64_t in_msgs;
+	uint64_t in_bytes;
+	uint64_t out_msgs;
+	uint64_t out_bytes;
+	uint64_t pending_bytes;
+	uint64_t drops; /* messages not delivered to it by admission */
+	uint32_t subscriptions;
+	char name[64];
+	char lang[32];
+	char version[32];
+};
+
+struct stats_io {
+	uint32_t connections;
+	uint64_t total_connections;
+	uint64_t recv_completions;
+	uint64_t send_completions;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t enobufs; /* multishot recv ended for want of provided buffers */
+	uint64_t wakeups; /* eventfd wake-ups received */
+	uint64_t in_msgs;
+	uint64_t out_msgs;
+	uint64_t in_payload;    /* message payload bytes (nats-server's in_bytes) */
+	uint64_t out_payload;   /* message payload bytes (nats-server's out_bytes) */
+	uint64_t subscriptions; /* of its open connections, each counted once */
+	uint64_t slow_consumers;
+};
+
+struct stats_shard {
+	uint64_t queue_batches; /* mbatches waiting in its ring now */
+	uint64_t msgs;
+	uint64_t deliveries;
+	uint64_t batches;
+	uint64_t inline_runs; /* batches run by an I/O thread instead of the worker */
+	uint64_t busy_ns;
+	uint64_t subscriptions;
+	uint64_t sub_inserts;
+	uint64_t sub_removes;
+	uint64_t matches;
+	uint64_t cache_hits;
+	uint64_t cache_entries;
+};
+
+/* Counters of one admission policy (see router/admission.h). */
+struct stats_admission {
+	char name[64]; /* the policy's pattern or "default" */
+	char action[16];
+	uint64_t admitted;
+	uint64_t deferred;
+	uint64_t deferred_ns;
+	uint64_t dropped_new;
+	uint64_t dropped_old;
+	uint64_t busy_replies;
+	uint64_t stalls;
+	uint64_t no_progress;
+	uint64_t disconnects;
+	uint64_t high_crossings;
+};
+
+/* A snapshot. Owned by the caller; free with stats_free(). */
+struct stats {
+	uint64_t now_ns;   /* CLOCK_REALTIME */
+	uint64_t start_ns; /* server start, CLOCK_REALTIME */
+	const char *server_id;
+	const char *version;
+	const char *host;
+	int port;
+	uint32_t max_payload;
+	uint64_t max_pending;
+	uint32_t max_connections;
+	uint64_t ping_interval_ms;
+	uint32_t ping_max;
+	/* totals */
+	uint64_t in_msgs;
+	uint64_t in_bytes;
+	uint64_t out_msgs;
+	uint64_t out_bytes;
+	uint32_t connections;
+	uint64_t total_connections;
+	uint64_t slow_consumers;
+	uint64_t subscriptions; /* each once, however many shards hold it */
+	uint64_t bytes_held;    /* bytes in message blocks (process admission mark) */
+	/* parts */
+	int nio;
+	struct stats_io *io;
+	int nshards;
+	struct stats_shard *shards;
+	int nadmission;
+	struct stats_admission *admission;
+	size_t nconns; /* 0 unless asked for */
+	struct stats_conn *conns;
+};
+
+/* Fills @out with a snapshot of @s; with @conns, every connection too.
+ * Any thread but an I/O thread of @s (it asks them and waits, bounded by
+ * 1 s). Returns 0 or -errno (-ETIMEDOUT: an I/O thread did not answer; the
+ * other figures are still filled). */
+RB_MUST_CHECK int stats_collect(struct server *s, struct stats *out, bool conns);
+void stats_free(struct stats *st);
+
+#endif /* ROUTER_MONITOR_STATS_H */
