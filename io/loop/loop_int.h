@@ -1,0 +1,151 @@
+/* What the files of io/loop share: the loop itself, the user_data encoding
+ * and the small helpers every file submits through. Private to io/loop. */
+#ifndef IO_LOOP_LOOP_INT_H
+#define IO_LOOP_LOOP_INT_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/loop/loop.h"
+
+enum io_op {
+	IO_OP_ACCEPT = 1,
+	IO_OP_RECV,
+	IO_OP_SEND,
+	IO_OP_CANCEL,
+	IO_OP_TICK,
+	IO_OP_WAKE,
+	IO_OP_CANCEL_ACCEPT,
+};
+
+#define IO_BGID        7
+#define IO_SHRINK_OVER (256u * 1024u) /* output buffers above this may be freed when empty */
+#define IO_OBUF_MIN    (16u * 1024u)
+
+/* user_data: operation (8 bits) | generation (24 bits) | slot (32 bits), so a
+ * completion for a closed and reused slot is recognised. */
+static inline uint64_t io_ud(enum io_op op, uint32_t gen, uint32_t slot)
+{
+	return ((uint64_t)op << 56) | ((uint64_t)(gen & 0xffffff) << 32) | slot;
+}
+
+static inline enum io_op io_ud_op(uint64_t ud)
+{
+	return (enum io_op)(ud >> 56);
+}
+
+static inline uint32_t io_ud_gen(uint64_t ud)
+{
+	return (uint32_t)(ud >> 32) & 0xffffff;
+}
+
+static inline uint32_t io_ud_slot(uint64_t ud)
+{
+	return (uint32_t)ud;
+}
+
+struct io_loop {
+	struct io_uring ring;
+	struct io_loop_config cfg;
+	unsigned ring_flags;
+	char features[128];
+
+	/* provided buffers */
+	struct io_uring_buf_ring *br;
+	size_t br_bytes;
+	char *bufs;
+	uint32_t buf_mask;
+	uint32_t bufs_returned; /* added to the ring, not yet advanced */
+
+	/* connections by slot */
+	struct io_conn **conns;
+	uint32_t nslots;
+	uint32_t *free_slots;
+	uint32_t nfree;
+	uint32_t *slot_gen;
+	uint32_t nconns;
+
+	struct io_conn *dirty;     /* connections with output or a pending re-arm */
+	struct io_conn *graveyard; /* released this iteration, freed at its end */
+	bool accept_armed;
+	bool quiesced; /* io_loop_quiesce(): no more accepts or reads */
+	bool wake_armed;
+	uint64_t wake_val;
+	struct io_loop_stats st;
+	struct __kernel_timespec tick_ts;
+	uint64_t last_tick;
+	uint64_t tick_ns;
+	uint64_t now; /* clock_now_ns() at the start of this iteration */
+
+	/* Sockets given by io_loop_adopt() from other threads: @adopt_lock
+	 * guards the list; @adopt_waiting is the flag the loop reads without
+	 * it (seq_cst: it pairs with wake_prepare() like a ring does). */
+	pthread_mutex_t adopt_lock;
+	struct io_adoptee *adopt_head;
+	struct io_adoptee *adopt_tail;
+	atomic_bool adopt_waiting;
+};
+
+/* A socket waiting to be adopted. Owner: the list, then the loop. */
+struct io_adoptee {
+	struct io_adoptee *next;
+	int fd;
+	uint32_t peer_port;
+	uint64_t tag;
+	char peer_ip[46];
+};
+
+static inline struct io_uring_sqe *io_sqe(struct io_loop *l)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
+	if (RB_UNLIKELY(!sqe)) {
+		io_uring_submit(&l->ring);
+		sqe = io_uring_get_sqe(&l->ring);
+	}
+	return sqe;
+}
+
+static inline void io_arm_recv(struct io_loop *l, struct io_conn *c)
+{
+	struct io_uring_sqe *sqe = io_sqe(l);
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = IO_BGID;
+	io_uring_sqe_set_data64(sqe, io_ud(IO_OP_RECV, c->gen, c->slot));
+	c->recv_armed = true;
+	c->want_recv = false;
+}
+
+static inline void io_mark_dirty(struct io_conn *c)
+{
+	if (!c->dirty) {
+		c->dirty = true;
+		c->next_dirty = c->loop->dirty;
+		c->loop->dirty = c;
+	}
+}
+
+/* ---- io/loop/loop_conn.c: a connection's output and end ---- */
+
+/* Gives @c's slot back; its memory is freed at the end of the iteration. */
+void io_conn_release(struct io_loop *l, struct io_conn *c);
+/* Frees @c once nothing of the kernel's refers to it any more. */
+void io_conn_maybe_release(struct io_loop *l, struct io_conn *c);
+/* Ends @c now: on_close, stop receiving, drop unsent output. */
+void io_conn_terminate(struct io_loop *l, struct io_conn *c);
+/* Submits the rest of the in-flight send. */
+void io_submit_send(struct io_loop *l, struct io_conn *c);
+/* Starts a send of everything written so far, when none is in flight. */
+void io_start_send(struct io_loop *l, struct io_conn *c);
+
+/* ---- io/loop/loop_open.c: connections opened and adopted ---- */
+
+/* Opens a connection on @fd: accepted here (@a NULL) or adopted (@a). */
+void io_conn_open(struct io_loop *l, int fd, const struct io_adoptee *a);
+/* Opens the sockets io_loop_adopt() queued. Returns true when there were any. */
+bool io_adopt_drain(struct io_loop *l);
+
+#endif /* IO_LOOP_LOOP_INT_H */
