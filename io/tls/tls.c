@@ -51,6 +51,72 @@ static int tls_file_check(const char *what, const char *path, char *why, size_t 
 	return 0;
 }
 
+/* The server's certificate chain and its key, checked against each other.
+ * Returns 0 or -EINVAL with the reason in @why. */
+static int tls_ctx_load_identity(struct tls_ctx *t, const struct tls_config *cfg, char *why,
+                                 size_t why_len)
+{
+	char reason[256];
+	if (SSL_CTX_use_certificate_chain_file(t->ssl, cfg->cert_file) != 1) {
+		tls_last_error(reason, sizeof(reason));
+		snprintf(why, why_len, "TLS certificate file %s: %s", cfg->cert_file, reason);
+		return -EINVAL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(t->ssl, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
+		unsigned long e = ERR_peek_last_error();
+		if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			snprintf(why, why_len,
+			         "the TLS key in %s does not match the certificate in %s",
+			         cfg->key_file, cfg->cert_file);
+			return -EINVAL;
+		}
+		tls_last_error(reason, sizeof(reason));
+		snprintf(why, why_len, "TLS key file %s: %s", cfg->key_file, reason);
+		return -EINVAL;
+	}
+	if (SSL_CTX_check_private_key(t->ssl) != 1) {
+		ERR_clear_error();
+		snprintf(why, why_len, "the TLS key in %s does not match the certificate in %s",
+		         cfg->key_file, cfg->cert_file);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The CAs of client certificates, and whether one is required. Returns 0
+ * or -EINVAL with the reason in @why. */
+static int tls_ctx_load_verify(struct tls_ctx *t, const struct tls_config *cfg, char *why,
+                               size_t why_len)
+{
+	char reason[256];
+	if (cfg->ca_file && SSL_CTX_load_verify_locations(t->ssl, cfg->ca_file, NULL) != 1) {
+		tls_last_error(reason, sizeof(reason));
+		snprintf(why, why_len, "TLS CA file %s: %s", cfg->ca_file, reason);
+		return -EINVAL;
+	}
+	if (cfg->verify) {
+		if (cfg->ca_file) {
+			STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
+			if (names)
+				SSL_CTX_set_client_CA_list(t->ssl, names);
+		} else if (SSL_CTX_set_default_verify_paths(t->ssl) != 1) {
+			tls_last_error(reason, sizeof(reason));
+			snprintf(why, why_len,
+			         "verifying client certificates needs a CA file (tls_ca or "
+			         "--tlscacert); the system's CAs cannot be loaded: %s",
+			         reason);
+			return -EINVAL;
+		}
+		SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		static const unsigned char sid[] = "ringbus";
+		SSL_CTX_set_session_id_context(t->ssl, sid, sizeof(sid) - 1);
+		t->verify = true;
+	}
+	return 0;
+}
+
 int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, size_t why_len)
 {
 	char reason[256];
@@ -92,55 +158,9 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 	SSL_CTX_set_num_tickets(t->ssl, 0);
 	SSL_CTX_set_session_cache_mode(t->ssl, SSL_SESS_CACHE_OFF);
 
-	ret = -EINVAL;
-	if (SSL_CTX_use_certificate_chain_file(t->ssl, cfg->cert_file) != 1) {
-		tls_last_error(reason, sizeof(reason));
-		snprintf(why, why_len, "TLS certificate file %s: %s", cfg->cert_file, reason);
+	if ((ret = tls_ctx_load_identity(t, cfg, why, why_len)) != 0 ||
+	    (ret = tls_ctx_load_verify(t, cfg, why, why_len)) != 0)
 		goto err;
-	}
-	if (SSL_CTX_use_PrivateKey_file(t->ssl, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
-		unsigned long e = ERR_peek_last_error();
-		if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
-		    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
-			ERR_clear_error();
-			snprintf(why, why_len,
-			         "the TLS key in %s does not match the certificate in %s",
-			         cfg->key_file, cfg->cert_file);
-			goto err;
-		}
-		tls_last_error(reason, sizeof(reason));
-		snprintf(why, why_len, "TLS key file %s: %s", cfg->key_file, reason);
-		goto err;
-	}
-	if (SSL_CTX_check_private_key(t->ssl) != 1) {
-		ERR_clear_error();
-		snprintf(why, why_len, "the TLS key in %s does not match the certificate in %s",
-		         cfg->key_file, cfg->cert_file);
-		goto err;
-	}
-	if (cfg->ca_file && SSL_CTX_load_verify_locations(t->ssl, cfg->ca_file, NULL) != 1) {
-		tls_last_error(reason, sizeof(reason));
-		snprintf(why, why_len, "TLS CA file %s: %s", cfg->ca_file, reason);
-		goto err;
-	}
-	if (cfg->verify) {
-		if (cfg->ca_file) {
-			STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
-			if (names)
-				SSL_CTX_set_client_CA_list(t->ssl, names);
-		} else if (SSL_CTX_set_default_verify_paths(t->ssl) != 1) {
-			tls_last_error(reason, sizeof(reason));
-			snprintf(why, why_len,
-			         "verifying client certificates needs a CA file (tls_ca or "
-			         "--tlscacert); the system's CAs cannot be loaded: %s",
-			         reason);
-			goto err;
-		}
-		SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-		static const unsigned char sid[] = "ringbus";
-		SSL_CTX_set_session_id_context(t->ssl, sid, sizeof(sid) - 1);
-		t->verify = true;
-	}
 	ERR_clear_error();
 	*out = t;
 	return 0;

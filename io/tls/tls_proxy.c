@@ -130,103 +130,121 @@ static uint32_t tls_ssl_want(SSL *ssl, int r, bool *eof)
 	}
 }
 
+/* What one pass in one direction asks for next. */
+struct tls_want {
+	uint32_t fd;  /* events the TLS socket must wait for */
+	uint32_t pfd; /* events the router's socketpair end must wait for */
+	bool progress;
+};
+
+/* Client -> router: SSL_read into the buffer, then send it on. Returns 0 or
+ * -EIO. */
+static int tls_pconn_inbound(struct tls_pconn *c, struct tls_want *w)
+{
+	if (!c->in_eof && c->in_off == c->in_len) {
+		size_t n = 0;
+		ERR_clear_error();
+		int r = SSL_read_ex(c->ssl, c->in, sizeof(c->in), &n);
+		if (r == 1) {
+			c->in_off = 0;
+			c->in_len = (uint32_t)n;
+			w->progress = true;
+		} else {
+			bool eof = false;
+			uint32_t want = tls_ssl_want(c->ssl, r, &eof);
+			if (eof) {
+				c->in_eof = true;
+				w->progress = true;
+			} else if (!want) {
+				return -EIO;
+			}
+			w->fd |= want;
+		}
+	}
+	if (c->in_off < c->in_len) {
+		ssize_t n = send(c->pfd, c->in + c->in_off, c->in_len - c->in_off,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->in_off += (uint32_t)n;
+			w->progress = true;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			w->pfd |= EPOLLOUT;
+		} else {
+			return -EIO;
+		}
+	}
+	if (c->in_eof && c->in_off == c->in_len && !c->pfd_shut) {
+		shutdown(c->pfd, SHUT_WR);
+		c->pfd_shut = true;
+	}
+	return 0;
+}
+
+/* Router -> client: recv from the socketpair, then SSL_write it. Returns 0,
+ * 1 when the router closed and everything went out, or -EIO. */
+static int tls_pconn_outbound(struct tls_pconn *c, struct tls_want *w)
+{
+	if (!c->out_eof && c->out_off == c->out_len) {
+		ssize_t r = recv(c->pfd, c->out, sizeof(c->out), MSG_DONTWAIT);
+		if (r > 0) {
+			c->out_off = 0;
+			c->out_len = (uint32_t)r;
+			w->progress = true;
+		} else if (r == 0) {
+			c->out_eof = true;
+			w->progress = true;
+		} else if (errno == EAGAIN || errno == EINTR) {
+			w->pfd |= EPOLLIN;
+		} else {
+			return -EIO;
+		}
+	}
+	if (c->out_off < c->out_len) {
+		size_t n = 0;
+		ERR_clear_error();
+		int r = SSL_write_ex(c->ssl, c->out + c->out_off, c->out_len - c->out_off, &n);
+		if (r == 1) {
+			c->out_off += (uint32_t)n;
+			w->progress = true;
+		} else {
+			bool eof = false;
+			uint32_t want = tls_ssl_want(c->ssl, r, &eof);
+			if (!want)
+				return -EIO;
+			w->fd |= want;
+		}
+	}
+	if (c->out_eof && c->out_off == c->out_len) {
+		/* The router closed and everything it wrote went out: say
+		 * close_notify (best effort) and end. */
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
+		return 1;
+	}
+	return 0;
+}
+
 /* Moves what can be moved in both directions. Returns 0 to keep going, 1
  * when the connection is over, -EIO on an error. */
 static int tls_pconn_pump(struct tls_proxy *p, struct tls_pconn *c)
 {
-	uint32_t want_fd = 0, want_pfd = 0;
-	bool progress = true;
-	int round;
-	for (round = 0; progress && round < TLS_PROXY_ROUNDS; round++) {
-		progress = false;
-		want_fd = want_pfd = 0;
-
-		/* client -> router */
-		if (!c->in_eof && c->in_off == c->in_len) {
-			size_t n = 0;
-			ERR_clear_error();
-			int r = SSL_read_ex(c->ssl, c->in, sizeof(c->in), &n);
-			if (r == 1) {
-				c->in_off = 0;
-				c->in_len = (uint32_t)n;
-				progress = true;
-			} else {
-				bool eof = false;
-				uint32_t w = tls_ssl_want(c->ssl, r, &eof);
-				if (eof) {
-					c->in_eof = true;
-					progress = true;
-				} else if (!w) {
-					return -EIO;
-				}
-				want_fd |= w;
-			}
-		}
-		if (c->in_off < c->in_len) {
-			ssize_t w = send(c->pfd, c->in + c->in_off, c->in_len - c->in_off,
-			                 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (w > 0) {
-				c->in_off += (uint32_t)w;
-				progress = true;
-			} else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-				want_pfd |= EPOLLOUT;
-			} else {
-				return -EIO;
-			}
-		}
-		if (c->in_eof && c->in_off == c->in_len && !c->pfd_shut) {
-			shutdown(c->pfd, SHUT_WR);
-			c->pfd_shut = true;
-		}
-
-		/* router -> client */
-		if (!c->out_eof && c->out_off == c->out_len) {
-			ssize_t r = recv(c->pfd, c->out, sizeof(c->out), MSG_DONTWAIT);
-			if (r > 0) {
-				c->out_off = 0;
-				c->out_len = (uint32_t)r;
-				progress = true;
-			} else if (r == 0) {
-				c->out_eof = true;
-				progress = true;
-			} else if (errno == EAGAIN || errno == EINTR) {
-				want_pfd |= EPOLLIN;
-			} else {
-				return -EIO;
-			}
-		}
-		if (c->out_off < c->out_len) {
-			size_t n = 0;
-			ERR_clear_error();
-			int r =
-			    SSL_write_ex(c->ssl, c->out + c->out_off, c->out_len - c->out_off, &n);
-			if (r == 1) {
-				c->out_off += (uint32_t)n;
-				progress = true;
-			} else {
-				bool eof = false;
-				uint32_t w = tls_ssl_want(c->ssl, r, &eof);
-				if (!w)
-					return -EIO;
-				want_fd |= w;
-			}
-		}
-		if (c->out_eof && c->out_off == c->out_len) {
-			/* The router closed and everything it wrote went out: say
-			 * close_notify (best effort) and end. */
-			ERR_clear_error();
-			SSL_shutdown(c->ssl);
-			ERR_clear_error();
-			return 1;
-		}
+	struct tls_want w = {.progress = true};
+	for (int round = 0; w.progress && round < TLS_PROXY_ROUNDS; round++) {
+		w = (struct tls_want){0};
+		int r = tls_pconn_inbound(c, &w);
+		if (r == 0)
+			r = tls_pconn_outbound(c, &w);
+		if (r != 0)
+			return r;
 	}
-	if (progress && !c->again) {
+	if (w.progress && !c->again) {
 		/* Still busy after its share: run it again after the others. */
 		c->again = true;
 		c->next_again = p->again;
 		p->again = c;
 	}
-	if (tls_pconn_watch(p, c, false, want_fd) || tls_pconn_watch(p, c, true, want_pfd))
+	if (tls_pconn_watch(p, c, false, w.fd) || tls_pconn_watch(p, c, true, w.pfd))
 		return -EIO;
 	return 0;
 }

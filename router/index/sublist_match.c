@@ -223,6 +223,41 @@ static int sublist_collect(struct sublist *sl, const char *subj, size_t len, uin
 
 /* ---- building the result ------------------------------------------------------ */
 
+/* Copies the members of each group that several sets contribute to into
+ * one contiguous array (groups from one set keep borrowing theirs). Sets
+ * *@nm to the members copied. Returns 0 or -ENOMEM. */
+static int sublist_merge_members(struct sublist_scratch *s, uint32_t ng, size_t *nm_out)
+{
+	size_t nm = 0;
+	for (uint32_t r = 0; r < ng; r++) {
+		if (s->rg[r].nsrc < 2)
+			continue;
+		s->rg[r].fill = (uint32_t)nm;
+		nm += s->groups[r].n;
+	}
+	*nm_out = nm;
+	if (!nm)
+		return 0;
+	if (sublist_grow(&s->members, &s->members_cap, nm, sizeof(*s->members)))
+		return -ENOMEM;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < s->nsets; i++) {
+		const struct sublist_set *set = s->sets[i];
+		for (uint32_t j = 0; j < set->ngroups; j++) {
+			const struct sublist_group *g = set->groups[j];
+			struct sublist_rgroup *rg = &s->rg[s->gmap[k++]];
+			if (rg->nsrc < 2)
+				continue;
+			memcpy(s->members + rg->fill, g->members, g->n * sizeof(*s->members));
+			rg->fill += g->n;
+		}
+	}
+	for (uint32_t r = 0; r < ng; r++)
+		if (s->rg[r].nsrc > 1)
+			s->groups[r].members = s->members + (s->rg[r].fill - s->groups[r].n);
+	return 0;
+}
+
 /* Builds @sl->scratch.res from the collected sets; groups of the same name
  * become one. An array that comes from one place only is borrowed from the
  * index, others are copied into the scratch buffers. Returns 0 or -ENOMEM. */
@@ -284,34 +319,9 @@ static int sublist_build(struct sublist *sl)
 	}
 
 	/* Members of groups with several sources, each group's contiguous. */
-	size_t nm = 0;
-	for (uint32_t r = 0; r < ng; r++) {
-		if (s->rg[r].nsrc < 2)
-			continue;
-		s->rg[r].fill = (uint32_t)nm;
-		nm += s->groups[r].n;
-	}
-	if (nm) {
-		if (sublist_grow(&s->members, &s->members_cap, nm, sizeof(*s->members)))
-			return -ENOMEM;
-		k = 0;
-		for (uint32_t i = 0; i < s->nsets; i++) {
-			const struct sublist_set *set = s->sets[i];
-			for (uint32_t j = 0; j < set->ngroups; j++) {
-				const struct sublist_group *g = set->groups[j];
-				struct sublist_rgroup *rg = &s->rg[s->gmap[k++]];
-				if (rg->nsrc < 2)
-					continue;
-				memcpy(s->members + rg->fill, g->members,
-				       g->n * sizeof(*s->members));
-				rg->fill += g->n;
-			}
-		}
-		for (uint32_t r = 0; r < ng; r++)
-			if (s->rg[r].nsrc > 1)
-				s->groups[r].members =
-				    s->members + (s->rg[r].fill - s->groups[r].n);
-	}
+	size_t nm;
+	if (sublist_merge_members(s, ng, &nm) != 0)
+		return -ENOMEM;
 
 	s->res = (struct sublist_result){plain, np, s->groups, ng};
 	s->ncopied = (uint32_t)nm;
