@@ -154,4 +154,10 @@ RB_MUST_CHECK int conf_as_duration_ns(const struct conf_value *v, int64_t *out);
  * -ERANGE (beyond ±292 years). */
 RB_MUST_CHECK int conf_parse_duration_ns(const char *s, size_t len, int64_t *out);
 
+/* A size written as a bare value is: [-]digits and an optional suffix, any
+ * case (`1k` 1000, `1kb`/`1ki`/`1kib` 1024, up to `e`/`eb`), over @len bytes
+ * of @s; for sizes that come from elsewhere (a command-line flag). Returns
+ * 0, -EINVAL (not a size) or -ERANGE (beyond int64). */
+RB_MUST_CHECK int conf_parse_size(const char *s, size_t len, int64_t *out);
+
 #endif /* CORE_CONF_H */

@@ -72,6 +72,30 @@ int conf_scalar_int(struct conf_src *s, struct conf_token *tok)
 	return 0;
 }
 
+int conf_parse_size(const char *s, size_t len, int64_t *out)
+{
+	const char *p = s, *end = s + len;
+	bool neg = p < end && *p == '-';
+	uint64_t mag = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	const char *digits = p + neg;
+	for (p = digits; p < end && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (mag > (limit - d) / 10)
+			return -ERANGE;
+		mag = mag * 10 + d;
+	}
+	if (p == digits)
+		return -EINVAL;
+	int64_t scale = suffix_scale(p, (size_t)(end - p));
+	if (scale == 0)
+		return -EINVAL;
+	int64_t v;
+	if (__builtin_mul_overflow(neg ? (int64_t)(0 - mag) : (int64_t)mag, scale, &v))
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
 /* The token's text, [-]digits.digits, into a double. strtod() reads the C
  * locale's `.`: ringbus never calls setlocale(). */
 int conf_scalar_float(struct conf_src *s, struct conf_token *tok)

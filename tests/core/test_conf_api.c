@@ -186,6 +186,43 @@ Test(conf_api, go_durations)
 	}
 }
 
+/* conf_parse_size reads a flag's text as the lexer reads a bare size. */
+Test(conf_api, sizes_from_text)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		int64_t v;
+	} rows[] = {
+	    {"0", 0, 0},
+	    {"4096", 0, 4096},
+	    {"1k", 0, 1000},
+	    {"1K", 0, 1000},
+	    {"2KB", 0, 2048},
+	    {"1ki", 0, 1024},
+	    {"1KiB", 0, 1024},
+	    {"1m", 0, 1000000},
+	    {"1MB", 0, 1048576},
+	    {"3g", 0, 3000000000},
+	    {"-2k", 0, -2000},
+	    {"8EB", -ERANGE, 0},
+	    {"99999999999999999999", -ERANGE, 0},
+	    {"", -EINVAL, 0},
+	    {"k", -EINVAL, 0},
+	    {"1x", -EINVAL, 0},
+	    {"1kbb", -EINVAL, 0},
+	    {"1.5k", -EINVAL, 0},
+	    {" 1", -EINVAL, 0},
+	};
+	for (size_t i = 0; i < RB_ARRAY_LEN(rows); i++) {
+		int64_t v = 12345;
+		int ret = conf_parse_size(rows[i].text, strlen(rows[i].text), &v);
+		cr_expect_eq(ret, rows[i].ret, "[%s]: %d", rows[i].text, ret);
+		cr_expect_eq(v, rows[i].ret == 0 ? rows[i].v : 12345, "[%s]: %lld", rows[i].text,
+		             (long long)v);
+	}
+}
+
 /* conf_as_duration_ns reads strings only: a bare 2s is one; the integer
  * 1m (a size!) is not a duration. */
 Test(conf_api, durations_from_values)
