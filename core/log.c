@@ -12,6 +12,7 @@
 
 static atomic_int log_level_now = LOG_INFO;
 static atomic_int log_fd = STDERR_FILENO;
+static atomic_bool log_time = true;
 
 static const char *const log_names[] = {"ERR", "WRN", "INF", "DBG", "TRC"};
 
@@ -23,6 +24,11 @@ void log_set_level(enum log_level level)
 enum log_level log_get_level(void)
 {
 	return (enum log_level)atomic_load_explicit(&log_level_now, memory_order_relaxed);
+}
+
+void log_set_time(bool on)
+{
+	atomic_store_explicit(&log_time, on, memory_order_relaxed);
 }
 
 bool log_enabled(enum log_level level)
@@ -51,13 +57,19 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		return;
 
 	char line[2048];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	int k = snprintf(line + n, sizeof(line) - n, ".%06ldZ [%s] ", ts.tv_nsec / 1000,
-	                 log_names[level]);
+	size_t n = 0;
+	int k;
+	if (atomic_load_explicit(&log_time, memory_order_relaxed)) {
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		k = snprintf(line + n, sizeof(line) - n, ".%06ldZ ", ts.tv_nsec / 1000);
+		if (k > 0)
+			n += (size_t)k;
+	}
+	k = snprintf(line + n, sizeof(line) - n, "[%s] ", log_names[level]);
 	if (k > 0)
 		n += (size_t)k;
 

@@ -20,6 +20,10 @@ enum log_level {
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/* Starts each line with its UTC time (true, the default) or not (nats-server's
+ * logtime: false). Thread-safe (atomic). */
+void log_set_time(bool on);
+
 /* Sends output to @path (appended, created 0640), or stderr when NULL.
  * Returns 0 or -errno; on error the previous destination stays. Call before
  * threads start or from the thread that handles SIGUSR1 (reopen). */
@@ -28,7 +32,8 @@ RB_MUST_CHECK int log_open(const char *path);
 /* True when @level would be printed; use to skip building costly messages. */
 bool log_enabled(enum log_level level);
 
-/* Prints one line "<time> [LVL] <message>\n". */
+/* Prints one line "<time> [LVL] <message>\n" (no "<time> " when
+ * log_set_time(false)). */
 void log_msg(enum log_level level, const char *fmt, ...) RB_PRINTF(2, 3);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
