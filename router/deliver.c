@@ -32,6 +32,8 @@ bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
 		    head, sizeof(head), (struct proto_span){reply, (uint32_t)reply_len},
 		    (struct proto_span){cs->sid, cs->sid_len}, (struct proto_span){NULL, 0},
 		    sizeof(status) - 1, sizeof(status) - 1);
+		if (n == 0)
+			return false; /* a reply subject longer than the default control line */
 		io_conn_write(cl->c, head, n);
 		io_conn_write(cl->c, status, sizeof(status) - 1);
 		io_conn_write(cl->c, "\r\n", 2);

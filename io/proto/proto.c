@@ -11,14 +11,20 @@
 /* An empty carry buffer larger than this is freed rather than kept. */
 #define CARRY_KEEP_MAX (64u * 1024u)
 /* Room for the longest partial control line the carry can hold: a name, one
- * blank, PROTO_MAX_CONTROL_LINE + 1 argument bytes and the newline. */
-#define CARRY_LINE_CAP (PROTO_MAX_CONTROL_LINE + 64u)
+ * blank, max_control + 1 argument bytes and the newline. */
+#define CARRY_LINE_CAP(p) ((size_t)(p)->max_control + 64u)
 
 void proto_parser_init(struct proto_parser *p, enum proto_side side, uint32_t max_payload)
 {
 	memset(p, 0, sizeof(*p));
 	p->side = side;
 	p->max_payload = max_payload;
+	p->max_control = PROTO_MAX_CONTROL_LINE;
+}
+
+void proto_parser_set_max_control(struct proto_parser *p, uint32_t max)
+{
+	p->max_control = max < PROTO_CONTROL_LINE_LIMIT ? max : PROTO_CONTROL_LINE_LIMIT;
 }
 
 void proto_parser_fini(struct proto_parser *p)
@@ -70,7 +76,7 @@ static int carry_store(struct proto_parser *p, const char *s, size_t n, const st
 	p->carry_len = 0;
 	p->carry_need = 0;
 	if (L == 0 || sc->cls == PROTO_CLS_BARE) {
-		if ((r = carry_reserve(p, CARRY_LINE_CAP)) < 0)
+		if ((r = carry_reserve(p, CARRY_LINE_CAP(p))) < 0)
 			return r;
 		carry_put(p, s, L ? L : n);
 		return 0;
@@ -82,7 +88,7 @@ static int carry_store(struct proto_parser *p, const char *s, size_t n, const st
 		if ((r = carry_reserve(p, sc->need - skip)) < 0)
 			return r;
 		p->carry_need = (uint32_t)(sc->need - skip);
-	} else if ((r = carry_reserve(p, CARRY_LINE_CAP)) < 0) {
+	} else if ((r = carry_reserve(p, CARRY_LINE_CAP(p))) < 0) {
 		return r;
 	}
 	carry_put(p, s, L + blank);
@@ -163,12 +169,12 @@ static int carry_line(struct proto_parser *p, const char *buf, size_t len, size_
 		size_t as = L + blank;
 		const char *nl = memchr(buf + *off, '\n', len - *off);
 		size_t seg = nl ? (size_t)(nl - (buf + *off)) : len - *off;
-		if (p->carry_len - as + seg > PROTO_MAX_CONTROL_LINE + 1)
+		if (p->carry_len - as + seg > (size_t)p->max_control + 1)
 			return PROTO_ERR_CONTROL_LINE;
 		carry_put(p, buf + *off, seg + (nl != NULL));
 		*off += seg + (nl != NULL);
 		if (!nl)
-			return proto_partial_arg_check(p->carry, as, p->carry_len);
+			return proto_partial_arg_check(p, p->carry, as, p->carry_len);
 		break;
 	}
 	/* The carry now holds one whole control line. */

@@ -10,7 +10,10 @@
 
 #include "core/compiler.h"
 
+/* The longest control line by default (nats-server's max_control_line);
+ * a server-side parser may be given another, up to PROTO_CONTROL_LINE_LIMIT. */
 #define PROTO_MAX_CONTROL_LINE    4096u
+#define PROTO_CONTROL_LINE_LIMIT  (1024u * 1024u)
 #define PROTO_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
 
 enum proto_op {
@@ -75,7 +78,8 @@ struct proto_frame {
 struct proto_parser {
 	enum proto_side side;
 	uint32_t max_payload;
-	char *carry; /* partial frame kept between inputs (heap, grown on demand) */
+	uint32_t max_control; /* bytes of a control line's arguments */
+	char *carry;          /* partial frame kept between inputs (heap, grown on demand) */
 	uint32_t carry_len;
 	uint32_t carry_cap;
 	uint32_t carry_need; /* bytes the carried frame needs in all, 0 if unknown */
@@ -84,6 +88,11 @@ struct proto_parser {
 /* Initialises @p for @side with @max_payload (bytes of payload allowed in
  * PUB/HPUB/MSG/HMSG). Allocates nothing. */
 void proto_parser_init(struct proto_parser *p, enum proto_side side, uint32_t max_payload);
+
+/* Sets the longest control line @p accepts (arguments, in bytes; the default
+ * is PROTO_MAX_CONTROL_LINE), at most PROTO_CONTROL_LINE_LIMIT. Call before
+ * the first proto_parse(). */
+void proto_parser_set_max_control(struct proto_parser *p, uint32_t max);
 
 /* Frees the carry buffer. @p may be re-initialised afterwards. */
 void proto_parser_fini(struct proto_parser *p);

@@ -44,8 +44,8 @@ static inline bool proto_is_blank(char c)
 int proto_op_match(enum proto_side side, const char *s, size_t n, const struct proto_op_desc **d);
 
 /* Checks a partial argument s[@as, @n): 0, or PROTO_ERR_CONTROL_LINE once it
- * cannot end within the limit. */
-int proto_partial_arg_check(const char *s, size_t as, size_t n);
+ * cannot end within @p's limit. */
+int proto_partial_arg_check(const struct proto_parser *p, const char *s, size_t as, size_t n);
 
 /* Parses one operation from the contiguous bytes @s/@n (borrowed; *@f points
  * into them). Returns 1 with *@f and *@used set, PROTO_R_SKIP with *@used set,

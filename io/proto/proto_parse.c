@@ -167,15 +167,15 @@ static int split_fields(const char *s, size_t a, size_t e, struct proto_span *f,
 }
 
 /* A partial argument is over the limit once it cannot end within it: more than
- * PROTO_MAX_CONTROL_LINE bytes after discounting one for a carriage return
- * (nats-server drops one byte from an argument that contains one). */
-int proto_partial_arg_check(const char *s, size_t as, size_t n)
+ * max_control bytes after discounting one for a carriage return (nats-server
+ * drops one byte from an argument that contains one). */
+int proto_partial_arg_check(const struct proto_parser *p, const char *s, size_t as, size_t n)
 {
-	size_t region = n - as;
+	size_t region = n - as, max = p->max_control;
 
-	if (region > PROTO_MAX_CONTROL_LINE + 1)
+	if (region > max + 1)
 		return PROTO_ERR_CONTROL_LINE;
-	if (region == PROTO_MAX_CONTROL_LINE + 1 && !memchr(s + as + 1, '\r', region - 1))
+	if (region == max + 1 && !memchr(s + as + 1, '\r', region - 1))
 		return PROTO_ERR_CONTROL_LINE;
 	return 0;
 }
@@ -354,7 +354,7 @@ int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struc
 	 * as the start of the argument), so the line ends at a later one. */
 	nl = i + 1 < n ? memchr(s + i + 1, '\n', n - i - 1) : NULL;
 	if (!nl)
-		return i < n ? proto_partial_arg_check(s, i, n) : 0;
+		return i < n ? proto_partial_arg_check(p, s, i, n) : 0;
 	e = (size_t)(nl - s);
 	/* nats-server drops the last byte of an argument holding a carriage
 	 * return anywhere after its first byte: normally the one before \n. */
@@ -363,7 +363,7 @@ int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struc
 		ae = e - 1;
 	else if (e - i > 2 && memchr(s + i + 1, '\r', e - i - 2))
 		ae = e - 1;
-	if (ae - i > PROTO_MAX_CONTROL_LINE)
+	if (ae - i > p->max_control)
 		return PROTO_ERR_CONTROL_LINE;
 	return parse_args(p, d, s, n, i, ae, e + 1, f, used, sc);
 }

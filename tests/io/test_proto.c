@@ -450,6 +450,50 @@ Test(proto, control_line_limit_counts_argument_bytes_like_nats_server)
 	run_long_rows(rows, RB_ARRAY_LEN(rows));
 }
 
+/* Feeds @line to a server parser whose limit is @max, whole and one byte
+ * at a time; returns the first non-zero result of either (they must agree). */
+static int parse_with_limit(uint32_t max, const char *line, size_t len)
+{
+	int results[2];
+	for (int bytewise = 0; bytewise < 2; bytewise++) {
+		struct proto_parser p;
+		struct proto_frame f;
+		proto_parser_init(&p, PROTO_SIDE_SERVER, MAXP);
+		proto_parser_set_max_control(&p, max);
+		int r = 0;
+		for (size_t off = 0; off < len && r == 0;) {
+			size_t used = 0, n = bytewise ? 1 : len - off;
+			r = proto_parse(&p, line + off, n, &used, &f);
+			off += r < 0 ? n : (r == 0 ? n : used);
+		}
+		results[bytewise] = r;
+		proto_parser_fini(&p);
+	}
+	cr_expect_eq(results[0], results[1], "whole %d, bytewise %d", results[0], results[1]);
+	return results[0];
+}
+
+Test(proto, a_configured_control_line_limit_is_kept_either_way)
+{
+	static const uint32_t limits[] = {64, 4096, 10000};
+	for (size_t i = 0; i < RB_ARRAY_LEN(limits); i++) {
+		uint32_t max = limits[i];
+		size_t len = max + 16;
+		char *line = malloc(len);
+		/* "SUB " + subject + " 1": the arguments are subject + 2 bytes */
+		for (int over = 0; over < 2; over++) {
+			size_t subj = max - 2 + (size_t)over;
+			memcpy(line, "SUB ", 4);
+			memset(line + 4, 'a', subj);
+			memcpy(line + 4 + subj, " 1\r\n", 4);
+			int r = parse_with_limit(max, line, 4 + subj + 4);
+			cr_expect_eq(r, over ? PROTO_ERR_CONTROL_LINE : 1,
+			             "limit %u, %zu bytes: %d", max, subj + 2, r);
+		}
+		free(line);
+	}
+}
+
 Test(proto, unbounded_lines_keep_the_carry_small)
 {
 	static const char *heads[] = {"PUB", "PING", "CONNECT", "+OK"};
