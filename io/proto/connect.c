@@ -307,6 +307,10 @@ size_t connect_info_encode(char *dst, size_t cap, const struct connect_info *inf
 	jw_str(&w, info->server_name);
 	jw_key(&w, "version");
 	jw_str(&w, info->version);
+	if (info->ringbus_version) {
+		jw_key(&w, "ringbus_version");
+		jw_str(&w, info->ringbus_version);
+	}
 	jw_key(&w, "proto");
 	jw_lit(&w, "1");
 	jw_key(&w, "go");
@@ -346,6 +350,10 @@ size_t connect_info_encode(char *dst, size_t cap, const struct connect_info *inf
 	if (info->nonce) {
 		jw_key(&w, "nonce");
 		jw_str(&w, info->nonce);
+	}
+	if (info->ldm) {
+		jw_key(&w, "ldm");
+		jw_lit(&w, "true");
 	}
 	jw_lit(&w, "} \r\n");
 	return w.fail ? 0 : w.len;

@@ -68,8 +68,10 @@ struct connect_info {
 	uint32_t max_payload;
 	uint64_t client_id;
 	const char *client_ip;
-	const char *nonce; /* NULL: omitted */
-	int proto;         /* connect_info_parse() only; the encoder always sends 1 */
+	const char *nonce;           /* NULL: omitted */
+	int proto;                   /* connect_info_parse() only; the encoder always sends 1 */
+	bool ldm;                    /* lame duck mode: the server will close the client soon */
+	const char *ringbus_version; /* NULL: omitted */
 };
 
 /* Writes "INFO {...} \r\n" into @dst, the fields in nats-server's order and

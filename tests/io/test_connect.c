@@ -327,6 +327,29 @@ Test(connect, info_optional_fields_follow_nats_servers_order)
 	cr_assert_null(strstr(buf, "client_id"), "client_id 0 is omitted");
 }
 
+Test(connect, info_tells_lame_duck_mode_last_and_ringbus_its_version_after_nats_servers)
+{
+	struct connect_info i = sample;
+	char buf[1024];
+	i.version = "2.9.10";
+	i.ringbus_version = "0.2.0";
+	i.ldm = true;
+	i.nonce = "abc";
+	size_t n = connect_info_encode(buf, sizeof(buf), &i);
+	buf[n] = '\0';
+	cr_assert(strstr(buf, "\"version\":\"2.9.10\",\"ringbus_version\":\"0.2.0\",\"proto\":1"),
+	          "%s", buf);
+	const char *o = strstr(buf, "\"nonce\"");
+	const char *l = strstr(buf, "\"ldm\":true} \r\n");
+	cr_assert(o && l && o < l, "ldm comes last, as nats-server's: %s", buf);
+	i.ldm = false;
+	i.ringbus_version = NULL;
+	n = connect_info_encode(buf, sizeof(buf), &i);
+	buf[n] = '\0';
+	cr_assert_null(strstr(buf, "ldm"), "%s", buf);
+	cr_assert_null(strstr(buf, "ringbus_version"), "%s", buf);
+}
+
 Test(connect, info_escapes_strings_as_go_does)
 {
 	struct connect_info i = sample;
