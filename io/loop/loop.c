@@ -399,7 +399,7 @@ int io_loop_run(struct io_loop *l)
 			l->last_tick = now;
 			io_tick(l, now);
 		}
-		if (!l->accept_armed && !l->quiesced && !atomic_load(l->cfg.stop))
+		if (!l->accept_armed && !l->no_accept && !atomic_load(l->cfg.stop))
 			io_arm_accept(l);
 		if (!l->wake_armed)
 			io_arm_wake(l);
@@ -443,16 +443,24 @@ static void io_pause_one(struct io_conn *c, void *arg)
 	io_conn_pause(c);
 }
 
-void io_loop_quiesce(struct io_loop *l)
+void io_loop_stop_accepting(struct io_loop *l)
 {
-	if (l->quiesced)
+	if (l->no_accept)
 		return;
-	l->quiesced = true;
+	l->no_accept = true;
 	if (l->accept_armed) {
 		struct io_uring_sqe *sqe = io_sqe(l);
 		io_uring_prep_cancel64(sqe, io_ud(IO_OP_ACCEPT, 0, 0), 0);
 		io_uring_sqe_set_data64(sqe, io_ud(IO_OP_CANCEL_ACCEPT, 0, 0));
 	}
+}
+
+void io_loop_quiesce(struct io_loop *l)
+{
+	if (l->quiesced)
+		return;
+	l->quiesced = true;
+	io_loop_stop_accepting(l);
 	io_loop_foreach(l, io_pause_one, NULL);
 }
 

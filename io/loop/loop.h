@@ -204,6 +204,11 @@ void io_conn_close(struct io_conn *c, bool flush);
 void io_conn_pause(struct io_conn *c);
 void io_conn_resume(struct io_conn *c);
 
+/* No more connections are accepted (the owner may close the listening
+ * socket after it: the accept in flight is cancelled); the open ones go on
+ * (lame duck mode). */
+void io_loop_stop_accepting(struct io_loop *l);
+
 /* Graceful stop, first step: no more connections are accepted and no more
  * input is read (what was read is still handed to on_data); output goes on. */
 void io_loop_quiesce(struct io_loop *l);

@@ -71,7 +71,8 @@ struct io_loop {
 	struct io_conn *dirty;     /* connections with output or a pending re-arm */
 	struct io_conn *graveyard; /* released this iteration, freed at its end */
 	bool accept_armed;
-	bool quiesced; /* io_loop_quiesce(): no more accepts or reads */
+	bool quiesced;  /* io_loop_quiesce(): no more accepts or reads */
+	bool no_accept; /* io_loop_stop_accepting(): no more accepts */
 	bool wake_armed;
 	uint64_t wake_val;
 	struct io_loop_stats st;
