@@ -353,6 +353,18 @@ void tls_service_free(struct tls_service *s)
 	free(s);
 }
 
+void tls_service_set_ctx(struct tls_service *s, struct tls_ctx *ctx, uint32_t timeout_ms)
+{
+	pthread_mutex_lock(&s->lock);
+	struct tls_ctx *old = s->ctx;
+	s->ctx = ctx;
+	if (timeout_ms)
+		s->timeout_ms = timeout_ms;
+	pthread_mutex_unlock(&s->lock);
+	/* Handshakes begun with it keep its SSL_CTX alive by their reference. */
+	tls_ctx_free(old);
+}
+
 bool tls_service_ktls(const struct tls_service *s)
 {
 	return s->ktls;

@@ -46,6 +46,10 @@ struct tls_config {
 bool tls_cipher_suite_known(const char *name);
 bool tls_curve_known(const char *name);
 
+/* The @i-th name tls_config takes (for help texts), NULL past the last. */
+const char *tls_cipher_suite_name(size_t i);
+const char *tls_curve_name(size_t i);
+
 /* A server context. Read-only after tls_ctx_new(); usable from any thread. */
 struct tls_ctx;
 
@@ -124,6 +128,11 @@ void tls_service_stop(struct tls_service *s);
 
 /* Stops (if needed) and frees @s and its context. NULL is a no-op. */
 void tls_service_free(struct tls_service *s);
+
+/* Puts @ctx (taken) in force for the handshakes that start from now on, and
+ * @timeout_ms (0: unchanged); those under way finish with the context they
+ * began with. Any thread (a reload). */
+void tls_service_set_ctx(struct tls_service *s, struct tls_ctx *ctx, uint32_t timeout_ms);
 
 /* True when the service may hand connections over by kTLS. */
 bool tls_service_ktls(const struct tls_service *s);

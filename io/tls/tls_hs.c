@@ -129,7 +129,10 @@ static void tls_hs_start(struct tls_service *s, struct tls_hs_list *l, int fd, i
 		tls_count(&s->st.failed, 1);
 		goto err;
 	}
-	h->deadline_ns = clock_now_ns() + (uint64_t)s->timeout_ms * 1000000u;
+	pthread_mutex_lock(&s->lock);
+	uint64_t timeout_ns = (uint64_t)s->timeout_ms * 1000000u;
+	pthread_mutex_unlock(&s->lock);
+	h->deadline_ns = clock_now_ns() + timeout_ns;
 	h->prev = l->tail;
 	if (l->tail)
 		l->tail->next = h;
@@ -268,7 +271,11 @@ static void tls_hs_step(struct tls_service *s, struct tls_hs_list *l, struct tls
 			tls_hs_plaintext(s, l, h);
 			return;
 		}
+		/* The context in force: tls_service_set_ctx() may replace it (an
+		 * SSL keeps a reference to the SSL_CTX it was made from). */
+		pthread_mutex_lock(&s->lock);
 		h->ssl = SSL_new(s->ctx->ssl);
+		pthread_mutex_unlock(&s->lock);
 		if (!h->ssl || SSL_set_fd(h->ssl, h->fd) != 1) {
 			ERR_clear_error();
 			tls_count(&s->st.failed, 1);
@@ -323,8 +330,8 @@ static int tls_hs_expire(struct tls_service *s, struct tls_hs_list *l)
 	while (l->head && l->head->deadline_ns <= now) {
 		struct tls_hs *h = l->head;
 		tls_count(&s->st.timeouts, 1);
-		log_debug("tls: %s:%u: no TLS handshake within %u ms: closing", h->peer_ip,
-		          h->peer_port, s->timeout_ms);
+		log_debug("tls: %s:%u: no TLS handshake within the timeout: closing", h->peer_ip,
+		          h->peer_port);
 		tls_hs_end(l, h);
 	}
 	if (!l->head)

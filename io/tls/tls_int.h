@@ -46,9 +46,10 @@ struct tls_submit {
 
 struct tls_proxy;
 
-/* The service. @lock guards the submit queue and @stopped; @stop_lock
- * serialises tls_service_stop(); the rest is read-only after start or owned
- * by the handshake thread. */
+/* The service. @lock guards the submit queue, @stopped, @ctx and
+ * @timeout_ms (tls_service_set_ctx() replaces them); @stop_lock serialises
+ * tls_service_stop(); the rest is read-only after start or owned by the
+ * handshake thread. */
 struct tls_service {
 	struct tls_ctx *ctx;
 	struct tls_ops ops;

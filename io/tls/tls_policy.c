@@ -135,6 +135,19 @@ bool tls_cipher_suite_known(const char *go)
 	return tls_lookup(tls_suites, RB_ARRAY_LEN(tls_suites), go) || tls_is13(go);
 }
 
+const char *tls_cipher_suite_name(size_t i)
+{
+	if (i < RB_ARRAY_LEN(tls_suites))
+		return tls_suites[i].go;
+	i -= RB_ARRAY_LEN(tls_suites);
+	return i < RB_ARRAY_LEN(tls13_suites) ? tls13_suites[i] : NULL;
+}
+
+const char *tls_curve_name(size_t i)
+{
+	return i < RB_ARRAY_LEN(tls_curves) ? tls_curves[i].go : NULL;
+}
+
 bool tls_curve_known(const char *go)
 {
 	return tls_lookup(tls_curves, RB_ARRAY_LEN(tls_curves), go) != NULL;
