@@ -89,7 +89,7 @@ for rep in $(seq "$reps"); do
 	done
 done
 
-printf '[policy ovl]\nsubjects = ovl.>\nsubscriber = defer\nsubscriber_high = 1M\ndefer_max = 60s\n' \
+printf 'ringbus { admission { policies { ovl {\n  subjects: "ovl.>", subscriber: defer,\n  subscriber_high: 1MB, defer_max: "60s"\n} } } }\n' \
 	>"$out/overload.conf"
 for kind in ringbus nats-server; do
 	if [ "$kind" = ringbus ]; then start_server ringbus -c "$out/overload.conf"; else start_server nats-server; fi

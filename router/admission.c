@@ -1,8 +1,9 @@
-/* Admission policies: configuration, most-specific-pattern lookup, counters,
+/* Admission policies: the state built from the settings (router/
+ * admission_conf.c reads them), most-specific-pattern lookup, counters,
  * advisories. The decisions themselves are taken where the queues are
  * (router/client.c for I/O threads, router/shard.c for shard queues). */
 #define _GNU_SOURCE
-#include "router/admission.h"
+#include "router/admission_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,272 +14,8 @@
 #include <strings.h>
 
 #include "core/log.h"
-#include "core/parse.h"
 #include "router/monitor/stats.h"
 #include "router/index/subject.h"
-
-#define ADM_MAX_POLICIES 64
-#define ADM_MAX_RULES    256
-
-/* A pattern and the policy it selects. */
-struct adm_rule {
-	char *pattern;
-	int policy;
-};
-
-/* One policy being configured: which fields were set, to inherit the rest
- * from the defaults. */
-struct adm_spec {
-	struct adm_policy p;
-	unsigned set; /* ADM_SET_* */
-	char *subjects[16];
-	int nsubjects;
-};
-
-enum {
-	ADM_SET_SHARD = 1 << 0,
-	ADM_SET_SUB = 1 << 1,
-	ADM_SET_FALLBACK = 1 << 2,
-	ADM_SET_HIGH = 1 << 3,
-	ADM_SET_LOW = 1 << 4,
-	ADM_SET_DEFER = 1 << 5,
-	ADM_SET_BUSY = 1 << 6,
-	ADM_SET_ADVISORY = 1 << 7,
-};
-
-struct adm_config {
-	struct adm_spec specs[ADM_MAX_POLICIES]; /* [0] default */
-	int nspecs;
-	uint64_t shard_high, shard_low, shard_high_msgs, shard_low_msgs;
-	uint64_t process_high, process_low;
-};
-
-const char *adm_action_name(enum adm_action a)
-{
-	switch (a) {
-	case ADM_DEFER:
-		return "defer";
-	case ADM_DROP_NEW:
-		return "drop-new";
-	case ADM_DROP_OLD:
-		return "drop-old";
-	case ADM_DISCONNECT:
-		return "disconnect";
-	}
-	return "?";
-}
-
-static int adm_parse_action(const char *v, enum adm_action *out)
-{
-	static const enum adm_action all[] = {ADM_DEFER, ADM_DROP_NEW, ADM_DROP_OLD,
-	                                      ADM_DISCONNECT};
-	for (size_t i = 0; i < RB_ARRAY_LEN(all); i++)
-		if (!strcasecmp(v, adm_action_name(all[i]))) {
-			*out = all[i];
-			return 0;
-		}
-	return -EINVAL;
-}
-
-struct adm_config *adm_config_new(void)
-{
-	struct adm_config *c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	struct adm_policy *d = &c->specs[0].p;
-	snprintf(d->name, sizeof(d->name), "default");
-	d->shard = ADM_DEFER;
-	/* Backpressure before loss, as nats-server stalls fast producers; a
-	 * subscriber that stops reading is closed as nats-server closes a slow
-	 * consumer (max_pending, write_deadline). */
-	d->sub = ADM_DEFER;
-	d->fallback = ADM_DISCONNECT;
-	d->sub_high = 8ull << 20;
-	d->defer_max_ns = 500ull * 1000000u;
-	d->busy = true;
-	d->advisory = false;
-	c->nspecs = 1;
-	/* Shallow: what is queued to the shards when subscribers ask their
-	 * publishers to wait still reaches them (defer is lossless). */
-	c->shard_high = 4ull << 20;
-	c->shard_high_msgs = 64 * 1024;
-	c->process_high = 1ull << 30;
-	return c;
-}
-
-void adm_config_free(struct adm_config *c)
-{
-	if (!c)
-		return;
-	for (int i = 0; i < c->nspecs; i++)
-		for (int j = 0; j < c->specs[i].nsubjects; j++)
-			free(c->specs[i].subjects[j]);
-	free(c);
-}
-
-static struct adm_spec *adm_spec_for(struct adm_config *c, const char *name, char *err, size_t cap)
-{
-	if (!*name || strlen(name) >= sizeof(c->specs[0].p.name)) {
-		snprintf(err, cap, "a policy needs a name of 1 to %zu characters",
-		         sizeof(c->specs[0].p.name) - 1);
-		return NULL;
-	}
-	for (const char *p = name; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') {
-			snprintf(err, cap, "policy name '%s': use letters, digits, - and _", name);
-			return NULL;
-		}
-	for (int i = 0; i < c->nspecs; i++)
-		if (!strcmp(c->specs[i].p.name, name))
-			return &c->specs[i];
-	if (c->nspecs == ADM_MAX_POLICIES) {
-		snprintf(err, cap, "at most %d policies", ADM_MAX_POLICIES);
-		return NULL;
-	}
-	struct adm_spec *s = &c->specs[c->nspecs++];
-	memset(s, 0, sizeof(*s));
-	snprintf(s->p.name, sizeof(s->p.name), "%s", name);
-	return s;
-}
-
-static int adm_add_subjects(struct adm_spec *s, const char *val, char *err, size_t cap)
-{
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", val);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (!subject_valid_sub(tok, strlen(tok))) {
-			snprintf(err, cap, "'%s' is not a valid subject pattern", tok);
-			return -EINVAL;
-		}
-		if (s->nsubjects == (int)RB_ARRAY_LEN(s->subjects)) {
-			snprintf(err, cap, "at most %zu subjects per policy",
-			         RB_ARRAY_LEN(s->subjects));
-			return -EINVAL;
-		}
-		s->subjects[s->nsubjects++] = strdup(tok);
-	}
-	return 0;
-}
-
-int adm_config_set(struct adm_config *c, const char *section, const char *key, const char *val,
-                   char *err, size_t cap)
-{
-	struct adm_spec *s = &c->specs[0];
-	bool is_default = true;
-	err[0] = 0;
-	if (!strncmp(section, "policy", 6) && (section[6] == ' ' || section[6] == '\t')) {
-		const char *name = section + 7;
-		while (*name == ' ' || *name == '\t' || *name == '"')
-			name++;
-		char nm[64];
-		snprintf(nm, sizeof(nm), "%s", name);
-		size_t n = strlen(nm);
-		while (n && (nm[n - 1] == '"' || nm[n - 1] == ' '))
-			nm[--n] = 0;
-		s = adm_spec_for(c, nm, err, cap);
-		if (!s)
-			return -EINVAL;
-		is_default = false;
-	} else if (strcmp(section, "admission") != 0) {
-		snprintf(err, cap, "unknown section [%s]", section);
-		return -ENOENT;
-	}
-
-	uint64_t v;
-	bool b;
-	enum adm_action a;
-	if (!strcmp(key, "subjects") && !is_default)
-		return adm_add_subjects(s, val, err, cap);
-	if (!strcmp(key, "shard")) {
-		if (adm_parse_action(val, &a) || (a != ADM_DEFER && a != ADM_DROP_NEW))
-			goto bad_shard;
-		s->p.shard = a;
-		s->set |= ADM_SET_SHARD;
-	} else if (!strcmp(key, "subscriber")) {
-		if (adm_parse_action(val, &a))
-			goto bad_action;
-		s->p.sub = a;
-		s->set |= ADM_SET_SUB;
-	} else if (!strcmp(key, "fallback")) {
-		if (adm_parse_action(val, &a) || a == ADM_DEFER)
-			goto bad_fallback;
-		s->p.fallback = a;
-		s->set |= ADM_SET_FALLBACK;
-	} else if (!strcmp(key, "subscriber_high")) {
-		if (parse_size(val, 1ull << 50, &v) || v < 1024)
-			goto bad_size;
-		s->p.sub_high = v;
-		s->set |= ADM_SET_HIGH;
-	} else if (!strcmp(key, "subscriber_low")) {
-		if (parse_size(val, 1ull << 50, &v))
-			goto bad_size;
-		s->p.sub_low = v;
-		s->set |= ADM_SET_LOW;
-	} else if (!strcmp(key, "defer_max")) {
-		if (parse_duration_ms(val, &v) || v == 0)
-			goto bad_duration;
-		s->p.defer_max_ns = v * 1000000u;
-		s->set |= ADM_SET_DEFER;
-	} else if (!strcmp(key, "busy")) {
-		if (parse_bool(val, &b))
-			goto bad_bool;
-		s->p.busy = b;
-		s->set |= ADM_SET_BUSY;
-	} else if (!strcmp(key, "advisory")) {
-		if (parse_bool(val, &b))
-			goto bad_bool;
-		s->p.advisory = b;
-		s->set |= ADM_SET_ADVISORY;
-	} else if (is_default && !strcmp(key, "shard_high")) {
-		if (parse_size(val, 1ull << 50, &v) || v < 1024)
-			goto bad_size;
-		c->shard_high = v;
-	} else if (is_default && !strcmp(key, "shard_low")) {
-		if (parse_size(val, 1ull << 50, &v))
-			goto bad_size;
-		c->shard_low = v;
-	} else if (is_default && !strcmp(key, "shard_high_msgs")) {
-		if (parse_size(val, 1ull << 50, &v) || v < 16)
-			goto bad_size;
-		c->shard_high_msgs = v;
-	} else if (is_default && !strcmp(key, "shard_low_msgs")) {
-		if (parse_size(val, 1ull << 50, &v))
-			goto bad_size;
-		c->shard_low_msgs = v;
-	} else if (is_default && !strcmp(key, "process_high")) {
-		if (parse_size(val, 1ull << 50, &v) || v < (1u << 20))
-			goto bad_size;
-		c->process_high = v;
-	} else if (is_default && !strcmp(key, "process_low")) {
-		if (parse_size(val, 1ull << 50, &v))
-			goto bad_size;
-		c->process_low = v;
-	} else {
-		snprintf(err, cap, "unknown setting '%s'", key);
-		return -ENOENT;
-	}
-	return 0;
-
-bad_shard:
-	snprintf(err, cap, "'%s': the shard policy is defer or drop-new", val);
-	return -EINVAL;
-bad_action:
-	snprintf(err, cap, "'%s': use defer, drop-new, drop-old or disconnect", val);
-	return -EINVAL;
-bad_fallback:
-	snprintf(err, cap, "'%s': the fallback is drop-new, drop-old or disconnect", val);
-	return -EINVAL;
-bad_size:
-	snprintf(err, cap, "'%s' is not a valid size (a number with K, M or G)", val);
-	return -EINVAL;
-bad_duration:
-	snprintf(err, cap, "'%s' is not a valid duration (ms, s or m)", val);
-	return -EINVAL;
-bad_bool:
-	snprintf(err, cap, "'%s' is not true or false", val);
-	return -EINVAL;
-}
 
 /* Negative when @a is more specific than @b: at the first token where they
  * differ, a literal beats '*' beats '>'; a longer pattern beats its prefix. */
@@ -398,6 +135,14 @@ void admission_free(struct admission *a)
 	free(a->rules);
 	free(a->policies);
 	free(a);
+}
+
+struct adm_policy *admission_policy_by_name(const struct admission *a, const char *name)
+{
+	for (int i = 0; i < a->npolicies; i++)
+		if (!strcmp(a->policies[i].name, name))
+			return &a->policies[i];
+	return &a->policies[0];
 }
 
 struct adm_policy *admission_lookup(const struct admission *a, const char *subj, size_t len)

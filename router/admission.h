@@ -60,16 +60,57 @@ struct adm_policy {
 
 /* Settings being read (config file, flags) before admission_new(). */
 struct adm_config;
+struct config_ctx;
+struct config_in;
+struct conf_value;
 
 struct adm_config *adm_config_new(void);
 void adm_config_free(struct adm_config *cfg);
 
-/* Applies one setting. @section is "admission" for the defaults and the
- * shard/process marks, or "policy NAME" for a policy (key "subjects": a comma
- * separated list of patterns). Returns 0, -ENOENT (unknown key) or -EINVAL
- * (bad value); @err (cap bytes) then says why. */
-RB_MUST_CHECK int adm_config_set(struct adm_config *cfg, const char *section, const char *key,
-                                 const char *val, char *err, size_t cap);
+/* How a key of the table is read. */
+enum adm_type {
+	ADM_T_SUB_ACTION,   /* defer | drop-new | drop-old | disconnect */
+	ADM_T_SHARD_ACTION, /* defer | drop-new */
+	ADM_T_FALLBACK,     /* drop-new | drop-old | disconnect */
+	ADM_T_SIZE,         /* bytes (or a count), a size */
+	ADM_T_MS,           /* a duration, stored in ns */
+	ADM_T_BOOL,
+	ADM_T_SUBJECTS, /* a policy's patterns */
+};
+
+/* One key of admission's settings (router/admission_conf.c): in
+ * admission { } for the defaults, in policies { NAME { } } for a policy
+ * (@per_policy), and as a flag for the defaults (@flag). */
+struct adm_row {
+	const char *key;
+	const char *flag; /* ringbus's flag, or NULL */
+	const char *arg;  /* the flag's argument in --help; NULL for a bool */
+	enum adm_type type;
+	bool per_policy;  /* a policy may set it (else admission { } only) */
+	size_t off;       /* in struct adm_policy (per_policy) or struct adm_config */
+	unsigned set_bit; /* which of the policy's fields it sets */
+	uint64_t min;     /* sizes, durations (ms) */
+	const char *help;
+};
+
+/* The table, and lookups over it (NULL: none). */
+const struct adm_row *adm_rows(size_t *n);
+const struct adm_row *adm_row_by_key(const char *key);
+const struct adm_row *adm_row_by_flag(const char *flag);
+/* True when its flag takes a value (everything but a boolean). */
+bool adm_row_takes_value(const struct adm_row *r);
+
+/* Applies @in to @row of the policy @policy (NULL: the defaults). Returns 0,
+ * or -EINVAL after reporting through @x (router/conf/value.h). */
+RB_MUST_CHECK int adm_config_apply(struct adm_config *cfg, const char *policy,
+                                   const struct adm_row *row, struct config_ctx *x,
+                                   const struct config_in *in);
+
+/* Applies the file's admission { } map @map: the defaults' keys and
+ * policies { NAME { subjects: [...], ... } }. Returns 0 or -EINVAL after
+ * reporting each problem where it is written. */
+RB_MUST_CHECK int adm_config_map(struct adm_config *cfg, struct config_ctx *x,
+                                 const struct conf_value *map);
 
 /* The whole admission state. Read-only after start except counters. */
 struct admission {
@@ -94,6 +135,9 @@ struct admission {
 RB_MUST_CHECK int admission_new(const struct adm_config *cfg, void (*report)(const char *problem),
                                 struct admission **out);
 void admission_free(struct admission *a);
+
+/* The policy named @name, else the default (policies[0]). */
+struct adm_policy *admission_policy_by_name(const struct admission *a, const char *name);
 
 /* The policy for the literal subject @subj: the most specific pattern that
  * matches, else the default. Not for the fast path: call it only when a mark

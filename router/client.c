@@ -596,6 +596,7 @@ static int client_on_open(void *ctx, struct io_conn *c)
 	cl->cid = c->adopted ? c->adopt_tag : client_new_cid();
 	cl->opened_ns = cl->last_in_ns = cl->last_ping_ns = clock_now_ns();
 	proto_parser_init(&cl->parser, PROTO_SIDE_SERVER, lv->max_payload);
+	proto_parser_set_max_control(&cl->parser, lv->max_control_line);
 	connect_opts_init(&cl->opts);
 	map_init(&cl->by_sid);
 	map_init(&cl->by_id);

@@ -1,12 +1,72 @@
-/* The ringbus binary: configuration, logging, and the server until a signal. */
+/* The ringbus binary: the settings, -t, --signal, logging, the pid file,
+ * and the server until it stops. */
+#include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
-#include "router/config.h"
+#include "router/conf/config.h"
 #include "router/server.h"
+#include "router/sigcmd.h"
+
+/* -t / --check-config: nats-server's words; warnings fail it, as there. */
+static int main_check(const struct config *cfg)
+{
+	if (cfg->warnings) {
+		fprintf(stderr, "ringbus: configuration file %s has %d warning%s\n",
+		        cfg->config_file, cfg->warnings, cfg->warnings == 1 ? "" : "s");
+		return 1;
+	}
+	printf("ringbus: configuration file %s is valid\n", cfg->config_file);
+	return 0;
+}
+
+/* Blocks the signals the main thread waits for (router/server_main.c), in
+ * every thread started from now on. */
+static void main_block_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Logging as configured. Returns 0 or 1 (exit status) after saying why. */
+static int main_logging(const struct config *cfg)
+{
+	if (cfg->trace)
+		log_set_level(LOG_TRACE);
+	else if (cfg->debug)
+		log_set_level(LOG_DEBUG);
+	log_set_time(cfg->logtime);
+	int ret = cfg->log_file ? log_open(cfg->log_file) : 0;
+	if (ret) {
+		fprintf(stderr, "ringbus: cannot open log file %s: %s\n", cfg->log_file,
+		        strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+/* Writes the pid file as nats-server does: the bare number, no newline. */
+static int main_write_pid(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fprintf(f, "%d", (int)getpid()) < 0 || fclose(f) != 0) {
+		log_error("Could not write pidfile: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -18,35 +78,42 @@ int main(int argc, char **argv)
 	struct config cfg;
 	config_init(&cfg);
 	int ret = config_parse_args(&cfg, argc, argv);
+	if (ret == 0 && cfg.signal) {
+		ret = sigcmd_send(cfg.signal, cfg.pid_file) ? 1 : 0;
+		config_fini(&cfg);
+		return ret;
+	}
 	if (ret == 0)
 		ret = config_validate(&cfg);
 	if (ret != 0 || cfg.check_config) {
-		if (ret == 0)
-			printf("configuration OK\n");
+		int status = ret < 0 ? 1 : ret == 0 ? main_check(&cfg) : 0;
 		config_fini(&cfg);
-		return ret < 0 ? 1 : 0;
+		return status;
 	}
-
-	if (cfg.trace)
-		log_set_level(LOG_TRACE);
-	else if (cfg.debug)
-		log_set_level(LOG_DEBUG);
-	if (cfg.log_file && (ret = log_open(cfg.log_file)) != 0) {
-		fprintf(stderr, "ringbus: cannot open log file %s: %s\n", cfg.log_file,
-		        strerror(-ret));
+	if (main_logging(&cfg)) {
 		config_fini(&cfg);
 		return 1;
 	}
+	main_block_signals();
+	srandom((unsigned)getpid());
 	config_log(&cfg);
+	char *pid_file = cfg.pid_file ? strdup(cfg.pid_file) : NULL;
 
 	struct server *s;
 	ret = server_new(&cfg, &s);
 	config_fini(&cfg);
-	if (ret)
+	if (ret || (pid_file && main_write_pid(pid_file))) {
+		if (!ret)
+			server_free(s);
+		free(pid_file);
 		return 1;
+	}
 	server_set_args(s, argc, argv);
 	ret = server_run(s);
 	server_free(s);
+	if (pid_file)
+		unlink(pid_file);
+	free(pid_file);
 	log_info("stopped");
 	return ret ? 1 : 0;
 }

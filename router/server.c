@@ -50,7 +50,8 @@ static int server_listen(const struct config *cfg, int *out)
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res;
 	char port[16];
-	snprintf(port, sizeof(port), "%d", cfg->port);
+	/* nats-server's: 0 is the default port, -1 any free one */
+	snprintf(port, sizeof(port), "%d", cfg->port == 0 ? 4222 : cfg->port == -1 ? 0 : cfg->port);
 	int ret = getaddrinfo(cfg->host, port, &hints, &res);
 	if (ret) {
 		log_error("cannot resolve listen address %s: %s", cfg->host, gai_strerror(ret));
@@ -119,7 +120,8 @@ static void server_make_id(struct server *s)
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		s->server_id[i + 1] = alphabet[rnd[i] & 31];
 	s->server_id[sizeof(rnd) + 1] = 0;
-	snprintf(s->server_name, sizeof(s->server_name), "%s", s->server_id);
+	snprintf(s->server_name, sizeof(s->server_name), "%s",
+	         s->cfg.server_name ? s->cfg.server_name : s->server_id);
 }
 
 static void server_raise_nofile(void)
@@ -150,16 +152,18 @@ static struct live *server_make_live(const struct config *c)
 	lv->auth = auth_new();
 	if (!lv->auth)
 		goto err;
-	if (c->user && auth_add_user(lv->auth, c->user, c->pass))
+	if (c->user && auth_add_user(lv->auth, c->user, c->pass ? c->pass : ""))
 		goto err;
 	if (c->token && auth_set_token(lv->auth, c->token))
 		goto err;
 	for (int i = 0; i < c->nusers; i++)
-		if (auth_add_user(lv->auth, c->users[2 * i], c->users[2 * i + 1])) {
-			log_error("[users]: invalid entry '%s'", c->users[2 * i]);
+		if (auth_add_user(lv->auth, c->users[i].name,
+		                  c->users[i].password ? c->users[i].password : "")) {
+			log_error("authorization users: invalid entry '%s'", c->users[i].name);
 			goto err;
 		}
 	lv->max_payload = c->max_payload;
+	lv->max_control_line = c->max_control_line;
 	lv->max_connections = c->max_connections;
 	lv->max_subscriptions = c->max_subscriptions;
 	lv->ping_interval_ms = c->ping_interval_ms;

@@ -11,7 +11,7 @@
 
 #include "core/clock.h"
 #include "core/compiler.h"
-#include "router/config.h"
+#include "router/conf/config.h"
 
 struct shard;
 struct worker;
@@ -25,6 +25,7 @@ struct auth;
 struct live {
 	struct auth *auth;
 	uint32_t max_payload; /* for connections opened from now on */
+	uint32_t max_control_line;
 	uint32_t max_connections;
 	uint32_t max_subscriptions;
 	uint32_t ping_interval_ms;

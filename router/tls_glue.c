@@ -49,6 +49,10 @@ int tls_glue_start(struct server *s)
 	    .no_ktls = !s->cfg.tls_ktls,
 	    .timeout_ms = s->cfg.tls_timeout_ms,
 	    .max_handshakes = s->cfg.max_connections,
+	    .ciphers = (const char *const *)s->cfg.tls_ciphers.v,
+	    .nciphers = s->cfg.tls_ciphers.n,
+	    .curves = (const char *const *)s->cfg.tls_curves.v,
+	    .ncurves = s->cfg.tls_curves.n,
 	};
 	char why[512];
 	struct tls_ctx *ctx = NULL;

@@ -7,7 +7,7 @@ packages=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	liburing-dev libck-dev libcriterion-dev libnats-dev nats-server
 	libssl-dev openssl
-	libcjson-dev libinih-dev libcrypt-dev libmicrohttpd-dev gnuplot-nox python3
+	libcjson-dev libcrypt-dev libmicrohttpd-dev gnuplot-nox python3
 )
 
 missing=()

@@ -26,7 +26,7 @@
 
 #include "core/log.h"
 #include "io/proto/proto.h"
-#include "router/config.h"
+#include "router/conf/config.h"
 #include "router/iothr.h"
 #include "router/server.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -246,7 +246,7 @@ static void start_server(void)
 	config_init(&cfg);
 	free(cfg.host);
 	cfg.host = strdup("127.0.0.1");
-	cfg.port = 0; /* one I/O thread: one listening socket on a free port */
+	cfg.port = -1; /* one I/O thread: one listening socket on a free port */
 	cfg.io_threads = 1;
 	cfg.workers = 1;
 	cfg.pin = false;

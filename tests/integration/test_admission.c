@@ -182,11 +182,12 @@ static int drain(struct raw_conn *c, char *seen, int count, const char *policy, 
 
 Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
 {
-	start_monitored("[policy slow]\n"
-	                "subjects = slow.>\n"
-	                "subscriber = defer\n"
-	                "subscriber_high = 256K\n"
-	                "defer_max = 120s\n");
+	start_monitored("ringbus { admission { policies { slow {\n"
+	                "  subjects: \"slow.>\"\n"
+	                "  subscriber: defer\n"
+	                "  subscriber_high: 256KB\n"
+	                "  defer_max: \"120s\"\n"
+	                "} } } }\n");
 	struct raw_conn *sub = subscriber("slow.>");
 	/* 64 MiB at about a tenth of what the publisher could send. */
 	struct burst b = {.subject = "slow.burst", .count = 64 * 1024, .size = 1024};
@@ -228,7 +229,9 @@ static void stalled_then_drained(const char *policy, const char *dropped, int co
 {
 	char conf[256];
 	snprintf(conf, sizeof conf,
-	         "[policy p]\nsubjects = q.>\nsubscriber = %s\nsubscriber_high = 128K\n", policy);
+	         "ringbus { admission { policies { p {\n  subjects: \"q.>\"\n  subscriber: %s\n"
+	         "  subscriber_high: 128KB\n} } } }\n",
+	         policy);
 	start_monitored(conf);
 	struct raw_conn *sub = subscriber("q.>");
 	struct burst b = {.subject = "q.x", .count = count, .size = 1024};
@@ -275,7 +278,7 @@ Test(admission, drop_old_keeps_the_newest_messages)
 
 Test(admission, disconnect_closes_only_the_slow_consumer)
 {
-	const char *args[] = {"--sub-policy", "disconnect", "--sub-high", "32M", NULL};
+	const char *args[] = {"--sub-policy", "disconnect", "--sub-high", "32MB", NULL};
 	struct harness_opts opts = {.args = args};
 	itest_start(&opts);
 	struct raw_conn *stalled = subscriber("d.x");
@@ -311,11 +314,12 @@ Test(admission, disconnect_closes_only_the_slow_consumer)
 
 Test(admission, a_dropped_request_is_answered_busy_as_no_responders)
 {
-	struct harness_opts opts = {.config = "[policy svc]\n"
-	                                      "subjects = svc.>\n"
-	                                      "subscriber = drop-new\n"
-	                                      "subscriber_high = 64K\n"
-	                                      "busy = true\n"};
+	struct harness_opts opts = {.config = "ringbus { admission { policies { svc {\n"
+	                                      "  subjects: \"svc.>\"\n"
+	                                      "  subscriber: drop-new\n"
+	                                      "  subscriber_high: 64KB\n"
+	                                      "  busy: true\n"
+	                                      "} } } }\n"};
 	itest_start(&opts);
 	struct raw_conn *responder = subscriber("svc.work");
 	/* Keep the stalled responder's queue over its mark while requesting:
@@ -360,8 +364,8 @@ static long vm_hwm_kib(pid_t pid)
 
 Test(admission, memory_stays_bounded_while_a_subscriber_never_reads)
 {
-	const char *args[] = {"--sub-policy",   "drop-new", "--sub-high", "32M",
-	                      "--process-high", "64M",      NULL};
+	const char *args[] = {"--sub-policy",   "drop-new", "--sub-high", "32MB",
+	                      "--process-high", "64MB",     NULL};
 	struct harness_opts opts = {.args = args};
 	itest_start(&opts);
 	struct raw_conn *stalled = subscriber("big.x");

@@ -145,10 +145,11 @@ static void *publish_until_stopped(void *arg)
 
 Test(ops, sighup_changes_a_policy_under_live_traffic_and_loses_nothing)
 {
-	struct harness_opts opts = {.config = "[policy r]\n"
-	                                      "subjects = r.>\n"
-	                                      "subscriber = defer\n"
-	                                      "subscriber_high = 1M\n"};
+	struct harness_opts opts = {.config = "ringbus { admission { policies { r {\n"
+	                                      "  subjects: \"r.>\"\n"
+	                                      "  subscriber: defer\n"
+	                                      "  subscriber_high: 1MB\n"
+	                                      "} } } }\n"};
 	itest_start(&opts);
 	struct raw_conn *sub = itest_raw(ITEST_QUIET);
 	ITEST_SEND(sub, "SUB r.x 1\r\nPING\r\n");
@@ -169,7 +170,8 @@ Test(ops, sighup_changes_a_policy_under_live_traffic_and_loses_nothing)
 		}
 		char conf[256];
 		snprintf(conf, sizeof conf,
-		         "[policy r]\nsubjects = r.>\nsubscriber = %s\nsubscriber_high = %dM\n",
+		         "ringbus { admission { policies { r {\n  subjects: \"r.>\"\n"
+		         "  subscriber: %s\n  subscriber_high: %dMB\n} } } }\n",
 		         reloads % 2 ? "defer" : "drop-old", 2 + reloads);
 		write_file(itest_srv.conf_path, conf);
 		cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
@@ -206,13 +208,15 @@ static natsStatus connect_as(const char *user, const char *pass, natsConnection 
 
 Test(ops, sighup_replaces_users_without_dropping_connections)
 {
-	struct harness_opts opts = {.config = "[users]\nalice = secret\n"};
+	struct harness_opts opts = {
+	    .config = "authorization { users: [{user: alice, password: secret}] }\n"};
 	itest_start(&opts);
 	natsConnection *alice = NULL, *nc = NULL;
 	ITEST_NATS_OK(connect_as("alice", "secret", &alice));
 	cr_assert_neq(connect_as("alice", "wrong", &nc), NATS_OK, "a wrong password got in");
 
-	write_file(itest_srv.conf_path, "[users]\nbob = hunter2\n");
+	write_file(itest_srv.conf_path,
+	           "authorization { users: [{user: bob, password: hunter2}] }\n");
 	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
 	cr_assert(log_waits_for("reload: done"));
 	natsStatus s = connect_as("alice", "secret", &nc);
@@ -232,7 +236,8 @@ Test(ops, bcrypt_passwords_are_accepted)
 	struct crypt_data cd = {0};
 	const char *hash = crypt_r("opensesame", salt, &cd);
 	cr_assert(hash && hash[0] == '$', "cannot make a bcrypt hash");
-	snprintf(conf, sizeof conf, "[users]\ncarol = %s\n", hash);
+	snprintf(conf, sizeof conf, "authorization { users: [{user: carol, password: \"%s\"}] }\n",
+	         hash);
 	struct harness_opts opts = {.config = conf};
 	itest_start(&opts);
 	natsConnection *nc = NULL;
@@ -279,29 +284,35 @@ static int run_ringbus(const char *args, char *out, size_t cap)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-Test(ops, check_config_names_the_file_line_and_setting)
+Test(ops, check_config_names_the_file_line_column_and_setting)
 {
-	char path[] = "/tmp/ringbus-conf-XXXXXX.conf", out[2048], args[128];
+	char path[] = "/tmp/ringbus-conf-XXXXXX.conf", out[2048], args[128], want[256];
 	int fd = mkstemps(path, 5);
 	cr_assert(fd >= 0);
 	close(fd);
-	write_file(path, "port = 4999\n[policy a]\nsubjects = a.>\nsubscriber = drop-new\n");
-	snprintf(args, sizeof args, "--check-config -c %s", path);
-	cr_assert_eq(run_ringbus(args, out, sizeof out), 0, "valid file refused: %s", out);
-	cr_assert(strstr(out, "configuration OK"), "%s", out);
-
-	write_file(path, "port = 4999\n# a comment\n[policy a]\nsubjects = a.>\n"
-	                 "subscriber = sometimes\n");
+	write_file(path, "port: 4999\nringbus { admission { policies { a {\n"
+	                 "  subjects: \"a.>\", subscriber: drop-new\n} } } }\n");
+	for (int t = 0; t < 2; t++) {
+		snprintf(args, sizeof args, "%s -c %s", t ? "-t" : "--check-config", path);
+		cr_assert_eq(run_ringbus(args, out, sizeof out), 0, "valid file refused: %s", out);
+		snprintf(want, sizeof want, "configuration file %s is valid", path);
+		cr_assert(strstr(out, want), "%s", out);
+	}
+	write_file(path, "port: 4999\n# a comment\nringbus { admission { policies { a {\n"
+	                 "  subjects: \"a.>\"\n  subscriber: sometimes\n} } } }\n");
 	cr_assert_eq(run_ringbus(args, out, sizeof out), 1, "invalid file accepted: %s", out);
-	char where[128];
-	snprintf(where, sizeof where, "%s:5:", path);
-	cr_assert(strstr(out, where) && strstr(out, "subscriber"),
-	          "error does not name the file, line 5 and the setting: %s", out);
+	snprintf(want, sizeof want, "%s:5:15: subscriber: \"sometimes\"", path);
+	cr_assert(strstr(out, want),
+	          "error does not name the file, line 5, column 15 and the setting: %s", out);
 
-	write_file(path, "prot = 4999\n");
+	write_file(path, "prot: 4999\n");
 	cr_assert_eq(run_ringbus(args, out, sizeof out), 1);
-	snprintf(where, sizeof where, "%s:1: unknown setting 'prot'", path);
-	cr_assert(strstr(out, where), "%s", out);
+	snprintf(want, sizeof want, "%s:1:1: unknown field \"prot\"", path);
+	cr_assert(strstr(out, want), "%s", out);
+	/* a warning fails the check, as in nats-server */
+	write_file(path, "ping_interval: 60\n");
+	cr_assert_eq(run_ringbus(args, out, sizeof out), 1, "%s", out);
+	cr_assert(strstr(out, "ping_interval should be converted to a duration"), "%s", out);
 	unlink(path);
 }
 
@@ -441,21 +452,23 @@ Test(ops, a_reload_of_a_bad_file_logs_each_reason_and_position)
 	start_logging_to_file(log, sizeof log, "max_payload: 2048\n");
 	write_file(itest_srv.conf_path, "max_payload: 1024\n"
 	                                "bogus_setting = 1\n"
-	                                "[policy p]\n"
-	                                "subjects = p.>\n"
-	                                "subscriber = sometimes\n");
+	                                "ringbus { admission { policies { p {\n"
+	                                "  subjects: \"p.>\"\n"
+	                                "  subscriber: sometimes\n"
+	                                "} } } }\n");
 	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
 	cr_assert(file_waits_for(log, "reload: the configuration is invalid; nothing changed"),
 	          "no refusal in %s", log);
-	snprintf(want, sizeof want, "[ERR] reload: %s:2: unknown setting 'bogus_setting'",
+	snprintf(want, sizeof want, "[ERR] reload: %s:2:1: unknown field \"bogus_setting\"",
 	         itest_srv.conf_path);
 	cr_assert(file_contains(log, want), "no '%s' in %s", want, log);
-	snprintf(want, sizeof want,
-	         "[ERR] reload: %s:5: [policy p] subscriber: ", itest_srv.conf_path);
+	snprintf(want, sizeof want, "[ERR] reload: %s:5:15: subscriber: ", itest_srv.conf_path);
 	cr_assert(file_contains(log, want), "no '%s' in %s", want, log);
 	/* Problems found once the file is read, by the admission checks. */
-	write_file(itest_srv.conf_path, "[policy p]\nsubjects = p.>\n"
-	                                "subscriber_high = 1M\nsubscriber_low = 2M\n");
+	write_file(itest_srv.conf_path, "ringbus { admission { policies { p {\n"
+	                                "  subjects: \"p.>\"\n"
+	                                "  subscriber_high: 1MB, subscriber_low: 2MB\n"
+	                                "} } } }\n");
 	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
 	cr_assert(file_waits_for(log, "[ERR] reload: admission: policy p: subscriber_low must be "
 	                              "below subscriber_high"),

@@ -1,5 +1,5 @@
-/* The TLS settings: nats-server's flags, the tls_* keys and the [tls]
- * section with nats-server's names, and validation that loads the files. */
+/* The TLS settings: nats-server's flags, the tls {} block with nats-server's
+ * keys, and validation that loads the files. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "router/config.h"
+#include "router/conf/config.h"
 
 static char certdir[64];
 
@@ -58,43 +58,54 @@ Test(config_tls, defaults_are_plaintext_with_kernel_tls_allowed_and_a_2s_handsha
 	config_fini(&c);
 }
 
-Test(config_tls, the_tls_section_takes_nats_server_names)
+Test(config_tls, the_tls_block_takes_nats_server_keys)
 {
 	char text[1024];
 	snprintf(text, sizeof(text),
-	         "[tls]\ncert_file: \"%s/server.pem\"\nkey_file = %s/server.key\n"
-	         "ca_file = %s/ca.pem\nverify = true\ntimeout = 500ms\nktls = false\n",
+	         "tls {\n  cert_file: \"%s/server.pem\"\n  key_file = %s/server.key\n"
+	         "  ca_file %s/ca.pem\n  verify: true\n  timeout: 0.5\n"
+	         "  cipher_suites: [\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\",\n"
+	         "                  \"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\"]\n"
+	         "  curve_preferences: [\"CurveP256\"]\n}\nringbus { ktls: false }\n",
 	         certdir, certdir, certdir);
 	struct config c;
 	cr_assert_eq(load(&c, text), 0);
+	cr_expect(c.tls, "a tls block turns TLS on");
 	cr_expect(c.tls_cert && strstr(c.tls_cert, "/server.pem"));
 	cr_expect(c.tls_key && strstr(c.tls_key, "/server.key"));
 	cr_expect(c.tls_ca && strstr(c.tls_ca, "/ca.pem"));
 	cr_expect(c.tls_verify);
 	cr_expect(!c.tls_ktls);
 	cr_expect_eq(c.tls_timeout_ms, 500u);
+	cr_expect_eq(c.tls_ciphers.n, 2u);
+	cr_expect_eq(c.tls_curves.n, 1u);
 	cr_expect_eq(config_validate(&c), 0);
-	cr_expect(c.tls, "a certificate turns TLS on");
+	cr_expect_eq(c.auth_timeout_ms, 1500u, "the TLS timeout + 1s");
+	config_fini(&c);
+	/* a Go duration works for the timeout too */
+	snprintf(text, sizeof(text),
+	         "tls { cert_file: %s/server.pem, key_file: %s/server.key, "
+	         "timeout: \"250ms\" }\n",
+	         certdir, certdir);
+	cr_assert_eq(load(&c, text), 0);
+	cr_expect_eq(c.tls_timeout_ms, 250u);
 	config_fini(&c);
 }
 
-Test(config_tls, top_level_keys_work_and_unknown_ones_are_refused)
+Test(config_tls, unknown_names_and_keys_are_refused)
 {
-	char text[1024];
-	snprintf(text, sizeof(text), "tls_cert = %s/server.pem\ntls_key = %s/server.key\n", certdir,
-	         certdir);
 	struct config c;
-	cr_assert_eq(load(&c, text), 0);
-	cr_expect_eq(config_validate(&c), 0);
-	cr_expect(c.tls);
-	cr_expect(!c.tls_verify);
+	cr_expect_eq(load(&c, "tls { verify: maybe }\n"), -EINVAL);
 	config_fini(&c);
-
-	cr_expect_eq(load(&c, "tls_verify = maybe\n"), -EINVAL);
+	cr_expect_eq(load(&c, "tls { ciphers: all }\n"), -EINVAL);
 	config_fini(&c);
-	cr_expect_eq(load(&c, "[tls]\nciphers = all\n"), -EINVAL);
+	cr_expect_eq(load(&c, "tls { cipher_suites: [\"TLS_RC5\"] }\n"), -EINVAL);
 	config_fini(&c);
-	cr_expect_eq(load(&c, "tls_timeout = 1ms\n"), -EINVAL);
+	cr_expect_eq(load(&c, "tls { curve_preferences: [\"P-256\"] }\n"), -EINVAL);
+	config_fini(&c);
+	cr_expect_eq(load(&c, "tls { timeout: \"1ms\" }\n"), -EINVAL);
+	config_fini(&c);
+	cr_expect_eq(load(&c, "tls_cert: x.pem\n"), -EINVAL, "the old INI key is no field");
 	config_fini(&c);
 }
 

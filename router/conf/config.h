@@ -1,0 +1,144 @@
+/* The server's settings: defaults, the command line (nats-server's flags as
+ * Go spells them, and ringbus's own) and a configuration file in
+ * nats-server's format (-c FILE, read by core/conf). Every setting is one
+ * row of the table in router/conf/table.c; the flag parser, the file's
+ * mapping, --help, --check-config and reload all read that table
+ * (docs/OPERATIONS.md lists them all). */
+#ifndef ROUTER_CONF_CONFIG_H
+#define ROUTER_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "router/conf/value.h"
+
+struct adm_config;
+
+#define CONFIG_MAX_THREADS 64
+#define CONFIG_MAX_SHARDS  256
+
+/* The nats-server release whose client-visible behaviour ringbus implements:
+ * INFO's "version", and what -v prints first. */
+#define CONFIG_NATS_VERSION "2.9.10"
+
+/* A user of authorization { users: [...] }. Strings owned. */
+struct config_user {
+	char *name;
+	char *password; /* plain, or a bcrypt hash ($2a$, $2b$, $2y$) */
+};
+
+/* What the --tls* flags gave: they replace the file's tls {} block when any
+ * of them is given, as in nats-server. Strings owned. */
+struct config_tls_flags {
+	bool tls;
+	bool verify;
+	char *cert;
+	char *key;
+	char *ca;
+};
+
+/* Read-only after start (the server's copy); strings and lists are owned
+ * (heap), freed by config_fini(). Durations are in milliseconds. */
+struct config {
+	/* server */
+	char *host;
+	int port;        /* 0: nats-server's 4222; -1: any free port (as nats-server) */
+	char *http_host; /* monitoring address (NULL: the client host) */
+	int http_port;   /* monitoring (0 = off) */
+	char *server_name;
+	uint32_t max_payload;
+	uint32_t max_pending; /* output bytes per connection before it is closed */
+	uint32_t max_connections;
+	uint32_t max_subscriptions; /* per connection; 0 = no limit (as nats-server) */
+	uint32_t max_control_line;
+	uint32_t ping_interval_ms;  /* server PINGs an idle client this often */
+	uint32_t ping_max;          /* unanswered PINGs before 'Stale Connection' */
+	uint32_t write_deadline_ms; /* no output progress this long: slow consumer */
+	uint32_t lame_duck_duration_ms;
+	uint32_t lame_duck_grace_ms;
+	/* logging */
+	char *log_file;
+	bool debug;
+	bool trace;
+	bool logtime;
+	char *pid_file;
+	/* authorization */
+	char *user;
+	char *pass;
+	char *token;
+	struct config_user *users;
+	int nusers;
+	uint32_t auth_timeout_ms; /* 0: nats-server's default (2 s; TLS timeout + 1 s with TLS) */
+	/* tls */
+	bool tls;                /* clients must use TLS (a tls {} block, or --tls* flags) */
+	bool tls_verify;         /* and present a certificate signed by tls_ca */
+	char *tls_cert;          /* PEM certificate chain */
+	char *tls_key;           /* PEM private key */
+	char *tls_ca;            /* PEM CAs of client certificates */
+	uint32_t tls_timeout_ms; /* accept to end of handshake (default 2 s, as nats-server) */
+	struct config_list tls_ciphers; /* TLS 1.2 suites by Go's names; empty: the defaults */
+	struct config_list tls_curves;
+	struct config_tls_flags tls_flags;
+	/* ringbus { } */
+	int io_threads;
+	int workers;
+	int shards;
+	bool pin;
+	uint32_t inline_max; /* an I/O thread runs a sleeping worker's shard itself up to this many
+	                        entries */
+	uint32_t spin_us;    /* idle polling before a thread sleeps */
+	uint32_t buf_count;  /* provided recv buffers per I/O thread */
+	uint32_t buf_size;
+	uint32_t shutdown_timeout_ms; /* a closing connection may flush this long */
+	bool tls_ktls;                /* let the kernel carry records when it can (default) */
+	struct adm_config *adm;       /* admission settings, turned into policies at start */
+	/* the command line only */
+	char *config_file;
+	bool check_config; /* -t, --check-config: validate and exit */
+	bool show_help;
+	bool show_help_tls;
+	bool show_version;
+	char *signal; /* --signal CMD[=PID|=PIDFILE] */
+	/* Receives each problem found while reading and checking the settings,
+	 * one line without its newline ("FILE:LINE:COL: unknown field "x""). NULL
+	 * (config_init's default): printed to stderr as they are, as at start-up
+	 * and for --check-config. A reload sends them to the log. */
+	void (*report)(const char *problem);
+	int warnings; /* found by the last config_parse_args() / config_load_file() */
+};
+
+/* Fills @c with the defaults (machine-dependent thread counts). */
+void config_init(struct config *c);
+void config_fini(struct config *c);
+
+/* Applies the command line as nats-server does: the flags, then the -c file,
+ * then the flags again (a flag wins over the file); then the --tls* flags
+ * replace the file's tls block if any was given. Returns 0; 1 when the
+ * caller should exit 0 (--help, --version, --help_tls printed); or -EINVAL
+ * after reporting what was wrong (c->report). Warnings are counted in
+ * c->warnings. */
+RB_MUST_CHECK int config_parse_args(struct config *c, int argc, char **argv);
+
+/* Reads the nats-server format file @path (core/conf) into @c: each key
+ * means what it means to nats-server; ringbus's own settings are in a
+ * ringbus {} block. Returns 0, or -EINVAL / -errno after reporting
+ * "file:line:col: ..." for each problem (c->report). */
+RB_MUST_CHECK int config_load_file(struct config *c, const char *path);
+
+/* Checks the values against each other and the machine and fills in what
+ * depends on others (shards, the auth timeout, the port); reports problems
+ * (c->report). Returns 0 or -EINVAL. */
+RB_MUST_CHECK int config_validate(struct config *c);
+
+/* Compares a new configuration with the one in force: reports (c->report of
+ * @now) each setting a reload cannot change, as nats-server words it
+ * ("config reload not supported for port: old=4222, new=4223"), and returns
+ * -EINVAL if there is one; else logs each reloadable setting that changed
+ * ("reload: max_payload = 2097152") and returns 0. */
+RB_MUST_CHECK int config_reload_check(const struct config *was, const struct config *now);
+
+/* Logs the effective configuration at info level. */
+void config_log(const struct config *c);
+
+#endif /* ROUTER_CONF_CONFIG_H */

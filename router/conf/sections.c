@@ -1,0 +1,275 @@
+/* The rows whose value is more than one field: listen and http (host:port),
+ * authorization { } and its users, tls { }, -DV and friends, admission, and
+ * the checks some rows run once their value is stored. Messages follow
+ * nats-server's where it has them. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "io/tls/tls.h"
+#include "router/admission.h"
+#include "router/conf/table.h"
+
+static int config_dup_into(char **dst, const char *s, size_t len)
+{
+	char *d = strndup(s, len);
+	if (!d)
+		return -ENOMEM;
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+/* "host:port", "[::1]:4222", ":4222" or a port (nats-server's parseListen). */
+static int config_host_port(struct config_ctx *x, const struct config_in *in, char **host,
+                            int *port)
+{
+	int64_t p;
+	const char *s;
+	if (in->from_file && conf_type(in->v) == CONF_INT) {
+		if (config_in_int(x, in, -1, 65535, &p))
+			return -EINVAL;
+		*port = (int)p;
+		return config_dup_into(host, "", 0);
+	}
+	if (config_in_string(x, in, &s))
+		return -EINVAL;
+	const char *colon = strrchr(s, ':');
+	bool bracket = s[0] == '[';
+	if (!colon || (bracket && colon[-1] != ']') || (!bracket && strchr(s, ':') != colon)) {
+		config_report_in(x, false, in, "%s: could not parse address string \"%s\"",
+		                 in->name, s);
+		return -EINVAL;
+	}
+	char *end;
+	p = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || p < -1 || p > 65535) {
+		config_report_in(x, false, in, "%s: could not parse port \"%s\"", in->name,
+		                 colon + 1);
+		return -EINVAL;
+	}
+	*port = (int)p;
+	if (bracket)
+		return config_dup_into(host, s + 1, (size_t)(colon - s - 2));
+	return config_dup_into(host, s, (size_t)(colon - s));
+}
+
+int config_set_listen(struct config_ctx *x, const struct config_row *r, const struct config_in *in)
+{
+	(void)r;
+	return config_host_port(x, in, &x->c->host, &x->c->port);
+}
+
+int config_set_http(struct config_ctx *x, const struct config_row *r, const struct config_in *in)
+{
+	(void)r;
+	return config_host_port(x, in, &x->c->http_host, &x->c->http_port);
+}
+
+/* -DV, -DVV, -VV and trace_verbose: trace, and debug for the -D ones. */
+int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
+                           const struct config_in *in)
+{
+	bool b;
+	if (config_in_bool(x, in, &b))
+		return -EINVAL;
+	x->c->trace = b;
+	if (r->flags[0] == 'D')
+		x->c->debug = b;
+	return 0;
+}
+
+/* One entry of users: [...]: {user: u, password: p}. */
+static int config_user_entry(struct config_ctx *x, const struct conf_value *m,
+                             struct config_user *u)
+{
+	static const char *const perms = "permission permissions authorization";
+	static const char *const types = "allowed_connection_types connection_types clients";
+	int errors = x->errors;
+	for (const struct conf_entry *e = conf_map_first(m); e; e = conf_entry_next(e)) {
+		const char *key = conf_entry_key(e), *s;
+		struct config_in in = {.from_file = true, .v = conf_entry_value(e), .name = key};
+		char **dst = !strcasecmp(key, "user") || !strcasecmp(key, "username") ? &u->name
+		             : !strcasecmp(key, "password") || !strcasecmp(key, "pass")
+		                 ? &u->password
+		                 : NULL;
+		if (conf_entry_shadowed(e))
+			continue;
+		if (dst) {
+			if (config_in_string(x, &in, &s) == 0 && config_dup_into(dst, s, strlen(s)))
+				config_report_in(x, false, &in, "out of memory");
+		} else if (config_word_in(perms, key, true)) {
+			config_report_at(x, false, conf_entry_pos(e),
+			                 "field \"%s\" is not supported: %s", key,
+			                 config_unsupported_key(CONFIG_B_AUTH, "permissions"));
+		} else if (!strcasecmp(key, "nkey") || config_word_in(types, key, true)) {
+			config_report_at(
+			    x, false, conf_entry_pos(e),
+			    "field \"%s\" is not supported yet (issue 15: nkeys, "
+			    "permissions, accounts): remove it, or keep nats-server until "
+			    "then",
+			    key);
+		} else if (!conf_used(in.v)) {
+			config_report_at(x, false, conf_entry_pos(e), "unknown field \"%s\"", key);
+		}
+	}
+	return x->errors > errors ? -EINVAL : 0;
+}
+
+static void config_users_free(struct config_user *u, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(u[i].name);
+		free(u[i].password);
+	}
+	free(u);
+}
+
+int config_set_users(struct config_ctx *x, const struct config_row *r, const struct config_in *in)
+{
+	(void)r;
+	if (conf_type(in->v) != CONF_ARRAY) {
+		config_report_in(x, false, in, "Expected users field to be an array, got %s",
+		                 conf_type_name(conf_type(in->v)));
+		return -EINVAL;
+	}
+	size_t n = conf_array_len(in->v);
+	struct config_user *users = calloc(n ? n : 1, sizeof(*users));
+	int bad = users ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && users; i++) {
+		const struct conf_value *m = conf_array_get(in->v, i);
+		struct config_in one = {.from_file = true, .v = m, .name = "users"};
+		if (conf_type(m) != CONF_MAP) {
+			config_report_in(x, false, &one, "Expected user entry to be a map/struct");
+			bad = -EINVAL;
+		} else if (config_user_entry(x, m, &users[i])) {
+			bad = -EINVAL;
+		} else if (!users[i].name || !users[i].name[0]) {
+			config_report_in(x, false, &one, "User entry requires a user");
+			bad = -EINVAL;
+		}
+		for (size_t j = 0; !bad && j < i; j++)
+			if (!strcmp(users[j].name, users[i].name)) {
+				config_report_in(x, false, &one, "Duplicate user \"%s\" detected",
+				                 users[i].name);
+				bad = -EINVAL;
+			}
+	}
+	if (bad) {
+		if (users)
+			config_users_free(users, (int)n);
+		return -EINVAL;
+	}
+	config_users_free(x->c->users, x->c->nusers);
+	x->c->users = users;
+	x->c->nusers = (int)n;
+	return 0;
+}
+
+int config_set_authorization(struct config_ctx *x, const struct config_row *r,
+                             const struct config_in *in)
+{
+	(void)r;
+	if (conf_type(in->v) != CONF_MAP) {
+		config_report_in(x, false, in, "authorization: expected a map { ... }");
+		return -EINVAL;
+	}
+	struct config *c = x->c;
+	if (config_map_block(x, in->v, CONFIG_B_AUTH))
+		return -EINVAL;
+	bool has_users = conf_map_get(in->v, "users") != NULL;
+	const char *why = NULL;
+	if ((c->user || c->pass) && c->token)
+		why = "Cannot have a user/pass and token";
+	else if (has_users && c->user)
+		why = "Can not have a single user/pass and a users array";
+	else if (has_users && c->token)
+		why = "Can not have a token and a users array";
+	if (why) {
+		config_report_in(x, false, in, "%s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_set_tls_block(struct config_ctx *x, const struct config_row *r,
+                         const struct config_in *in)
+{
+	(void)r;
+	if (conf_type(in->v) != CONF_MAP) {
+		config_report_in(x, false, in,
+		                 "tls: expected a map { cert_file: ..., key_file: ... }");
+		return -EINVAL;
+	}
+	if (config_map_block(x, in->v, CONFIG_B_TLS))
+		return -EINVAL;
+	x->c->tls = true; /* a tls block: clients must use TLS, as in nats-server */
+	return 0;
+}
+
+/* Each name of the list at @off must be known to io/tls. */
+static int config_check_names(struct config_ctx *x, const struct config_row *r,
+                              const struct config_in *in, bool (*known)(const char *),
+                              const char *what)
+{
+	const struct config_list *l = (const struct config_list *)((char *)x->c + r->off);
+	for (size_t i = 0; i < l->n; i++)
+		if (!known(l->v[i])) {
+			config_report_in(
+			    x, false, in,
+			    "%s: unsupported %s \"%s\" (ringbus --help_tls lists them)", in->name,
+			    what, l->v[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+int config_check_suites(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in)
+{
+	return config_check_names(x, r, in, tls_cipher_suite_known, "cipher suite");
+}
+
+int config_check_curves(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in)
+{
+	return config_check_names(x, r, in, tls_curve_known, "curve");
+}
+
+int config_check_lame_duck(struct config_ctx *x, const struct config_row *r,
+                           const struct config_in *in)
+{
+	(void)r;
+	char buf[32];
+	uint32_t ms = x->c->lame_duck_duration_ms;
+	if (ms >= 30000)
+		return 0;
+	config_report_in(x, false, in, "invalid lame_duck_duration of %s, minimum is 30 seconds",
+	                 config_ms_text(ms, buf, sizeof(buf)));
+	return -EINVAL;
+}
+
+int config_check_recv_buffers(struct config_ctx *x, const struct config_row *r,
+                              const struct config_in *in)
+{
+	(void)r;
+	uint32_t n = x->c->buf_count;
+	if ((n & (n - 1)) == 0)
+		return 0;
+	config_report_in(x, false, in, "%s: %u is not a power of two", in->name, n);
+	return -EINVAL;
+}
+
+int config_set_admission(struct config_ctx *x, const struct config_row *r,
+                         const struct config_in *in)
+{
+	(void)r;
+	if (conf_type(in->v) != CONF_MAP) {
+		config_report_in(x, false, in, "admission: expected a map { ... }");
+		return -EINVAL;
+	}
+	return adm_config_map(x->c->adm, x, in->v);
+}

@@ -1,0 +1,165 @@
+/* The table of settings: every setting of the server declared once, as a
+ * row (its keys in the file, its flags, how its value is read, where it is
+ * stored, its bounds, its help, whether a reload may change it), as nginx
+ * declares its directives. The flag parser (flags.c), the file's mapping
+ * (file.c), --help (help.c), validation and reload read these rows; the
+ * admission policies have a table of their own (router/admission.h).
+ * Private to router/conf/ and its tests. */
+#ifndef ROUTER_CONF_TABLE_H
+#define ROUTER_CONF_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "router/conf/config.h"
+#include "router/conf/value.h"
+
+/* How a row's value is read, and the C type of its field. */
+enum config_type {
+	CONFIG_T_BOOL,    /* bool */
+	CONFIG_T_INT,     /* int */
+	CONFIG_T_U32,     /* uint32_t */
+	CONFIG_T_SIZE,    /* uint32_t, bytes: a size (1MB) */
+	CONFIG_T_MS,      /* uint32_t, ms: a Go duration string */
+	CONFIG_T_SECONDS, /* uint32_t, ms: seconds (2, 0.5) or a Go duration string */
+	CONFIG_T_STRING,  /* char * (owned) */
+	CONFIG_T_LIST,    /* struct config_list */
+	CONFIG_T_BLOCK,   /* a map whose keys are the rows of block @sub */
+	CONFIG_T_CUSTOM,  /* row->set reads it (and stores what it stores) */
+};
+
+/* Where a key may be written. */
+enum config_block {
+	CONFIG_B_NONE = 0, /* the command line only */
+	CONFIG_B_TOP,      /* the top level of the file */
+	CONFIG_B_AUTH,     /* authorization { } */
+	CONFIG_B_TLS,      /* tls { } */
+	CONFIG_B_RINGBUS,  /* ringbus { } */
+	CONFIG_B_THREADS,  /* ringbus { threads { } } */
+	CONFIG_B_COUNT,
+};
+
+/* --help's groups, in order. */
+enum config_group {
+	CONFIG_G_SERVER,
+	CONFIG_G_LOGGING,
+	CONFIG_G_AUTH,
+	CONFIG_G_TLS,
+	CONFIG_G_LIMITS,
+	CONFIG_G_THREADS,
+	CONFIG_G_ADMISSION,
+	CONFIG_G_COMMON,
+	CONFIG_G_COUNT,
+};
+
+#define CONFIG_F_RELOAD      (1u << 0) /* a reload may change it */
+#define CONFIG_F_RINGBUS     (1u << 1) /* ringbus's own: not a nats-server setting */
+#define CONFIG_F_HIDDEN      (1u << 2) /* not in --help (tests, benchmarks) */
+#define CONFIG_F_INT_SECONDS (1u << 3) /* file: an integer is seconds, with a warning */
+#define CONFIG_F_TLS_FLAG    (1u << 4) /* a --tls* flag: given, it replaces tls {} */
+#define CONFIG_F_ALL         (1u << 5) /* U32: the word "all" (or "always") is UINT32_MAX */
+#define CONFIG_F_SECRET      (1u << 6) /* never printed (passwords, tokens) */
+
+struct config_row;
+
+/* A row's own reader (CONFIG_T_CUSTOM): reads @in into x->c. Returns 0 or
+ * -EINVAL after reporting. */
+typedef int (*config_set_fn)(struct config_ctx *x, const struct config_row *r,
+                             const struct config_in *in);
+
+struct config_row {
+	const char *key;     /* in the file, in @block; NULL: the command line only */
+	const char *aliases; /* more keys, space separated ("max_conn"), or NULL */
+	enum config_block block;
+	const char *flags;     /* nats-server's flags, space separated ("p port") */
+	const char *rb_flags;  /* ringbus's own flags ("max-payload") */
+	const char *off_flags; /* a bool's flags that set it false ("no-pin") */
+	const char *arg;       /* the argument in --help ("PORT"); NULL for a bool */
+	enum config_type type;
+	size_t off;       /* of the field in struct config (not for BLOCK and CUSTOM) */
+	int64_t min, max; /* numbers; durations in ms */
+	unsigned opts;    /* CONFIG_F_* */
+	enum config_group group;
+	const char *help;
+	enum config_block sub; /* CONFIG_T_BLOCK: the rows inside */
+	config_set_fn set;     /* CONFIG_T_CUSTOM: reads the value */
+	config_set_fn check;   /* optional, other types: checks the value once stored */
+};
+
+/* The table. */
+const struct config_row *config_rows(size_t *n);
+
+/* The row of key @key (any ASCII case, aliases too) in @block, or NULL. */
+const struct config_row *config_row_by_key(enum config_block block, const char *key);
+
+/* The row with the flag @name (without dashes), or NULL; *@off is set when
+ * @name is one of the row's off_flags. */
+const struct config_row *config_row_by_flag(const char *name, bool *off);
+
+/* Checks @rows: every row has a key or a flag, help text and a reader that
+ * fits its type; no two rows share a key in one block or a flag. Each
+ * problem goes to @report (one line). Returns the number of problems. */
+int config_table_check(const struct config_row *rows, size_t n,
+                       void (*report)(const char *problem));
+
+/* True when @name is one of the space separated words of @list. */
+bool config_word_in(const char *list, const char *name, bool ignore_case);
+
+/* Reads @in into the field of @r (every type but BLOCK), checking bounds.
+ * Returns 0 or -EINVAL after reporting. */
+RB_MUST_CHECK int config_apply(struct config_ctx *x, const struct config_row *r,
+                               const struct config_in *in);
+
+/* Maps every entry of the file map @map to the rows of @block; unknown and
+ * unsupported keys are reported. Returns 0 or -EINVAL. */
+RB_MUST_CHECK int config_map_block(struct config_ctx *x, const struct conf_value *map,
+                                   enum config_block block);
+
+/* The custom readers (sections.c). */
+int config_set_listen(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
+int config_set_http(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
+int config_set_users(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
+int config_set_authorization(struct config_ctx *x, const struct config_row *r,
+                             const struct config_in *in);
+int config_set_tls_block(struct config_ctx *x, const struct config_row *r,
+                         const struct config_in *in);
+int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
+                           const struct config_in *in);
+int config_set_admission(struct config_ctx *x, const struct config_row *r,
+                         const struct config_in *in);
+/* Checks run once a value is stored (sections.c). */
+int config_check_suites(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in);
+int config_check_curves(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in);
+int config_check_lame_duck(struct config_ctx *x, const struct config_row *r,
+                           const struct config_in *in);
+int config_check_recv_buffers(struct config_ctx *x, const struct config_row *r,
+                              const struct config_in *in);
+
+/* What the flag parser saw (flags.c). */
+struct config_flags_seen {
+	bool tls;     /* a --tls* flag was given */
+	bool tls_off; /* --tls=false was given */
+};
+
+/* Applies the flags of @argv (Go's rules: one dash or two, "=value" or the
+ * next argument, booleans bare or "=value"; the first argument that is no
+ * flag ends them, and what follows may only be "version" or "help").
+ * Returns 0 or -EINVAL after reporting. */
+RB_MUST_CHECK int config_flags_apply(struct config_ctx *x, int argc, char **argv,
+                                     struct config_flags_seen *seen);
+
+/* --help, --help_tls and -v (help.c). */
+void config_print_help(FILE *out);
+void config_print_help_tls(FILE *out);
+void config_print_version(FILE *out);
+
+/* nats-server's flags and keys for features ringbus lacks (unsupported.c):
+ * the advice to print, or NULL when @name is not one. */
+const char *config_unsupported_flag(const char *name);
+const char *config_unsupported_key(enum config_block block, const char *key);
+
+#endif /* ROUTER_CONF_TABLE_H */

@@ -1,0 +1,134 @@
+/* nats-server 2.9.10's flags and keys for what ringbus does not do (yet),
+ * each with what to do instead. They are errors, never ignored: a file or a
+ * command line that asks for JetStream or a cluster must not start a server
+ * without them. */
+#include <string.h>
+#include <strings.h>
+
+#include "router/conf/table.h"
+
+#define JETSTREAM                                                                                  \
+	"JetStream is not supported: run JetStream on nats-server and, once ringbus has leaf "     \
+	"nodes, connect ringbus to it as a leaf node"
+#define CLUSTER                                                                                    \
+	"clustering is not supported yet: run one ringbus per site, or nats-server for a cluster"
+#define ACCOUNTS                                                                                   \
+	"accounts are not supported yet (issue 15): every client shares one subject space; "       \
+	"keep nats-server until then"
+#define OPERATOR "operator (JWT) mode is not supported: use authorization { users: [...] }"
+#define HTTPS                                                                                      \
+	"monitoring over HTTPS is not supported: serve http_port (-m) behind a TLS-terminating "   \
+	"proxy"
+#define SYSLOG "syslog is not supported: log to stderr (journald) or to a file with -l"
+#define ROTATE "not supported: rotate the file with logrotate and --signal reopen (SIGUSR1)"
+#define ADVERTISE                                                                                  \
+	"ringbus does not cluster, so it advertises no URLs: clients use the address they were "   \
+	"given"
+#define PORTS_FILE                                                                                 \
+	"not supported: give the port with -p, or read it from the log ('ready for connections "   \
+	"on ...')"
+#define PROFILE   "not supported: profile ringbus with perf (docs/LOAD.md)"
+#define TRACE_LEN "not supported: ringbus's trace (-V) prints operations, not payloads"
+
+struct config_unsupported {
+	const char *names; /* space separated */
+	const char *advice;
+};
+
+/* nats-server's flags (nats-server --help, and the undocumented ones). */
+static const struct config_unsupported config_bad_flags[] = {
+    {"js jetstream sd store_dir", JETSTREAM},
+    {"routes cluster cluster_listen cluster_name cluster_advertise no_advertise "
+     "connect_retries",
+     CLUSTER},
+    {"ms https_port", HTTPS},
+    {"s syslog r remote_syslog", SYSLOG},
+    {"log_size_limit", ROTATE},
+    {"client_advertise", ADVERTISE},
+    {"ports_file_dir", PORTS_FILE},
+    {"profile", PROFILE},
+    {"max_traced_msg_len", TRACE_LEN},
+};
+
+/* nats-server's top-level keys. */
+static const struct config_unsupported config_bad_keys[] = {
+    {"jetstream store_dir storedir default_js_domain server_tags", JETSTREAM},
+    {"cluster", CLUSTER},
+    {"gateway", "gateways are not supported: connect sites with nats-server"},
+    {"leaf leafnodes", "leaf nodes are not supported yet: until they land, keep nats-server "
+                       "where leaf nodes are needed"},
+    {"mqtt", "MQTT is not supported: serve MQTT clients with nats-server"},
+    {"websocket ws", "WebSocket clients are not supported: serve them with nats-server"},
+    {"accounts system_account system no_system_account no_system no_sys_acc no_auth_user "
+     "mappings maps",
+     ACCOUNTS},
+    {"operator operators roots root root_operators root_operator resolver account_resolver "
+     "accounts_resolver resolver_tls resolver_preload resolver_pinned_accounts trusted "
+     "trusted_keys",
+     OPERATOR},
+    {"https https_port http_base_path", HTTPS},
+    {"syslog remote_syslog", SYSLOG},
+    {"logfile_size_limit log_size_limit", ROTATE},
+    {"client_advertise", ADVERTISE},
+    {"ports_file_dir", PORTS_FILE},
+    {"prof_port", PROFILE},
+    {"max_traced_msg_len", TRACE_LEN},
+    {"max_sub_tokens max_subscription_tokens",
+     "not supported: ringbus limits a subject by max_control_line only"},
+    {"ocsp", "OCSP stapling is not supported"},
+    {"allow_non_tls", "not supported: with tls { }, ringbus requires TLS of every client"},
+    {"disable_sublist_cache no_sublist_cache",
+     "ringbus has no subscription result cache to disable: remove the key"},
+    {"no_header_support", "not supported: ringbus always offers message headers"},
+    {"connect_error_reports reconnect_error_reports",
+     "these count route, gateway and leaf node connection errors, which ringbus does not "
+     "have: remove them"},
+};
+
+/* authorization { } */
+static const struct config_unsupported config_bad_auth[] = {
+    {"permissions permission default_permissions default_permission",
+     "permissions are not supported yet (issue 15); without them every user may publish "
+     "and subscribe to every subject, so ringbus refuses to start rather than allow it: "
+     "remove them, or keep nats-server until then"},
+};
+
+/* tls { } */
+static const struct config_unsupported config_bad_tls[] = {
+    {"insecure", "not supported (it only concerns outgoing connections, which ringbus does "
+                 "not make)"},
+    {"verify_and_map verify_cert_and_check_known_urls",
+     "mapping certificates to users is not supported yet (issue 15): use verify: true and "
+     "authorization { }"},
+    {"pinned_certs", "pinned certificates are not supported: use verify: true with a CA"},
+    {"connection_rate_limit", "not supported: the handshake queue is bounded by max_connections"},
+    {"ocsp_peer", "OCSP is not supported"},
+};
+
+static const char *config_find(const struct config_unsupported *t, size_t n, const char *name,
+                               bool ignore_case)
+{
+	for (size_t i = 0; i < n; i++)
+		if (config_word_in(t[i].names, name, ignore_case))
+			return t[i].advice;
+	return NULL;
+}
+
+const char *config_unsupported_flag(const char *name)
+{
+	return config_find(config_bad_flags, RB_ARRAY_LEN(config_bad_flags), name, false);
+}
+
+const char *config_unsupported_key(enum config_block block, const char *key)
+{
+	switch (block) {
+	case CONFIG_B_TOP:
+		return config_find(config_bad_keys, RB_ARRAY_LEN(config_bad_keys), key, true);
+	case CONFIG_B_AUTH:
+		return config_find(config_bad_auth, RB_ARRAY_LEN(config_bad_auth), key, true);
+	case CONFIG_B_TLS:
+		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
+	default:
+		return NULL;
+	}
+}

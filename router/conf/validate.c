@@ -1,0 +1,137 @@
+/* The settings checked against each other and the machine, with
+ * nats-server's defaults filled in where a 0 asks for them, in nats-server's
+ * words where it has them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pin.h"
+#include "io/tls/tls.h"
+#include "router/conf/table.h"
+
+/* nats-server reads 0 as "the default" for these. */
+static void config_defaults_for_zero(struct config *c)
+{
+	if (c->max_connections == 0)
+		c->max_connections = 64 * 1024;
+	if (c->max_control_line == 0)
+		c->max_control_line = 4096;
+	if (c->ping_max == 0)
+		c->ping_max = 2;
+	if (c->write_deadline_ms == 0)
+		c->write_deadline_ms = 10000;
+	if (c->lame_duck_grace_ms == 0)
+		c->lame_duck_grace_ms = 10000;
+	if (!c->host || !c->host[0]) {
+		free(c->host);
+		c->host = strdup("0.0.0.0");
+	}
+	if (c->auth_timeout_ms == 0)
+		c->auth_timeout_ms = c->tls ? c->tls_timeout_ms + 1000 : 2000;
+	if (c->shards == 0)
+		c->shards = c->workers * 4 > CONFIG_MAX_SHARDS ? CONFIG_MAX_SHARDS : c->workers * 4;
+}
+
+/* Loads the TLS files now, so that mistakes show at start and in -t. */
+static int config_validate_tls(struct config_ctx *x)
+{
+	struct config *c = x->c;
+	struct config_in in = {.name = "tls"};
+	if (c->tls_cert)
+		c->tls = true; /* set by hand (tests, embedders): no block, no flag */
+	if (!c->tls)
+		return 0;
+	if (c->tls_cert && !c->tls_key) {
+		config_report_in(x, false, &in, "missing 'key_file' in TLS configuration");
+		return -EINVAL;
+	}
+	if (!c->tls_cert) {
+		config_report_in(x, false, &in, "missing 'cert_file' in TLS configuration");
+		return -EINVAL;
+	}
+	char why[512];
+	struct tls_ctx *t = NULL;
+	struct tls_config tc = {.cert_file = c->tls_cert,
+	                        .key_file = c->tls_key,
+	                        .ca_file = c->tls_ca,
+	                        .verify = c->tls_verify,
+	                        .ciphers = (const char *const *)c->tls_ciphers.v,
+	                        .nciphers = c->tls_ciphers.n,
+	                        .curves = (const char *const *)c->tls_curves.v,
+	                        .ncurves = c->tls_curves.n};
+	int ret = tls_ctx_new(&tc, &t, why, sizeof(why));
+	if (ret)
+		config_report_in(x, false, &in, "%s", why);
+	tls_ctx_free(t);
+	return ret ? -EINVAL : 0;
+}
+
+/* Authorization given more than one way, as nats-server refuses it. */
+static void config_validate_auth(struct config_ctx *x)
+{
+	struct config *c = x->c;
+	struct config_in in = {.name = "authorization"};
+	if ((c->user == NULL) != (c->pass == NULL))
+		config_report_in(x, false, &in,
+		                 "--user and --pass (user and password) go together");
+	if ((c->user || c->pass) && c->token)
+		config_report_in(x, false, &in, "Cannot have a user/pass and token");
+	if (c->nusers && c->user)
+		config_report_in(x, false, &in,
+		                 "Can not have a single user/pass and a users array");
+	if (c->nusers && c->token)
+		config_report_in(x, false, &in, "Can not have a token and a users array");
+}
+
+static void config_validate_threads(struct config_ctx *x)
+{
+	struct config *c = x->c;
+	struct config_in in = {.name = "threads"};
+	int ncpu = pin_ncpus();
+	int threads = c->io_threads + c->workers;
+	if (c->shards < c->workers)
+		config_report_in(x, false, &in, "shards (%d) must be at least workers (%d)",
+		                 c->shards, c->workers);
+	if (threads > 4 * ncpu)
+		config_report_in(x, false, &in,
+		                 "%d I/O threads and workers on %d cores: at most %d (4 per core); "
+		                 "threads that outnumber cores convoy on the rings",
+		                 threads, ncpu, 4 * ncpu);
+	else if (threads > ncpu) {
+		/* worth a word, not a failed check */
+		char line[128];
+		snprintf(line, sizeof(line),
+		         "ringbus: warning: %d I/O threads and workers on %d cores", threads, ncpu);
+		if (c->report)
+			c->report(line);
+		else
+			fprintf(stderr, "%s\n", line);
+	}
+}
+
+int config_validate(struct config *c)
+{
+	struct config_ctx x = {.c = c};
+	struct config_in in = {.name = "config"};
+	char a[32], b[32];
+	config_defaults_for_zero(c);
+	if (!c->host)
+		return -ENOMEM;
+	if (c->max_payload > c->max_pending)
+		config_report_in(&x, false, &in,
+		                 "max_payload (%u) cannot be higher than max_pending (%u)",
+		                 c->max_payload, c->max_pending);
+	if (c->lame_duck_grace_ms >= c->lame_duck_duration_ms)
+		config_report_in(
+		    &x, false, &in,
+		    "lame duck grace period (%s) should be strictly lower than lame duck "
+		    "duration (%s)",
+		    config_ms_text(c->lame_duck_grace_ms, a, sizeof(a)),
+		    config_ms_text(c->lame_duck_duration_ms, b, sizeof(b)));
+	config_validate_auth(&x);
+	config_validate_threads(&x);
+	if (config_validate_tls(&x))
+		return -EINVAL;
+	return x.errors ? -EINVAL : 0;
+}
