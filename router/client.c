@@ -542,7 +542,10 @@ size_t client_info(struct server *s, uint64_t cid, const char *peer_ip, char *bu
 	struct connect_info ci = {
 	    .server_id = s->server_id,
 	    .server_name = s->server_name,
-	    .version = RINGBUS_VERSION,
+	    /* The nats-server release whose behaviour clients see, so they turn
+	     * on what they should (docs/OPERATIONS.md); ringbus's own apart. */
+	    .version = CONFIG_NATS_VERSION,
+	    .ringbus_version = RINGBUS_VERSION,
 	    .host = s->cfg.host,
 	    .port = s->cfg.port,
 	    .headers = true,

@@ -229,7 +229,9 @@ static void monitor_server(struct monitor_buf *b, const struct stats *st,
 {
 	char id[160], ver[96];
 	monitor_prom_escape(st->server_id ? st->server_id : "", id, sizeof(id));
-	monitor_prom_escape(st->version ? st->version : "", ver, sizeof(ver));
+	/* ringbus's own version here; the one clients see is in /varz */
+	const char *v = st->ringbus_version ? st->ringbus_version : st->version;
+	monitor_prom_escape(v ? v : "", ver, sizeof(ver));
 	monitor_family(b, "ringbus_info", "gauge",
 	               "Constant 1, labelled with the server's identity.");
 	monitor_buf_printf(b, "ringbus_info{server_id=\"%s\",version=\"%s\"} 1\n", id, ver);

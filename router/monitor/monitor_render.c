@@ -136,8 +136,10 @@ int monitor_render_varz(const struct stats *st, const struct monitor_proc *p, ch
 	if (!ok)
 		return monitor_json_finish(o, ok, out);
 	monitor_json_str(o, "server_id", st->server_id, &ok);
-	monitor_json_str(o, "server_name", st->server_id, &ok);
+	monitor_json_str(o, "server_name", st->server_name ? st->server_name : st->server_id, &ok);
 	monitor_json_str(o, "version", st->version, &ok);
+	if (st->ringbus_version)
+		monitor_json_str(o, "ringbus_version", st->ringbus_version, &ok);
 	monitor_json_u64(o, "proto", 1, &ok);
 	monitor_json_str(o, "host", st->host, &ok);
 	monitor_json_i64(o, "port", st->port, &ok);

@@ -79,7 +79,9 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	out->now_ns = clock_wall_ns();
 	out->start_ns = s->start_wall_ns;
 	out->server_id = s->server_id;
-	out->version = RINGBUS_VERSION;
+	out->server_name = s->server_name;
+	out->version = CONFIG_NATS_VERSION;
+	out->ringbus_version = RINGBUS_VERSION;
 	out->host = s->cfg.host;
 	out->port = s->cfg.port;
 	const struct live *lv = server_live(s);

@@ -86,7 +86,9 @@ struct stats {
 	uint64_t now_ns;   /* CLOCK_REALTIME */
 	uint64_t start_ns; /* server start, CLOCK_REALTIME */
 	const char *server_id;
-	const char *version;
+	const char *server_name; /* NULL: the server id */
+	const char *version;     /* the nats-server release clients see (as INFO) */
+	const char *ringbus_version;
 	const char *host;
 	int port;
 	uint32_t max_payload;

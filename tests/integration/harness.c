@@ -434,3 +434,66 @@ int harness_server_stop(struct harness_server *srv, char *why, size_t why_len)
 	srv->log_path[0] = srv->conf_path[0] = '\0';
 	return ret;
 }
+
+int harness_server_wait_exit(struct harness_server *srv, int timeout_ms, int *status)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	while (srv->pid > 0) {
+		if (reap(srv, status))
+			return 0;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_ms(5);
+	}
+	return -ECHILD;
+}
+
+int harness_run(const char *const *args, char *out, size_t cap)
+{
+	const char *path = getenv("RINGBUS_TEST_SERVER");
+	const char *argv[HARNESS_MAX_ARGS];
+	size_t argc = 0;
+	int fds[2];
+	if (!path || cap == 0 || pipe2(fds, O_CLOEXEC) != 0)
+		return -EINVAL;
+	argv[argc++] = path;
+	for (size_t i = 0; args[i] && argc + 1 < HARNESS_MAX_ARGS; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		if (dup2(fds[1], STDOUT_FILENO) < 0 || dup2(fds[1], STDERR_FILENO) < 0)
+			_exit(126);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	size_t n = 0;
+	int status = 0, ret = -ETIMEDOUT;
+	int64_t deadline = now_ms() + HARNESS_STOP_MS;
+	while (now_ms() < deadline) {
+		ssize_t r = read(fds[0], out + n, cap - 1 - n);
+		if (r > 0)
+			n += (size_t)r;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			while (n < cap - 1 && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+				n += (size_t)r;
+			ret = WIFEXITED(status) ? WEXITSTATUS(status) : -EIO;
+			break;
+		}
+		sleep_ms(2);
+	}
+	if (ret == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	close(fds[0]);
+	out[n] = 0;
+	return ret;
+}

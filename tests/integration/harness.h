@@ -57,4 +57,17 @@ int harness_server_start(struct harness_server *srv, const struct harness_opts *
  * (caller storage of why_len bytes, may be NULL) receives a description. */
 int harness_server_stop(struct harness_server *srv, char *why, size_t why_len);
 
+/* Waits up to @timeout_ms for srv's process to exit on its own (lame duck
+ * mode ends with an exit). Returns 0 with its wait status in *@status (the
+ * server is then not running: harness_server_stop() only removes its files),
+ * or -ETIMEDOUT. */
+int harness_server_wait_exit(struct harness_server *srv, int timeout_ms, int *status);
+
+/* Runs RINGBUS_TEST_SERVER with @args (NULL-terminated, borrowed) and waits
+ * up to HARNESS_STOP_MS for it, killing it after that: for the commands
+ * that do not start a server (-v, -t, --signal). Its stdout and stderr go to
+ * @out (@cap bytes, NUL-terminated). Returns its exit status (0-255), or
+ * -errno (-ETIMEDOUT when it had to be killed). */
+int harness_run(const char *const *args, char *out, size_t cap);
+
 #endif
