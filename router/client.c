@@ -536,9 +536,9 @@ uint64_t client_new_cid(void)
 	return atomic_fetch_add(&client_next_cid, 1);
 }
 
-size_t client_info(struct server *s, uint64_t cid, const char *peer_ip, char *buf, size_t cap)
+size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
+                   char *buf, size_t cap)
 {
-	const struct live *lv = server_live(s);
 	struct connect_info ci = {
 	    .server_id = s->server_id,
 	    .server_name = s->server_name,
@@ -547,11 +547,11 @@ size_t client_info(struct server *s, uint64_t cid, const char *peer_ip, char *bu
 	    .version = CONFIG_NATS_VERSION,
 	    .ringbus_version = RINGBUS_VERSION,
 	    .host = s->cfg.host,
-	    .port = s->cfg.port,
+	    .port = s->port,
 	    .headers = true,
 	    .auth_required = auth_required(lv->auth),
 	    .tls_required = s->cfg.tls,
-	    .tls_verify = s->cfg.tls && s->cfg.tls_verify,
+	    .tls_verify = s->cfg.tls && lv->tls_verify,
 	    .max_payload = lv->max_payload,
 	    .client_id = cid,
 	    .client_ip = peer_ip,
@@ -577,7 +577,8 @@ static int client_on_open(void *ctx, struct io_conn *c)
 			          c->peer_port, (unsigned long long)cid);
 		if (!c->adopted) {
 			char info[1024];
-			io_conn_write(c, info, client_info(s, cid, c->peer_ip, info, sizeof(info)));
+			io_conn_write(c, info,
+			              client_info(s, lv, cid, c->peer_ip, info, sizeof(info)));
 		}
 		io_conn_write(c, full, sizeof(full) - 1);
 		io_conn_close(c, true);
@@ -607,7 +608,7 @@ static int client_on_open(void *ctx, struct io_conn *c)
 
 	if (!c->adopted) {
 		char info[1024];
-		size_t n = client_info(s, cl->cid, c->peer_ip, info, sizeof(info));
+		size_t n = client_info(s, lv, cl->cid, c->peer_ip, info, sizeof(info));
 		io_conn_write(c, info, n);
 	}
 	log_debug("cid %llu %s:%u: connected", (unsigned long long)cl->cid, c->peer_ip,

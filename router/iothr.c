@@ -8,15 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/memacct.h"
+#include "core/pin.h"
 #include "io/loop/loop.h"
 #include "router/admission.h"
 #include "router/client_int.h"
 #include "router/server.h"
 #include "router/shard.h"
+#include "router/tls_glue.h"
 #include "router/worker.h"
 
 int iothr_init(struct iothr *t, struct server *s, int index, int nshards, int nio)
@@ -285,6 +288,73 @@ static bool iothr_check_paused(struct iothr *t)
 	return did;
 }
 
+/* ---- reloads and the server's phases ---- */
+
+/* Moves a connection's long-lived pointers into the admission state @arg:
+ * the policy it is paused or over its mark for (by name, else the default),
+ * and no cached lookup. */
+static void iothr_rebind_one(struct io_conn *c, void *arg)
+{
+	const struct admission *a = arg;
+	struct client *cl = c->user;
+	if (!cl)
+		return;
+	if (cl->pause_policy)
+		cl->pause_policy = admission_policy_by_name(a, cl->pause_policy->name);
+	if (cl->over_policy)
+		cl->over_policy = admission_policy_by_name(a, cl->over_policy->name);
+	cl->pol_adm = NULL;
+	cl->pol = NULL;
+	cl->pol_subj_len = 0;
+}
+
+/* A quiescent state (router/server_gen.c): nothing of this thread points
+ * into a generation older than the count it publishes. Called at the top of
+ * each poll, where no pointer loaded earlier is in use. */
+static void iothr_quiesce(struct iothr *t)
+{
+	struct server *s = t->srv;
+	/* acquire: pairs with the release in server_gen_swap(); the pointers
+	 * loaded after it are at least as new as the count */
+	uint64_t seq = atomic_load_explicit(&s->gen_seq, memory_order_acquire);
+	if (RB_LIKELY(seq == t->qs_local))
+		return;
+	struct admission *a = server_adm(s);
+	if (a != t->adm_bound) {
+		io_loop_foreach(t->loop, iothr_rebind_one, a);
+		t->adm_bound = a;
+	}
+	t->qs_local = seq;
+	/* release: the rebinding above happens before the main thread frees */
+	atomic_store_explicit(&t->qs_seq, seq, memory_order_release);
+}
+
+/* Acts on a new phase of the server. */
+static void iothr_phase(struct iothr *t)
+{
+	struct server *s = t->srv;
+	int phase = atomic_load_explicit(&s->phase, memory_order_relaxed);
+	if (RB_UNLIKELY(phase != t->phase_seen)) {
+		if (phase >= SERVER_DRAINING && t->phase_seen < SERVER_DRAINING)
+			io_loop_quiesce(t->loop);
+		if (phase >= SERVER_CLOSING && t->phase_seen < SERVER_CLOSING)
+			io_loop_close_all(t->loop, true);
+		t->phase_seen = phase;
+	}
+}
+
+/* Publishes the connections open for the main thread, and wakes it when the
+ * last one here closed while it waits for that (closing). */
+static void iothr_publish_conns(struct iothr *t)
+{
+	uint32_t n = io_loop_nconns(t->loop);
+	atomic_store_explicit(&t->conns_open, n, memory_order_relaxed);
+	if (t->phase_seen >= SERVER_CLOSING && n == 0 && !t->closed_told) {
+		t->closed_told = true;
+		server_wake_main(t->srv);
+	}
+}
+
 /* ---- the poll ---- */
 
 /* Pushes the batches a full ring refused earlier, in order. */
@@ -343,22 +413,15 @@ static bool iothr_push_open(struct iothr *t)
 bool iothr_poll(void *ctx)
 {
 	struct iothr *t = ctx;
-	struct server *s = t->srv;
 	bool did = false;
 	void *p;
 
 	t->conn_cache_id = 0; /* connections closed last iteration are gone */
 	t->conn_cache = NULL;
+	iothr_quiesce(t);
 	if (RB_UNLIKELY(atomic_load_explicit(&t->stats_req.pending, memory_order_acquire)))
 		iothr_answer_stats(t);
-	int phase = atomic_load_explicit(&s->phase, memory_order_relaxed);
-	if (RB_UNLIKELY(phase != t->phase_seen)) {
-		if (phase >= SERVER_DRAINING && t->phase_seen < SERVER_DRAINING)
-			io_loop_quiesce(t->loop);
-		if (phase >= SERVER_CLOSING && t->phase_seen < SERVER_CLOSING)
-			io_loop_close_all(t->loop, true);
-		t->phase_seen = phase;
-	}
+	iothr_phase(t);
 
 	while (ring_pop_mpsc(&t->in, &p)) {
 		client_deliver(t, p);
@@ -370,7 +433,7 @@ bool iothr_poll(void *ctx)
 	did |= iothr_flush_forward(t);
 	did |= iothr_check_paused(t);
 	did |= client_graves_reap(t, false);
-	atomic_store_explicit(&t->conns_open, io_loop_nconns(t->loop), memory_order_relaxed);
+	iothr_publish_conns(t);
 	atomic_store_explicit(&t->busy, iothr_has_work(t) || !rlog_empty(&t->log),
 	                      memory_order_relaxed);
 	return did;
@@ -389,4 +452,61 @@ bool iothr_has_work(void *ctx)
 		if (t->fwd_head[io] || (t->fwd_open[io] && t->fwd_open[io]->n))
 			return true;
 	return false;
+}
+
+/* ---- the thread ---- */
+
+#define IOTHR_TICK_MS 100 /* subscribers holding publishers are checked this often */
+
+void *iothr_main(void *arg)
+{
+	struct iothr *t = arg;
+	struct server *s = t->srv;
+	if (s->cfg.pin) {
+		int ret = pin_self(t->index);
+		if (ret)
+			log_warn("io[%d]: cannot pin: %s", t->index, strerror(-ret));
+	}
+	struct io_loop_config lc = {
+	    .index = t->index,
+	    .listen_fd = t->listen_fd,
+	    .buf_count = s->cfg.buf_count,
+	    .buf_size = s->cfg.buf_size,
+	    /* The router applies max_pending itself (a deferring subscriber
+	     * that still drains may go above it); this is the last resort. */
+	    .max_pending = IO_MAX_PENDING_LIMIT,
+	    .spin_us = s->cfg.spin_us,
+	    .close_linger_ms = s->cfg.shutdown_timeout_ms,
+	    .tick_ms = IOTHR_TICK_MS,
+	    .wake = &t->wake,
+	    .stop = &s->stop,
+	    .ops = &client_io_ops,
+	    .ctx = t,
+	    .on_accept_fd = s->tls ? tls_glue_on_accept : NULL,
+	};
+	t->adm_bound = server_adm(s);
+	t->start_ret = io_loop_new(&lc, &t->loop);
+	pthread_mutex_lock(&s->life_lock);
+	t->ready = true;
+	pthread_cond_broadcast(&s->life_cond);
+	pthread_mutex_unlock(&s->life_lock);
+	if (t->start_ret)
+		return NULL;
+	if (t->index == 0)
+		log_info("io_uring: %s, multishot accept and recv, provided buffers %u x %u",
+		         io_loop_features(t->loop), s->cfg.buf_count, s->cfg.buf_size);
+	int ret = io_loop_run(t->loop);
+	if (ret) {
+		log_error("io[%d]: stopped: %s", t->index, strerror(-ret));
+		server_stop(s);
+	}
+	/* Wait for the stop so no runner pushes into a loop that is gone. */
+	pthread_mutex_lock(&s->life_lock);
+	while (!atomic_load(&s->stop))
+		pthread_cond_wait(&s->life_cond, &s->life_lock);
+	pthread_mutex_unlock(&s->life_lock);
+	tls_glue_stop(s); /* after it, no TLS connection is handed to this loop */
+	io_loop_free(t->loop);
+	t->loop = NULL;
+	return NULL;
 }

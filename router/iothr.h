@@ -99,8 +99,15 @@ struct iothr {
 	int phase_seen;                  /* the server phase this thread acted on */
 	atomic_uint conns_open;          /* published each poll, for the graceful stop */
 	atomic_bool busy;                /* work left at the end of the last poll */
+	/* Reloads (router/server_gen.c): the generation count this thread saw at
+	 * its last quiescent state (release; the main thread reads it), and the
+	 * admission state its connections point into. */
+	atomic_uint_fast64_t qs_seq;
+	uint64_t qs_local;
+	struct admission *adm_bound;
+	bool closed_told; /* closing: the main thread was told this thread has none left */
 	int start_ret;
-	atomic_bool ready;
+	bool ready; /* under srv->life_lock */
 };
 
 /* Sets up @t (caller storage, zeroed) for a server of @nshards shards and
@@ -148,5 +155,8 @@ bool iothr_merge_ready(struct iothr *t);
 bool iothr_flush_forward(struct iothr *t);
 /* Ends the current run (before its batch is pushed, or a mark). */
 void iothr_end_run(struct iothr *t);
+
+/* Thread body: runs @arg (a struct iothr) until the server stops. */
+void *iothr_main(void *arg);
 
 #endif /* ROUTER_IOTHR_H */

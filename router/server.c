@@ -1,16 +1,18 @@
-/* Server assembly: listening sockets, shards, workers, I/O threads, signals,
- * and an orderly stop. */
+/* Server assembly: listening sockets, shards, workers, I/O threads, and
+ * starting and stopping the threads. The main thread's loop (signals, the
+ * graceful stop) is router/server_main.c; reloads are
+ * router/server_reload.c and router/server_gen.c. */
 #define _GNU_SOURCE
 #include "router/server.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -19,13 +21,11 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
-#include "core/pin.h"
 #include "io/loop/loop.h"
 #include "router/admission.h"
-#include "router/auth.h"
-#include "router/client.h"
 #include "router/iothr.h"
 #include "router/monitor/monitor.h"
+#include "router/server_int.h"
 #include "router/shard.h"
 #include "router/tls_glue.h"
 #include "router/worker.h"
@@ -33,8 +33,6 @@
 #define SERVER_SHARD_RING  4096
 #define SERVER_IO_RING     4096
 #define SERVER_STREAM_RING 1024 /* a shard's results for one I/O thread */
-#define SERVER_TICK_MS     100  /* subscribers holding publishers are checked this often */
-#define SERVER_DRAIN_MS    5000 /* routing what was read, at most */
 
 uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
 {
@@ -43,18 +41,19 @@ uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
 	return (uint32_t)(((hash_bytes(subj, len) >> 32) * (uint64_t)s->nshards) >> 32);
 }
 
-static int server_listen(const struct config *cfg, int *out)
+/* Opens a listening socket on host:@port (SO_REUSEPORT: one per I/O thread).
+ * Returns 0 and *@out, or -errno after logging why. */
+static int server_listen(const char *host, int port, int *out)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res;
-	char port[16];
-	/* nats-server's: 0 is the default port, -1 any free one */
-	snprintf(port, sizeof(port), "%d", cfg->port == 0 ? 4222 : cfg->port == -1 ? 0 : cfg->port);
-	int ret = getaddrinfo(cfg->host, port, &hints, &res);
+	char ports[16];
+	snprintf(ports, sizeof(ports), "%d", port);
+	int ret = getaddrinfo(host, ports, &hints, &res);
 	if (ret) {
-		log_error("cannot resolve listen address %s: %s", cfg->host, gai_strerror(ret));
+		log_error("cannot resolve listen address %s: %s", host, gai_strerror(ret));
 		return -EINVAL;
 	}
 	int fd = -1, err = 0;
@@ -75,11 +74,23 @@ static int server_listen(const struct config *cfg, int *out)
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		log_error("cannot listen on %s:%d: %s", cfg->host, cfg->port, strerror(err));
+		log_error("cannot listen on %s:%d: %s", host, port, strerror(err));
 		return -err;
 	}
 	*out = fd;
 	return 0;
+}
+
+/* The port a listening socket got (for -p -1: the kernel chose it). */
+static int server_bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 /* ---- what the shards need of the server (struct shard_env) ---- */
@@ -134,140 +145,102 @@ static void server_raise_nofile(void)
 	}
 }
 
-static void server_live_free(struct live *lv)
-{
-	if (lv) {
-		auth_free(lv->auth);
-		free(lv);
-	}
-}
-
-/* The reloadable settings of @c. NULL when out of memory or a user entry is
- * invalid (logged). */
-static struct live *server_make_live(const struct config *c)
-{
-	struct live *lv = calloc(1, sizeof(*lv));
-	if (!lv)
-		return NULL;
-	lv->auth = auth_new();
-	if (!lv->auth)
-		goto err;
-	if (c->user && auth_add_user(lv->auth, c->user, c->pass ? c->pass : ""))
-		goto err;
-	if (c->token && auth_set_token(lv->auth, c->token))
-		goto err;
-	for (int i = 0; i < c->nusers; i++)
-		if (auth_add_user(lv->auth, c->users[i].name,
-		                  c->users[i].password ? c->users[i].password : "")) {
-			log_error("authorization users: invalid entry '%s'", c->users[i].name);
-			goto err;
-		}
-	lv->max_payload = c->max_payload;
-	lv->max_control_line = c->max_control_line;
-	lv->max_connections = c->max_connections;
-	lv->max_subscriptions = c->max_subscriptions;
-	lv->ping_interval_ms = c->ping_interval_ms;
-	lv->ping_max = c->ping_max;
-	lv->auth_timeout_ms = c->auth_timeout_ms;
-	lv->inline_max = c->inline_max;
-	return lv;
-err:
-	server_live_free(lv);
-	return NULL;
-}
-
 void server_set_args(struct server *s, int argc, char **argv)
 {
 	s->argc = argc;
 	s->argv = argv;
 }
 
-/* Logs a setting that a reload cannot change. */
-static void server_reload_fixed(const char *name, long long was, long long now)
+void server_wake_main(struct server *s)
 {
-	if (was != now)
-		log_warn("reload: %s %lld -> %lld needs a restart; keeping %lld", name, was, now,
-		         was);
+	uint64_t one = 1;
+	ssize_t n = write(s->main_efd, &one, sizeof(one));
+	(void)n; /* EAGAIN: the counter is far from zero, the main thread will look */
 }
 
-/* SIGHUP: reads the configuration again (file, then the same command line)
- * and applies what can change without dropping connections: admission
- * policies, authentication, limits for new connections, ping settings,
- * logging. */
-/* A problem found while reading the settings again: in the log with
- * everything else, not on stderr (which a daemon's log file is not). */
-static void server_reload_problem(const char *problem)
+void server_wake_all(struct server *s)
 {
-	log_error("reload: %s", problem);
+	uint64_t one = 1;
+	for (int i = 0; i < s->nio; i++) {
+		ssize_t n = write(wake_fd(&s->io[i].wake), &one, sizeof(one));
+		(void)n;
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		ssize_t n = write(wake_fd(&s->workers[i].wake), &one, sizeof(one));
+		(void)n;
+	}
 }
 
-static void server_reload(struct server *s)
+/* The first generation of the reloadable settings. */
+static int server_new_settings(struct server *s)
 {
-	if (!s->cfg.config_file) {
-		/* nats-server: "can only reload config when a file is provided
-		 * using -c or --config"; the command line has not changed. */
-		log_error("reload: ringbus was started without a configuration file (-c FILE): "
-		          "nothing to reload");
-		return;
-	}
-	struct config c;
-	config_init(&c);
-	c.report = server_reload_problem;
-	if (!s->argv || config_parse_args(&c, s->argc, s->argv) != 0 || config_validate(&c) != 0) {
-		log_error("reload: the configuration is invalid; nothing changed");
-		config_fini(&c);
-		return;
-	}
 	struct admission *adm = NULL;
-	struct live *lv = NULL;
-	if (admission_new(c.adm, c.report, &adm) != 0 || !(lv = server_make_live(&c))) {
-		log_error("reload: cannot build the new settings; nothing changed");
-		admission_free(adm);
-		config_fini(&c);
-		return;
-	}
-	if (s->nretired == (int)RB_ARRAY_LEN(s->retired_adm)) {
-		log_error("reload: too many reloads since start; restart to reload again");
-		admission_free(adm);
-		server_live_free(lv);
-		config_fini(&c);
-		return;
-	}
-	const struct live *old = server_live(s);
-	server_reload_fixed("io_threads", s->cfg.io_threads, c.io_threads);
-	server_reload_fixed("workers", s->cfg.workers, c.workers);
-	server_reload_fixed("shards", s->cfg.shards, c.shards);
-	server_reload_fixed("port", s->cfg.port, c.port);
-	if (old->max_payload != lv->max_payload)
-		log_info("reload: max_payload %u -> %u (new connections)", old->max_payload,
-		         lv->max_payload);
-	if (old->max_connections != lv->max_connections)
-		log_info("reload: max_connections %u -> %u", old->max_connections,
-		         lv->max_connections);
-	if (old->ping_interval_ms != lv->ping_interval_ms || old->ping_max != lv->ping_max)
-		log_info("reload: ping every %u ms (max %u) -> %u ms (max %u)",
-		         old->ping_interval_ms, old->ping_max, lv->ping_interval_ms, lv->ping_max);
-	if (auth_required(old->auth) != auth_required(lv->auth) ||
-	    auth_nusers(old->auth) != auth_nusers(lv->auth))
-		log_info("reload: authentication %s, %d users -> %s, %d users",
-		         auth_required(old->auth) ? "on" : "off", auth_nusers(old->auth),
-		         auth_required(lv->auth) ? "on" : "off", auth_nusers(lv->auth));
-	else
-		log_info("reload: authentication unchanged (%d users%s)", auth_nusers(lv->auth),
-		         auth_required(lv->auth) ? "" : ", off");
-	enum log_level level = c.trace ? LOG_TRACE : c.debug ? LOG_DEBUG : LOG_INFO;
-	if (level != log_get_level()) {
-		log_info("reload: log level %d -> %d", (int)log_get_level(), (int)level);
-		log_set_level(level);
-	}
+	int ret = admission_new(s->cfg.adm, s->cfg.report, &adm);
+	if (ret)
+		return ret;
 	admission_log(adm);
+	struct live *lv = server_live_new(&s->cfg);
+	if (!lv) {
+		admission_free(adm);
+		return -ENOMEM;
+	}
+	return server_gen_init(s, adm, lv);
+}
 
-	/* release: the new settings are complete before anyone can see them */
-	s->retired_adm[s->nretired] = atomic_exchange_explicit(&s->adm, adm, memory_order_acq_rel);
-	s->retired_live[s->nretired] = atomic_exchange_explicit(&s->live, lv, memory_order_acq_rel);
-	s->nretired++;
-	config_fini(&c);
-	log_info("reload: done");
+static int server_new_workers(struct server *s)
+{
+	for (int i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+		w->index = i;
+		w->stop = &s->stop;
+		w->gen_seq = &s->gen_seq;
+		w->spin_ns = (uint64_t)s->cfg.spin_us * 1000u;
+		w->pin_cpu = s->cfg.pin ? s->nio + i : -1;
+		w->shards = calloc((size_t)s->nshards, sizeof(*w->shards));
+		if (!w->shards)
+			return -ENOMEM;
+		int ret = wake_init(&w->wake, false);
+		if (ret)
+			return ret;
+	}
+	const struct shard_env env = {
+	    .ctx = s,
+	    .nio = s->nio,
+	    .wake_io = server_env_wake_io,
+	    .marks_cleared = server_env_marks_cleared,
+	    .want_trim = server_env_want_trim,
+	    .low_marks = server_env_low_marks,
+	};
+	for (int i = 0; i < s->nshards; i++) {
+		struct worker *w = &s->workers[i % s->nworkers];
+		w->shards[w->nshards++] = &s->shards[i];
+		int ret = shard_init(&s->shards[i], i, &env, &w->wake, SERVER_SHARD_RING,
+		                     SERVER_STREAM_RING);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The I/O threads' state and their listening sockets: the first decides the
+ * port when the configuration leaves it to the kernel (-p -1). */
+static int server_new_io(struct server *s)
+{
+	int port = s->cfg.port == 0 ? 4222 : s->cfg.port == -1 ? 0 : s->cfg.port;
+	for (int i = 0; i < s->nio; i++) {
+		struct iothr *t = &s->io[i];
+		int ret = iothr_init(t, s, i, s->nshards, s->nio);
+		if (ret)
+			return ret;
+		if ((ret = wake_init(&t->wake, true)) != 0 ||
+		    (ret = ring_init(&t->in, SERVER_IO_RING)) != 0 ||
+		    (ret = server_listen(s->cfg.host, port, &t->listen_fd)) != 0)
+			return ret;
+		if (port == 0)
+			port = server_bound_port(t->listen_fd);
+	}
+	s->port = port;
+	return 0;
 }
 
 int server_new(struct config *cfg, struct server **out)
@@ -282,27 +255,17 @@ int server_new(struct config *cfg, struct server **out)
 	s->nshards = s->cfg.shards;
 	atomic_init(&s->stop, false);
 	atomic_init(&s->proc_over, false);
+	pthread_mutex_init(&s->gen_lock, NULL);
+	pthread_mutex_init(&s->life_lock, NULL);
+	pthread_cond_init(&s->life_cond, NULL);
 	s->start_wall_ns = clock_wall_ns();
+	s->main_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	server_make_id(s);
 	server_raise_nofile();
 
-	struct admission *adm = NULL;
-	int ret = admission_new(s->cfg.adm, s->cfg.report, &adm);
-	if (ret) {
-		config_fini(&s->cfg);
-		free(s);
-		return ret;
-	}
-	atomic_init(&s->adm, adm);
-	admission_log(adm);
-	struct live *lv = server_make_live(&s->cfg);
-	if (!lv) {
-		admission_free(adm);
-		config_fini(&s->cfg);
-		free(s);
-		return -ENOMEM;
-	}
-	atomic_init(&s->live, lv);
+	int ret = s->main_efd < 0 ? -errno : server_new_settings(s);
+	if (ret)
+		goto err;
 	ret = -ENOMEM;
 	s->shards = calloc((size_t)s->nshards, sizeof(*s->shards));
 	s->workers = calloc((size_t)s->nworkers, sizeof(*s->workers));
@@ -317,53 +280,8 @@ int server_new(struct config *cfg, struct server **out)
 		s->io[i].wake.efd = -1;
 		s->io[i].listen_fd = -1;
 	}
-
-	for (int i = 0; i < s->nworkers; i++) {
-		struct worker *w = &s->workers[i];
-		w->index = i;
-		w->stop = &s->stop;
-		w->spin_ns = (uint64_t)s->cfg.spin_us * 1000u;
-		w->pin_cpu = s->cfg.pin ? s->nio + i : -1;
-		w->shards = calloc((size_t)s->nshards, sizeof(*w->shards));
-		if (!w->shards)
-			goto err;
-		ret = wake_init(&w->wake, false);
-		if (ret)
-			goto err;
-	}
-	const struct shard_env env = {
-	    .ctx = s,
-	    .nio = s->nio,
-	    .wake_io = server_env_wake_io,
-	    .marks_cleared = server_env_marks_cleared,
-	    .want_trim = server_env_want_trim,
-	    .low_marks = server_env_low_marks,
-	};
-	for (int i = 0; i < s->nshards; i++) {
-		struct worker *w = &s->workers[i % s->nworkers];
-		w->shards[w->nshards++] = &s->shards[i];
-		ret = shard_init(&s->shards[i], i, &env, &w->wake, SERVER_SHARD_RING,
-		                 SERVER_STREAM_RING);
-		if (ret)
-			goto err;
-	}
-	for (int i = 0; i < s->nio; i++) {
-		struct iothr *t = &s->io[i];
-		ret = iothr_init(t, s, i, s->nshards, s->nio);
-		if (ret)
-			goto err;
-		ret = wake_init(&t->wake, true);
-		if (ret)
-			goto err;
-		ret = ring_init(&t->in, SERVER_IO_RING);
-		if (ret)
-			goto err;
-		ret = server_listen(&s->cfg, &t->listen_fd);
-		if (ret)
-			goto err;
-	}
-	ret = tls_glue_start(s);
-	if (ret)
+	if ((ret = server_new_workers(s)) != 0 || (ret = server_new_io(s)) != 0 ||
+	    (ret = tls_glue_start(s)) != 0)
 		goto err;
 	*out = s;
 	return 0;
@@ -374,137 +292,32 @@ err:
 	return ret;
 }
 
-static void *iothr_main(void *arg)
-{
-	struct iothr *t = arg;
-	struct server *s = t->srv;
-	if (s->cfg.pin) {
-		int ret = pin_self(t->index);
-		if (ret)
-			log_warn("io[%d]: cannot pin: %s", t->index, strerror(-ret));
-	}
-	struct io_loop_config lc = {
-	    .index = t->index,
-	    .listen_fd = t->listen_fd,
-	    .buf_count = s->cfg.buf_count,
-	    .buf_size = s->cfg.buf_size,
-	    /* The router applies max_pending itself (a deferring subscriber
-	     * that still drains may go above it); this is the last resort. */
-	    .max_pending = IO_MAX_PENDING_LIMIT,
-	    .spin_us = s->cfg.spin_us,
-	    .close_linger_ms = s->cfg.shutdown_timeout_ms,
-	    .tick_ms = SERVER_TICK_MS,
-	    .wake = &t->wake,
-	    .stop = &s->stop,
-	    .ops = &client_io_ops,
-	    .ctx = t,
-	    .on_accept_fd = s->tls ? tls_glue_on_accept : NULL,
-	};
-	t->start_ret = io_loop_new(&lc, &t->loop);
-	atomic_store(&t->ready, true);
-	if (t->start_ret)
-		return NULL;
-	if (t->index == 0)
-		log_info("io_uring: %s, multishot accept and recv, provided buffers %u x %u",
-		         io_loop_features(t->loop), s->cfg.buf_count, s->cfg.buf_size);
-	int ret = io_loop_run(t->loop);
-	if (ret) {
-		log_error("io[%d]: stopped: %s", t->index, strerror(-ret));
-		server_stop(s);
-	}
-	/* Wait for the stop so no runner pushes into a loop that is gone. */
-	while (!atomic_load(&s->stop))
-		usleep(1000);
-	tls_glue_stop(s); /* after it, no TLS connection is handed to this loop */
-	io_loop_free(t->loop);
-	t->loop = NULL;
-	return NULL;
-}
-
-static void server_trim(void)
-{
-	uint64_t t0 = clock_now_ns();
-	malloc_trim(0);
-	log_debug("malloc_trim: %.1f ms", (double)(clock_now_ns() - t0) / 1e6);
-}
-
-static void server_wake_all(struct server *s)
-{
-	uint64_t one = 1;
-	for (int i = 0; i < s->nio; i++) {
-		ssize_t n = write(wake_fd(&s->io[i].wake), &one, sizeof(one));
-		(void)n;
-	}
-}
-
-/* True when no message is queued or being routed anywhere. */
-static bool server_quiet(struct server *s)
-{
-	for (int i = 0; i < s->nshards; i++)
-		if (shard_has_work(&s->shards[i]) || atomic_load(&s->shards[i].claimed))
-			return false;
-	for (int i = 0; i < s->nio; i++)
-		if (ring_count(&s->io[i].in) || atomic_load(&s->io[i].busy))
-			return false;
-	return true;
-}
-
-static uint64_t server_conns_open(struct server *s)
-{
-	uint64_t n = 0;
-	for (int i = 0; i < s->nio; i++)
-		n += atomic_load(&s->io[i].conns_open);
-	return n;
-}
-
-/* The graceful stop: stop reading, let what was read be routed and
- * delivered, then close every connection once its output is sent. Each step
- * is bounded (SERVER_DRAIN_MS, then shutdown_timeout). */
-static void server_drain(struct server *s)
-{
-	atomic_store(&s->phase, SERVER_DRAINING);
-	server_wake_all(s);
-	int quiet = 0;
-	for (int ms = 0; ms < SERVER_DRAIN_MS && quiet < 3; ms += 10) {
-		usleep(10000);
-		quiet = server_quiet(s) ? quiet + 1 : 0;
-		server_wake_all(s);
-	}
-	if (quiet < 3)
-		log_warn("stop: messages still being routed after %d ms; closing anyway",
-		         SERVER_DRAIN_MS);
-	atomic_store(&s->phase, SERVER_CLOSING);
-	server_wake_all(s);
-	uint64_t left = 0;
-	for (int ms = 0; ms < (int)s->cfg.shutdown_timeout_ms; ms += 10) {
-		usleep(10000);
-		server_wake_all(s);
-		if ((left = server_conns_open(s)) == 0)
-			break;
-	}
-	if (left)
-		log_warn("stop: %llu connections still sending after %u ms; dropping them",
-		         (unsigned long long)left, s->cfg.shutdown_timeout_ms);
-	else
-		log_info("stop: every connection's output was sent");
-}
-
 void server_stop(struct server *s)
 {
+	pthread_mutex_lock(&s->life_lock);
 	atomic_store(&s->stop, true);
-	uint64_t one = 1;
-	for (int i = 0; i < s->nio; i++) {
-		ssize_t n = write(wake_fd(&s->io[i].wake), &one, sizeof(one));
-		(void)n;
-	}
-	for (int i = 0; i < s->nworkers; i++) {
-		ssize_t n = write(wake_fd(&s->workers[i].wake), &one, sizeof(one));
-		(void)n;
-	}
+	pthread_cond_broadcast(&s->life_cond);
+	pthread_mutex_unlock(&s->life_lock);
+	server_wake_all(s);
+}
+
+/* Starts I/O thread @t and waits until its loop exists (or failed). */
+static int server_start_io(struct server *s, struct iothr *t)
+{
+	int ret = -pthread_create(&t->tid, NULL, iothr_main, t);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&s->life_lock);
+	while (!t->ready)
+		pthread_cond_wait(&s->life_cond, &s->life_lock);
+	pthread_mutex_unlock(&s->life_lock);
+	return 0;
 }
 
 int server_run(struct server *s)
 {
+	/* The main loop reads these through a signalfd: blocked here, and in
+	 * the threads started from here on. */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -523,11 +336,9 @@ int server_run(struct server *s)
 	}
 	for (; started_io < s->nio; started_io++) {
 		struct iothr *t = &s->io[started_io];
-		ret = -pthread_create(&t->tid, NULL, iothr_main, t);
+		ret = server_start_io(s, t);
 		if (ret)
 			goto stop;
-		while (!atomic_load(&t->ready))
-			usleep(100);
 		if (t->start_ret) {
 			ret = t->start_ret;
 			started_io++;
@@ -535,41 +346,14 @@ int server_run(struct server *s)
 		}
 	}
 	if (s->cfg.http_port) {
-		ret = monitor_start(s, s->cfg.host, s->cfg.http_port, &s->mon);
+		const char *host = s->cfg.http_host ? s->cfg.http_host : s->cfg.host;
+		ret = monitor_start(s, host, s->cfg.http_port, &s->mon);
 		if (ret)
 			goto stop;
 	}
-	log_info("ready for connections on %s:%d (server_id %s)", s->cfg.host, s->cfg.port,
+	log_info("ready for connections on %s:%d (server_id %s)", s->cfg.host, s->port,
 	         s->server_id);
-
-	for (;;) {
-		/* Between signals this thread gives freed memory back when many
-		 * subscriptions went (malloc keeps it otherwise), a job that takes
-		 * tens of milliseconds and so stays off the I/O threads. */
-		const struct timespec tick = {.tv_nsec = 100 * 1000 * 1000};
-		int sig = sigtimedwait(&set, NULL, &tick);
-		if (sig < 0) {
-			uint64_t at = atomic_load_explicit(&s->trim_at_ns, memory_order_relaxed);
-			if (at && clock_now_ns() >= at &&
-			    atomic_compare_exchange_strong(&s->trim_at_ns, &at, 0))
-				server_trim();
-			continue;
-		}
-		if (sig == SIGINT || sig == SIGTERM) {
-			log_info("signal %s: stopping gracefully",
-			         sig == SIGINT ? "SIGINT" : "SIGTERM");
-			server_drain(s);
-			break;
-		}
-		if (sig == SIGUSR1) {
-			if (s->cfg.log_file && log_open(s->cfg.log_file) != 0)
-				log_error("cannot reopen %s", s->cfg.log_file);
-			else
-				log_info("SIGUSR1: log file reopened");
-		} else {
-			server_reload(s);
-		}
-	}
+	server_main_loop(s);
 stop:
 	if (ret)
 		log_error("cannot start: %s", strerror(-ret));
@@ -605,12 +389,12 @@ void server_free(struct server *s)
 	free(s->io);
 	free(s->shards);
 	free(s->workers);
-	admission_free(atomic_load(&s->adm));
-	server_live_free(atomic_load(&s->live));
-	for (int i = 0; i < s->nretired; i++) {
-		admission_free(s->retired_adm[i]);
-		server_live_free(s->retired_live[i]);
-	}
+	server_gen_fini(s);
+	if (s->main_efd >= 0)
+		close(s->main_efd);
+	pthread_mutex_destroy(&s->gen_lock);
+	pthread_mutex_destroy(&s->life_lock);
+	pthread_cond_destroy(&s->life_cond);
 	config_fini(&s->cfg);
 	free(s);
 }

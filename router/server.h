@@ -5,6 +5,7 @@
 #ifndef ROUTER_SERVER_H
 #define ROUTER_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,14 +33,28 @@ struct live {
 	uint32_t ping_max;
 	uint32_t auth_timeout_ms;
 	uint32_t inline_max;
+	bool tls_verify; /* INFO's tls_verify */
+};
+
+/* One generation of what SIGHUP replaces: the admission policies and the
+ * live settings, in force together. Owner: the main thread (router/
+ * server_gen.c), which frees a replaced one once no thread can still see it.
+ * Read-only for everyone else. */
+struct server_gen {
+	struct admission *adm;
+	struct live *live;
+	uint64_t retired_seq; /* gen_seq when it was replaced */
+	unsigned holds;       /* server_gen_hold()s outstanding (under gen_lock) */
+	struct server_gen *next;
 };
 
 /* Owner: the main thread builds it; read-only for the other threads once
- * they start, except the atomics. */
+ * they start, except the atomics and what says otherwise. */
 struct server {
 	struct config cfg;
 	char server_id[32];
 	char server_name[64];
+	int port; /* the port bound (cfg.port is as configured: 0 or -1 allowed) */
 	int nio;
 	int nworkers;
 	int nshards;
@@ -53,14 +68,22 @@ struct server {
 	 * passed; 0 when none is wanted. See server_want_trim(). */
 	atomic_uint_fast64_t trim_at_ns;
 	/* What SIGHUP may replace: swapped whole (release), read by any thread
-	 * with server_adm() and server_live() (acquire); the old ones stay
-	 * allocated until exit because connections may still point into them. */
+	 * with server_adm() and server_live() (acquire). The I/O threads and
+	 * workers read them freely and say when they hold nothing older
+	 * (their qs_seq, at each poll); other threads hold a generation with
+	 * server_gen_hold(). router/server_gen.c frees the old ones. */
 	struct admission *_Atomic adm;
 	struct live *_Atomic live;
-	struct admission *retired_adm[64];
-	struct live *retired_live[64];
-	int nretired;
-	int argc; /* the command line, read again on reload */
+	atomic_uint_fast64_t gen_seq; /* generations replaced so far */
+	pthread_mutex_t gen_lock;     /* guards gen_cur, gen_retired, holds */
+	struct server_gen *gen_cur;
+	struct server_gen *gen_retired;
+	/* Start and stop: an I/O thread is ready, or the stop was asked
+	 * (@stop); both under @life_lock, announced on @life_cond. */
+	pthread_mutex_t life_lock;
+	pthread_cond_t life_cond;
+	int main_efd; /* eventfd: other threads wake the main thread (closing) */
+	int argc;     /* the command line, read again on reload */
 	char **argv;
 	atomic_bool proc_over; /* bytes held above the process high mark */
 	uint64_t start_wall_ns;
@@ -68,21 +91,32 @@ struct server {
 	struct tls_service *tls; /* NULL without TLS (router/tls_glue.c) */
 };
 
-/* The reloadable settings in force. */
+/* The reloadable settings in force. For the I/O threads and workers, which
+ * announce quiescent states; any other thread uses server_gen_hold(). */
 static inline const struct live *server_live(struct server *s)
 {
 	return atomic_load_explicit(&s->live, memory_order_acquire);
 }
 
-/* The admission policies in force. */
+/* The admission policies in force; as server_live(). */
 static inline struct admission *server_adm(struct server *s)
 {
 	return atomic_load_explicit(&s->adm, memory_order_acquire);
 }
 
+/* For threads other than the I/O threads and the workers (TLS handshakes,
+ * monitoring): the generation in force, kept from being freed until
+ * server_gen_release(). Any thread; a mutex, so not for a hot path. */
+const struct server_gen *server_gen_hold(struct server *s);
+void server_gen_release(struct server *s, const struct server_gen *g);
+
+/* Wakes the main thread (any thread): it looks at what changed (an I/O
+ * thread's connections closed). */
+void server_wake_main(struct server *s);
+
 /* A graceful stop: DRAINING stops accepting and reading while what was read
  * is routed and delivered; CLOSING closes every connection once its output
- * is sent. */
+ * is sent. Only ever goes up. */
 enum server_phase {
 	SERVER_RUNNING = 0,
 	SERVER_DRAINING,

@@ -12,12 +12,15 @@
 #include "router/iothr.h"
 #include "router/server.h"
 
-/* On the handshake thread. */
+/* On the handshake thread, which holds the settings' generation it reads. */
 static size_t tls_glue_info(void *ctx, const char *peer_ip, char *buf, size_t cap, uint64_t *tag)
 {
 	struct server *s = ctx;
 	*tag = client_new_cid();
-	return client_info(s, *tag, peer_ip, buf, cap);
+	const struct server_gen *g = server_gen_hold(s);
+	size_t n = client_info(s, g->live, *tag, peer_ip, buf, cap);
+	server_gen_release(s, g);
+	return n;
 }
 
 /* On the handshake thread: the loop exists (it submitted the socket, after
@@ -37,23 +40,29 @@ static const struct tls_ops tls_glue_ops = {
     .ready = tls_glue_ready,
 };
 
+/* The TLS settings of @c, borrowed by the returned struct. */
+static struct tls_config tls_glue_config(const struct config *c)
+{
+	return (struct tls_config){
+	    .cert_file = c->tls_cert,
+	    .key_file = c->tls_key,
+	    .ca_file = c->tls_ca,
+	    .verify = c->tls_verify,
+	    .no_ktls = !c->tls_ktls,
+	    .timeout_ms = c->tls_timeout_ms,
+	    .max_handshakes = c->max_connections,
+	    .ciphers = (const char *const *)c->tls_ciphers.v,
+	    .nciphers = c->tls_ciphers.n,
+	    .curves = (const char *const *)c->tls_curves.v,
+	    .ncurves = c->tls_curves.n,
+	};
+}
+
 int tls_glue_start(struct server *s)
 {
 	if (!s->cfg.tls)
 		return 0;
-	struct tls_config tc = {
-	    .cert_file = s->cfg.tls_cert,
-	    .key_file = s->cfg.tls_key,
-	    .ca_file = s->cfg.tls_ca,
-	    .verify = s->cfg.tls_verify,
-	    .no_ktls = !s->cfg.tls_ktls,
-	    .timeout_ms = s->cfg.tls_timeout_ms,
-	    .max_handshakes = s->cfg.max_connections,
-	    .ciphers = (const char *const *)s->cfg.tls_ciphers.v,
-	    .nciphers = s->cfg.tls_ciphers.n,
-	    .curves = (const char *const *)s->cfg.tls_curves.v,
-	    .ncurves = s->cfg.tls_curves.n,
-	};
+	struct tls_config tc = tls_glue_config(&s->cfg);
 	char why[512];
 	struct tls_ctx *ctx = NULL;
 	int ret = tls_ctx_new(&tc, &ctx, why, sizeof(why));
@@ -62,6 +71,23 @@ int tls_glue_start(struct server *s)
 		return ret;
 	}
 	return tls_service_new(ctx, &tc, &tls_glue_ops, s, &s->tls);
+}
+
+int tls_glue_reload(struct server *s, const struct config *c)
+{
+	if (!s->tls || !c->tls)
+		return 0;
+	struct tls_config tc = tls_glue_config(c);
+	char why[512];
+	struct tls_ctx *ctx = NULL;
+	int ret = tls_ctx_new(&tc, &ctx, why, sizeof(why));
+	if (ret) {
+		log_error("reload: %s", why);
+		return ret;
+	}
+	tls_service_set_ctx(s->tls, ctx, c->tls_timeout_ms);
+	log_info("reload: TLS certificates and settings in force for new connections");
+	return 0;
 }
 
 bool tls_glue_on_accept(void *ctx, int fd)

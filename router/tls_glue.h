@@ -9,11 +9,18 @@
 #include "core/compiler.h"
 
 struct server;
+struct config;
 
 /* When s->cfg.tls: loads the files and starts the service into s->tls.
  * Call before the I/O threads start. Returns 0 (also without TLS) or -errno
  * after logging why. */
 RB_MUST_CHECK int tls_glue_start(struct server *s);
+
+/* Loads @c's TLS files and settings and puts them in force for the
+ * handshakes that start from now on (SIGHUP; the connections open keep
+ * theirs). Returns 0 (also without TLS) or -errno after logging why; then
+ * nothing changed. */
+RB_MUST_CHECK int tls_glue_reload(struct server *s, const struct config *c);
 
 /* io_loop_config.on_accept_fd for an I/O thread (@ctx is its struct iothr):
  * takes every accepted socket for the TLS handshake. */

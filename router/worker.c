@@ -38,6 +38,16 @@ static unsigned worker_pass(struct worker *w, bool *left)
 	return did;
 }
 
+/* A quiescent state: between passes a worker holds no pointer into the
+ * settings (router/server_gen.c). */
+static void worker_quiesce(struct worker *w)
+{
+	/* acquire: pairs with the release in server_gen_swap() */
+	uint64_t seq = atomic_load_explicit(w->gen_seq, memory_order_acquire);
+	if (seq != atomic_load_explicit(&w->qs_seq, memory_order_relaxed))
+		atomic_store_explicit(&w->qs_seq, seq, memory_order_release);
+}
+
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -50,6 +60,7 @@ void *worker_main(void *arg)
 	}
 	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
 		bool left = false;
+		worker_quiesce(w);
 		unsigned did = worker_pass(w, &left);
 		if (did || left) {
 			idle_since = 0;

@@ -22,10 +22,14 @@ struct worker {
 	int nshards;
 	struct shard **shards;
 	uint64_t sleeps;
+	/* Reloads (router/server_gen.c): the generation count seen at the last
+	 * quiescent state (release; the main thread reads it). */
+	atomic_uint_fast64_t qs_seq;
 	/* read-only after start */
 	const atomic_bool *stop;
-	uint64_t spin_ns; /* idle polling before sleeping */
-	int pin_cpu;      /* -1: not pinned */
+	const atomic_uint_fast64_t *gen_seq; /* the server's generation count */
+	uint64_t spin_ns;                    /* idle polling before sleeping */
+	int pin_cpu;                         /* -1: not pinned */
 };
 
 /* Thread body: runs @arg (a struct worker) until *stop. */

@@ -83,13 +83,16 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	out->version = CONFIG_NATS_VERSION;
 	out->ringbus_version = RINGBUS_VERSION;
 	out->host = s->cfg.host;
-	out->port = s->cfg.port;
-	const struct live *lv = server_live(s);
-	out->max_payload = lv->max_payload;
+	out->port = s->port;
+	/* This thread is no I/O thread: it holds the settings it reads. */
+	const struct server_gen *g = server_gen_hold(s);
+	out->max_payload = g->live->max_payload;
 	out->max_pending = s->cfg.max_pending;
-	out->max_connections = lv->max_connections;
-	out->ping_interval_ms = lv->ping_interval_ms;
-	out->ping_max = lv->ping_max;
+	out->max_connections = g->live->max_connections;
+	out->ping_interval_ms = g->live->ping_interval_ms;
+	out->ping_max = g->live->ping_max;
+	admission_stats(g->adm, &out->admission, &out->nadmission);
+	server_gen_release(s, g);
 	out->bytes_held = memacct_total();
 
 	out->nshards = s->nshards;
@@ -132,7 +135,6 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	}
 	pthread_mutex_unlock(&stats_lock);
 
-	admission_stats(server_adm(s), &out->admission, &out->nadmission);
 	return ret;
 }
 

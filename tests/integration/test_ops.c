@@ -503,3 +503,35 @@ Test(ops, a_reload_without_a_config_file_says_there_is_nothing_to_reload)
 	raw_close(c);
 	unlink(log);
 }
+
+/* ---- reloads without a limit ---- */
+
+Test(ops, reloads_go_on_past_any_fixed_number_and_keep_connections)
+{
+	char log[64];
+	start_logging_to_file(log, sizeof log,
+	                      "ringbus { admission { policies { r { subjects: \"r.>\" } } } }\n");
+	struct raw_conn *c = itest_raw(ITEST_QUIET);
+	ITEST_SEND(c, "SUB r.x 1\r\nPING\r\n");
+	ITEST_EXPECT(c, "PONG\r\n");
+	enum { RELOADS = 100 }; /* the old limit was 64 */
+	for (int i = 1; i <= RELOADS; i++) {
+		char conf[256];
+		snprintf(conf, sizeof conf,
+		         "max_payload: %d\nringbus { admission { policies { r {\n"
+		         "  subjects: \"r.>\", subscriber_high: %dKB\n} } } }\n",
+		         4096 + i, 1024 + i);
+		write_file(itest_srv.conf_path, conf);
+		cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+		char want[64];
+		snprintf(want, sizeof want, "reload: max_payload = %d", 4096 + i);
+		cr_assert(file_waits_for(log, want), "reload %d not applied", i);
+		/* traffic through the reloads, on the connection opened before them */
+		ITEST_SEND(c, "PUB r.x 2\r\nhi\r\nPING\r\n");
+		ITEST_EXPECT(c, "MSG r.x 1 2\r\nhi\r\nPONG\r\n");
+	}
+	cr_assert_eq(count_lines(log, "reload: done"), RELOADS);
+	cr_assert_eq(count_lines(log, "too many reloads"), 0);
+	raw_close(c);
+	unlink(log);
+}

@@ -25,7 +25,8 @@ struct tls_client {
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
-	size_t len; /* bytes in buf */
+	char subject[256]; /* of the server's certificate */
+	size_t len;        /* bytes in buf */
 	char buf[TLS_CLIENT_BUF];
 };
 
@@ -378,6 +379,17 @@ const char *tls_client_version(const struct tls_client *c)
 const char *tls_client_cipher(const struct tls_client *c)
 {
 	return SSL_get_cipher_name(c->ssl);
+}
+
+const char *tls_client_peer_subject(struct tls_client *c)
+{
+	X509 *cert = SSL_get1_peer_certificate(c->ssl);
+	c->subject[0] = 0;
+	if (cert) {
+		X509_NAME_oneline(X509_get_subject_name(cert), c->subject, sizeof(c->subject));
+		X509_free(cert);
+	}
+	return c->subject;
 }
 
 void tls_client_close(struct tls_client *c)

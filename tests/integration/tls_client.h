@@ -60,6 +60,9 @@ int tls_client_expect_eof(struct tls_client *c, int timeout_ms);
 const char *tls_client_version(const struct tls_client *c);
 const char *tls_client_cipher(const struct tls_client *c);
 
+/* The subject of the server's certificate ("/CN=localhost"), borrowed from @c. */
+const char *tls_client_peer_subject(struct tls_client *c);
+
 /* Sends close_notify, closes and frees @c (NULL is a no-op). */
 void tls_client_close(struct tls_client *c);
 
