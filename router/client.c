@@ -438,6 +438,8 @@ static void client_barrier(struct client *cl, const char *text, size_t len, bool
 /* PING: PONG once the shards applied everything sent before it. */
 static void client_on_ping(struct client *cl)
 {
+	if (cl->connected)
+		cl->first_pong = true; /* from now on it may get an INFO at any time */
 	client_barrier(cl, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1, false);
 }
 
@@ -537,7 +539,7 @@ uint64_t client_new_cid(void)
 }
 
 size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
-                   char *buf, size_t cap)
+                   bool ldm, char *buf, size_t cap)
 {
 	struct connect_info ci = {
 	    .server_id = s->server_id,
@@ -555,6 +557,7 @@ size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const 
 	    .max_payload = lv->max_payload,
 	    .client_id = cid,
 	    .client_ip = peer_ip,
+	    .ldm = ldm,
 	};
 	return connect_info_encode(buf, cap, &ci);
 }
@@ -577,8 +580,9 @@ static int client_on_open(void *ctx, struct io_conn *c)
 			          c->peer_port, (unsigned long long)cid);
 		if (!c->adopted) {
 			char info[1024];
-			io_conn_write(c, info,
-			              client_info(s, lv, cid, c->peer_ip, info, sizeof(info)));
+			io_conn_write(
+			    c, info,
+			    client_info(s, lv, cid, c->peer_ip, false, info, sizeof(info)));
 		}
 		io_conn_write(c, full, sizeof(full) - 1);
 		io_conn_close(c, true);
@@ -608,7 +612,7 @@ static int client_on_open(void *ctx, struct io_conn *c)
 
 	if (!c->adopted) {
 		char info[1024];
-		size_t n = client_info(s, lv, cl->cid, c->peer_ip, info, sizeof(info));
+		size_t n = client_info(s, lv, cl->cid, c->peer_ip, false, info, sizeof(info));
 		io_conn_write(c, info, n);
 	}
 	log_debug("cid %llu %s:%u: connected", (unsigned long long)cl->cid, c->peer_ip,

@@ -16,9 +16,10 @@ uint64_t client_new_cid(void);
 
 /* Writes the INFO line for a client with id @cid at @peer_ip (borrowed) into
  * @buf (@cap bytes), with the settings @lv (borrowed: the caller keeps its
- * generation alive); any thread. Returns its length, 0 when it does not fit. */
+ * generation alive) and "ldm":true when @ldm; any thread. Returns its
+ * length, 0 when it does not fit. */
 size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
-                   char *buf, size_t cap);
+                   bool ldm, char *buf, size_t cap);
 
 /* The io_ops of an I/O thread; ctx is its struct iothr. */
 extern const struct io_ops client_io_ops;

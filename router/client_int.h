@@ -98,6 +98,8 @@ struct client {
 	uint32_t ctrl_queued; /* SUB/UNSUB entries since the last subscription mark */
 	uint32_t ctrl_waits;  /* subscription marks not yet reached */
 	bool quitting;        /* closes after what it sent so far: parse nothing more */
+	bool first_pong;      /* a PING after CONNECT was answered: async INFO may follow (as
+	                         nats-server's firstPongSent) */
 	bool eof_pending;     /* the peer half-closed; quit once its input is parsed */
 	uint64_t opened_ns;
 	uint64_t last_in_ns;
@@ -191,6 +193,12 @@ void client_unstash(struct client *cl);
 bool client_graves_reap(struct iothr *t, bool all);
 /* Removes @cl from its thread's paused list (closing). */
 void client_unpause_all(struct client *cl);
+
+/* Lame duck mode (router/client_ldm.c): the INFO with "ldm":true to every
+ * client that takes async INFO; and closing up to @n clients now, each
+ * once what it sent has its results. Returns how many it closed. */
+void client_ldm_info_all(struct iothr *t);
+uint32_t client_ldm_close(struct iothr *t, uint32_t n);
 
 /* Answers the request @reply of @cl with a 503 status through its own
  * subscription matching the reply subject. True when one was sent. */

@@ -329,27 +329,55 @@ static void iothr_quiesce(struct iothr *t)
 	atomic_store_explicit(&t->qs_seq, seq, memory_order_release);
 }
 
-/* Acts on a new phase of the server. */
+/* Lame duck mode begins here: no more accepts (the listening socket is
+ * closed, so connections are refused). The clients are told once no thread
+ * accepts any more (as nats-server waits for its accept loops). */
+static void iothr_enter_lame_duck(struct iothr *t)
+{
+	io_loop_stop_accepting(t->loop);
+	if (t->listen_fd >= 0) {
+		close(t->listen_fd);
+		t->listen_fd = -1;
+	}
+	/* release: pairs with the main thread's acquire before it tells */
+	atomic_store_explicit(&t->ldm_ready, true, memory_order_release);
+	server_wake_main(t->srv);
+}
+
+/* Acts on a new phase of the server, and on lame duck mode's requests. */
 static void iothr_phase(struct iothr *t)
 {
 	struct server *s = t->srv;
 	int phase = atomic_load_explicit(&s->phase, memory_order_relaxed);
 	if (RB_UNLIKELY(phase != t->phase_seen)) {
+		if (phase >= SERVER_LAME_DUCK && t->phase_seen < SERVER_LAME_DUCK)
+			iothr_enter_lame_duck(t);
 		if (phase >= SERVER_DRAINING && t->phase_seen < SERVER_DRAINING)
 			io_loop_quiesce(t->loop);
 		if (phase >= SERVER_CLOSING && t->phase_seen < SERVER_CLOSING)
 			io_loop_close_all(t->loop, true);
 		t->phase_seen = phase;
 	}
+	if (phase != SERVER_LAME_DUCK)
+		return;
+	/* acquire, first: pairs with the release add of server_ldm_close(), made
+	 * after ldm_tell was set, so the clients are told before any closes */
+	uint32_t close_now = atomic_exchange_explicit(&t->ldm_close, 0, memory_order_acquire);
+	if (!t->ldm_told && atomic_load_explicit(&s->ldm_tell, memory_order_acquire)) {
+		t->ldm_told = true;
+		client_ldm_info_all(t);
+	}
+	if (close_now)
+		client_ldm_close(t, close_now);
 }
 
 /* Publishes the connections open for the main thread, and wakes it when the
- * last one here closed while it waits for that (closing). */
+ * last one here closed while it waits for that (lame duck mode, closing). */
 static void iothr_publish_conns(struct iothr *t)
 {
 	uint32_t n = io_loop_nconns(t->loop);
 	atomic_store_explicit(&t->conns_open, n, memory_order_relaxed);
-	if (t->phase_seen >= SERVER_CLOSING && n == 0 && !t->closed_told) {
+	if (t->phase_seen >= SERVER_LAME_DUCK && n == 0 && !t->closed_told) {
 		t->closed_told = true;
 		server_wake_main(t->srv);
 	}

@@ -105,6 +105,12 @@ struct iothr {
 	atomic_uint_fast64_t qs_seq;
 	uint64_t qs_local;
 	struct admission *adm_bound;
+	/* Lame duck mode: @ldm_ready once this thread stopped accepting; its
+	 * clients are told once every thread is (srv->ldm_tell; @ldm_told); the
+	 * main thread adds to @ldm_close the clients to close now. */
+	atomic_bool ldm_ready;
+	bool ldm_told;
+	atomic_uint ldm_close;
 	bool closed_told; /* closing: the main thread was told this thread has none left */
 	int start_ret;
 	bool ready; /* under srv->life_lock */

@@ -1,6 +1,6 @@
 /* Server assembly: listening sockets, shards, workers, I/O threads, and
- * starting and stopping the threads. The main thread's loop (signals, the
- * graceful stop) is router/server_main.c; reloads are
+ * starting and stopping the threads. The main thread's loop (signals, lame
+ * duck mode, the graceful stop) is router/server_main.c; reloads are
  * router/server_reload.c and router/server_gen.c. */
 #define _GNU_SOURCE
 #include "router/server.h"
@@ -324,6 +324,7 @@ int server_run(struct server *s)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -62,7 +62,8 @@ struct server {
 	struct worker *workers;
 	struct shard *shards;
 	atomic_bool stop;
-	atomic_int phase;     /* enum server_phase: the graceful stop's steps */
+	atomic_int phase;     /* enum server_phase: lame duck mode and the graceful stop */
+	atomic_bool ldm_tell; /* lame duck mode: no thread accepts any more; tell the clients */
 	atomic_uint nclients; /* open client connections, all I/O threads */
 	/* Many subscriptions were freed: malloc_trim() once this time (ns) has
 	 * passed; 0 when none is wanted. See server_want_trim(). */
@@ -82,7 +83,7 @@ struct server {
 	 * (@stop); both under @life_lock, announced on @life_cond. */
 	pthread_mutex_t life_lock;
 	pthread_cond_t life_cond;
-	int main_efd; /* eventfd: other threads wake the main thread (closing) */
+	int main_efd; /* eventfd: other threads wake the main thread (lame duck, closing) */
 	int argc;     /* the command line, read again on reload */
 	char **argv;
 	atomic_bool proc_over; /* bytes held above the process high mark */
@@ -111,14 +112,17 @@ const struct server_gen *server_gen_hold(struct server *s);
 void server_gen_release(struct server *s, const struct server_gen *g);
 
 /* Wakes the main thread (any thread): it looks at what changed (an I/O
- * thread's connections closed). */
+ * thread in lame duck mode, connections closed). */
 void server_wake_main(struct server *s);
 
-/* A graceful stop: DRAINING stops accepting and reading while what was read
+/* Lame duck mode and a graceful stop. LAME_DUCK stops accepting and tells
+ * clients (INFO "ldm"), who are then closed a few at a time (router/
+ * server_main.c); DRAINING stops accepting and reading while what was read
  * is routed and delivered; CLOSING closes every connection once its output
  * is sent. Only ever goes up. */
 enum server_phase {
 	SERVER_RUNNING = 0,
+	SERVER_LAME_DUCK,
 	SERVER_DRAINING,
 	SERVER_CLOSING,
 };
@@ -131,8 +135,8 @@ RB_MUST_CHECK int server_new(struct config *cfg, struct server **out);
  * reload reads the file and the same flags again. */
 void server_set_args(struct server *s, int argc, char **argv);
 
-/* Starts the threads and blocks until SIGINT/SIGTERM or server_stop().
- * Returns 0 or -errno. */
+/* Starts the threads and blocks until SIGINT/SIGTERM, the end of lame duck
+ * mode (SIGUSR2) or server_stop(). Returns 0 or -errno. */
 int server_run(struct server *s);
 
 void server_stop(struct server *s);

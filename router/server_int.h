@@ -1,8 +1,8 @@
 /* What the server's files share: router/server.c (assembly, threads),
  * router/server_gen.c (generations of the reloadable settings),
  * router/server_reload.c (SIGHUP) and router/server_main.c (the main
- * thread's loop: signals, the graceful stop). Private to them. Everything
- * here runs on the main thread unless it says otherwise. */
+ * thread's loop: signals, lame duck mode, the graceful stop). Private to
+ * them. Everything here runs on the main thread unless it says otherwise. */
 #ifndef ROUTER_SERVER_INT_H
 #define ROUTER_SERVER_INT_H
 
@@ -39,9 +39,9 @@ void server_live_free(struct live *lv);
  * flags) and puts what may change in force, or nothing at all. */
 void server_reload(struct server *s);
 
-/* The main thread from "ready" to the end: signals, the graceful stop, and
- * malloc_trim between them. Returns when the server should stop (its
- * threads still run). */
+/* The main thread from "ready" to the end: signals, lame duck mode, the
+ * graceful stop, and malloc_trim between them. Returns when the server
+ * should stop (its threads still run). */
 void server_main_loop(struct server *s);
 
 /* Writes the eventfd of every I/O thread and worker (any thread). */

@@ -1,10 +1,17 @@
 /* The main thread once the server is up: it waits on a signalfd and on the
  * eventfd the other threads write (server_wake_main), with a timeout for
- * what it does on time (malloc_trim, freeing replaced settings). Signals as
- * nats-server takes them:
- *   SIGINT, SIGTERM  graceful stop, exit 0 (nats-server exits 1 on SIGTERM)
+ * what it does on time (malloc_trim, freeing replaced settings, the steps of
+ * lame duck mode). Signals as nats-server takes them:
+ *   SIGINT, SIGTERM  graceful stop, exit 0 (nats-server exits 1 on SIGTERM;
+ *                    in lame duck mode it ignores SIGTERM, and so does this)
  *   SIGHUP           reload (router/server_reload.c)
- *   SIGUSR1          reopen the log file */
+ *   SIGUSR1          reopen the log file
+ *   SIGUSR2          lame duck mode: stop accepting (the listening sockets
+ *                    close), INFO "ldm":true to the clients that take async
+ *                    INFO, wait lame_duck_grace_period, close the clients
+ *                    one at a time over lame_duck_duration (each after a
+ *                    random pause in [1/2, 1) of min((duration - grace) /
+ *                    clients, 1 s), as nats-server), then stop, exit 0. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
@@ -24,6 +31,23 @@
 #define SERVER_TICK_MS       100  /* the longest the main thread sleeps */
 #define SERVER_DRAIN_MS      5000 /* routing what was read, at most */
 #define SERVER_DRAIN_LOOK_MS 10   /* how often the routing is looked at meanwhile */
+
+/* Lame duck mode's steps, on the main thread. */
+enum ldm_step {
+	LDM_OFF = 0,
+	LDM_STOPPING, /* waiting for the I/O threads to stop accepting */
+	LDM_GRACE,    /* clients told; closing starts at @next_ns */
+	LDM_CLOSING,  /* closing @batch clients at each @next_ns */
+	LDM_DONE,     /* every client closed: stop */
+};
+
+struct ldm {
+	enum ldm_step step;
+	uint64_t next_ns;
+	uint64_t interval_ns; /* nats-server's si */
+	uint32_t batch;
+	uint32_t left; /* clients still to close */
+};
 
 static uint64_t server_conns_open(struct server *s)
 {
@@ -102,6 +126,89 @@ static void server_drain(struct server *s, int sfd)
 		log_info("stop: every connection's output was sent");
 }
 
+/* ---- lame duck mode ---- */
+
+static void server_ldm_start(struct server *s, struct ldm *l)
+{
+	log_info("Entering lame duck mode, stop accepting new clients");
+	l->step = LDM_STOPPING;
+	atomic_store(&s->phase, SERVER_LAME_DUCK);
+	server_wake_all(s);
+}
+
+/* Every I/O thread has stopped accepting and told its clients: plan the
+ * closing as nats-server does. */
+static void server_ldm_plan(struct server *s, struct ldm *l, uint64_t now)
+{
+	uint32_t n = atomic_load(&s->nclients);
+	if (n == 0) {
+		l->step = LDM_DONE;
+		return;
+	}
+	uint64_t grace = (uint64_t)s->cfg.lame_duck_grace_ms * 1000000u;
+	int64_t dur = (int64_t)s->cfg.lame_duck_duration_ms * 1000000 - (int64_t)grace;
+	if (dur <= 0)
+		dur = 1000000000;
+	uint64_t si = (uint64_t)dur / n;
+	l->batch = 1;
+	if (si < 1000000) { /* more clients than milliseconds: close in batches */
+		l->batch = (uint32_t)((1000000 + si - 1) / (si ? si : 1));
+		si = 1000000;
+	} else if (si > 1000000000) {
+		si = 1000000000; /* no need to wait more than a second between two */
+	}
+	l->interval_ns = si;
+	l->left = n;
+	l->step = LDM_GRACE;
+	l->next_ns = now + grace;
+}
+
+/* Asks the I/O thread with the most connections to close @n of them now. */
+static void server_ldm_close(struct server *s, uint32_t n)
+{
+	struct iothr *most = &s->io[0];
+	for (int i = 1; i < s->nio; i++)
+		if (atomic_load(&s->io[i].conns_open) > atomic_load(&most->conns_open))
+			most = &s->io[i];
+	/* release: ldm_tell (set before) is seen with it (iothr_phase) */
+	atomic_fetch_add_explicit(&most->ldm_close, n, memory_order_release);
+	uint64_t one = 1;
+	ssize_t w = write(wake_fd(&most->wake), &one, sizeof(one));
+	(void)w;
+}
+
+/* One step of lame duck mode, when its time has come. */
+static void server_ldm_step(struct server *s, struct ldm *l, uint64_t now)
+{
+	if (l->step == LDM_STOPPING) {
+		for (int i = 0; i < s->nio; i++)
+			if (!atomic_load_explicit(&s->io[i].ldm_ready, memory_order_acquire))
+				return;
+		/* No thread accepts any more: the clients may be told. */
+		atomic_store(&s->ldm_tell, true);
+		server_wake_all(s);
+		server_ldm_plan(s, l, now);
+		return;
+	}
+	if (l->step == LDM_DONE || now < l->next_ns)
+		return;
+	if (l->step == LDM_GRACE) {
+		log_info("Closing existing clients");
+		l->step = LDM_CLOSING;
+	}
+	uint32_t n = l->batch < l->left ? l->batch : l->left;
+	server_ldm_close(s, n);
+	l->left -= n;
+	if (l->left == 0 || server_conns_open(s) == 0) {
+		l->step = LDM_DONE;
+		return;
+	}
+	/* A random pause in [si/2, si) */
+	uint64_t half = l->interval_ns / 2;
+	l->next_ns =
+	    now + half + (uint64_t)random() % (l->interval_ns - half ? l->interval_ns - half : 1);
+}
+
 /* ---- the loop ---- */
 
 static void server_trim_maybe(struct server *s)
@@ -115,11 +222,15 @@ static void server_trim_maybe(struct server *s)
 }
 
 /* Acts on @sig. Returns true when the server should stop now. */
-static bool server_on_signal(struct server *s, int sig)
+static bool server_on_signal(struct server *s, struct ldm *l, int sig)
 {
 	switch (sig) {
 	case SIGINT:
 	case SIGTERM:
+		if (sig == SIGTERM && l->step != LDM_OFF) {
+			log_info("signal SIGTERM: ignored in lame duck mode (as nats-server)");
+			return false;
+		}
 		log_info("signal %s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		return true;
 	case SIGUSR1:
@@ -127,6 +238,10 @@ static bool server_on_signal(struct server *s, int sig)
 			log_error("cannot reopen %s", s->cfg.log_file);
 		else
 			log_info("SIGUSR1: log file reopened");
+		return false;
+	case SIGUSR2:
+		if (l->step == LDM_OFF)
+			server_ldm_start(s, l);
 		return false;
 	case SIGHUP:
 		server_reload(s);
@@ -144,15 +259,27 @@ void server_main_loop(struct server *s)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		log_error("signalfd: %s; stopping", strerror(errno));
 		return;
 	}
+	struct ldm l = {0};
 	for (;;) {
-		int sig = server_wait(s, sfd, SERVER_TICK_MS);
-		if (sig && server_on_signal(s, sig))
+		uint64_t now = clock_now_ns();
+		int64_t wait = SERVER_TICK_MS;
+		if (l.step == LDM_GRACE || l.step == LDM_CLOSING)
+			wait = l.next_ns > now ? (int64_t)((l.next_ns - now) / 1000000u) + 1 : 0;
+		int sig = server_wait(s, sfd, wait);
+		if (sig && server_on_signal(s, &l, sig))
 			break;
+		if (l.step != LDM_OFF)
+			server_ldm_step(s, &l, clock_now_ns());
+		if (l.step == LDM_DONE) {
+			log_info("lame duck mode: every client closed; stopping");
+			break;
+		}
 		(void)server_gen_reap(s);
 		server_trim_maybe(s);
 	}

@@ -18,7 +18,7 @@ static size_t tls_glue_info(void *ctx, const char *peer_ip, char *buf, size_t ca
 	struct server *s = ctx;
 	*tag = client_new_cid();
 	const struct server_gen *g = server_gen_hold(s);
-	size_t n = client_info(s, g->live, *tag, peer_ip, buf, cap);
+	size_t n = client_info(s, g->live, *tag, peer_ip, false, buf, cap);
 	server_gen_release(s, g);
 	return n;
 }

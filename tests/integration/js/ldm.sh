@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Lame duck mode with the JavaScript client (ldm.mjs): two servers of the
+# kind under test on free loopback ports, the first with lame duck mode's
+# shortest duration (30s) and a 1s grace; the client moves to the second.
+# ldm.sh SERVER_BINARY KIND. Exit 0 pass, 1 fail, 77 skip (no node, or no
+# `npm ci` in this folder).
+set -u
+server=${1:?usage: ldm.sh SERVER_BINARY KIND}
+kind=${2:?usage: ldm.sh SERVER_BINARY KIND}
+here=$(cd "$(dirname "$0")" && pwd)
+
+command -v node >/dev/null 2>&1 || { echo "skip: node is not installed"; exit 77; }
+[ -d "$here/node_modules/nats" ] || { echo "skip: run 'npm ci' in $here first"; exit 77; }
+[ -x "$server" ] || { echo "FAIL: cannot execute $server"; exit 1; }
+
+dir=$(mktemp -d /tmp/ringbus-jsldm-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+printf 'lame_duck_duration: "30s"\nlame_duck_grace_period: "1s"\n' >"$dir/ldm.conf"
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start NAME PORT ARGS...: the server's pid in $started, once it accepts TCP.
+start() {
+  local name=$1 port=$2
+  shift 2
+  "$server" -a 127.0.0.1 -p "$port" "$@" >"$dir/$name.log" 2>&1 &
+  started=$!
+  pids+=("$started")
+  for _ in $(seq 1 500); do
+    kill -0 "$started" 2>/dev/null || return 1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.01
+  done
+  return 1
+}
+
+port1=$(free_port) && start first "$port1" -c "$dir/ldm.conf" || { echo "FAIL: $kind did not start"; cat "$dir/first.log"; exit 1; }
+pid1=$started
+port2=$(free_port) && start second "$port2" || { echo "FAIL: the second $kind did not start"; exit 1; }
+pid2=$started
+
+rc=0
+timeout 90 node "$here/ldm.mjs" "nats://127.0.0.1:$port1" "nats://127.0.0.1:$port2" "$pid1" || rc=1
+
+# The first server ends lame duck mode by exiting 0.
+status=""
+for _ in $(seq 1 3000); do
+  if ! kill -0 "$pid1" 2>/dev/null; then wait "$pid1"; status=$?; break; fi
+  sleep 0.01
+done
+if [ "$status" != 0 ]; then
+  echo "FAIL: the first $kind did not exit 0 after lame duck mode (status '${status:-still running}')"; rc=1
+fi
+sig=TERM
+[ "$kind" = nats-server ] && sig=INT
+kill -"$sig" "$pid2"
+wait "$pid2"
+[ $? = 0 ] || { echo "FAIL: the second $kind did not exit 0"; rc=1; }
+pids=()
+if [ "$rc" != 0 ] || grep -qE "Sanitizer|runtime error:" "$dir"/*.log; then
+  tail -n 20 "$dir"/*.log
+  rc=1
+fi
+exit "$rc"
