@@ -12,6 +12,13 @@
 #include "core/compiler.h"
 #include "core/conf.h"
 
+/* ASCII lower case: keys compare without case, as nats-server's do. */
+static inline unsigned char conf_lower(char c)
+{
+	unsigned char x = (unsigned char)c;
+	return x >= 'A' && x <= 'Z' ? (unsigned char)(x - 'A' + 'a') : x;
+}
+
 #define CONF_F_USED 0x1u /* a $NAME referred to it */
 #define CONF_F_ROOT 0x2u /* the root of a tree: conf_free() takes it */
 

@@ -247,6 +247,20 @@ static bool shard_reap(struct shard *sh)
 
 /* ---- applying a batch ---- */
 
+/* Emits @d to @sub unless it is the publisher under echo:false or its
+ * connection closed. Returns 1 when it did, else 0. */
+static inline uint32_t shard_deliver_to(struct shard *sh, int io, struct delivery *d,
+                                        const struct sublist_sub *sub, bool no_echo, bool dying)
+{
+	if ((no_echo && sub->owner == d->e->conn) ||
+	    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
+		return 0;
+	d->conn = sub->owner;
+	d->subid = (uint32_t)(uintptr_t)sub->data;
+	shard_emit(sh, io, d);
+	return 1;
+}
+
 /* Returns how many deliveries the message made. */
 static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b,
                                 const struct mentry *e)
@@ -260,29 +274,17 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 	if (RB_UNLIKELY(!res))
 		return 0; /* out of memory in the match cache: counted as not delivered */
 	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
-	for (uint32_t i = 0; i < res->nplain; i++) {
-		const struct sublist_sub *sub = res->plain[i];
-		if ((no_echo && sub->owner == e->conn) ||
-		    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
-			continue;
-		d.conn = sub->owner;
-		d.subid = (uint32_t)(uintptr_t)sub->data;
-		shard_emit(sh, io, &d);
-		delivered++;
-	}
+	for (uint32_t i = 0; i < res->nplain; i++)
+		delivered += shard_deliver_to(sh, io, &d, res->plain[i], no_echo, dying);
 	for (uint32_t g = 0; g < res->ngroups; g++) {
 		struct sublist_qgroup *grp = &res->groups[g];
-		for (uint32_t tries = 0; tries < grp->n; tries++) {
-			const struct sublist_sub *sub = sublist_pick(grp);
-			if ((no_echo && sub->owner == e->conn) ||
-			    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
-				continue;
-			d.conn = sub->owner;
-			d.subid = (uint32_t)(uintptr_t)sub->data;
-			shard_emit(sh, io, &d);
-			delivered++;
-			break;
-		}
+		/* one member: the next that takes it (not the publisher under
+		 * echo:false, not one whose connection closed) */
+		for (uint32_t tries = 0; tries < grp->n; tries++)
+			if (shard_deliver_to(sh, io, &d, sublist_pick(grp), no_echo, dying)) {
+				delivered++;
+				break;
+			}
 	}
 	if (delivered == 0 && (e->flags & MENTRY_F_NO_RESPONDERS) && e->reply_len) {
 		d.conn = e->conn;
