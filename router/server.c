@@ -36,13 +36,6 @@
 #define SERVER_TICK_MS     100  /* subscribers holding publishers are checked this often */
 #define SERVER_DRAIN_MS    5000 /* routing what was read, at most */
 
-uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
-{
-	/* The hash's top 32 bits scaled to [0, nshards): a multiply, not a
-	 * division, on every message. */
-	return (uint32_t)(((hash_bytes(subj, len) >> 32) * (uint64_t)s->nshards) >> 32);
-}
-
 static int server_listen(const struct config *cfg, int *out)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -392,7 +385,7 @@ static void *iothr_main(void *arg)
 	    .tick_ms = SERVER_TICK_MS,
 	    .wake = &t->wake,
 	    .stop = &s->stop,
-	    .ops = &client_io_ops,
+	    .ops = &iothr_io_ops,
 	    .ctx = t,
 	    .on_accept_fd = s->tls ? tls_glue_on_accept : NULL,
 	};
