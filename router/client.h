@@ -16,5 +16,4 @@ uint64_t client_new_cid(void);
  * @buf (@cap bytes); any thread. Returns its length, 0 when it does not fit. */
 size_t client_info(struct server *s, uint64_t cid, const char *peer_ip, char *buf, size_t cap);
 
-
 #endif /* ROUTER_CLIENT_H */

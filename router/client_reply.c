@@ -146,4 +146,3 @@ void client_err(struct client *cl, const char *text, bool close)
 	}
 	client_reply(cl, buf, n);
 }
-

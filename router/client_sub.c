@@ -181,4 +181,3 @@ void client_on_unsub(struct client *cl, const struct proto_frame *f)
 	}
 	client_ok(cl);
 }
-

@@ -217,4 +217,3 @@ void client_unpause_all(struct client *cl)
 			return;
 		}
 }
-
