@@ -70,7 +70,7 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	struct server *s = cl->t->srv;
 	uint32_t shard;
 	if (f->subject.len == cl->last_subj_len &&
-	    memcmp(f->subject.ptr, cl->last_subj, f->subject.len) == 0) {
+	    equal_small(f->subject.ptr, cl->last_subj, f->subject.len)) {
 		shard = cl->last_shard;
 	} else {
 		shard = server_shard_of(s, f->subject.ptr, f->subject.len);
