@@ -75,8 +75,10 @@ for rep in $(seq "$reps"); do
 	for kind in ringbus nats-server; do
 		start_server "$kind"
 		alone=$(healthy_rate "$out/$kind-alone-$rep.json")
+		# stdin a pipe that stays open (epoll refuses /dev/null: the holder
+		# would exit at once and nothing would be stalled); SIGTERM ends it.
 		python3 "$top/bench/lib/holders.py" stalled --port "$port" --subject load.0 \
-			</dev/null >"$out/$kind-stalled-$rep.txt" 2>&1 &
+			< <(sleep 600) >"$out/$kind-stalled-$rep.txt" 2>&1 &
 		holder=$!
 		sleep 1
 		stalled=$(healthy_rate "$out/$kind-stalled-$rep.json")

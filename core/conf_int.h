@@ -12,6 +12,13 @@
 #include "core/compiler.h"
 #include "core/conf.h"
 
+/* ASCII lower case: keys compare without case, as nats-server's do. */
+static inline unsigned char conf_lower(char c)
+{
+	unsigned char x = (unsigned char)c;
+	return x >= 'A' && x <= 'Z' ? (unsigned char)(x - 'A' + 'a') : x;
+}
+
 #define CONF_F_USED 0x1u /* a $NAME referred to it */
 #define CONF_F_ROOT 0x2u /* the root of a tree: conf_free() takes it */
 
@@ -106,6 +113,8 @@ struct conf_token {
 	struct conf_value *value; /* CONF_TOK_SCALAR: a new node */
 };
 
+struct conf_src;
+
 /* One whole parse: the tree being built and what all its texts share. */
 struct conf_ctx {
 	struct conf_tree *tree;
@@ -116,6 +125,13 @@ struct conf_ctx {
 	int alloc_err;          /* why conf_alloc() last failed */
 	char *scratch;          /* decoding escapes (malloc) */
 	size_t scratch_cap;
+	/* What the parser asks of the texts' side (conf_source.c), through
+	 * pointers so that the two files do not call each other: an include
+	 * parses a new text, which may include again. */
+	int (*include)(struct conf_src *s, const struct conf_token *path, struct conf_value *map,
+	               unsigned level);
+	int (*env_lookup)(struct conf_src *s, const struct conf_token *ref,
+	                  struct conf_value **out);
 };
 
 /* One text: the file, an included file, or an environment value. Owner:
@@ -154,7 +170,11 @@ void conf_lex_init(struct conf_lexer *lx, const char *text, size_t len);
 int conf_lex_peek(const struct conf_lexer *lx);
 int conf_lex_peek2(const struct conf_lexer *lx);
 void conf_lex_advance(struct conf_lexer *lx);
-unsigned conf_lex_col(const struct conf_lexer *lx);
+/* The column (1-based) the lexer is at. */
+static inline unsigned conf_lex_col(const struct conf_lexer *lx)
+{
+	return (unsigned)(lx->p - lx->line_start) + 1;
+}
 void conf_lex_skip_blank(struct conf_lexer *lx);
 void conf_lex_skip_space(struct conf_lexer *lx);
 bool conf_lex_comment(struct conf_lexer *lx);
@@ -170,14 +190,11 @@ int conf_scalar_datetime(struct conf_src *s, struct conf_token *tok);
 /* conf_parse.c */
 int conf_parse_src(struct conf_src *s, struct conf_value *root);
 
-/* conf_source.c */
+/* conf_error.c */
 RB_PRINTF(5, 6)
 int conf_fail(struct conf_src *s, unsigned line, unsigned col, int code, const char *fmt, ...);
 int conf_fail_alloc(struct conf_src *s);
 int conf_scratch(struct conf_src *s, size_t need);
-int conf_include(struct conf_src *s, const struct conf_token *path, struct conf_value *map,
-                 unsigned level);
-int conf_env_lookup(struct conf_src *s, const struct conf_token *ref, struct conf_value **out);
 const char *conf_char_name(int c, char buf[8]);
 
 #endif /* CORE_CONF_INT_H */

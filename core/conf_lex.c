@@ -37,11 +37,6 @@ void conf_lex_advance(struct conf_lexer *lx)
 	lx->p++;
 }
 
-unsigned conf_lex_col(const struct conf_lexer *lx)
-{
-	return (unsigned)(lx->p - lx->line_start) + 1;
-}
-
 static bool is_blank(int c)
 {
 	return c == ' ' || c == '\t';

@@ -169,7 +169,7 @@ static int resolve(struct parser *p, const struct conf_token *tok, struct conf_v
 		}
 	}
 	if (!v) {
-		int ret = conf_env_lookup(p->s, tok, &v);
+		int ret = p->s->ctx->env_lookup(p->s, tok, &v);
 		if (ret < 0)
 			return ret;
 	}
@@ -229,7 +229,7 @@ static int entry(struct parser *p)
 		struct conf_token path;
 		ret = conf_lex_include(p->s, &path);
 		f->after_value = true;
-		return ret ? ret : conf_include(p->s, &path, f->node, level(p));
+		return ret ? ret : p->s->ctx->include(p->s, &path, f->node, level(p));
 	}
 	conf_lex_skip_space(lx);
 	int c = conf_lex_peek(lx);

@@ -195,15 +195,9 @@ static bool key_same(const char *a, const char *b, size_t len, bool fold)
 {
 	if (!fold)
 		return memcmp(a, b, len) == 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
+	for (size_t i = 0; i < len; i++)
+		if (conf_lower(a[i]) != conf_lower(b[i]))
 			return false;
-	}
 	return true;
 }
 

@@ -103,14 +103,9 @@ bool conf_entry_shadowed(const struct conf_entry *e)
 bool conf_key_eq(const char *a, const char *b)
 {
 	for (;; a++, b++) {
-		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
+		if (conf_lower(*a) != conf_lower(*b))
 			return false;
-		if (!x)
+		if (!*a)
 			return true;
 	}
 }

@@ -6,6 +6,18 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Mixes a 64-bit integer (ids, counters) into a well-spread 64-bit hash:
+ * murmur3's finaliser. The one integer mixer of the project. */
+static inline uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
 /* 64-bit hash of @p/@len: FNV-1a style over 8-byte words, the short tail
  * read as one word (overlapping loads, never a byte past the end), then a
  * final avalanche. Every byte of the input reaches the hash; the length
@@ -37,24 +49,7 @@ static inline uint64_t hash_bytes(const void *p, size_t len)
 		}
 		h = (h ^ w) * 0x100000001b3ull;
 	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
-/* Mixes a 64-bit integer (ids, counters) into a well-spread 64-bit hash:
- * murmur3's finaliser. The one integer mixer of the project. */
-static inline uint64_t hash_u64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
+	return hash_u64(h); /* the final avalanche */
 }
 
 #endif /* CORE_HASH_H */

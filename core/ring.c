@@ -11,8 +11,8 @@ int ring_init(struct ring *r, uint32_t size)
 	while (n < size && n < (1u << 30))
 		n <<= 1;
 	memset(r, 0, sizeof(*r));
-	/* aligned_alloc wants a size that is a multiple of the alignment (a
-	 * 4-slot ring is 32 bytes; ASan refuses it) */
+	/* aligned_alloc() wants a size that is a multiple of the alignment
+	 * (C11): a ring of fewer than 8 slots is rounded up to a cache line. */
 	size_t bytes = sizeof(ck_ring_buffer_t) * n;
 	bytes = (bytes + RB_CACHELINE - 1) / RB_CACHELINE * RB_CACHELINE;
 	r->slots = aligned_alloc(RB_CACHELINE, bytes);

@@ -73,22 +73,3 @@ void dbatch_free(struct dbatch *db)
 	memacct_add(MEMACCT_BATCH, -(int64_t)DBATCH_BYTES);
 	free(db);
 }
-
-bool dbatch_has_room(const struct dbatch *db, const struct mbatch *b)
-{
-	if (db->n >= db->cap)
-		return false;
-	if (db->nheld > 0 && db->held[db->nheld - 1] == b)
-		return true;
-	return db->nheld < RB_ARRAY_LEN(db->held);
-}
-
-void dbatch_add(struct dbatch *db, const struct delivery *d)
-{
-	if (d->b && (db->nheld == 0 || db->held[db->nheld - 1] != d->b)) {
-		struct mbatch *b = (struct mbatch *)d->b;
-		mbatch_ref(b, 1);
-		db->held[db->nheld++] = b;
-	}
-	db->d[db->n++] = *d;
-}

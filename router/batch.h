@@ -140,10 +140,31 @@ struct dbatch *dbatch_new(void);
 void dbatch_free(struct dbatch *db);
 
 /* True when one more delivery referencing @b can be added. */
-bool dbatch_has_room(const struct dbatch *db, const struct mbatch *b);
+static inline bool dbatch_has_room(const struct dbatch *db, const struct mbatch *b)
+{
+	if (db->n >= db->cap)
+		return false;
+	if (db->nheld > 0 && db->held[db->nheld - 1] == b)
+		return true;
+	return db->nheld < RB_ARRAY_LEN(db->held);
+}
 
-/* Appends a delivery (the caller checked dbatch_has_room()); takes a reference
- * on @b the first time this batch references it. */
-void dbatch_add(struct dbatch *db, const struct delivery *d);
+/* Appends a delivery that points into @b (NULL: none) and returns it for the
+ * caller to fill in place (the caller checked dbatch_has_room()); takes a
+ * reference on @b the first time this batch points into it. */
+static inline struct delivery *dbatch_slot(struct dbatch *db, const struct mbatch *b)
+{
+	if (b && (db->nheld == 0 || db->held[db->nheld - 1] != b)) {
+		mbatch_ref((struct mbatch *)b, 1);
+		db->held[db->nheld++] = (struct mbatch *)b;
+	}
+	return &db->d[db->n++];
+}
+
+/* Appends a copy of @d (see dbatch_slot()). */
+static inline void dbatch_add(struct dbatch *db, const struct delivery *d)
+{
+	*dbatch_slot(db, d->b) = *d;
+}
 
 #endif /* ROUTER_BATCH_H */

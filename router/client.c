@@ -23,313 +23,6 @@
 
 static atomic_uint_fast64_t client_next_cid = 1;
 
-/* ---- replies in order with marks ---- */
-
-static int client_pend_push(struct client *cl, bool waiting, const char *text, size_t len,
-                            enum pend_kind kind)
-{
-	if (cl->pend_n == cl->pend_cap) {
-		uint32_t cap = cl->pend_cap ? cl->pend_cap * 2 : 8;
-		struct pend *p = malloc(sizeof(*p) * cap);
-		if (!p)
-			return -ENOMEM;
-		for (uint32_t i = 0; i < cl->pend_n; i++)
-			p[i] = cl->pend[(cl->pend_head + i) & (cl->pend_cap - 1)];
-		free(cl->pend);
-		cl->pend = p;
-		cl->pend_head = 0;
-		cl->pend_cap = cap;
-	}
-	struct pend *e = &cl->pend[(cl->pend_head + cl->pend_n) & (cl->pend_cap - 1)];
-	e->waiting = waiting;
-	e->kind = (uint8_t)kind;
-	e->len = (uint32_t)(len < sizeof(e->text) ? len : sizeof(e->text));
-	if (e->len)
-		memcpy(e->text, text, e->len);
-	cl->pend_n++;
-	return 0;
-}
-
-void client_pend_drain(struct client *cl)
-{
-	while (cl->pend_n) {
-		struct pend *e = &cl->pend[cl->pend_head];
-		if (e->waiting)
-			return;
-		cl->pend_head = (cl->pend_head + 1) & (cl->pend_cap - 1);
-		cl->pend_n--;
-		cl->pend_seq++;
-		switch ((enum pend_kind)e->kind) {
-		case PEND_CTRL:
-			/* Its subscription changes are applied: read it again (the
-			 * I/O thread's poll resumes it once no other reason holds). */
-			if (--cl->ctrl_waits == 0)
-				cl->pause_reasons &= ~(uint32_t)CLIENT_PAUSE_CTRL;
-			break;
-		case PEND_TEXT:
-			io_conn_write(cl->c, e->text, e->len);
-			break;
-		case PEND_CLOSE:
-			if (e->len)
-				io_conn_write(cl->c, e->text, e->len);
-			io_conn_close(cl->c, true); /* frees @cl */
-			return;
-		}
-	}
-}
-
-void client_mark_reached(struct iothr *t, uint64_t conn, uint32_t aux)
-{
-	struct io_conn *c = io_loop_conn(t->loop, conn);
-	if (!c || !c->user)
-		return; /* closed meanwhile */
-	struct client *cl = c->user;
-	uint32_t idx = aux - cl->pend_seq;
-	if (idx >= cl->pend_n)
-		return;
-	cl->pend[(cl->pend_head + idx) & (cl->pend_cap - 1)].waiting = false;
-	client_pend_drain(cl);
-}
-
-void client_reply(struct client *cl, const char *text, size_t len)
-{
-	if (cl->pend_n == 0)
-		io_conn_write(cl->c, text, len);
-	else if (client_pend_push(cl, false, text, len, PEND_TEXT) != 0)
-		io_conn_close(cl->c, false);
-}
-
-/* Queues @text (or @kind's action) behind a mark in the route log: done when
- * everything this thread sent before has its results. */
-static void client_wait_mark(struct client *cl, const char *text, size_t len, enum pend_kind kind)
-{
-	uint32_t seq = cl->pend_seq + cl->pend_n;
-	int r = iothr_mark(cl->t, cl->c->id, seq);
-	if (r < 0 || client_pend_push(cl, r > 0, text, len, kind) != 0) {
-		log_error("cid %llu: out of memory: closing", (unsigned long long)cl->cid);
-		io_conn_close(cl->c, false);
-		return;
-	}
-	if (r == 0)
-		client_pend_drain(cl); /* nothing outstanding: at once */
-}
-
-void client_quit(struct client *cl, const char *text, size_t len)
-{
-	if (cl->quitting)
-		return;
-	cl->quitting = true;
-	io_conn_pause(cl->c);
-	client_wait_mark(cl, text, len, PEND_CLOSE);
-}
-
-static void client_ok(struct client *cl)
-{
-	if (cl->opts.verbose)
-		client_reply(cl, PROTO_OK_LINE, sizeof(PROTO_OK_LINE) - 1);
-}
-
-/* Logs why a client is closed for what it sent (or failed to send), at the
- * default level as nats-server does ("<ip>:<port> - cid:<n> - <reason>"),
- * rate-limited per I/O thread: a client can provoke it at will. */
-static void client_log_closing(struct client *cl, const char *reason)
-{
-	struct log_ratelimit *rl = &cl->t->client_log;
-	unsigned long long missed = rl->suppressed;
-	if (!log_ratelimit_ok(rl, clock_now_ns()))
-		return;
-	rl->suppressed = 0;
-	if (missed)
-		log_error("%s:%u - cid:%llu - %s (%llu earlier lines about clients suppressed)",
-		          cl->c->peer_ip, cl->c->peer_port, (unsigned long long)cl->cid, reason,
-		          missed);
-	else
-		log_error("%s:%u - cid:%llu - %s", cl->c->peer_ip, cl->c->peer_port,
-		          (unsigned long long)cl->cid, reason);
-}
-
-void client_err(struct client *cl, const char *text, bool close)
-{
-	char buf[160];
-	size_t n = proto_encode_err(buf, sizeof(buf), text);
-	if (close) {
-		client_log_closing(cl, text);
-		client_quit(cl, buf, n);
-		return;
-	}
-	client_reply(cl, buf, n);
-}
-
-/* ---- operations into the shards' batches ---- */
-
-/* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
-/* Returns how many shards it was sent to, or -ENOMEM (after sending to some). */
-static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind kind)
-{
-	int sent = 0;
-	uint32_t first = cs->shard, last = cs->shard;
-	if (cs->shard == CLIENT_ALL_SHARDS) {
-		first = 0;
-		last = (uint32_t)cl->t->srv->nshards - 1;
-	}
-	for (uint32_t sh = first; sh <= last; sh++) {
-		size_t bytes = kind == MENTRY_SUB
-		                   ? (size_t)cs->subject_len + cs->queue_len + cs->sid_len
-		                   : cs->sid_len;
-		struct mentry *e = client_add(cl, sh, kind, bytes);
-		if (!e)
-			return sent ? sent : -ENOMEM;
-		sent++;
-		char *p = cl->t->open[sh]->arena + e->off;
-		if (kind == MENTRY_SUB) {
-			memcpy(p, cs->subject, cs->subject_len);
-			memcpy(p + cs->subject_len, cs->queue, cs->queue_len);
-			memcpy(p + cs->subject_len + cs->queue_len, cs->sid, cs->sid_len);
-			e->subject_len = cs->subject_len;
-			e->reply_len = cs->queue_len;
-			e->aux = cs->subid;
-			client_bit_set(cl->sub_shards, sh);
-		} else {
-			memcpy(p, cs->sid, cs->sid_len);
-			e->aux = cs->subid; /* acknowledged with DELIVERY_UNSUBBED */
-		}
-		e->sid_len = cs->sid_len;
-	}
-	cl->ctrl_queued += (uint32_t)sent;
-	return sent;
-}
-
-static struct csub *client_find_sid(struct client *cl, const char *sid, size_t len, uint64_t h)
-{
-	for (struct csub *cs = map_get(&cl->by_sid, h); cs; cs = cs->hnext)
-		if (cs->sid_len == len && !memcmp(cs->sid, sid, len))
-			return cs;
-	return NULL;
-}
-
-static void client_csub_free(struct client *cl, struct csub *cs)
-{
-	map_del(&cl->by_id, cs->subid);
-	if (cl->last_cs == cs)
-		cl->last_cs = NULL;
-	free(cs);
-}
-
-void client_unsub(struct client *cl, struct csub *cs)
-{
-	if (cs->unsubscribed)
-		return;
-	/* The shards may still hold deliveries for it that they matched before
-	 * this UNSUB (from this connection's own PUBs, say): the entry stays
-	 * reachable by its number until every shard acknowledged the UNSUB, and
-	 * only its sid is given up now (a new SUB may reuse it at once). */
-	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
-	cs->unsubscribed = true;
-	cs->unsub_acks = acks > 0 ? (uint32_t)acks : 0;
-	struct csub *head = map_get(&cl->by_sid, cs->sid_hash);
-	if (head == cs) {
-		if (cs->hnext) {
-			if (map_put(&cl->by_sid, cs->sid_hash, cs->hnext) != 0)
-				log_error("cid %llu: out of memory", (unsigned long long)cl->cid);
-		} else {
-			map_del(&cl->by_sid, cs->sid_hash);
-		}
-	} else {
-		for (struct csub *p = head; p; p = p->hnext)
-			if (p->hnext == cs) {
-				p->hnext = cs->hnext;
-				break;
-			}
-	}
-	cs->hnext = NULL;
-	cl->nsubs--;
-	if (cs->unsub_acks == 0)
-		client_csub_free(cl, cs);
-}
-
-void client_unsub_acked(struct client *cl, uint32_t subid)
-{
-	struct csub *cs = map_get(&cl->by_id, subid);
-	if (!cs || !cs->unsubscribed || cs->unsub_acks == 0)
-		return;
-	if (--cs->unsub_acks == 0)
-		client_csub_free(cl, cs);
-}
-
-static void client_on_sub(struct client *cl, const struct proto_frame *f)
-{
-	if (!subject_valid_sub(f->subject.ptr, f->subject.len) ||
-	    (f->queue.len && !subject_valid_pub(f->queue.ptr, f->queue.len))) {
-		client_err(cl, "Invalid Subject", false);
-		return;
-	}
-	uint64_t h = hash_bytes(f->sid.ptr, f->sid.len);
-	if (client_find_sid(cl, f->sid.ptr, f->sid.len, h)) {
-		client_ok(cl); /* a duplicate sid is ignored, as nats-server does */
-		return;
-	}
-	uint32_t max_subs = server_live(cl->t->srv)->max_subscriptions;
-	if (max_subs && cl->nsubs >= max_subs) {
-		client_err(cl, "maximum subscriptions exceeded", false);
-		return;
-	}
-	size_t slen = f->sid.len, jlen = f->subject.len, qlen = f->queue.len;
-	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
-	if (!cs)
-		goto nomem;
-	memset(cs, 0, sizeof(*cs));
-	cs->sid = cs->str;
-	cs->subject = cs->sid + slen + 1;
-	cs->queue = cs->subject + jlen + 1;
-	memcpy(cs->sid, f->sid.ptr, slen);
-	cs->sid[slen] = 0;
-	memcpy(cs->subject, f->subject.ptr, jlen);
-	cs->subject[jlen] = 0;
-	if (qlen)
-		memcpy(cs->queue, f->queue.ptr, qlen);
-	cs->queue[qlen] = 0;
-	cs->sid_len = (uint16_t)slen;
-	cs->subject_len = (uint16_t)jlen;
-	cs->queue_len = (uint16_t)qlen;
-	cs->sid_hash = h;
-	cs->subid = ++cl->next_subid;
-	cs->shard = subject_has_wildcard(cs->subject, jlen)
-	                ? CLIENT_ALL_SHARDS
-	                : server_shard_of(cl->t->srv, cs->subject, jlen);
-	cs->hnext = map_get(&cl->by_sid, h);
-	if (map_put(&cl->by_sid, h, cs) != 0) {
-		free(cs);
-		goto nomem;
-	}
-	if (map_put(&cl->by_id, cs->subid, cs) != 0) {
-		cl->nsubs++;
-		client_unsub(cl, cs);
-		goto nomem;
-	}
-	cl->nsubs++;
-	if (client_sub_entry(cl, cs, MENTRY_SUB) < 0)
-		goto nomem;
-	client_ok(cl);
-	return;
-nomem:
-	log_error("cid %llu: out of memory for a subscription: closing",
-	          (unsigned long long)cl->cid);
-	io_conn_close(cl->c, false);
-}
-
-static void client_on_unsub(struct client *cl, const struct proto_frame *f)
-{
-	uint64_t h = hash_bytes(f->sid.ptr, f->sid.len);
-	struct csub *cs = client_find_sid(cl, f->sid.ptr, f->sid.len, h);
-	if (cs) {
-		if (f->max_msgs && cs->delivered < f->max_msgs)
-			cs->max = f->max_msgs;
-		else
-			client_unsub(cl, cs);
-	}
-	client_ok(cl);
-}
-
 /* A shard or the process is over its high mark: apply the message's policy.
  * Returns false when the message is dropped. */
 static bool client_admit_pub(struct client *cl, struct shard *sh, const struct proto_frame *f)
@@ -377,7 +70,7 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	struct server *s = cl->t->srv;
 	uint32_t shard;
 	if (f->subject.len == cl->last_subj_len &&
-	    memcmp(f->subject.ptr, cl->last_subj, f->subject.len) == 0) {
+	    equal_small(f->subject.ptr, cl->last_subj, f->subject.len)) {
 		shard = cl->last_shard;
 	} else {
 		shard = server_shard_of(s, f->subject.ptr, f->subject.len);
@@ -562,7 +255,7 @@ size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const 
 	return connect_info_encode(buf, cap, &ci);
 }
 
-static int client_on_open(void *ctx, struct io_conn *c)
+int client_on_open(void *ctx, struct io_conn *c)
 {
 	struct iothr *t = ctx;
 	struct server *s = t->srv;
@@ -710,7 +403,7 @@ void client_unstash(struct client *cl)
 	}
 }
 
-static void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
+void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
 {
 	(void)ctx;
 	struct client *cl = c->user;
@@ -797,7 +490,7 @@ bool client_graves_reap(struct iothr *t, bool all)
  * 100 MiB behind, more after each round; docs/HARDENING.md). */
 #define CLIENT_TRIM_CLOSED 1000
 
-static void client_on_close(void *ctx, struct io_conn *c)
+void client_on_close(void *ctx, struct io_conn *c)
 {
 	(void)ctx;
 	struct client *cl = c->user;
@@ -870,7 +563,7 @@ static void client_tick_one(struct io_conn *c, void *arg)
 
 /* The peer half-closed: answer what it sent (its own messages included),
  * then close. Input stashed while it was paused is parsed first. */
-static void client_on_eof(void *ctx, struct io_conn *c)
+void client_on_eof(void *ctx, struct io_conn *c)
 {
 	(void)ctx;
 	struct client *cl = c->user;
@@ -883,7 +576,7 @@ static void client_on_eof(void *ctx, struct io_conn *c)
 
 /* Every tick (100 ms): subscribers that hold publishers back are checked
  * for progress; once a second every connection (pings, deadlines). */
-static void client_on_tick(void *ctx, uint64_t now)
+void client_on_tick(void *ctx, uint64_t now)
 {
 	struct iothr *t = ctx;
 	client_check_holders(t, now);
@@ -892,14 +585,3 @@ static void client_on_tick(void *ctx, uint64_t now)
 	t->last_slow_tick = now;
 	io_loop_foreach(t->loop, client_tick_one, &now);
 }
-
-const struct io_ops client_io_ops = {
-    .on_open = client_on_open,
-    .on_data = client_on_data,
-    .on_close = client_on_close,
-    .on_poll = iothr_poll,
-    .has_work = iothr_has_work,
-    .on_tick = client_on_tick,
-    .on_sent = client_on_sent,
-    .on_eof = client_on_eof,
-};

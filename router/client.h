@@ -21,7 +21,4 @@ uint64_t client_new_cid(void);
 size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
                    bool ldm, char *buf, size_t cap);
 
-/* The io_ops of an I/O thread; ctx is its struct iothr. */
-extern const struct io_ops client_io_ops;
-
 #endif /* ROUTER_CLIENT_H */

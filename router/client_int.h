@@ -142,8 +142,16 @@ static inline void client_bit_set(uint64_t *w, uint32_t i)
 	w[i / 64] |= 1ull << (i % 64);
 }
 
+/* ---- router/client_reply.c ---- */
+
 /* Sends @text now, or after the replies still waiting for marks. */
 void client_reply(struct client *cl, const char *text, size_t len);
+/* +OK when the connection is verbose. */
+void client_ok(struct client *cl);
+/* Queues @text (or @kind's action) behind a mark in the route log. */
+void client_wait_mark(struct client *cl, const char *text, size_t len, enum pend_kind kind);
+/* Logs, rate-limited, why @cl is closed for what it sent. */
+void client_log_closing(struct client *cl, const char *reason);
 /* -ERR '<text>': with @close, the connection reads nothing more and closes
  * once the results of what it sent before are written (its own messages
  * included), after the -ERR. */
@@ -176,6 +184,11 @@ static inline struct csub *client_csub(struct client *cl, uint32_t subid)
 		cl->last_cs = cs;
 	return cs;
 }
+/* ---- router/client_sub.c ---- */
+
+/* SUB and UNSUB of a connection. */
+void client_on_sub(struct client *cl, const struct proto_frame *f);
+void client_on_unsub(struct client *cl, const struct proto_frame *f);
 /* Unsubscribes @cs: tells its shards, frees its sid now and the entry once
  * every shard acknowledged (client_unsub_acked()). */
 void client_unsub(struct client *cl, struct csub *cs);
@@ -183,8 +196,11 @@ void client_unsub(struct client *cl, struct csub *cs);
 void client_unsub_acked(struct client *cl, uint32_t subid);
 
 /* Stops reading @cl for @reason (admission, charged to policy @p; NULL for
- * CLIENT_PAUSE_CTRL); resumed by iothr_poll() when every reason has cleared. */
+ * CLIENT_PAUSE_CTRL); resumed by iothr_poll() when every reason has cleared.
+ * (router/iothr_out.c, with the paused list.) */
 void client_pause(struct client *cl, enum client_pause reason, struct adm_policy *p);
+/* Takes the paused client at @i off its thread's list and reads it again. */
+void iothr_unpause_at(struct iothr *t, uint32_t i, uint64_t now);
 /* Parses the input stashed while @cl was paused, until it is used up or @cl
  * is paused again. @cl may be closed and freed on return (check its conn). */
 void client_unstash(struct client *cl);
@@ -208,6 +224,16 @@ bool client_send_503(struct client *cl, const char *reply, size_t reply_len);
 void client_deliver_one(struct iothr *t, const struct delivery *d);
 /* Handles a dbatch another thread (or this one) forwarded, and frees it. */
 void client_deliver(struct iothr *t, struct dbatch *db);
+
+/* ---- router/client.c: the loop's callbacks for a connection ---- */
+
+int client_on_open(void *ctx, struct io_conn *c);
+void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len);
+void client_on_close(void *ctx, struct io_conn *c);
+void client_on_tick(void *ctx, uint64_t now);
+void client_on_eof(void *ctx, struct io_conn *c);
+
+/* ---- router/deliver.c ---- */
 
 /* Subscriber side: called after a send of @c completed. */
 void client_on_sent(void *ctx, struct io_conn *c);

@@ -268,7 +268,7 @@ static struct adm_policy *client_policy(struct client *cl, const struct delivery
 	const struct mentry *e = d->e;
 	const char *subj = mentry_str(d->b, e);
 	if (cl->pol_adm == a && cl->pol_subj_len == e->subject_len &&
-	    memcmp(cl->pol_subj, subj, e->subject_len) == 0)
+	    equal_small(cl->pol_subj, subj, e->subject_len))
 		return cl->pol;
 	struct adm_policy *p = admission_lookup(a, subj, e->subject_len);
 	if (e->subject_len < CLIENT_LAST_SUBJ_MAX) {

@@ -92,122 +92,6 @@ void iothr_fini(struct iothr *t)
 	pthread_cond_destroy(&t->stats_req.cond);
 }
 
-/* The shard is queued to above a high mark: set its over state (once per
- * crossing; the runner clears it at the low marks). */
-static void iothr_shard_crossed(struct iothr *t, struct shard *sh, uint64_t q)
-{
-	bool was = false;
-	if (!atomic_compare_exchange_strong_explicit(&sh->over, &was, true, memory_order_relaxed,
-	                                             memory_order_relaxed))
-		return;
-	struct admission *a = server_adm(t->srv);
-	adm_count(&sh->adm_crossings, 1);
-	adm_count(&a->shard_c.high_crossings, 1);
-	uint64_t now = clock_now_ns();
-	if (log_ratelimit_ok(&t->adm_log, now))
-		log_warn("admission: shard %d crossed its high mark (%llu bytes queued)", sh->index,
-		         (unsigned long long)q);
-	char subj[96], buf[512];
-	size_t n = admission_advisory(&a->policies[0], "shard", sh->index, q, a->shard_high, now,
-	                              subj, sizeof(subj), buf, sizeof(buf));
-	if (n)
-		iothr_publish_system(t, subj, buf, n);
-}
-
-void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b)
-{
-	struct shard *sh = &t->srv->shards[shard];
-	uint64_t bytes = b->bytes, msgs = b->nmsgs;
-	/* Account before the push: the runner subtracts after its pop. */
-	uint64_t q = atomic_fetch_add_explicit(&sh->q_bytes, bytes, memory_order_relaxed) + bytes;
-	uint64_t m = atomic_fetch_add_explicit(&sh->q_msgs, msgs, memory_order_relaxed) + msgs;
-	const struct admission *a = server_adm(t->srv);
-	if (RB_UNLIKELY(q > a->shard_high || m > a->shard_high_msgs))
-		iothr_shard_crossed(t, sh, q);
-
-	if (!t->pending_head[shard] && ring_push_mpmc(&sh->in, b))
-		return;
-	b->next = NULL;
-	if (t->pending_tail[shard])
-		t->pending_tail[shard]->next = b;
-	else
-		t->pending_head[shard] = b;
-	t->pending_tail[shard] = b;
-}
-
-void iothr_publish_system(struct iothr *t, const char *subject, const char *payload, size_t len)
-{
-	size_t slen = strlen(subject);
-	uint32_t shard = server_shard_of(t->srv, subject, slen);
-	struct mentry *e = iothr_add(t, shard, MENTRY_MSG, slen + len, 0); /* 0: the server */
-	if (!e)
-		return;
-	struct mbatch *b = t->open[shard];
-	memcpy(b->arena + e->off, subject, slen);
-	memcpy(b->arena + e->off + slen, payload, len);
-	e->subject_len = (uint16_t)slen;
-	e->len = (uint32_t)len;
-	b->bytes += len;
-	b->nmsgs++;
-}
-
-/* ---- publishers paused by admission ---- */
-
-void client_pause(struct client *cl, enum client_pause reason, struct adm_policy *p)
-{
-	struct iothr *t = cl->t;
-	if (cl->pause_reasons & reason)
-		return;
-	if (!cl->pause_reasons) {
-		if (t->npaused == t->paused_cap) {
-			uint32_t cap = t->paused_cap ? t->paused_cap * 2 : 64;
-			struct client **a = realloc(t->paused, cap * sizeof(*a));
-			if (!a)
-				return; /* cannot track it: keep reading rather than stall it
-				           forever */
-			t->paused = a;
-			t->paused_cap = cap;
-		}
-		t->paused[t->npaused++] = cl;
-		cl->paused_since = clock_now_ns();
-		cl->pause_policy = p;
-		io_conn_pause(cl->c);
-	} else if (!cl->pause_policy) {
-		cl->pause_policy = p; /* charge admission, not a subscription wait */
-	}
-	cl->pause_reasons |= reason;
-	if (!p) {
-		log_debug("cid %llu: reads paused until its subscription changes are applied",
-		          (unsigned long long)cl->cid);
-		return;
-	}
-	adm_count(&p->c.deferred, 1);
-	log_debug("cid %llu: reads paused by admission (reason %u, policy %s)",
-	          (unsigned long long)cl->cid, (unsigned)reason, p->name);
-}
-
-static void iothr_unpause_at(struct iothr *t, uint32_t i, uint64_t now)
-{
-	struct client *cl = t->paused[i];
-	t->paused[i] = t->paused[--t->npaused];
-	if (cl->pause_policy)
-		adm_count(&cl->pause_policy->c.deferred_ns, now - cl->paused_since);
-	cl->pause_reasons = 0;
-	cl->sub_pauses = 0;
-	memset(cl->wait_shards, 0, sizeof(cl->wait_shards));
-	io_conn_resume(cl->c);
-}
-
-void client_unpause_all(struct client *cl)
-{
-	struct iothr *t = cl->t;
-	for (uint32_t i = 0; i < t->npaused; i++)
-		if (t->paused[i] == cl) {
-			iothr_unpause_at(t, i, clock_now_ns());
-			return;
-		}
-}
-
 /* True when every reason that paused @cl has cleared. */
 static bool iothr_may_resume(struct iothr *t, struct client *cl, uint64_t now)
 {
@@ -482,6 +366,18 @@ bool iothr_has_work(void *ctx)
 	return false;
 }
 
+/* The loop's callbacks: the client protocol, and this poll. */
+const struct io_ops iothr_io_ops = {
+    .on_open = client_on_open,
+    .on_data = client_on_data,
+    .on_close = client_on_close,
+    .on_poll = iothr_poll,
+    .has_work = iothr_has_work,
+    .on_tick = client_on_tick,
+    .on_sent = client_on_sent,
+    .on_eof = client_on_eof,
+};
+
 /* ---- the thread ---- */
 
 #define IOTHR_TICK_MS 100 /* subscribers holding publishers are checked this often */
@@ -508,7 +404,7 @@ void *iothr_main(void *arg)
 	    .tick_ms = IOTHR_TICK_MS,
 	    .wake = &t->wake,
 	    .stop = &s->stop,
-	    .ops = &client_io_ops,
+	    .ops = &iothr_io_ops,
 	    .ctx = t,
 	    .on_accept_fd = s->tls ? tls_glue_on_accept : NULL,
 	};

@@ -152,6 +152,13 @@ void iothr_answer_stats(struct iothr *t);
 bool iothr_poll(void *ctx);
 bool iothr_has_work(void *ctx);
 
+/* The io_ops of an I/O thread (the client protocol and the poll); ctx is
+ * its struct iothr. */
+extern const struct io_ops iothr_io_ops;
+
+/* Queues @db behind what waits for I/O thread @io (router/iothr_out.c). */
+void iothr_fwd_queue(struct iothr *t, int io, struct dbatch *db);
+
 /* Merges the shards' results that are ready, in order (router/iothr_order.c).
  * Returns true when it did something. */
 bool iothr_merge(struct iothr *t);

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "core/hash.h"
 #include "core/log.h"
 #include "io/loop/loop.h"
 #include "router/admission.h"
@@ -33,13 +32,6 @@
 #define SERVER_SHARD_RING  4096
 #define SERVER_IO_RING     4096
 #define SERVER_STREAM_RING 1024 /* a shard's results for one I/O thread */
-
-uint32_t server_shard_of(const struct server *s, const char *subj, size_t len)
-{
-	/* The hash's top 32 bits scaled to [0, nshards): a multiply, not a
-	 * division, on every message. */
-	return (uint32_t)(((hash_bytes(subj, len) >> 32) * (uint64_t)s->nshards) >> 32);
-}
 
 /* Opens a listening socket on host:@port (SO_REUSEPORT: one per I/O thread).
  * Returns 0 and *@out, or -errno after logging why. */

@@ -145,17 +145,28 @@ static bool shard_stream_renew(struct shard *sh, int io, bool must)
 	return true;
 }
 
-/* Appends @d to the stream of I/O thread @io. */
-static void shard_emit(struct shard *sh, int io, const struct delivery *d)
+/* A new result pointing into @b in the stream of I/O thread @io, for the
+ * caller to fill in place; NULL when it was dropped for want of memory (an
+ * end marker, @must, is never dropped). */
+static inline struct delivery *shard_emit_slot(struct shard *sh, int io, const struct mbatch *b,
+                                               bool must)
 {
 	struct shard_stream *o = &sh->out[io];
-	if (RB_UNLIKELY(!o->open || !dbatch_has_room(o->open, d->b)) &&
-	    !shard_stream_renew(sh, io, d->flags & DELIVERY_F_END)) {
+	if (RB_UNLIKELY(!o->open || !dbatch_has_room(o->open, b)) &&
+	    !shard_stream_renew(sh, io, must)) {
 		shard_count(&sh->st.dropped, 1);
-		return;
+		return NULL;
 	}
-	dbatch_add(o->open, d);
 	o->run_records++;
+	return dbatch_slot(o->open, b);
+}
+
+/* Appends a copy of @d to the stream of I/O thread @io. */
+static void shard_emit(struct shard *sh, int io, const struct delivery *d)
+{
+	struct delivery *slot = shard_emit_slot(sh, io, d->b, d->flags & DELIVERY_F_END);
+	if (slot)
+		*slot = *d;
 }
 
 /* The entry just applied ended a run: its last result carries the end
@@ -247,6 +258,26 @@ static bool shard_reap(struct shard *sh)
 
 /* ---- applying a batch ---- */
 
+/* Emits @d to @sub unless it is the publisher under echo:false or its
+ * connection closed. Returns 1 when it did, else 0. */
+static inline uint32_t shard_deliver_to(struct shard *sh, int io, const struct mbatch *b,
+                                        const struct mentry *e, const struct sublist_sub *sub,
+                                        bool no_echo, bool dying)
+{
+	if ((no_echo && sub->owner == e->conn) ||
+	    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
+		return 0;
+	/* filled in place: no copy of a delivery just built on the stack */
+	struct delivery *d = shard_emit_slot(sh, io, b, false);
+	if (d)
+		*d = (struct delivery){.conn = sub->owner,
+		                       .b = b,
+		                       .e = e,
+		                       .subid = (uint32_t)(uintptr_t)sub->data,
+		                       .kind = DELIVERY_MSG};
+	return 1;
+}
+
 /* Returns how many deliveries the message made. */
 static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b,
                                 const struct mentry *e)
@@ -255,39 +286,25 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 	const struct sublist_result *res = sublist_match(sh->subs, subj, e->subject_len);
 	bool no_echo = e->flags & MENTRY_F_NO_ECHO;
 	uint32_t delivered = 0;
-	struct delivery d = {.b = b, .e = e, .kind = DELIVERY_MSG};
 
 	if (RB_UNLIKELY(!res))
 		return 0; /* out of memory in the match cache: counted as not delivered */
 	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
-	for (uint32_t i = 0; i < res->nplain; i++) {
-		const struct sublist_sub *sub = res->plain[i];
-		if ((no_echo && sub->owner == e->conn) ||
-		    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
-			continue;
-		d.conn = sub->owner;
-		d.subid = (uint32_t)(uintptr_t)sub->data;
-		shard_emit(sh, io, &d);
-		delivered++;
-	}
+	for (uint32_t i = 0; i < res->nplain; i++)
+		delivered += shard_deliver_to(sh, io, b, e, res->plain[i], no_echo, dying);
 	for (uint32_t g = 0; g < res->ngroups; g++) {
 		struct sublist_qgroup *grp = &res->groups[g];
-		for (uint32_t tries = 0; tries < grp->n; tries++) {
-			const struct sublist_sub *sub = sublist_pick(grp);
-			if ((no_echo && sub->owner == e->conn) ||
-			    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
-				continue;
-			d.conn = sub->owner;
-			d.subid = (uint32_t)(uintptr_t)sub->data;
-			shard_emit(sh, io, &d);
-			delivered++;
-			break;
-		}
+		/* one member: the next that takes it (not the publisher under
+		 * echo:false, not one whose connection closed) */
+		for (uint32_t tries = 0; tries < grp->n; tries++)
+			if (shard_deliver_to(sh, io, b, e, sublist_pick(grp), no_echo, dying)) {
+				delivered++;
+				break;
+			}
 	}
 	if (delivered == 0 && (e->flags & MENTRY_F_NO_RESPONDERS) && e->reply_len) {
-		d.conn = e->conn;
-		d.subid = 0;
-		d.kind = DELIVERY_NO_RESPONDERS;
+		struct delivery d = {
+		    .conn = e->conn, .b = b, .e = e, .kind = DELIVERY_NO_RESPONDERS};
 		shard_emit(sh, io, &d);
 	}
 	return delivered;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "io/loop/loop.h"
+#include "io/loop/uring.h"
 
 enum io_op {
 	IO_OP_ACCEPT = 1,
@@ -25,26 +26,25 @@ enum io_op {
 #define IO_SHRINK_OVER (256u * 1024u) /* output buffers above this may be freed when empty */
 #define IO_OBUF_MIN    (16u * 1024u)
 
-/* user_data: operation (8 bits) | generation (24 bits) | slot (32 bits), so a
- * completion for a closed and reused slot is recognised. */
+/* user_data and SQEs as every ring of the project makes them (io/loop/uring.h). */
 static inline uint64_t io_ud(enum io_op op, uint32_t gen, uint32_t slot)
 {
-	return ((uint64_t)op << 56) | ((uint64_t)(gen & 0xffffff) << 32) | slot;
+	return uring_ud((unsigned)op, gen, slot);
 }
 
 static inline enum io_op io_ud_op(uint64_t ud)
 {
-	return (enum io_op)(ud >> 56);
+	return (enum io_op)uring_ud_op(ud);
 }
 
 static inline uint32_t io_ud_gen(uint64_t ud)
 {
-	return (uint32_t)(ud >> 32) & 0xffffff;
+	return uring_ud_gen(ud);
 }
 
 static inline uint32_t io_ud_slot(uint64_t ud)
 {
-	return (uint32_t)ud;
+	return uring_ud_slot(ud);
 }
 
 struct io_loop {
@@ -101,12 +101,7 @@ struct io_adoptee {
 
 static inline struct io_uring_sqe *io_sqe(struct io_loop *l)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
-	if (RB_UNLIKELY(!sqe)) {
-		io_uring_submit(&l->ring);
-		sqe = io_uring_get_sqe(&l->ring);
-	}
-	return sqe;
+	return uring_sqe(&l->ring);
 }
 
 static inline void io_arm_recv(struct io_loop *l, struct io_conn *c)

@@ -22,22 +22,6 @@
 
 #define TLS_QUEUE_MIN 64
 
-void tls_last_error(char *buf, size_t len)
-{
-	unsigned long e, last = 0;
-	while ((e = ERR_get_error()) != 0)
-		last = e; /* the last one queued is the closest to the cause */
-	if (!last) {
-		snprintf(buf, len, "unknown");
-		return;
-	}
-	const char *r = ERR_reason_error_string(last);
-	if (r)
-		snprintf(buf, len, "%s", r);
-	else
-		ERR_error_string_n(last, buf, len);
-}
-
 /* 0 when @path can be opened for reading, else -ENOENT with the reason. */
 static int tls_file_check(const char *what, const char *path, char *why, size_t why_len)
 {

@@ -3,7 +3,9 @@
 #ifndef IO_TLS_TLS_INT_H
 #define IO_TLS_TLS_INT_H
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -93,6 +95,20 @@ void tls_proxy_free(struct tls_proxy *p);
 
 /* Writes the reason of OpenSSL's last queued error into @buf and clears the
  * queue; "unknown" when there is none. */
-void tls_last_error(char *buf, size_t len);
+static inline void tls_last_error(char *buf, size_t len)
+{
+	unsigned long e, last = 0;
+	while ((e = ERR_get_error()) != 0)
+		last = e; /* the last one queued is the closest to the cause */
+	if (!last) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	const char *r = ERR_reason_error_string(last);
+	if (r)
+		snprintf(buf, len, "%s", r);
+	else
+		ERR_error_string_n(last, buf, len);
+}
 
 #endif /* IO_TLS_TLS_INT_H */

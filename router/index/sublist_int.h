@@ -63,20 +63,16 @@ static inline void sublist_tab_place(struct sublist_table *t, uint64_t h, void *
 	t->count++;
 }
 
-/* Makes room for one more item (load kept under 3/4), so that the next
- * sublist_tab_insert() cannot fail. Returns 0 or -ENOMEM (table unchanged). */
-static inline int sublist_tab_reserve(struct sublist_table *t)
+/* Moves every item into a fresh array of @ncap slots (a power of two).
+ * Returns 0, or -ENOMEM with the table unchanged. */
+static inline int sublist_tab_rehash(struct sublist_table *t, uint32_t ncap)
 {
 	uint32_t cap = t->slots ? t->mask + 1 : 0;
-	if ((uint64_t)(t->count + 1) * 4 <= (uint64_t)cap * 3)
-		return 0;
-	uint32_t ncap = cap ? cap * 2 : 8;
 	struct sublist_slot *old = t->slots;
-	t->slots = calloc(ncap, sizeof(*t->slots));
-	if (!t->slots) {
-		t->slots = old;
+	struct sublist_slot *fresh = calloc(ncap, sizeof(*fresh));
+	if (!fresh)
 		return -ENOMEM;
-	}
+	t->slots = fresh;
 	t->mask = ncap - 1;
 	t->count = 0;
 	for (uint32_t i = 0; i < cap; i++)
@@ -84,6 +80,16 @@ static inline int sublist_tab_reserve(struct sublist_table *t)
 			sublist_tab_place(t, old[i].hash, old[i].item);
 	free(old);
 	return 0;
+}
+
+/* Makes room for one more item (load kept under 3/4), so that the next
+ * sublist_tab_insert() cannot fail. Returns 0 or -ENOMEM (table unchanged). */
+static inline int sublist_tab_reserve(struct sublist_table *t)
+{
+	uint32_t cap = t->slots ? t->mask + 1 : 0;
+	if ((uint64_t)(t->count + 1) * 4 <= (uint64_t)cap * 3)
+		return 0;
+	return sublist_tab_rehash(t, cap ? cap * 2 : 8);
 }
 
 /* Adds @item (not already present) under @h. Call sublist_tab_reserve()
@@ -132,18 +138,7 @@ static inline void sublist_tab_shrink(struct sublist_table *t)
 	}
 	if (cap < 256 || (uint64_t)t->count * 8 >= cap)
 		return;
-	uint32_t ncap = cap / 4;
-	struct sublist_slot *old = t->slots;
-	struct sublist_slot *fresh = calloc(ncap, sizeof(*fresh));
-	if (!fresh)
-		return;
-	t->slots = fresh;
-	t->mask = ncap - 1;
-	t->count = 0;
-	for (uint32_t i = 0; i < cap; i++)
-		if (old[i].item)
-			sublist_tab_place(t, old[i].hash, old[i].item);
-	free(old);
+	(void)sublist_tab_rehash(t, cap / 4); /* on failure it stays as it is */
 }
 
 static inline void sublist_tab_fini(struct sublist_table *t)

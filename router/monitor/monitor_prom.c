@@ -255,7 +255,8 @@ static void monitor_server(struct monitor_buf *b, const struct stats *st,
 	            "Subscriptions of the open connections (each counted once).",
 	            st->subscriptions);
 	monitor_one(b, "ringbus_bytes_held", "gauge",
-	            "Bytes held in message batches (the process admission mark's measure).",
+	            "Bytes held for messages: batches, output buffers, stashed input (the "
+	            "process admission mark's measure).",
 	            st->bytes_held);
 	monitor_one(b, "ringbus_max_connections", "gauge", "Configured connection limit.",
 	            st->max_connections);

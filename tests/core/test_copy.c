@@ -25,3 +25,20 @@ Test(copy, every_length_copies_exactly_its_bytes)
 		}
 	}
 }
+
+Test(copy, equal_small_agrees_with_memcmp_for_every_length_and_difference)
+{
+	unsigned char a[64], b[64];
+	for (size_t n = 0; n <= 48; n++) {
+		for (size_t i = 0; i < n + 1; i++) {
+			for (size_t k = 0; k < sizeof(a); k++)
+				a[k] = b[k] = (unsigned char)(k * 7 + 1);
+			if (i < n)
+				b[i] ^= 0x40; /* one byte differs, or none (i == n) */
+			/* a difference just outside the range must not count */
+			b[n] ^= 0x10;
+			cr_assert_eq(equal_small(a, b, n), memcmp(a, b, n) == 0, "n %zu, i %zu", n,
+			             i);
+		}
+	}
+}

@@ -257,8 +257,11 @@ static void setup_small(void)
 	setup_with(1, 4); /* a stream ring of 3 dbatches */
 }
 
-Test(shard, a_full_stream_keeps_its_order_for_the_next_claim_holder, .init = setup_small,
-     .fini = teardown)
+/* A suite of its own: a test's .init runs after its suite's, which would
+ * set a second shard up over the first. */
+TestSuite(shard_small, .init = setup_small, .fini = teardown);
+
+Test(shard_small, a_full_stream_keeps_its_order_for_the_next_claim_holder)
 {
 	uint64_t sub = conn_of(0, 1);
 	struct mbatch *b = batch_from(0);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "io/loop/uring.h"
 #include "io/proto/connect.h"
 #include "tools/load/hello.h"
 #include "tools/load/run.h"
@@ -33,20 +34,20 @@ enum loop_op {
 	OP_SEND,
 };
 
-/* user_data: operation (8 bits), slot generation (24), slot (32). */
+/* user_data as the server's loop packs it (io/loop/uring.h). */
 static inline uint64_t ud_make(enum loop_op op, const struct load_conn *c)
 {
-	return ((uint64_t)op << 56) | ((uint64_t)(c->gen & 0xffffffu) << 32) | c->slot;
+	return uring_ud((unsigned)op, c->gen, c->slot);
 }
 
 static inline struct load_conn *ud_conn(struct load_thread *t, uint64_t ud, enum loop_op *op)
 {
-	*op = (enum loop_op)(ud >> 56);
-	uint32_t slot = (uint32_t)ud;
+	*op = (enum loop_op)uring_ud_op(ud);
+	uint32_t slot = uring_ud_slot(ud);
 	if (slot >= t->nconns)
 		return NULL;
 	struct load_conn *c = &t->conns[slot];
-	return (c->gen & 0xffffffu) == ((ud >> 32) & 0xffffffu) ? c : NULL;
+	return (c->gen & 0xffffffu) == uring_ud_gen(ud) ? c : NULL;
 }
 
 const char *loop_role_name(enum load_role role)
@@ -57,12 +58,7 @@ const char *loop_role_name(enum load_role role)
 
 static struct io_uring_sqe *get_sqe(struct load_thread *t)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
-	if (!sqe) {
-		io_uring_submit(&t->ring);
-		sqe = io_uring_get_sqe(&t->ring);
-	}
-	return sqe;
+	return uring_sqe(&t->ring);
 }
 
 static void close_conn(struct load_conn *c)

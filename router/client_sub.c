@@ -1,0 +1,183 @@
+/* A connection's subscriptions: SUB and UNSUB, the entries they send to
+ * the shards (one shard, or every shard for a wildcard), and the bookkeeping
+ * that keeps a subscription reachable until every shard acknowledged its
+ * UNSUB. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/map.h"
+#include "io/loop/loop.h"
+#include "router/client_int.h"
+#include "router/index/subject.h"
+#include "router/server.h"
+
+/* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
+/* Returns how many shards it was sent to, or -ENOMEM (after sending to some). */
+static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind kind)
+{
+	int sent = 0;
+	uint32_t first = cs->shard, last = cs->shard;
+	if (cs->shard == CLIENT_ALL_SHARDS) {
+		first = 0;
+		last = (uint32_t)cl->t->srv->nshards - 1;
+	}
+	for (uint32_t sh = first; sh <= last; sh++) {
+		size_t bytes = kind == MENTRY_SUB
+		                   ? (size_t)cs->subject_len + cs->queue_len + cs->sid_len
+		                   : cs->sid_len;
+		struct mentry *e = client_add(cl, sh, kind, bytes);
+		if (!e)
+			return sent ? sent : -ENOMEM;
+		sent++;
+		char *p = cl->t->open[sh]->arena + e->off;
+		if (kind == MENTRY_SUB) {
+			memcpy(p, cs->subject, cs->subject_len);
+			memcpy(p + cs->subject_len, cs->queue, cs->queue_len);
+			memcpy(p + cs->subject_len + cs->queue_len, cs->sid, cs->sid_len);
+			e->subject_len = cs->subject_len;
+			e->reply_len = cs->queue_len;
+			e->aux = cs->subid;
+			client_bit_set(cl->sub_shards, sh);
+		} else {
+			memcpy(p, cs->sid, cs->sid_len);
+			e->aux = cs->subid; /* acknowledged with DELIVERY_UNSUBBED */
+		}
+		e->sid_len = cs->sid_len;
+	}
+	cl->ctrl_queued += (uint32_t)sent;
+	return sent;
+}
+
+static struct csub *client_find_sid(struct client *cl, const char *sid, size_t len, uint64_t h)
+{
+	for (struct csub *cs = map_get(&cl->by_sid, h); cs; cs = cs->hnext)
+		if (cs->sid_len == len && !memcmp(cs->sid, sid, len))
+			return cs;
+	return NULL;
+}
+
+static void client_csub_free(struct client *cl, struct csub *cs)
+{
+	map_del(&cl->by_id, cs->subid);
+	if (cl->last_cs == cs)
+		cl->last_cs = NULL;
+	free(cs);
+}
+
+void client_unsub(struct client *cl, struct csub *cs)
+{
+	if (cs->unsubscribed)
+		return;
+	/* The shards may still hold deliveries for it that they matched before
+	 * this UNSUB (from this connection's own PUBs, say): the entry stays
+	 * reachable by its number until every shard acknowledged the UNSUB, and
+	 * only its sid is given up now (a new SUB may reuse it at once). */
+	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
+	cs->unsubscribed = true;
+	cs->unsub_acks = acks > 0 ? (uint32_t)acks : 0;
+	struct csub *head = map_get(&cl->by_sid, cs->sid_hash);
+	if (head == cs) {
+		if (cs->hnext) {
+			if (map_put(&cl->by_sid, cs->sid_hash, cs->hnext) != 0)
+				log_error("cid %llu: out of memory", (unsigned long long)cl->cid);
+		} else {
+			map_del(&cl->by_sid, cs->sid_hash);
+		}
+	} else {
+		for (struct csub *p = head; p; p = p->hnext)
+			if (p->hnext == cs) {
+				p->hnext = cs->hnext;
+				break;
+			}
+	}
+	cs->hnext = NULL;
+	cl->nsubs--;
+	if (cs->unsub_acks == 0)
+		client_csub_free(cl, cs);
+}
+
+void client_unsub_acked(struct client *cl, uint32_t subid)
+{
+	struct csub *cs = map_get(&cl->by_id, subid);
+	if (!cs || !cs->unsubscribed || cs->unsub_acks == 0)
+		return;
+	if (--cs->unsub_acks == 0)
+		client_csub_free(cl, cs);
+}
+
+void client_on_sub(struct client *cl, const struct proto_frame *f)
+{
+	if (!subject_valid_sub(f->subject.ptr, f->subject.len) ||
+	    (f->queue.len && !subject_valid_pub(f->queue.ptr, f->queue.len))) {
+		client_err(cl, "Invalid Subject", false);
+		return;
+	}
+	uint64_t h = hash_bytes(f->sid.ptr, f->sid.len);
+	if (client_find_sid(cl, f->sid.ptr, f->sid.len, h)) {
+		client_ok(cl); /* a duplicate sid is ignored, as nats-server does */
+		return;
+	}
+	uint32_t max_subs = server_live(cl->t->srv)->max_subscriptions;
+	if (max_subs && cl->nsubs >= max_subs) {
+		client_err(cl, "maximum subscriptions exceeded", false);
+		return;
+	}
+	size_t slen = f->sid.len, jlen = f->subject.len, qlen = f->queue.len;
+	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
+	if (!cs)
+		goto nomem;
+	memset(cs, 0, sizeof(*cs));
+	cs->sid = cs->str;
+	cs->subject = cs->sid + slen + 1;
+	cs->queue = cs->subject + jlen + 1;
+	memcpy(cs->sid, f->sid.ptr, slen);
+	cs->sid[slen] = 0;
+	memcpy(cs->subject, f->subject.ptr, jlen);
+	cs->subject[jlen] = 0;
+	if (qlen)
+		memcpy(cs->queue, f->queue.ptr, qlen);
+	cs->queue[qlen] = 0;
+	cs->sid_len = (uint16_t)slen;
+	cs->subject_len = (uint16_t)jlen;
+	cs->queue_len = (uint16_t)qlen;
+	cs->sid_hash = h;
+	cs->subid = ++cl->next_subid;
+	cs->shard = subject_has_wildcard(cs->subject, jlen)
+	                ? CLIENT_ALL_SHARDS
+	                : server_shard_of(cl->t->srv, cs->subject, jlen);
+	cs->hnext = map_get(&cl->by_sid, h);
+	if (map_put(&cl->by_sid, h, cs) != 0) {
+		free(cs);
+		goto nomem;
+	}
+	if (map_put(&cl->by_id, cs->subid, cs) != 0) {
+		cl->nsubs++;
+		client_unsub(cl, cs);
+		goto nomem;
+	}
+	cl->nsubs++;
+	if (client_sub_entry(cl, cs, MENTRY_SUB) < 0)
+		goto nomem;
+	client_ok(cl);
+	return;
+nomem:
+	log_error("cid %llu: out of memory for a subscription: closing",
+	          (unsigned long long)cl->cid);
+	io_conn_close(cl->c, false);
+}
+
+void client_on_unsub(struct client *cl, const struct proto_frame *f)
+{
+	uint64_t h = hash_bytes(f->sid.ptr, f->sid.len);
+	struct csub *cs = client_find_sid(cl, f->sid.ptr, f->sid.len, h);
+	if (cs) {
+		if (f->max_msgs && cs->delivered < f->max_msgs)
+			cs->max = f->max_msgs;
+		else
+			client_unsub(cl, cs);
+	}
+	client_ok(cl);
+}

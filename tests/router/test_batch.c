@@ -1,0 +1,44 @@
+/* Batches: entries fit until the arena or the entry table is full; a dbatch
+ * takes one reference per mbatch it points into and gives them back when
+ * freed (the last reference frees the mbatch, and the process's byte count
+ * returns to where it was). */
+#include <criterion/criterion.h>
+
+#include "core/memacct.h"
+#include "router/batch.h"
+
+Test(batch, entries_fit_until_the_arena_or_the_table_is_full)
+{
+	struct mbatch *b = mbatch_new(4, 100);
+	cr_assert_not_null(b);
+	cr_expect_not_null(mbatch_add(b, MENTRY_MSG, 60));
+	cr_expect_not_null(mbatch_add(b, MENTRY_MSG, 40));
+	cr_expect_null(mbatch_add(b, MENTRY_MSG, 1), "the arena is full");
+	cr_expect_not_null(mbatch_add(b, MENTRY_SUB, 0));
+	cr_expect_not_null(mbatch_add(b, MENTRY_SUB, 0));
+	cr_expect_null(mbatch_add(b, MENTRY_SUB, 0), "the table is full");
+	cr_expect_eq(b->e[1].off, 60, "entries are laid out one after the other");
+	mbatch_unref(b);
+}
+
+Test(batch, a_dbatch_holds_one_reference_per_mbatch_and_gives_it_back)
+{
+	uint64_t before = memacct_get(MEMACCT_BATCH);
+	struct mbatch *a = mbatch_new(8, 64), *b = mbatch_new(8, 64);
+	struct mentry *ea = mbatch_add(a, MENTRY_MSG, 1), *eb = mbatch_add(b, MENTRY_MSG, 1);
+	struct dbatch *db = dbatch_new();
+	cr_assert_not_null(db);
+	for (int i = 0; i < 10; i++) {
+		struct delivery d = {
+		    .conn = 1, .b = i < 5 ? a : b, .e = i < 5 ? ea : eb, .kind = DELIVERY_MSG};
+		cr_assert(dbatch_has_room(db, d.b));
+		dbatch_add(db, &d);
+	}
+	cr_expect_eq(db->nheld, 2, "one reference per batch pointed into, not per delivery");
+	cr_expect_eq(atomic_load(&a->refs), 2);
+	mbatch_unref(a); /* the producers let go: the dbatch keeps them alive */
+	mbatch_unref(b);
+	cr_expect_eq(db->d[7].e, eb);
+	dbatch_free(db); /* the last references: both mbatches are freed */
+	cr_expect_eq(memacct_get(MEMACCT_BATCH), before, "every byte given back");
+}
