@@ -13,7 +13,8 @@
 #include "router/server.h"
 #include "router/sigcmd.h"
 
-/* -t / --check-config: nats-server's words; warnings fail it, as there. */
+/* -t / --check-config: nats-server's words, on stderr; warnings fail it, as
+ * there. */
 static int main_check(const struct config *cfg)
 {
 	if (cfg->warnings) {
@@ -21,7 +22,8 @@ static int main_check(const struct config *cfg)
 		        cfg->config_file, cfg->warnings, cfg->warnings == 1 ? "" : "s");
 		return 1;
 	}
-	printf("ringbus: configuration file %s is valid\n", cfg->config_file);
+	/* on stderr, as nats-server's */
+	fprintf(stderr, "ringbus: configuration file %s is valid\n", cfg->config_file);
 	return 0;
 }
 
