@@ -42,7 +42,7 @@ struct adm_counters {
 
 /* One policy. Read-only after start except @c. */
 struct adm_policy {
-	char name[48];         /* "default" or the [policy NAME] section name */
+	char name[48];         /* "default" or the name in policies { NAME { } } */
 	enum adm_action shard; /* shard queue over its mark: defer | drop-new */
 	enum adm_action sub;   /* subscriber queue over its mark */
 	/* sub = defer, once the subscriber's queue reaches max_pending or it made
