@@ -518,7 +518,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 	client_bury(cl);
 	proto_parser_fini(&cl->parser);
 	connect_opts_fini(&cl->opts);
-	free(cl->pend);
+	client_pend_free(cl);
 	free(cl->stash);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,

@@ -63,13 +63,19 @@ enum pend_kind {
 };
 
 /* A reply that must wait for a mark in the route log: sent when @waiting is
- * cleared and everything queued before it was sent. */
+ * cleared and everything queued before it was sent. Most replies (+OK, PONG,
+ * -ERR) fit inline; a longer one (the INFO of lame duck mode) is copied to
+ * the heap, never cut. */
+#define PEND_INLINE 112
 struct pend {
 	bool waiting;
 	uint8_t kind; /* enum pend_kind */
 	uint32_t len;
-	char text[120];
+	char *big; /* the text when len > PEND_INLINE, else NULL */
+	char text[PEND_INLINE];
 };
+
+void client_pend_free(struct client *cl);
 
 /* Owner: the I/O thread of the connection. */
 struct client {

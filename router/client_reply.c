@@ -28,13 +28,35 @@ static int client_pend_push(struct client *cl, bool waiting, const char *text, s
 		cl->pend_cap = cap;
 	}
 	struct pend *e = &cl->pend[(cl->pend_head + cl->pend_n) & (cl->pend_cap - 1)];
+	e->big = NULL;
+	if (len > sizeof(e->text)) {
+		e->big = malloc(len);
+		if (!e->big)
+			return -ENOMEM;
+		memcpy(e->big, text, len);
+	} else if (len) {
+		memcpy(e->text, text, len);
+	}
 	e->waiting = waiting;
 	e->kind = (uint8_t)kind;
-	e->len = (uint32_t)(len < sizeof(e->text) ? len : sizeof(e->text));
-	if (e->len)
-		memcpy(e->text, text, e->len);
+	e->len = (uint32_t)len;
 	cl->pend_n++;
 	return 0;
+}
+
+static const char *pend_text(const struct pend *e)
+{
+	return e->big ? e->big : e->text;
+}
+
+/* Frees what the entries not yet drained hold, and the queue (client close). */
+void client_pend_free(struct client *cl)
+{
+	for (uint32_t i = 0; i < cl->pend_n; i++)
+		free(cl->pend[(cl->pend_head + i) & (cl->pend_cap - 1)].big);
+	free(cl->pend);
+	cl->pend = NULL;
+	cl->pend_n = 0;
 }
 
 void client_pend_drain(struct client *cl)
@@ -54,14 +76,16 @@ void client_pend_drain(struct client *cl)
 				cl->pause_reasons &= ~(uint32_t)CLIENT_PAUSE_CTRL;
 			break;
 		case PEND_TEXT:
-			io_conn_write(cl->c, e->text, e->len);
+			io_conn_write(cl->c, pend_text(e), e->len);
 			break;
 		case PEND_CLOSE:
 			if (e->len)
-				io_conn_write(cl->c, e->text, e->len);
+				io_conn_write(cl->c, pend_text(e), e->len);
+			free(e->big);
 			io_conn_close(cl->c, true); /* frees @cl */
 			return;
 		}
+		free(e->big);
 	}
 }
 

@@ -124,6 +124,65 @@ Test(lame_duck, protocol_1_clients_get_ldm_info_then_all_are_closed_without_err)
 	expect_exit_0();
 }
 
+/* Pipelines PUB+PING pairs on @arg (its own thread) until the server closes
+ * the connection (bounded: 100 rounds): every PING waits for the results of
+ * the PUB before it, so replies queue behind marks. */
+static void *pipeline_pings(void *arg)
+{
+	static const char pair[] = "PUB ldm.x 1\r\na\r\nPING\r\n";
+	enum { PAIRS = 20000 };
+	size_t n = sizeof(pair) - 1;
+	char *buf = malloc(n * PAIRS);
+	if (!buf)
+		return NULL;
+	for (int i = 0; i < PAIRS; i++)
+		memcpy(buf + (size_t)i * n, pair, n);
+	for (int round = 0; round < 100; round++) {
+		if (raw_send(arg, buf, n * PAIRS) != 0)
+			break; /* the server closed us, as expected */
+	}
+	free(buf);
+	return NULL;
+}
+
+/* A reply that waits behind the results of earlier messages (a PONG, the
+ * INFO of lame duck mode) is sent whole: the INFO, longer than the PONGs
+ * and -ERRs such waits usually hold, once reached the client cut short with
+ * the next MSG spliced into its JSON. Every line seen is one of the frames
+ * this client can get, and the INFO is whole. */
+Test(lame_duck, the_ldm_info_is_whole_behind_a_busy_clients_pending_replies)
+{
+	start_pair("1s");
+	struct raw_conn *p = itest_raw("{\"verbose\":false,\"protocol\":1}");
+	ITEST_RAW_OK(p, raw_send_str(p, "SUB ldm.x 1\r\nPING\r\n"));
+	ITEST_RAW_OK(p, raw_expect_str(p, "PONG\r\n"));
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, pipeline_pings, p), 0);
+	enter_lame_duck();
+	char line[2048];
+	int infos = 0;
+	for (;;) {
+		ssize_t r = raw_read_line(p, line, sizeof line, LDM_MS);
+		if (r < 0)
+			break; /* closed by lame duck mode */
+		if (strncmp(line, "INFO ", 5) == 0) {
+			size_t n = strlen(line);
+			cr_expect(n >= 2 && line[0 + 5] == '{' && strrchr(line, '}') &&
+			              strstr(line, "\"ldm\":true") && !strstr(line, "MSG"),
+			          "a cut INFO: %s", line);
+			infos++;
+			continue;
+		}
+		cr_expect(strncmp(line, "MSG ldm.x 1 1", 13) == 0 || strcmp(line, "a") == 0 ||
+		              strcmp(line, "PONG") == 0 || strcmp(line, "PING") == 0,
+		          "unexpected line: %.200s", line);
+	}
+	pthread_join(th, NULL);
+	cr_expect_eq(infos, 1, "%d INFOs with ldm", infos);
+	raw_close(p);
+	expect_exit_0();
+}
+
 struct flags {
 	atomic_bool ldm;
 	atomic_bool reconnected;
