@@ -143,26 +143,6 @@ void server_set_args(struct server *s, int argc, char **argv)
 	s->argv = argv;
 }
 
-void server_wake_main(struct server *s)
-{
-	uint64_t one = 1;
-	ssize_t n = write(s->main_efd, &one, sizeof(one));
-	(void)n; /* EAGAIN: the counter is far from zero, the main thread will look */
-}
-
-void server_wake_all(struct server *s)
-{
-	uint64_t one = 1;
-	for (int i = 0; i < s->nio; i++) {
-		ssize_t n = write(wake_fd(&s->io[i].wake), &one, sizeof(one));
-		(void)n;
-	}
-	for (int i = 0; i < s->nworkers; i++) {
-		ssize_t n = write(wake_fd(&s->workers[i].wake), &one, sizeof(one));
-		(void)n;
-	}
-}
-
 /* The first generation of the reloadable settings. */
 static int server_new_settings(struct server *s)
 {
@@ -282,15 +262,6 @@ err:
 		log_error("out of memory while starting");
 	server_free(s);
 	return ret;
-}
-
-void server_stop(struct server *s)
-{
-	pthread_mutex_lock(&s->life_lock);
-	atomic_store(&s->stop, true);
-	pthread_cond_broadcast(&s->life_cond);
-	pthread_mutex_unlock(&s->life_lock);
-	server_wake_all(s);
 }
 
 /* Starts I/O thread @t and waits until its loop exists (or failed). */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "router/admission.h"
+#include "router/auth.h"
 #include "router/iothr.h"
 #include "router/server_int.h"
 #include "router/worker.h"
@@ -133,4 +134,12 @@ void server_gen_release(struct server *s, const struct server_gen *g)
 	pthread_mutex_lock(&s->gen_lock);
 	((struct server_gen *)g)->holds--;
 	pthread_mutex_unlock(&s->gen_lock);
+}
+
+void server_live_free(struct live *lv)
+{
+	if (lv) {
+		auth_free(lv->auth);
+		free(lv);
+	}
 }

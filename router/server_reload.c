@@ -14,14 +14,6 @@
 #include "router/server_int.h"
 #include "router/tls_glue.h"
 
-void server_live_free(struct live *lv)
-{
-	if (lv) {
-		auth_free(lv->auth);
-		free(lv);
-	}
-}
-
 struct live *server_live_new(const struct config *c)
 {
 	struct live *lv = calloc(1, sizeof(*lv));

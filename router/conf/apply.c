@@ -113,7 +113,7 @@ int config_map_block(struct config_ctx *x, const struct conf_value *map, enum co
 			continue; /* the same key again further down: the last wins */
 		const char *key = conf_entry_key(e);
 		const struct conf_value *v = conf_entry_value(e);
-		const struct config_row *r = config_row_by_key(block, key);
+		const struct config_row *r = x->row_by_key((int)block, key);
 		if (r) {
 			struct config_in in = {.from_file = true, .v = v, .name = key};
 			if (config_apply(x, r, &in))

@@ -14,6 +14,12 @@
 #include "router/admission.h"
 #include "router/conf/table.h"
 
+/* config_row_by_key() as struct config_ctx takes it. */
+static const struct config_row *config_lookup(int block, const char *key)
+{
+	return config_row_by_key((enum config_block)block, key);
+}
+
 void config_init(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -73,7 +79,7 @@ void config_fini(struct config *c)
 
 int config_load_file(struct config *c, const char *path)
 {
-	struct config_ctx x = {.c = c};
+	struct config_ctx x = {.c = c, .row_by_key = config_lookup};
 	struct conf_value *root;
 	struct conf_error err;
 	int ret = conf_parse_file(path, 0, &root, &err);
@@ -143,7 +149,7 @@ static bool config_only_print(const struct config *c)
 
 int config_parse_args(struct config *c, int argc, char **argv)
 {
-	struct config_ctx x = {.c = c};
+	struct config_ctx x = {.c = c, .row_by_key = config_lookup};
 	struct config_flags_seen seen = {0};
 	if (config_flags_apply(&x, argc, argv, &seen))
 		return -EINVAL;

@@ -232,20 +232,6 @@ const struct config_row *config_rows(size_t *n)
 	return config_table;
 }
 
-bool config_word_in(const char *list, const char *name, bool ignore_case)
-{
-	size_t len = strlen(name);
-	for (const char *p = list; p && *p;) {
-		size_t n = strcspn(p, " ");
-		if (n == len && (ignore_case ? !strncasecmp(p, name, n) : !strncmp(p, name, n)))
-			return true;
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	return false;
-}
-
 const struct config_row *config_row_by_key(enum config_block block, const char *key)
 {
 	for (size_t i = 0; i < RB_ARRAY_LEN(config_table); i++) {

@@ -104,9 +104,6 @@ const struct config_row *config_row_by_flag(const char *name, bool *off);
 int config_table_check(const struct config_row *rows, size_t n,
                        void (*report)(const char *problem));
 
-/* True when @name is one of the space separated words of @list. */
-bool config_word_in(const char *list, const char *name, bool ignore_case);
-
 /* Reads @in into the field of @r (every type but BLOCK), checking bounds.
  * Returns 0 or -EINVAL after reporting. */
 RB_MUST_CHECK int config_apply(struct config_ctx *x, const struct config_row *r,

@@ -112,7 +112,7 @@ static void config_validate_threads(struct config_ctx *x)
 
 int config_validate(struct config *c)
 {
-	struct config_ctx x = {.c = c};
+	struct config_ctx x = {.c = c, .row_by_key = NULL}; /* no block is walked here */
 	struct config_in in = {.name = "config"};
 	char a[32], b[32];
 	config_defaults_for_zero(c);

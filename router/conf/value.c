@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "router/conf/config.h"
 
@@ -389,4 +390,18 @@ const char *config_ms_text(uint64_t ms, char *buf, size_t cap)
 	} else
 		snprintf(buf, cap, "%" PRIu64 "s", s);
 	return buf;
+}
+
+bool config_word_in(const char *list, const char *name, bool ignore_case)
+{
+	size_t len = strlen(name);
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, " ");
+		if (n == len && (ignore_case ? !strncasecmp(p, name, n) : !strncmp(p, name, n)))
+			return true;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return false;
 }

@@ -27,11 +27,21 @@ struct config_in {
 };
 
 /* What reading the settings found. Owner: the thread that reads them. */
+struct config_row;
+
 struct config_ctx {
 	struct config *c;
 	int errors;
 	int warnings;
+	/* The table's lookup (config_row_by_key() of router/conf/table.c, the
+	 * block given as an int), set by whoever starts a read: apply.c walks
+	 * a block through it rather than calling into the table's file, whose
+	 * rows point at the section readers, which call apply.c. */
+	const struct config_row *(*row_by_key)(int block, const char *key);
 };
+
+/* True when @name is one of the space separated words of @list. */
+bool config_word_in(const char *list, const char *name, bool ignore_case);
 
 /* Reports one problem (an error, or a warning when @warning) with the value
  * @in: "file:line:col: <what>" for a file value, "ringbus: <what>" for a
