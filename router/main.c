@@ -27,21 +27,6 @@ static int main_check(const struct config *cfg)
 	return 0;
 }
 
-/* Blocks the signals the main thread waits for (router/server_main.c), in
- * every thread started from now on. */
-static void main_block_signals(void)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 /* Logging as configured. Returns 0 or 1 (exit status) after saying why. */
 static int main_logging(const struct config *cfg)
 {
@@ -96,7 +81,7 @@ int main(int argc, char **argv)
 		config_fini(&cfg);
 		return 1;
 	}
-	main_block_signals();
+	server_block_signals();
 	srandom((unsigned)getpid());
 	config_log(&cfg);
 	char *pid_file = cfg.pid_file ? strdup(cfg.pid_file) : NULL;

@@ -281,15 +281,7 @@ int server_run(struct server *s)
 {
 	/* The main loop reads these through a signalfd: blocked here, and in
 	 * the threads started from here on. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	server_block_signals();
 
 	int ret = 0, started_w = 0, started_io = 0;
 	for (; started_w < s->nworkers; started_w++) {

@@ -6,6 +6,7 @@
 #define ROUTER_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -139,6 +140,12 @@ void server_set_args(struct server *s, int argc, char **argv);
 /* Starts the threads and blocks until SIGINT/SIGTERM, the end of lame duck
  * mode (SIGUSR2) or server_stop(). Returns 0 or -errno. */
 int server_run(struct server *s);
+
+/* The signals the main thread reads through a signalfd (INT, TERM, HUP,
+ * USR1, USR2): server_block_signals() blocks them in the calling thread and
+ * the threads it starts from then on, and ignores SIGPIPE. */
+void server_signal_set(sigset_t *set);
+void server_block_signals(void);
 
 void server_stop(struct server *s);
 void server_free(struct server *s);

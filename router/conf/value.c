@@ -126,18 +126,24 @@ static int config_text_int(const char *s, int64_t *out)
 	return 0;
 }
 
-int config_in_int(struct config_ctx *x, const struct config_in *in, int64_t min, int64_t max,
-                  int64_t *out)
+/* An integer (@size false) or a size (1MB, 1M) within [min, max]. */
+static int config_in_number(struct config_ctx *x, const struct config_in *in, bool size,
+                            int64_t min, int64_t max, int64_t *out)
 {
+	static const char size_file[] =
+	    "expected a size (an integer, e.g. 1048576 or 1MB, unquoted)";
+	static const char size_flag[] = "expected a size (1048576, 1MB = 1048576, 1M = 1000000)";
 	int64_t v;
 	char found[128];
 	if (in->from_file) {
 		if (conf_as_int(in->v, &v) != 0) {
 			config_found(in->v, found, sizeof(found));
-			return config_bad(x, in, "expected an integer, %s", found);
+			return config_bad(x, in, "%s, %s", size ? size_file : "expected an integer",
+			                  found);
 		}
-	} else if (config_text_int(in->text, &v) != 0) {
-		return config_bad(x, in, "parse error");
+	} else if (size ? !in->text || conf_parse_size(in->text, strlen(in->text), &v) != 0
+	                : config_text_int(in->text, &v) != 0) {
+		return config_bad(x, in, "%s", size ? size_flag : "parse error");
 	}
 	if (config_range(x, in, v, min, max))
 		return -EINVAL;
@@ -145,26 +151,16 @@ int config_in_int(struct config_ctx *x, const struct config_in *in, int64_t min,
 	return 0;
 }
 
+int config_in_int(struct config_ctx *x, const struct config_in *in, int64_t min, int64_t max,
+                  int64_t *out)
+{
+	return config_in_number(x, in, false, min, max, out);
+}
+
 int config_in_size(struct config_ctx *x, const struct config_in *in, int64_t min, int64_t max,
                    int64_t *out)
 {
-	int64_t v;
-	char found[128];
-	if (in->from_file) {
-		if (conf_as_int(in->v, &v) != 0) {
-			config_found(in->v, found, sizeof(found));
-			return config_bad(
-			    x, in,
-			    "expected a size (an integer, e.g. 1048576 or 1MB, unquoted), %s",
-			    found);
-		}
-	} else if (!in->text || conf_parse_size(in->text, strlen(in->text), &v) != 0) {
-		return config_bad(x, in, "expected a size (1048576, 1MB = 1048576, 1M = 1000000)");
-	}
-	if (config_range(x, in, v, min, max))
-		return -EINVAL;
-	*out = v;
-	return 0;
+	return config_in_number(x, in, true, min, max, out);
 }
 
 /* Milliseconds of @ns, rounded up so that a positive duration stays one. */
