@@ -87,6 +87,10 @@ int admission_new(const struct adm_config *cfg, void (*report)(const char *probl
 			p->busy = s->p.busy;
 		if (s->set & ADM_SET_ADVISORY)
 			p->advisory = s->p.advisory;
+		if (s->set & ADM_SET_INFLIGHT)
+			p->max_inflight = s->p.max_inflight;
+		if (s->set & ADM_SET_QWAIT)
+			p->queue_wait_ns = s->p.queue_wait_ns;
 		if (p->sub_low >= p->sub_high) {
 			adm_problem(report,
 			            "admission: policy %s: subscriber_low must be below "
@@ -113,6 +117,8 @@ int admission_new(const struct adm_config *cfg, void (*report)(const char *probl
 	a->shard_low_msgs = cfg->shard_low_msgs ? cfg->shard_low_msgs : cfg->shard_high_msgs / 2;
 	a->process_high = cfg->process_high;
 	a->process_low = cfg->process_low ? cfg->process_low : cfg->process_high / 2;
+	a->request_aware = cfg->request_aware;
+	a->request_expiry_ns = cfg->request_expiry_ns;
 	if (a->shard_low >= a->shard_high || a->shard_low_msgs >= a->shard_high_msgs ||
 	    a->process_low >= a->process_high) {
 		adm_problem(report, "admission: every low mark must be below its high mark");

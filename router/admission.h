@@ -53,6 +53,11 @@ struct adm_policy {
 	/* sub = defer: a subscriber that made no progress (its socket took no
 	 * byte) this long stops holding publishers back */
 	uint64_t defer_max_ns;
+	/* Request-aware queue groups (router/service.h): requests one member
+	 * holds in flight at the most (0: no limit), and how long a request
+	 * may wait at the router for a member with room (0: busy at once). */
+	uint64_t max_inflight;
+	uint64_t queue_wait_ns;
 	bool busy;     /* answer a dropped request with a 503 status */
 	bool advisory; /* publish $SYS.ADMISSION.<name> on high crossings */
 	struct adm_counters c;
@@ -125,6 +130,8 @@ struct admission {
 	uint64_t shard_low_msgs;
 	uint64_t process_high; /* bytes held in message batches, whole process */
 	uint64_t process_low;
+	bool request_aware;          /* queue groups pick the least busy member for requests */
+	uint64_t request_expiry_ns;  /* a request without a reply this long is expired */
 	struct adm_counters shard_c; /* process and shard level decisions without a policy */
 	atomic_uint_fast64_t process_crossings;
 };

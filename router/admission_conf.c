@@ -47,6 +47,16 @@ static const struct adm_row adm_table[] = {
     {.key = "advisory", .flag = "advisories", .type = ADM_T_BOOL, .per_policy = true,
      .off = POL(advisory), .set_bit = ADM_SET_ADVISORY,
      .help = "publish $SYS.ADMISSION.<policy> when a high mark is crossed"},
+    {.key = "max_inflight", .flag = "max-inflight", .arg = "N", .type = ADM_T_SIZE,
+     .per_policy = true, .off = POL(max_inflight), .set_bit = ADM_SET_INFLIGHT,
+     .help = "requests one queue member holds without a reply, at the most; when every "
+             "member of the group holds that many, a request waits (queue_wait) or is "
+             "answered busy with a 503 status (default 0: no limit)"},
+    {.key = "queue_wait", .flag = "queue-wait", .arg = "DUR", .type = ADM_T_MS,
+     .per_policy = true, .off = POL(queue_wait_ns), .set_bit = ADM_SET_QWAIT,
+     .help = "how long a request may wait at the router for a queue member under "
+             "max_inflight; it waits only when the service's pace says it will be served "
+             "in time, else it is answered busy at once (default 0: busy at once)"},
     {.key = "subjects", .type = ADM_T_SUBJECTS, .per_policy = true,
      .help = "the subject patterns a policy applies to (the most specific wins)"},
     {.key = "shard_high", .flag = "shard-high", .arg = "SIZE", .type = ADM_T_SIZE,
@@ -64,6 +74,15 @@ static const struct adm_row adm_table[] = {
              "(default 1GB)"},
     {.key = "process_low", .arg = "SIZE", .type = ADM_T_SIZE, .off = CFG(process_low),
      .help = "where the process is healthy again (default: half)"},
+    {.key = "request_aware", .flag = "request-aware", .type = ADM_T_BOOL,
+     .off = CFG(request_aware),
+     .help = "queue groups send each request (a message with a reply subject) to the member "
+             "with the fewest requests in flight, and track them (/servicez); false: round "
+             "robin, as nats-server (default true)"},
+    {.key = "request_expiry", .flag = "request-expiry", .arg = "DUR", .type = ADM_T_MS,
+     .off = CFG(request_expiry_ns), .min = 1,
+     .help = "a request without a reply this long no longer counts as in flight at its "
+             "member (counted as expired; default 5s)"},
 };
 /* clang-format on */
 
@@ -132,6 +151,8 @@ struct adm_config *adm_config_new(void)
 	c->shard_high = 4ull << 20;
 	c->shard_high_msgs = 64 * 1024;
 	c->process_high = 1ull << 30;
+	c->request_aware = true;
+	c->request_expiry_ns = 5000ull * 1000000u;
 	return c;
 }
 

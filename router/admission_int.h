@@ -34,6 +34,8 @@ enum {
 	ADM_SET_DEFER = 1 << 5,
 	ADM_SET_BUSY = 1 << 6,
 	ADM_SET_ADVISORY = 1 << 7,
+	ADM_SET_INFLIGHT = 1 << 8,
+	ADM_SET_QWAIT = 1 << 9,
 };
 
 /* Owner: the thread reading the settings; read-only once admission_new()
@@ -43,6 +45,8 @@ struct adm_config {
 	int nspecs;
 	uint64_t shard_high, shard_low, shard_high_msgs, shard_low_msgs;
 	uint64_t process_high, process_low;
+	bool request_aware;
+	uint64_t request_expiry_ns;
 };
 
 #endif /* ROUTER_ADMISSION_INT_H */

@@ -26,6 +26,7 @@ enum mentry_kind {
 	MENTRY_SUB,     /* add a subscription */
 	MENTRY_UNSUB,   /* remove a subscription */
 	MENTRY_CLOSE,   /* remove every subscription of a connection */
+	MENTRY_KICK,    /* hand waiting requests to members with room (router/shard_request.c) */
 };
 
 enum mentry_flag {
@@ -36,7 +37,8 @@ enum mentry_flag {
 
 /* One operation in an mbatch. Strings live in the batch arena at @off:
  * MSG: subject, reply, payload (headers first); SUB: subject, queue, sid;
- * UNSUB: sid. */
+ * UNSUB: sid. A queue SUB carries its service reference (router/service.h)
+ * in @len (high half) and @hdr_len (low half). */
 struct mentry {
 	uint64_t conn; /* connection id (see client_id_*) */
 	uint32_t off;
@@ -108,7 +110,8 @@ enum delivery_kind {
 };
 
 enum delivery_flag {
-	DELIVERY_F_END = 1 << 0, /* the last result of a run of entries (router/rlog.h) */
+	DELIVERY_F_END = 1 << 0,     /* the last result of a run of entries (router/rlog.h) */
+	DELIVERY_F_TRACKED = 1 << 1, /* a request counted in flight at its member (service.h) */
 };
 
 struct delivery {

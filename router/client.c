@@ -17,6 +17,7 @@
 #include "io/proto/proto.h"
 #include "router/auth.h"
 #include "router/client_int.h"
+#include "router/service.h"
 #include "router/server.h"
 #include "router/shard.h"
 #include "router/index/subject.h"
@@ -66,6 +67,8 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	}
 	if (cl->opts.pedantic && !subject_valid_pub(f->subject.ptr, f->subject.len))
 		client_err(cl, "Invalid Publish Subject", false);
+	if (RB_UNLIKELY(cl->inflight != NULL)) /* a queue member: the reply to a request? */
+		client_inflight_reply(cl, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop));
 
 	struct server *s = cl->t->srv;
 	uint32_t shard;
@@ -427,6 +430,7 @@ void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
  * closing a connection with a million of them does not stop its thread. */
 struct client_grave {
 	struct client_grave *next;
+	struct svc_table *svc; /* where its queue subscriptions leave their services */
 	struct map by_id;
 	uint32_t pos; /* next slot of by_id to free */
 	bool big;     /* worth a malloc_trim() once freed */
@@ -445,6 +449,8 @@ static bool client_grave_free(struct client_grave *g, uint32_t max)
 			map_fini(&g->by_id);
 			return true;
 		}
+		struct csub *cs = v;
+		svc_leave(g->svc, cs->svc_ref);
 		free(v);
 	}
 	return false;
@@ -453,7 +459,7 @@ static bool client_grave_free(struct client_grave *g, uint32_t max)
 static void client_bury(struct client *cl)
 {
 	struct iothr *t = cl->t;
-	struct client_grave now = {.by_id = cl->by_id};
+	struct client_grave now = {.svc = t->srv->svc, .by_id = cl->by_id};
 	struct client_grave *g = NULL;
 	if (map_count(&cl->by_id) > CLIENT_FREE_SLICE)
 		g = malloc(sizeof(*g));
@@ -519,6 +525,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 	proto_parser_fini(&cl->parser);
 	connect_opts_fini(&cl->opts);
 	client_pend_free(cl);
+	client_inflight_free(cl);
 	free(cl->stash);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,
@@ -580,6 +587,7 @@ void client_on_tick(void *ctx, uint64_t now)
 {
 	struct iothr *t = ctx;
 	client_check_holders(t, now);
+	client_inflight_tick(t, now);
 	if (now - t->last_slow_tick < 1000000000ull)
 		return;
 	t->last_slow_tick = now;

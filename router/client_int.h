@@ -39,6 +39,7 @@ enum client_pause {
 
 /* A subscription as its connection knows it. Owner: the I/O thread. */
 struct csub {
+	uint64_t svc_ref;   /* a queue subscription's service reference (router/service.h), or 0 */
 	struct csub *hnext; /* next with the same sid hash */
 	uint64_t sid_hash;
 	uint64_t max; /* auto-unsubscribe after this many deliveries; 0 = never */
@@ -76,6 +77,28 @@ struct pend {
 };
 
 void client_pend_free(struct client *cl);
+
+/* A request delivered to this connection as a queue member, waiting for
+ * its reply (router/client_inflight.c). */
+struct inflight_req {
+	uint64_t ref;  /* the member's service reference */
+	uint64_t hash; /* of the reply subject */
+	uint64_t sent_ns;
+	bool live; /* false: replied (or dropped) before it reached the head */
+};
+
+/* Requests in flight at one member connection: a ring in the order they
+ * were delivered (expiry takes the oldest first), and the reply subjects'
+ * hashes to find one when the member publishes. */
+struct inflight {
+	struct inflight_req *r;
+	uint64_t head_seq; /* sequence of the oldest; entry s is r[s & (cap - 1)] */
+	uint32_t n;
+	uint32_t cap; /* a power of two */
+	uint32_t live;
+	bool listed;        /* in its thread's members list */
+	struct map by_hash; /* reply hash -> sequence + 1 */
+};
 
 /* Owner: the I/O thread of the connection. */
 struct client {
@@ -137,7 +160,8 @@ struct client {
 	struct adm_policy *pol;
 	uint8_t pol_subj_len; /* 0: none */
 	char pol_subj[CLIENT_LAST_SUBJ_MAX];
-	uint64_t *held_pubs; /* publishers it asked to pause */
+	struct inflight *inflight; /* as a queue member (NULL: none yet) */
+	uint64_t *held_pubs;       /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;
@@ -190,6 +214,19 @@ static inline struct csub *client_csub(struct client *cl, uint32_t subid)
 		cl->last_cs = cs;
 	return cs;
 }
+/* ---- router/client_inflight.c ---- */
+
+/* Request @reply (delivered now at @now through @cs) waits for its reply. */
+void client_inflight_add(struct client *cl, const struct csub *cs, const char *reply, size_t len,
+                         uint64_t now);
+/* @cl published on @subj: the reply to one of its requests? */
+void client_inflight_reply(struct client *cl, const char *subj, size_t len, uint64_t now);
+/* Every tick: requests without a reply for the expiry are given back; the
+ * shards with waiting requests are kicked. */
+void client_inflight_tick(struct iothr *t, uint64_t now);
+/* Frees @cl's requests (it closes). */
+void client_inflight_free(struct client *cl);
+
 /* ---- router/client_sub.c ---- */
 
 /* SUB and UNSUB of a connection. */

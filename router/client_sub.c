@@ -13,6 +13,7 @@
 #include "router/client_int.h"
 #include "router/index/subject.h"
 #include "router/server.h"
+#include "router/service.h"
 
 /* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
 /* Returns how many shards it was sent to, or -ENOMEM (after sending to some). */
@@ -40,6 +41,8 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 			e->subject_len = cs->subject_len;
 			e->reply_len = cs->queue_len;
 			e->aux = cs->subid;
+			e->len = (uint32_t)(cs->svc_ref >> 32); /* 0 for a plain subscription */
+			e->hdr_len = (uint32_t)cs->svc_ref;
 			client_bit_set(cl->sub_shards, sh);
 		} else {
 			memcpy(p, cs->sid, cs->sid_len);
@@ -77,6 +80,9 @@ void client_unsub(struct client *cl, struct csub *cs)
 	 * only its sid is given up now (a new SUB may reuse it at once). */
 	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
 	cs->unsubscribed = true;
+	/* no more requests for it: the shards see it gone from now on */
+	svc_leave(cl->t->srv->svc, cs->svc_ref);
+	cs->svc_ref = 0;
 	cs->unsub_acks = acks > 0 ? (uint32_t)acks : 0;
 	struct csub *head = map_get(&cl->by_sid, cs->sid_hash);
 	if (head == cs) {
@@ -106,6 +112,18 @@ void client_unsub_acked(struct client *cl, uint32_t subid)
 		return;
 	if (--cs->unsub_acks == 0)
 		client_csub_free(cl, cs);
+}
+
+/* The service reference of the queue subscription @cs (0: not tracked),
+ * with the limit and wait of its subject's admission policy. */
+static uint64_t client_join_service(struct client *cl, const struct csub *cs)
+{
+	const struct adm_policy *p =
+	    admission_lookup(server_adm(cl->t->srv), cs->subject, cs->subject_len);
+	uint32_t limit =
+	    p->max_inflight > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)p->max_inflight;
+	return svc_join(cl->t->srv->svc, cs->subject, cs->subject_len, cs->queue, cs->queue_len,
+	                limit, p->queue_wait_ns);
 }
 
 void client_on_sub(struct client *cl, const struct proto_frame *f)
@@ -148,8 +166,11 @@ void client_on_sub(struct client *cl, const struct proto_frame *f)
 	cs->shard = subject_has_wildcard(cs->subject, jlen)
 	                ? CLIENT_ALL_SHARDS
 	                : server_shard_of(cl->t->srv, cs->subject, jlen);
+	if (qlen)
+		cs->svc_ref = client_join_service(cl, cs);
 	cs->hnext = map_get(&cl->by_sid, h);
 	if (map_put(&cl->by_sid, h, cs) != 0) {
+		svc_leave(cl->t->srv->svc, cs->svc_ref);
 		free(cs);
 		goto nomem;
 	}

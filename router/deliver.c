@@ -17,6 +17,7 @@
 #include "core/memacct.h"
 #include "router/client_int.h"
 #include "router/index/subject.h"
+#include "router/service.h"
 
 bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
 {
@@ -316,11 +317,20 @@ static bool client_admit_delivery(struct client *cl, const struct delivery *d, s
 	return true;
 }
 
+/* A request the shard counted at its member was not delivered: give it back. */
+static void client_untrack(struct client *cl, const struct delivery *d, const struct csub *cs)
+{
+	if (RB_UNLIKELY(d->flags & DELIVERY_F_TRACKED) && cs && cs->svc_ref)
+		svc_done(cl->t->srv->svc, cs->svc_ref, false, 0, false);
+}
+
 static void client_send_msg(struct client *cl, const struct delivery *d)
 {
 	struct csub *cs = client_csub(cl, d->subid);
-	if (!cs || (cs->max && cs->delivered >= cs->max))
+	if (!cs || (cs->max && cs->delivered >= cs->max)) {
+		client_untrack(cl, d, cs);
 		return; /* unsubscribed meanwhile, or its auto-unsubscribe max reached */
+	}
 	const struct mentry *e = d->e;
 	const char *subj = mentry_str(d->b, e);
 	struct proto_span subject = {subj, e->subject_len};
@@ -335,11 +345,15 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	size_t need = head + body + 2;
 	if (RB_UNLIKELY(cl->sub_over ||
 	                io_conn_pending(cl->c) + need > server_adm(cl->t->srv)->min_sub_high) &&
-	    !client_admit_delivery(cl, d, need))
+	    !client_admit_delivery(cl, d, need)) {
+		client_untrack(cl, d, cs);
 		return;
+	}
 	char *out = io_conn_reserve(cl->c, need);
-	if (!out)
+	if (!out) {
+		client_untrack(cl, d, cs);
 		return;
+	}
 	size_t n = hmsg ? proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len)
 	                : proto_encode_msg_head(out, head, subject, sid, reply, body);
 	copy_small(out + n, p, body);
@@ -349,6 +363,8 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	io_conn_commit(cl->c, n);
 	cl->out_msgs++;
 	cl->out_bytes += body;
+	if (RB_UNLIKELY(d->flags & DELIVERY_F_TRACKED) && cs->svc_ref)
+		client_inflight_add(cl, cs, reply.ptr, reply.len, io_loop_now(cl->c->loop));
 	if (++cs->delivered == cs->max)
 		client_unsub(cl, cs);
 }

@@ -38,11 +38,12 @@ int iothr_init(struct iothr *t, struct server *s, int index, int nshards, int ni
 	t->pending_tail = calloc((size_t)nshards, sizeof(*t->pending_tail));
 	t->open_entries = calloc((size_t)nshards, sizeof(*t->open_entries));
 	t->cursor = calloc((size_t)nshards, sizeof(*t->cursor));
+	t->kicked = calloc((size_t)nshards, sizeof(*t->kicked));
 	t->fwd_open = calloc((size_t)nio, sizeof(*t->fwd_open));
 	t->fwd_head = calloc((size_t)nio, sizeof(*t->fwd_head));
 	t->fwd_tail = calloc((size_t)nio, sizeof(*t->fwd_tail));
 	if (!t->open || !t->pending_head || !t->pending_tail || !t->open_entries || !t->cursor ||
-	    !t->fwd_open || !t->fwd_head || !t->fwd_tail)
+	    !t->kicked || !t->fwd_open || !t->fwd_head || !t->fwd_tail)
 		return -ENOMEM;
 	return 0;
 }
@@ -81,6 +82,8 @@ void iothr_fini(struct iothr *t)
 	free(t->pending_tail);
 	free(t->open_entries);
 	free(t->cursor);
+	free(t->kicked);
+	free(t->members);
 	free(t->fwd_open);
 	free(t->fwd_head);
 	free(t->fwd_tail);

@@ -84,6 +84,13 @@ struct iothr {
 	uint32_t nholders;
 	uint32_t holders_cap;
 	struct client_grave *graves; /* closed connections' subscriptions left to free */
+	/* request-aware queue groups (router/client_inflight.c): members of
+	 * this thread with requests in flight, and the batch each shard was
+	 * last kicked in (one kick per batch) */
+	struct client **members;
+	uint32_t nmembers;
+	uint32_t members_cap;
+	struct mbatch **kicked;
 	struct stats_req stats_req;
 	/* counters of this thread's connections (owner: this thread) */
 	uint64_t total_connections;

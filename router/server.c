@@ -25,6 +25,7 @@
 #include "router/iothr.h"
 #include "router/monitor/monitor.h"
 #include "router/server_int.h"
+#include "router/service.h"
 #include "router/shard.h"
 #include "router/tls_glue.h"
 #include "router/worker.h"
@@ -147,9 +148,13 @@ void server_set_args(struct server *s, int argc, char **argv)
 static int server_new_settings(struct server *s)
 {
 	struct admission *adm = NULL;
-	int ret = admission_new(s->cfg.adm, s->cfg.report, &adm);
+	int ret = svc_table_new(&s->svc);
 	if (ret)
 		return ret;
+	ret = admission_new(s->cfg.adm, s->cfg.report, &adm);
+	if (ret)
+		return ret;
+	server_svc_apply(s, adm);
 	admission_log(adm);
 	struct live *lv = server_live_new(&s->cfg);
 	if (!lv) {
@@ -182,6 +187,7 @@ static int server_new_workers(struct server *s)
 	    .marks_cleared = server_env_marks_cleared,
 	    .want_trim = server_env_want_trim,
 	    .low_marks = server_env_low_marks,
+	    .svc = s->svc,
 	};
 	for (int i = 0; i < s->nshards; i++) {
 		struct worker *w = &s->workers[i % s->nworkers];
@@ -346,6 +352,7 @@ void server_free(struct server *s)
 	free(s->shards);
 	free(s->workers);
 	server_gen_fini(s);
+	svc_table_free(s->svc);
 	if (s->main_efd >= 0)
 		close(s->main_efd);
 	pthread_mutex_destroy(&s->gen_lock);

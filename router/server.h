@@ -23,6 +23,7 @@ struct admission;
 struct monitor;
 struct tls_service;
 struct auth;
+struct svc_table;
 
 /* Settings a reload may change, besides the admission policies. Immutable. */
 struct live {
@@ -63,6 +64,7 @@ struct server {
 	struct iothr *io;
 	struct worker *workers;
 	struct shard *shards;
+	struct svc_table *svc; /* queue members' requests in flight (router/service.h) */
 	atomic_bool stop;
 	atomic_int phase;     /* enum server_phase: lame duck mode and the graceful stop */
 	atomic_bool ldm_tell; /* lame duck mode: no thread accepts any more; tell the clients */
@@ -116,6 +118,10 @@ void server_gen_release(struct server *s, const struct server_gen *g);
 /* Wakes the main thread (any thread): it looks at what changed (an I/O
  * thread in lame duck mode, connections closed). */
 void server_wake_main(struct server *s);
+
+/* Puts @a's settings for request-aware queue groups in force (start and
+ * reload): on or off, the expiry, each service's limit and wait. */
+void server_svc_apply(struct server *s, const struct admission *a);
 
 /* Lame duck mode and a graceful stop. LAME_DUCK stops accepting and tells
  * clients (INFO "ldm"), who are then closed a few at a time (router/

@@ -18,6 +18,7 @@
 #include "router/auth.h"
 #include "router/iothr.h"
 #include "router/server_int.h"
+#include "router/service.h"
 #include "router/worker.h"
 
 static void server_gen_free(struct server_gen *g)
@@ -142,4 +143,20 @@ void server_live_free(struct live *lv)
 		auth_free(lv->auth);
 		free(lv);
 	}
+}
+
+/* The policy of service subject @subj (for svc_relimit). */
+static void server_svc_policy(void *ctx, const char *subj, size_t len, uint32_t *limit,
+                              uint64_t *wait_ns)
+{
+	const struct adm_policy *p = admission_lookup(ctx, subj, len);
+	*limit = p->max_inflight > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)p->max_inflight;
+	*wait_ns = p->queue_wait_ns;
+}
+
+void server_svc_apply(struct server *s, const struct admission *a)
+{
+	atomic_store_explicit(&s->svc->aware, a->request_aware, memory_order_relaxed);
+	atomic_store_explicit(&s->svc->expiry_ns, a->request_expiry_ns, memory_order_relaxed);
+	svc_relimit(s->svc, server_svc_policy, (void *)a);
 }

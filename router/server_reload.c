@@ -167,6 +167,7 @@ void server_reload(struct server *s)
 		         auth_required(lv->auth) ? "" : ", off");
 	server_reload_logging(s, &c);
 	admission_log(adm);
+	server_svc_apply(s, adm);
 	server_gen_swap(s, adm, lv);
 	server_reload_keep(s, &c);
 	config_fini(&c);

@@ -11,6 +11,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "router/index/sublist.h"
+#include "router/service.h"
+#include "router/shard_int.h"
 
 #define SHARD_TRIM_AFTER 10000
 /* Subscriptions of closed connections removed per run (~0.5 ms of work),
@@ -23,13 +25,6 @@ struct shard_dying {
 	uint64_t owner;
 	size_t total; /* subscriptions it had when it closed */
 };
-
-/* Adds @n to a counter only the claim holder writes (see shard_counters). */
-static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-	                      memory_order_relaxed);
-}
 
 static inline void shard_set(atomic_uint_fast64_t *c, uint64_t v)
 {
@@ -80,6 +75,7 @@ void shard_fini(struct shard *sh)
 	for (int io = 0; sh->out && io < sh->env.nio; io++)
 		shard_stream_fini(&sh->out[io]);
 	free(sh->out);
+	shard_request_fini(sh);
 	sublist_free(sh->subs);
 	free(sh->dying);
 	sh->out = NULL;
@@ -127,7 +123,7 @@ static void shard_stream_queue(struct shard *sh, int io, struct dbatch *db)
  * carried whatever it takes (@must: wait for memory): without it the I/O
  * thread would wait for the run for ever. Returns false when a result that
  * may be dropped found no memory. */
-static bool shard_stream_renew(struct shard *sh, int io, bool must)
+bool shard_stream_renew(struct shard *sh, int io, bool must)
 {
 	struct shard_stream *o = &sh->out[io];
 	struct dbatch *db = dbatch_new();
@@ -143,30 +139,6 @@ static bool shard_stream_renew(struct shard *sh, int io, bool must)
 		shard_stream_queue(sh, io, o->open);
 	o->open = db;
 	return true;
-}
-
-/* A new result pointing into @b in the stream of I/O thread @io, for the
- * caller to fill in place; NULL when it was dropped for want of memory (an
- * end marker, @must, is never dropped). */
-static inline struct delivery *shard_emit_slot(struct shard *sh, int io, const struct mbatch *b,
-                                               bool must)
-{
-	struct shard_stream *o = &sh->out[io];
-	if (RB_UNLIKELY(!o->open || !dbatch_has_room(o->open, b)) &&
-	    !shard_stream_renew(sh, io, must)) {
-		shard_count(&sh->st.dropped, 1);
-		return NULL;
-	}
-	o->run_records++;
-	return dbatch_slot(o->open, b);
-}
-
-/* Appends a copy of @d to the stream of I/O thread @io. */
-static void shard_emit(struct shard *sh, int io, const struct delivery *d)
-{
-	struct delivery *slot = shard_emit_slot(sh, io, d->b, d->flags & DELIVERY_F_END);
-	if (slot)
-		*slot = *d;
 }
 
 /* The entry just applied ended a run: its last result carries the end
@@ -204,7 +176,7 @@ bool shard_flush(struct shard *sh)
 
 /* True when @owner closed and its subscriptions are still being removed: it
  * gets no more deliveries (a queue group picks another member). */
-static bool shard_owner_dying(const struct shard *sh, uint64_t owner)
+bool shard_owner_dying(const struct shard *sh, uint64_t owner)
 {
 	uint32_t n = atomic_load_explicit(&sh->ndying, memory_order_relaxed);
 	for (uint32_t i = 0; i < n; i++)
@@ -292,8 +264,15 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
 	for (uint32_t i = 0; i < res->nplain; i++)
 		delivered += shard_deliver_to(sh, io, b, e, res->plain[i], no_echo, dying);
+	bool answered = false; /* a request waits, or was answered busy */
+	bool aware = e->reply_len && sh->env.svc &&
+	             atomic_load_explicit(&sh->env.svc->aware, memory_order_relaxed);
 	for (uint32_t g = 0; g < res->ngroups; g++) {
 		struct sublist_qgroup *grp = &res->groups[g];
+		if (aware) {
+			delivered += shard_request(sh, io, b, e, grp, no_echo, dying, &answered);
+			continue;
+		}
 		/* one member: the next that takes it (not the publisher under
 		 * echo:false, not one whose connection closed) */
 		for (uint32_t tries = 0; tries < grp->n; tries++)
@@ -302,7 +281,7 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 				break;
 			}
 	}
-	if (delivered == 0 && (e->flags & MENTRY_F_NO_RESPONDERS) && e->reply_len) {
+	if (delivered == 0 && !answered && (e->flags & MENTRY_F_NO_RESPONDERS) && e->reply_len) {
 		struct delivery d = {
 		    .conn = e->conn, .b = b, .e = e, .kind = DELIVERY_NO_RESPONDERS};
 		shard_emit(sh, io, &d);
@@ -320,6 +299,12 @@ static void shard_apply_sub(struct shard *sh, const struct mbatch *b, const stru
 	if (ret && ret != -EEXIST)
 		log_warn("shard %d: subscription not added: %s", sh->index,
 		         ret == -ENOMEM ? "out of memory" : "invalid");
+	uint64_t ref = (uint64_t)e->len << 32 | e->hdr_len;
+	if (ret == 0 && queue && ref) {
+		struct sublist_sub *sub = sublist_find(sh->subs, e->conn, sid, e->sid_len);
+		if (sub)
+			sub->load = ref;
+	}
 }
 
 static void shard_apply(struct shard *sh, struct mbatch *b)
@@ -344,6 +329,9 @@ static void shard_apply(struct shard *sh, struct mbatch *b)
 		}
 		case MENTRY_CLOSE:
 			shard_close_owner(sh, e->conn);
+			break;
+		case MENTRY_KICK:
+			shard_request_kick(sh, io);
 			break;
 		}
 		if (e->flags & MENTRY_F_RUN_END)

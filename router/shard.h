@@ -32,6 +32,8 @@
 
 struct sublist;
 struct shard_dying;
+struct shard_waits;
+struct svc_table;
 
 /* What a shard needs from the process around it; a test supplies its own.
  * Every callback may be called by any claim holder. */
@@ -46,6 +48,9 @@ struct shard_env {
 	void (*want_trim)(void *ctx);
 	/* The low marks of the admission state in force (bytes, messages). */
 	void (*low_marks)(void *ctx, uint64_t *bytes, uint64_t *msgs);
+	/* Queue members' requests in flight (router/service.h); NULL: none
+	 * tracked, queue groups pick round robin. */
+	struct svc_table *svc;
 };
 
 /* Counters of a shard: written by the claim holder once per batch (relaxed
@@ -105,6 +110,11 @@ struct shard {
 	atomic_uint_fast64_t adm_deferred;
 	atomic_uint_fast64_t adm_dropped;
 	atomic_uint_fast64_t adm_crossings;
+	/* Requests waiting for a queue member with room (router/
+	 * shard_request.c): owned by the claim holder; @waiting, their number,
+	 * is read by I/O threads to know which shards to kick. */
+	struct shard_waits *waits;
+	atomic_uint waiting;
 };
 
 /* Sets up @sh (caller storage, zeroed) with an inbound ring of @ring_size

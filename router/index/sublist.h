@@ -27,6 +27,7 @@ struct sublist_sub {
 	uint32_t sid_len;
 	uint32_t subject_len;
 	uint32_t queue_len;
+	uint64_t load; /* caller's: 0 at insert (the router keeps a service reference here) */
 };
 
 /* The members of one queue group that match a subject. */
@@ -100,6 +101,15 @@ const struct sublist_result *sublist_match(struct sublist *sl, const char *subj,
  * (round robin from a random start, kept across matches of the subject while
  * the group exists). @g must have n > 0 and come from the current result. */
 struct sublist_sub *sublist_pick(struct sublist_qgroup *g);
+
+/* A member's cost for sublist_pick_least(): SUBLIST_SKIP passes it over. */
+#define SUBLIST_SKIP UINT32_MAX
+typedef uint32_t (*sublist_cost_fn)(void *ctx, const struct sublist_sub *m);
+
+/* Picks the member of @g with the least @cost, the first from the group's
+ * round-robin cursor among equals (so equals take turns), and moves the
+ * cursor past it. NULL when every member costs SUBLIST_SKIP. */
+struct sublist_sub *sublist_pick_least(struct sublist_qgroup *g, sublist_cost_fn cost, void *ctx);
 
 /* Copies the index's counters into @out (caller's storage). */
 void sublist_get_stats(const struct sublist *sl, struct sublist_stats *out);

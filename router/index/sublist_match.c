@@ -355,3 +355,23 @@ struct sublist_sub *sublist_pick(struct sublist_qgroup *g)
 	g->next = i + 1;
 	return g->members[i];
 }
+
+struct sublist_sub *sublist_pick_least(struct sublist_qgroup *g, sublist_cost_fn cost, void *ctx)
+{
+	uint32_t start = *g->home % g->n, best = UINT32_MAX, best_cost = SUBLIST_SKIP;
+	for (uint32_t k = 0; k < g->n; k++) {
+		uint32_t i = start + k < g->n ? start + k : start + k - g->n;
+		uint32_t c = cost(ctx, g->members[i]);
+		if (c < best_cost) {
+			best_cost = c;
+			best = i;
+			if (c == 0)
+				break; /* nothing is less busy than idle */
+		}
+	}
+	if (best == UINT32_MAX)
+		return NULL;
+	*g->home = best + 1;
+	g->next = best + 1;
+	return g->members[best];
+}

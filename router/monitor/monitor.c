@@ -215,16 +215,17 @@ MONITOR_SIMPLE(monitor_subsz, monitor_render_subsz)
 MONITOR_SIMPLE(monitor_shardz, monitor_render_shardz)
 MONITOR_SIMPLE(monitor_ioz, monitor_render_ioz)
 MONITOR_SIMPLE(monitor_admissionz, monitor_render_admissionz)
+MONITOR_SIMPLE(monitor_servicez, monitor_render_servicez)
 
 static const struct {
 	const char *path;
 	monitor_handler_fn fn;
 } monitor_routes[] = {
-    {"/varz", monitor_varz},       {"/connz", monitor_connz},
-    {"/subsz", monitor_subsz},     {"/subscriptionsz", monitor_subsz},
-    {"/healthz", monitor_healthz}, {"/shardz", monitor_shardz},
-    {"/ioz", monitor_ioz},         {"/admissionz", monitor_admissionz},
-    {"/metrics", monitor_metrics},
+    {"/varz", monitor_varz},         {"/connz", monitor_connz},
+    {"/subsz", monitor_subsz},       {"/subscriptionsz", monitor_subsz},
+    {"/healthz", monitor_healthz},   {"/shardz", monitor_shardz},
+    {"/ioz", monitor_ioz},           {"/admissionz", monitor_admissionz},
+    {"/servicez", monitor_servicez}, {"/metrics", monitor_metrics},
 };
 
 /* ---- HTTP ---- */

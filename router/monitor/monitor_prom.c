@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/service.h"
+
 #define NS_PER_S 1000000000u
 
 /* A growing text buffer. Owner: one renderer call. */
@@ -182,6 +184,55 @@ static const struct monitor_metric monitor_adm_metrics[] = {
        stats_admission, high_crossings, MF_U64),
 };
 
+static const struct monitor_metric monitor_svc_metrics[] = {
+    MM("service_members", "gauge", "Queue subscriptions of the service.", svc_view, members,
+       MF_U32),
+    MM("service_max_inflight", "gauge", "Requests a member holds at the most (0: no limit).",
+       svc_view, limit, MF_U32),
+    MM("service_requests_total", "counter", "Requests handed to members.", svc_view, requests,
+       MF_U64),
+    MM("service_replies_total", "counter", "Replies members published.", svc_view, replies, MF_U64),
+    MM("service_outstanding", "gauge", "Requests in flight at the members.", svc_view, outstanding,
+       MF_U64),
+    MM("service_waiting", "gauge", "Requests waiting at the router for a member.", svc_view,
+       waiting, MF_U64),
+    MM("service_queued_total", "counter", "Requests that waited at the router.", svc_view, queued,
+       MF_U64),
+    MM("service_busy_total", "counter", "Requests answered busy (503): every member full.",
+       svc_view, busy, MF_U64),
+    MM("service_expired_total", "counter", "Requests without a reply within request_expiry.",
+       svc_view, expired, MF_U64),
+};
+
+/* The reply latency of each service, as a Prometheus histogram. */
+static void monitor_svc_hist(struct monitor_buf *b, const struct stats *st)
+{
+	static const char name[] = "ringbus_service_reply_seconds";
+	monitor_family(b, name, "histogram",
+	               "Time from a request's delivery to a member to its reply, as the router "
+	               "sees it.");
+	for (size_t i = 0; i < st->nservices; i++) {
+		const struct svc_view *v = &st->services[i];
+		char svc[160];
+		monitor_prom_escape(v->name, svc, sizeof(svc));
+		uint64_t cum = 0;
+		for (uint32_t k = 0; k <= SVC_BUCKETS; k++) {
+			cum += v->lat_bucket[k];
+			if (k < SVC_BUCKETS)
+				monitor_buf_printf(
+				    b, "%s_bucket{service=\"%s\",le=\"%g\"} %" PRIu64 "\n", name,
+				    svc, svc_bucket_us[k] / 1e6, cum);
+			else
+				monitor_buf_printf(
+				    b, "%s_bucket{service=\"%s\",le=\"+Inf\"} %" PRIu64 "\n", name,
+				    svc, cum);
+		}
+		monitor_buf_printf(b, "%s_sum{service=\"%s\"} %.6f\n", name, svc,
+		                   (double)v->lat_sum_us / 1e6);
+		monitor_buf_printf(b, "%s_count{service=\"%s\"} %" PRIu64 "\n", name, svc, cum);
+	}
+}
+
 /* Writes every family of @tab for @n parts laid out @stride bytes apart from
  * @base, labelled @label="<index>" or, with @names, @label="<escaped name>"
  * where the name is a string at offset @name_off of each part. */
@@ -295,6 +346,12 @@ int monitor_render_metrics(const struct stats *st, const struct monitor_proc *p,
 		monitor_table(&b, monitor_adm_metrics, RB_ARRAY_LEN(monitor_adm_metrics),
 		              st->admission, sizeof(*st->admission), st->nadmission, "policy",
 		              offsetof(struct stats_admission, name), true);
+	}
+	if (st->nservices > 0) {
+		monitor_table(&b, monitor_svc_metrics, RB_ARRAY_LEN(monitor_svc_metrics),
+		              st->services, sizeof(*st->services), (int)st->nservices, "service",
+		              offsetof(struct svc_view, name), true);
+		monitor_svc_hist(&b, st);
 	}
 	if (b.oom) {
 		free(b.p);

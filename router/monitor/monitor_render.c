@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "router/monitor/monitor_int.h"
+#include "router/service.h"
 
 #define NS_PER_S 1000000000u
 
@@ -299,6 +300,40 @@ int monitor_render_admissionz(const struct stats *st, char **out)
 		monitor_json_u64(o, "no_progress_closes", ad->no_progress, &ok);
 		monitor_json_u64(o, "disconnects", ad->disconnects, &ok);
 		monitor_json_u64(o, "high_crossings", ad->high_crossings, &ok);
+	}
+	return monitor_json_finish(root, ok, out);
+}
+
+int monitor_render_servicez(const struct stats *st, char **out)
+{
+	cJSON *root = monitor_json_begin(st);
+	bool ok = root != NULL;
+	if (ok)
+		monitor_json_u64(root, "num_services", st->nservices, &ok);
+	cJSON *a = ok ? monitor_json_array(root, "services", &ok) : NULL;
+	for (size_t i = 0; ok && i < st->nservices; i++) {
+		const struct svc_view *v = &st->services[i];
+		cJSON *o = monitor_json_item(a, &ok);
+		if (!o)
+			break;
+		const char *sp = strchr(v->name, ' ');
+		char subject[SVC_NAME_MAX];
+		snprintf(subject, sizeof(subject), "%.*s", sp ? (int)(sp - v->name) : 0, v->name);
+		monitor_json_str(o, "subject", subject, &ok);
+		monitor_json_str(o, "queue", sp ? sp + 1 : v->name, &ok);
+		monitor_json_u64(o, "members", v->members, &ok);
+		monitor_json_u64(o, "max_inflight", v->limit, &ok);
+		monitor_json_u64(o, "requests", v->requests, &ok);
+		monitor_json_u64(o, "replies", v->replies, &ok);
+		monitor_json_i64(o, "outstanding", v->outstanding, &ok);
+		monitor_json_i64(o, "waiting", v->waiting, &ok);
+		monitor_json_u64(o, "queued", v->queued, &ok);
+		monitor_json_u64(o, "busy", v->busy, &ok);
+		monitor_json_u64(o, "expired", v->expired, &ok);
+		monitor_json_u64(o, "over_limit", v->over, &ok);
+		monitor_json_num(o, "reply_p50_ms", v->p50_ms, &ok);
+		monitor_json_num(o, "reply_p90_ms", v->p90_ms, &ok);
+		monitor_json_num(o, "reply_p99_ms", v->p99_ms, &ok);
 	}
 	return monitor_json_finish(root, ok, out);
 }

@@ -74,6 +74,8 @@ RB_MUST_CHECK int monitor_render_subsz(const struct stats *st, char **out);
 RB_MUST_CHECK int monitor_render_shardz(const struct stats *st, char **out);
 RB_MUST_CHECK int monitor_render_ioz(const struct stats *st, char **out);
 RB_MUST_CHECK int monitor_render_admissionz(const struct stats *st, char **out);
+/* /servicez: queue groups as services (router/service.h). */
+RB_MUST_CHECK int monitor_render_servicez(const struct stats *st, char **out);
 
 /* /metrics: Prometheus text exposition format 0.0.4. */
 RB_MUST_CHECK int monitor_render_metrics(const struct stats *st, const struct monitor_proc *p,

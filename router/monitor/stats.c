@@ -16,6 +16,7 @@
 #include "core/memacct.h"
 #include "router/iothr.h"
 #include "router/server.h"
+#include "router/service.h"
 #include "router/shard.h"
 
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -94,6 +95,10 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	admission_stats(g->adm, &out->admission, &out->nadmission);
 	server_gen_release(s, g);
 	out->bytes_held = memacct_total();
+	if (svc_snapshot(s->svc, &out->services, &out->nservices) != 0) {
+		stats_free(out);
+		return -ENOMEM;
+	}
 
 	out->nshards = s->nshards;
 	out->nio = s->nio;
@@ -143,6 +148,7 @@ void stats_free(struct stats *st)
 	free(st->io);
 	free(st->shards);
 	free(st->admission);
+	free(st->services);
 	free(st->conns);
 	memset(st, 0, sizeof(*st));
 }

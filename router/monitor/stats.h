@@ -14,6 +14,7 @@
 #include "core/compiler.h"
 
 struct server;
+struct svc_view;
 
 struct stats_conn {
 	uint64_t cid;
@@ -113,6 +114,8 @@ struct stats {
 	struct stats_shard *shards;
 	int nadmission;
 	struct stats_admission *admission;
+	size_t nservices; /* queue groups as services (router/service.h) */
+	struct svc_view *services;
 	size_t nconns; /* 0 unless asked for */
 	struct stats_conn *conns;
 };

@@ -234,6 +234,20 @@ static int pc_sample(struct pc_state *s, const char *p)
 	if (!pc_name(&p, name, true))
 		return pc_fail(s, "bad metric name");
 	long i = pc_family_find(s, name, false);
+	if (i < 0) { /* a histogram's series: <family>_bucket, _sum, _count */
+		static const char *const sfx[] = {"_bucket", "_sum", "_count"};
+		size_t n = strlen(name);
+		for (size_t k = 0; i < 0 && k < 3; k++) {
+			size_t ls = strlen(sfx[k]);
+			if (n <= ls || strcmp(name + n - ls, sfx[k]))
+				continue;
+			char fam[PC_NAME_MAX];
+			snprintf(fam, sizeof(fam), "%.*s", (int)(n - ls), name);
+			long j = pc_family_find(s, fam, false);
+			if (j >= 0 && !strcmp(s->fam[j].type, "histogram"))
+				i = j;
+		}
+	}
 	if (i < 0 || !s->fam[i].help || !s->fam[i].type[0])
 		return pc_fail(s, "sample %s without HELP and TYPE before it", name);
 	if (pc_enter(s, i))

@@ -12,6 +12,7 @@
 
 #include "core/compiler.h"
 #include "router/monitor/monitor_render.h"
+#include "router/service.h"
 #include "tests/router/prom_check.h"
 
 #define S        1000000000ull
@@ -156,6 +157,16 @@ static struct stats_conn fx_conns[NCONNS];
 static struct stats_shard fx_shards[NSHARDS];
 static struct stats_io fx_io[NIO];
 static struct stats_admission fx_adm[NPOLICY];
+static struct svc_view fx_svc[1] = {{.name = "svc.req workers",
+                                     .members = 4,
+                                     .limit = 8,
+                                     .requests = 10,
+                                     .replies = 7,
+                                     .busy = 2,
+                                     .expired = 1,
+                                     .outstanding = 2,
+                                     .lat_sum_us = 7000,
+                                     .lat_bucket = {1, 2, 4}}};
 
 /* Values chosen so that every sort order is distinct (see connz_sorts). */
 static void fx_conn(int i, uint64_t cid, uint64_t start_s, uint64_t last_s, uint32_t subs,
@@ -258,6 +269,8 @@ static struct stats fixture(void)
 	    .shards = fx_shards,
 	    .nadmission = NPOLICY,
 	    .admission = fx_adm,
+	    .nservices = 1,
+	    .services = fx_svc,
 	    .nconns = NCONNS,
 	    .conns = fx_conns,
 	};
@@ -568,6 +581,16 @@ Test(monitor_render, metrics_are_valid_prometheus_text_with_the_snapshot_values)
 	cr_expect_eq(metric(text, "ringbus_admission_deferred_seconds_total",
 	                    "policy=\"orders.\\\"x\\\"\\\\y\\nz\""),
 	             6);
+	cr_expect_eq(metric(text, "ringbus_service_busy_total", "service=\"svc.req workers\""), 2);
+	/* the histogram's buckets are cumulative */
+	cr_expect_eq(metric(text, "ringbus_service_reply_seconds_bucket",
+	                    "service=\"svc.req workers\",le=\"0.001\""),
+	             3);
+	cr_expect_eq(metric(text, "ringbus_service_reply_seconds_bucket",
+	                    "service=\"svc.req workers\",le=\"+Inf\""),
+	             7);
+	cr_expect_eq(
+	    metric(text, "ringbus_service_reply_seconds_count", "service=\"svc.req workers\""), 7);
 	free(text);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "router/service.h"
 #include "router/shard.h"
 
 struct fake {
@@ -38,6 +39,7 @@ static void fake_low(void *ctx, uint64_t *bytes, uint64_t *msgs)
 
 static struct fake fk;
 static struct shard sh;
+static struct svc_table *svc; /* the request-aware suite's */
 
 static void setup_with(int nio, uint32_t stream_size)
 {
@@ -50,7 +52,8 @@ static void setup_with(int nio, uint32_t stream_size)
 	                        .wake_io = fake_wake_io,
 	                        .marks_cleared = fake_cleared,
 	                        .want_trim = fake_trim,
-	                        .low_marks = fake_low};
+	                        .low_marks = fake_low,
+	                        .svc = svc};
 	static struct wake owner; /* never slept on: the test runs the shard */
 	cr_assert_eq(shard_init(&sh, 0, &env, &owner, 64, stream_size), 0);
 }
@@ -58,6 +61,8 @@ static void setup_with(int nio, uint32_t stream_size)
 static void teardown(void)
 {
 	shard_fini(&sh);
+	svc_table_free(svc);
+	svc = NULL;
 }
 
 /* A connection id of I/O thread @io (as io/loop makes them). */
@@ -293,4 +298,160 @@ Test(shard_small, a_full_stream_keeps_its_order_for_the_next_claim_holder)
 		snprintf(text, sizeof text, "%d", i);
 		cr_expect_str_eq(pl[i + 1], text, "result %d in order", i + 1);
 	}
+}
+
+/* ---- request-aware queue groups (router/shard_request.c) ---- */
+
+static uint64_t refs[3];
+
+/* Three members of "svc workers" on thread 0 (slots 10..12) with @limit and
+ * @wait_ns, subscribed through the shard. */
+static void setup_members(uint32_t limit, uint64_t wait_ns)
+{
+	cr_assert_eq(svc_table_new(&svc), 0);
+	atomic_store(&svc->aware, true);
+	setup_with(1, 64);
+	struct mbatch *b = batch_from(0);
+	for (uint32_t i = 0; i < 3; i++) {
+		refs[i] = svc_join(svc, "svc", 3, "workers", 7, limit, wait_ns);
+		cr_assert_neq(refs[i], 0);
+		add_sub(b, conn_of(0, 10 + i), "svc", "workers", 1);
+		b->e[i].len = (uint32_t)(refs[i] >> 32);
+		b->e[i].hdr_len = (uint32_t)refs[i];
+	}
+	run_batch(b);
+	struct delivery d[4];
+	results(0, d, 4, NULL);
+}
+
+static void setup_unlimited(void)
+{
+	setup_members(0, 0);
+}
+
+/* A request (reply subject "r") from thread 0's connection 1; @status: the
+ * requester takes a 503. */
+static void request(struct mbatch *b, bool status)
+{
+	struct mentry *e = add(b, MENTRY_MSG, conn_of(0, 1), "svc", "rq", 0);
+	e->subject_len = 3;
+	e->reply_len = 1;
+	e->len = 1;
+	if (status)
+		e->flags |= MENTRY_F_NO_RESPONDERS;
+	b->nmsgs++;
+}
+
+/* Runs one request; returns its result (the last one). */
+static struct delivery run_request(bool status)
+{
+	struct mbatch *b = batch_from(0);
+	request(b, status);
+	run_batch(b);
+	struct delivery d[4];
+	size_t n = results(0, d, 4, NULL);
+	cr_assert_geq(n, 1);
+	return d[n - 1];
+}
+
+TestSuite(shard_request, .init = setup_unlimited, .fini = teardown);
+
+Test(shard_request, a_request_goes_to_the_member_with_the_fewest_in_flight)
+{
+	cr_assert(svc_take(svc, refs[0], 0, false) && svc_take(svc, refs[0], 0, false));
+	cr_assert(svc_take(svc, refs[2], 0, false));
+	struct delivery d = run_request(false);
+	cr_expect_eq(d.kind, DELIVERY_MSG);
+	cr_expect_eq((uint32_t)d.conn, 11, "to the idle member, not %u", (uint32_t)d.conn);
+	cr_expect(d.flags & DELIVERY_F_TRACKED);
+	cr_expect_eq(svc_load(svc, refs[1]), 1, "counted in flight");
+	/* equals take turns: 0 has 2, 1 and 2 have 1 each */
+	d = run_request(false);
+	cr_expect_eq((uint32_t)d.conn, 12);
+	d = run_request(false);
+	cr_expect_eq((uint32_t)d.conn, 11);
+}
+
+Test(shard_request, plain_messages_keep_round_robin_and_are_not_counted)
+{
+	cr_assert(svc_take(svc, refs[0], 0, false));
+	struct mbatch *b = batch_from(0);
+	for (int i = 0; i < 30; i++)
+		add_msg(b, conn_of(0, 1), "svc", "j");
+	run_batch(b);
+	struct delivery d[64];
+	size_t n = results(0, d, 64, NULL);
+	int per[3] = {0};
+	for (size_t i = 0; i < n; i++)
+		if (d[i].kind == DELIVERY_MSG) {
+			per[(uint32_t)d[i].conn - 10]++;
+			cr_expect_eq(d[i].flags & DELIVERY_F_TRACKED, 0);
+		}
+	for (int m = 0; m < 3; m++)
+		cr_expect_eq(per[m], 10, "member %d got %d", m, per[m]);
+	cr_expect_eq(svc_load(svc, refs[0]), 1);
+}
+
+Test(shard_request, a_member_that_left_gets_nothing)
+{
+	svc_leave(svc, refs[0]);
+	svc_leave(svc, refs[1]);
+	for (int i = 0; i < 5; i++) {
+		struct delivery d = run_request(false);
+		cr_expect_eq((uint32_t)d.conn, 12);
+	}
+	svc_done(svc, refs[0], true, 1000, false); /* after leaving: ignored */
+	cr_expect_eq(svc_load(svc, refs[0]), SVC_GONE);
+}
+
+static void setup_limit1(void)
+{
+	setup_members(1, 0);
+}
+
+TestSuite(shard_request_full, .init = setup_limit1, .fini = teardown);
+
+Test(shard_request_full, every_member_full_answers_busy_or_sends_over_the_limit)
+{
+	for (int i = 0; i < 3; i++)
+		cr_assert(svc_take(svc, refs[i], 1, false));
+	cr_expect_not(svc_take(svc, refs[0], 1, false), "at its limit");
+	struct delivery d = run_request(true);
+	cr_expect_eq(d.kind, DELIVERY_NO_RESPONDERS, "busy: the 503 to the requester");
+	cr_expect_eq(d.conn, conn_of(0, 1));
+	struct svc *s = svc_of(svc, refs[0]);
+	cr_expect_eq(atomic_load(&s->busy), 1);
+	/* a requester that takes no status gets a member anyway */
+	d = run_request(false);
+	cr_expect_eq(d.kind, DELIVERY_MSG);
+	cr_expect_eq(atomic_load(&s->over), 1);
+}
+
+static void setup_wait(void)
+{
+	setup_members(1, 60ull * 1000000000u);
+}
+
+TestSuite(shard_request_wait, .init = setup_wait, .fini = teardown);
+
+Test(shard_request_wait, a_waiting_request_goes_to_the_first_member_with_room)
+{
+	for (int i = 0; i < 3; i++)
+		cr_assert(svc_take(svc, refs[i], 1, false));
+	struct delivery d = run_request(true);
+	cr_expect_eq(d.kind, DELIVERY_NONE, "it waits: no result but the run's end");
+	cr_expect_eq(atomic_load(&sh.waiting), 1);
+	svc_done(svc, refs[1], true, 2000000, false); /* member 1 replied */
+	struct mbatch *b = batch_from(0);
+	mbatch_add(b, MENTRY_KICK, 0);
+	run_batch(b);
+	struct delivery r[4];
+	size_t n = results(0, r, 4, NULL);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(r[0].kind, DELIVERY_MSG);
+	cr_expect_eq((uint32_t)r[0].conn, 11);
+	cr_expect(r[0].flags & DELIVERY_F_TRACKED);
+	cr_expect(r[0].flags & DELIVERY_F_END, "the kick's run ends with it");
+	cr_expect_eq(atomic_load(&sh.waiting), 0);
+	cr_expect_eq(atomic_load(&svc_of(svc, refs[1])->queued), 1);
 }

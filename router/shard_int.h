@@ -1,0 +1,68 @@
+/* What router/shard.c (batches, streams, closes) and router/shard_request.c
+ * (request-aware queue groups) share. Private to those two files; the
+ * caller holds the shard's claim in everything here. */
+#ifndef ROUTER_SHARD_INT_H
+#define ROUTER_SHARD_INT_H
+
+#include "router/batch.h"
+#include "router/shard.h"
+
+struct sublist_qgroup;
+
+/* Adds @n to a counter only the claim holder writes (see shard_counters). */
+static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+/* Replaces @io's full open dbatch with a new one (@must: wait for memory).
+ * Returns false when a result that may be dropped found no memory. */
+bool shard_stream_renew(struct shard *sh, int io, bool must);
+
+/* A new result pointing into @b in the stream of I/O thread @io, for the
+ * caller to fill in place; NULL when it was dropped for want of memory (an
+ * end marker, @must, is never dropped). */
+static inline struct delivery *shard_emit_slot(struct shard *sh, int io, const struct mbatch *b,
+                                               bool must)
+{
+	struct shard_stream *o = &sh->out[io];
+	if (RB_UNLIKELY(!o->open || !dbatch_has_room(o->open, b)) &&
+	    !shard_stream_renew(sh, io, must)) {
+		shard_count(&sh->st.dropped, 1);
+		return NULL;
+	}
+	o->run_records++;
+	return dbatch_slot(o->open, b);
+}
+
+/* Appends a copy of @d to the stream of I/O thread @io. */
+static inline void shard_emit(struct shard *sh, int io, const struct delivery *d)
+{
+	struct delivery *slot = shard_emit_slot(sh, io, d->b, d->flags & DELIVERY_F_END);
+	if (slot)
+		*slot = *d;
+}
+
+/* True when @owner closed and its subscriptions are still being removed. */
+bool shard_owner_dying(const struct shard *sh, uint64_t owner);
+
+/* ---- router/shard_request.c ---- */
+
+/* A request (@e has a reply subject) for queue group @grp, when the router
+ * is request-aware: to the member with the fewest requests in flight under
+ * its service's limit; when every member is full, it waits for one (its
+ * policy's wait, as the service's pace allows) or is answered busy (a 503
+ * status, when the requester takes one) or, for a requester that takes no
+ * status, goes to the least busy member anyway. Returns 1 when delivered
+ * now; sets *@answered when it waits or was answered busy (no
+ * no-responders status then). */
+uint32_t shard_request(struct shard *sh, int io, const struct mbatch *b, const struct mentry *e,
+                       struct sublist_qgroup *grp, bool no_echo, bool dying, bool *answered);
+/* Hands waiting requests to members that have room, and answers busy those
+ * that waited too long (a MENTRY_KICK from I/O thread @io). */
+void shard_request_kick(struct shard *sh, int io);
+/* Frees the waiting requests (shard_fini). */
+void shard_request_fini(struct shard *sh);
+
+#endif /* ROUTER_SHARD_INT_H */
