@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Request-aware queue groups side by side with nats-server, on loopback.
-# Responders are plain processes with blocking sockets (bench/lib/
-# responder.py, 1-2 ms of work per request), requesters the JavaScript
-# client (bench/lib/requester.mjs):
+# Responders are plain processes with blocking sockets (tests/integration/
+# js/responder.py, 1-2 ms of work per request), requesters the JavaScript
+# client (tests/integration/js/requester.mjs):
 #  frozen      4 responders, one stopped (SIGSTOP); 1,000 requests at 500/s,
 #              1 s timeout: how many time out;
 #  saturation  4 responders; 20,000 requests at once, 3 s timeout: how many
@@ -80,7 +80,7 @@ start_responders() {
 	for i in $(seq "$1"); do
 		fifo=$out/ready.$i
 		rm -f "$fifo"
-		python3 "$top/bench/lib/responder.py" "$port" svc.req workers 1 2 >"$fifo" 2>&1 &
+		python3 "$top/tests/integration/js/responder.py" "$port" svc.req workers 1 2 >"$fifo" 2>&1 &
 		rpids+=($!)
 	done
 	for i in $(seq "$1"); do
@@ -96,7 +96,7 @@ record() {
 }
 
 requester() {
-	timeout 120 node "$top/bench/lib/requester.mjs" "nats://127.0.0.1:$port" svc.req "$@"
+	timeout 120 node "$top/tests/integration/js/requester.mjs" "nats://127.0.0.1:$port" svc.req "$@"
 }
 
 frozen() { # KIND VARIANT [ARGS...]

@@ -1,5 +1,5 @@
-// Requests with the JavaScript client (npm `nats` 2.x, from
-// tests/integration/js), as a web service would send them, for
+// Requests with the JavaScript client (npm `nats` 2.x), as a web service
+// would send them, for services.sh (the integration test) and
 // bench/services.sh:
 //   node requester.mjs URL SUBJECT --count N (--rate R | --burst)
 //        --timeout MS [--old-style]
@@ -8,13 +8,7 @@
 // line: answered, timed_out, busy (the 503 status: no responders or busy),
 // other errors, and for busy answers how long they took (ms: p50, p95,
 // max, and how many within 10 ms).
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, "../../tests/integration/js/package.json"));
-const { connect, ErrorCode } = require("nats");
+import { connect, ErrorCode } from "nats";
 
 const [url, subject, ...rest] = process.argv.slice(2);
 const opt = { count: 1000, rate: 0, burst: false, timeout: 1000, old: false };

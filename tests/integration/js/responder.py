@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A queue-group responder as a plain process with a blocking socket, for
-bench/services.sh: responder.py PORT SUBJECT QUEUE MIN_MS MAX_MS. It answers
+services.sh (the integration test) and bench/services.sh: responder.py PORT SUBJECT QUEUE MIN_MS MAX_MS. It answers
 every request with "ok" after working (sleeping) MIN_MS..MAX_MS, one at a
 time, until the server closes the connection or it gets SIGTERM."""
 import random
