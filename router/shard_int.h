@@ -16,9 +16,18 @@ static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
 	                      memory_order_relaxed);
 }
 
+/* ---- router/shard_stream.c ---- */
+
 /* Replaces @io's full open dbatch with a new one (@must: wait for memory).
  * Returns false when a result that may be dropped found no memory. */
 bool shard_stream_renew(struct shard *sh, int io, bool must);
+/* Queues a filled dbatch behind those waiting for @io (they go in order). */
+void shard_stream_queue(struct shard *sh, int io, struct dbatch *db);
+/* The entry just applied ended a run: its last result carries the end
+ * marker, or a result of its own does when the run made none. */
+void shard_end_run(struct shard *sh, int io);
+/* Frees what a stream holds (shard_fini). */
+void shard_stream_fini(struct shard_stream *o);
 
 /* A new result pointing into @b in the stream of I/O thread @io, for the
  * caller to fill in place; NULL when it was dropped for want of memory (an
@@ -44,8 +53,22 @@ static inline void shard_emit(struct shard *sh, int io, const struct delivery *d
 		*slot = *d;
 }
 
-/* True when @owner closed and its subscriptions are still being removed. */
-bool shard_owner_dying(const struct shard *sh, uint64_t owner);
+/* A closed connection whose subscriptions are still being removed. */
+struct shard_dying {
+	uint64_t owner;
+	size_t total; /* subscriptions it had when it closed */
+};
+
+/* True when @owner closed and its subscriptions are still being removed: it
+ * gets no more deliveries (a queue group picks another member). */
+static inline bool shard_owner_dying(const struct shard *sh, uint64_t owner)
+{
+	uint32_t n = atomic_load_explicit(&sh->ndying, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++)
+		if (sh->dying[i].owner == owner)
+			return true;
+	return false;
+}
 
 /* ---- router/shard_request.c ---- */
 
