@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/perm.h"
+
 struct auth_user {
 	char *name;
 	char *secret;
+	struct perms *perms;
 };
 
 struct auth {
@@ -30,23 +33,31 @@ void auth_free(struct auth *a)
 	for (int i = 0; i < a->nusers; i++) {
 		free(a->users[i].name);
 		free(a->users[i].secret);
+		perm_free(a->users[i].perms);
 	}
 	free(a->users);
 	free(a->token);
 	free(a);
 }
 
-int auth_add_user(struct auth *a, const char *user, const char *password)
+int auth_add_user(struct auth *a, const char *user, const char *password, const struct perms *perms)
 {
 	if (!user || !*user || !password)
 		return -EINVAL;
+	bool ok;
+	struct perms *p = perm_copy(perms, &ok);
 	char *secret = strdup(password);
-	if (!secret)
+	if (!secret || !ok) {
+		free(secret);
+		perm_free(p);
 		return -ENOMEM;
+	}
 	for (int i = 0; i < a->nusers; i++)
 		if (!strcmp(a->users[i].name, user)) {
 			free(a->users[i].secret);
+			perm_free(a->users[i].perms);
 			a->users[i].secret = secret;
+			a->users[i].perms = p;
 			return 0;
 		}
 	struct auth_user *u = realloc(a->users, sizeof(*u) * (size_t)(a->nusers + 1));
@@ -54,13 +65,13 @@ int auth_add_user(struct auth *a, const char *user, const char *password)
 	if (!u || !name) {
 		free(name);
 		free(secret);
+		perm_free(p);
 		if (u)
 			a->users = u;
 		return -ENOMEM;
 	}
 	a->users = u;
-	u[a->nusers].name = name;
-	u[a->nusers].secret = secret;
+	u[a->nusers] = (struct auth_user){.name = name, .secret = secret, .perms = p};
 	a->nusers++;
 	return 0;
 }
@@ -129,4 +140,12 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 		if (!strcmp(a->users[i].name, user))
 			return auth_match(a->users[i].secret, pass);
 	return false;
+}
+
+const struct perms *auth_perms(const struct auth *a, const char *user)
+{
+	for (int i = 0; a && user && i < a->nusers; i++)
+		if (!strcmp(a->users[i].name, user))
+			return a->users[i].perms;
+	return NULL;
 }

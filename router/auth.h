@@ -14,9 +14,13 @@ struct auth;
 struct auth *auth_new(void);
 void auth_free(struct auth *a);
 
-/* Adds @user with @password (plain, or a bcrypt hash). A second entry for the
- * same user replaces the first. Returns 0, -EINVAL (empty user) or -ENOMEM. */
-RB_MUST_CHECK int auth_add_user(struct auth *a, const char *user, const char *password);
+struct perms;
+
+/* Adds @user with @password (plain, or a bcrypt hash) and permissions @perms
+ * (copied; NULL: none). A second entry for the same user replaces the first.
+ * Returns 0, -EINVAL (empty user) or -ENOMEM. */
+RB_MUST_CHECK int auth_add_user(struct auth *a, const char *user, const char *password,
+                                const struct perms *perms);
 
 /* Requires @token (plain or bcrypt). Returns 0 or -ENOMEM. */
 RB_MUST_CHECK int auth_set_token(struct auth *a, const char *token);
@@ -28,6 +32,9 @@ bool auth_required(const struct auth *a);
  * accepted. A bcrypt check costs what its cost factor says (about 1 ms at
  * cost 4, 60 ms at cost 10) on the calling thread. */
 bool auth_check(const struct auth *a, const char *user, const char *pass, const char *token);
+
+/* The permissions of @user (NULL: none, or no such user). Borrowed from @a. */
+const struct perms *auth_perms(const struct auth *a, const char *user);
 
 /* Number of users (for the start-up log). */
 int auth_nusers(const struct auth *a);

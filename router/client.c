@@ -67,6 +67,8 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	}
 	if (cl->opts.pedantic && !subject_valid_pub(f->subject.ptr, f->subject.len))
 		client_err(cl, "Invalid Publish Subject", false);
+	if (RB_UNLIKELY(cl->perms != NULL) && !client_perm_publish(cl, f))
+		return;
 	if (RB_UNLIKELY(cl->inflight != NULL)) /* a queue member: the reply to a request? */
 		client_inflight_reply(cl, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop));
 
@@ -174,6 +176,12 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 	}
 	if (client_auth_required(cl) && !client_check_auth(cl)) {
 		client_err(cl, "Authorization Violation", true);
+		return;
+	}
+	if (!client_perm_connect(cl, auth_perms(server_live(cl->t->srv)->auth, cl->opts.user))) {
+		log_error("cid %llu: out of memory for its permissions: closing",
+		          (unsigned long long)cl->cid);
+		io_conn_close(cl->c, false);
 		return;
 	}
 	cl->connected = true;
@@ -304,6 +312,7 @@ int client_on_open(void *ctx, struct io_conn *c)
 	connect_opts_init(&cl->opts);
 	map_init(&cl->by_sid);
 	map_init(&cl->by_id);
+	map_init(&cl->responses);
 	c->user = cl;
 
 	if (!c->adopted) {
@@ -526,6 +535,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 	connect_opts_fini(&cl->opts);
 	client_pend_free(cl);
 	client_inflight_free(cl);
+	client_perm_free(cl);
 	free(cl->stash);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,
@@ -539,6 +549,7 @@ static void client_tick_one(struct io_conn *c, void *arg)
 	uint64_t now = *(uint64_t *)arg;
 	struct client *cl = c->user;
 	const struct live *cfg = server_live(cl->t->srv);
+	client_perm_tick(cl, now);
 	if (RB_UNLIKELY(io_conn_stalled_ns(c, now) >
 	                (uint64_t)cl->t->srv->cfg.write_deadline_ms * 1000000u) &&
 	    client_missed_deadline(cl, now))

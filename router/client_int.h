@@ -51,7 +51,8 @@ struct csub {
 	uint16_t sid_len;
 	uint16_t subject_len;
 	uint16_t queue_len;
-	char *sid; /* all three NUL-terminated in str[] */
+	bool perm_filter; /* overlaps a deny entry: each delivery is checked */
+	char *sid;        /* all three NUL-terminated in str[] */
 	char *subject;
 	char *queue;
 	char str[];
@@ -121,6 +122,7 @@ struct client {
 	/* The subject this connection last published to and its shard: most
 	 * publishers send to the same subject again and again. */
 	uint32_t last_shard;
+	bool last_pub_ok;      /* permissions: may publish to last_subj */
 	uint8_t last_subj_len; /* 0: none cached */
 	char last_subj[CLIENT_LAST_SUBJ_MAX];
 	struct csub *last_cs; /* the subscription last delivered to (NULL: none) */
@@ -161,7 +163,13 @@ struct client {
 	uint8_t pol_subj_len; /* 0: none */
 	char pol_subj[CLIENT_LAST_SUBJ_MAX];
 	struct inflight *inflight; /* as a queue member (NULL: none yet) */
-	uint64_t *held_pubs;       /* publishers it asked to pause */
+	/* permissions (router/perm.h): its own copy, NULL when unrestricted;
+	 * with allow_responses, the reply subjects it may answer: hash ->
+	 * (deadline in ms << 16 | replies sent) */
+	struct perms *perms;
+	struct map responses;
+	uint64_t perm_violations;
+	uint64_t *held_pubs; /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;
@@ -226,6 +234,22 @@ void client_inflight_reply(struct client *cl, const char *subj, size_t len, uint
 void client_inflight_tick(struct iothr *t, uint64_t now);
 /* Frees @cl's requests (it closes). */
 void client_inflight_free(struct client *cl);
+
+/* ---- router/client_perm.c ---- */
+
+/* Permissions at CONNECT: copies the user's (NULL: none). False when out
+ * of memory. */
+bool client_perm_connect(struct client *cl, const struct perms *p);
+/* May @cl publish @f? Answers -ERR when it may not (the connection stays). */
+bool client_perm_publish(struct client *cl, const struct proto_frame *f);
+/* May @cl subscribe as @f says? Answers -ERR when not; sets *@filter. */
+bool client_perm_subscribe(struct client *cl, const struct proto_frame *f, bool *filter);
+/* A message with reply @reply was delivered to @cl: with allow_responses it
+ * may answer it. */
+void client_perm_request(struct client *cl, const char *reply, size_t len, uint64_t now);
+/* Every tick: forgets the expired replies @cl could have sent. */
+void client_perm_tick(struct client *cl, uint64_t now);
+void client_perm_free(struct client *cl);
 
 /* ---- router/client_sub.c ---- */
 

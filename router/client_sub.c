@@ -138,6 +138,9 @@ void client_on_sub(struct client *cl, const struct proto_frame *f)
 		client_ok(cl); /* a duplicate sid is ignored, as nats-server does */
 		return;
 	}
+	bool filter = false;
+	if (RB_UNLIKELY(cl->perms != NULL) && !client_perm_subscribe(cl, f, &filter))
+		return;
 	uint32_t max_subs = server_live(cl->t->srv)->max_subscriptions;
 	if (max_subs && cl->nsubs >= max_subs) {
 		client_err(cl, "maximum subscriptions exceeded", false);
@@ -162,6 +165,7 @@ void client_on_sub(struct client *cl, const struct proto_frame *f)
 	cs->subject_len = (uint16_t)jlen;
 	cs->queue_len = (uint16_t)qlen;
 	cs->sid_hash = h;
+	cs->perm_filter = filter;
 	cs->subid = ++cl->next_subid;
 	cs->shard = subject_has_wildcard(cs->subject, jlen)
 	                ? CLIENT_ALL_SHARDS

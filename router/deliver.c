@@ -17,6 +17,7 @@
 #include "core/memacct.h"
 #include "router/client_int.h"
 #include "router/index/subject.h"
+#include "router/perm.h"
 #include "router/service.h"
 
 bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
@@ -337,6 +338,10 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	struct proto_span reply = {subj + e->subject_len, e->reply_len};
 	struct proto_span sid = {cs->sid, cs->sid_len};
 	const char *payload = subj + e->subject_len + e->reply_len;
+	if (RB_UNLIKELY(cs->perm_filter) && !perm_deliver_ok(cl->perms, subj, e->subject_len)) {
+		client_untrack(cl, d, cs);
+		return; /* a subject its permissions deny, inside a pattern they allow */
+	}
 	bool hmsg = e->hdr_len && cl->opts.headers;
 	uint32_t body = hmsg ? e->len : e->len - e->hdr_len;
 	const char *p = hmsg ? payload : payload + e->hdr_len;
@@ -365,6 +370,8 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	cl->out_bytes += body;
 	if (RB_UNLIKELY(d->flags & DELIVERY_F_TRACKED) && cs->svc_ref)
 		client_inflight_add(cl, cs, reply.ptr, reply.len, io_loop_now(cl->c->loop));
+	if (RB_UNLIKELY(cl->perms != NULL) && cl->perms->resp_max && reply.len)
+		client_perm_request(cl, reply.ptr, reply.len, io_loop_now(cl->c->loop));
 	if (++cs->delivered == cs->max)
 		client_unsub(cl, cs);
 }

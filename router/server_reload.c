@@ -22,13 +22,14 @@ struct live *server_live_new(const struct config *c)
 	lv->auth = auth_new();
 	if (!lv->auth)
 		goto err;
-	if (c->user && auth_add_user(lv->auth, c->user, c->pass ? c->pass : ""))
+	if (c->user && auth_add_user(lv->auth, c->user, c->pass ? c->pass : "", NULL))
 		goto err;
 	if (c->token && auth_set_token(lv->auth, c->token))
 		goto err;
 	for (int i = 0; i < c->nusers; i++)
 		if (auth_add_user(lv->auth, c->users[i].name,
-		                  c->users[i].password ? c->users[i].password : "")) {
+		                  c->users[i].password ? c->users[i].password : "",
+		                  c->users[i].perms ? c->users[i].perms : c->default_perms)) {
 			log_error("authorization users: invalid entry '%s'", c->users[i].name);
 			goto err;
 		}

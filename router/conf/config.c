@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/pin.h"
 #include "router/admission.h"
+#include "router/perm.h"
 #include "router/conf/table.h"
 
 /* config_row_by_key() as struct config_ctx takes it. */
@@ -69,8 +70,10 @@ void config_fini(struct config *c)
 	for (int i = 0; i < c->nusers; i++) {
 		free(c->users[i].name);
 		free(c->users[i].password);
+		perm_free(c->users[i].perms);
 	}
 	free(c->users);
+	perm_free(c->default_perms);
 	config_list_free(&c->tls_ciphers);
 	config_list_free(&c->tls_curves);
 	adm_config_free(c->adm);

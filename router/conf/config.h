@@ -23,9 +23,12 @@ struct adm_config;
 #define CONFIG_NATS_VERSION "2.9.10"
 
 /* A user of authorization { users: [...] }. Strings owned. */
+struct perms;
+
 struct config_user {
 	char *name;
-	char *password; /* plain, or a bcrypt hash ($2a$, $2b$, $2y$) */
+	char *password;      /* plain, or a bcrypt hash ($2a$, $2b$, $2y$) */
+	struct perms *perms; /* its permissions (router/perm.h), or NULL */
 };
 
 /* What the --tls* flags gave: they replace the file's tls {} block when any
@@ -68,6 +71,7 @@ struct config {
 	char *pass;
 	char *token;
 	struct config_user *users;
+	struct perms *default_perms; /* authorization { default_permissions } */
 	int nusers;
 	uint32_t auth_timeout_ms; /* 0: nats-server's default (2 s; TLS timeout + 1 s with TLS) */
 	/* tls */

@@ -12,6 +12,7 @@
 #include "io/tls/tls.h"
 #include "router/admission.h"
 #include "router/conf/table.h"
+#include "router/perm.h"
 
 static int config_dup_into(char **dst, const char *s, size_t len)
 {
@@ -102,9 +103,10 @@ static int config_user_entry(struct config_ctx *x, const struct conf_value *m,
 			if (config_in_string(x, &in, &s) == 0 && config_dup_into(dst, s, strlen(s)))
 				config_report_in(x, false, &in, "out of memory");
 		} else if (config_word_in(perms, key, true)) {
-			config_report_at(x, false, conf_entry_pos(e),
-			                 "field \"%s\" is not supported: %s", key,
-			                 config_unsupported_key(CONFIG_B_AUTH, "permissions"));
+			perm_free(u->perms);
+			u->perms = NULL;
+			if (perm_read(x, &in, &u->perms))
+				continue; /* reported and counted in @x */
 		} else if (!strcasecmp(key, "nkey") || config_word_in(types, key, true)) {
 			config_report_at(
 			    x, false, conf_entry_pos(e),
@@ -121,6 +123,8 @@ static int config_user_entry(struct config_ctx *x, const struct conf_value *m,
 
 static void config_users_free(struct config_user *u, int n)
 {
+	for (int i = 0; i < n; i++)
+		perm_free(u[i].perms);
 	for (int i = 0; i < n; i++) {
 		free(u[i].name);
 		free(u[i].password);
@@ -166,6 +170,31 @@ int config_set_users(struct config_ctx *x, const struct config_row *r, const str
 	config_users_free(x->c->users, x->c->nusers);
 	x->c->users = users;
 	x->c->nusers = (int)n;
+	return 0;
+}
+
+int config_set_default_perms(struct config_ctx *x, const struct config_row *r,
+                             const struct config_in *in)
+{
+	(void)r;
+	struct perms *p = NULL;
+	if (perm_read(x, in, &p))
+		return -EINVAL;
+	perm_free(x->c->default_perms);
+	x->c->default_perms = p;
+	return 0;
+}
+
+/* permissions beside a single user: nats-server ignores them, silently;
+ * ringbus says so. */
+int config_set_single_perms(struct config_ctx *x, const struct config_row *r,
+                            const struct config_in *in)
+{
+	(void)r;
+	config_report_in(x, true, in,
+	                 "%s beside a single user is ignored (as nats-server does): give the user "
+	                 "in users [ {user, password, permissions} ] for them to apply",
+	                 in->name);
 	return 0;
 }
 

@@ -118,6 +118,10 @@ RB_MUST_CHECK int config_map_block(struct config_ctx *x, const struct conf_value
 int config_set_listen(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
 int config_set_http(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
 int config_set_users(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
+int config_set_default_perms(struct config_ctx *x, const struct config_row *r,
+                             const struct config_in *in);
+int config_set_single_perms(struct config_ctx *x, const struct config_row *r,
+                            const struct config_in *in);
 int config_set_authorization(struct config_ctx *x, const struct config_row *r,
                              const struct config_in *in);
 int config_set_tls_block(struct config_ctx *x, const struct config_row *r,

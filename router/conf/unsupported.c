@@ -85,14 +85,6 @@ static const struct config_unsupported config_bad_keys[] = {
      "have: remove them"},
 };
 
-/* authorization { } */
-static const struct config_unsupported config_bad_auth[] = {
-    {"permissions permission default_permissions default_permission",
-     "permissions are not supported yet (issue 15); without them every user may publish "
-     "and subscribe to every subject, so ringbus refuses to start rather than allow it: "
-     "remove them, or keep nats-server until then"},
-};
-
 /* tls { } */
 static const struct config_unsupported config_bad_tls[] = {
     {"insecure", "not supported (it only concerns outgoing connections, which ringbus does "
@@ -124,8 +116,6 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 	switch (block) {
 	case CONFIG_B_TOP:
 		return config_find(config_bad_keys, RB_ARRAY_LEN(config_bad_keys), key, true);
-	case CONFIG_B_AUTH:
-		return config_find(config_bad_auth, RB_ARRAY_LEN(config_bad_auth), key, true);
 	case CONFIG_B_TLS:
 		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
 	default:

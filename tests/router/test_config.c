@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "router/admission.h"
+#include "router/perm.h"
 #include "tests/router/config_util.h"
 
 Test(config, nats_server_keys_mean_what_they_mean_to_it)
@@ -156,10 +157,6 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	    {"system_account: SYS\n", "accounts"},
 	    {"no_auth_user: a\n", "accounts"},
 	    {"https_port: 8443\n", "HTTPS"},
-	    {"authorization { user: a, password: b, permissions: { publish: x } }\n",
-	     "permissions are not supported yet"},
-	    {"authorization { users: [{user: a, password: b, permissions: {publish: x}}] }\n",
-	     "permissions are not supported yet"},
 	    {"authorization { users: [{nkey: UABC}] }\n", "issue 15"},
 	    {"tls { insecure: true }\n", "outgoing"},
 	    {"tls { verify_and_map: true }\n", "issue 15"},
@@ -194,6 +191,31 @@ Test(config, authorization_takes_a_user_a_token_or_users)
 	cr_expect_str_eq(c.users[0].password, "one");
 	cr_expect_str_eq(c.users[1].name, "bob");
 	cr_expect_str_eq(c.users[1].password, "$2b$04$abc");
+	config_fini(&c);
+	/* permissions: per user, defaults, ignored beside a single user */
+	cr_assert_eq(cfgt_load(&c, "authorization {\n default_permissions: {publish: \"d.>\"}\n"
+	                           " users = [ {user: u, password: p, permissions: {\n"
+	                           "   publish: {allow: [\"a\", \"b.*\"], deny: \"b.x\"},\n"
+	                           "   subscribe: \"jobs.* workers\",\n"
+	                           "   allow_responses: {max: 3, expires: \"2s\"}}} ]\n}\n"),
+	             0, "%s", cfgt_reports[0]);
+	cr_assert_not_null(c.users[0].perms);
+	cr_expect_eq(c.users[0].perms->pub.allow.n, 2);
+	cr_expect_str_eq(c.users[0].perms->pub.deny.e[0].subject, "b.x");
+	cr_expect_str_eq(c.users[0].perms->sub.allow.e[0].queue, "workers");
+	cr_expect_eq(c.users[0].perms->resp_max, 3);
+	cr_expect_eq(c.users[0].perms->resp_expires_ns, 2000000000ull);
+	cr_assert_not_null(c.default_perms);
+	config_fini(&c);
+	cr_assert_eq(
+	    cfgt_load(&c, "authorization { user: a, password: b, permissions: {publish: x} }\n"),
+	    0);
+	cr_expect(cfgt_reported("is ignored (as nats-server does)"), "%s", cfgt_reports[0]);
+	config_fini(&c);
+	cr_expect_eq(cfgt_load(&c, "authorization { users: [{user: a, password: b, permissions: "
+	                           "{publish: \"a..b\"}}] }\n"),
+	             -EINVAL);
+	cr_expect(cfgt_reported("is not a valid subject"), "%s", cfgt_reports[0]);
 	config_fini(&c);
 	/* the default timeout: 2s, or the TLS timeout + 1s with TLS */
 	cfgt_init(&c);

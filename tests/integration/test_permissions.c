@@ -1,0 +1,199 @@
+/* Per-user permissions from one configuration file, the same for both
+ * servers (nats-server 2.9.10's answers in ../shared/NATS-CONFIG-NOTES.md):
+ * publish and subscribe as a subject, a list or {allow, deny}; queue
+ * entries; allow_responses; default_permissions. Each violation is one
+ * -ERR with nats-server's text, the connection stays up, and a denied
+ * subject inside an allowed pattern is never delivered. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/itest.h"
+
+TestSuite(permissions, .fini = itest_teardown, .timeout = 60);
+
+static const char conf[] =
+    "authorization {\n"
+    "  users = [\n"
+    "    {user: pub, password: p, permissions: {publish: \"foo.>\", subscribe: \"_INBOX.>\"}}\n"
+    "    {user: mix, password: m, permissions: {\n"
+    "       publish: [\"a\", \"b.*\"], subscribe: {allow: \"x.>\", deny: \"x.secret\"}}}\n"
+    "    {user: wrk, password: w, permissions: {subscribe: [\"jobs.* workers\", \"plain\"]}}\n"
+    "    {user: svc, password: s, permissions: {subscribe: \"svc\",\n"
+    "       allow_responses: {max: 2, expires: \"1s\"}}}\n"
+    "    {user: all, password: a, permissions: {}}\n"
+    "  ]\n"
+    "}\n";
+
+static void start(const char *text)
+{
+	struct harness_opts opts = {.config = text};
+	itest_start(&opts);
+}
+
+static struct raw_conn *login(const char *user, const char *pass)
+{
+	char json[160];
+	snprintf(json, sizeof json,
+	         "{\"verbose\":false,\"pedantic\":false,\"user\":\"%s\",\"pass\":\"%s\"}", user,
+	         pass);
+	return itest_raw(json);
+}
+
+/* Sends @ops then PING, and reads to the PONG: the -ERR lines in between
+ * are joined into @errs ("" when none). Fails the test if the connection
+ * closes (a violation must keep it). */
+static void roundtrip(struct raw_conn *c, const char *ops, char *errs, size_t cap)
+{
+	ITEST_RAW_OK(c, raw_send_str(c, ops));
+	ITEST_RAW_OK(c, raw_send_str(c, "PING\r\n"));
+	errs[0] = 0;
+	char line[512];
+	for (;;) {
+		ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+		if (!strcmp(line, "PONG"))
+			return;
+		if (!strncmp(line, "-ERR", 4)) {
+			size_t n = strlen(errs);
+			snprintf(errs + n, cap - n, "%s%s", n ? "|" : "", line);
+		}
+	}
+}
+
+#define PUB_VIOLATION(s) "-ERR 'Permissions Violation for Publish to \"" s "\"'"
+#define SUB_VIOLATION(s) "-ERR 'Permissions Violation for Subscription to \"" s "\"'"
+
+Test(permissions, publish_outside_the_allow_list_is_refused_and_the_connection_stays)
+{
+	start(conf);
+	struct raw_conn *c = login("pub", "p");
+	char errs[1024];
+	roundtrip(c, "PUB foo.bar 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "");
+	roundtrip(c, "PUB bar 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("bar"));
+	roundtrip(c, "PUB bar 1\r\nx\r\nPUB bar 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("bar") "|" PUB_VIOLATION("bar"), "one -ERR each time");
+	roundtrip(c, "PUB foo.baz 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "", "still connected and allowed");
+	raw_close(c);
+}
+
+Test(permissions, a_subscription_must_lie_inside_an_allowed_pattern)
+{
+	start(conf);
+	struct raw_conn *c = login("pub", "p");
+	char errs[1024];
+	roundtrip(c, "SUB _INBOX.* 1\r\nSUB _INBOX.a.b 2\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "");
+	roundtrip(c, "SUB > 3\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, SUB_VIOLATION(">"));
+	roundtrip(c, "SUB foo.bar 4\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, SUB_VIOLATION("foo.bar"));
+	raw_close(c);
+}
+
+Test(permissions, deny_wins_and_a_denied_subject_is_not_delivered_inside_an_allowed_pattern)
+{
+	start(conf);
+	struct raw_conn *m = login("mix", "m"), *a = login("all", "a");
+	char errs[1024];
+	roundtrip(m, "SUB x.> 1\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "");
+	roundtrip(m, "SUB x.secret 2\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, SUB_VIOLATION("x.secret"));
+	roundtrip(a, "PUB x.secret 1\r\ns\r\nPUB x.open 1\r\no\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "");
+	struct raw_msg msg;
+	ITEST_RAW_OK(m, raw_read_msg(m, &msg, RAW_WAIT_MS));
+	cr_expect_str_eq(msg.subject, "x.open", "x.secret must not be delivered, got %s",
+	                 msg.subject);
+	raw_msg_fini(&msg);
+	roundtrip(m, "PUB a 1\r\nx\r\nPUB b.c 1\r\nx\r\nPUB b 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("b"), "a list: a and b.* only");
+	raw_close(a);
+	raw_close(m);
+}
+
+Test(permissions, a_queue_entry_allows_only_that_queue)
+{
+	start(conf);
+	struct raw_conn *c = login("wrk", "w");
+	char errs[1024];
+	roundtrip(c, "SUB jobs.a workers 1\r\nSUB plain 2\r\nSUB plain any 3\r\n", errs,
+	          sizeof errs);
+	cr_expect_str_eq(errs, "");
+	roundtrip(c, "SUB jobs.a other 4\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "-ERR 'Permissions Violation for Subscription to \"jobs.a\" using "
+	                       "queue \"other\"'");
+	roundtrip(c, "SUB jobs.a 5\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, SUB_VIOLATION("jobs.a"));
+	raw_close(c);
+}
+
+Test(permissions, allow_responses_lets_a_responder_answer_max_times_within_expires)
+{
+	start(conf);
+	struct raw_conn *s = login("svc", "s"), *a = login("all", "a");
+	char errs[1024];
+	roundtrip(s, "SUB svc 1\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "");
+	roundtrip(a,
+	          "SUB _INBOX.r.* 9\r\nPUB svc _INBOX.r.1 1\r\nq\r\nPUB svc _INBOX.r.2 1\r\nq\r\n",
+	          errs, sizeof errs);
+	struct raw_msg msg;
+	for (int i = 0; i < 2; i++) {
+		ITEST_RAW_OK(s, raw_read_msg(s, &msg, RAW_WAIT_MS));
+		raw_msg_fini(&msg);
+	}
+	/* publishing is denied but for the replies; two replies to one request */
+	roundtrip(s, "PUB other 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("other"));
+	roundtrip(s, "PUB _INBOX.r.1 1\r\n1\r\nPUB _INBOX.r.1 1\r\n2\r\nPUB _INBOX.r.1 1\r\n3\r\n",
+	          errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("_INBOX.r.1"), "the third reply is refused");
+	for (int i = 0; i < 2; i++) {
+		ITEST_RAW_OK(a, raw_read_msg(a, &msg, RAW_WAIT_MS));
+		cr_expect_str_eq(msg.subject, "_INBOX.r.1");
+		raw_msg_fini(&msg);
+	}
+	/* the other request's reply, after its 1 s: refused */
+	usleep(1500 * 1000);
+	roundtrip(s, "PUB _INBOX.r.2 4\r\nlate\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("_INBOX.r.2"));
+	raw_close(a);
+	raw_close(s);
+}
+
+Test(permissions, default_permissions_apply_to_users_without_their_own)
+{
+	start("authorization {\n"
+	      "  default_permissions: {publish: \"def.>\"}\n"
+	      "  users = [ {user: d, password: d}\n"
+	      "            {user: own, password: o, permissions: {publish: \"own\"}} ]\n"
+	      "}\n");
+	struct raw_conn *d = login("d", "d"), *o = login("own", "o");
+	char errs[1024];
+	roundtrip(d, "PUB def.x 1\r\nx\r\nPUB own 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("own"));
+	roundtrip(o, "PUB own 1\r\nx\r\nPUB def.x 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("def.x"));
+	raw_close(o);
+	raw_close(d);
+}
+
+Test(permissions, verbose_clients_get_the_err_instead_of_ok)
+{
+	start(conf);
+	struct raw_conn *c =
+	    itest_raw("{\"verbose\":true,\"pedantic\":false,\"user\":\"pub\",\"pass\":\"p\"}");
+	ITEST_RAW_OK(c, raw_send_str(c, "PUB bar 1\r\nx\r\nPUB foo.a 1\r\nx\r\nPING\r\n"));
+	char line[256];
+	ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+	cr_expect_str_eq(line, PUB_VIOLATION("bar"));
+	ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+	cr_expect_str_eq(line, "+OK");
+	ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+	cr_expect_str_eq(line, "PONG");
+	raw_close(c);
+}
