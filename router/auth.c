@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/nkey.h"
 #include "router/perm.h"
 
 struct auth_user {
-	char *name;
-	char *secret;
+	char *name;   /* the user name, or the public key of an NKey user */
+	char *secret; /* NULL for an NKey user */
 	struct perms *perms;
+	bool nkey;
+	uint8_t key[32]; /* an NKey user's public key */
 };
 
 struct auth {
@@ -53,7 +56,7 @@ int auth_add_user(struct auth *a, const char *user, const char *password, const 
 		return -ENOMEM;
 	}
 	for (int i = 0; i < a->nusers; i++)
-		if (!strcmp(a->users[i].name, user)) {
+		if (!a->users[i].nkey && !strcmp(a->users[i].name, user)) {
 			free(a->users[i].secret);
 			perm_free(a->users[i].perms);
 			a->users[i].secret = secret;
@@ -84,6 +87,52 @@ int auth_set_token(struct auth *a, const char *token)
 	free(a->token);
 	a->token = t;
 	return 0;
+}
+
+int auth_add_nkey(struct auth *a, const char *nkey, const struct perms *perms)
+{
+	uint8_t key[32];
+	if (!nkey_user_public(nkey, key))
+		return -EINVAL;
+	bool ok;
+	struct perms *p = perm_copy(perms, &ok);
+	char *name = strdup(nkey);
+	struct auth_user *u =
+	    ok && name ? realloc(a->users, sizeof(*u) * (size_t)(a->nusers + 1)) : NULL;
+	if (!u) {
+		free(name);
+		perm_free(p);
+		return -ENOMEM;
+	}
+	a->users = u;
+	u[a->nusers] = (struct auth_user){.name = name, .perms = p, .nkey = true};
+	memcpy(u[a->nusers].key, key, 32);
+	a->nusers++;
+	return 0;
+}
+
+bool auth_has_nkeys(const struct auth *a)
+{
+	for (int i = 0; a && i < a->nusers; i++)
+		if (a->users[i].nkey)
+			return true;
+	return false;
+}
+
+bool auth_check_nkey(const struct auth *a, const char *nkey, const char *sig, const char *nonce,
+                     const struct perms **perms)
+{
+	*perms = NULL;
+	for (int i = 0; a && nkey && i < a->nusers; i++) {
+		const struct auth_user *u = &a->users[i];
+		if (!u->nkey || strcmp(u->name, nkey))
+			continue;
+		if (!nkey_verify(u->key, nonce, strlen(nonce), sig))
+			return false;
+		*perms = u->perms;
+		return true;
+	}
+	return false;
 }
 
 bool auth_required(const struct auth *a)
@@ -137,7 +186,7 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 	if (!user)
 		return false;
 	for (int i = 0; i < a->nusers; i++)
-		if (!strcmp(a->users[i].name, user))
+		if (!a->users[i].nkey && !strcmp(a->users[i].name, user))
 			return auth_match(a->users[i].secret, pass);
 	return false;
 }
@@ -145,7 +194,7 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 const struct perms *auth_perms(const struct auth *a, const char *user)
 {
 	for (int i = 0; a && user && i < a->nusers; i++)
-		if (!strcmp(a->users[i].name, user))
+		if (!a->users[i].nkey && !strcmp(a->users[i].name, user))
 			return a->users[i].perms;
 	return NULL;
 }

@@ -22,6 +22,18 @@ struct perms;
 RB_MUST_CHECK int auth_add_user(struct auth *a, const char *user, const char *password,
                                 const struct perms *perms);
 
+/* Adds the NKey user of public key @nkey (text, checked by the caller) with
+ * @perms (copied; NULL: none). Returns 0, -EINVAL or -ENOMEM. */
+RB_MUST_CHECK int auth_add_nkey(struct auth *a, const char *nkey, const struct perms *perms);
+
+/* True when some user logs in with an NKey: INFO then carries a nonce. */
+bool auth_has_nkeys(const struct auth *a);
+
+/* The NKey login: @nkey must be one of the users and @sig its signature
+ * of @nonce. Sets *@perms to that user's permissions. */
+bool auth_check_nkey(const struct auth *a, const char *nkey, const char *sig, const char *nonce,
+                     const struct perms **perms);
+
 /* Requires @token (plain or bcrypt). Returns 0 or -ENOMEM. */
 RB_MUST_CHECK int auth_set_token(struct auth *a, const char *token);
 

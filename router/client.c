@@ -17,6 +17,7 @@
 #include "io/proto/proto.h"
 #include "router/auth.h"
 #include "router/client_int.h"
+#include "router/nkey.h"
 #include "router/service.h"
 #include "router/server.h"
 #include "router/shard.h"
@@ -149,10 +150,17 @@ static void client_ctrl_bound(struct client *cl)
 		client_barrier(cl, NULL, 0, true);
 }
 
-static bool client_check_auth(struct client *cl)
+/* The credentials of CONNECT; *@perms: the user's permissions. */
+static bool client_check_auth(struct client *cl, const struct perms **perms)
 {
-	return auth_check(server_live(cl->t->srv)->auth, cl->opts.user, cl->opts.pass,
-	                  cl->opts.auth_token);
+	const struct auth *a = server_live(cl->t->srv)->auth;
+	if (cl->opts.nkey) {
+		char nonce[NKEY_NONCE_LEN + 1];
+		nkey_nonce(cl->t->srv->nonce_key, cl->cid, nonce);
+		return auth_check_nkey(a, cl->opts.nkey, cl->opts.sig, nonce, perms);
+	}
+	*perms = auth_perms(a, cl->opts.user);
+	return auth_check(a, cl->opts.user, cl->opts.pass, cl->opts.auth_token);
 }
 
 static bool client_auth_required(struct client *cl)
@@ -174,11 +182,12 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 		}
 		return;
 	}
-	if (client_auth_required(cl) && !client_check_auth(cl)) {
+	const struct perms *perms = NULL;
+	if (client_auth_required(cl) && !client_check_auth(cl, &perms)) {
 		client_err(cl, "Authorization Violation", true);
 		return;
 	}
-	if (!client_perm_connect(cl, auth_perms(server_live(cl->t->srv)->auth, cl->opts.user))) {
+	if (!client_perm_connect(cl, perms)) {
 		log_error("cid %llu: out of memory for its permissions: closing",
 		          (unsigned long long)cl->cid);
 		io_conn_close(cl->c, false);
@@ -263,6 +272,11 @@ size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const 
 	    .client_ip = peer_ip,
 	    .ldm = ldm,
 	};
+	char nonce[NKEY_NONCE_LEN + 1];
+	if (auth_has_nkeys(lv->auth)) {
+		nkey_nonce(s->nonce_key, cid, nonce);
+		ci.nonce = nonce;
+	}
 	return connect_info_encode(buf, cap, &ci);
 }
 

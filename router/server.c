@@ -116,6 +116,8 @@ static void server_env_low_marks(void *ctx, uint64_t *bytes, uint64_t *msgs)
 
 static void server_make_id(struct server *s)
 {
+	if (getrandom(s->nonce_key, sizeof(s->nonce_key), 0) != (ssize_t)sizeof(s->nonce_key))
+		log_warn("getrandom: nonces for NKey logins are weaker"); /* still per cid */
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 	unsigned char rnd[22];
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))

@@ -56,6 +56,7 @@ struct server_gen {
 struct server {
 	struct config cfg;
 	char server_id[32];
+	uint8_t nonce_key[32]; /* INFO nonces for NKey logins (router/nkey.h) */
 	char server_name[64];
 	int port; /* the port bound (cfg.port is as configured: 0 or -1 allowed) */
 	int nio;

@@ -27,10 +27,14 @@ struct live *server_live_new(const struct config *c)
 	if (c->token && auth_set_token(lv->auth, c->token))
 		goto err;
 	for (int i = 0; i < c->nusers; i++)
-		if (auth_add_user(lv->auth, c->users[i].name,
-		                  c->users[i].password ? c->users[i].password : "",
-		                  c->users[i].perms ? c->users[i].perms : c->default_perms)) {
-			log_error("authorization users: invalid entry '%s'", c->users[i].name);
+		if (c->users[i].nkey
+		        ? auth_add_nkey(lv->auth, c->users[i].nkey,
+		                        c->users[i].perms ? c->users[i].perms : c->default_perms)
+		        : auth_add_user(lv->auth, c->users[i].name,
+		                        c->users[i].password ? c->users[i].password : "",
+		                        c->users[i].perms ? c->users[i].perms : c->default_perms)) {
+			log_error("authorization users: invalid entry '%s'",
+			          c->users[i].name ? c->users[i].name : c->users[i].nkey);
 			goto err;
 		}
 	lv->max_payload = c->max_payload;

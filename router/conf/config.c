@@ -71,6 +71,7 @@ void config_fini(struct config *c)
 		free(c->users[i].name);
 		free(c->users[i].password);
 		perm_free(c->users[i].perms);
+		free(c->users[i].nkey);
 	}
 	free(c->users);
 	perm_free(c->default_perms);

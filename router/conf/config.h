@@ -29,6 +29,7 @@ struct config_user {
 	char *name;
 	char *password;      /* plain, or a bcrypt hash ($2a$, $2b$, $2y$) */
 	struct perms *perms; /* its permissions (router/perm.h), or NULL */
+	char *nkey;          /* an NKey user's public key (then no name nor password) */
 };
 
 /* What the --tls* flags gave: they replace the file's tls {} block when any

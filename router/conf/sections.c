@@ -12,6 +12,7 @@
 #include "io/tls/tls.h"
 #include "router/admission.h"
 #include "router/conf/table.h"
+#include "router/nkey.h"
 #include "router/perm.h"
 
 static int config_dup_into(char **dst, const char *s, size_t len)
@@ -107,13 +108,20 @@ static int config_user_entry(struct config_ctx *x, const struct conf_value *m,
 			u->perms = NULL;
 			if (perm_read(x, &in, &u->perms))
 				continue; /* reported and counted in @x */
-		} else if (!strcasecmp(key, "nkey") || config_word_in(types, key, true)) {
-			config_report_at(
-			    x, false, conf_entry_pos(e),
-			    "field \"%s\" is not supported yet (issue 15: nkeys, "
-			    "permissions, accounts): remove it, or keep nats-server until "
-			    "then",
-			    key);
+		} else if (!strcasecmp(key, "nkey")) {
+			uint8_t k[32];
+			if (config_in_string(x, &in, &s))
+				continue; /* reported */
+			if (!nkey_user_public(s, k))
+				config_report_in(x, false, &in,
+				                 "Not a valid public nkey for a user");
+			else if (config_dup_into(&u->nkey, s, strlen(s)))
+				config_report_in(x, false, &in, "out of memory");
+		} else if (config_word_in(types, key, true)) {
+			config_report_at(x, false, conf_entry_pos(e),
+			                 "field \"%s\" is not supported yet (issue 15: connection "
+			                 "types): remove it, or keep nats-server until then",
+			                 key);
 		} else if (!conf_used(in.v)) {
 			config_report_at(x, false, conf_entry_pos(e), "unknown field \"%s\"", key);
 		}
@@ -123,8 +131,10 @@ static int config_user_entry(struct config_ctx *x, const struct conf_value *m,
 
 static void config_users_free(struct config_user *u, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		perm_free(u[i].perms);
+		free(u[i].nkey);
+	}
 	for (int i = 0; i < n; i++) {
 		free(u[i].name);
 		free(u[i].password);
@@ -151,12 +161,16 @@ int config_set_users(struct config_ctx *x, const struct config_row *r, const str
 			bad = -EINVAL;
 		} else if (config_user_entry(x, m, &users[i])) {
 			bad = -EINVAL;
-		} else if (!users[i].name || !users[i].name[0]) {
+		} else if (users[i].nkey && (users[i].name || users[i].password)) {
+			config_report_in(x, false, &one,
+			                 "Nkey users do not take usernames or passwords");
+			bad = -EINVAL;
+		} else if (!users[i].nkey && (!users[i].name || !users[i].name[0])) {
 			config_report_in(x, false, &one, "User entry requires a user");
 			bad = -EINVAL;
 		}
-		for (size_t j = 0; !bad && j < i; j++)
-			if (!strcmp(users[j].name, users[i].name)) {
+		for (size_t j = 0; !bad && users[i].name && j < i; j++)
+			if (users[j].name && !strcmp(users[j].name, users[i].name)) {
 				config_report_in(x, false, &one, "Duplicate user \"%s\" detected",
 				                 users[i].name);
 				bad = -EINVAL;

@@ -197,3 +197,64 @@ Test(permissions, verbose_clients_get_the_err_instead_of_ok)
 	cr_expect_str_eq(line, "PONG");
 	raw_close(c);
 }
+
+/* ---- NKeys ---- */
+
+/* The key pair of seed bytes 0..31 (../shared/NATS-CONFIG-NOTES.md). */
+#define NKEY_SEED "SUAAAAICAMCAKBQHBAEQUCYMBUHA6EARCIJRIFIWC4MBSGQ3DQOR4H776Y"
+#define NKEY_PUB  "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK"
+
+static const char nkey_conf[] = "authorization { users: [\n"
+                                "  {nkey: " NKEY_PUB ", permissions: {publish: \"n.>\"}}\n"
+                                "  {user: plain, password: p}\n"
+                                "] }\n";
+
+Test(permissions, an_nkey_user_logs_in_with_libnats_and_keeps_its_permissions)
+{
+	start(nkey_conf);
+	char seed_path[] = "/tmp/ringbus-nkey-XXXXXX";
+	int fd = mkstemp(seed_path);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, NKEY_SEED "\n", sizeof(NKEY_SEED)), (ssize_t)sizeof(NKEY_SEED));
+	close(fd);
+	natsOptions *o = NULL;
+	ITEST_NATS_OK(natsOptions_Create(&o));
+	ITEST_NATS_OK(natsOptions_SetNKeyFromSeed(o, NKEY_PUB, seed_path));
+	natsConnection *nc = itest_nats(o);
+	natsOptions_Destroy(o);
+	unlink(seed_path);
+	ITEST_NATS_OK(natsConnection_PublishString(nc, "n.x", "ok"));
+	ITEST_NATS_OK(natsConnection_FlushTimeout(nc, 5000));
+	/* a plain user still logs in beside it; INFO carries a 15-character nonce */
+	struct raw_conn *c = itest_raw_open();
+	char info[2048];
+	ITEST_RAW_OK(c, raw_handshake(c, "{\"verbose\":false,\"user\":\"plain\",\"pass\":\"p\"}",
+	                              info, sizeof info));
+	const char *n = strstr(info, "\"nonce\":\"");
+	cr_assert_not_null(n, "%s", info);
+	const char *end = strchr(n + 9, '"');
+	cr_expect_eq(end - (n + 9), 15, "%s", info);
+	raw_close(c);
+}
+
+/* A wrong or missing signature is refused as nats-server refuses it. */
+Test(permissions, an_nkey_login_with_a_bad_signature_is_refused)
+{
+	start(nkey_conf);
+	static const char *const bad[] = {
+	    "{\"verbose\":false,\"nkey\":\"" NKEY_PUB "\",\"sig\":\""
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "\"}",
+	    "{\"verbose\":false,\"nkey\":\"" NKEY_PUB "\"}",
+	    "{\"verbose\":false,\"nkey\":\"UNKNOWN\",\"sig\":\"AAAA\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct raw_conn *c = itest_raw_open();
+		char line[256];
+		ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS)); /* INFO */
+		ITEST_RAW_OK(c, raw_sendf(c, "CONNECT %s\r\nPING\r\n", bad[i]));
+		ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+		cr_expect_str_eq(line, "-ERR 'Authorization Violation'", "case %zu", i);
+		raw_close(c);
+	}
+}

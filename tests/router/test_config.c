@@ -157,7 +157,6 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	    {"system_account: SYS\n", "accounts"},
 	    {"no_auth_user: a\n", "accounts"},
 	    {"https_port: 8443\n", "HTTPS"},
-	    {"authorization { users: [{nkey: UABC}] }\n", "issue 15"},
 	    {"tls { insecure: true }\n", "outgoing"},
 	    {"tls { verify_and_map: true }\n", "issue 15"},
 	    {"tls { pinned_certs: [] }\n", "pinned"},
@@ -216,6 +215,24 @@ Test(config, authorization_takes_a_user_a_token_or_users)
 	                           "{publish: \"a..b\"}}] }\n"),
 	             -EINVAL);
 	cr_expect(cfgt_reported("is not a valid subject"), "%s", cfgt_reports[0]);
+	config_fini(&c);
+	/* NKey users: a valid public key, and no name or password beside it */
+	cr_expect_eq(cfgt_load(&c, "authorization { users: [{nkey: UABC}] }\n"), -EINVAL);
+	cr_expect(cfgt_reported("Not a valid public nkey for a user"), "%s", cfgt_reports[0]);
+	config_fini(&c);
+	cr_expect_eq(cfgt_load(&c, "authorization { users: [{nkey: "
+	                           "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK, "
+	                           "user: a}] }\n"),
+	             -EINVAL);
+	cr_expect(cfgt_reported("Nkey users do not take usernames or passwords"), "%s",
+	          cfgt_reports[0]);
+	config_fini(&c);
+	cr_assert_eq(cfgt_load(&c,
+	                       "authorization { users: [{nkey: "
+	                       "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK}] }\n"),
+	             0, "%s", cfgt_reports[0]);
+	cr_expect_str_eq(c.users[0].nkey,
+	                 "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK");
 	config_fini(&c);
 	/* the default timeout: 2s, or the TLS timeout + 1s with TLS */
 	cfgt_init(&c);

@@ -1,0 +1,132 @@
+/* NKeys: decoding a user's public key, verifying a nonce's signature, and
+ * the nonces themselves (see router/nkey.h). */
+#include "router/nkey.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+
+#define NKEY_PREFIX_USER (20u << 3)
+
+/* CRC-16/XMODEM: polynomial 0x1021, initial value 0. */
+static uint16_t nkey_crc16(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= (uint16_t)(p[i] << 8);
+		for (int b = 0; b < 8; b++)
+			crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+	}
+	return crc;
+}
+
+/* RFC 4648 base32 without padding; returns the bytes written or -1. */
+static int nkey_base32(const char *s, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+	for (; *s; s++) {
+		int v;
+		if (*s >= 'A' && *s <= 'Z')
+			v = *s - 'A';
+		else if (*s >= '2' && *s <= '7')
+			v = *s - '2' + 26;
+		else
+			return -1;
+		acc = (acc << 5) | (uint32_t)v;
+		bits += 5;
+		if (bits >= 8) {
+			if (n == cap)
+				return -1;
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (int)n;
+}
+
+bool nkey_user_public(const char *text, uint8_t key[32])
+{
+	uint8_t raw[35];
+	if (!text || strlen(text) != 56 || nkey_base32(text, raw, sizeof(raw)) != 35)
+		return false;
+	if (raw[0] != NKEY_PREFIX_USER)
+		return false;
+	uint16_t crc = (uint16_t)(raw[33] | raw[34] << 8);
+	if (nkey_crc16(raw, 33) != crc)
+		return false;
+	memcpy(key, raw + 1, 32);
+	return true;
+}
+
+/* base64 or base64url, padded or not; returns the bytes written or -1. */
+static int nkey_base64(const char *s, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+	for (; *s && *s != '='; s++) {
+		int v;
+		char c = *s;
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '-' || c == '+')
+			v = 62;
+		else if (c == '_' || c == '/')
+			v = 63;
+		else
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			if (n == cap)
+				return -1;
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (int)n;
+}
+
+bool nkey_verify(const uint8_t key[32], const char *nonce, size_t len, const char *sig)
+{
+	uint8_t s[64];
+	if (!sig || nkey_base64(sig, s, sizeof(s)) != 64)
+		return false;
+	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, 32);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = pk && md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) == 1 &&
+	          EVP_DigestVerify(md, s, sizeof(s), (const unsigned char *)nonce, len) == 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+void nkey_nonce(const uint8_t secret[32], uint64_t cid, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t msg[8], mac[EVP_MAX_MD_SIZE];
+	unsigned mlen = 0;
+	for (int i = 0; i < 8; i++)
+		msg[i] = (uint8_t)(cid >> (8 * i));
+	HMAC(EVP_sha256(), secret, 32, msg, sizeof(msg), mac, &mlen);
+	/* 11 bytes: 88 bits, 15 characters of 6 bits (the last holds 4) */
+	uint32_t acc = 0;
+	int bits = 0, n = 0;
+	for (int i = 0; i < 11; i++) {
+		acc = (acc << 8) | mac[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[n++] = a[(acc >> bits) & 63];
+		}
+	}
+	if (bits)
+		out[n++] = a[(acc << (6 - bits)) & 63];
+	out[n] = 0;
+}
