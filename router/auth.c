@@ -22,6 +22,7 @@ struct auth {
 	struct auth_user *users;
 	int nusers;
 	char *token;
+	char *no_auth_user;
 };
 
 struct auth *auth_new(void)
@@ -40,6 +41,7 @@ void auth_free(struct auth *a)
 	}
 	free(a->users);
 	free(a->token);
+	free(a->no_auth_user);
 	free(a);
 }
 
@@ -135,6 +137,26 @@ bool auth_check_nkey(const struct auth *a, const char *nkey, const char *sig, co
 	return false;
 }
 
+int auth_set_no_auth_user(struct auth *a, const char *user)
+{
+	char *u = strdup(user);
+	if (!u)
+		return -ENOMEM;
+	free(a->no_auth_user);
+	a->no_auth_user = u;
+	return 0;
+}
+
+bool auth_has_no_auth_user(const struct auth *a)
+{
+	return a && a->no_auth_user;
+}
+
+const char *auth_no_auth_user(const struct auth *a)
+{
+	return a ? a->no_auth_user : NULL;
+}
+
 bool auth_required(const struct auth *a)
 {
 	return a && (a->nusers > 0 || a->token);
@@ -183,6 +205,8 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 		return true;
 	if (a->token && auth_match(a->token, token))
 		return true;
+	if (!user && !pass && !token && a->no_auth_user)
+		return true; /* logs in as the no_auth_user */
 	if (!user)
 		return false;
 	for (int i = 0; i < a->nusers; i++)

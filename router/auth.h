@@ -37,6 +37,16 @@ bool auth_check_nkey(const struct auth *a, const char *nkey, const char *sig, co
 /* Requires @token (plain or bcrypt). Returns 0 or -ENOMEM. */
 RB_MUST_CHECK int auth_set_token(struct auth *a, const char *token);
 
+/* A client that sends no credentials logs in as @user (no_auth_user).
+ * Returns 0 or -ENOMEM. */
+RB_MUST_CHECK int auth_set_no_auth_user(struct auth *a, const char *user);
+
+/* True when a client without credentials gets in as the no_auth_user: INFO
+ * then says no authentication is required, as nats-server's does. */
+bool auth_has_no_auth_user(const struct auth *a);
+/* That user's name, or NULL. */
+const char *auth_no_auth_user(const struct auth *a);
+
 /* True when clients must authenticate. */
 bool auth_required(const struct auth *a);
 

@@ -159,8 +159,10 @@ static bool client_check_auth(struct client *cl, const struct perms **perms)
 		nkey_nonce(cl->t->srv->nonce_key, cl->cid, nonce);
 		return auth_check_nkey(a, cl->opts.nkey, cl->opts.sig, nonce, perms);
 	}
-	*perms = auth_perms(a, cl->opts.user);
-	return auth_check(a, cl->opts.user, cl->opts.pass, cl->opts.auth_token);
+	const struct connect_opts *o = &cl->opts;
+	bool anonymous = !o->user && !o->pass && !o->auth_token;
+	*perms = auth_perms(a, anonymous ? auth_no_auth_user(a) : o->user);
+	return auth_check(a, o->user, o->pass, o->auth_token);
 }
 
 static bool client_auth_required(struct client *cl)
@@ -264,7 +266,7 @@ size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const 
 	    .host = s->cfg.host,
 	    .port = s->port,
 	    .headers = true,
-	    .auth_required = auth_required(lv->auth),
+	    .auth_required = auth_required(lv->auth) && !auth_has_no_auth_user(lv->auth),
 	    .tls_required = s->cfg.tls,
 	    .tls_verify = s->cfg.tls && lv->tls_verify,
 	    .max_payload = lv->max_payload,

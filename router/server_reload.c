@@ -26,6 +26,8 @@ struct live *server_live_new(const struct config *c)
 		goto err;
 	if (c->token && auth_set_token(lv->auth, c->token))
 		goto err;
+	if (c->no_auth_user && auth_set_no_auth_user(lv->auth, c->no_auth_user))
+		goto err;
 	for (int i = 0; i < c->nusers; i++)
 		if (c->users[i].nkey
 		        ? auth_add_nkey(lv->auth, c->users[i].nkey,

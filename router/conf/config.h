@@ -71,6 +71,7 @@ struct config {
 	char *user;
 	char *pass;
 	char *token;
+	char *no_auth_user; /* CONNECT without credentials logs in as this user */
 	struct config_user *users;
 	struct perms *default_perms; /* authorization { default_permissions } */
 	int nusers;

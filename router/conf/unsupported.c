@@ -59,7 +59,7 @@ static const struct config_unsupported config_bad_keys[] = {
                        "where leaf nodes are needed"},
     {"mqtt", "MQTT is not supported: serve MQTT clients with nats-server"},
     {"websocket ws", "WebSocket clients are not supported: serve them with nats-server"},
-    {"accounts system_account system no_system_account no_system no_sys_acc no_auth_user "
+    {"accounts system_account system no_system_account no_system no_sys_acc "
      "mappings maps",
      ACCOUNTS},
     {"operator operators roots root root_operators root_operator resolver account_resolver "

@@ -82,6 +82,22 @@ static void config_validate_auth(struct config_ctx *x)
 		                 "Can not have a single user/pass and a users array");
 	if (c->nusers && c->token)
 		config_report_in(x, false, &in, "Can not have a token and a users array");
+	if (!c->no_auth_user)
+		return;
+	bool found = false;
+	for (int i = 0; i < c->nusers; i++)
+		found |= c->users[i].name && !strcmp(c->users[i].name, c->no_auth_user);
+	struct config_in nu = {.name = "no_auth_user"};
+	if (!c->nusers && c->user)
+		config_report_in(x, false, &nu,
+		                 "no_auth_user: \"%s\" present, but users are not defined",
+		                 c->no_auth_user);
+	else if (!found)
+		config_report_in(
+		    x, false, &nu,
+		    "no_auth_user: \"%s\" not present as user in authorization block or "
+		    "account configuration",
+		    c->no_auth_user);
 }
 
 static void config_validate_threads(struct config_ctx *x)

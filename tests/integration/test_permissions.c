@@ -258,3 +258,36 @@ Test(permissions, an_nkey_login_with_a_bad_signature_is_refused)
 		raw_close(c);
 	}
 }
+
+/* no_auth_user: a client without credentials is that user, with its
+ * permissions; INFO says no authentication is needed; wrong credentials
+ * still fail. */
+Test(permissions, a_client_without_credentials_becomes_the_no_auth_user)
+{
+	start("no_auth_user: anon\n"
+	      "authorization { users: [\n"
+	      "  {user: anon, password: x, permissions: {publish: \"a.>\"}}\n"
+	      "  {user: full, password: f}\n"
+	      "] }\n");
+	struct raw_conn *c = itest_raw_open();
+	char info[2048], errs[512];
+	ITEST_RAW_OK(c,
+	             raw_handshake(c, "{\"verbose\":false,\"pedantic\":false}", info, sizeof info));
+	cr_expect_null(strstr(info, "auth_required"), "%s", info);
+	roundtrip(c, "PUB a.x 1\r\nx\r\nPUB b 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, PUB_VIOLATION("b"), "the no_auth_user's permissions");
+	raw_close(c);
+	struct raw_conn *f = login("full", "f");
+	roundtrip(f, "PUB b 1\r\nx\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "");
+	raw_close(f);
+	c = itest_raw_open();
+	char line[256];
+	ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+	ITEST_RAW_OK(c,
+	             raw_send_str(c, "CONNECT {\"verbose\":false,\"user\":\"full\",\"pass\":\"no\"}"
+	                             "\r\nPING\r\n"));
+	ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+	cr_expect_str_eq(line, "-ERR 'Authorization Violation'");
+	raw_close(c);
+}

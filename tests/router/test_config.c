@@ -155,7 +155,6 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	    {"websocket { port: 8080 }\n", "WebSocket"},
 	    {"accounts { A: {} }\n", "accounts"},
 	    {"system_account: SYS\n", "accounts"},
-	    {"no_auth_user: a\n", "accounts"},
 	    {"https_port: 8443\n", "HTTPS"},
 	    {"tls { insecure: true }\n", "outgoing"},
 	    {"tls { verify_and_map: true }\n", "issue 15"},
@@ -215,6 +214,15 @@ Test(config, authorization_takes_a_user_a_token_or_users)
 	                           "{publish: \"a..b\"}}] }\n"),
 	             -EINVAL);
 	cr_expect(cfgt_reported("is not a valid subject"), "%s", cfgt_reports[0]);
+	config_fini(&c);
+	/* no_auth_user names one of the users */
+	cr_expect_eq(cfgt_load(&c, "no_auth_user: ghost\nauthorization { users: [{user: a, "
+	                           "password: b}] }\n"),
+	             0);
+	cr_expect_neq(config_validate(&c), 0);
+	cr_expect(cfgt_reported("no_auth_user: \"ghost\" not present as user in authorization "
+	                        "block or account configuration"),
+	          "%s", cfgt_reports[0]);
 	config_fini(&c);
 	/* NKey users: a valid public key, and no name or password beside it */
 	cr_expect_eq(cfgt_load(&c, "authorization { users: [{nkey: UABC}] }\n"), -EINVAL);
