@@ -222,3 +222,11 @@ const struct perms *auth_perms(const struct auth *a, const char *user)
 			return a->users[i].perms;
 	return NULL;
 }
+
+const struct perms *auth_nkey_perms(const struct auth *a, const char *nkey)
+{
+	for (int i = 0; a && nkey && i < a->nusers; i++)
+		if (a->users[i].nkey && !strcmp(a->users[i].name, nkey))
+			return a->users[i].perms;
+	return NULL;
+}

@@ -57,6 +57,8 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 
 /* The permissions of @user (NULL: none, or no such user). Borrowed from @a. */
 const struct perms *auth_perms(const struct auth *a, const char *user);
+/* The same for the NKey user of public key @nkey. */
+const struct perms *auth_nkey_perms(const struct auth *a, const char *nkey);
 
 /* Number of users (for the start-up log). */
 int auth_nusers(const struct auth *a);

@@ -251,6 +251,13 @@ void client_perm_request(struct client *cl, const char *reply, size_t len, uint6
 void client_perm_tick(struct client *cl, uint64_t now);
 void client_perm_free(struct client *cl);
 
+/* ---- router/client_perm_reload.c ---- */
+
+/* A reload put @lv in force: @cl takes its user's permissions from it, and
+ * each subscription they no longer allow is removed, the client told as
+ * nats-server tells it. */
+void client_perm_reload(struct client *cl, const struct live *lv);
+
 /* ---- router/client_sub.c ---- */
 
 /* SUB and UNSUB of a connection. */

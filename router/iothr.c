@@ -195,6 +195,12 @@ static void iothr_rebind_one(struct io_conn *c, void *arg)
 	cl->pol_subj_len = 0;
 }
 
+static void iothr_reperm_one(struct io_conn *c, void *arg)
+{
+	if (c->user)
+		client_perm_reload(c->user, arg);
+}
+
 /* A quiescent state (router/server_gen.c): nothing of this thread points
  * into a generation older than the count it publishes. Called at the top of
  * each poll, where no pointer loaded earlier is in use. */
@@ -210,6 +216,11 @@ static void iothr_quiesce(struct iothr *t)
 	if (a != t->adm_bound) {
 		io_loop_foreach(t->loop, iothr_rebind_one, a);
 		t->adm_bound = a;
+	}
+	const struct live *lv = server_live(s);
+	if (lv != t->live_bound) { /* new authorization: new permissions */
+		io_loop_foreach(t->loop, iothr_reperm_one, (void *)lv);
+		t->live_bound = lv;
 	}
 	t->qs_local = seq;
 	/* release: the rebinding above happens before the main thread frees */
@@ -412,6 +423,7 @@ void *iothr_main(void *arg)
 	    .on_accept_fd = s->tls ? tls_glue_on_accept : NULL,
 	};
 	t->adm_bound = server_adm(s);
+	t->live_bound = server_live(s);
 	t->start_ret = io_loop_new(&lc, &t->loop);
 	pthread_mutex_lock(&s->life_lock);
 	t->ready = true;

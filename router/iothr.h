@@ -112,6 +112,7 @@ struct iothr {
 	atomic_uint_fast64_t qs_seq;
 	uint64_t qs_local;
 	struct admission *adm_bound;
+	const struct live *live_bound; /* the settings its clients' permissions came from */
 	/* Lame duck mode: @ldm_ready once this thread stopped accepting; its
 	 * clients are told once every thread is (srv->ldm_tell; @ldm_told); the
 	 * main thread adds to @ldm_close the clients to close now. */

@@ -4,6 +4,7 @@
  * entries; allow_responses; default_permissions. Each violation is one
  * -ERR with nats-server's text, the connection stays up, and a denied
  * subject inside an allowed pattern is never delivered. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -289,5 +290,42 @@ Test(permissions, a_client_without_credentials_becomes_the_no_auth_user)
 	                             "\r\nPING\r\n"));
 	ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
 	cr_expect_str_eq(line, "-ERR 'Authorization Violation'");
+	raw_close(c);
+}
+
+/* A reload that changes a user's permissions applies to the connected
+ * client: a subscription no longer allowed is removed and the client told
+ * (nats-server 2.9.10: "... Subscription to \"a.x\" (sid \"1\")"). */
+Test(permissions, a_reload_applies_new_permissions_to_connected_clients)
+{
+	start("authorization { users: [ {user: u, password: p, permissions: {subscribe: \"a.>\", "
+	      "publish: \">\"}} ] }\n");
+	struct raw_conn *c = login("u", "p");
+	char errs[1024];
+	roundtrip(c, "SUB a.x 1\r\nSUB a.y 2\r\n", errs, sizeof errs);
+	cr_expect_str_eq(errs, "");
+	FILE *f = fopen(itest_srv.conf_path, "w");
+	cr_assert_not_null(f);
+	fputs("authorization { users: [ {user: u, password: p, permissions: {subscribe: [\"b.>\", "
+	      "\"a.y\"], publish: \">\"}} ] }\n",
+	      f);
+	fclose(f);
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	char line[512];
+	ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, 10000));
+	cr_expect_str_eq(line,
+	                 "-ERR 'Permissions Violation for Subscription to \"a.x\" (sid \"1\")'");
+	/* a.x is no longer delivered, a.y still is, and b.* may be subscribed now */
+	ITEST_RAW_OK(c,
+	             raw_send_str(c, "SUB b.z 3\r\nPUB a.x 1\r\nx\r\nPUB a.y 1\r\ny\r\nPING\r\n"));
+	char seen[256] = "";
+	for (;;) {
+		ITEST_RAW_OK(c, raw_read_line(c, line, sizeof line, RAW_WAIT_MS));
+		if (!strcmp(line, "PONG"))
+			break;
+		if (!strncmp(line, "MSG ", 4) || !strncmp(line, "-ERR", 4))
+			snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "[%.60s]", line);
+	}
+	cr_expect_str_eq(seen, "[MSG a.y 2 1]");
 	raw_close(c);
 }

@@ -1,0 +1,70 @@
+/* A reload's new permissions on a connected client: its user's permissions
+ * from the new settings, and each subscription they no longer allow removed
+ * with nats-server's -ERR ("... Subscription to \"a.x\" (sid \"1\")"). Above
+ * client_perm.c (the checks) and client_sub.c (the unsubscribe). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/log.h"
+#include "router/auth.h"
+#include "router/client_int.h"
+#include "router/perm.h"
+
+/* The permissions @cl's credentials give under @a (NULL: none). */
+static const struct perms *client_perm_of(const struct client *cl, const struct auth *a)
+{
+	const struct connect_opts *o = &cl->opts;
+	if (o->nkey)
+		return auth_nkey_perms(a, o->nkey);
+	if (!o->user && !o->pass && !o->auth_token)
+		return auth_perms(a, auth_no_auth_user(a));
+	return auth_perms(a, o->user);
+}
+
+/* Removes @cs, which the new permissions do not allow, and says so. */
+static void client_perm_revoke(struct client *cl, struct csub *cs)
+{
+	char err[400];
+	snprintf(err, sizeof(err), "Permissions Violation for Subscription to \"%s\" (sid \"%s\")",
+	         cs->subject, cs->sid);
+	client_err(cl, err, false);
+	log_info("Removed sub \"%s\" (sid \"%s\") for User \"%s\" - not authorized", cs->subject,
+	         cs->sid, cl->opts.user ? cl->opts.user : "");
+	client_unsub(cl, cs);
+}
+
+void client_perm_reload(struct client *cl, const struct live *lv)
+{
+	if (!cl->connected || cl->quitting)
+		return;
+	const struct perms *p = client_perm_of(cl, lv->auth);
+	if (!p && !cl->perms)
+		return; /* unrestricted before and after: nothing to look at */
+	if (!client_perm_connect(cl, p)) {
+		log_error("cid %llu: out of memory for its permissions: closing",
+		          (unsigned long long)cl->cid);
+		io_conn_close(cl->c, false);
+		return;
+	}
+	/* collect first: unsubscribing may change the map being walked */
+	uint32_t n = 0, cap = map_count(&cl->by_id);
+	struct csub **revoke = cap ? malloc(cap * sizeof(*revoke)) : NULL;
+	void *v;
+	for (uint32_t it = 0; map_next(&cl->by_id, &it, NULL, &v);) {
+		struct csub *cs = v;
+		bool filter = false;
+		if (cs->unsubscribed)
+			continue;
+		if (perm_can_subscribe(cl->perms, cs->subject, cs->subject_len, cs->queue,
+		                       cs->queue_len, &filter))
+			cs->perm_filter = filter;
+		else if (revoke)
+			revoke[n++] = cs;
+		else
+			cs->perm_filter =
+			    true; /* no memory to remove it: at least deliver nothing denied */
+	}
+	for (uint32_t i = 0; i < n; i++)
+		client_perm_revoke(cl, revoke[i]);
+	free(revoke);
+}
