@@ -76,7 +76,12 @@ Test(ops, sigterm_delivers_everything_already_accepted_then_exits_0)
 {
 	itest_start(NULL);
 	struct raw_conn *sub = itest_raw(ITEST_QUIET), *pub = itest_raw(ITEST_QUIET);
-	int sz = 16 * 1024;
+	/* Small, but not below loopback's MSS (64 KiB): a receive buffer that
+	 * can never open a window of one MSS sends no window updates, and the
+	 * sender falls back to zero-window probes with exponential backoff;
+	 * with 16 KiB the 4 MiB took up to 30 s to trickle through, past the
+	 * server's shutdown_timeout (a stall of TCP, not of the server). */
+	int sz = 256 * 1024;
 	setsockopt(raw_fd(sub), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	ITEST_SEND(sub, "SUB g.x 1\r\nPING\r\n");
 	ITEST_EXPECT(sub, "PONG\r\n");
