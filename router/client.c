@@ -18,7 +18,6 @@
 #include "router/auth.h"
 #include "router/client_int.h"
 #include "router/nkey.h"
-#include "router/service.h"
 #include "router/server.h"
 #include "router/shard.h"
 #include "router/index/subject.h"
@@ -449,69 +448,6 @@ void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
 		          (unsigned long long)cl->cid);
 		io_conn_close(c, false);
 	}
-}
-
-/* The subscriptions of a closed connection, freed a slice per poll so that
- * closing a connection with a million of them does not stop its thread. */
-struct client_grave {
-	struct client_grave *next;
-	struct svc_table *svc; /* where its queue subscriptions leave their services */
-	struct map by_id;
-	uint32_t pos; /* next slot of by_id to free */
-	bool big;     /* worth a malloc_trim() once freed */
-};
-
-#define CLIENT_FREE_SLICE 1024
-#define CLIENT_TRIM_AFTER 10000
-
-/* Frees @g's subscriptions from iteration position @g->pos on, at most
- * @max of them. Returns true when all are freed (and the map with them). */
-static bool client_grave_free(struct client_grave *g, uint32_t max)
-{
-	void *v;
-	for (uint32_t n = 0; n < max; n++) {
-		if (!map_next(&g->by_id, &g->pos, NULL, &v)) {
-			map_fini(&g->by_id);
-			return true;
-		}
-		struct csub *cs = v;
-		svc_leave(g->svc, cs->svc_ref);
-		free(v);
-	}
-	return false;
-}
-
-static void client_bury(struct client *cl)
-{
-	struct iothr *t = cl->t;
-	struct client_grave now = {.svc = t->srv->svc, .by_id = cl->by_id};
-	struct client_grave *g = NULL;
-	if (map_count(&cl->by_id) > CLIENT_FREE_SLICE)
-		g = malloc(sizeof(*g));
-	if (!g) {
-		client_grave_free(&now, UINT32_MAX);
-		return;
-	}
-	*g = now;
-	g->big = map_count(&cl->by_id) >= CLIENT_TRIM_AFTER;
-	g->next = t->graves;
-	t->graves = g;
-}
-
-bool client_graves_reap(struct iothr *t, bool all)
-{
-	struct client_grave *g = t->graves;
-	if (!g)
-		return false;
-	do {
-		if (!client_grave_free(g, all ? UINT32_MAX : CLIENT_FREE_SLICE))
-			return true;
-		t->graves = g->next;
-		if (g->big)
-			server_want_trim(t->srv);
-		free(g);
-	} while (all && (g = t->graves) != NULL);
-	return true;
 }
 
 /* After this many connections closed, counted down from the most that were

@@ -281,6 +281,9 @@ void client_unstash(struct client *cl);
 /* Frees a slice of the subscriptions closed connections left on @t (all of
  * them with @all). Returns true when there were any. */
 bool client_graves_reap(struct iothr *t, bool all);
+/* @cl closes: its subscriptions are freed now, or a slice per poll when
+ * there are many (router/client_sub.c). */
+void client_bury(struct client *cl);
 /* Removes @cl from its thread's paused list (closing). */
 void client_unpause_all(struct client *cl);
 
