@@ -20,22 +20,45 @@ static uint16_t nkey_crc16(const uint8_t *p, size_t n)
 	return crc;
 }
 
-/* RFC 4648 base32 without padding; returns the bytes written or -1. */
-static int nkey_base32(const char *s, uint8_t *out, size_t cap)
+/* The value of base32 digit @c (RFC 4648), or -1. */
+static int nkey_b32(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= '2' && c <= '7')
+		return c - '2' + 26;
+	return -1;
+}
+
+/* The value of base64 or base64url digit @c, or -1. */
+static int nkey_b64(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-' || c == '+')
+		return 62;
+	if (c == '_' || c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decodes @s, @width bits a digit (@digit gives each value), unpadded (a
+ * '=' ends it); returns the bytes written or -1. */
+static int nkey_decode(const char *s, int width, int (*digit)(char), uint8_t *out, size_t cap)
 {
 	uint32_t acc = 0;
 	int bits = 0;
 	size_t n = 0;
-	for (; *s; s++) {
-		int v;
-		if (*s >= 'A' && *s <= 'Z')
-			v = *s - 'A';
-		else if (*s >= '2' && *s <= '7')
-			v = *s - '2' + 26;
-		else
+	for (; *s && *s != '='; s++) {
+		int v = digit(*s);
+		if (v < 0)
 			return -1;
-		acc = (acc << 5) | (uint32_t)v;
-		bits += 5;
+		acc = (acc << width) | (uint32_t)v;
+		bits += width;
 		if (bits >= 8) {
 			if (n == cap)
 				return -1;
@@ -49,7 +72,7 @@ static int nkey_base32(const char *s, uint8_t *out, size_t cap)
 bool nkey_user_public(const char *text, uint8_t key[32])
 {
 	uint8_t raw[35];
-	if (!text || strlen(text) != 56 || nkey_base32(text, raw, sizeof(raw)) != 35)
+	if (!text || strlen(text) != 56 || nkey_decode(text, 5, nkey_b32, raw, sizeof(raw)) != 35)
 		return false;
 	if (raw[0] != NKEY_PREFIX_USER)
 		return false;
@@ -60,43 +83,10 @@ bool nkey_user_public(const char *text, uint8_t key[32])
 	return true;
 }
 
-/* base64 or base64url, padded or not; returns the bytes written or -1. */
-static int nkey_base64(const char *s, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0;
-	for (; *s && *s != '='; s++) {
-		int v;
-		char c = *s;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '-' || c == '+')
-			v = 62;
-		else if (c == '_' || c == '/')
-			v = 63;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			if (n == cap)
-				return -1;
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (int)n;
-}
-
 bool nkey_verify(const uint8_t key[32], const char *nonce, size_t len, const char *sig)
 {
 	uint8_t s[64];
-	if (!sig || nkey_base64(sig, s, sizeof(s)) != 64)
+	if (!sig || nkey_decode(sig, 6, nkey_b64, s, sizeof(s)) != 64)
 		return false;
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, 32);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
