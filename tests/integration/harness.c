@@ -66,7 +66,7 @@ enum harness_kind harness_kind_from_env(void)
 }
 
 /* Asks the kernel for a free loopback port; returns it or -errno. */
-static int pick_port(void)
+int harness_free_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -349,7 +349,7 @@ int harness_server_start(struct harness_server *srv, const struct harness_opts *
 
 	ret = -ECHILD;
 	for (int attempt = 0; attempt < HARNESS_PORT_TRIES; attempt++) {
-		int port = pick_port();
+		int port = harness_free_port();
 		if (port < 0) {
 			ret = port;
 			break;

@@ -33,6 +33,10 @@ struct harness_opts {
 	const char *config;      /* config file text, passed as `-c FILE`; may be NULL */
 };
 
+/* A loopback port free at the time of the call (another process may take it
+ * before it is used). Returns it, or -errno. */
+int harness_free_port(void);
+
 /* Raises RLIMIT_NOFILE of this process to its hard limit (children inherit it).
  * Returns 0 or -errno. */
 int harness_raise_nofile(void);

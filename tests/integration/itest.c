@@ -46,6 +46,26 @@ void itest_start(const struct harness_opts *opts)
 	             strerror(-r));
 }
 
+uint16_t itest_start_monitored(const char *const *args, const char *config)
+{
+	for (int tries = 0; tries < 5; tries++) {
+		int port = harness_free_port();
+		cr_assert_gt(port, 0, "no free port: %s", strerror(-port));
+		char text[12];
+		snprintf(text, sizeof text, "%d", port);
+		const char *all[11] = {"-m", text};
+		int n = 2;
+		for (int i = 0; args && args[i] && n < 10; i++)
+			all[n++] = args[i];
+		all[n] = NULL;
+		struct harness_opts opts = {.args = all, .config = config};
+		if (harness_server_start(&itest_srv, &opts) == 0)
+			return (uint16_t)port;
+	}
+	cr_assert_fail("cannot start the server with monitoring");
+	return 0;
+}
+
 void itest_setup(void)
 {
 	itest_start(NULL);

@@ -23,6 +23,12 @@ extern struct harness_server itest_srv;
  * cannot. */
 void itest_start(const struct harness_opts *opts);
 
+/* Starts itest_srv with monitoring (-m) on a free port, then @args
+ * (NULL-terminated, at most 8; may be NULL) and @config (may be NULL),
+ * retried when the port is lost to a race; fails the test if it cannot.
+ * Returns the monitoring port (the caller waits for it to listen). */
+uint16_t itest_start_monitored(const char *const *args, const char *config);
+
 /* Criterion .init: starts itest_srv with no extra arguments. */
 void itest_setup(void);
 

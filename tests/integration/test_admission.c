@@ -44,29 +44,11 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Starts ringbus with @conf and monitoring on a free port (retried when the
- * port is lost to a race). */
+/* Starts ringbus with @conf and monitoring on a free port. */
 static void start_monitored(const char *conf)
 {
-	for (int tries = 0; tries < 5; tries++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in sa = {.sin_family = AF_INET};
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		socklen_t sl = sizeof sa;
-		cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-		          getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
-		close(fd);
-		char port[12];
-		snprintf(port, sizeof port, "%u", ntohs(sa.sin_port));
-		const char *args[] = {"-m", port, NULL};
-		struct harness_opts opts = {.args = args, .config = conf};
-		if (harness_server_start(&itest_srv, &opts) == 0) {
-			mon_port = ntohs(sa.sin_port);
-			cr_assert_eq(http_wait_listening(mon_port, WAIT_MS), 0);
-			return;
-		}
-	}
-	cr_assert_fail("cannot start ringbus with monitoring");
+	mon_port = itest_start_monitored(NULL, conf);
+	cr_assert_eq(http_wait_listening(mon_port, WAIT_MS), 0);
 }
 
 /* The counter @field of admission policy @name, from /admissionz. */

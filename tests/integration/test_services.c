@@ -46,32 +46,11 @@ static int64_t now_ms(void)
 }
 
 /* Starts the server with monitoring on a free port and, on ringbus only,
- * @ringbus_args (NULL-terminated, at most 6). */
+ * @ringbus_args (NULL-terminated). */
 static void start(const char *const *ringbus_args)
 {
-	for (int tries = 0; tries < 5; tries++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in sa = {.sin_family = AF_INET};
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		socklen_t sl = sizeof sa;
-		cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-		          getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
-		close(fd);
-		char port[12];
-		snprintf(port, sizeof port, "%u", ntohs(sa.sin_port));
-		const char *args[10] = {"-m", port};
-		int n = 2;
-		for (int i = 0; is_ringbus() && ringbus_args && ringbus_args[i] && n < 9; i++)
-			args[n++] = ringbus_args[i];
-		args[n] = NULL;
-		struct harness_opts opts = {.args = args};
-		if (harness_server_start(&itest_srv, &opts) == 0) {
-			mon_port = ntohs(sa.sin_port);
-			cr_assert_eq(http_wait_listening(mon_port, WAIT_MS), 0);
-			return;
-		}
-	}
-	cr_assert_fail("cannot start the server with monitoring");
+	mon_port = itest_start_monitored(is_ringbus() ? ringbus_args : NULL, NULL);
+	cr_assert_eq(http_wait_listening(mon_port, WAIT_MS), 0);
 }
 
 /* ---- responders: plain blocking clients ---- */
