@@ -9,9 +9,8 @@ server=${1:?usage: ldm.sh SERVER_BINARY KIND}
 kind=${2:?usage: ldm.sh SERVER_BINARY KIND}
 here=$(cd "$(dirname "$0")" && pwd)
 
-command -v node >/dev/null 2>&1 || { echo "skip: node is not installed"; exit 77; }
-[ -d "$here/node_modules/nats" ] || { echo "skip: run 'npm ci' in $here first"; exit 77; }
-[ -x "$server" ] || { echo "FAIL: cannot execute $server"; exit 1; }
+. "$here/common.sh"
+js_check
 
 dir=$(mktemp -d /tmp/ringbus-jsldm-XXXXXX)
 pids=()
@@ -22,29 +21,12 @@ cleanup() {
 trap cleanup EXIT
 printf 'lame_duck_duration: "30s"\nlame_duck_grace_period: "1s"\n' >"$dir/ldm.conf"
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
-# start NAME PORT ARGS...: the server's pid in $started, once it accepts TCP.
-start() {
-  local name=$1 port=$2
-  shift 2
-  "$server" -a 127.0.0.1 -p "$port" "$@" >"$dir/$name.log" 2>&1 &
-  started=$!
-  pids+=("$started")
-  for _ in $(seq 1 500); do
-    kill -0 "$started" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.01
-  done
-  return 1
-}
-
-port1=$(free_port) && start first "$port1" -c "$dir/ldm.conf" || { echo "FAIL: $kind did not start"; cat "$dir/first.log"; exit 1; }
-pid1=$started
-port2=$(free_port) && start second "$port2" || { echo "FAIL: the second $kind did not start"; exit 1; }
-pid2=$started
+start_server "$dir/first.log" -c "$dir/ldm.conf" || { echo "FAIL: $kind did not start"; cat "$dir/first.log"; exit 1; }
+pid1=$pid port1=$port
+pids+=("$pid1")
+start_server "$dir/second.log" || { echo "FAIL: the second $kind did not start"; exit 1; }
+pid2=$pid port2=$port
+pids+=("$pid2")
 
 rc=0
 timeout 90 node "$here/ldm.mjs" "nats://127.0.0.1:$port1" "nats://127.0.0.1:$port2" "$pid1" || rc=1

@@ -6,9 +6,8 @@ set -u
 server=${1:?usage: nkey.sh SERVER_BINARY KIND}
 kind=${2:?usage: nkey.sh SERVER_BINARY KIND}
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null 2>&1 || { echo "skip: node is not installed"; exit 77; }
-[ -d "$here/node_modules/nats" ] || { echo "skip: run 'npm ci' in $here first"; exit 77; }
-[ -x "$server" ] || { echo "FAIL: cannot execute $server"; exit 1; }
+. "$here/common.sh"
+js_check
 
 dir=$(mktemp -d /tmp/ringbus-jsnkey-XXXXXX)
 pid=""
@@ -22,23 +21,7 @@ authorization { users: [
   {nkey: UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK, permissions: {publish: "n.>"}}
 ] }
 CONF
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-started=0
-for _ in 1 2 3 4 5; do
-  port=$(free_port) || { echo "FAIL: no free port"; exit 1; }
-  "$server" -a 127.0.0.1 -p "$port" -c "$dir/nkey.conf" >"$dir/server.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 500); do
-    kill -0 "$pid" 2>/dev/null || break
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then started=1; break; fi
-    sleep 0.01
-  done
-  [ "$started" = 1 ] && break
-  kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""
-done
-[ "$started" = 1 ] || { echo "FAIL: $kind did not start"; cat "$dir/server.log"; exit 1; }
+start_server "$dir/server.log" -c "$dir/nkey.conf" || { echo "FAIL: $kind did not start"; cat "$dir/server.log"; exit 1; }
 rc=0
 timeout 60 node "$here/nkey.mjs" "nats://127.0.0.1:$port" || rc=1
 kill -TERM "$pid"

@@ -7,15 +7,8 @@ server=${1:?usage: run.sh SERVER_BINARY KIND}
 kind=${2:?usage: run.sh SERVER_BINARY KIND}
 here=$(cd "$(dirname "$0")" && pwd)
 
-if ! command -v node >/dev/null 2>&1; then
-  echo "skip: node is not installed"
-  exit 77
-fi
-if [ ! -d "$here/node_modules/nats" ]; then
-  echo "skip: run 'npm ci' in $here first"
-  exit 77
-fi
-[ -x "$server" ] || { echo "FAIL: cannot execute $server"; exit 1; }
+. "$here/common.sh"
+js_check
 
 log=$(mktemp /tmp/ringbus-js-XXXXXX.log)
 pid=""
@@ -25,31 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
-# Starts the server; succeeds once it accepts TCP (5 s), fails if it exits.
-start() {
-  "$server" -a 127.0.0.1 -p "$port" >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 500); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid"; pid=""; return 1; }
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.01
-  done
-  return 1
-}
-
-started=0
-for _ in 1 2 3 4 5; do
-  port=$(free_port) || { echo "FAIL: no free port"; exit 1; }
-  if start; then started=1; break; fi
-  [ -n "$pid" ] && { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; }
-done
-if [ "$started" != 1 ]; then
-  echo "FAIL: $kind did not start"; cat "$log"; exit 1
-fi
+start_server "$log" || { echo "FAIL: $kind did not start"; cat "$log"; exit 1; }
 
 rc=0
 timeout 60 node "$here/smoke.mjs" "nats://127.0.0.1:$port" || rc=1

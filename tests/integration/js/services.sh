@@ -12,10 +12,9 @@ server=${1:?usage: services.sh SERVER_BINARY KIND}
 kind=${2:?usage: services.sh SERVER_BINARY KIND}
 here=$(cd "$(dirname "$0")" && pwd)
 
-command -v node >/dev/null 2>&1 || { echo "skip: node is not installed"; exit 77; }
-[ -d "$here/node_modules/nats" ] || { echo "skip: run 'npm ci' in $here first"; exit 77; }
+. "$here/common.sh"
+js_check
 command -v python3 >/dev/null 2>&1 || { echo "skip: python3 is not installed"; exit 77; }
-[ -x "$server" ] || { echo "FAIL: cannot execute $server"; exit 1; }
 
 dir=$(mktemp -d /tmp/ringbus-jssvc-XXXXXX)
 pid=""
@@ -27,27 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
-start() {
-  "$server" -a 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 500); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid"; pid=""; return 1; }
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.01
-  done
-  return 1
-}
-
-started=0
-for _ in 1 2 3 4 5; do
-  port=$(free_port) || { echo "FAIL: no free port"; exit 1; }
-  if start; then started=1; break; fi
-done
-[ "$started" = 1 ] || { echo "FAIL: $kind did not start"; cat "$dir/server.log"; exit 1; }
+start_server "$dir/server.log" || { echo "FAIL: $kind did not start"; cat "$dir/server.log"; exit 1; }
 
 for i in 1 2 3 4; do
   python3 "$here/responder.py" "$port" svc.req workers 1 2 >"$dir/ready.$i" 2>&1 &
