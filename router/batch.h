@@ -33,10 +33,15 @@ enum mentry_flag {
 	MENTRY_F_NO_ECHO = 1 << 0,       /* do not deliver to the publishing connection */
 	MENTRY_F_NO_RESPONDERS = 1 << 1, /* publisher wants a 503 when nobody receives */
 	MENTRY_F_RUN_END = 1 << 2,       /* last entry of a run (see router/rlog.h) */
+	MENTRY_F_REMOTE = 1 << 3,        /* SUB: interest of a route (router/route.h) */
+	MENTRY_F_ROUTED = 1 << 4,        /* MSG: came from a route: to local subscribers only,
+	                                  * and to one member of each queue group it lists */
 };
 
 /* One operation in an mbatch. Strings live in the batch arena at @off:
- * MSG: subject, reply, payload (headers first); SUB: subject, queue, sid;
+ * MSG: subject, reply, payload (headers first), and for a routed message
+ * the queue groups it is for (@sid_len bytes, names separated by blanks);
+ * SUB: subject, queue, sid;
  * UNSUB: sid. A queue SUB carries its service reference (router/service.h)
  * in @len (high half) and @hdr_len (low half). */
 struct mentry {
@@ -112,7 +117,14 @@ enum delivery_kind {
 enum delivery_flag {
 	DELIVERY_F_END = 1 << 0,     /* the last result of a run of entries (router/rlog.h) */
 	DELIVERY_F_TRACKED = 1 << 1, /* a request counted in flight at its member (service.h) */
+	/* To a route: one RMSG carries the message and every queue group the
+	 * route was picked for. The first delivery says how many follow it
+	 * (DELIVERY_MORE_SHIFT), each following one (F_CONT) adds a group; they
+	 * are kept in one dbatch. */
+	DELIVERY_F_CONT = 1 << 2,
 };
+
+#define DELIVERY_MORE_SHIFT 8 /* flags >> this: deliveries that continue this one */
 
 struct delivery {
 	uint64_t conn;
@@ -141,6 +153,16 @@ struct dbatch *dbatch_new(void);
 
 /* Releases the references held and frees the batch. NULL is a no-op. */
 void dbatch_free(struct dbatch *db);
+
+/* True when @n more deliveries referencing @b can be added. */
+static inline bool dbatch_has_room_n(const struct dbatch *db, const struct mbatch *b, uint32_t n)
+{
+	if (db->n + n > db->cap)
+		return false;
+	if (db->nheld > 0 && db->held[db->nheld - 1] == b)
+		return true;
+	return db->nheld < RB_ARRAY_LEN(db->held);
+}
 
 /* True when one more delivery referencing @b can be added. */
 static inline bool dbatch_has_room(const struct dbatch *db, const struct mbatch *b)

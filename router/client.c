@@ -18,6 +18,7 @@
 #include "router/auth.h"
 #include "router/client_int.h"
 #include "router/nkey.h"
+#include "router/route.h"
 #include "router/server.h"
 #include "router/shard.h"
 #include "router/index/subject.h"
@@ -71,7 +72,12 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 		return;
 	if (RB_UNLIKELY(cl->inflight != NULL)) /* a queue member: the reply to a request? */
 		client_inflight_reply(cl, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop));
+	client_publish(cl, f, 0, (struct proto_span){NULL, 0});
+}
 
+void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,
+                    struct proto_span queues)
+{
 	struct server *s = cl->t->srv;
 	uint32_t shard;
 	if (f->subject.len == cl->last_subj_len &&
@@ -92,7 +98,7 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 		client_ok(cl);
 		return;
 	}
-	size_t bytes = (size_t)f->subject.len + f->reply.len + f->payload.len;
+	size_t bytes = (size_t)f->subject.len + f->reply.len + f->payload.len + queues.len;
 	struct mentry *e = client_add(cl, shard, MENTRY_MSG, bytes);
 	if (RB_UNLIKELY(!e)) {
 		log_error("cid %llu: out of memory for a message: closing",
@@ -104,7 +110,12 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 	char *p = b->arena + e->off;
 	p = copy_small(p, f->subject.ptr, f->subject.len);
 	p = copy_small(p, f->reply.ptr, f->reply.len);
-	copy_small(p, f->payload.ptr, f->payload.len);
+	p = copy_small(p, f->payload.ptr, f->payload.len);
+	if (RB_UNLIKELY(queues.len)) {
+		memcpy(p, queues.ptr, queues.len);
+		e->sid_len = (uint16_t)queues.len;
+	}
+	e->flags = flags;
 	e->subject_len = (uint16_t)f->subject.len;
 	e->reply_len = (uint16_t)f->reply.len;
 	e->len = f->payload.len;
@@ -143,7 +154,7 @@ static void client_on_ping(struct client *cl)
 
 /* After CLIENT_CTRL_MAX subscription changes, stop reading the connection
  * until the shards applied them. */
-static void client_ctrl_bound(struct client *cl)
+void client_ctrl_bound(struct client *cl)
 {
 	if (RB_UNLIKELY(cl->ctrl_queued >= CLIENT_CTRL_MAX))
 		client_barrier(cl, NULL, 0, true);
@@ -213,6 +224,10 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 {
 	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
 		client_trace(cl, f);
+	if (RB_UNLIKELY(cl->route != NULL)) {
+		route_link_op(cl, f);
+		return;
+	}
 	if (RB_UNLIKELY(!cl->connected && client_auth_required(cl) && f->op != PROTO_OP_CONNECT)) {
 		client_err(cl, "Authorization Violation", true);
 		return;
@@ -273,6 +288,13 @@ size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const 
 	    .client_ip = peer_ip,
 	    .ldm = ldm,
 	};
+	char urls[2048], cluster[64];
+	if (s->routes) {
+		route_cluster_name(s, cluster, sizeof(cluster));
+		ci.cluster = cluster;
+		if (route_connect_urls(s, urls, sizeof(urls)))
+			ci.connect_urls = urls;
+	}
 	char nonce[NKEY_NONCE_LEN + 1];
 	if (auth_has_nkeys(lv->auth)) {
 		nkey_nonce(s->nonce_key, cid, nonce);
@@ -286,6 +308,8 @@ int client_on_open(void *ctx, struct io_conn *c)
 	struct iothr *t = ctx;
 	struct server *s = t->srv;
 	const struct live *lv = server_live(s);
+	if (RB_UNLIKELY(c->adopted && route_tag(c->adopt_tag)))
+		return client_open_route(t, c);
 	/* relaxed: a count, not a guard of other data */
 	unsigned before = atomic_fetch_add_explicit(&s->nclients, 1, memory_order_relaxed);
 	if (before >= lv->max_connections) {
@@ -298,7 +322,7 @@ int client_on_open(void *ctx, struct io_conn *c)
 			log_error("%s:%u - cid:%llu - maximum connections exceeded", c->peer_ip,
 			          c->peer_port, (unsigned long long)cid);
 		if (!c->adopted) {
-			char info[1024];
+			char info[4096];
 			io_conn_write(
 			    c, info,
 			    client_info(s, lv, cid, c->peer_ip, false, info, sizeof(info)));
@@ -331,7 +355,7 @@ int client_on_open(void *ctx, struct io_conn *c)
 	c->user = cl;
 
 	if (!c->adopted) {
-		char info[1024];
+		char info[4096];
 		size_t n = client_info(s, lv, cl->cid, c->peer_ip, false, info, sizeof(info));
 		io_conn_write(c, info, n);
 	}
@@ -464,7 +488,13 @@ void client_on_close(void *ctx, struct io_conn *c)
 	if (!cl)
 		return;
 	struct server *s = cl->t->srv;
-	unsigned left = atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed) - 1;
+	if (cl->route)
+		route_link_close(cl);
+	else
+		client_interest_drop(cl);
+	unsigned left = cl->route
+	                    ? atomic_load(&s->nclients)
+	                    : atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed) - 1;
 	if (cl->t->clients_high - left >= CLIENT_TRIM_CLOSED) {
 		server_want_trim(s);
 		cl->t->clients_high = left;
@@ -489,6 +519,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 	client_inflight_free(cl);
 	client_perm_free(cl);
 	free(cl->stash);
+	free(cl->route);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,
 	          (unsigned long long)cl->out_msgs);
@@ -501,6 +532,10 @@ static void client_tick_one(struct io_conn *c, void *arg)
 	uint64_t now = *(uint64_t *)arg;
 	struct client *cl = c->user;
 	const struct live *cfg = server_live(cl->t->srv);
+	if (RB_UNLIKELY(cl->route != NULL)) {
+		route_link_tick(cl, now);
+		return;
+	}
 	client_perm_tick(cl, now);
 	if (RB_UNLIKELY(io_conn_stalled_ns(c, now) >
 	                (uint64_t)cl->t->srv->cfg.write_deadline_ms * 1000000u) &&

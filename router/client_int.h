@@ -52,6 +52,7 @@ struct csub {
 	uint16_t subject_len;
 	uint16_t queue_len;
 	bool perm_filter; /* overlaps a deny entry: each delivery is checked */
+	bool remote;      /* a route's interest (RS+), not a client's SUB */
 	char *sid;        /* all three NUL-terminated in str[] */
 	char *subject;
 	char *queue;
@@ -169,7 +170,8 @@ struct client {
 	struct perms *perms;
 	struct map responses;
 	uint64_t perm_violations;
-	uint64_t *held_pubs; /* publishers it asked to pause */
+	struct route_link *route; /* a route connection (router/route.h), else NULL */
+	uint64_t *held_pubs;      /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;
@@ -222,6 +224,34 @@ static inline struct csub *client_csub(struct client *cl, uint32_t subid)
 		cl->last_cs = cs;
 	return cs;
 }
+/* ---- router/client.c ---- */
+
+/* The message would take @cl's queue past a mark: its policy decides
+ * (router/deliver.c). True when it is to be written. */
+bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t need);
+/* After CLIENT_CTRL_MAX subscription changes, reads pause until the shards
+ * applied them. */
+void client_ctrl_bound(struct client *cl);
+
+/* Routes @f (a PUB, or a route's RMSG with @flags MENTRY_F_ROUTED and the
+ * queue groups it is for in @queues) to its shard. */
+void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,
+                    struct proto_span queues);
+
+/* ---- router/route_link.c ---- */
+
+/* on_open for an adopted route socket. */
+int client_open_route(struct iothr *t, struct io_conn *c);
+
+/* ---- router/client_sub.c (route interest) ---- */
+
+/* A route's RS+ (@add) or RS- on @subject in @queue (empty: none). False
+ * when the subject or queue is not valid. */
+bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
+                       bool add);
+/* A client closes: its subscriptions leave the interest routes are told. */
+void client_interest_drop(struct client *cl);
+
 /* ---- router/client_inflight.c ---- */
 
 /* Request @reply (delivered now at @now through @cs) waits for its reply. */

@@ -16,7 +16,7 @@ static void client_ldm_info_one(struct io_conn *c, void *arg)
 	struct client *cl = c->user;
 	if (!cl || !cl->connected || cl->quitting || cl->opts.protocol < 1 || !cl->first_pong)
 		return;
-	char info[1024];
+	char info[4096];
 	size_t n = client_info(cl->t->srv, lv, cl->cid, c->peer_ip, true, info, sizeof(info));
 	if (n)
 		client_reply(cl, info, n);

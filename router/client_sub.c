@@ -12,6 +12,7 @@
 #include "io/loop/loop.h"
 #include "router/client_int.h"
 #include "router/index/subject.h"
+#include "router/interest.h"
 #include "router/server.h"
 #include "router/service.h"
 
@@ -43,6 +44,8 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 			e->aux = cs->subid;
 			e->len = (uint32_t)(cs->svc_ref >> 32); /* 0 for a plain subscription */
 			e->hdr_len = (uint32_t)cs->svc_ref;
+			if (cs->remote)
+				e->flags |= MENTRY_F_REMOTE;
 			client_bit_set(cl->sub_shards, sh);
 		} else {
 			memcpy(p, cs->sid, cs->sid_len);
@@ -80,6 +83,9 @@ void client_unsub(struct client *cl, struct csub *cs)
 	 * only its sid is given up now (a new SUB may reuse it at once). */
 	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
 	cs->unsubscribed = true;
+	if (cl->t->srv->interest && !cs->remote)
+		interest_del(cl->t->srv->interest, cs->subject, cs->subject_len, cs->queue,
+		             cs->queue_len);
 	/* no more requests for it: the shards see it gone from now on */
 	svc_leave(cl->t->srv->svc, cs->svc_ref);
 	cs->svc_ref = 0;
@@ -126,6 +132,63 @@ static uint64_t client_join_service(struct client *cl, const struct csub *cs)
 	                limit, p->queue_wait_ns);
 }
 
+/* Adds subscription @sid on @subject (@queue: empty for none); @remote for
+ * a route's interest. Returns false when memory ran out (then closing). */
+static bool client_sub_new(struct client *cl, struct proto_span subject, struct proto_span queue,
+                           struct proto_span sid, uint64_t h, bool filter, bool remote)
+{
+	size_t slen = sid.len, jlen = subject.len, qlen = queue.len;
+	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
+	if (!cs)
+		goto nomem;
+	memset(cs, 0, sizeof(*cs));
+	cs->sid = cs->str;
+	cs->subject = cs->sid + slen + 1;
+	cs->queue = cs->subject + jlen + 1;
+	memcpy(cs->sid, sid.ptr, slen);
+	cs->sid[slen] = 0;
+	memcpy(cs->subject, subject.ptr, jlen);
+	cs->subject[jlen] = 0;
+	if (qlen)
+		memcpy(cs->queue, queue.ptr, qlen);
+	cs->queue[qlen] = 0;
+	cs->sid_len = (uint16_t)slen;
+	cs->subject_len = (uint16_t)jlen;
+	cs->queue_len = (uint16_t)qlen;
+	cs->sid_hash = h;
+	cs->perm_filter = filter;
+	cs->remote = remote;
+	cs->subid = ++cl->next_subid;
+	cs->shard = subject_has_wildcard(cs->subject, jlen)
+	                ? CLIENT_ALL_SHARDS
+	                : server_shard_of(cl->t->srv, cs->subject, jlen);
+	if (qlen && !remote)
+		cs->svc_ref = client_join_service(cl, cs);
+	cs->hnext = map_get(&cl->by_sid, h);
+	if (map_put(&cl->by_sid, h, cs) != 0) {
+		svc_leave(cl->t->srv->svc, cs->svc_ref);
+		free(cs);
+		goto nomem;
+	}
+	if (map_put(&cl->by_id, cs->subid, cs) != 0) {
+		cl->nsubs++;
+		client_unsub(cl, cs);
+		goto nomem;
+	}
+	cl->nsubs++;
+	if (client_sub_entry(cl, cs, MENTRY_SUB) < 0)
+		goto nomem;
+	struct interest *in = cl->t->srv->interest;
+	if (in && !remote)
+		interest_add(in, cs->subject, jlen, cs->queue, qlen);
+	return true;
+nomem:
+	log_error("cid %llu: out of memory for a subscription: closing",
+	          (unsigned long long)cl->cid);
+	io_conn_close(cl->c, false);
+	return false;
+}
+
 void client_on_sub(struct client *cl, const struct proto_frame *f)
 {
 	if (!subject_valid_sub(f->subject.ptr, f->subject.len) ||
@@ -146,52 +209,50 @@ void client_on_sub(struct client *cl, const struct proto_frame *f)
 		client_err(cl, "maximum subscriptions exceeded", false);
 		return;
 	}
-	size_t slen = f->sid.len, jlen = f->subject.len, qlen = f->queue.len;
-	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
-	if (!cs)
-		goto nomem;
-	memset(cs, 0, sizeof(*cs));
-	cs->sid = cs->str;
-	cs->subject = cs->sid + slen + 1;
-	cs->queue = cs->subject + jlen + 1;
-	memcpy(cs->sid, f->sid.ptr, slen);
-	cs->sid[slen] = 0;
-	memcpy(cs->subject, f->subject.ptr, jlen);
-	cs->subject[jlen] = 0;
-	if (qlen)
-		memcpy(cs->queue, f->queue.ptr, qlen);
-	cs->queue[qlen] = 0;
-	cs->sid_len = (uint16_t)slen;
-	cs->subject_len = (uint16_t)jlen;
-	cs->queue_len = (uint16_t)qlen;
-	cs->sid_hash = h;
-	cs->perm_filter = filter;
-	cs->subid = ++cl->next_subid;
-	cs->shard = subject_has_wildcard(cs->subject, jlen)
-	                ? CLIENT_ALL_SHARDS
-	                : server_shard_of(cl->t->srv, cs->subject, jlen);
-	if (qlen)
-		cs->svc_ref = client_join_service(cl, cs);
-	cs->hnext = map_get(&cl->by_sid, h);
-	if (map_put(&cl->by_sid, h, cs) != 0) {
-		svc_leave(cl->t->srv->svc, cs->svc_ref);
-		free(cs);
-		goto nomem;
+	if (client_sub_new(cl, f->subject, f->queue, f->sid, h, filter, false))
+		client_ok(cl);
+}
+
+bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
+                       bool add)
+{
+	/* the route's subscriptions are keyed by subject and queue, as NATS
+	 * keeps a route's interest: "foo" or "foo q" */
+	char sid[PROTO_CONTROL_LINE_LIMIT / 64];
+	if (!subject_valid_sub(subject.ptr, subject.len) ||
+	    (queue.len && !subject_valid_pub(queue.ptr, queue.len)) ||
+	    (size_t)subject.len + queue.len + 1 > sizeof(sid))
+		return false;
+	memcpy(sid, subject.ptr, subject.len);
+	uint32_t n = subject.len;
+	if (queue.len) {
+		sid[n++] = ' ';
+		memcpy(sid + n, queue.ptr, queue.len);
+		n += queue.len;
 	}
-	if (map_put(&cl->by_id, cs->subid, cs) != 0) {
-		cl->nsubs++;
-		client_unsub(cl, cs);
-		goto nomem;
+	uint64_t h = hash_bytes(sid, n);
+	struct csub *cs = client_find_sid(cl, sid, n, h);
+	if (!add) {
+		if (cs)
+			client_unsub(cl, cs);
+		return true;
 	}
-	cl->nsubs++;
-	if (client_sub_entry(cl, cs, MENTRY_SUB) < 0)
-		goto nomem;
-	client_ok(cl);
-	return;
-nomem:
-	log_error("cid %llu: out of memory for a subscription: closing",
-	          (unsigned long long)cl->cid);
-	io_conn_close(cl->c, false);
+	if (cs)
+		return true; /* a weight change: the route's members count once here */
+	return client_sub_new(cl, subject, queue, (struct proto_span){sid, n}, h, false, true);
+}
+
+void client_interest_drop(struct client *cl)
+{
+	struct interest *in = cl->t->srv->interest;
+	void *v;
+	if (!in || cl->route)
+		return;
+	for (uint32_t it = 0; map_next(&cl->by_id, &it, NULL, &v);) {
+		struct csub *cs = v;
+		if (!cs->unsubscribed)
+			interest_del(in, cs->subject, cs->subject_len, cs->queue, cs->queue_len);
+	}
 }
 
 void client_on_unsub(struct client *cl, const struct proto_frame *f)

@@ -18,6 +18,7 @@
 #include "router/client_int.h"
 #include "router/index/subject.h"
 #include "router/perm.h"
+#include "router/route.h"
 #include "router/service.h"
 
 bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
@@ -284,7 +285,7 @@ static struct adm_policy *client_policy(struct client *cl, const struct delivery
 
 /* The message would take this subscriber's queue past a mark. Applies the
  * policy of its subject. Returns true when it is to be written. */
-static bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t need)
+bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t need)
 {
 	struct iothr *t = cl->t;
 	const struct mentry *e = d->e;
@@ -390,7 +391,10 @@ void client_deliver_one(struct iothr *t, const struct delivery *d)
 	struct client *cl = c->user;
 	switch (d->kind) {
 	case DELIVERY_MSG:
-		client_send_msg(cl, d);
+		if (RB_UNLIKELY(cl->route != NULL))
+			route_link_deliver(cl, d);
+		else
+			client_send_msg(cl, d);
 		break;
 	case DELIVERY_NO_RESPONDERS: {
 		const char *reply = mentry_str(d->b, d->e) + d->e->subject_len;
@@ -417,5 +421,6 @@ void client_deliver(struct iothr *t, struct dbatch *db)
 {
 	for (uint32_t i = 0; i < db->n; i++)
 		client_deliver_one(t, &db->d[i]);
+	route_link_flush(t); /* an RMSG points into @db */
 	dbatch_free(db);
 }

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/memacct.h"
 #include "core/pin.h"
+#include "router/route.h"
 #include "io/loop/loop.h"
 #include "router/admission.h"
 #include "router/client_int.h"
@@ -84,6 +85,7 @@ void iothr_fini(struct iothr *t)
 	free(t->cursor);
 	free(t->kicked);
 	free(t->members);
+	free(t->routes);
 	free(t->fwd_open);
 	free(t->fwd_head);
 	free(t->fwd_tail);
@@ -359,6 +361,8 @@ bool iothr_poll(void *ctx)
 	did |= iothr_flush_forward(t);
 	did |= iothr_check_paused(t);
 	did |= client_graves_reap(t, false);
+	if (RB_UNLIKELY(t->srv->routes != NULL))
+		did |= route_link_poll(t);
 	iothr_publish_conns(t);
 	atomic_store_explicit(&t->busy, iothr_has_work(t) || !rlog_empty(&t->log),
 	                      memory_order_relaxed);

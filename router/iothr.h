@@ -92,6 +92,21 @@ struct iothr {
 	uint32_t members_cap;
 	struct mbatch **kicked;
 	struct stats_req stats_req;
+	/* routes (router/route_link.c): this thread's route connections, the
+	 * RMSG whose queue groups are being gathered, the client INFO
+	 * generation its clients were told */
+	struct client **routes;
+	uint32_t nroutes;
+	uint32_t routes_cap;
+	struct route_pend {
+		struct client *cl; /* NULL: none */
+		const struct mbatch *b;
+		const struct mentry *e;
+		uint32_t n;
+		uint32_t left;
+		uint32_t ids[32];
+	} rpend;
+	uint64_t info_gen_seen;
 	/* counters of this thread's connections (owner: this thread) */
 	uint64_t total_connections;
 	uint64_t in_msgs;

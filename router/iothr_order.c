@@ -9,6 +9,7 @@
 #include "io/loop/loop.h"
 #include "router/client_int.h"
 #include "router/iothr.h"
+#include "router/route.h"
 #include "router/server.h"
 #include "router/shard.h"
 
@@ -107,6 +108,7 @@ static bool iothr_merge_run(struct iothr *t, uint32_t s)
 			const struct delivery *d = &db->d[cur->pos++];
 			iothr_apply(t, d);
 			if (d->flags & DELIVERY_F_END) {
+				route_link_flush(t); /* a route's RMSG is complete by now */
 				if (cur->pos == db->n) {
 					cur->db = NULL;
 					dbatch_free(db);
@@ -114,6 +116,7 @@ static bool iothr_merge_run(struct iothr *t, uint32_t s)
 				return true;
 			}
 		}
+		route_link_flush(t);
 		cur->db = NULL;
 		dbatch_free(db);
 	}

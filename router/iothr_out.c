@@ -85,7 +85,9 @@ void iothr_forward(struct iothr *t, const struct delivery *d)
 {
 	int io = io_conn_id_loop(d->conn);
 	struct dbatch *db = t->fwd_open[io];
-	if (RB_UNLIKELY(!db || !dbatch_has_room(db, d->b))) {
+	/* a route's message and the queue groups that follow it stay together */
+	uint32_t n = 1u + (d->flags >> DELIVERY_MORE_SHIFT);
+	if (RB_UNLIKELY(!db || !dbatch_has_room_n(db, d->b, n))) {
 		struct dbatch *nd = dbatch_new();
 		if (!nd) {
 			log_warn("io[%d]: delivery dropped: out of memory", t->index);
@@ -96,7 +98,7 @@ void iothr_forward(struct iothr *t, const struct delivery *d)
 		db = t->fwd_open[io] = nd;
 	}
 	struct delivery copy = *d;
-	copy.flags = 0;
+	copy.flags &= (uint16_t)~DELIVERY_F_END; /* the merge's, not the receiver's */
 	dbatch_add(db, &copy);
 }
 

@@ -24,6 +24,7 @@
 #include "router/admission.h"
 #include "router/iothr.h"
 #include "router/monitor/monitor.h"
+#include "router/route.h"
 #include "router/server_int.h"
 #include "router/service.h"
 #include "router/shard.h"
@@ -36,7 +37,7 @@
 
 /* Opens a listening socket on host:@port (SO_REUSEPORT: one per I/O thread).
  * Returns 0 and *@out, or -errno after logging why. */
-static int server_listen(const char *host, int port, int *out)
+int server_listen(const char *host, int port, int *out)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 	                         .ai_socktype = SOCK_STREAM,
@@ -75,7 +76,7 @@ static int server_listen(const char *host, int port, int *out)
 }
 
 /* The port a listening socket got (for -p -1: the kernel chose it). */
-static int server_bound_port(int fd)
+int server_bound_port(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -190,6 +191,7 @@ static int server_new_workers(struct server *s)
 	    .want_trim = server_env_want_trim,
 	    .low_marks = server_env_low_marks,
 	    .svc = s->svc,
+	    .cluster = route_configured(s),
 	};
 	for (int i = 0; i < s->nshards; i++) {
 		struct worker *w = &s->workers[i % s->nworkers];
@@ -261,7 +263,7 @@ int server_new(struct config *cfg, struct server **out)
 		s->io[i].listen_fd = -1;
 	}
 	if ((ret = server_new_workers(s)) != 0 || (ret = server_new_io(s)) != 0 ||
-	    (ret = tls_glue_start(s)) != 0)
+	    (ret = tls_glue_start(s)) != 0 || (ret = route_mgr_new(s)) != 0)
 		goto err;
 	*out = s;
 	return 0;
@@ -315,6 +317,9 @@ int server_run(struct server *s)
 		if (ret)
 			goto stop;
 	}
+	ret = route_mgr_start(s);
+	if (ret)
+		goto stop;
 	log_info("ready for connections on %s:%d (server_id %s)", s->cfg.host, s->port,
 	         s->server_id);
 	server_main_loop(s);
@@ -323,6 +328,7 @@ stop:
 		log_error("cannot start: %s", strerror(-ret));
 	monitor_stop(s->mon);
 	s->mon = NULL;
+	route_mgr_stop(s);
 	server_stop(s);
 	for (int i = 0; i < started_io; i++)
 		pthread_join(s->io[i].tid, NULL);
@@ -336,6 +342,7 @@ void server_free(struct server *s)
 	if (!s)
 		return;
 	tls_glue_free(s);
+	route_mgr_free(s);
 	for (int i = 0; s->io && i < s->nio; i++) {
 		struct iothr *t = &s->io[i];
 		io_loop_free(t->loop);

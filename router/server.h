@@ -24,6 +24,8 @@ struct monitor;
 struct tls_service;
 struct auth;
 struct svc_table;
+struct route_mgr;
+struct interest;
 
 /* Settings a reload may change, besides the admission policies. Immutable. */
 struct live {
@@ -94,7 +96,9 @@ struct server {
 	atomic_bool proc_over; /* bytes held above the process high mark */
 	uint64_t start_wall_ns;
 	struct monitor *mon;
-	struct tls_service *tls; /* NULL without TLS (router/tls_glue.c) */
+	struct tls_service *tls;   /* NULL without TLS (router/tls_glue.c) */
+	struct route_mgr *routes;  /* NULL without a cluster (router/route.h) */
+	struct interest *interest; /* local interest announced to routes, or NULL */
 };
 
 /* The reloadable settings in force. For the I/O threads and workers, which

@@ -47,4 +47,9 @@ void server_main_loop(struct server *s);
 /* Writes the eventfd of every I/O thread and worker (any thread). */
 void server_wake_all(struct server *s);
 
+/* A listening socket on host:@port; 0 and *@out, or -errno after logging. */
+int server_listen(const char *host, int port, int *out);
+/* The port a listening socket got. */
+int server_bound_port(int fd);
+
 #endif /* ROUTER_SERVER_INT_H */

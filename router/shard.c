@@ -107,26 +107,6 @@ static bool shard_reap(struct shard *sh)
 
 /* ---- applying a batch ---- */
 
-/* Emits @d to @sub unless it is the publisher under echo:false or its
- * connection closed. Returns 1 when it did, else 0. */
-static inline uint32_t shard_deliver_to(struct shard *sh, int io, const struct mbatch *b,
-                                        const struct mentry *e, const struct sublist_sub *sub,
-                                        bool no_echo, bool dying)
-{
-	if ((no_echo && sub->owner == e->conn) ||
-	    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
-		return 0;
-	/* filled in place: no copy of a delivery just built on the stack */
-	struct delivery *d = shard_emit_slot(sh, io, b, false);
-	if (d)
-		*d = (struct delivery){.conn = sub->owner,
-		                       .b = b,
-		                       .e = e,
-		                       .subid = (uint32_t)(uintptr_t)sub->data,
-		                       .kind = DELIVERY_MSG};
-	return 1;
-}
-
 /* Returns how many deliveries the message made. */
 static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b,
                                 const struct mentry *e)
@@ -137,11 +117,15 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 	uint32_t delivered = 0;
 
 	if (RB_UNLIKELY(!res))
-		return 0; /* out of memory in the match cache: counted as not delivered */
+		return 0;      /* out of memory in the match cache: counted as not delivered */
+	bool answered = false; /* a request waits, or was answered busy */
+	if (RB_UNLIKELY(sh->env.cluster)) {
+		delivered = shard_route_msg(sh, io, b, e, res, &answered);
+		goto done;
+	}
 	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
 	for (uint32_t i = 0; i < res->nplain; i++)
 		delivered += shard_deliver_to(sh, io, b, e, res->plain[i], no_echo, dying);
-	bool answered = false; /* a request waits, or was answered busy */
 	bool aware = e->reply_len && sh->env.svc &&
 	             atomic_load_explicit(&sh->env.svc->aware, memory_order_relaxed);
 	for (uint32_t g = 0; g < res->ngroups; g++) {
@@ -158,6 +142,7 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 				break;
 			}
 	}
+done:
 	if (delivered == 0 && !answered && (e->flags & MENTRY_F_NO_RESPONDERS) && e->reply_len) {
 		struct delivery d = {
 		    .conn = e->conn, .b = b, .e = e, .kind = DELIVERY_NO_RESPONDERS};
@@ -177,7 +162,9 @@ static void shard_apply_sub(struct shard *sh, const struct mbatch *b, const stru
 		log_warn("shard %d: subscription not added: %s", sh->index,
 		         ret == -ENOMEM ? "out of memory" : "invalid");
 	uint64_t ref = (uint64_t)e->len << 32 | e->hdr_len;
-	if (ret == 0 && queue && ref) {
+	if (e->flags & MENTRY_F_REMOTE)
+		ref = SHARD_LOAD_REMOTE; /* a route's: never a service member here */
+	if (ret == 0 && ref && (queue || (e->flags & MENTRY_F_REMOTE))) {
 		struct sublist_sub *sub = sublist_find(sh->subs, e->conn, sid, e->sid_len);
 		if (sub)
 			sub->load = ref;

@@ -51,6 +51,8 @@ struct shard_env {
 	/* Queue members' requests in flight (router/service.h); NULL: none
 	 * tracked, queue groups pick round robin. */
 	struct svc_table *svc;
+	/* Routes are configured: messages may go to them (router/shard_route.c). */
+	bool cluster;
 };
 
 /* Counters of a shard: written by the claim holder once per batch (relaxed

@@ -5,9 +5,12 @@
 #define ROUTER_SHARD_INT_H
 
 #include "router/batch.h"
+#include "router/index/sublist.h"
 #include "router/shard.h"
 
 struct sublist_qgroup;
+struct sublist_result;
+struct sublist_sub;
 
 /* Adds @n to a counter only the claim holder writes (see shard_counters). */
 static inline void shard_count(atomic_uint_fast64_t *c, uint64_t n)
@@ -45,6 +48,15 @@ static inline struct delivery *shard_emit_slot(struct shard *sh, int io, const s
 	return dbatch_slot(o->open, b);
 }
 
+/* Makes room for @n results pointing into @b in one dbatch of @io's
+ * stream (they belong together: router/batch.h, DELIVERY_F_CONT). */
+static inline void shard_emit_room(struct shard *sh, int io, const struct mbatch *b, uint32_t n)
+{
+	struct shard_stream *o = &sh->out[io];
+	if (o->open && o->open->n && !dbatch_has_room_n(o->open, b, n))
+		shard_stream_renew(sh, io, false);
+}
+
 /* Appends a copy of @d to the stream of I/O thread @io. */
 static inline void shard_emit(struct shard *sh, int io, const struct delivery *d)
 {
@@ -69,6 +81,39 @@ static inline bool shard_owner_dying(const struct shard *sh, uint64_t owner)
 			return true;
 	return false;
 }
+
+/* Emits @d to @sub unless it is the publisher under echo:false or its
+ * connection closed. Returns 1 when it did, else 0. */
+static inline uint32_t shard_deliver_to(struct shard *sh, int io, const struct mbatch *b,
+                                        const struct mentry *e, const struct sublist_sub *sub,
+                                        bool no_echo, bool dying)
+{
+	if ((no_echo && sub->owner == e->conn) ||
+	    (RB_UNLIKELY(dying) && shard_owner_dying(sh, sub->owner)))
+		return 0;
+	/* filled in place: no copy of a delivery just built on the stack */
+	struct delivery *d = shard_emit_slot(sh, io, b, false);
+	if (d)
+		*d = (struct delivery){.conn = sub->owner,
+		                       .b = b,
+		                       .e = e,
+		                       .subid = (uint32_t)(uintptr_t)sub->data,
+		                       .kind = DELIVERY_MSG};
+	return 1;
+}
+
+/* A subscription's load word marks a route's interest (router/route.h). */
+#define SHARD_LOAD_REMOTE (1ull << 63)
+
+/* ---- router/shard_route.c ---- */
+
+/* @e matched @res in a server with routes: local subscribers as usual, one
+ * RMSG per interested route (plain interest, and the queue groups whose
+ * member it picked there: local members first), nothing to a route for a
+ * message that came from one. Returns the deliveries made; sets *@answered
+ * as shard_request() does. */
+uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const struct mentry *e,
+                         const struct sublist_result *res, bool *answered);
 
 /* ---- router/shard_request.c ---- */
 

@@ -62,6 +62,8 @@ static uint32_t shard_request_cost(void *arg, const struct sublist_sub *m)
 	if ((x->no_echo && m->owner == x->e->conn) ||
 	    (RB_UNLIKELY(x->dying) && shard_owner_dying(x->sh, m->owner)))
 		return SUBLIST_SKIP;
+	if (RB_UNLIKELY(m->load & SHARD_LOAD_REMOTE))
+		return SUBLIST_SKIP; /* a route's: router/shard_route.c decides */
 	if (!m->load)
 		return 0; /* not tracked (no slot was free): taken as idle */
 	uint32_t load = svc_load(svc, m->load);

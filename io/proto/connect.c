@@ -351,6 +351,14 @@ size_t connect_info_encode(char *dst, size_t cap, const struct connect_info *inf
 		jw_key(&w, "nonce");
 		jw_str(&w, info->nonce);
 	}
+	if (info->cluster) {
+		jw_key(&w, "cluster");
+		jw_str(&w, info->cluster);
+	}
+	if (info->connect_urls) {
+		jw_key(&w, "connect_urls");
+		jw_lit(&w, info->connect_urls);
+	}
 	if (info->ldm) {
 		jw_key(&w, "ldm");
 		jw_lit(&w, "true");

@@ -70,6 +70,8 @@ struct connect_info {
 	const char *client_ip;
 	const char *nonce;           /* NULL: omitted */
 	int proto;                   /* connect_info_parse() only; the encoder always sends 1 */
+	const char *cluster;         /* NULL: omitted */
+	const char *connect_urls;    /* a JSON array of "host:port" (NULL: omitted) */
 	bool ldm;                    /* lame duck mode: the server will close the client soon */
 	const char *ringbus_version; /* NULL: omitted */
 };

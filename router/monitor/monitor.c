@@ -16,6 +16,8 @@
 #include "core/log.h"
 #include "router/monitor/monitor_render.h"
 #include "router/monitor/stats.h"
+#include "router/route.h"
+#include "router/server.h"
 
 #define MONITOR_MAX_CLIENTS 64
 #define MONITOR_TIMEOUT_S   30
@@ -203,6 +205,30 @@ static int monitor_healthz(struct monitor *m, struct MHD_Connection *conn, char 
 	return *body ? 0 : -ENOMEM;
 }
 
+/* /routez as nats-server shows it: this node and a record per route. */
+static int monitor_routez(struct monitor *m, struct MHD_Connection *conn, char **body,
+                          const char **type, unsigned *status)
+{
+	(void)conn;
+	(void)type;
+	(void)status;
+	struct server *s = m->srv;
+	size_t cap = 64 * 1024;
+	char *routes = malloc(cap);
+	if (!routes)
+		return -ENOMEM;
+	uint32_t n = 0;
+	size_t len = route_routez(s, routes, cap, &n);
+	routes[len] = 0;
+	char now[48];
+	monitor_fmt_time(clock_wall_ns(), now, sizeof(now));
+	*body = monitor_strf("{\"server_id\":\"%s\",\"server_name\":\"%s\",\"now\":\"%s\","
+	                     "\"num_routes\":%u,\"routes\":[%s]}",
+	                     s->server_id, s->server_name, now, n, routes);
+	free(routes);
+	return *body ? 0 : -ENOMEM;
+}
+
 #define MONITOR_SIMPLE(fn, render)                                                                 \
 	static int fn(struct monitor *m, struct MHD_Connection *conn, char **body,                 \
 	              const char **type, unsigned *status)                                         \
@@ -226,6 +252,7 @@ static const struct {
     {"/healthz", monitor_healthz},   {"/shardz", monitor_shardz},
     {"/ioz", monitor_ioz},           {"/admissionz", monitor_admissionz},
     {"/servicez", monitor_servicez}, {"/metrics", monitor_metrics},
+    {"/routez", monitor_routez},
 };
 
 /* ---- HTTP ---- */

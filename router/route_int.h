@@ -1,0 +1,132 @@
+/* What the route manager (router/route_mgr.c) and the route connections on
+ * the I/O threads (router/route_link.c) share. Private to those two. */
+#ifndef ROUTER_ROUTE_INT_H
+#define ROUTER_ROUTE_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "router/route.h"
+
+#define ROUTE_ID_MAX    64
+#define ROUTE_HOST_MAX  256
+#define ROUTE_CURLS_MAX 1024 /* a peer's connect_urls, as JSON array items */
+
+/* What a peer's INFO says about it. */
+struct route_hello {
+	char id[ROUTE_ID_MAX];
+	char name[ROUTE_ID_MAX];
+	char cluster[ROUTE_ID_MAX];
+	bool dynamic; /* its cluster name was made up */
+	bool headers;
+	char host[ROUTE_HOST_MAX]; /* its cluster address, as it says ("ip" when relayed) */
+	int port;
+	char ip[ROUTE_HOST_MAX + 32]; /* "nats-route://host:port/" when relayed, else empty */
+	char curls[ROUTE_CURLS_MAX];  /* "\"h:p\",\"h:p\"" */
+};
+
+/* Counters of one route, written by its I/O thread, read by /routez. */
+struct route_counters {
+	atomic_uint_fast64_t in_msgs, out_msgs, in_bytes, out_bytes, subs;
+};
+
+/* One route connection on its I/O thread. Owner: that thread. */
+struct route_link {
+	int url;          /* the route URL we dialled, or -1 when accepted */
+	bool got_connect; /* the peer's CONNECT */
+	bool registered;  /* its INFO was taken: a peer of the table */
+	bool headers;     /* both sides said headers: HMSG, else headers are dropped */
+	int peer;         /* its slot in the table (registered) */
+	int reader;       /* its interest reader (router/interest.h), -1: none */
+	uint64_t opened_ns;
+	char id[ROUTE_ID_MAX];
+	struct route_counters *ctr; /* in its peer slot (registered), else NULL */
+};
+
+#define ROUTE_URLS_MAX   (2 * ROUTE_PEERS_MAX)
+#define ROUTE_OUTBOX_MAX 64
+
+struct route_url {
+	char host[ROUTE_HOST_MAX];
+	int port;
+	char user[128];
+	char pass[128];
+	bool implicit; /* learned from a peer: a few tries only */
+	int tries;
+	bool busy; /* a connection made for it is open */
+	char peer_id[ROUTE_ID_MAX];
+	uint64_t next_ns;
+};
+
+struct route_peer {
+	bool used;
+	struct route_hello h;
+	uint64_t conn;
+	int url;
+	char remote_ip[64];
+	int remote_port;
+	uint64_t since_wall_ns;
+	struct route_counters ctr;
+	char *outbox[ROUTE_OUTBOX_MAX];
+	uint32_t nout;
+	atomic_bool has_out;
+};
+
+struct route_mgr {
+	struct server *s;
+	pthread_t tid;
+	bool started;
+	atomic_bool stop;
+	int listen_fd;
+	int port;
+	int efd; /* wakes the thread to stop */
+	int next_loop;
+	pthread_mutex_t lock;
+	char cluster[ROUTE_ID_MAX];
+	bool dynamic;
+	char self_url[ROUTE_HOST_MAX + 16]; /* "\"host:port\"": this node's client URL */
+	struct route_url urls[ROUTE_URLS_MAX];
+	int nurls;
+	struct route_peer peers[ROUTE_PEERS_MAX];
+	atomic_uint_fast64_t info_gen;
+};
+
+/* The cluster's INFO of this node, "INFO {...} \r\n" (@nonce omitted when
+ * NULL). Returns its length, 0 when it did not fit. */
+size_t route_mgr_info(struct server *s, char *buf, size_t cap);
+/* The CONNECT this node sends on a route it dialled (user and password of
+ * route URL @url). */
+size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap);
+/* Checks a peer's CONNECT credentials against cluster { authorization }. */
+bool route_mgr_auth_ok(struct server *s, const char *user, const char *pass);
+bool route_mgr_auth_required(struct server *s);
+
+/* The peer @h on connection @conn (dialled for @url, or -1) finished its
+ * handshake. Returns its slot, or -1 with *@err set to the -ERR text to send
+ * (or empty for a silent close: ourselves, a duplicate route). Adopts the
+ * peer's cluster name when ours was made up; relays its INFO to the other
+ * peers (gossip); announces the new client URLs. */
+int route_mgr_register(struct server *s, const struct route_hello *h, uint64_t conn, int url,
+                       const char *peer_ip, char *err, size_t errcap);
+/* The route in slot @peer (or, not registered, dialled for @url) closed. */
+void route_mgr_closed(struct server *s, int peer, int url);
+/* An INFO on a live route: news of the peer itself (new client URLs), or
+ * of another node it met (dialled when unknown). */
+void route_mgr_gossip(struct server *s, int peer, const struct route_hello *h);
+/* Lines (INFOs of new peers) waiting for the route in slot @peer: written
+ * to @c and forgotten. */
+void route_mgr_outbox(struct server *s, int peer, struct io_conn *c);
+bool route_mgr_outbox_pending(struct server *s, int peer);
+struct route_counters *route_mgr_counters(struct server *s, int peer);
+
+/* "nats://user:pass@host:port" into @u; -EINVAL when it is not one. */
+int route_url_parse(const char *text, struct route_url *u);
+/* True when @id is this node or a registered peer. Under m->lock. */
+bool route_peer_known_locked(struct route_mgr *m, const char *id);
+
+/* Reads a peer's INFO JSON into @h. Returns false when it is not one. */
+bool route_hello_parse(struct route_hello *h, const char *json, size_t len);
+
+#endif /* ROUTER_ROUTE_INT_H */

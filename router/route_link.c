@@ -1,0 +1,400 @@
+/* A route connection on its I/O thread (router/route.h): the handshake, the
+ * peer's interest and messages in, ours out. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/copy.h"
+#include "core/log.h"
+#include "io/loop/loop.h"
+#include "io/proto/connect.h"
+#include "io/proto/proto.h"
+#include "router/client_int.h"
+#include "router/interest.h"
+#include "router/route_int.h"
+#include "router/server.h"
+
+#define ROUTE_HELLO_NS      (5ull * 1000000000ull) /* the peer's INFO within this */
+#define ROUTE_FIRST_PING_NS 1000000000ull
+
+static const struct proto_span route_acc = {ROUTE_ACCOUNT, sizeof(ROUTE_ACCOUNT) - 1};
+
+static bool route_list_add(struct iothr *t, struct client *cl)
+{
+	if (t->nroutes == t->routes_cap) {
+		uint32_t cap = t->routes_cap ? t->routes_cap * 2 : 8;
+		struct client **a = realloc(t->routes, cap * sizeof(*a));
+		if (!a)
+			return false;
+		t->routes = a;
+		t->routes_cap = cap;
+	}
+	t->routes[t->nroutes++] = cl;
+	return true;
+}
+
+static void route_list_del(struct iothr *t, struct client *cl)
+{
+	for (uint32_t i = 0; i < t->nroutes; i++)
+		if (t->routes[i] == cl) {
+			t->routes[i] = t->routes[--t->nroutes];
+			return;
+		}
+}
+
+int client_open_route(struct iothr *t, struct io_conn *c)
+{
+	struct client *cl = calloc(1, sizeof(*cl));
+	struct route_link *rl = calloc(1, sizeof(*rl));
+	if (!cl || !rl || !route_list_add(t, cl)) {
+		free(cl);
+		free(rl);
+		return -ENOMEM;
+	}
+	cl->c = c;
+	cl->t = t;
+	cl->route = rl;
+	cl->cid = client_new_cid();
+	cl->start_wall_ns = clock_wall_ns();
+	cl->opened_ns = cl->last_in_ns = cl->last_ping_ns = clock_now_ns();
+	proto_parser_init(&cl->parser, PROTO_SIDE_ROUTE, ROUTE_MAX_PAYLOAD);
+	proto_parser_set_max_control(&cl->parser, PROTO_CONTROL_LINE_LIMIT);
+	connect_opts_init(&cl->opts);
+	map_init(&cl->by_sid);
+	map_init(&cl->by_id);
+	map_init(&cl->responses);
+	c->user = cl;
+	cl->connected = true;
+	rl->url = (int)(c->adopt_tag & 0xffffffffu) - 1;
+	rl->peer = -1;
+	rl->reader = -1;
+	rl->opened_ns = cl->opened_ns;
+	struct server *s = t->srv;
+	char buf[4096];
+	size_t n;
+	if (rl->url >= 0 && (n = route_mgr_connect(s, rl->url, buf, sizeof(buf))) > 0)
+		io_conn_write(c, buf, n);
+	if ((n = route_mgr_info(s, buf, sizeof(buf))) > 0)
+		io_conn_write(c, buf, n);
+	log_debug("rid %llu %s:%u: route connection %s", (unsigned long long)cl->cid, c->peer_ip,
+	          c->peer_port, rl->url >= 0 ? "dialled" : "accepted");
+	return 0;
+}
+
+void route_link_close(struct client *cl)
+{
+	struct route_link *rl = cl->route;
+	struct server *s = cl->t->srv;
+	route_list_del(cl->t, cl);
+	if (cl->t->rpend.cl == cl)
+		cl->t->rpend.cl = NULL;
+	interest_reader_close(s->interest, rl->reader);
+	route_mgr_closed(s, rl->registered ? rl->peer : -1, rl->url);
+}
+
+/* Closes the route, after @err (may be NULL: silently). */
+static void route_fail(struct client *cl, const char *err)
+{
+	if (err && err[0]) {
+		char line[512];
+		size_t n = proto_encode_err(line, sizeof(line), err);
+		io_conn_write(cl->c, line, n);
+		log_error("%s:%u - rid:%llu - %s", cl->c->peer_ip, cl->c->peer_port,
+		          (unsigned long long)cl->cid, err);
+	}
+	io_conn_close(cl->c, true);
+}
+
+/* ---- interest out ---- */
+
+static void route_write_interest(void *arg, const struct interest_ev *ev)
+{
+	struct client *cl = arg;
+	struct proto_span subj = proto_span_str(ev->subject), q = proto_span_str(ev->queue);
+	size_t need = (size_t)subj.len + q.len + 64;
+	char *out = io_conn_reserve(cl->c, need);
+	if (!out)
+		return;
+	io_conn_commit(cl->c, proto_encode_rs(out, need, ev->plus, route_acc, subj, q, ev->weight));
+}
+
+/* ---- the handshake ---- */
+
+static void route_on_connect(struct client *cl, const struct proto_frame *f)
+{
+	struct server *s = cl->t->srv;
+	char why[128];
+	if (connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len, why, sizeof(why)) != 0) {
+		route_fail(cl, NULL);
+		return;
+	}
+	if (cl->opts.lang) {
+		route_fail(cl, "attempted to connect to route port");
+		return;
+	}
+	if (!route_mgr_auth_ok(s, cl->opts.user, cl->opts.pass)) {
+		route_fail(cl, "Authorization Violation");
+		return;
+	}
+	cl->route->got_connect = true;
+}
+
+static void route_on_info(struct client *cl, const struct proto_frame *f)
+{
+	struct route_link *rl = cl->route;
+	struct server *s = cl->t->srv;
+	struct route_hello h;
+	if (!route_hello_parse(&h, f->arg.ptr, f->arg.len)) {
+		route_fail(cl, NULL);
+		return;
+	}
+	if (rl->registered) {
+		route_mgr_gossip(s, rl->peer, &h);
+		return;
+	}
+	if (rl->url < 0 && !rl->got_connect && route_mgr_auth_required(s)) {
+		route_fail(cl, "Authorization Violation");
+		return;
+	}
+	char err[256];
+	int slot = route_mgr_register(s, &h, cl->c->id, rl->url, cl->c->peer_ip, err, sizeof(err));
+	if (slot < 0) {
+		route_fail(cl, err);
+		return;
+	}
+	rl->registered = true;
+	rl->peer = slot;
+	rl->headers = h.headers;
+	rl->ctr = route_mgr_counters(s, slot);
+	memcpy(rl->id, h.id, sizeof(rl->id));
+	/* what we hold, then every change: the reader opens under the set's
+	 * lock, so nothing falls between the dump and the log */
+	rl->reader = interest_reader_open(s->interest, route_write_interest, cl);
+	if (rl->reader < 0)
+		log_error("rid %llu: out of memory: local interest not announced",
+		          (unsigned long long)cl->cid);
+	cl->last_ping_ns = clock_now_ns() - (uint64_t)server_live(s)->ping_interval_ms * 1000000u +
+	                   ROUTE_FIRST_PING_NS;
+}
+
+/* ---- the peer's interest and messages in ---- */
+
+static bool route_account_ok(const struct proto_frame *f)
+{
+	return f->account.len == route_acc.len && !memcmp(f->account.ptr, route_acc.ptr, 2);
+}
+
+static void route_on_sub(struct client *cl, const struct proto_frame *f, bool add)
+{
+	if (!route_account_ok(f))
+		return; /* another account ($SYS): not ours to route (issue 15) */
+	if (!client_sub_remote(cl, f->subject, f->queue, add)) {
+		log_warn("rid %llu: route interest on an invalid subject ignored",
+		         (unsigned long long)cl->cid);
+		return;
+	}
+	if (cl->route->ctr)
+		atomic_store_explicit(&cl->route->ctr->subs, cl->nsubs, memory_order_relaxed);
+	client_ctrl_bound(cl); /* a storm of RS+ is bounded like a client's SUBs */
+}
+
+static void route_on_msg(struct client *cl, const struct proto_frame *f)
+{
+	if (!route_account_ok(f))
+		return;
+	struct proto_frame m = *f;
+	if (!cl->route->headers && m.hdr_len) {
+		m.payload.ptr += m.hdr_len;
+		m.payload.len -= m.hdr_len;
+		m.hdr_len = 0;
+	}
+	client_publish(cl, &m, MENTRY_F_ROUTED, f->queues);
+	if (cl->route->ctr) {
+		atomic_fetch_add_explicit(&cl->route->ctr->in_msgs, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&cl->route->ctr->in_bytes, f->payload.len,
+		                          memory_order_relaxed);
+	}
+}
+
+void route_link_op(struct client *cl, const struct proto_frame *f)
+{
+	struct route_link *rl = cl->route;
+	bool ready = rl->registered;
+	switch (f->op) {
+	case PROTO_OP_CONNECT:
+		route_on_connect(cl, f);
+		return;
+	case PROTO_OP_INFO:
+		route_on_info(cl, f);
+		return;
+	case PROTO_OP_PING:
+		io_conn_write(cl->c, PROTO_PONG_LINE, sizeof(PROTO_PONG_LINE) - 1);
+		return;
+	case PROTO_OP_PONG:
+		cl->pings_out = 0;
+		return;
+	case PROTO_OP_OK:
+		return;
+	case PROTO_OP_ERR:
+		/* a route closes on any -ERR it gets (as nats-server) */
+		log_error("%s:%u - rid:%llu - route error from peer: '%.*s'", cl->c->peer_ip,
+		          cl->c->peer_port, (unsigned long long)cl->cid, (int)f->arg.len,
+		          f->arg.ptr);
+		io_conn_close(cl->c, true);
+		return;
+	case PROTO_OP_RS_PLUS:
+	case PROTO_OP_RS_MINUS:
+		if (ready)
+			route_on_sub(cl, f, f->op == PROTO_OP_RS_PLUS);
+		return;
+	case PROTO_OP_RMSG:
+	case PROTO_OP_RHMSG:
+		if (ready)
+			route_on_msg(cl, f);
+		return;
+	default:
+		/* LS+/LS-/LMSG: only sent to peers that said lnoc, which we do not */
+		return;
+	}
+}
+
+/* ---- messages out ---- */
+
+/* Writes the RMSG gathered in t->rpend. */
+static void route_write_msg(struct iothr *t)
+{
+	struct route_pend *p = &t->rpend;
+	struct client *cl = p->cl;
+	p->cl = NULL;
+	if (!cl || io_conn_is_closing(cl->c))
+		return;
+	const struct mentry *e = p->e;
+	const char *subj = mentry_str(p->b, e);
+	struct proto_span queues[32];
+	unsigned nq = 0;
+	size_t qbytes = 0;
+	for (uint32_t i = 0; i < p->n; i++) {
+		struct csub *cs = client_csub(cl, p->ids[i]);
+		if (cs && cs->queue_len && nq < RB_ARRAY_LEN(queues)) {
+			queues[nq++] = (struct proto_span){cs->queue, cs->queue_len};
+			qbytes += cs->queue_len + 1u;
+		}
+	}
+	bool hdr = e->hdr_len && cl->route->headers;
+	uint32_t body = hdr ? e->len : e->len - e->hdr_len;
+	const char *payload = subj + e->subject_len + e->reply_len + (hdr ? 0 : e->hdr_len);
+	size_t head = (size_t)e->subject_len + e->reply_len + qbytes + 64;
+	size_t need = head + body + 2;
+	struct delivery d = {.conn = cl->c->id, .b = p->b, .e = e, .kind = DELIVERY_MSG};
+	if (RB_UNLIKELY(cl->sub_over ||
+	                io_conn_pending(cl->c) + need > server_adm(t->srv)->min_sub_high) &&
+	    !client_admit_delivery(cl, &d, need))
+		return;
+	char *out = io_conn_reserve(cl->c, need);
+	if (!out)
+		return;
+	size_t n =
+	    proto_encode_rmsg_head(out, head, route_acc, (struct proto_span){subj, e->subject_len},
+	                           (struct proto_span){subj + e->subject_len, e->reply_len}, queues,
+	                           nq, hdr ? e->hdr_len : 0, body, hdr);
+	copy_small(out + n, payload, body);
+	n += body;
+	out[n++] = '\r';
+	out[n++] = '\n';
+	io_conn_commit(cl->c, n);
+	cl->out_msgs++;
+	cl->out_bytes += body;
+	if (cl->route->ctr) {
+		atomic_fetch_add_explicit(&cl->route->ctr->out_msgs, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&cl->route->ctr->out_bytes, body, memory_order_relaxed);
+	}
+}
+
+void route_link_flush(struct iothr *t)
+{
+	if (t->rpend.cl)
+		route_write_msg(t);
+}
+
+void route_link_deliver(struct client *cl, const struct delivery *d)
+{
+	struct iothr *t = cl->t;
+	struct route_pend *p = &t->rpend;
+	if (d->flags & DELIVERY_F_CONT) {
+		if (p->cl == cl && p->e == d->e && p->left) {
+			if (p->n < RB_ARRAY_LEN(p->ids))
+				p->ids[p->n++] = d->subid;
+			if (--p->left == 0)
+				route_write_msg(t);
+			return;
+		}
+		/* its first part was lost (out of memory): on its own */
+	}
+	route_link_flush(t);
+	*p = (struct route_pend){.cl = cl, .b = d->b, .e = d->e, .n = 1, .ids = {d->subid}};
+	p->left = (d->flags & DELIVERY_F_CONT) ? 0 : d->flags >> DELIVERY_MORE_SHIFT;
+	if (p->left == 0)
+		route_write_msg(t);
+}
+
+/* ---- each poll, each tick ---- */
+
+static void route_tell_client(struct io_conn *c, void *arg)
+{
+	struct iothr *t = arg;
+	struct client *cl = c->user;
+	if (!cl || cl->route || !cl->connected || cl->opts.protocol < 1 || !cl->first_pong)
+		return;
+	char info[4096];
+	size_t n = client_info(t->srv, server_live(t->srv), cl->cid, c->peer_ip, false, info,
+	                       sizeof(info));
+	if (n)
+		io_conn_write(c, info, n);
+}
+
+bool route_link_poll(struct iothr *t)
+{
+	struct server *s = t->srv;
+	bool did = false;
+	for (uint32_t i = 0; i < t->nroutes; i++) {
+		struct client *cl = t->routes[i];
+		struct route_link *rl = cl->route;
+		if (!rl->registered || io_conn_is_closing(cl->c))
+			continue;
+		if (rl->reader >= 0 && interest_pending(s->interest, rl->reader))
+			did |= interest_read(s->interest, rl->reader, route_write_interest, cl) > 0;
+		if (route_mgr_outbox_pending(s, rl->peer)) {
+			route_mgr_outbox(s, rl->peer, cl->c);
+			did = true;
+		}
+	}
+	uint64_t gen = route_info_gen(s);
+	if (gen != t->info_gen_seen) {
+		t->info_gen_seen = gen;
+		io_loop_foreach(t->loop, route_tell_client, t);
+		did = true;
+	}
+	return did;
+}
+
+void route_link_tick(struct client *cl, uint64_t now)
+{
+	struct route_link *rl = cl->route;
+	if (!rl->registered) {
+		if (now - rl->opened_ns > ROUTE_HELLO_NS)
+			route_fail(cl, NULL); /* no INFO: not a route */
+		return;
+	}
+	uint64_t interval = (uint64_t)server_live(cl->t->srv)->ping_interval_ms * 1000000u;
+	if (now - cl->last_ping_ns < interval)
+		return;
+	cl->last_ping_ns = now;
+	if (cl->pings_out + 1 > server_live(cl->t->srv)->ping_max) {
+		route_fail(cl, "Stale Connection");
+		return;
+	}
+	cl->pings_out++;
+	io_conn_write(cl->c, PROTO_PING_LINE, sizeof(PROTO_PING_LINE) - 1);
+}

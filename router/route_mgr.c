@@ -1,0 +1,352 @@
+/* The route manager: the cluster listener, dialling routes, and the table of
+ * peers (router/route.h). One thread; the table is also read and changed by
+ * the I/O threads that own the route sockets, under the manager's lock
+ * (handshakes, closes, gossip: never a message). */
+#define _GNU_SOURCE /* accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "io/loop/loop.h"
+#include "router/interest.h"
+#include "router/iothr.h"
+#include "router/route_int.h"
+#include "router/server.h"
+#include "router/server_int.h"
+
+#define ROUTE_RETRY_NS 1000000000ull /* explicit routes: again every second */
+#define ROUTE_DIAL_MS  1000
+
+bool route_configured(const struct server *s)
+{
+	return s->cfg.cluster_listen || s->cfg.routes.n > 0;
+}
+
+int route_port(const struct server *s)
+{
+	return s->routes ? s->routes->port : 0;
+}
+
+/* "nats://user:pass@host:port" (nats-route:// too) into @u. */
+int route_url_parse(const char *text, struct route_url *u)
+{
+	const char *p = strstr(text, "://");
+	p = p ? p + 3 : text;
+	const char *at = strrchr(p, '@');
+	memset(u, 0, sizeof(*u));
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		size_t ulen = (size_t)((colon ? colon : at) - p);
+		snprintf(u->user, sizeof(u->user), "%.*s", (int)ulen, p);
+		if (colon)
+			snprintf(u->pass, sizeof(u->pass), "%.*s", (int)(at - colon - 1),
+			         colon + 1);
+		p = at + 1;
+	}
+	const char *colon = strrchr(p, ':');
+	if (!colon)
+		return -EINVAL;
+	const char *h = p, *he = colon;
+	if (*h == '[' && he > h && he[-1] == ']') {
+		h++;
+		he--;
+	}
+	snprintf(u->host, sizeof(u->host), "%.*s", (int)(he - h), h);
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (port <= 0 || port > 65535 || (*end && *end != '/'))
+		return -EINVAL;
+	u->port = (int)port;
+	return 0;
+}
+
+/* This node's client URL for connect_urls: the client host, or the first
+ * address of an interface when it listens on all of them. */
+static void route_self_url(struct route_mgr *m)
+{
+	struct server *s = m->s;
+	char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+	if (strcmp(s->cfg.host, "0.0.0.0") && strcmp(s->cfg.host, "::") && s->cfg.host[0]) {
+		snprintf(host, sizeof(host), "%s", s->cfg.host);
+	} else {
+		struct ifaddrs *ifa, *i;
+		if (getifaddrs(&ifa) == 0) {
+			for (i = ifa; i; i = i->ifa_next)
+				if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+				    strcmp(i->ifa_name, "lo")) {
+					inet_ntop(AF_INET,
+					          &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+					          host, sizeof(host));
+					break;
+				}
+			freeifaddrs(ifa);
+		}
+	}
+	snprintf(m->self_url, sizeof(m->self_url), "\"%s:%d\"", host, s->port);
+}
+
+/* The local interest changed: the I/O threads write it to their routes. */
+static void route_interest_changed(void *arg)
+{
+	struct route_mgr *m = arg;
+	for (int i = 0; i < m->s->nio; i++)
+		wake_notify(&m->s->io[i].wake);
+}
+
+int route_mgr_new(struct server *s)
+{
+	if (!route_configured(s))
+		return 0;
+	struct route_mgr *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	s->routes = m;
+	m->s = s;
+	m->listen_fd = -1;
+	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&m->lock, NULL);
+	if (m->efd < 0)
+		return -errno;
+	s->interest = interest_new(route_interest_changed, m);
+	if (!s->interest)
+		return -ENOMEM;
+	if (s->cfg.cluster_name) {
+		snprintf(m->cluster, sizeof(m->cluster), "%s", s->cfg.cluster_name);
+	} else {
+		/* made up, and replaced by the first peer's (as nats-server) */
+		snprintf(m->cluster, sizeof(m->cluster), "%.22s", s->server_id + 1);
+		m->dynamic = true;
+	}
+	for (size_t i = 0; i < s->cfg.routes.n && m->nurls < ROUTE_URLS_MAX; i++) {
+		struct route_url *u = &m->urls[m->nurls];
+		if (route_url_parse(s->cfg.routes.v[i], u) != 0) {
+			log_error("routes: cannot read route URL \"%s\"", s->cfg.routes.v[i]);
+			return -EINVAL;
+		}
+		m->nurls++;
+	}
+	if (s->cfg.cluster_listen) {
+		const char *host =
+		    s->cfg.cluster_host && s->cfg.cluster_host[0] ? s->cfg.cluster_host : "0.0.0.0";
+		int port = s->cfg.cluster_port == -1 ? 0 : s->cfg.cluster_port;
+		int ret = server_listen(host, port, &m->listen_fd);
+		if (ret)
+			return ret;
+		m->port = server_bound_port(m->listen_fd);
+	}
+	route_self_url(m);
+	return 0;
+}
+
+void route_cluster_name(struct server *s, char *buf, size_t cap)
+{
+	struct route_mgr *m = s->routes;
+	pthread_mutex_lock(&m->lock);
+	snprintf(buf, cap, "%s", m->cluster);
+	pthread_mutex_unlock(&m->lock);
+}
+
+uint64_t route_info_gen(struct server *s)
+{
+	return s->routes ? atomic_load_explicit(&s->routes->info_gen, memory_order_acquire) : 0;
+}
+
+/* ---- the thread: accepting and dialling ---- */
+
+/* Hands a connected route socket to an I/O thread (round robin). */
+static void route_adopt(struct route_mgr *m, int fd, int url, const char *ip, int port)
+{
+	struct server *s = m->s;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int loop = m->next_loop++ % s->nio;
+	uint64_t tag = ROUTE_ADOPT_TAG | (uint64_t)(unsigned)(url + 1);
+	if (io_loop_adopt(s->io[loop].loop, fd, tag, ip, (uint32_t)port) != 0) {
+		close(fd);
+		if (url >= 0) {
+			pthread_mutex_lock(&m->lock);
+			m->urls[url].busy = false;
+			pthread_mutex_unlock(&m->lock);
+		}
+		return;
+	}
+	wake_notify(&s->io[loop].wake);
+}
+
+static void route_accept(struct route_mgr *m)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = accept4(m->listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	char ip[INET6_ADDRSTRLEN] = "";
+	int port = 0;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
+	}
+	log_debug("routes: accepted a route connection from %s:%d", ip, port);
+	route_adopt(m, fd, -1, ip, port);
+}
+
+/* A TCP connection to @u within ROUTE_DIAL_MS; -1 when it failed. */
+static int route_dial(const struct route_url *u)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res;
+	char port[16];
+	snprintf(port, sizeof(port), "%d", u->port);
+	if (getaddrinfo(u->host, port, &hints, &res) != 0)
+		return -1;
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return -1;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0;
+	socklen_t elen = sizeof(err);
+	if (poll(&p, 1, ROUTE_DIAL_MS) != 1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+bool route_peer_known_locked(struct route_mgr *m, const char *id)
+{
+	if (!id[0])
+		return false;
+	if (!strcmp(id, m->s->server_id))
+		return true;
+	for (int i = 0; i < ROUTE_PEERS_MAX; i++)
+		if (m->peers[i].used && !strcmp(m->peers[i].h.id, id))
+			return true;
+	return false;
+}
+
+/* Dials the routes that are due. */
+static void route_dial_due(struct route_mgr *m, uint64_t now)
+{
+	for (int i = 0; i < m->nurls; i++) {
+		pthread_mutex_lock(&m->lock);
+		struct route_url *u = &m->urls[i];
+		bool due = u->port && !u->busy && now >= u->next_ns &&
+		           !route_peer_known_locked(m, u->peer_id);
+		struct route_url copy = *u;
+		if (due) {
+			u->busy = true;
+			u->tries++;
+			u->next_ns = now + ROUTE_RETRY_NS;
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (!due)
+			continue;
+		int fd = route_dial(&copy);
+		if (fd >= 0) {
+			log_debug("routes: connected to %s:%d", copy.host, copy.port);
+			route_adopt(m, fd, i, copy.host, copy.port);
+			continue;
+		}
+		pthread_mutex_lock(&m->lock);
+		u->busy = false;
+		if (u->implicit && u->tries > m->s->cfg.cluster_connect_retries)
+			u->port = 0; /* a learned route: given up (as nats-server) */
+		pthread_mutex_unlock(&m->lock);
+		if (copy.tries == 1 || copy.tries % 60 == 0)
+			log_debug("routes: cannot reach %s:%d (try %d)", copy.host, copy.port,
+			          copy.tries);
+	}
+}
+
+static void *route_mgr_main(void *arg)
+{
+	struct route_mgr *m = arg;
+	while (!atomic_load(&m->stop)) {
+		struct pollfd p[2] = {{.fd = m->efd, .events = POLLIN},
+		                      {.fd = m->listen_fd, .events = POLLIN}};
+		int n = poll(p, m->listen_fd >= 0 ? 2 : 1, 100);
+		if (atomic_load(&m->stop))
+			break;
+		if (n > 0 && (p[1].revents & POLLIN))
+			route_accept(m);
+		route_dial_due(m, clock_now_ns());
+	}
+	return NULL;
+}
+
+int route_mgr_start(struct server *s)
+{
+	struct route_mgr *m = s->routes;
+	if (!m)
+		return 0;
+	int ret = -pthread_create(&m->tid, NULL, route_mgr_main, m);
+	if (ret)
+		return ret;
+	m->started = true;
+	if (m->listen_fd >= 0)
+		log_info("listening for route connections on %s:%d (cluster %s)",
+		         s->cfg.cluster_host && s->cfg.cluster_host[0] ? s->cfg.cluster_host
+		                                                       : "0.0.0.0",
+		         m->port, m->cluster);
+	return 0;
+}
+
+void route_mgr_stop(struct server *s)
+{
+	struct route_mgr *m = s->routes;
+	if (!m || !m->started)
+		return;
+	atomic_store(&m->stop, true);
+	uint64_t one = 1;
+	if (write(m->efd, &one, sizeof(one)) < 0)
+		log_debug("routes: wake-up: %s", strerror(errno));
+	pthread_join(m->tid, NULL);
+	m->started = false;
+}
+
+void route_mgr_free(struct server *s)
+{
+	struct route_mgr *m = s->routes;
+	if (m) {
+		route_mgr_stop(s);
+		if (m->listen_fd >= 0)
+			close(m->listen_fd);
+		if (m->efd >= 0)
+			close(m->efd);
+		for (int i = 0; i < ROUTE_PEERS_MAX; i++)
+			for (uint32_t k = 0; k < m->peers[i].nout; k++)
+				free(m->peers[i].outbox[k]);
+		pthread_mutex_destroy(&m->lock);
+		free(m);
+		s->routes = NULL;
+	}
+	interest_free(s->interest);
+	s->interest = NULL;
+}
