@@ -86,6 +86,16 @@ struct config {
 	struct config_list tls_ciphers; /* TLS 1.2 suites by Go's names; empty: the defaults */
 	struct config_list tls_curves;
 	struct config_tls_flags tls_flags;
+	/* cluster { } and --cluster/--routes/--cluster_name (router/route.h) */
+	char *cluster_name;
+	char *cluster_host;        /* NULL: no cluster listener */
+	int cluster_port;          /* -1: any free port */
+	bool cluster_listen;       /* a listener was configured */
+	struct config_list routes; /* nats://[user:pass@]host:port, dialled */
+	char *cluster_user;        /* cluster { authorization { user password } } */
+	char *cluster_pass;
+	bool cluster_no_advertise;
+	int cluster_connect_retries; /* implicit (gossiped) routes: tries; explicit: forever */
 	/* ringbus { } */
 	int io_threads;
 	int workers;

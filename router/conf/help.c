@@ -13,6 +13,7 @@ static const char *const config_group_titles[CONFIG_G_COUNT] = {
     [CONFIG_G_LOGGING] = "Logging Options",
     [CONFIG_G_AUTH] = "Authorization Options",
     [CONFIG_G_TLS] = "TLS Options",
+    [CONFIG_G_CLUSTER] = "Cluster Options (docs/CLUSTER.md)",
     [CONFIG_G_LIMITS] = "Limits (in the file: max_payload, ping_interval, ...)",
     [CONFIG_G_THREADS] = "ringbus: threads (in the file: ringbus { threads { ... } })",
     [CONFIG_G_ADMISSION] = "ringbus: admission control (ringbus { admission { ... } })",

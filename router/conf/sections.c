@@ -71,6 +71,27 @@ int config_set_http(struct config_ctx *x, const struct config_row *r, const stru
 	return config_host_port(x, in, &x->c->http_host, &x->c->http_port);
 }
 
+/* cluster { listen: "host:port" }, cluster { port: N } and --cluster
+ * nats://host:port: where routes are accepted. */
+int config_set_cluster_listen(struct config_ctx *x, const struct config_row *r,
+                              const struct config_in *in)
+{
+	struct config *c = x->c;
+	int64_t p;
+	c->cluster_listen = true;
+	if (!strcmp(r->key, "port")) {
+		if (config_in_int(x, in, -1, 65535, &p))
+			return -EINVAL;
+		c->cluster_port = (int)p;
+		return c->cluster_host ? 0 : config_dup_into(&c->cluster_host, "0.0.0.0", 7);
+	}
+	struct config_in v = *in;
+	const char *s = in->text;
+	if (!in->from_file && s && !strncmp(s, "nats://", 7))
+		v.text = s + 7; /* --cluster nats://host:port */
+	return config_host_port(x, &v, &c->cluster_host, &c->cluster_port);
+}
+
 /* -DV, -DVV, -VV and trace_verbose: trace, and debug for the -D ones. */
 int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in)

@@ -32,12 +32,14 @@ enum config_type {
 
 /* Where a key may be written. */
 enum config_block {
-	CONFIG_B_NONE = 0, /* the command line only */
-	CONFIG_B_TOP,      /* the top level of the file */
-	CONFIG_B_AUTH,     /* authorization { } */
-	CONFIG_B_TLS,      /* tls { } */
-	CONFIG_B_RINGBUS,  /* ringbus { } */
-	CONFIG_B_THREADS,  /* ringbus { threads { } } */
+	CONFIG_B_NONE = 0,     /* the command line only */
+	CONFIG_B_TOP,          /* the top level of the file */
+	CONFIG_B_AUTH,         /* authorization { } */
+	CONFIG_B_TLS,          /* tls { } */
+	CONFIG_B_RINGBUS,      /* ringbus { } */
+	CONFIG_B_THREADS,      /* ringbus { threads { } } */
+	CONFIG_B_CLUSTER,      /* cluster { } */
+	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
 	CONFIG_B_COUNT,
 };
 
@@ -47,6 +49,7 @@ enum config_group {
 	CONFIG_G_LOGGING,
 	CONFIG_G_AUTH,
 	CONFIG_G_TLS,
+	CONFIG_G_CLUSTER,
 	CONFIG_G_LIMITS,
 	CONFIG_G_THREADS,
 	CONFIG_G_ADMISSION,
@@ -128,6 +131,8 @@ int config_set_tls_block(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
 int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in);
+int config_set_cluster_listen(struct config_ctx *x, const struct config_row *r,
+                              const struct config_in *in);
 int config_set_admission(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
 /* Checks run once a value is stored (sections.c). */

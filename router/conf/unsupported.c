@@ -11,7 +11,8 @@
 	"JetStream is not supported: run JetStream on nats-server and, once ringbus has leaf "     \
 	"nodes, connect ringbus to it as a leaf node"
 #define CLUSTER                                                                                    \
-	"clustering is not supported yet: run one ringbus per site, or nats-server for a cluster"
+	"advertising another cluster address is not supported: routes dial the address each "      \
+	"node listens on"
 #define ACCOUNTS                                                                                   \
 	"accounts are not supported yet (issue 15): every client shares one subject space; "       \
 	"keep nats-server until then"
@@ -38,9 +39,7 @@ struct config_unsupported {
 /* nats-server's flags (nats-server --help, and the undocumented ones). */
 static const struct config_unsupported config_bad_flags[] = {
     {"js jetstream sd store_dir", JETSTREAM},
-    {"routes cluster cluster_listen cluster_name cluster_advertise no_advertise "
-     "connect_retries",
-     CLUSTER},
+    {"cluster_advertise", CLUSTER},
     {"ms https_port", HTTPS},
     {"s syslog r remote_syslog", SYSLOG},
     {"log_size_limit", ROTATE},
@@ -53,7 +52,6 @@ static const struct config_unsupported config_bad_flags[] = {
 /* nats-server's top-level keys. */
 static const struct config_unsupported config_bad_keys[] = {
     {"jetstream store_dir storedir default_js_domain server_tags", JETSTREAM},
-    {"cluster", CLUSTER},
     {"gateway", "gateways are not supported: connect sites with nats-server"},
     {"leaf leafnodes", "leaf nodes are not supported yet: until they land, keep nats-server "
                        "where leaf nodes are needed"},
@@ -97,6 +95,14 @@ static const struct config_unsupported config_bad_tls[] = {
     {"ocsp_peer", "OCSP is not supported"},
 };
 
+/* cluster { } */
+static const struct config_unsupported config_bad_cluster[] = {
+    {"advertise cluster_advertise", CLUSTER},
+    {"tls", "TLS on routes is not supported yet: keep routes on a private network"},
+    {"permissions", "route permissions (import/export) are not supported yet"},
+    {"pool_size compression", "not in nats-server 2.9: remove it"},
+};
+
 static const char *config_find(const struct config_unsupported *t, size_t n, const char *name,
                                bool ignore_case)
 {
@@ -118,6 +124,8 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 		return config_find(config_bad_keys, RB_ARRAY_LEN(config_bad_keys), key, true);
 	case CONFIG_B_TLS:
 		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
+	case CONFIG_B_CLUSTER:
+		return config_find(config_bad_cluster, RB_ARRAY_LEN(config_bad_cluster), key, true);
 	default:
 		return NULL;
 	}
