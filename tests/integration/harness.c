@@ -328,13 +328,31 @@ static int wait_ready(struct harness_server *srv)
 
 int harness_server_start(struct harness_server *srv, const struct harness_opts *opts)
 {
+	return harness_server_start_kind(srv, harness_kind_from_env(), opts);
+}
+
+/* The binary of @kind: RINGBUS_TEST_SERVER, or for a test that runs both
+ * kinds (clusters) RINGBUS_TEST_RINGBUS / RINGBUS_TEST_NATS_SERVER. */
+static const char *harness_path(enum harness_kind kind)
+{
+	const char *p =
+	    getenv(kind == HARNESS_RINGBUS ? "RINGBUS_TEST_RINGBUS" : "RINGBUS_TEST_NATS_SERVER");
+	if (p && *p)
+		return p;
+	return harness_kind_from_env() == kind ? getenv("RINGBUS_TEST_SERVER") : NULL;
+}
+
+int harness_server_start_kind(struct harness_server *srv, enum harness_kind kind,
+                              const struct harness_opts *opts)
+{
 	memset(srv, 0, sizeof *srv);
 	harness_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would reap the server for us */
-	const char *path = getenv("RINGBUS_TEST_SERVER");
+	const char *path = harness_path(kind);
 	if (path == NULL || *path == '\0') {
-		fprintf(stderr, "harness: RINGBUS_TEST_SERVER is not set\n");
+		fprintf(stderr, "harness: no binary for the %s server is set\n",
+		        kind == HARNESS_RINGBUS ? "ringbus" : "nats-server");
 		return -ENOENT;
 	}
 	if (access(path, X_OK) != 0) {
@@ -342,7 +360,7 @@ int harness_server_start(struct harness_server *srv, const struct harness_opts *
 		fprintf(stderr, "harness: cannot execute %s: %s\n", path, strerror(errno));
 		return err;
 	}
-	srv->kind = harness_kind_from_env();
+	srv->kind = kind;
 	int ret;
 	if (opts != NULL && opts->config != NULL && (ret = write_config(srv, opts->config)) != 0)
 		return ret;

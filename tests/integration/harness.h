@@ -53,6 +53,13 @@ enum harness_kind harness_kind_from_env(void);
  * another -errno. On failure the server's log is copied to stderr. */
 int harness_server_start(struct harness_server *srv, const struct harness_opts *opts);
 
+/* The same for a server of @kind, whatever RINGBUS_TEST_SERVER says: its
+ * binary is RINGBUS_TEST_RINGBUS or RINGBUS_TEST_NATS_SERVER (tests that
+ * run both, as mixed clusters), else RINGBUS_TEST_SERVER when it is of
+ * that kind. -ENOENT when none is set. */
+int harness_server_start_kind(struct harness_server *srv, enum harness_kind kind,
+                              const struct harness_opts *opts);
+
 /* Stops srv with the kind's clean-shutdown signal (SIGTERM for ringbus, SIGINT
  * for nats-server, which exits 1 on SIGTERM), waits up to HARNESS_STOP_MS, then
  * SIGKILLs it. Removes its log and config. Returns 0 when it exited with status

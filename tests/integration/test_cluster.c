@@ -1,0 +1,346 @@
+/* Clusters over NATS's route protocol (issue 16): ringbus nodes with each
+ * other and beside nats-server nodes, every node on its own loopback ports,
+ * clients on different nodes (libnats). Each topology is named by its nodes'
+ * kinds: "rr" two ringbus nodes, "nr" nats-server then ringbus, ...; the
+ * second node dials the first. */
+#include <criterion/criterion.h>
+#include <nats/nats.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "raw.h"
+
+#define NODES_MAX 3
+#define WAIT_MS   8000 /* interest and routes form well within this on loopback */
+
+struct node {
+	struct harness_server srv;
+	enum harness_kind kind;
+	int cport;
+	char name[16];
+	char routes[128];
+};
+
+static struct node nodes[NODES_MAX];
+static int nnodes;
+static natsConnection *conns[16];
+static int nconns;
+
+static void node_start(struct node *n)
+{
+	char cluster[64];
+	snprintf(cluster, sizeof(cluster), "nats://127.0.0.1:%d", n->cport);
+	const char *args[12] = {"--cluster", cluster, "--cluster_name", "itest", "-n", n->name};
+	int k = 6;
+	if (n->routes[0]) {
+		args[k++] = "--routes";
+		args[k++] = n->routes;
+	}
+	args[k] = NULL;
+	struct harness_opts o = {.args = args};
+	int ret = harness_server_start_kind(&n->srv, n->kind, &o);
+	cr_assert_eq(ret, 0, "start %s: %d", n->name, ret);
+}
+
+/* Starts nodes of @kinds ("rnr": ringbus, nats-server, ringbus); node i > 0
+ * dials node @hub (or, with @hub -1, every node before it). */
+static void cluster_start(const char *kinds, int hub)
+{
+	nnodes = (int)strlen(kinds);
+	for (int i = 0; i < nnodes; i++) {
+		struct node *n = &nodes[i];
+		memset(n, 0, sizeof(*n));
+		n->kind = kinds[i] == 'r' ? HARNESS_RINGBUS : HARNESS_NATS_SERVER;
+		n->cport = harness_free_port();
+		cr_assert_gt(n->cport, 0);
+		snprintf(n->name, sizeof(n->name), "%c%d", kinds[i], i);
+		size_t len = 0;
+		for (int j = 0; j < i; j++)
+			if (hub < 0 || j == hub)
+				len += (size_t)snprintf(n->routes + len, sizeof(n->routes) - len,
+				                        "%snats://127.0.0.1:%d", len ? "," : "",
+				                        nodes[j].cport);
+	}
+	for (int i = 0; i < nnodes; i++)
+		node_start(&nodes[i]);
+}
+
+static natsConnection *connect_to(int i)
+{
+	natsOptions *o = NULL;
+	natsConnection *nc = NULL;
+	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
+	natsOptions_SetURL(o, nodes[i].srv.url);
+	natsOptions_SetTimeout(o, 5000);
+	natsOptions_SetAllowReconnect(o, false);
+	natsStatus s = natsConnection_Connect(&nc, o);
+	natsOptions_Destroy(o);
+	cr_assert_eq(s, NATS_OK, "connect to %s: %s", nodes[i].name, natsStatus_GetText(s));
+	conns[nconns++] = nc;
+	return nc;
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < nconns; i++)
+		natsConnection_Destroy(conns[i]);
+	nconns = 0;
+	bool ok = true;
+	char why[128];
+	for (int i = 0; i < nnodes; i++)
+		if (nodes[i].srv.pid > 0 && harness_server_stop(&nodes[i].srv, why, sizeof(why))) {
+			fprintf(stderr, "ITEST TEARDOWN FAILURE: %s %s\n", nodes[i].name, why);
+			ok = false;
+		}
+	nnodes = 0;
+	cr_expect(ok, "every node stopped cleanly");
+}
+
+/* Waits until a message published on @subject from @pub reaches @sub
+ * (interest crossed the route); the probes are drained. */
+static void await_route(natsConnection *pub, natsSubscription *sub, const char *subject)
+{
+	int64_t deadline = nats_Now() + WAIT_MS;
+	while (nats_Now() < deadline) {
+		natsConnection_PublishString(pub, subject, "probe");
+		natsConnection_Flush(pub);
+		natsMsg *m = NULL;
+		if (natsSubscription_NextMsg(&m, sub, 100) == NATS_OK) {
+			natsMsg_Destroy(m);
+			while (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK)
+				natsMsg_Destroy(m);
+			return;
+		}
+	}
+	cr_assert_fail("no message crossed to the subscriber of %s in %d ms", subject, WAIT_MS);
+}
+
+/* Subscribes on node @at and waits until node @from's client can reach it. */
+static natsSubscription *sub_and_wait(natsConnection *at, natsConnection *from, const char *subject,
+                                      const char *probe)
+{
+	natsSubscription *sub = NULL, *p = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&sub, at, subject), NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&p, at, probe), NATS_OK);
+	natsConnection_Flush(at);
+	await_route(from, p, probe);
+	natsSubscription_Destroy(p);
+	return sub;
+}
+
+static void check_pubsub(int a, int b)
+{
+	natsConnection *na = connect_to(a), *nb = connect_to(b);
+	natsSubscription *sub = sub_and_wait(na, nb, "x.>", "probe.ab");
+	for (int i = 0; i < 200; i++) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%d", i);
+		cr_assert_eq(natsConnection_PublishString(nb, i % 2 ? "x.odd" : "x.even.n", buf),
+		             NATS_OK);
+	}
+	natsConnection_Flush(nb);
+	for (int i = 0; i < 200; i++) {
+		natsMsg *m = NULL;
+		cr_assert_eq(natsSubscription_NextMsg(&m, sub, 5000), NATS_OK, "message %d of 200",
+		             i);
+		cr_assert_eq(atoi(natsMsg_GetData(m)), i, "in order across the route");
+		natsMsg_Destroy(m);
+	}
+	natsSubscription_Destroy(sub);
+}
+
+static void check_queue_once(int members_at, int other, int pub_at)
+{
+	natsConnection *m1 = connect_to(members_at), *m2 = connect_to(other);
+	natsConnection *pub = connect_to(pub_at);
+	natsSubscription *q[4] = {0}, *p = NULL;
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(
+		    natsConnection_QueueSubscribeSync(&q[i], i < 2 ? m1 : m2, "work", "wq"),
+		    NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&p, m1, "probe.q1"), NATS_OK);
+	natsConnection_Flush(m1);
+	natsConnection_Flush(m2);
+	await_route(pub, p, "probe.q1");
+	natsSubscription_Destroy(p);
+	cr_assert_eq(natsConnection_SubscribeSync(&p, m2, "probe.q2"), NATS_OK);
+	natsConnection_Flush(m2);
+	await_route(pub, p, "probe.q2");
+	natsSubscription_Destroy(p);
+	enum { N = 1000 };
+	static bool seen[N];
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < N; i++) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%d", i);
+		natsConnection_PublishString(pub, "work", buf);
+	}
+	natsConnection_Flush(pub);
+	int got = 0, dups = 0;
+	int64_t deadline = nats_Now() + 10000;
+	for (bool quiet = false; !quiet;) {
+		/* until all arrived, then once more to catch a duplicate */
+		quiet = got >= N || nats_Now() > deadline;
+		for (int i = 0; i < 4; i++) {
+			natsMsg *m = NULL;
+			while (natsSubscription_NextMsg(&m, q[i], quiet ? 200 : 10) == NATS_OK) {
+				int v = atoi(natsMsg_GetData(m));
+				if (v >= 0 && v < N) {
+					dups += seen[v];
+					seen[v] = true;
+				}
+				got++;
+				natsMsg_Destroy(m);
+			}
+		}
+	}
+	cr_assert_eq(dups, 0, "each message to one member in the whole cluster");
+	cr_assert_eq(got, N, "every message delivered once (got %d of %d)", got, N);
+	for (int i = 0; i < 4; i++)
+		natsSubscription_Destroy(q[i]);
+}
+
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)sub;
+	(void)closure;
+	char reply[64];
+	const char *v = NULL;
+	natsMsgHeader_Get(msg, "X-Id", &v);
+	snprintf(reply, sizeof(reply), "re:%s:%s", natsMsg_GetData(msg), v ? v : "-");
+	natsConnection_PublishString(nc, natsMsg_GetReply(msg), reply);
+	natsMsg_Destroy(msg);
+}
+
+static void check_request(int responder_at, int requester_at)
+{
+	natsConnection *rs = connect_to(responder_at), *rq = connect_to(requester_at);
+	natsSubscription *svc = NULL, *p = NULL;
+	cr_assert_eq(
+	    natsConnection_QueueSubscribe(&svc, rs, "svc.echo", "workers", on_request, NULL),
+	    NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&p, rs, "probe.req"), NATS_OK);
+	natsConnection_Flush(rs);
+	await_route(rq, p, "probe.req");
+	natsSubscription_Destroy(p);
+	for (int i = 0; i < 20; i++) {
+		natsMsg *req = NULL, *rep = NULL;
+		char data[16], want[64];
+		snprintf(data, sizeof(data), "%d", i);
+		cr_assert_eq(natsMsg_Create(&req, "svc.echo", NULL, data, (int)strlen(data)),
+		             NATS_OK);
+		natsMsgHeader_Set(req, "X-Id", "h1");
+		natsStatus s = natsConnection_RequestMsg(&rep, rq, req, 5000);
+		cr_assert_eq(s, NATS_OK, "request %d across the route: %s", i,
+		             natsStatus_GetText(s));
+		snprintf(want, sizeof(want), "re:%d:h1", i);
+		cr_assert_str_eq(natsMsg_GetData(rep), want, "the reply, headers crossed too");
+		natsMsg_Destroy(req);
+		natsMsg_Destroy(rep);
+	}
+	/* nobody anywhere: the requester's node answers no responders at once */
+	natsMsg *rep = NULL;
+	natsStatus s = natsConnection_RequestString(&rep, rq, "svc.nobody", "x", 3000);
+	cr_assert_eq(s, NATS_NO_RESPONDERS, "no responders across the cluster: %s",
+	             natsStatus_GetText(s));
+	natsSubscription_Destroy(svc);
+}
+
+static void check_all(void)
+{
+	check_pubsub(0, 1);
+	check_pubsub(1, 0);
+	check_queue_once(1, 1, 0); /* members only on the far node */
+	check_queue_once(0, 1, 0); /* members on both: local ones preferred, once each */
+	check_request(1, 0);
+	check_request(0, 1);
+}
+
+TestSuite(cluster, .fini = teardown, .timeout = 120);
+
+Test(cluster, two_ringbus_nodes)
+{
+	cluster_start("rr", 0);
+	check_all();
+}
+
+Test(cluster, nats_server_then_ringbus)
+{
+	cluster_start("nr", 0);
+	check_all();
+}
+
+Test(cluster, ringbus_then_nats_server)
+{
+	cluster_start("rn", 0);
+	check_all();
+}
+
+/* Node 2 knows only node 0; it meets node 1 through gossip, so a message
+ * from node 2 reaches a subscriber on node 1 directly (one hop). */
+static void check_gossip(const char *kinds)
+{
+	cluster_start(kinds, 0);
+	natsConnection *n1 = connect_to(1), *n2 = connect_to(2);
+	natsSubscription *sub = sub_and_wait(n1, n2, "g.x", "probe.g");
+	natsConnection_PublishString(n2, "g.x", "hello");
+	natsConnection_Flush(n2);
+	natsMsg *m = NULL;
+	cr_assert_eq(natsSubscription_NextMsg(&m, sub, 5000), NATS_OK);
+	cr_assert_str_eq(natsMsg_GetData(m), "hello");
+	natsMsg_Destroy(m);
+	cr_assert_neq(natsSubscription_NextMsg(&m, sub, 300), NATS_OK, "exactly once");
+	natsSubscription_Destroy(sub);
+}
+
+Test(cluster, three_ringbus_nodes_meet_by_gossip)
+{
+	check_gossip("rrr");
+}
+
+Test(cluster, two_nats_servers_and_ringbus)
+{
+	check_gossip("nnr");
+}
+
+Test(cluster, nats_server_and_two_ringbus)
+{
+	check_gossip("nrr");
+}
+
+/* A node killed and started again: interest made while it was away reaches
+ * it when it returns, and clients learn the other nodes from INFO. */
+Test(cluster, node_killed_and_restarted)
+{
+	cluster_start("rr", 0);
+	char info[4096] = "";
+	kill(nodes[1].srv.pid, SIGKILL);
+	char why[128];
+	harness_server_stop(&nodes[1].srv, why, sizeof(why));
+	natsConnection *n0 = connect_to(0);
+	natsSubscription *sub = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&sub, n0, "back.x"), NATS_OK);
+	natsConnection_Flush(n0);
+	node_start(&nodes[1]);
+	natsConnection *n1 = connect_to(1);
+	await_route(n1, sub, "back.x");
+	natsSubscription_Destroy(sub);
+	/* connect_urls: node 0's INFO lists node 1's client port once the route is up */
+	char want[32];
+	snprintf(want, sizeof(want), "127.0.0.1:%u", nodes[1].srv.port);
+	bool listed = false;
+	for (int i = 0; i < 50 && !listed; i++) {
+		struct raw_conn *rc = NULL;
+		cr_assert_eq(raw_connect(nodes[0].srv.port, &rc), 0);
+		if (raw_read_line(rc, info, sizeof(info), 5000) > 0)
+			listed = strstr(info, "\"connect_urls\"") && strstr(info, want);
+		raw_close(rc);
+		if (!listed)
+			usleep(100 * 1000);
+	}
+	cr_assert(listed, "INFO of node 0 lists node 1 in connect_urls: %s", info);
+}
