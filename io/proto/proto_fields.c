@@ -62,3 +62,22 @@ int proto_take_payload(const struct proto_parser *p, const char *s, size_t n, si
 	*used = total;
 	return 1;
 }
+
+bool proto_queue_next(struct proto_span *list, struct proto_span *out)
+{
+	const char *s = list->ptr;
+	uint32_t n = list->len, i = 0;
+
+	while (i < n && sep_class[(uint8_t)s[i]])
+		i++;
+	if (i == n) {
+		list->len = 0;
+		return false;
+	}
+	uint32_t st = i;
+	while (i < n && !sep_class[(uint8_t)s[i]])
+		i++;
+	*out = proto_span_at(s + st, i - st);
+	*list = proto_span_at(s + i, n - i);
+	return true;
+}

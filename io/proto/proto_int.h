@@ -1,7 +1,8 @@
 /* Private to io/proto*.c: parsing one operation from contiguous bytes. The
  * files call downwards only: proto.c (streaming, carry) -> proto_parse.c
- * (framing, grammar) -> proto_fields.c (fields, sizes, payload); proto_ops.c
- * (operation names) is used by proto.c and proto_parse.c. */
+ * (framing, client grammar) -> proto_route.c (route and leaf grammar) ->
+ * proto_fields.c (fields, sizes, payload); proto_ops.c (operation names) is
+ * used by proto.c and proto_parse.c. */
 #ifndef IO_PROTO_PROTO_INT_H
 #define IO_PROTO_PROTO_INT_H
 
@@ -69,6 +70,20 @@ int proto_split_fields(const char *s, size_t a, size_t e, struct proto_span *f, 
  * enum proto_err. */
 int proto_take_payload(const struct proto_parser *p, const char *s, size_t n, size_t le,
                        int64_t size, struct proto_frame *f, size_t *used, struct proto_scan *sc);
+
+/* ---- proto_route.c: arguments s[@as, @ae) of a complete control line, @f
+ * zeroed with its op set by the caller ---- */
+
+/* RS+ RS- LS+ LS- (@op) on @p's side: 1 with *@f filled, PROTO_R_SKIP (a
+ * leaf's LS- without 1 or 2 fields) or PROTO_ERR_BAD_ARGS. */
+int proto_route_interest(const struct proto_parser *p, int op, const char *s, size_t as, size_t ae,
+                         struct proto_frame *f);
+
+/* RMSG HMSG LMSG (@op) on @p's side, whose control line in @s/@n ends at @le:
+ * as proto_take_payload(), or PROTO_ERR_BAD_ARGS. */
+int proto_route_msg(const struct proto_parser *p, int op, const char *s, size_t n, size_t as,
+                    size_t ae, size_t le, struct proto_frame *f, size_t *used,
+                    struct proto_scan *sc);
 
 /* ---- proto_parse.c ---- */
 

@@ -27,6 +27,20 @@ static const struct proto_op_desc cli_p[] = {OPD("ping", PROTO_OP_PING, PROTO_CL
 static const struct proto_op_desc cli_plus[] = {OPD("+ok", PROTO_OP_OK, PROTO_CLS_BARE, false)};
 static const struct proto_op_desc cli_minus[] = {OPD("-err", PROTO_OP_ERR, PROTO_CLS_SEP, false)};
 
+/* Route and leaf peers also send CONNECT, INFO, PING, PONG, +OK and -ERR, which
+ * they return as the client side does (srv_c, cli_i, cli_p, cli_plus, cli_minus). */
+static const struct proto_op_desc route_r[] = {
+    OPD("rmsg", PROTO_OP_RMSG, PROTO_CLS_SEP, false),
+    OPD("rs+", PROTO_OP_RS_PLUS, PROTO_CLS_SEP, false),
+    OPD("rs-", PROTO_OP_RS_MINUS, PROTO_CLS_SEP, false),
+};
+static const struct proto_op_desc peer_l[] = {
+    OPD("lmsg", PROTO_OP_LMSG, PROTO_CLS_SEP, false),
+    OPD("ls+", PROTO_OP_LS_PLUS, PROTO_CLS_SEP, false),
+    OPD("ls-", PROTO_OP_LS_MINUS, PROTO_CLS_SEP, false),
+};
+static const struct proto_op_desc peer_h[] = {OPD("hmsg", PROTO_OP_RHMSG, PROTO_CLS_SEP, false)};
+
 /* The names that start with one byte. */
 struct op_set {
 	const struct proto_op_desc *t;
@@ -34,31 +48,34 @@ struct op_set {
 };
 
 #define SET(arr) ((struct op_set){(arr), RB_ARRAY_LEN(arr)})
+#define NONE     ((struct op_set){NULL, 0})
 
-/* The names @side accepts that start with @c (an empty set when none). */
-static struct op_set op_set_for(enum proto_side side, char c)
+/* Each side's names that start with @c. Letters are folded to lower case;
+ * '+' and '-' are themselves under the fold but so are \v and \r, hence the
+ * exact comparisons. */
+static struct op_set server_set(char c)
 {
-	if (side == PROTO_SIDE_SERVER) {
-		switch (c | 0x20) {
-		case 'p':
-			return SET(srv_p);
-		case 's':
-			return SET(srv_s);
-		case 'c':
-			return SET(srv_c);
-		case 'h':
-			return SET(srv_h);
-		case 'u':
-			return SET(srv_u);
-		case 'i':
-			return SET(srv_i);
-		}
-		if (c == '+')
-			return SET(srv_plus);
-		if (c == '-')
-			return SET(srv_minus);
-		return (struct op_set){NULL, 0};
+	switch (c | 0x20) {
+	case 'p':
+		return SET(srv_p);
+	case 's':
+		return SET(srv_s);
+	case 'c':
+		return SET(srv_c);
+	case 'h':
+		return SET(srv_h);
+	case 'u':
+		return SET(srv_u);
+	case 'i':
+		return SET(srv_i);
 	}
+	if (c == '+')
+		return SET(srv_plus);
+	return c == '-' ? SET(srv_minus) : NONE;
+}
+
+static struct op_set client_set(char c)
+{
 	switch (c | 0x20) {
 	case 'm':
 		return SET(cli_m);
@@ -71,9 +88,44 @@ static struct op_set op_set_for(enum proto_side side, char c)
 	}
 	if (c == '+')
 		return SET(cli_plus);
-	if (c == '-')
-		return SET(cli_minus);
-	return (struct op_set){NULL, 0};
+	return c == '-' ? SET(cli_minus) : NONE;
+}
+
+/* Route and leaf peers: the same names but RS+ RS- RMSG, which only a route
+ * sends (nats-server takes them on a leaf link as LS+ LS- LMSG; no leaf does). */
+static struct op_set peer_set(char c, bool route)
+{
+	switch (c | 0x20) {
+	case 'r':
+		return route ? SET(route_r) : NONE;
+	case 'l':
+		return SET(peer_l);
+	case 'h':
+		return SET(peer_h);
+	case 'p':
+		return SET(cli_p);
+	case 'c':
+		return SET(srv_c);
+	case 'i':
+		return SET(cli_i);
+	}
+	if (c == '+')
+		return SET(cli_plus);
+	return c == '-' ? SET(cli_minus) : NONE;
+}
+
+static struct op_set op_set_for(enum proto_side side, char c)
+{
+	switch (side) {
+	case PROTO_SIDE_SERVER:
+		return server_set(c);
+	case PROTO_SIDE_CLIENT:
+		return client_set(c);
+	case PROTO_SIDE_ROUTE:
+	case PROTO_SIDE_LEAF:
+		return peer_set(c, side == PROTO_SIDE_ROUTE);
+	}
+	return NONE;
 }
 
 /* A name byte after the first: a letter matches in either case, anything else

@@ -1,6 +1,8 @@
 /* The NATS control-line grammar: one operation parsed from contiguous bytes,
  * with nats-server 2.9.10's rules for names, blanks, sizes and limits (the
- * probes are listed in tests/io/test_proto.c). No state, no copies. */
+ * probes are listed in tests/io/test_proto.c), and the arguments of client
+ * and server operations (route and leaf ones: proto_route.c). No state, no
+ * copies. */
 #include "io/proto/proto_int.h"
 
 #include <cjson/cJSON.h>
@@ -125,6 +127,15 @@ static int parse_args(const struct proto_parser *p, const struct proto_op_desc *
 	case PROTO_OP_MSG:
 	case PROTO_OP_HMSG:
 		return parse_msg_args(p, d->op, s, n, as, ae, le, f, used, sc);
+	case PROTO_OP_RS_PLUS:
+	case PROTO_OP_RS_MINUS:
+	case PROTO_OP_LS_PLUS:
+	case PROTO_OP_LS_MINUS:
+		return proto_route_interest(p, d->op, s, as, ae, f);
+	case PROTO_OP_RMSG:
+	case PROTO_OP_RHMSG:
+	case PROTO_OP_LMSG:
+		return proto_route_msg(p, d->op, s, n, as, ae, le, f, used, sc);
 	default:
 		return PROTO_ERR_UNKNOWN_OP;
 	}
