@@ -192,6 +192,44 @@ size_t proto_encode_hmsg_head(char *dst, size_t cap, struct proto_span subject,
                               struct proto_span sid, struct proto_span reply, uint32_t hdr_len,
                               uint32_t total_len);
 
+/* Route and leaf-node encoders. Names (account, subject, reply, queue) must
+ * be non-empty and free of blanks; an empty reply or queue means none. */
+
+/* The largest queue weight nats-server reads (its size rule: 9 digits); the
+ * encoders write a larger one as this. */
+#define PROTO_WEIGHT_MAX 999999999u
+
+/* "RS+ <account> <subject> [<queue> <weight>]\r\n" with @plus, else
+ * "RS- <account> <subject> [<queue>]\r\n". A weight of 0 tells the peer to
+ * give this side none of the group's messages. */
+size_t proto_encode_rs(char *dst, size_t cap, bool plus, struct proto_span account,
+                       struct proto_span subject, struct proto_span queue, uint32_t weight);
+
+/* The same on a leaf link, without account: "LS+ <subject> [<queue> <weight>]",
+ * "LS- <subject> [<queue>]". */
+size_t proto_encode_ls(char *dst, size_t cap, bool plus, struct proto_span subject,
+                       struct proto_span queue, uint32_t weight);
+
+/* Longest head proto_encode_rmsg_head() writes for these fields (with
+ * @account_len 0, a bound for proto_encode_lmsg_head()). */
+size_t proto_rmsg_head_max(size_t account_len, size_t subject_len, size_t reply_len,
+                           const struct proto_span *queues, unsigned nqueues);
+
+/* "RMSG <account> <subject> [reply | + <reply> <q>.. | '|' <q>..] <total_len>\r\n",
+ * or with @headers "HMSG <account> <subject> [..] <hdr_len> <total_len>\r\n"
+ * (@hdr_len is ignored without). The @nqueues names of @queues (borrowed) are
+ * the groups of which the peer is to give one member a copy. */
+size_t proto_encode_rmsg_head(char *dst, size_t cap, struct proto_span account,
+                              struct proto_span subject, struct proto_span reply,
+                              const struct proto_span *queues, unsigned nqueues, uint32_t hdr_len,
+                              uint32_t total_len, bool headers);
+
+/* The same on a leaf link, without account: "LMSG <subject> [..] <total_len>\r\n"
+ * or "HMSG <subject> [..] <hdr_len> <total_len>\r\n". */
+size_t proto_encode_lmsg_head(char *dst, size_t cap, struct proto_span subject,
+                              struct proto_span reply, const struct proto_span *queues,
+                              unsigned nqueues, uint32_t hdr_len, uint32_t total_len, bool headers);
+
 /* "-ERR '<text>'\r\n" */
 size_t proto_encode_err(char *dst, size_t cap, const char *text);
 
