@@ -13,6 +13,10 @@
 /* Room for the longest partial control line the carry can hold: a name, one
  * blank, max_control + 1 argument bytes and the newline. */
 #define CARRY_LINE_CAP(p) ((size_t)(p)->max_control + 64u)
+/* The first room taken for a partial line: a whole default-sized line. Routes
+ * allow lines of up to PROTO_CONTROL_LINE_LIMIT but rarely send long ones, so
+ * the room doubles as a line grows rather than being taken whole. */
+#define CARRY_LINE_FIRST ((size_t)PROTO_MAX_CONTROL_LINE + 64u)
 
 void proto_parser_init(struct proto_parser *p, enum proto_side side, uint32_t max_payload)
 {
@@ -55,12 +59,38 @@ static int carry_reserve(struct proto_parser *p, size_t cap)
 	return 0;
 }
 
-/* Appends to a carried partial line (room reserved by carry_store). */
+/* Room for a partial line of @need bytes (at most CARRY_LINE_CAP: the limit
+ * checks fail a longer one first), grown by doubling. */
+static int carry_line_room(struct proto_parser *p, size_t need)
+{
+	size_t cap = p->carry_cap ? p->carry_cap : CARRY_LINE_FIRST;
+
+	if (need <= p->carry_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (cap > CARRY_LINE_CAP(p))
+		cap = need > CARRY_LINE_CAP(p) ? need : CARRY_LINE_CAP(p);
+	return carry_reserve(p, cap);
+}
+
+/* Appends to the carry (room reserved by the caller). */
 static void carry_put(struct proto_parser *p, const char *s, size_t n)
 {
 	assert(p->carry_len + n <= p->carry_cap);
 	memcpy(p->carry + p->carry_len, s, n);
 	p->carry_len += (uint32_t)n;
+}
+
+/* Appends to a carried partial line, growing its room. */
+static int carry_line_put(struct proto_parser *p, const char *s, size_t n)
+{
+	int r = carry_line_room(p, (size_t)p->carry_len + n);
+
+	if (r < 0)
+		return r;
+	carry_put(p, s, n);
+	return 0;
 }
 
 /* Keeps the incomplete operation @s/@n that proto_parse_one() described in @sc. A
@@ -75,12 +105,8 @@ static int carry_store(struct proto_parser *p, const char *s, size_t n, const st
 
 	p->carry_len = 0;
 	p->carry_need = 0;
-	if (L == 0 || sc->cls == PROTO_CLS_BARE) {
-		if ((r = carry_reserve(p, CARRY_LINE_CAP(p))) < 0)
-			return r;
-		carry_put(p, s, L ? L : n);
-		return 0;
-	}
+	if (L == 0 || sc->cls == PROTO_CLS_BARE)
+		return carry_line_put(p, s, L ? L : n);
 	as = sc->as;
 	blank = as > L;
 	skip = as - L - blank;
@@ -88,7 +114,7 @@ static int carry_store(struct proto_parser *p, const char *s, size_t n, const st
 		if ((r = carry_reserve(p, sc->need - skip)) < 0)
 			return r;
 		p->carry_need = (uint32_t)(sc->need - skip);
-	} else if ((r = carry_reserve(p, CARRY_LINE_CAP(p))) < 0) {
+	} else if ((r = carry_line_room(p, L + blank + n - as)) < 0) {
 		return r;
 	}
 	carry_put(p, s, L + blank);
@@ -137,7 +163,8 @@ static int carry_line(struct proto_parser *p, const char *buf, size_t len, size_
 		if (*off == len)
 			return 0;
 		if (r == 0) { /* name still incomplete */
-			carry_put(p, buf + (*off)++, 1);
+			if ((r = carry_line_put(p, buf + (*off)++, 1)) < 0)
+				return r;
 			continue;
 		}
 		size_t L = d->len;
@@ -148,21 +175,17 @@ static int carry_line(struct proto_parser *p, const char *buf, size_t len, size_
 				return 0;
 			}
 			*off = (size_t)(nl - buf) + 1;
-			carry_put(p, "\n", 1);
+			if ((r = carry_line_put(p, "\n", 1)) < 0)
+				return r;
 			break;
 		}
 		bool blank = p->carry_len > L && proto_is_blank(p->carry[L]);
 		if (p->carry_len == L + blank) { /* arguments not started */
 			char c = buf[*off];
-			if (proto_is_blank(c)) {
-				if (!blank)
-					carry_put(p, &c, 1);
-				(*off)++;
-				continue;
-			}
-			if (d->cls == PROTO_CLS_SEP && !blank)
+			if (d->cls == PROTO_CLS_SEP && !blank && !proto_is_blank(c))
 				return PROTO_ERR_UNKNOWN_OP;
-			carry_put(p, &c, 1);
+			if (!(blank && proto_is_blank(c)) && (r = carry_line_put(p, &c, 1)) < 0)
+				return r;
 			(*off)++;
 			continue;
 		}
@@ -171,7 +194,8 @@ static int carry_line(struct proto_parser *p, const char *buf, size_t len, size_
 		size_t seg = nl ? (size_t)(nl - (buf + *off)) : len - *off;
 		if (p->carry_len - as + seg > (size_t)p->max_control + 1)
 			return PROTO_ERR_CONTROL_LINE;
-		carry_put(p, buf + *off, seg + (nl != NULL));
+		if ((r = carry_line_put(p, buf + *off, seg + (nl != NULL))) < 0)
+			return r;
 		*off += seg + (nl != NULL);
 		if (!nl)
 			return proto_partial_arg_check(p, p->carry, as, p->carry_len);

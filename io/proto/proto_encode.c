@@ -1,8 +1,10 @@
 /* Encoders for NATS control lines: MSG/HMSG heads and -ERR for the server,
- * PUB/HPUB/SUB/UNSUB for clients (ringbus-load, tests). Each computes the exact
+ * PUB/HPUB/SUB/UNSUB for clients (ringbus-load, tests), RS/LS interest and
+ * RMSG/LMSG/HMSG heads for route and leaf links. Each computes the exact
  * length first and writes nothing useful when it does not fit. */
 #include "io/proto/proto.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "core/copy.h"
@@ -176,4 +178,130 @@ size_t proto_encode_err(char *dst, size_t cap, const char *text)
 	d = put(d, text ? text : "", n);
 	d = put(d, "'\r\n", 3);
 	return (size_t)(d - dst);
+}
+
+size_t proto_encode_rs(char *dst, size_t cap, bool plus, struct proto_span account,
+                       struct proto_span subject, struct proto_span queue, uint32_t weight)
+{
+	uint32_t w = weight < PROTO_WEIGHT_MAX ? weight : PROTO_WEIGHT_MAX;
+
+	assert(account.len && subject.len);
+	return encode_line(dst, cap, plus ? "RS+" : "RS-", 3, account, subject, queue, false, 0,
+	                   plus && queue.len, w);
+}
+
+size_t proto_encode_ls(char *dst, size_t cap, bool plus, struct proto_span subject,
+                       struct proto_span queue, uint32_t weight)
+{
+	struct proto_span none = {"", 0};
+	uint32_t w = weight < PROTO_WEIGHT_MAX ? weight : PROTO_WEIGHT_MAX;
+
+	assert(subject.len);
+	return encode_line(dst, cap, plus ? "LS+" : "LS-", 3, subject, queue, none, false, 0,
+	                   plus && queue.len, w);
+}
+
+size_t proto_rmsg_head_max(size_t account_len, size_t subject_len, size_t reply_len,
+                           const struct proto_span *queues, unsigned nqueues)
+{
+	/* "HMSG " account " " subject " + " reply (" " queue).. " " hdr " " total "\r\n" */
+	size_t n = 5 + account_len + 1 + subject_len + 3 + reply_len + 1 + U32_DIGITS_MAX + 1 +
+	           U32_DIGITS_MAX + 2;
+
+	for (unsigned i = 0; i < nqueues; i++)
+		n += 1 + (size_t)queues[i].len;
+	return n;
+}
+
+/* The length of what routed_args() writes. */
+static size_t routed_args_len(struct proto_span reply, const struct proto_span *queues, unsigned nq)
+{
+	size_t n = 0;
+
+	if (nq == 0)
+		return reply.len ? 1 + (size_t)reply.len : 0;
+	n = reply.len ? 3 + (size_t)reply.len : 2; /* " + reply" or " |" */
+	for (unsigned i = 0; i < nq; i++) {
+		assert(queues[i].len);
+		n += 1 + (size_t)queues[i].len;
+	}
+	return n;
+}
+
+/* " reply", " + reply q1 q2..", " | q1 q2.." or nothing. */
+static char *routed_args(char *d, struct proto_span reply, const struct proto_span *queues,
+                         unsigned nq)
+{
+	if (nq == 0) {
+		if (reply.len) {
+			*d++ = ' ';
+			d = put_span(d, reply);
+		}
+		return d;
+	}
+	if (reply.len) {
+		d = put(d, " + ", 3);
+		d = put_span(d, reply);
+	} else {
+		d = put(d, " |", 2);
+	}
+	for (unsigned i = 0; i < nq; i++) {
+		*d++ = ' ';
+		d = put_span(d, queues[i]);
+	}
+	return d;
+}
+
+/* "<op> [account] <subject> [args] [hdr_len] <total_len>\r\n" (@op 4 bytes;
+ * no account when its length is 0). */
+static size_t encode_routed(char *dst, size_t cap, const char *op, struct proto_span account,
+                            struct proto_span subject, struct proto_span reply,
+                            const struct proto_span *queues, unsigned nq, bool headers,
+                            uint32_t hdr_len, uint32_t total_len)
+{
+	size_t dh = headers ? u64_digits(hdr_len) : 0, dt = u64_digits(total_len);
+	size_t need = 4 + (account.len ? 1 + (size_t)account.len : 0) + 1 + subject.len +
+	              routed_args_len(reply, queues, nq) + (headers ? 1 + dh : 0) + 1 + dt + 2;
+	char *d;
+
+	assert(subject.len);
+	if (need > cap)
+		return 0;
+	d = put(dst, op, 4);
+	if (account.len) {
+		*d++ = ' ';
+		d = put_span(d, account);
+	}
+	*d++ = ' ';
+	d = put_span(d, subject);
+	d = routed_args(d, reply, queues, nq);
+	if (headers) {
+		*d++ = ' ';
+		d = put_u64(d, hdr_len, dh);
+	}
+	*d++ = ' ';
+	d = put_u64(d, total_len, dt);
+	*d++ = '\r';
+	*d++ = '\n';
+	return (size_t)(d - dst);
+}
+
+size_t proto_encode_rmsg_head(char *dst, size_t cap, struct proto_span account,
+                              struct proto_span subject, struct proto_span reply,
+                              const struct proto_span *queues, unsigned nqueues, uint32_t hdr_len,
+                              uint32_t total_len, bool headers)
+{
+	assert(account.len);
+	return encode_routed(dst, cap, headers ? "HMSG" : "RMSG", account, subject, reply, queues,
+	                     nqueues, headers, hdr_len, total_len);
+}
+
+size_t proto_encode_lmsg_head(char *dst, size_t cap, struct proto_span subject,
+                              struct proto_span reply, const struct proto_span *queues,
+                              unsigned nqueues, uint32_t hdr_len, uint32_t total_len, bool headers)
+{
+	struct proto_span none = {"", 0};
+
+	return encode_routed(dst, cap, headers ? "HMSG" : "LMSG", none, subject, reply, queues,
+	                     nqueues, headers, hdr_len, total_len);
 }

@@ -1,5 +1,8 @@
-/* Private to io/proto*.c: parsing one operation from contiguous bytes, shared
- * by the streaming parser (proto.c) and the grammar (proto_parse.c). */
+/* Private to io/proto*.c: parsing one operation from contiguous bytes. The
+ * files call downwards only: proto.c (streaming, carry) -> proto_parse.c
+ * (framing, client grammar) -> proto_route.c (route and leaf grammar) ->
+ * proto_fields.c (fields, sizes, payload); proto_ops.c (operation names) is
+ * used by proto.c and proto_parse.c. */
 #ifndef IO_PROTO_PROTO_INT_H
 #define IO_PROTO_PROTO_INT_H
 
@@ -39,9 +42,50 @@ static inline bool proto_is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+static inline struct proto_span proto_span_at(const char *p, size_t n)
+{
+	return (struct proto_span){p, (uint32_t)n};
+}
+
+/* ---- proto_ops.c ---- */
+
 /* Matches the operation name at the start of @s (borrowed). Returns 1 with *@d
  * set, 0 when @s is a proper prefix of a name, or PROTO_ERR_UNKNOWN_OP. */
 int proto_op_match(enum proto_side side, const char *s, size_t n, const struct proto_op_desc **d);
+
+/* ---- proto_fields.c ---- */
+
+/* nats-server's size rule: 1 to 9 decimal digits, else -1. */
+int64_t proto_parse_size(struct proto_span f);
+
+/* Splits @s[@a, @e) into at most @max fields on runs of spaces and tabs (and,
+ * with @crlf, carriage returns and newlines: nats-server splits SUB, UNSUB and
+ * every route and leaf operation that way, PUB and HPUB only on blanks).
+ * Returns the count, or -1 when there are more than @max. */
+int proto_split_fields(const char *s, size_t a, size_t e, struct proto_span *f, int max, bool crlf);
+
+/* The payload of a message whose control line in @s/@n ends at @le and which
+ * announced @size bytes: 1 with f->payload and *@used set, 0 when more bytes
+ * are needed (sc->need then holds the whole frame's length), or a negative
+ * enum proto_err. */
+int proto_take_payload(const struct proto_parser *p, const char *s, size_t n, size_t le,
+                       int64_t size, struct proto_frame *f, size_t *used, struct proto_scan *sc);
+
+/* ---- proto_route.c: arguments s[@as, @ae) of a complete control line, @f
+ * zeroed with its op set by the caller ---- */
+
+/* RS+ RS- LS+ LS- (@op) on @p's side: 1 with *@f filled, PROTO_R_SKIP (a
+ * leaf's LS- without 1 or 2 fields) or PROTO_ERR_BAD_ARGS. */
+int proto_route_interest(const struct proto_parser *p, int op, const char *s, size_t as, size_t ae,
+                         struct proto_frame *f);
+
+/* RMSG HMSG LMSG (@op) on @p's side, whose control line in @s/@n ends at @le:
+ * as proto_take_payload(), or PROTO_ERR_BAD_ARGS. */
+int proto_route_msg(const struct proto_parser *p, int op, const char *s, size_t n, size_t as,
+                    size_t ae, size_t le, struct proto_frame *f, size_t *used,
+                    struct proto_scan *sc);
+
+/* ---- proto_parse.c ---- */
 
 /* Checks a partial argument s[@as, @n): 0, or PROTO_ERR_CONTROL_LINE once it
  * cannot end within @p's limit. */

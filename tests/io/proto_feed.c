@@ -55,8 +55,9 @@ static void check_span(const struct proto_parser *p, struct proto_span s, const 
 static void log_frame(struct feed_log *l, const struct proto_parser *p, const struct proto_frame *f,
                       const char *chunk, size_t n)
 {
-	const struct proto_span *spans[] = {&f->subject, &f->reply, &f->queue,
-	                                    &f->sid,     &f->arg,   &f->payload};
+	const struct proto_span *spans[] = {&f->subject, &f->reply,  &f->queue,
+	                                    &f->sid,     &f->arg,    &f->payload,
+	                                    &f->account, &f->origin, &f->queues};
 	int op = (int)f->op;
 
 	if (l->frames < (int)(sizeof(l->ops) / sizeof(l->ops[0])))
@@ -69,6 +70,7 @@ static void log_frame(struct feed_log *l, const struct proto_parser *p, const st
 	}
 	log_put(l, &f->hdr_len, sizeof(f->hdr_len));
 	log_put(l, &f->max_msgs, sizeof(f->max_msgs));
+	log_put(l, &f->weight, sizeof(f->weight));
 	cr_assert_leq(f->hdr_len, f->payload.len);
 	cr_assert_leq(f->payload.len, p->max_payload);
 }

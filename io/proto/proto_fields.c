@@ -1,0 +1,83 @@
+/* The pieces every NATS control line is made of, as nats-server reads them:
+ * fields split on blanks, sizes in decimal, a payload ended by \r\n. */
+#include "io/proto/proto_int.h"
+
+/* nats-server reads sizes of 1 to 9 decimal digits, nothing else. */
+#define SIZE_DIGITS_MAX 9u
+
+int64_t proto_parse_size(struct proto_span f)
+{
+	int64_t v = 0;
+
+	if (f.len == 0 || f.len > SIZE_DIGITS_MAX)
+		return -1;
+	for (uint32_t i = 0; i < f.len; i++) {
+		unsigned d = (unsigned)(unsigned char)f.ptr[i] - '0';
+		if (d > 9)
+			return -1;
+		v = v * 10 + d;
+	}
+	return v;
+}
+
+/* Byte classes for splitting arguments: 1 blank, 2 carriage return or newline. */
+static const uint8_t sep_class[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 2, ['\n'] = 2};
+
+int proto_split_fields(const char *s, size_t a, size_t e, struct proto_span *f, int max, bool crlf)
+{
+	const uint8_t mask = crlf ? 3 : 1;
+	int nf = 0;
+	size_t i = a;
+
+	for (;;) {
+		while (i < e && (sep_class[(uint8_t)s[i]] & mask))
+			i++;
+		if (i == e)
+			return nf;
+		size_t st = i;
+		while (i < e && !(sep_class[(uint8_t)s[i]] & mask))
+			i++;
+		if (nf == max)
+			return -1;
+		f[nf++] = proto_span_at(s + st, i - st);
+	}
+}
+
+int proto_take_payload(const struct proto_parser *p, const char *s, size_t n, size_t le,
+                       int64_t size, struct proto_frame *f, size_t *used, struct proto_scan *sc)
+{
+	if (size > (int64_t)p->max_payload)
+		return PROTO_ERR_MAX_PAYLOAD;
+	size_t sz = (size_t)size;
+	size_t total = le + sz + 2;
+	if (n < total) {
+		sc->need = total;
+		if (n > le + sz && s[le + sz] != '\r')
+			return PROTO_ERR_UNKNOWN_OP;
+		return 0;
+	}
+	if (s[le + sz] != '\r' || s[le + sz + 1] != '\n')
+		return PROTO_ERR_UNKNOWN_OP;
+	f->payload = proto_span_at(s + le, sz);
+	*used = total;
+	return 1;
+}
+
+bool proto_queue_next(struct proto_span *list, struct proto_span *out)
+{
+	const char *s = list->ptr;
+	uint32_t n = list->len, i = 0;
+
+	while (i < n && sep_class[(uint8_t)s[i]])
+		i++;
+	if (i == n) {
+		list->len = 0;
+		return false;
+	}
+	uint32_t st = i;
+	while (i < n && !sep_class[(uint8_t)s[i]])
+		i++;
+	*out = proto_span_at(s + st, i - st);
+	*list = proto_span_at(s + i, n - i);
+	return true;
+}
