@@ -274,9 +274,9 @@ Test(flags, unsupported_and_unknown_flags)
 	cr_expect_eq(harness_run(js, out, sizeof out), 1, "%s", out);
 	cr_expect(strstr(out, "-js") && strstr(out, "JetStream"), "%s", out);
 	cr_expect_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
-	const char *cluster[] = {"--cluster", "nats://127.0.0.1:6222", NULL};
+	const char *cluster[] = {"--cluster_advertise", "127.0.0.1:6222", NULL};
 	cr_expect_eq(harness_run(cluster, out, sizeof out), 1, "%s", out);
-	cr_expect(strstr(out, "-cluster") && strstr(out, "clustering"), "%s", out);
+	cr_expect(strstr(out, "-cluster_advertise") && strstr(out, "advertising"), "%s", out);
 	cr_expect_eq(harness_run(bogus, out, sizeof out), 1, "%s", out);
 	cr_expect(strstr(out, "flag provided but not defined: -bogus"), "%s", out);
 }

@@ -148,7 +148,7 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	} rows[] = {
 	    {"jetstream {}\n", "JetStream is not supported"},
 	    {"jetstream: enabled\n", "leaf node"},
-	    {"cluster { port: 6222 }\n", "clustering"},
+	    {"cluster { port: 6222, tls { } }\n", "TLS on routes"},
 	    {"gateway { name: a }\n", "gateways"},
 	    {"leafnodes { port: 7422 }\n", "leaf nodes"},
 	    {"mqtt { port: 1883 }\n", "MQTT"},
