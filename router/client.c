@@ -224,8 +224,8 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 {
 	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
 		client_trace(cl, f);
-	if (RB_UNLIKELY(cl->route != NULL)) {
-		route_link_op(cl, f);
+	if (RB_UNLIKELY(cl->kind != NULL)) {
+		cl->kind->op(cl, f);
 		return;
 	}
 	if (RB_UNLIKELY(!cl->connected && client_auth_required(cl) && f->op != PROTO_OP_CONNECT)) {
@@ -308,8 +308,6 @@ int client_on_open(void *ctx, struct io_conn *c)
 	struct iothr *t = ctx;
 	struct server *s = t->srv;
 	const struct live *lv = server_live(s);
-	if (RB_UNLIKELY(c->adopted && route_tag(c->adopt_tag)))
-		return client_open_route(t, c);
 	/* relaxed: a count, not a guard of other data */
 	unsigned before = atomic_fetch_add_explicit(&s->nclients, 1, memory_order_relaxed);
 	if (before >= lv->max_connections) {
@@ -488,8 +486,8 @@ void client_on_close(void *ctx, struct io_conn *c)
 	if (!cl)
 		return;
 	struct server *s = cl->t->srv;
-	if (cl->route)
-		route_link_close(cl);
+	if (cl->kind)
+		cl->kind->close(cl);
 	else
 		client_interest_drop(cl);
 	unsigned left = cl->route
@@ -532,8 +530,8 @@ static void client_tick_one(struct io_conn *c, void *arg)
 	uint64_t now = *(uint64_t *)arg;
 	struct client *cl = c->user;
 	const struct live *cfg = server_live(cl->t->srv);
-	if (RB_UNLIKELY(cl->route != NULL)) {
-		route_link_tick(cl, now);
+	if (RB_UNLIKELY(cl->kind != NULL)) {
+		cl->kind->tick(cl, now);
 		return;
 	}
 	client_perm_tick(cl, now);

@@ -170,12 +170,33 @@ struct client {
 	struct perms *perms;
 	struct map responses;
 	uint64_t perm_violations;
-	struct route_link *route; /* a route connection (router/route.h), else NULL */
-	uint64_t *held_pubs;      /* publishers it asked to pause */
+	struct route_link *route;       /* a route connection (router/route.h), else NULL */
+	const struct client_kind *kind; /* how a route differs (NULL: a client) */
+	uint64_t *held_pubs;            /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;
 };
+
+/* What a connection that is not a client's does instead (a route's:
+ * router/route_link.c). Callbacks, so that the client's files need not call
+ * the route's, which call theirs. */
+struct client_kind {
+	void (*op)(struct client *cl, const struct proto_frame *f);
+	void (*deliver)(struct client *cl, const struct delivery *d);
+	void (*tick)(struct client *cl, uint64_t now);
+	void (*close)(struct client *cl);
+	/* writes what deliver() gathered on @t (a route's RMSG) */
+	void (*flush)(struct iothr *t);
+};
+
+/* Writes what a connection of another kind gathered from the deliveries
+ * handled so far (they point into a dbatch about to be freed). */
+static inline void client_kind_flush(struct iothr *t)
+{
+	if (RB_UNLIKELY(t->rpend.cl != NULL))
+		t->rpend.cl->kind->flush(t);
+}
 
 static inline void client_bit_set(uint64_t *w, uint32_t i)
 {

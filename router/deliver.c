@@ -18,7 +18,6 @@
 #include "router/client_int.h"
 #include "router/index/subject.h"
 #include "router/perm.h"
-#include "router/route.h"
 #include "router/service.h"
 
 bool client_send_503(struct client *cl, const char *reply, size_t reply_len)
@@ -391,8 +390,8 @@ void client_deliver_one(struct iothr *t, const struct delivery *d)
 	struct client *cl = c->user;
 	switch (d->kind) {
 	case DELIVERY_MSG:
-		if (RB_UNLIKELY(cl->route != NULL))
-			route_link_deliver(cl, d);
+		if (RB_UNLIKELY(cl->kind != NULL))
+			cl->kind->deliver(cl, d);
 		else
 			client_send_msg(cl, d);
 		break;
@@ -421,6 +420,6 @@ void client_deliver(struct iothr *t, struct dbatch *db)
 {
 	for (uint32_t i = 0; i < db->n; i++)
 		client_deliver_one(t, &db->d[i]);
-	route_link_flush(t); /* an RMSG points into @db */
+	client_kind_flush(t); /* a route's RMSG points into @db */
 	dbatch_free(db);
 }

@@ -385,8 +385,16 @@ bool iothr_has_work(void *ctx)
 }
 
 /* The loop's callbacks: the client protocol, and this poll. */
+/* A connection opened: a client's, or an adopted route socket. */
+static int iothr_on_open(void *ctx, struct io_conn *c)
+{
+	if (RB_UNLIKELY(c->adopted && route_tag(c->adopt_tag)))
+		return client_open_route(ctx, c);
+	return client_on_open(ctx, c);
+}
+
 const struct io_ops iothr_io_ops = {
-    .on_open = client_on_open,
+    .on_open = iothr_on_open,
     .on_data = client_on_data,
     .on_close = client_on_close,
     .on_poll = iothr_poll,

@@ -9,7 +9,6 @@
 #include "io/loop/loop.h"
 #include "router/client_int.h"
 #include "router/iothr.h"
-#include "router/route.h"
 #include "router/server.h"
 #include "router/shard.h"
 
@@ -108,7 +107,7 @@ static bool iothr_merge_run(struct iothr *t, uint32_t s)
 			const struct delivery *d = &db->d[cur->pos++];
 			iothr_apply(t, d);
 			if (d->flags & DELIVERY_F_END) {
-				route_link_flush(t); /* a route's RMSG is complete by now */
+				client_kind_flush(t); /* a route's RMSG is complete by now */
 				if (cur->pos == db->n) {
 					cur->db = NULL;
 					dbatch_free(db);
@@ -116,7 +115,7 @@ static bool iothr_merge_run(struct iothr *t, uint32_t s)
 				return true;
 			}
 		}
-		route_link_flush(t);
+		client_kind_flush(t);
 		cur->db = NULL;
 		dbatch_free(db);
 	}

@@ -44,6 +44,8 @@ static void route_list_del(struct iothr *t, struct client *cl)
 		}
 }
 
+static const struct client_kind route_kind;
+
 int client_open_route(struct iothr *t, struct io_conn *c)
 {
 	struct client *cl = calloc(1, sizeof(*cl));
@@ -56,6 +58,7 @@ int client_open_route(struct iothr *t, struct io_conn *c)
 	cl->c = c;
 	cl->t = t;
 	cl->route = rl;
+	cl->kind = &route_kind;
 	cl->cid = client_new_cid();
 	cl->start_wall_ns = clock_wall_ns();
 	cl->opened_ns = cl->last_in_ns = cl->last_ping_ns = clock_now_ns();
@@ -398,3 +401,11 @@ void route_link_tick(struct client *cl, uint64_t now)
 	cl->pings_out++;
 	io_conn_write(cl->c, PROTO_PING_LINE, sizeof(PROTO_PING_LINE) - 1);
 }
+
+static const struct client_kind route_kind = {
+    .op = route_link_op,
+    .deliver = route_link_deliver,
+    .tick = route_link_tick,
+    .close = route_link_close,
+    .flush = route_link_flush,
+};
