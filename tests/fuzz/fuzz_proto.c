@@ -2,7 +2,10 @@
  * bytes, then the stream. The stream is parsed whole and in chunks (each chunk
  * in its own heap block, so ASan sees a span that outlives it); every call is
  * checked against the parser's contract and both runs must give the same
- * frames and the same final status. Aborts on any violation. */
+ * frames and the same final status. Aborts on any violation.
+ * Flags: bit 0 the client side too, bits 1-2 max_payload, bit 3 the route
+ * side too, bit 4 the leaf side too, bit 5 those two with a 64-byte control
+ * line limit instead of PROTO_CONTROL_LINE_LIMIT (as route links get). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +16,7 @@
 
 #define HEAD 5
 
-/* Frames of one run, serialised (op, spans, hdr_len, max_msgs). */
+/* Frames of one run, serialised (op, spans, hdr_len, max_msgs, weight). */
 struct run {
 	char *log;
 	size_t len, cap;
@@ -49,20 +52,84 @@ static bool inside(struct proto_span s, const char *lo, size_t n)
 
 static bool op_allowed(enum proto_side side, enum proto_op op)
 {
-	if (side == PROTO_SIDE_SERVER)
-		return op == PROTO_OP_CONNECT || op == PROTO_OP_PUB || op == PROTO_OP_HPUB ||
-		       op == PROTO_OP_SUB || op == PROTO_OP_UNSUB || op == PROTO_OP_PING ||
-		       op == PROTO_OP_PONG;
-	return op == PROTO_OP_INFO || op == PROTO_OP_MSG || op == PROTO_OP_HMSG ||
-	       op == PROTO_OP_PING || op == PROTO_OP_PONG || op == PROTO_OP_OK ||
-	       op == PROTO_OP_ERR;
+	bool common = op == PROTO_OP_PING || op == PROTO_OP_PONG;
+	bool peer = common || op == PROTO_OP_CONNECT || op == PROTO_OP_INFO || op == PROTO_OP_OK ||
+	            op == PROTO_OP_ERR || op == PROTO_OP_RHMSG || op == PROTO_OP_LS_PLUS ||
+	            op == PROTO_OP_LS_MINUS || op == PROTO_OP_LMSG;
+
+	switch (side) {
+	case PROTO_SIDE_SERVER:
+		return common || op == PROTO_OP_CONNECT || op == PROTO_OP_PUB ||
+		       op == PROTO_OP_HPUB || op == PROTO_OP_SUB || op == PROTO_OP_UNSUB;
+	case PROTO_SIDE_CLIENT:
+		return common || op == PROTO_OP_INFO || op == PROTO_OP_MSG || op == PROTO_OP_HMSG ||
+		       op == PROTO_OP_OK || op == PROTO_OP_ERR;
+	case PROTO_SIDE_ROUTE:
+		return peer || op == PROTO_OP_RS_PLUS || op == PROTO_OP_RS_MINUS ||
+		       op == PROTO_OP_RMSG;
+	case PROTO_SIDE_LEAF:
+		return peer;
+	}
+	return false;
+}
+
+static bool is_sep(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* A name field: not empty, no separator inside. */
+static bool name_ok(struct proto_span s)
+{
+	for (uint32_t i = 0; i < s.len; i++)
+		if (is_sep(s.ptr[i]))
+			return false;
+	return s.len > 0;
+}
+
+/* Route and leaf frames: the fields their form has, names without blanks,
+ * and a queue list that proto_queue_next() walks from end to end. */
+static void check_peer_frame(enum proto_side side, const struct proto_frame *f)
+{
+	bool route = side == PROTO_SIDE_ROUTE;
+	bool interest = f->op == PROTO_OP_RS_PLUS || f->op == PROTO_OP_RS_MINUS ||
+	                f->op == PROTO_OP_LS_PLUS || f->op == PROTO_OP_LS_MINUS;
+	bool msg = f->op == PROTO_OP_RMSG || f->op == PROTO_OP_RHMSG || f->op == PROTO_OP_LMSG;
+	bool origin = route && (f->op == PROTO_OP_LS_PLUS || f->op == PROTO_OP_LMSG);
+
+	if (!interest && !msg)
+		return;
+	if (!name_ok(f->subject) || (route ? !name_ok(f->account) : f->account.len != 0))
+		fail("subject or account of a route/leaf frame");
+	if (origin != (f->origin.len > 0) || (origin && !name_ok(f->origin)))
+		fail("origin of a route/leaf frame");
+	if ((f->queue.len && !name_ok(f->queue)) || (f->reply.len && !name_ok(f->reply)))
+		fail("queue or reply with a blank");
+	if (f->weight && f->op != PROTO_OP_RS_PLUS && f->op != PROTO_OP_LS_PLUS)
+		fail("weight on a frame without one");
+	if (f->weight > PROTO_WEIGHT_MAX || (f->weight && !f->queue.len))
+		fail("weight beyond the size rule or without a queue");
+	if (interest && (f->queues.len || f->payload.len || f->reply.len))
+		fail("message fields on an interest frame");
+	struct proto_span list = f->queues, q;
+	unsigned n = 0;
+	while (proto_queue_next(&list, &q)) {
+		if (!name_ok(q) || (n == 0 && q.ptr != f->queues.ptr))
+			fail("queue list does not start with a name");
+		n++;
+		if (list.len == 0 && q.ptr + q.len != f->queues.ptr + f->queues.len)
+			fail("queue list does not end with a name");
+	}
+	if ((n > 0) != (f->queues.len > 0))
+		fail("queue list without names");
 }
 
 static void check_frame(const struct proto_parser *p, const struct proto_frame *f, const char *in,
                         size_t n, struct run *r)
 {
-	const struct proto_span *spans[] = {&f->subject, &f->reply, &f->queue,
-	                                    &f->sid,     &f->arg,   &f->payload};
+	const struct proto_span *spans[] = {&f->subject, &f->reply,  &f->queue,
+	                                    &f->sid,     &f->arg,    &f->payload,
+	                                    &f->account, &f->origin, &f->queues};
 	int op = (int)f->op;
 
 	if (!op_allowed(p->side, f->op))
@@ -71,8 +138,10 @@ static void check_frame(const struct proto_parser *p, const struct proto_frame *
 		fail("payload above max_payload");
 	if (f->hdr_len > f->payload.len)
 		fail("hdr_len above payload length");
-	if (f->arg.len > PROTO_MAX_CONTROL_LINE || f->subject.len > PROTO_MAX_CONTROL_LINE)
+	if (f->arg.len > p->max_control || f->subject.len > p->max_control ||
+	    f->queues.len > p->max_control)
 		fail("argument above the control line limit");
+	check_peer_frame(p->side, f);
 	put(r, &op, sizeof(op));
 	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
 		if (!inside(*spans[i], in, n) && !inside(*spans[i], p->carry, p->carry_cap))
@@ -83,17 +152,21 @@ static void check_frame(const struct proto_parser *p, const struct proto_frame *
 	}
 	put(r, &f->hdr_len, sizeof(f->hdr_len));
 	put(r, &f->max_msgs, sizeof(f->max_msgs));
+	put(r, &f->weight, sizeof(f->weight));
 	r->frames++;
 }
 
-/* Parses @s/@len in chunks of @sizes (cycled; NULL: one chunk). */
-static void run(enum proto_side side, uint32_t max_payload, const char *s, size_t len,
-                const uint8_t *sizes, struct run *r)
+/* Parses @s/@len in chunks of @sizes (cycled; NULL: one chunk) with a
+ * control-line limit of @max_control (0: the default). */
+static void run(enum proto_side side, uint32_t max_payload, uint32_t max_control, const char *s,
+                size_t len, const uint8_t *sizes, struct run *r)
 {
 	struct proto_parser p;
 	size_t pos = 0, k = 0;
 
 	proto_parser_init(&p, side, max_payload);
+	if (max_control)
+		proto_parser_set_max_control(&p, max_control);
 	while (pos < len && r->status == 0) {
 		size_t n = sizes ? (size_t)sizes[k++ % 4] + 1 : len;
 		if (n > len - pos)
@@ -121,7 +194,7 @@ static void run(enum proto_side side, uint32_t max_payload, const char *s, size_
 				fail("used beyond the input");
 			if (p.carry_len > p.carry_cap)
 				fail("carry overrun");
-			if (p.carry_need == 0 && p.carry_len > PROTO_MAX_CONTROL_LINE + 64)
+			if (p.carry_need == 0 && p.carry_len > p.max_control + 64)
 				fail("partial line carry above the limit");
 			if (rc == 0) {
 				if (used != n - off)
@@ -139,13 +212,13 @@ static void run(enum proto_side side, uint32_t max_payload, const char *s, size_
 	proto_parser_fini(&p);
 }
 
-static void compare(enum proto_side side, uint32_t max_payload, const char *s, size_t len,
-                    const uint8_t *sizes)
+static void compare(enum proto_side side, uint32_t max_payload, uint32_t max_control, const char *s,
+                    size_t len, const uint8_t *sizes)
 {
 	struct run whole = {0}, cut = {0};
 
-	run(side, max_payload, s, len, NULL, &whole);
-	run(side, max_payload, s, len, sizes, &cut);
+	run(side, max_payload, max_control, s, len, NULL, &whole);
+	run(side, max_payload, max_control, s, len, sizes, &cut);
 	if (whole.status != cut.status || whole.frames != cut.frames || whole.len != cut.len ||
 	    (whole.len && memcmp(whole.log, cut.log, whole.len) != 0))
 		fail("chunked parse differs from the whole parse");
@@ -164,8 +237,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data + HEAD;
 	size_t len = size - HEAD;
 
-	compare(PROTO_SIDE_SERVER, maxp, s, len, data + 1);
+	uint32_t peer_control = flags & 0x20 ? 64 : PROTO_CONTROL_LINE_LIMIT;
+
+	compare(PROTO_SIDE_SERVER, maxp, 0, s, len, data + 1);
 	if (flags & 1)
-		compare(PROTO_SIDE_CLIENT, maxp, s, len, data + 1);
+		compare(PROTO_SIDE_CLIENT, maxp, 0, s, len, data + 1);
+	if (flags & 0x08)
+		compare(PROTO_SIDE_ROUTE, maxp, peer_control, s, len, data + 1);
+	if (flags & 0x10)
+		compare(PROTO_SIDE_LEAF, maxp, peer_control, s, len, data + 1);
 	return 0;
 }
