@@ -165,9 +165,7 @@ static void interest_change(struct interest *in, const char *s, size_t slen, con
 			memcpy(e->str + slen + 1, q, qlen);
 		in->nents++;
 	} else if (!e) {
-		goto out;
-	} else if (delta > 0 && e->count == 0) {
-		/* cannot happen: entries at zero are removed */
+		goto out; /* an UNSUB of what was never counted */
 	}
 	if (delta > 0) {
 		e->count++;
