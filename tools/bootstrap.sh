@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	liburing-dev libck-dev libcriterion-dev libnats-dev nats-server
-	libssl-dev openssl
+	libssl-dev openssl zlib1g-dev
 	libcjson-dev libcrypt-dev libmicrohttpd-dev gnuplot-nox python3
 )
 

@@ -1,0 +1,98 @@
+/* WebSocket frame encoders: heads written apart from their payload (so the
+ * payload goes out without a copy), masking, and the small control frames a
+ * server sends (close, pong). */
+#include <string.h>
+
+#include "io/ws/ws.h"
+
+#define B0_FIN  0x80u
+#define B0_RSV1 0x40u
+#define B1_MASK 0x80u
+
+/* Writes the head without a mask key; @mask_bit is B1_MASK or 0. */
+static size_t head(uint8_t *dst, enum ws_opcode op, size_t len, bool fin, bool rsv1,
+                   uint8_t mask_bit)
+{
+	size_t n;
+
+	dst[0] = (uint8_t)((unsigned)op | (fin ? B0_FIN : 0) | (rsv1 ? B0_RSV1 : 0));
+	if (len <= WS_CONTROL_MAX) {
+		dst[1] = (uint8_t)(mask_bit | len);
+		return 2;
+	}
+	if (len <= UINT16_MAX) {
+		dst[1] = (uint8_t)(mask_bit | 126);
+		n = 2;
+	} else {
+		dst[1] = (uint8_t)(mask_bit | 127);
+		n = 8;
+	}
+	for (size_t i = 0; i < n; i++)
+		dst[2 + i] = (uint8_t)((uint64_t)len >> (8 * (n - 1 - i)));
+	return 2 + n;
+}
+
+size_t ws_frame_head(uint8_t dst[WS_FRAME_HEAD_MAX], enum ws_opcode op, size_t len, bool fin,
+                     bool rsv1)
+{
+	return head(dst, op, len, fin, rsv1, 0);
+}
+
+size_t ws_frame_head_masked(uint8_t dst[WS_FRAME_HEAD_MAX], enum ws_opcode op, size_t len, bool fin,
+                            bool rsv1, const uint8_t key[4])
+{
+	size_t n = head(dst, op, len, fin, rsv1, B1_MASK);
+
+	memcpy(dst + n, key, 4);
+	return n + 4;
+}
+
+void ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], size_t pos)
+{
+	uint8_t k8[8];
+	uint64_t k, w;
+	size_t i = 0;
+
+	for (size_t j = 0; j < sizeof(k8); j++)
+		k8[j] = key[(pos + j) & 3u];
+	memcpy(&k, k8, sizeof(k));
+	/* Eight bytes at a time: the key repeats every four, so the rotation
+	 * is the same for every word. */
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(&w, buf + i, sizeof(w));
+		w ^= k;
+		memcpy(buf + i, &w, sizeof(w));
+	}
+	for (; i < len; i++)
+		buf[i] ^= k8[i & 7u];
+}
+
+size_t ws_frame_close(uint8_t *dst, size_t cap, uint16_t code, const char *reason,
+                      size_t reason_len)
+{
+	size_t body = reason_len > WS_CONTROL_MAX - 2 ? WS_CONTROL_MAX - 2 : reason_len;
+	size_t n = 2 + 2 + body;
+
+	if (cap < n)
+		return 0;
+	head(dst, WS_OP_CLOSE, 2 + body, true, false, 0);
+	dst[2] = (uint8_t)(code >> 8);
+	dst[3] = (uint8_t)code;
+	if (body < reason_len) { /* nats-server: cut, and "..." to say so */
+		memcpy(dst + 4, reason, body - 3);
+		memcpy(dst + 4 + body - 3, "...", 3);
+	} else if (body) {
+		memcpy(dst + 4, reason, body);
+	}
+	return n;
+}
+
+size_t ws_frame_pong(uint8_t *dst, size_t cap, const uint8_t *payload, size_t len)
+{
+	if (len > WS_CONTROL_MAX || cap < 2 + len)
+		return 0;
+	head(dst, WS_OP_PONG, len, true, false, 0);
+	if (len)
+		memcpy(dst + 2, payload, len);
+	return 2 + len;
+}
