@@ -24,7 +24,7 @@ for preset in release asan tsan; do
 done
 
 step "fuzz: ${fuzz_seconds}s per target"
-fuzz_targets=(fuzz_proto fuzz_conn fuzz_conf)
+fuzz_targets=(fuzz_proto fuzz_conn fuzz_conf fuzz_ws)
 if cmake --preset fuzz >/dev/null && cmake --build --preset fuzz --target "${fuzz_targets[@]}"; then
 	for name in "${fuzz_targets[@]}"; do
 		target=build/fuzz/tests/fuzz/$name

@@ -197,6 +197,7 @@ struct ws_decoder {
 	bool in_message;      /* a data message started and its final frame is to come */
 	bool compressed;      /* the current message has RSV1 */
 	bool z_end;           /* the current message's deflate stream ended (BFINAL) */
+	bool z_pending;       /* the last inflate filled its output: more may wait */
 	uint8_t head[WS_FRAME_HEAD_MAX];
 	uint8_t head_len, head_need;
 	uint8_t key[4];

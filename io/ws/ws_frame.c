@@ -186,6 +186,7 @@ static int start_payload(struct ws_decoder *d)
 		d->in_message = true;
 		d->compressed = (d->head[0] & B0_RSV1) != 0;
 		d->z_end = false;
+		d->z_pending = false;
 		d->msg_len = 0;
 		d->wire_len = 0;
 	}
@@ -236,6 +237,7 @@ static void end_message(struct ws_decoder *d)
 	d->in_message = false;
 	d->compressed = false;
 	d->z_end = false;
+	d->z_pending = false;
 	d->msg_len = 0;
 	d->wire_len = 0;
 	d->state = WS_ST_HEAD;
@@ -267,17 +269,20 @@ static int inflate_into(struct ws_decoder *d, const uint8_t *src, size_t n, size
 	if (left < UINT64_MAX && room > left + 1)
 		room = (size_t)(left + 1);
 	rc = ws_inflate_step(d->z, src, n, consumed, out->ptr + out->len, room, &produced);
-	if (rc < 0)
-		return fail(d, rc);
-	if (rc == 1)
-		d->z_end = true;
 	if (produced > left) { /* keep exactly max_message bytes, whatever the splits */
 		out->len += (size_t)left;
 		d->msg_len += left;
 		return fail(d, WS_ERR_TOO_BIG);
 	}
+	/* What inflated before an error is given too: a split input gives it
+	 * in earlier calls. */
 	out->len += produced;
 	d->msg_len += produced;
+	d->z_pending = produced == room; /* zlib may hold more: flush before reading on */
+	if (rc < 0)
+		return fail(d, rc);
+	if (rc == 1)
+		d->z_end = true;
 	if (*consumed == 0 && produced == 0 && !d->z_end && n > 0)
 		return fail(d, WS_ERR_DEFLATE); /* cannot happen with room: never spin */
 	return 0;
@@ -318,6 +323,14 @@ static int read_data(struct ws_decoder *d, const uint8_t *in, size_t len, size_t
 {
 	size_t n = len - *pos;
 
+	/* Output zlib holds is given before the frame ends or input runs out,
+	 * as it would be with room enough. */
+	if (d->compressed && d->z_pending && !d->z_end && (n == 0 || d->rem == 0)) {
+		size_t consumed;
+		if (out->len == out->cap)
+			return WS_EV_OUT_FULL;
+		return inflate_into(d, in, 0, &consumed, out);
+	}
 	if (d->rem == 0)
 		return end_data_frame(d);
 	if (n == 0)

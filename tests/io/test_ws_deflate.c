@@ -215,3 +215,41 @@ Test(ws_deflate, compressed_bytes_above_the_bound_are_refused_at_the_head)
 	cr_assert_eq(r.status, WS_ERR_TOO_BIG);
 	ws_run_fini(&r);
 }
+
+/* A few compressed bytes can stand for many: what zlib holds behind a full
+ * output buffer is given before the frame ends (here a bad head follows)
+ * and before the input runs out, as a roomy buffer would have it. */
+Test(ws_deflate, output_held_by_zlib_is_given_before_moving_on)
+{
+	uint8_t data[600], zbuf[128], in[256];
+	struct iovec iov = {data, sizeof(data)};
+	struct ws_deflate z;
+	struct ws_run whole, cut;
+	size_t zn, sizes[] = {1};
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t) "E>"[i & 1];
+	cr_assert_eq(ws_deflate_init(&z, 9), 0);
+	cr_assert_eq(ws_deflate_message(&z, &iov, 1, zbuf, sizeof(zbuf), &zn), 0);
+	ws_deflate_fini(&z);
+	cr_assert_lt(zn, 20);
+	/* the whole message in a first frame, then opcode 15 */
+	size_t n = ws_test_frame(in, 0, WS_OP_BINARY, zbuf, zn, false, 0x40, false);
+	n = ws_test_frame(in, n, (enum ws_opcode)15, "", 0, true, 0, false);
+	ws_feed(&whole, WS_SIDE_SERVER, true, MAX, in, n, NULL, 0, 1 << 16);
+	cr_assert_eq(whole.status, WS_ERR_OPCODE);
+	cr_assert_eq(whole.out_len, sizeof(data));
+	ws_feed(&cut, WS_SIDE_SERVER, true, MAX, in, n, NULL, 0, 17);
+	cr_assert(ws_run_same(&whole, &cut));
+	ws_run_fini(&cut);
+	ws_run_fini(&whole);
+	/* the input ends inside the frame */
+	n = ws_test_frame(in, 0, WS_OP_BINARY, zbuf, zn, true, 0x40, false) - 1;
+	ws_feed(&whole, WS_SIDE_SERVER, true, MAX, in, n, NULL, 0, 1 << 16);
+	cr_assert_eq(whole.status, WS_EV_NONE);
+	cr_assert_gt(whole.out_len, 0);
+	ws_feed(&cut, WS_SIDE_SERVER, true, MAX, in, n, sizes, 1, 1);
+	cr_assert(ws_run_same(&whole, &cut));
+	ws_run_fini(&cut);
+	ws_run_fini(&whole);
+}
