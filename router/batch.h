@@ -36,6 +36,8 @@ enum mentry_flag {
 	MENTRY_F_REMOTE = 1 << 3,        /* SUB: interest of a route (router/route.h) */
 	MENTRY_F_ROUTED = 1 << 4,        /* MSG: came from a route: to local subscribers only,
 	                                  * and to one member of each queue group it lists */
+	MENTRY_F_LEAF = 1 << 5,          /* SUB (with F_REMOTE): a leaf connection's interest */
+	MENTRY_F_FROM_LEAF = 1 << 6,     /* MSG: came from a leaf connection (not back to it) */
 };
 
 /* One operation in an mbatch. Strings live in the batch arena at @off:

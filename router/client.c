@@ -211,9 +211,9 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 
 static void client_trace(struct client *cl, const struct proto_frame *f)
 {
-	static const char *const names[] = {"?",     "CONNECT", "PUB",  "HPUB", "SUB",
-	                                    "UNSUB", "PING",    "PONG", "INFO", "MSG",
-	                                    "HMSG",  "+OK",     "-ERR"};
+	static const char *const names[] = {
+	    "?",    "CONNECT", "PUB",  "HPUB", "SUB", "UNSUB", "PING", "PONG", "INFO", "MSG",
+	    "HMSG", "+OK",     "-ERR", "RS+",  "RS-", "RMSG",  "HMSG", "LS+",  "LS-",  "LMSG"};
 	const char *name = (size_t)f->op < RB_ARRAY_LEN(names) ? names[f->op] : "?";
 	log_trace("cid %llu <- %s %.*s %.*s %.*s %.*s", (unsigned long long)cl->cid, name,
 	          (int)f->subject.len, f->subject.ptr, (int)f->reply.len, f->reply.ptr,

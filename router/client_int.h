@@ -52,7 +52,7 @@ struct csub {
 	uint16_t subject_len;
 	uint16_t queue_len;
 	bool perm_filter; /* overlaps a deny entry: each delivery is checked */
-	bool remote;      /* a route's interest (RS+), not a client's SUB */
+	uint8_t remote;   /* 0: a client's SUB; CSUB_ROUTE (RS+) or CSUB_LEAF (LS+) */
 	char *sid;        /* all three NUL-terminated in str[] */
 	char *subject;
 	char *queue;
@@ -268,8 +268,10 @@ int client_open_route(struct iothr *t, struct io_conn *c);
 
 /* A route's RS+ (@add) or RS- on @subject in @queue (empty: none). False
  * when the subject or queue is not valid. */
+#define CSUB_ROUTE 1
+#define CSUB_LEAF  2
 bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
-                       bool add);
+                       bool add, uint8_t kind);
 /* A client closes: its subscriptions leave the interest routes are told. */
 void client_interest_drop(struct client *cl);
 

@@ -46,6 +46,8 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 			e->hdr_len = (uint32_t)cs->svc_ref;
 			if (cs->remote)
 				e->flags |= MENTRY_F_REMOTE;
+			if (cs->remote == CSUB_LEAF)
+				e->flags |= MENTRY_F_LEAF;
 			client_bit_set(cl->sub_shards, sh);
 		} else {
 			memcpy(p, cs->sid, cs->sid_len);
@@ -135,7 +137,7 @@ static uint64_t client_join_service(struct client *cl, const struct csub *cs)
 /* Adds subscription @sid on @subject (@queue: empty for none); @remote for
  * a route's interest. Returns false when memory ran out (then closing). */
 static bool client_sub_new(struct client *cl, struct proto_span subject, struct proto_span queue,
-                           struct proto_span sid, uint64_t h, bool filter, bool remote)
+                           struct proto_span sid, uint64_t h, bool filter, uint8_t remote)
 {
 	size_t slen = sid.len, jlen = subject.len, qlen = queue.len;
 	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
@@ -209,12 +211,12 @@ void client_on_sub(struct client *cl, const struct proto_frame *f)
 		client_err(cl, "maximum subscriptions exceeded", false);
 		return;
 	}
-	if (client_sub_new(cl, f->subject, f->queue, f->sid, h, filter, false))
+	if (client_sub_new(cl, f->subject, f->queue, f->sid, h, filter, 0))
 		client_ok(cl);
 }
 
 bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
-                       bool add)
+                       bool add, uint8_t kind)
 {
 	/* the route's subscriptions are keyed by subject and queue, as NATS
 	 * keeps a route's interest: "foo" or "foo q" */
@@ -239,7 +241,7 @@ bool client_sub_remote(struct client *cl, struct proto_span subject, struct prot
 	}
 	if (cs)
 		return true; /* a weight change: the route's members count once here */
-	return client_sub_new(cl, subject, queue, (struct proto_span){sid, n}, h, false, true);
+	return client_sub_new(cl, subject, queue, (struct proto_span){sid, n}, h, false, kind);
 }
 
 void client_interest_drop(struct client *cl)

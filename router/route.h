@@ -30,6 +30,7 @@ struct delivery;
 /* The adopt tag of a route socket: this bit, and the index of the route
  * URL it was dialled for plus one (0: accepted). */
 #define ROUTE_ADOPT_TAG   ((uint64_t)1 << 62)
+#define ROUTE_ADOPT_LEAF  ((uint64_t)1 << 61) /* with ROUTE_ADOPT_TAG: a leaf connection */
 #define ROUTE_PEERS_MAX   64
 #define ROUTE_ACCOUNT     "$G"                  /* the one account (issue 15 adds the others) */
 #define ROUTE_MAX_PAYLOAD (64u * 1024u * 1024u) /* no limit on routes: ours, as a bound */

@@ -35,6 +35,7 @@ struct route_counters {
 /* One route connection on its I/O thread. Owner: that thread. */
 struct route_link {
 	int url;          /* the route URL we dialled, or -1 when accepted */
+	bool leaf;        /* a leaf connection to a hub (leafnodes { remotes }) */
 	bool got_connect; /* the peer's CONNECT */
 	bool registered;  /* its INFO was taken: a peer of the table */
 	bool headers;     /* both sides said headers: HMSG, else headers are dropped */
@@ -54,6 +55,8 @@ struct route_url {
 	char user[128];
 	char pass[128];
 	bool implicit; /* learned from a peer: a few tries only */
+	bool leaf;     /* a leaf node remote's URL (a hub we join) */
+	int group;     /* leaf: its remote's number (one connection per remote) */
 	int tries;
 	bool busy; /* a connection made for it is open */
 	char peer_id[ROUTE_ID_MAX];
@@ -99,6 +102,12 @@ size_t route_mgr_info(struct server *s, char *buf, size_t cap);
 /* The CONNECT this node sends on a route it dialled (user and password of
  * route URL @url). */
 size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap);
+/* The CONNECT this node sends a hub it joins as a leaf (leaf URL @url). */
+size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap);
+/* The subject this node announces on its leaf connections to find loops. */
+void route_mgr_lds(struct server *s, char *buf, size_t cap);
+/* Leaf URL @url is tried again after @delay_ns at the earliest. */
+void route_mgr_delay(struct server *s, int url, uint64_t delay_ns);
 /* Checks a peer's CONNECT credentials against cluster { authorization }. */
 bool route_mgr_auth_ok(struct server *s, const char *user, const char *pass);
 bool route_mgr_auth_required(struct server *s);

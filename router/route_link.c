@@ -1,5 +1,6 @@
 /* A route connection on its I/O thread (router/route.h): the handshake, the
  * peer's interest and messages in, ours out. */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,18 +72,25 @@ int client_open_route(struct iothr *t, struct io_conn *c)
 	c->user = cl;
 	cl->connected = true;
 	rl->url = (int)(c->adopt_tag & 0xffffffffu) - 1;
+	rl->leaf = c->adopt_tag & ROUTE_ADOPT_LEAF;
+	if (rl->leaf) {
+		/* a hub speaks first (INFO); we answer with CONNECT */
+		proto_parser_fini(&cl->parser);
+		proto_parser_init(&cl->parser, PROTO_SIDE_LEAF, ROUTE_MAX_PAYLOAD);
+		proto_parser_set_max_control(&cl->parser, PROTO_CONTROL_LINE_LIMIT);
+	}
 	rl->peer = -1;
 	rl->reader = -1;
 	rl->opened_ns = cl->opened_ns;
 	struct server *s = t->srv;
 	char buf[4096];
 	size_t n;
-	if (rl->url >= 0 && (n = route_mgr_connect(s, rl->url, buf, sizeof(buf))) > 0)
+	if (!rl->leaf && rl->url >= 0 && (n = route_mgr_connect(s, rl->url, buf, sizeof(buf))) > 0)
 		io_conn_write(c, buf, n);
-	if ((n = route_mgr_info(s, buf, sizeof(buf))) > 0)
+	if (!rl->leaf && (n = route_mgr_info(s, buf, sizeof(buf))) > 0)
 		io_conn_write(c, buf, n);
-	log_debug("rid %llu %s:%u: route connection %s", (unsigned long long)cl->cid, c->peer_ip,
-	          c->peer_port, rl->url >= 0 ? "dialled" : "accepted");
+	log_debug("rid %llu %s:%u: %s connection %s", (unsigned long long)cl->cid, c->peer_ip,
+	          c->peer_port, rl->leaf ? "leaf" : "route", rl->url >= 0 ? "dialled" : "accepted");
 	return 0;
 }
 
@@ -120,7 +128,10 @@ static void route_write_interest(void *arg, const struct interest_ev *ev)
 	char *out = io_conn_reserve(cl->c, need);
 	if (!out)
 		return;
-	io_conn_commit(cl->c, proto_encode_rs(out, need, ev->plus, route_acc, subj, q, ev->weight));
+	io_conn_commit(cl->c,
+	               cl->route->leaf
+	                   ? proto_encode_ls(out, need, ev->plus, subj, q, ev->weight)
+	                   : proto_encode_rs(out, need, ev->plus, route_acc, subj, q, ev->weight));
 }
 
 /* ---- the handshake ---- */
@@ -144,8 +155,42 @@ static void route_on_connect(struct client *cl, const struct proto_frame *f)
 	cl->route->got_connect = true;
 }
 
+/* A hub's INFO on a leaf connection we made: the first one is answered with
+ * CONNECT and our interest (with the subject that finds loops); later ones
+ * (new leafnode_urls) change nothing here. */
+static void leaf_on_info(struct client *cl)
+{
+	struct route_link *rl = cl->route;
+	struct server *s = cl->t->srv;
+	if (rl->registered)
+		return;
+	char buf[2048];
+	size_t n = route_mgr_leaf_connect(s, rl->url, buf, sizeof(buf));
+	if (!n) {
+		route_fail(cl, NULL);
+		return;
+	}
+	io_conn_write(cl->c, buf, n);
+	rl->registered = true;
+	rl->headers = true;
+	char lds[80];
+	route_mgr_lds(s, lds, sizeof(lds));
+	route_write_interest(cl, &(struct interest_ev){.plus = true, .subject = lds});
+	rl->reader = interest_reader_open(s->interest, route_write_interest, cl);
+	if (rl->reader < 0)
+		log_error("lid %llu: out of memory: local interest not announced",
+		          (unsigned long long)cl->cid);
+	log_info("leafnodes: joined hub %s:%u as a leaf node", cl->c->peer_ip, cl->c->peer_port);
+	cl->last_ping_ns = clock_now_ns() - (uint64_t)server_live(s)->ping_interval_ms * 1000000u +
+	                   ROUTE_FIRST_PING_NS;
+}
+
 static void route_on_info(struct client *cl, const struct proto_frame *f)
 {
+	if (cl->route->leaf) {
+		leaf_on_info(cl);
+		return;
+	}
 	struct route_link *rl = cl->route;
 	struct server *s = cl->t->srv;
 	struct route_hello h;
@@ -189,11 +234,28 @@ static bool route_account_ok(const struct proto_frame *f)
 	return f->account.len == route_acc.len && !memcmp(f->account.ptr, route_acc.ptr, 2);
 }
 
+/* Our own loop-finding subject came back: this leaf connection closes a
+ * loop. As nats-server: -ERR, close, and wait 30 s before trying again. */
+static bool leaf_loop(struct client *cl, const struct proto_frame *f)
+{
+	char lds[80];
+	route_mgr_lds(cl->t->srv, lds, sizeof(lds));
+	if (f->subject.len != strlen(lds) || memcmp(f->subject.ptr, lds, f->subject.len))
+		return false;
+	route_mgr_delay(cl->t->srv, cl->route->url, 30ull * 1000000000ull);
+	route_fail(cl, "Loop detected for leafnode account=\"$G\". Delaying attempt to "
+	               "reconnect for 30s");
+	return true;
+}
+
 static void route_on_sub(struct client *cl, const struct proto_frame *f, bool add)
 {
-	if (!route_account_ok(f))
+	bool leaf = cl->route->leaf;
+	if (!leaf && !route_account_ok(f))
 		return; /* another account ($SYS): not ours to route (issue 15) */
-	if (!client_sub_remote(cl, f->subject, f->queue, add)) {
+	if (leaf && add && leaf_loop(cl, f))
+		return;
+	if (!client_sub_remote(cl, f->subject, f->queue, add, leaf ? CSUB_LEAF : CSUB_ROUTE)) {
 		log_warn("rid %llu: route interest on an invalid subject ignored",
 		         (unsigned long long)cl->cid);
 		return;
@@ -205,7 +267,8 @@ static void route_on_sub(struct client *cl, const struct proto_frame *f, bool ad
 
 static void route_on_msg(struct client *cl, const struct proto_frame *f)
 {
-	if (!route_account_ok(f))
+	bool leaf = cl->route->leaf;
+	if (!leaf && !route_account_ok(f))
 		return;
 	struct proto_frame m = *f;
 	if (!cl->route->headers && m.hdr_len) {
@@ -213,12 +276,29 @@ static void route_on_msg(struct client *cl, const struct proto_frame *f)
 		m.payload.len -= m.hdr_len;
 		m.hdr_len = 0;
 	}
-	client_publish(cl, &m, MENTRY_F_ROUTED, f->queues);
+	client_publish(cl, &m, leaf ? MENTRY_F_FROM_LEAF : MENTRY_F_ROUTED, f->queues);
 	if (cl->route->ctr) {
 		atomic_fetch_add_explicit(&cl->route->ctr->in_msgs, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&cl->route->ctr->in_bytes, f->payload.len,
 		                          memory_order_relaxed);
 	}
+}
+
+/* A route closes on any -ERR it gets; a leaf only on a loop or a refusal
+ * (as nats-server). */
+static void route_on_err(struct client *cl, const struct proto_frame *f)
+{
+	struct route_link *rl = cl->route;
+	log_error("%s:%u - rid:%llu - %s error from peer: '%.*s'", cl->c->peer_ip, cl->c->peer_port,
+	          (unsigned long long)cl->cid, rl->leaf ? "leaf" : "route", (int)f->arg.len,
+	          f->arg.ptr);
+	bool loop = memmem(f->arg.ptr, f->arg.len, "Loop", 4) != NULL;
+	if (rl->leaf && loop)
+		route_mgr_delay(cl->t->srv, rl->url, 30ull * 1000000000ull);
+	if (!rl->leaf || !rl->registered || loop ||
+	    memmem(f->arg.ptr, f->arg.len, "cluster name", 12) ||
+	    memmem(f->arg.ptr, f->arg.len, "Authorization", 13))
+		io_conn_close(cl->c, true);
 }
 
 void route_link_op(struct client *cl, const struct proto_frame *f)
@@ -241,20 +321,21 @@ void route_link_op(struct client *cl, const struct proto_frame *f)
 	case PROTO_OP_OK:
 		return;
 	case PROTO_OP_ERR:
-		/* a route closes on any -ERR it gets (as nats-server) */
-		log_error("%s:%u - rid:%llu - route error from peer: '%.*s'", cl->c->peer_ip,
-		          cl->c->peer_port, (unsigned long long)cl->cid, (int)f->arg.len,
-		          f->arg.ptr);
-		io_conn_close(cl->c, true);
+		route_on_err(cl, f);
 		return;
 	case PROTO_OP_RS_PLUS:
 	case PROTO_OP_RS_MINUS:
-		if (ready)
-			route_on_sub(cl, f, f->op == PROTO_OP_RS_PLUS);
+	case PROTO_OP_LS_PLUS:
+	case PROTO_OP_LS_MINUS:
+		/* each kind of link takes its own forms */
+		if (ready && rl->leaf == (f->op == PROTO_OP_LS_PLUS || f->op == PROTO_OP_LS_MINUS))
+			route_on_sub(cl, f, f->op == PROTO_OP_RS_PLUS || f->op == PROTO_OP_LS_PLUS);
 		return;
 	case PROTO_OP_RMSG:
+	case PROTO_OP_LMSG:
 	case PROTO_OP_RHMSG:
-		if (ready)
+		if (ready &&
+		    rl->leaf == (f->op == PROTO_OP_LMSG || (f->op == PROTO_OP_RHMSG && rl->leaf)))
 			route_on_msg(cl, f);
 		return;
 	default:
@@ -298,10 +379,13 @@ static void route_write_msg(struct iothr *t)
 	char *out = io_conn_reserve(cl->c, need);
 	if (!out)
 		return;
-	size_t n =
-	    proto_encode_rmsg_head(out, head, route_acc, (struct proto_span){subj, e->subject_len},
-	                           (struct proto_span){subj + e->subject_len, e->reply_len}, queues,
-	                           nq, hdr ? e->hdr_len : 0, body, hdr);
+	struct proto_span subject = {subj, e->subject_len};
+	struct proto_span reply = {subj + e->subject_len, e->reply_len};
+	uint32_t hlen = hdr ? e->hdr_len : 0;
+	size_t n = cl->route->leaf ? proto_encode_lmsg_head(out, head, subject, reply, queues, nq,
+	                                                    hlen, body, hdr)
+	                           : proto_encode_rmsg_head(out, head, route_acc, subject, reply,
+	                                                    queues, nq, hlen, body, hdr);
 	copy_small(out + n, payload, body);
 	n += body;
 	out[n++] = '\r';

@@ -34,7 +34,7 @@
 
 bool route_configured(const struct server *s)
 {
-	return s->cfg.cluster_listen || s->cfg.routes.n > 0;
+	return s->cfg.cluster_listen || s->cfg.routes.n > 0 || s->cfg.nleaf_remotes > 0;
 }
 
 int route_port(const struct server *s)
@@ -140,6 +140,18 @@ int route_mgr_new(struct server *s)
 		}
 		m->nurls++;
 	}
+	for (int r = 0; r < s->cfg.nleaf_remotes; r++)
+		for (size_t i = 0; i < s->cfg.leaf_urls[r].n && m->nurls < ROUTE_URLS_MAX; i++) {
+			struct route_url *u = &m->urls[m->nurls];
+			if (route_url_parse(s->cfg.leaf_urls[r].v[i], u) != 0) {
+				log_error("leafnodes: cannot read remote URL \"%s\"",
+				          s->cfg.leaf_urls[r].v[i]);
+				return -EINVAL;
+			}
+			u->leaf = true;
+			u->group = r;
+			m->nurls++;
+		}
 	if (s->cfg.cluster_listen) {
 		const char *host =
 		    s->cfg.cluster_host && s->cfg.cluster_host[0] ? s->cfg.cluster_host : "0.0.0.0";
@@ -176,6 +188,8 @@ static void route_adopt(struct route_mgr *m, int fd, int url, const char *ip, in
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	int loop = m->next_loop++ % s->nio;
 	uint64_t tag = ROUTE_ADOPT_TAG | (uint64_t)(unsigned)(url + 1);
+	if (url >= 0 && m->urls[url].leaf)
+		tag |= ROUTE_ADOPT_LEAF;
 	if (io_loop_adopt(s->io[loop].loop, fd, tag, ip, (uint32_t)port) != 0) {
 		close(fd);
 		if (url >= 0) {
@@ -251,6 +265,15 @@ bool route_peer_known_locked(struct route_mgr *m, const char *id)
 	return false;
 }
 
+/* True when leaf remote @group has a connection (or one being made). */
+static bool route_leaf_busy(struct route_mgr *m, int group)
+{
+	for (int i = 0; i < m->nurls; i++)
+		if (m->urls[i].leaf && m->urls[i].group == group && m->urls[i].busy)
+			return true;
+	return false;
+}
+
 /* Dials the routes that are due. */
 static void route_dial_due(struct route_mgr *m, uint64_t now)
 {
@@ -258,12 +281,15 @@ static void route_dial_due(struct route_mgr *m, uint64_t now)
 		pthread_mutex_lock(&m->lock);
 		struct route_url *u = &m->urls[i];
 		bool due = u->port && !u->busy && now >= u->next_ns &&
-		           !route_peer_known_locked(m, u->peer_id);
+		           (u->leaf ? !route_leaf_busy(m, u->group)
+		                    : !route_peer_known_locked(m, u->peer_id));
 		struct route_url copy = *u;
 		if (due) {
 			u->busy = true;
 			u->tries++;
-			u->next_ns = now + ROUTE_RETRY_NS;
+			u->next_ns =
+			    now + (u->leaf ? (uint64_t)m->s->cfg.leaf_reconnect_ms * 1000000u
+			                   : ROUTE_RETRY_NS);
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (!due)

@@ -106,6 +106,44 @@ size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap)
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap)
+{
+	struct route_mgr *m = s->routes;
+	char id[ROUTE_ID_MAX + 8], name[ROUTE_ID_MAX + 8], user[300] = "", pass[300] = "";
+	pthread_mutex_lock(&m->lock);
+	json_str(id, sizeof(id), s->server_id);
+	json_str(name, sizeof(name), s->server_name);
+	if (m->urls[url].user[0]) {
+		char u[280], p[280];
+		json_str(u, sizeof(u), m->urls[url].user);
+		json_str(p, sizeof(p), m->urls[url].pass);
+		snprintf(user, sizeof(user), ",\"user\":%s", u);
+		snprintf(pass, sizeof(pass), ",\"pass\":%s", p);
+	}
+	pthread_mutex_unlock(&m->lock);
+	/* a leaf without a cluster of its own names its cluster after itself,
+	 * as nats-server does */
+	int n = snprintf(buf, cap,
+	                 "CONNECT {\"version\":\"%s\",\"tls_required\":false%s%s,"
+	                 "\"server_id\":%s,\"name\":%s,\"cluster\":%s,\"headers\":true}\r\n",
+	                 CONFIG_NATS_VERSION, user, pass, id, name, name);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+void route_mgr_lds(struct server *s, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "$LDS.%s", s->server_id + 1);
+}
+
+void route_mgr_delay(struct server *s, int url, uint64_t delay_ns)
+{
+	struct route_mgr *m = s->routes;
+	pthread_mutex_lock(&m->lock);
+	if (url >= 0 && url < m->nurls)
+		m->urls[url].next_ns = clock_now_ns() + delay_ns;
+	pthread_mutex_unlock(&m->lock);
+}
+
 bool route_mgr_auth_required(struct server *s)
 {
 	return s->cfg.cluster_user != NULL;
@@ -268,7 +306,7 @@ void route_mgr_closed(struct server *s, int peer, int url)
 		p->used = false;
 		/* a route we dialled is dialled again (at once: the first try
 		 * after a loss comes without waiting) */
-		if (p->url >= 0 && p->url < m->nurls)
+		if (p->url >= 0 && p->url < m->nurls && !m->urls[p->url].leaf)
 			m->urls[p->url].next_ns = 0;
 		route_info_changed(m);
 	}

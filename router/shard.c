@@ -162,8 +162,8 @@ static void shard_apply_sub(struct shard *sh, const struct mbatch *b, const stru
 		log_warn("shard %d: subscription not added: %s", sh->index,
 		         ret == -ENOMEM ? "out of memory" : "invalid");
 	uint64_t ref = (uint64_t)e->len << 32 | e->hdr_len;
-	if (e->flags & MENTRY_F_REMOTE)
-		ref = SHARD_LOAD_REMOTE; /* a route's: never a service member here */
+	if (e->flags & MENTRY_F_REMOTE) /* a route's or a leaf's: never a service member here */
+		ref = SHARD_LOAD_REMOTE | (e->flags & MENTRY_F_LEAF ? SHARD_LOAD_LEAF : 0);
 	if (ret == 0 && ref && (queue || (e->flags & MENTRY_F_REMOTE))) {
 		struct sublist_sub *sub = sublist_find(sh->subs, e->conn, sid, e->sid_len);
 		if (sub)

@@ -104,6 +104,7 @@ static inline uint32_t shard_deliver_to(struct shard *sh, int io, const struct m
 
 /* A subscription's load word marks a route's interest (router/route.h). */
 #define SHARD_LOAD_REMOTE (1ull << 63)
+#define SHARD_LOAD_LEAF   (1ull << 62) /* with SHARD_LOAD_REMOTE: a leaf connection's */
 
 /* ---- router/shard_route.c ---- */
 

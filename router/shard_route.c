@@ -144,6 +144,7 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 {
 	bool no_echo = e->flags & MENTRY_F_NO_ECHO;
 	bool routed = e->flags & MENTRY_F_ROUTED;
+	bool from_remote = e->flags & (MENTRY_F_ROUTED | MENTRY_F_FROM_LEAF);
 	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
 	uint32_t delivered = 0;
 	struct route_outs outs;
@@ -155,8 +156,10 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 			delivered += shard_deliver_to(sh, io, b, e, m, no_echo, dying);
 			continue;
 		}
-		if (routed || (RB_UNLIKELY(dying) && shard_owner_dying(sh, m->owner)))
-			continue; /* one hop: never from a route to a route */
+		/* one hop: never from a route to a route; never back where it came from */
+		if ((routed && !(m->load & SHARD_LOAD_LEAF)) || m->owner == e->conn ||
+		    (RB_UNLIKELY(dying) && shard_owner_dying(sh, m->owner)))
+			continue;
 		struct route_out *o = route_out_of(&outs, m->owner);
 		if (o && !o->plain)
 			o->plain = (uint32_t)(uintptr_t)m->data;
@@ -167,7 +170,7 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 		struct sublist_qgroup *grp = &res->groups[g];
 		if (grp->n == 0)
 			continue;
-		if (routed) {
+		if (from_remote) {
 			if (route_list_has(list, e->sid_len, grp->members[0]->queue))
 				delivered +=
 				    route_pick_local(sh, io, b, e, grp, no_echo, dying, answered);

@@ -48,6 +48,7 @@ void config_init(struct config *c)
 	c->lame_duck_duration_ms = 2 * 60 * 1000;
 	c->lame_duck_grace_ms = 10000;
 	c->logtime = true;
+	c->leaf_reconnect_ms = 1000;
 	c->shutdown_timeout_ms = 10000;
 	c->inline_max = small ? UINT32_MAX : 64;
 	c->spin_us = small ? 50 : 100;
@@ -80,6 +81,8 @@ void config_fini(struct config *c)
 	config_list_free(&c->tls_ciphers);
 	config_list_free(&c->tls_curves);
 	config_list_free(&c->routes);
+	for (int i = 0; i < c->nleaf_remotes; i++)
+		config_list_free(&c->leaf_urls[i]);
 	adm_config_free(c->adm);
 	memset(c, 0, sizeof(*c));
 }

@@ -44,6 +44,8 @@ struct config_tls_flags {
 
 /* Read-only after start (the server's copy); strings and lists are owned
  * (heap), freed by config_fini(). Durations are in milliseconds. */
+#define CONFIG_LEAF_REMOTES_MAX 8
+
 struct config {
 	/* server */
 	char *host;
@@ -96,6 +98,10 @@ struct config {
 	char *cluster_pass;
 	bool cluster_no_advertise;
 	int cluster_connect_retries; /* implicit (gossiped) routes: tries; explicit: forever */
+	/* leafnodes { remotes = [...] }: hubs this node joins as a leaf */
+	struct config_list leaf_urls[CONFIG_LEAF_REMOTES_MAX]; /* each remote's URLs */
+	int nleaf_remotes;
+	uint32_t leaf_reconnect_ms; /* between tries (default 1 s, as nats-server) */
 	/* ringbus { } */
 	int io_threads;
 	int workers;

@@ -203,6 +203,16 @@ static const struct config_row config_table[] = {
      .type = CONFIG_T_STRING, .off = OFF(cluster_pass), .opts = CONFIG_F_SECRET,
      .group = CONFIG_G_CLUSTER, .help = "its password"},
 
+    {.key = "leafnodes", .aliases = "leaf", .block = CONFIG_B_TOP, .type = CONFIG_T_BLOCK,
+     .sub = CONFIG_B_LEAF, .group = CONFIG_G_CLUSTER,
+     .help = "join NATS hubs as a leaf node (docs/CLUSTER.md)"},
+    {.key = "remotes", .block = CONFIG_B_LEAF, .type = CONFIG_T_CUSTOM,
+     .set = config_set_leaf_remotes, .group = CONFIG_G_CLUSTER,
+     .help = "hubs to join: [ { urls: [nats-leaf://[user:pass@]host:port, ...] } ]"},
+    {.key = "reconnect", .aliases = "reconnect_delay", .block = CONFIG_B_LEAF,
+     .type = CONFIG_T_SECONDS, .off = OFF(leaf_reconnect_ms), .min = 10, .max = 3600 * 1000,
+     .group = CONFIG_G_CLUSTER, .help = "wait between tries to reach a hub (default 1s)"},
+
     /* ---- ringbus { threads { } ... } ---- */
     {.key = "ringbus", .block = CONFIG_B_TOP, .type = CONFIG_T_BLOCK, .sub = CONFIG_B_RINGBUS,
      .opts = CONFIG_F_RINGBUS, .group = CONFIG_G_THREADS, .help = "ringbus's own settings"},

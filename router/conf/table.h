@@ -40,6 +40,7 @@ enum config_block {
 	CONFIG_B_THREADS,      /* ringbus { threads { } } */
 	CONFIG_B_CLUSTER,      /* cluster { } */
 	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
+	CONFIG_B_LEAF,         /* leafnodes { } */
 	CONFIG_B_COUNT,
 };
 
@@ -133,6 +134,8 @@ int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in);
 int config_set_cluster_listen(struct config_ctx *x, const struct config_row *r,
                               const struct config_in *in);
+int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
+                            const struct config_in *in);
 int config_set_admission(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
 /* Checks run once a value is stored (sections.c). */

@@ -8,8 +8,8 @@
 #include "router/conf/table.h"
 
 #define JETSTREAM                                                                                  \
-	"JetStream is not supported: run JetStream on nats-server and, once ringbus has leaf "     \
-	"nodes, connect ringbus to it as a leaf node"
+	"JetStream is not supported: run JetStream on nats-server and join it as a leaf node "     \
+	"(leafnodes { remotes = [ { url: ... } ] }, docs/CLUSTER.md)"
 #define CLUSTER                                                                                    \
 	"advertising another cluster address is not supported: routes dial the address each "      \
 	"node listens on"
@@ -53,8 +53,6 @@ static const struct config_unsupported config_bad_flags[] = {
 static const struct config_unsupported config_bad_keys[] = {
     {"jetstream store_dir storedir default_js_domain server_tags", JETSTREAM},
     {"gateway", "gateways are not supported: connect sites with nats-server"},
-    {"leaf leafnodes", "leaf nodes are not supported yet: until they land, keep nats-server "
-                       "where leaf nodes are needed"},
     {"mqtt", "MQTT is not supported: serve MQTT clients with nats-server"},
     {"websocket ws", "WebSocket clients are not supported: serve them with nats-server"},
     {"accounts system_account system no_system_account no_system no_sys_acc "
@@ -103,6 +101,13 @@ static const struct config_unsupported config_bad_cluster[] = {
     {"pool_size compression", "not in nats-server 2.9: remove it"},
 };
 
+/* leafnodes { } */
+static const struct config_unsupported config_bad_leaf[] = {
+    {"listen host port advertise authorization tls min_version no_advertise",
+     "accepting leaf nodes is not supported yet: ringbus joins hubs as a leaf (remotes), "
+     "run the hub on nats-server"},
+};
+
 static const char *config_find(const struct config_unsupported *t, size_t n, const char *name,
                                bool ignore_case)
 {
@@ -124,6 +129,8 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 		return config_find(config_bad_keys, RB_ARRAY_LEN(config_bad_keys), key, true);
 	case CONFIG_B_TLS:
 		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
+	case CONFIG_B_LEAF:
+		return config_find(config_bad_leaf, RB_ARRAY_LEN(config_bad_leaf), key, true);
 	case CONFIG_B_CLUSTER:
 		return config_find(config_bad_cluster, RB_ARRAY_LEN(config_bad_cluster), key, true);
 	default:

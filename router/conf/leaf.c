@@ -1,0 +1,91 @@
+/* leafnodes { remotes = [ { url | urls, account } ], reconnect }: the hubs
+ * ringbus joins as a leaf node (router/route.h, docs/CLUSTER.md). */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/conf.h"
+#include "router/conf/table.h"
+
+/* One remote { }: its URLs into @urls. */
+static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m,
+                              struct config_list *urls)
+{
+	int bad = 0;
+	for (const struct conf_entry *e = conf_map_first(m); e; e = conf_entry_next(e)) {
+		if (conf_entry_shadowed(e))
+			continue;
+		const char *key = conf_entry_key(e);
+		struct config_in in = {.from_file = true, .v = conf_entry_value(e), .name = key};
+		const char *s;
+		if (!strcasecmp(key, "url") || !strcasecmp(key, "urls")) {
+			if (config_in_list(x, &in, urls))
+				bad = -EINVAL;
+		} else if (!strcasecmp(key, "account")) {
+			if (config_in_string(x, &in, &s)) {
+				bad = -EINVAL;
+			} else if (strcmp(s, "$G")) {
+				config_report_in(
+				    x, false, &in,
+				    "account \"%s\": ringbus has the global account $G "
+				    "only until accounts land (issue 15)",
+				    s);
+				bad = -EINVAL;
+			}
+		} else if (!strcasecmp(key, "credentials") || !strcasecmp(key, "creds") ||
+		           !strcasecmp(key, "nkey") || !strcasecmp(key, "tls")) {
+			config_report_in(x, false, &in,
+			                 "%s: not supported on leaf remotes yet: give user and "
+			                 "password in the URL (nats-leaf://user:pass@host:port)",
+			                 key);
+			bad = -EINVAL;
+		} else if (!strcasecmp(key, "hub") || !strcasecmp(key, "deny_imports") ||
+		           !strcasecmp(key, "deny_exports") || !strcasecmp(key, "ws_compression")) {
+			config_report_in(x, false, &in, "%s: not supported on leaf remotes yet",
+			                 key);
+			bad = -EINVAL;
+		} else {
+			config_report_in(x, false, &in, "unknown field \"%s\"", key);
+			bad = -EINVAL;
+		}
+	}
+	if (!bad && urls->n == 0) {
+		struct config_in in = {.from_file = true, .v = m, .name = "remotes"};
+		config_report_in(x, false, &in, "a leaf node remote needs a url");
+		bad = -EINVAL;
+	}
+	return bad;
+}
+
+int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
+                            const struct config_in *in)
+{
+	(void)r;
+	struct config *c = x->c;
+	if (conf_type(in->v) != CONF_ARRAY) {
+		config_report_in(x, false, in, "Expected remotes field to be an array, got %s",
+		                 conf_type_name(conf_type(in->v)));
+		return -EINVAL;
+	}
+	size_t n = conf_array_len(in->v);
+	if (n > CONFIG_LEAF_REMOTES_MAX) {
+		config_report_in(x, false, in, "at most %d leaf node remotes",
+		                 CONFIG_LEAF_REMOTES_MAX);
+		return -EINVAL;
+	}
+	for (int i = 0; i < c->nleaf_remotes; i++)
+		config_list_free(&c->leaf_urls[i]);
+	c->nleaf_remotes = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_value *m = conf_array_get(in->v, i);
+		struct config_in one = {.from_file = true, .v = m, .name = "remotes"};
+		if (conf_type(m) != CONF_MAP) {
+			config_report_in(x, false, &one,
+			                 "Expected remote leafnode entry to be a map");
+			return -EINVAL;
+		}
+		if (config_leaf_remote(x, m, &c->leaf_urls[c->nleaf_remotes++]))
+			return -EINVAL;
+	}
+	return 0;
+}
