@@ -1,0 +1,319 @@
+/* Leaf nodes (issue 17): ringbus joins a hub as a leaf node over nats-server
+ * 2.9's leaf protocol. The hub is nats-server with JetStream (a leaf that
+ * is nats-server is the reference for every check); the leaf is ringbus or
+ * nats-server, each on its own loopback ports; clients use libnats. */
+#include <criterion/criterion.h>
+#include <nats/nats.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT_MS 8000
+
+static struct harness_server hub, leaf;
+static int leaf_port_of_hub;
+static char store[64];
+static natsConnection *conns[8];
+static int nconns;
+
+static void hub_start(void)
+{
+	char conf[512];
+	snprintf(conf, sizeof(conf),
+	         "leafnodes { listen: \"127.0.0.1:%d\" }\n"
+	         "jetstream { store_dir: \"%s\", domain: hub }\n",
+	         leaf_port_of_hub, store);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&hub, HARNESS_NATS_SERVER, &o), 0, "hub");
+}
+
+/* The hub (nats-server with JetStream) and a leaf of @kind joined to it. */
+static void topology_start(enum harness_kind kind)
+{
+	leaf_port_of_hub = harness_free_port();
+	cr_assert_gt(leaf_port_of_hub, 0);
+	snprintf(store, sizeof(store), "/tmp/ringbus-it-js-XXXXXX");
+	cr_assert_not_null(mkdtemp(store));
+	hub_start();
+	char conf[256];
+	/* nats-server keeps JetStream's API off its leaf links unless told the
+	 * hub's JetStream is the account's (no domain); ringbus never keeps it
+	 * off (docs/CLUSTER.md) */
+	snprintf(conf, sizeof(conf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n%s",
+	         leaf_port_of_hub,
+	         kind == HARNESS_NATS_SERVER ? "default_js_domain: { \"$G\": \"\" }\n" : "");
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&leaf, kind, &o), 0, "leaf");
+}
+
+static natsConnection *connect_to(const struct harness_server *s)
+{
+	natsOptions *o = NULL;
+	natsConnection *nc = NULL;
+	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
+	natsOptions_SetURL(o, s->url);
+	natsOptions_SetTimeout(o, 5000);
+	natsOptions_SetAllowReconnect(o, false);
+	natsStatus st = natsConnection_Connect(&nc, o);
+	natsOptions_Destroy(o);
+	cr_assert_eq(st, NATS_OK, "connect to %s: %s", s->url, natsStatus_GetText(st));
+	conns[nconns++] = nc;
+	return nc;
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < nconns; i++)
+		natsConnection_Destroy(conns[i]);
+	nconns = 0;
+	char why[128];
+	bool ok = true;
+	if (leaf.pid > 0 && harness_server_stop(&leaf, why, sizeof(why))) {
+		fprintf(stderr, "ITEST TEARDOWN FAILURE: leaf %s\n", why);
+		ok = false;
+	}
+	if (hub.pid > 0)
+		harness_server_stop(&hub, why, sizeof(why));
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store);
+	if (store[0] && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", store);
+	cr_expect(ok, "the leaf stopped cleanly");
+}
+
+/* Waits until a message published on @subject from @pub reaches @sub. */
+static void await_crossing(natsConnection *pub, natsSubscription *sub, const char *subject)
+{
+	int64_t deadline = nats_Now() + WAIT_MS;
+	while (nats_Now() < deadline) {
+		natsConnection_PublishString(pub, subject, "probe");
+		natsConnection_Flush(pub);
+		natsMsg *m = NULL;
+		if (natsSubscription_NextMsg(&m, sub, 100) == NATS_OK) {
+			natsMsg_Destroy(m);
+			while (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK)
+				natsMsg_Destroy(m);
+			return;
+		}
+	}
+	cr_assert_fail("nothing crossed to the subscriber of %s in %d ms", subject, WAIT_MS);
+}
+
+static void check_pubsub(natsConnection *from, natsConnection *to, const char *subj)
+{
+	natsSubscription *sub = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&sub, to, subj), NATS_OK);
+	natsConnection_Flush(to);
+	await_crossing(from, sub, subj);
+	for (int i = 0; i < 100; i++) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%d", i);
+		natsConnection_PublishString(from, subj, buf);
+	}
+	natsConnection_Flush(from);
+	for (int i = 0; i < 100; i++) {
+		natsMsg *m = NULL;
+		cr_assert_eq(natsSubscription_NextMsg(&m, sub, 5000), NATS_OK, "message %d", i);
+		cr_assert_eq(atoi(natsMsg_GetData(m)), i, "in order across the leaf connection");
+		natsMsg_Destroy(m);
+	}
+	natsSubscription_Destroy(sub);
+}
+
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)sub;
+	(void)closure;
+	const char *v = NULL;
+	natsMsgHeader_Get(msg, "X-Id", &v);
+	char reply[64];
+	snprintf(reply, sizeof(reply), "re:%s:%s", natsMsg_GetData(msg), v ? v : "-");
+	natsConnection_PublishString(nc, natsMsg_GetReply(msg), reply);
+	natsMsg_Destroy(msg);
+}
+
+/* Queue members on @members' side only; each of 500 messages from the
+ * other side reaches exactly one; requests with headers are answered. */
+static void check_queue_and_request(natsConnection *members, natsConnection *from)
+{
+	natsSubscription *q[2] = {0}, *p = NULL, *svc = NULL;
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(natsConnection_QueueSubscribeSync(&q[i], members, "lwork", "lq"),
+		             NATS_OK);
+	cr_assert_eq(natsConnection_QueueSubscribe(&svc, members, "lsvc", "w", on_request, NULL),
+	             NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&p, members, "lprobe"), NATS_OK);
+	natsConnection_Flush(members);
+	await_crossing(from, p, "lprobe");
+	natsSubscription_Destroy(p);
+	enum { N = 500 };
+	for (int i = 0; i < N; i++)
+		natsConnection_PublishString(from, "lwork", "x");
+	natsConnection_Flush(from);
+	int got = 0;
+	int64_t deadline = nats_Now() + 10000;
+	for (bool quiet = false; !quiet;) {
+		quiet = got >= N || nats_Now() > deadline;
+		for (int i = 0; i < 2; i++) {
+			natsMsg *m = NULL;
+			while (natsSubscription_NextMsg(&m, q[i], quiet ? 200 : 10) == NATS_OK) {
+				got++;
+				natsMsg_Destroy(m);
+			}
+		}
+	}
+	cr_assert_eq(got, N, "each message to exactly one member across the leaf (%d)", got);
+	for (int i = 0; i < 10; i++) {
+		natsMsg *req = NULL, *rep = NULL;
+		cr_assert_eq(natsMsg_Create(&req, "lsvc", NULL, "r", 1), NATS_OK);
+		natsMsgHeader_Set(req, "X-Id", "hd");
+		natsStatus s = natsConnection_RequestMsg(&rep, from, req, 5000);
+		cr_assert_eq(s, NATS_OK, "request across the leaf: %s", natsStatus_GetText(s));
+		cr_assert_str_eq(natsMsg_GetData(rep), "re:r:hd");
+		natsMsg_Destroy(req);
+		natsMsg_Destroy(rep);
+	}
+	for (int i = 0; i < 2; i++)
+		natsSubscription_Destroy(q[i]);
+	natsSubscription_Destroy(svc);
+}
+
+TestSuite(leaf, .fini = teardown, .timeout = 120);
+
+static void check_leaf(enum harness_kind kind)
+{
+	topology_start(kind);
+	natsConnection *h = connect_to(&hub), *l = connect_to(&leaf);
+	check_pubsub(h, l, "toleaf.x");
+	check_pubsub(l, h, "tohub.x");
+	check_queue_and_request(h, l);
+	check_queue_and_request(l, h);
+}
+
+Test(leaf, ringbus_leaf_of_a_nats_server_hub)
+{
+	check_leaf(HARNESS_RINGBUS);
+}
+
+Test(leaf, nats_server_leaf_of_a_nats_server_hub)
+{
+	check_leaf(HARNESS_NATS_SERVER);
+}
+
+/* JetStream on the hub, used by a client of the leaf: a stream, publishes
+ * acknowledged, a pull consumer, a key-value bucket. */
+static void check_jetstream(enum harness_kind kind)
+{
+	topology_start(kind);
+	natsConnection *l = connect_to(&leaf);
+	jsCtx *js = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Domain = "hub"; /* the hub's JetStream, named: $JS.hub.API */
+	cr_assert_eq(natsConnection_JetStream(&js, l, &jo), NATS_OK);
+	jsStreamConfig cfg;
+	jsStreamConfig_Init(&cfg);
+	const char *subjects[] = {"orders.>"};
+	cfg.Name = "ORDERS";
+	cfg.Subjects = subjects;
+	cfg.SubjectsLen = 1;
+	jsStreamInfo *si = NULL;
+	natsStatus s = NATS_ERR;
+	/* the hub's interest in $JS.API.> reaches the leaf shortly after it joins */
+	for (int64_t end = nats_Now() + WAIT_MS; s != NATS_OK && nats_Now() < end;)
+		if ((s = js_AddStream(&si, js, &cfg, NULL, &jerr)) != NATS_OK)
+			nats_Sleep(100);
+	cr_assert_eq(s, NATS_OK, "stream add through the leaf: %s (%d)", natsStatus_GetText(s),
+	             (int)jerr);
+	jsStreamInfo_Destroy(si);
+	for (int i = 0; i < 20; i++) {
+		jsPubAck *pa = NULL;
+		char data[16];
+		snprintf(data, sizeof(data), "o%d", i);
+		s = js_Publish(&pa, js, "orders.new", data, (int)strlen(data), NULL, &jerr);
+		cr_assert_eq(s, NATS_OK, "publish with ack: %s", natsStatus_GetText(s));
+		cr_assert_eq(pa->Sequence, (uint64_t)i + 1);
+		jsPubAck_Destroy(pa);
+	}
+	natsSubscription *sub = NULL;
+	cr_assert_eq(js_PullSubscribe(&sub, js, "orders.>", "worker", NULL, NULL, &jerr), NATS_OK);
+	int got = 0;
+	for (int64_t end = nats_Now() + WAIT_MS; got < 20 && nats_Now() < end;) {
+		natsMsgList list = {0};
+		if (natsSubscription_Fetch(&list, sub, 20 - got, 2000, &jerr) == NATS_OK) {
+			for (int i = 0; i < list.Count; i++) {
+				char want[16];
+				snprintf(want, sizeof(want), "o%d", got);
+				cr_assert_str_eq(natsMsg_GetData(list.Msgs[i]), want, "in order");
+				natsMsg_Ack(list.Msgs[i], NULL);
+				got++;
+			}
+			natsMsgList_Destroy(&list);
+		}
+	}
+	cr_assert_eq(got, 20, "pull consumer through the leaf got %d of 20", got);
+	natsSubscription_Destroy(sub);
+	kvConfig kc;
+	kvConfig_Init(&kc);
+	kc.Bucket = "CFG";
+	kvStore *kv = NULL;
+	cr_assert_eq(js_CreateKeyValue(&kv, js, &kc), NATS_OK);
+	uint64_t rev = 0;
+	/* the hub announces the bucket's subjects once it exists: shortly after */
+	s = NATS_ERR;
+	for (int64_t end = nats_Now() + WAIT_MS; s != NATS_OK && nats_Now() < end;)
+		if ((s = kvStore_PutString(&rev, kv, "color", "blue")) != NATS_OK)
+			nats_Sleep(100);
+	cr_assert_eq(s, NATS_OK, "kv put through the leaf: %s", natsStatus_GetText(s));
+	kvEntry *e = NULL;
+	cr_assert_eq(kvStore_Get(&e, kv, "color"), NATS_OK);
+	cr_assert_str_eq(kvEntry_ValueString(e), "blue");
+	kvEntry_Destroy(e);
+	kvStore_Destroy(kv);
+	jsCtx_Destroy(js);
+}
+
+Test(leaf, jetstream_of_the_hub_from_a_ringbus_leaf)
+{
+	check_jetstream(HARNESS_RINGBUS);
+}
+
+Test(leaf, jetstream_of_the_hub_from_a_nats_server_leaf)
+{
+	check_jetstream(HARNESS_NATS_SERVER);
+}
+
+/* The hub goes away and comes back: local traffic on the leaf goes on, and
+ * the leaf joins again with its interest. */
+Test(leaf, hub_killed_and_restarted)
+{
+	topology_start(HARNESS_RINGBUS);
+	natsConnection *l1 = connect_to(&leaf), *l2 = connect_to(&leaf);
+	natsSubscription *local = NULL, *remote = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&local, l2, "local.x"), NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&remote, l2, "fromhub.x"), NATS_OK);
+	natsConnection_Flush(l2);
+	kill(hub.pid, SIGKILL);
+	char why[128];
+	harness_server_stop(&hub, why, sizeof(why));
+	for (int i = 0; i < 50; i++)
+		natsConnection_PublishString(l1, "local.x", "l");
+	natsConnection_Flush(l1);
+	for (int i = 0; i < 50; i++) {
+		natsMsg *m = NULL;
+		cr_assert_eq(natsSubscription_NextMsg(&m, local, 5000), NATS_OK,
+		             "local traffic while the hub is down (%d)", i);
+		natsMsg_Destroy(m);
+	}
+	hub_start(); /* same leaf port: the leaf finds it again */
+	natsConnection *h = connect_to(&hub);
+	await_crossing(h, remote, "fromhub.x");
+	natsSubscription_Destroy(local);
+	natsSubscription_Destroy(remote);
+}
