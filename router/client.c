@@ -59,6 +59,8 @@ static bool client_admit_pub(struct client *cl, struct shard *sh, const struct p
 	return true;
 }
 
+static void client_publish_js(struct client *cl, const struct proto_frame *f, const char *dom);
+
 static void client_on_pub(struct client *cl, const struct proto_frame *f)
 {
 	if (f->op == PROTO_OP_HPUB && !cl->opts.headers) {
@@ -72,7 +74,34 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 		return;
 	if (RB_UNLIKELY(cl->inflight != NULL)) /* a queue member: the reply to a request? */
 		client_inflight_reply(cl, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop));
-	client_publish(cl, f, 0, (struct proto_span){NULL, 0});
+	const char *dom = cl->t->srv->cfg.js_domain;
+	if (RB_UNLIKELY(dom != NULL) && f->subject.len > 5 && f->subject.ptr[0] == '$')
+		client_publish_js(cl, f, dom);
+	else
+		client_publish(cl, f, 0, (struct proto_span){NULL, 0});
+}
+
+/* default_js_domain: what a client sends to JetStream naming no domain goes
+ * to the hub's domain, as nats-server's leaf maps it: $JS.API.x to
+ * $JS.<domain>.API.x, and key-value and object store subjects ($KV.x,
+ * $OBJ.x) to $JS.<domain>.API.$KV.x (the hub announces those). */
+static void client_publish_js(struct client *cl, const struct proto_frame *f, const char *dom)
+{
+	char subj[PROTO_MAX_CONTROL_LINE + 128];
+	size_t dl = strlen(dom), n = f->subject.len, keep = 0;
+	const char *p = f->subject.ptr;
+	struct proto_frame m = *f;
+	if (n > 8 && !memcmp(p, "$JS.API.", 8))
+		keep = 3; /* from ".API." on */
+	else if ((n > 4 && !memcmp(p, "$KV.", 4)) || (n > 5 && !memcmp(p, "$OBJ.", 5)))
+		keep = n; /* the whole subject after the prefix */
+	if (dl && keep && dl + n + 16 <= sizeof(subj)) {
+		size_t k =
+		    (size_t)snprintf(subj, sizeof(subj), "$JS.%s%s", dom, keep == n ? ".API." : "");
+		memcpy(subj + k, keep == n ? p : p + keep, keep == n ? n : n - keep);
+		m.subject = (struct proto_span){subj, (uint32_t)(k + (keep == n ? n : n - keep))};
+	}
+	client_publish(cl, &m, 0, (struct proto_span){NULL, 0});
 }
 
 void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,

@@ -61,13 +61,13 @@ void config_init(struct config *c)
 
 void config_fini(struct config *c)
 {
-	char **strings[] = {&c->host,          &c->http_host,    &c->server_name,
-	                    &c->log_file,      &c->pid_file,     &c->user,
-	                    &c->pass,          &c->token,        &c->tls_cert,
-	                    &c->tls_key,       &c->tls_ca,       &c->tls_flags.cert,
-	                    &c->tls_flags.key, &c->tls_flags.ca, &c->config_file,
-	                    &c->signal,        &c->no_auth_user, &c->cluster_name,
-	                    &c->cluster_host,  &c->cluster_user, &c->cluster_pass};
+	char **strings[] = {
+	    &c->host,          &c->http_host,    &c->server_name,  &c->log_file,
+	    &c->pid_file,      &c->user,         &c->pass,         &c->token,
+	    &c->tls_cert,      &c->tls_key,      &c->tls_ca,       &c->tls_flags.cert,
+	    &c->tls_flags.key, &c->tls_flags.ca, &c->config_file,  &c->signal,
+	    &c->no_auth_user,  &c->cluster_name, &c->cluster_host, &c->cluster_user,
+	    &c->cluster_pass,  &c->js_domain};
 	for (size_t i = 0; i < RB_ARRAY_LEN(strings); i++)
 		free(*strings[i]);
 	for (int i = 0; i < c->nusers; i++) {

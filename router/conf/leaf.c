@@ -1,6 +1,7 @@
 /* leafnodes { remotes = [ { url | urls, account } ], reconnect }: the hubs
  * ringbus joins as a leaf node (router/route.h, docs/CLUSTER.md). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -86,6 +87,47 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
 		}
 		if (config_leaf_remote(x, m, &c->leaf_urls[c->nleaf_remotes++]))
 			return -EINVAL;
+	}
+	return 0;
+}
+
+/* default_js_domain: { "$G": "hub" }: the JetStream domain that clients of
+ * the account who name none mean (requests to $JS.API. go to $JS.hub.API.);
+ * "" keeps them as they are. */
+int config_set_js_domain(struct config_ctx *x, const struct config_row *r,
+                         const struct config_in *in)
+{
+	(void)r;
+	if (conf_type(in->v) != CONF_MAP) {
+		config_report_in(x, false, in,
+		                 "default_js_domain: expected a map of account to domain");
+		return -EINVAL;
+	}
+	for (const struct conf_entry *e = conf_map_first(in->v); e; e = conf_entry_next(e)) {
+		if (conf_entry_shadowed(e))
+			continue;
+		const char *key = conf_entry_key(e), *s;
+		struct config_in one = {.from_file = true, .v = conf_entry_value(e), .name = key};
+		if (strcmp(key, "$G")) {
+			config_report_in(
+			    x, false, &one,
+			    "default_js_domain: account \"%s\": ringbus has the global "
+			    "account $G only until accounts land (issue 15)",
+			    key);
+			return -EINVAL;
+		}
+		if (config_in_string(x, &one, &s))
+			return -EINVAL;
+		for (const char *p = s; *p; p++)
+			if (*p == '.' || *p == '*' || *p == '>' || *p == ' ' || *p == '\t') {
+				config_report_in(x, false, &one,
+				                 "default_js_domain: invalid domain \"%s\"", s);
+				return -EINVAL;
+			}
+		free(x->c->js_domain);
+		x->c->js_domain = strdup(s);
+		if (!x->c->js_domain)
+			return -ENOMEM;
 	}
 	return 0;
 }

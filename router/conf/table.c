@@ -213,6 +213,10 @@ static const struct config_row config_table[] = {
      .type = CONFIG_T_SECONDS, .off = OFF(leaf_reconnect_ms), .min = 10, .max = 3600 * 1000,
      .group = CONFIG_G_CLUSTER, .help = "wait between tries to reach a hub (default 1s)"},
 
+    {.key = "default_js_domain", .block = CONFIG_B_TOP, .type = CONFIG_T_CUSTOM,
+     .set = config_set_js_domain, .group = CONFIG_G_CLUSTER,
+     .help = "{ \"$G\": DOMAIN }: clients naming no JetStream domain reach the hub's DOMAIN"},
+
     /* ---- ringbus { threads { } ... } ---- */
     {.key = "ringbus", .block = CONFIG_B_TOP, .type = CONFIG_T_BLOCK, .sub = CONFIG_B_RINGBUS,
      .opts = CONFIG_F_RINGBUS, .group = CONFIG_G_THREADS, .help = "ringbus's own settings"},

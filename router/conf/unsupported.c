@@ -51,7 +51,7 @@ static const struct config_unsupported config_bad_flags[] = {
 
 /* nats-server's top-level keys. */
 static const struct config_unsupported config_bad_keys[] = {
-    {"jetstream store_dir storedir default_js_domain server_tags", JETSTREAM},
+    {"jetstream store_dir storedir server_tags", JETSTREAM},
     {"gateway", "gateways are not supported: connect sites with nats-server"},
     {"mqtt", "MQTT is not supported: serve MQTT clients with nats-server"},
     {"websocket ws", "WebSocket clients are not supported: serve them with nats-server"},

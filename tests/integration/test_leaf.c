@@ -31,6 +31,10 @@ static void hub_start(void)
 	cr_assert_eq(harness_server_start_kind(&hub, HARNESS_NATS_SERVER, &o), 0, "hub");
 }
 
+/* The leaf maps JetStream's plain API to the hub's domain
+ * (default_js_domain), so clients that name no domain reach it. */
+static bool js_mapped;
+
 /* The hub (nats-server with JetStream) and a leaf of @kind joined to it. */
 static void topology_start(enum harness_kind kind)
 {
@@ -40,13 +44,9 @@ static void topology_start(enum harness_kind kind)
 	cr_assert_not_null(mkdtemp(store));
 	hub_start();
 	char conf[256];
-	/* nats-server keeps JetStream's API off its leaf links unless told the
-	 * hub's JetStream is the account's (no domain); ringbus never keeps it
-	 * off (docs/CLUSTER.md) */
 	snprintf(conf, sizeof(conf),
 	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n%s",
-	         leaf_port_of_hub,
-	         kind == HARNESS_NATS_SERVER ? "default_js_domain: { \"$G\": \"\" }\n" : "");
+	         leaf_port_of_hub, js_mapped ? "default_js_domain: { \"$G\": \"hub\" }\n" : "");
 	struct harness_opts o = {.config = conf};
 	cr_assert_eq(harness_server_start_kind(&leaf, kind, &o), 0, "leaf");
 }
@@ -207,15 +207,17 @@ Test(leaf, nats_server_leaf_of_a_nats_server_hub)
 
 /* JetStream on the hub, used by a client of the leaf: a stream, publishes
  * acknowledged, a pull consumer, a key-value bucket. */
-static void check_jetstream(enum harness_kind kind)
+static void check_jetstream(enum harness_kind kind, bool named)
 {
+	js_mapped = !named;
 	topology_start(kind);
 	natsConnection *l = connect_to(&leaf);
 	jsCtx *js = NULL;
 	jsErrCode jerr = 0;
 	jsOptions jo;
 	jsOptions_Init(&jo);
-	jo.Domain = "hub"; /* the hub's JetStream, named: $JS.hub.API */
+	if (named)
+		jo.Domain = "hub"; /* the hub's JetStream, named: $JS.hub.API */
 	cr_assert_eq(natsConnection_JetStream(&js, l, &jo), NATS_OK);
 	jsStreamConfig cfg;
 	jsStreamConfig_Init(&cfg);
@@ -281,12 +283,24 @@ static void check_jetstream(enum harness_kind kind)
 
 Test(leaf, jetstream_of_the_hub_from_a_ringbus_leaf)
 {
-	check_jetstream(HARNESS_RINGBUS);
+	check_jetstream(HARNESS_RINGBUS, true);
 }
 
 Test(leaf, jetstream_of_the_hub_from_a_nats_server_leaf)
 {
-	check_jetstream(HARNESS_NATS_SERVER);
+	check_jetstream(HARNESS_NATS_SERVER, true);
+}
+
+/* Clients that name no domain: the leaf's default_js_domain sends their
+ * $JS.API requests to the hub's domain. */
+Test(leaf, jetstream_without_a_domain_through_a_nats_server_leaf)
+{
+	check_jetstream(HARNESS_NATS_SERVER, false);
+}
+
+Test(leaf, jetstream_without_a_domain_through_a_ringbus_leaf)
+{
+	check_jetstream(HARNESS_RINGBUS, false);
 }
 
 /* The hub goes away and comes back: local traffic on the leaf goes on, and
