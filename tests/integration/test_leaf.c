@@ -325,6 +325,13 @@ Test(leaf, hub_killed_and_restarted)
 		             "local traffic while the hub is down (%d)", i);
 		natsMsg_Destroy(m);
 	}
+	/* a JetStream request meanwhile: no responders at once, not a timeout */
+	natsMsg *rep = NULL;
+	natsStatus s = NATS_OK;
+	for (int64_t end = nats_Now() + WAIT_MS; s != NATS_NO_RESPONDERS && nats_Now() < end;)
+		s = natsConnection_RequestString(&rep, l1, "$JS.hub.API.INFO", "", 2000);
+	cr_assert_eq(s, NATS_NO_RESPONDERS, "JetStream while the hub is down: %s",
+	             natsStatus_GetText(s));
 	hub_start(); /* same leaf port: the leaf finds it again */
 	natsConnection *h = connect_to(&hub);
 	await_crossing(h, remote, "fromhub.x");
