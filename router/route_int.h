@@ -94,6 +94,7 @@ struct route_mgr {
 	int nurls;
 	struct route_peer peers[ROUTE_PEERS_MAX];
 	atomic_uint_fast64_t info_gen;
+	atomic_int nleafs;
 };
 
 /* The cluster's INFO of this node, "INFO {...} \r\n" (@nonce omitted when

@@ -102,6 +102,8 @@ void route_link_close(struct client *cl)
 	if (cl->t->rpend.cl == cl)
 		cl->t->rpend.cl = NULL;
 	interest_reader_close(s->interest, rl->reader);
+	if (rl->leaf && rl->registered)
+		route_leaf_count(s, -1);
 	route_mgr_closed(s, rl->registered ? rl->peer : -1, rl->url);
 }
 
@@ -173,6 +175,7 @@ static void leaf_on_info(struct client *cl)
 	io_conn_write(cl->c, buf, n);
 	rl->registered = true;
 	rl->headers = true;
+	route_leaf_count(s, 1);
 	char lds[80];
 	route_mgr_lds(s, lds, sizeof(lds));
 	route_write_interest(cl, &(struct interest_ev){.plus = true, .subject = lds});
@@ -452,7 +455,7 @@ bool route_link_poll(struct iothr *t)
 			continue;
 		if (rl->reader >= 0 && interest_pending(s->interest, rl->reader))
 			did |= interest_read(s->interest, rl->reader, route_write_interest, cl) > 0;
-		if (route_mgr_outbox_pending(s, rl->peer)) {
+		if (rl->peer >= 0 && route_mgr_outbox_pending(s, rl->peer)) {
 			route_mgr_outbox(s, rl->peer, cl->c);
 			did = true;
 		}

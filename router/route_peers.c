@@ -383,6 +383,24 @@ size_t route_connect_urls(struct server *s, char *buf, size_t cap)
 	return n < cap ? n : 0;
 }
 
+uint32_t route_count(struct server *s, uint32_t *leafs)
+{
+	struct route_mgr *m = s->routes;
+	uint32_t n = 0;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < ROUTE_PEERS_MAX; i++)
+		n += m->peers[i].used;
+	pthread_mutex_unlock(&m->lock);
+	int l = atomic_load_explicit(&m->nleafs, memory_order_relaxed);
+	*leafs = l > 0 ? (uint32_t)l : 0;
+	return n;
+}
+
+void route_leaf_count(struct server *s, int delta)
+{
+	atomic_fetch_add_explicit(&s->routes->nleafs, delta, memory_order_relaxed);
+}
+
 size_t route_routez(struct server *s, char *buf, size_t cap, uint32_t *nroutes)
 {
 	struct route_mgr *m = s->routes;

@@ -222,9 +222,13 @@ static int monitor_routez(struct monitor *m, struct MHD_Connection *conn, char *
 	routes[len] = 0;
 	char now[48];
 	monitor_fmt_time(clock_wall_ns(), now, sizeof(now));
-	*body = monitor_strf("{\"server_id\":\"%s\",\"server_name\":\"%s\",\"now\":\"%s\","
-	                     "\"num_routes\":%u,\"routes\":[%s]}",
-	                     s->server_id, s->server_name, now, n, routes);
+	size_t len2 = len + 512;
+	*body = malloc(len2);
+	if (*body)
+		snprintf(*body, len2,
+		         "{\"server_id\":\"%s\",\"server_name\":\"%s\",\"now\":\"%s\","
+		         "\"num_routes\":%u,\"routes\":[%s]}",
+		         s->server_id, s->server_name, now, n, routes);
 	free(routes);
 	return *body ? 0 : -ENOMEM;
 }

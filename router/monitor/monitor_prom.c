@@ -290,6 +290,9 @@ static void monitor_server(struct monitor_buf *b, const struct stats *st,
 	               "Start of the server, seconds since the Unix epoch.");
 	monitor_secs(b, "ringbus_start_time_seconds", "", st->start_ns);
 	monitor_one(b, "ringbus_connections", "gauge", "Client connections open.", st->connections);
+	monitor_one(b, "ringbus_routes", "gauge", "Cluster routes registered.", st->routes);
+	monitor_one(b, "ringbus_leafnodes", "gauge", "Leaf node connections joined to hubs.",
+	            st->leafnodes);
 	monitor_one(b, "ringbus_connections_total", "counter", "Client connections accepted.",
 	            st->total_connections);
 	monitor_one(b, "ringbus_in_msgs_total", "counter", "Messages published by clients.",

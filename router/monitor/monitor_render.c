@@ -166,6 +166,16 @@ int monitor_render_varz(const struct stats *st, const struct monitor_proc *p, ch
 	monitor_json_u64(o, "out_bytes", st->out_bytes, &ok);
 	monitor_json_u64(o, "slow_consumers", st->slow_consumers, &ok);
 	monitor_json_u64(o, "subscriptions", st->subscriptions, &ok);
+	if (st->cluster) {
+		cJSON *c = cJSON_AddObjectToObject(o, "cluster");
+		ok = ok && c;
+		if (c) {
+			monitor_json_str(c, "name", st->cluster_name, &ok);
+			monitor_json_i64(c, "cluster_port", st->cluster_port, &ok);
+		}
+	}
+	monitor_json_u64(o, "routes", st->routes, &ok);
+	monitor_json_u64(o, "leafnodes", st->leafnodes, &ok);
 	/* ringbus's own */
 	monitor_json_i64(o, "io_threads", st->nio, &ok);
 	monitor_json_i64(o, "shards", st->nshards, &ok);

@@ -15,6 +15,7 @@
 #include "router/admission.h"
 #include "core/memacct.h"
 #include "router/iothr.h"
+#include "router/route.h"
 #include "router/server.h"
 #include "router/service.h"
 #include "router/shard.h"
@@ -95,6 +96,12 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	admission_stats(g->adm, &out->admission, &out->nadmission);
 	server_gen_release(s, g);
 	out->bytes_held = memacct_total();
+	if (s->routes) {
+		out->cluster = true;
+		route_cluster_name(s, out->cluster_name, sizeof(out->cluster_name));
+		out->cluster_port = route_port(s);
+		out->routes = route_count(s, &out->leafnodes);
+	}
 	if (svc_snapshot(s->svc, &out->services, &out->nservices) != 0) {
 		stats_free(out);
 		return -ENOMEM;

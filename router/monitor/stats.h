@@ -107,6 +107,12 @@ struct stats {
 	uint64_t slow_consumers;
 	uint64_t subscriptions; /* each once, however many shards hold it */
 	uint64_t bytes_held;    /* bytes in message blocks (process admission mark) */
+	/* beyond one machine (router/route.h) */
+	bool cluster; /* routes or leaf remotes configured */
+	char cluster_name[64];
+	int cluster_port;   /* 0: no cluster listener */
+	uint32_t routes;    /* routes registered */
+	uint32_t leafnodes; /* leaf connections joined */
 	/* parts */
 	int nio;
 	struct stats_io *io;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "http_get.h"
 #include "raw.h"
 
 #define NODES_MAX 3
@@ -19,6 +20,7 @@
 
 struct node {
 	struct harness_server srv;
+	int mport; /* monitoring port, 0: none */
 	enum harness_kind kind;
 	int cport;
 	char name[16];
@@ -34,8 +36,14 @@ static void node_start(struct node *n)
 {
 	char cluster[64];
 	snprintf(cluster, sizeof(cluster), "nats://127.0.0.1:%d", n->cport);
-	const char *args[12] = {"--cluster", cluster, "--cluster_name", "itest", "-n", n->name};
+	char mport[16];
+	const char *args[14] = {"--cluster", cluster, "--cluster_name", "itest", "-n", n->name};
 	int k = 6;
+	if (n->mport) {
+		snprintf(mport, sizeof(mport), "%d", n->mport);
+		args[k++] = "-m";
+		args[k++] = mport;
+	}
 	if (n->routes[0]) {
 		args[k++] = "--routes";
 		args[k++] = n->routes;
@@ -343,4 +351,42 @@ Test(cluster, node_killed_and_restarted)
 			usleep(100 * 1000);
 	}
 	cr_assert(listed, "INFO of node 0 lists node 1 in connect_urls: %s", info);
+}
+
+/* /routez and /varz on both kinds show the route (ringbus: the same keys
+ * nats-server shows, plus the cluster block). */
+static void check_routez(const char *kinds)
+{
+	nnodes = 0;
+	cluster_start(kinds, 0);
+	/* restart node 0 with monitoring: node 1 dials it again */
+	char why[128];
+	harness_server_stop(&nodes[0].srv, why, sizeof(why));
+	nodes[0].mport = harness_free_port();
+	node_start(&nodes[0]);
+	cr_assert_eq(http_wait_listening((uint16_t)nodes[0].mport, 5000), 0);
+	bool seen = false;
+	struct http_resp r;
+	for (int64_t end = nats_Now() + WAIT_MS; !seen && nats_Now() < end;) {
+		cr_assert_eq(http_request((uint16_t)nodes[0].mport, "GET", "/routez", &r), 0);
+		seen = r.body && strstr(r.body, "\"remote_id\"");
+		http_resp_fini(&r);
+		if (!seen)
+			nats_Sleep(100);
+	}
+	cr_assert(seen, "/routez of %s lists the route", nodes[0].name);
+	cr_assert_eq(http_request((uint16_t)nodes[0].mport, "GET", "/varz", &r), 0);
+	cr_assert(r.body && strstr(r.body, "\"cluster\"") && strstr(r.body, "\"itest\""),
+	          "/varz names the cluster: %s", r.body ? r.body : "");
+	http_resp_fini(&r);
+}
+
+Test(cluster, routez_and_varz_on_ringbus)
+{
+	check_routez("rr");
+}
+
+Test(cluster, routez_and_varz_on_nats_server)
+{
+	check_routez("nr");
 }
