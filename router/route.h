@@ -64,8 +64,9 @@ uint64_t route_info_gen(struct server *s);
 
 /* Routes registered; *@leafs: leaf connections joined. */
 uint32_t route_count(struct server *s, uint32_t *leafs);
-/* A leaf connection joined (+1) or left (-1). */
-void route_leaf_count(struct server *s, int delta);
+/* The hubs this node joined, as /leafz shows them (JSON objects appended to
+ * @buf); returns the length (0 when it did not fit). */
+size_t route_leafz(struct server *s, char *buf, size_t cap, uint32_t *nleafs);
 
 /* Peers as /routez shows them, JSON objects appended to @buf; returns the
  * length written (0 when it did not fit). */

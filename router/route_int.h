@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "router/conf/config.h"
 #include "router/route.h"
 
 #define ROUTE_ID_MAX    64
@@ -39,7 +40,8 @@ struct route_link {
 	bool got_connect; /* the peer's CONNECT */
 	bool registered;  /* its INFO was taken: a peer of the table */
 	bool headers;     /* both sides said headers: HMSG, else headers are dropped */
-	int peer;         /* its slot in the table (registered) */
+	int peer;         /* its slot in the table (registered), -1 for a leaf */
+	int leaf_slot;    /* a leaf's slot in the table of hubs joined (/leafz), or -1 */
 	int reader;       /* its interest reader (router/interest.h), -1: none */
 	uint64_t opened_ns;
 	char id[ROUTE_ID_MAX];
@@ -77,6 +79,16 @@ struct route_peer {
 	atomic_bool has_out;
 };
 
+/* A hub this node joined as a leaf. */
+struct route_leafinfo {
+	bool used;
+	char name[ROUTE_ID_MAX]; /* the hub's server name */
+	char ip[64];
+	int port;
+	uint64_t since_wall_ns;
+	struct route_counters ctr;
+};
+
 struct route_mgr {
 	struct server *s;
 	pthread_t tid;
@@ -94,7 +106,7 @@ struct route_mgr {
 	int nurls;
 	struct route_peer peers[ROUTE_PEERS_MAX];
 	atomic_uint_fast64_t info_gen;
-	atomic_int nleafs;
+	struct route_leafinfo leafs[CONFIG_LEAF_REMOTES_MAX];
 };
 
 /* The cluster's INFO of this node, "INFO {...} \r\n" (@nonce omitted when
@@ -105,6 +117,11 @@ size_t route_mgr_info(struct server *s, char *buf, size_t cap);
 size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap);
 /* The CONNECT this node sends a hub it joins as a leaf (leaf URL @url). */
 size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap);
+/* A leaf connection joined hub @name at @ip:@port: its slot (its
+ * counters for /leafz), or -1 when the table is full. */
+int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port);
+void route_mgr_leaf_down(struct server *s, int slot);
+struct route_counters *route_mgr_leaf_counters(struct server *s, int slot);
 /* The subject this node announces on its leaf connections to find loops. */
 void route_mgr_lds(struct server *s, char *buf, size_t cap);
 /* Leaf URL @url is tried again after @delay_ns at the earliest. */

@@ -80,6 +80,7 @@ int client_open_route(struct iothr *t, struct io_conn *c)
 		proto_parser_set_max_control(&cl->parser, PROTO_CONTROL_LINE_LIMIT);
 	}
 	rl->peer = -1;
+	rl->leaf_slot = -1;
 	rl->reader = -1;
 	rl->opened_ns = cl->opened_ns;
 	struct server *s = t->srv;
@@ -103,7 +104,7 @@ void route_link_close(struct client *cl)
 		cl->t->rpend.cl = NULL;
 	interest_reader_close(s->interest, rl->reader);
 	if (rl->leaf && rl->registered)
-		route_leaf_count(s, -1);
+		route_mgr_leaf_down(s, rl->leaf_slot);
 	route_mgr_closed(s, rl->registered ? rl->peer : -1, rl->url);
 }
 
@@ -160,7 +161,7 @@ static void route_on_connect(struct client *cl, const struct proto_frame *f)
 /* A hub's INFO on a leaf connection we made: the first one is answered with
  * CONNECT and our interest (with the subject that finds loops); later ones
  * (new leafnode_urls) change nothing here. */
-static void leaf_on_info(struct client *cl)
+static void leaf_on_info(struct client *cl, const struct proto_frame *f)
 {
 	struct route_link *rl = cl->route;
 	struct server *s = cl->t->srv;
@@ -175,7 +176,14 @@ static void leaf_on_info(struct client *cl)
 	io_conn_write(cl->c, buf, n);
 	rl->registered = true;
 	rl->headers = true;
-	route_leaf_count(s, 1);
+	struct route_hello h;
+	if (!route_hello_parse(&h, f->arg.ptr, f->arg.len))
+		h.name[0] = 0;
+	rl->peer = -1;
+	rl->leaf_slot =
+	    route_mgr_leaf_up(s, h.name[0] ? h.name : h.id, cl->c->peer_ip, (int)cl->c->peer_port);
+	if (rl->leaf_slot >= 0)
+		rl->ctr = route_mgr_leaf_counters(s, rl->leaf_slot);
 	char lds[80];
 	route_mgr_lds(s, lds, sizeof(lds));
 	route_write_interest(cl, &(struct interest_ev){.plus = true, .subject = lds});
@@ -191,7 +199,7 @@ static void leaf_on_info(struct client *cl)
 static void route_on_info(struct client *cl, const struct proto_frame *f)
 {
 	if (cl->route->leaf) {
-		leaf_on_info(cl);
+		leaf_on_info(cl, f);
 		return;
 	}
 	struct route_link *rl = cl->route;

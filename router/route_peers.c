@@ -386,19 +386,89 @@ size_t route_connect_urls(struct server *s, char *buf, size_t cap)
 uint32_t route_count(struct server *s, uint32_t *leafs)
 {
 	struct route_mgr *m = s->routes;
-	uint32_t n = 0;
+	uint32_t n = 0, l = 0;
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < ROUTE_PEERS_MAX; i++)
 		n += m->peers[i].used;
+	for (int i = 0; i < CONFIG_LEAF_REMOTES_MAX; i++)
+		l += m->leafs[i].used;
 	pthread_mutex_unlock(&m->lock);
-	int l = atomic_load_explicit(&m->nleafs, memory_order_relaxed);
-	*leafs = l > 0 ? (uint32_t)l : 0;
+	*leafs = l;
 	return n;
 }
 
-void route_leaf_count(struct server *s, int delta)
+int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port)
 {
-	atomic_fetch_add_explicit(&s->routes->nleafs, delta, memory_order_relaxed);
+	struct route_mgr *m = s->routes;
+	int slot = -1;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < CONFIG_LEAF_REMOTES_MAX && slot < 0; i++)
+		if (!m->leafs[i].used)
+			slot = i;
+	if (slot >= 0) {
+		struct route_leafinfo *l = &m->leafs[slot];
+		l->used = true;
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		snprintf(l->ip, sizeof(l->ip), "%s", ip);
+		l->port = port;
+		l->since_wall_ns = clock_wall_ns();
+		atomic_store(&l->ctr.in_msgs, 0);
+		atomic_store(&l->ctr.out_msgs, 0);
+		atomic_store(&l->ctr.in_bytes, 0);
+		atomic_store(&l->ctr.out_bytes, 0);
+		atomic_store(&l->ctr.subs, 0);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return slot;
+}
+
+void route_mgr_leaf_down(struct server *s, int slot)
+{
+	struct route_mgr *m = s->routes;
+	pthread_mutex_lock(&m->lock);
+	if (slot >= 0 && slot < CONFIG_LEAF_REMOTES_MAX)
+		m->leafs[slot].used = false;
+	pthread_mutex_unlock(&m->lock);
+}
+
+struct route_counters *route_mgr_leaf_counters(struct server *s, int slot)
+{
+	return &s->routes->leafs[slot].ctr;
+}
+
+size_t route_leafz(struct server *s, char *buf, size_t cap, uint32_t *nleafs)
+{
+	struct route_mgr *m = s->routes;
+	size_t n = 0;
+	*nleafs = 0;
+	if (!m)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < CONFIG_LEAF_REMOTES_MAX; i++) {
+		struct route_leafinfo *l = &m->leafs[i];
+		if (!l->used)
+			continue;
+		char name[ROUTE_ID_MAX + 8];
+		json_str(name, sizeof(name), l->name);
+		int k = snprintf(buf + n, cap - n,
+		                 "%s{\"name\":%s,\"account\":\"$G\",\"ip\":\"%s\","
+		                 "\"port\":%d,\"in_msgs\":%llu,\"out_msgs\":%llu,\"in_bytes\":%llu,"
+		                 "\"out_bytes\":%llu,\"subscriptions\":%llu}",
+		                 *nleafs ? "," : "", name, l->ip, l->port,
+		                 (unsigned long long)atomic_load(&l->ctr.in_msgs),
+		                 (unsigned long long)atomic_load(&l->ctr.out_msgs),
+		                 (unsigned long long)atomic_load(&l->ctr.in_bytes),
+		                 (unsigned long long)atomic_load(&l->ctr.out_bytes),
+		                 (unsigned long long)atomic_load(&l->ctr.subs));
+		if (k < 0 || (size_t)k >= cap - n) {
+			n = 0;
+			break;
+		}
+		n += (size_t)k;
+		(*nleafs)++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n;
 }
 
 size_t route_routez(struct server *s, char *buf, size_t cap, uint32_t *nroutes)

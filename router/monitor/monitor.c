@@ -233,6 +233,33 @@ static int monitor_routez(struct monitor *m, struct MHD_Connection *conn, char *
 	return *body ? 0 : -ENOMEM;
 }
 
+/* /leafz as nats-server shows it: the hubs this node joined. */
+static int monitor_leafz(struct monitor *m, struct MHD_Connection *conn, char **body,
+                         const char **type, unsigned *status)
+{
+	(void)conn;
+	(void)type;
+	(void)status;
+	struct server *s = m->srv;
+	size_t cap = 16 * 1024;
+	char *leafs = malloc(cap);
+	if (!leafs)
+		return -ENOMEM;
+	uint32_t n = 0;
+	size_t len = route_leafz(s, leafs, cap, &n);
+	leafs[len] = 0;
+	char now[48];
+	monitor_fmt_time(clock_wall_ns(), now, sizeof(now));
+	size_t len2 = len + 512;
+	*body = malloc(len2);
+	if (*body)
+		snprintf(*body, len2,
+		         "{\"server_id\":\"%s\",\"now\":\"%s\",\"leafnodes\":%u,\"leafs\":[%s]}",
+		         s->server_id, now, n, leafs);
+	free(leafs);
+	return *body ? 0 : -ENOMEM;
+}
+
 #define MONITOR_SIMPLE(fn, render)                                                                 \
 	static int fn(struct monitor *m, struct MHD_Connection *conn, char **body,                 \
 	              const char **type, unsigned *status)                                         \
@@ -256,7 +283,7 @@ static const struct {
     {"/healthz", monitor_healthz},   {"/shardz", monitor_shardz},
     {"/ioz", monitor_ioz},           {"/admissionz", monitor_admissionz},
     {"/servicez", monitor_servicez}, {"/metrics", monitor_metrics},
-    {"/routez", monitor_routez},
+    {"/routez", monitor_routez},     {"/leafz", monitor_leafz},
 };
 
 /* ---- HTTP ---- */

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "http_get.h"
 
 #define WAIT_MS 8000
 
 static struct harness_server hub, leaf;
 static int leaf_port_of_hub;
+static int leaf_mport; /* the leaf's monitoring port */
 static char store[64];
 static natsConnection *conns[8];
 static int nconns;
@@ -43,10 +45,13 @@ static void topology_start(enum harness_kind kind)
 	snprintf(store, sizeof(store), "/tmp/ringbus-it-js-XXXXXX");
 	cr_assert_not_null(mkdtemp(store));
 	hub_start();
-	char conf[256];
+	char conf[320];
+	leaf_mport = harness_free_port();
 	snprintf(conf, sizeof(conf),
-	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n%s",
-	         leaf_port_of_hub, js_mapped ? "default_js_domain: { \"$G\": \"hub\" }\n" : "");
+	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n"
+	         "http: \"127.0.0.1:%d\"\n%s",
+	         leaf_port_of_hub, leaf_mport,
+	         js_mapped ? "default_js_domain: { \"$G\": \"hub\" }\n" : "");
 	struct harness_opts o = {.config = conf};
 	cr_assert_eq(harness_server_start_kind(&leaf, kind, &o), 0, "leaf");
 }
@@ -185,6 +190,18 @@ static void check_queue_and_request(natsConnection *members, natsConnection *fro
 
 TestSuite(leaf, .fini = teardown, .timeout = 120);
 
+/* /leafz of the leaf lists the hub with its counters (both kinds). */
+static void check_leafz(void)
+{
+	struct http_resp r;
+	cr_assert_eq(http_wait_listening((uint16_t)leaf_mport, 5000), 0);
+	cr_assert_eq(http_request((uint16_t)leaf_mport, "GET", "/leafz", &r), 0);
+	cr_assert(r.body && strstr(r.body, "\"leafs\"") && strstr(r.body, "\"in_msgs\"") &&
+	              strstr(r.body, "\"subscriptions\""),
+	          "/leafz: %s", r.body ? r.body : "");
+	http_resp_fini(&r);
+}
+
 static void check_leaf(enum harness_kind kind)
 {
 	topology_start(kind);
@@ -193,6 +210,7 @@ static void check_leaf(enum harness_kind kind)
 	check_pubsub(l, h, "tohub.x");
 	check_queue_and_request(h, l);
 	check_queue_and_request(l, h);
+	check_leafz();
 }
 
 Test(leaf, ringbus_leaf_of_a_nats_server_hub)
