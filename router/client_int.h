@@ -172,7 +172,8 @@ struct client {
 	uint64_t perm_violations;
 	struct route_link *route;       /* a route connection (router/route.h), else NULL */
 	const struct client_kind *kind; /* how a route differs (NULL: a client) */
-	uint64_t *held_pubs;            /* publishers it asked to pause */
+	int interest_src; /* a route's or leaf's interest reader + 1 (router/interest.h), 0: none */
+	uint64_t *held_pubs; /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;

@@ -85,9 +85,12 @@ void client_unsub(struct client *cl, struct csub *cs)
 	 * only its sid is given up now (a new SUB may reuse it at once). */
 	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
 	cs->unsubscribed = true;
-	if (cl->t->srv->interest && !cs->remote)
-		interest_del(cl->t->srv->interest, cs->subject, cs->subject_len, cs->queue,
-		             cs->queue_len);
+	struct interest *in = cl->t->srv->interest;
+	if (in && !cs->remote)
+		interest_del(in, cs->subject, cs->subject_len, cs->queue, cs->queue_len);
+	else if (in && cl->interest_src)
+		interest_change_from(in, cl->interest_src - 1, cs->subject, cs->subject_len,
+		                     cs->queue, cs->queue_len, -1);
 	/* no more requests for it: the shards see it gone from now on */
 	svc_leave(cl->t->srv->svc, cs->svc_ref);
 	cs->svc_ref = 0;
@@ -183,6 +186,9 @@ static bool client_sub_new(struct client *cl, struct proto_span subject, struct 
 	struct interest *in = cl->t->srv->interest;
 	if (in && !remote)
 		interest_add(in, cs->subject, jlen, cs->queue, qlen);
+	else if (in && cl->interest_src)
+		interest_change_from(in, cl->interest_src - 1, cs->subject, jlen, cs->queue, qlen,
+		                     1);
 	return true;
 nomem:
 	log_error("cid %llu: out of memory for a subscription: closing",

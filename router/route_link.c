@@ -103,6 +103,7 @@ void route_link_close(struct client *cl)
 	if (cl->t->rpend.cl == cl)
 		cl->t->rpend.cl = NULL;
 	interest_reader_close(s->interest, rl->reader);
+	cl->interest_src = 0;
 	if (rl->leaf && rl->registered)
 		route_mgr_leaf_down(s, rl->leaf_slot);
 	route_mgr_closed(s, rl->registered ? rl->peer : -1, rl->url);
@@ -187,7 +188,8 @@ static void leaf_on_info(struct client *cl, const struct proto_frame *f)
 	char lds[80];
 	route_mgr_lds(s, lds, sizeof(lds));
 	route_write_interest(cl, &(struct interest_ev){.plus = true, .subject = lds});
-	rl->reader = interest_reader_open(s->interest, route_write_interest, cl);
+	rl->reader = interest_reader_open(s->interest, INTEREST_LEAF, route_write_interest, cl);
+	cl->interest_src = rl->reader + 1;
 	if (rl->reader < 0)
 		log_error("lid %llu: out of memory: local interest not announced",
 		          (unsigned long long)cl->cid);
@@ -230,7 +232,8 @@ static void route_on_info(struct client *cl, const struct proto_frame *f)
 	memcpy(rl->id, h.id, sizeof(rl->id));
 	/* what we hold, then every change: the reader opens under the set's
 	 * lock, so nothing falls between the dump and the log */
-	rl->reader = interest_reader_open(s->interest, route_write_interest, cl);
+	rl->reader = interest_reader_open(s->interest, INTEREST_ROUTE, route_write_interest, cl);
+	cl->interest_src = rl->reader + 1;
 	if (rl->reader < 0)
 		log_error("rid %llu: out of memory: local interest not announced",
 		          (unsigned long long)cl->cid);
