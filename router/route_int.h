@@ -96,6 +96,8 @@ struct route_mgr {
 	atomic_bool stop;
 	int listen_fd;
 	int port;
+	int leaf_fd; /* leafnodes { listen }: -1 when none */
+	int leaf_port;
 	int efd; /* wakes the thread to stop */
 	int next_loop;
 	pthread_mutex_t lock;
@@ -122,6 +124,9 @@ size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap);
 int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port);
 void route_mgr_leaf_down(struct server *s, int slot);
 struct route_counters *route_mgr_leaf_counters(struct server *s, int slot);
+/* The INFO a hub sends a leaf that joins it (@connect_info: the one after
+ * its CONNECT). */
+size_t route_mgr_hub_info(struct server *s, uint64_t cid, bool connect_info, char *buf, size_t cap);
 /* The subject this node announces on its leaf connections to find loops. */
 void route_mgr_lds(struct server *s, char *buf, size_t cap);
 /* Leaf URL @url is tried again after @delay_ns at the earliest. */

@@ -90,6 +90,9 @@ int client_open_route(struct iothr *t, struct io_conn *c)
 		io_conn_write(c, buf, n);
 	if (!rl->leaf && (n = route_mgr_info(s, buf, sizeof(buf))) > 0)
 		io_conn_write(c, buf, n);
+	if (rl->leaf && rl->url < 0 &&
+	    (n = route_mgr_hub_info(s, cl->cid, false, buf, sizeof(buf))))
+		io_conn_write(c, buf, n); /* a leaf joins us: the hub speaks first */
 	log_debug("rid %llu %s:%u: %s connection %s", (unsigned long long)cl->cid, c->peer_ip,
 	          c->peer_port, rl->leaf ? "leaf" : "route", rl->url >= 0 ? "dialled" : "accepted");
 	return 0;
@@ -140,8 +143,60 @@ static void route_write_interest(void *arg, const struct interest_ev *ev)
 
 /* ---- the handshake ---- */
 
+/* The CONNECT of a leaf that joins us (we are its hub): checked as
+ * nats-server checks it, then the INFO that says it was taken, our interest
+ * (with our loop-finding subject), and its interest is taken from now on. */
+static void hub_on_connect(struct client *cl, const struct proto_frame *f)
+{
+	struct route_link *rl = cl->route;
+	struct server *s = cl->t->srv;
+	struct route_hello h;
+	char why[128], cluster[64];
+	if (connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len, why, sizeof(why)) != 0 ||
+	    !route_hello_parse(&h, f->arg.ptr, f->arg.len)) {
+		route_fail(cl, NULL);
+		return;
+	}
+	if (cl->opts.lang) {
+		route_fail(cl, "attempted to connect to leaf node port");
+		return;
+	}
+	route_cluster_name(s, cluster, sizeof(cluster));
+	if (h.cluster[0] && (s->cfg.cluster_listen || s->cfg.routes.n) &&
+	    !strcmp(h.cluster, cluster)) {
+		route_fail(cl, "remote leafnode has same cluster name");
+		return;
+	}
+	char buf[2048];
+	size_t n = route_mgr_hub_info(s, cl->cid, true, buf, sizeof(buf));
+	if (n)
+		io_conn_write(cl->c, buf, n);
+	rl->registered = true;
+	rl->headers = h.headers || cl->opts.headers;
+	if (!h.name[0] && cl->opts.name)
+		snprintf(h.name, sizeof(h.name), "%s", cl->opts.name);
+	rl->leaf_slot =
+	    route_mgr_leaf_up(s, h.name[0] ? h.name : h.id, cl->c->peer_ip, (int)cl->c->peer_port);
+	if (rl->leaf_slot >= 0)
+		rl->ctr = route_mgr_leaf_counters(s, rl->leaf_slot);
+	char lds[80];
+	route_mgr_lds(s, lds, sizeof(lds));
+	route_write_interest(cl, &(struct interest_ev){.plus = true, .subject = lds});
+	rl->reader = interest_reader_open(s->interest, INTEREST_LEAF, route_write_interest, cl);
+	cl->interest_src = rl->reader + 1;
+	log_info("leafnodes: leaf %s (%s) joined from %s:%u", h.name, h.id, cl->c->peer_ip,
+	         cl->c->peer_port);
+	cl->last_ping_ns = clock_now_ns() - (uint64_t)server_live(s)->ping_interval_ms * 1000000u +
+	                   ROUTE_FIRST_PING_NS;
+}
+
 static void route_on_connect(struct client *cl, const struct proto_frame *f)
 {
+	if (cl->route->leaf) {
+		if (cl->route->url < 0 && !cl->route->registered)
+			hub_on_connect(cl, f);
+		return;
+	}
 	struct server *s = cl->t->srv;
 	char why[128];
 	if (connect_opts_parse(&cl->opts, f->arg.ptr, f->arg.len, why, sizeof(why)) != 0) {
@@ -201,7 +256,8 @@ static void leaf_on_info(struct client *cl, const struct proto_frame *f)
 static void route_on_info(struct client *cl, const struct proto_frame *f)
 {
 	if (cl->route->leaf) {
-		leaf_on_info(cl, f);
+		if (cl->route->url >= 0) /* a hub we joined; a leaf that joins us sends none */
+			leaf_on_info(cl, f);
 		return;
 	}
 	struct route_link *rl = cl->route;

@@ -34,7 +34,8 @@
 
 bool route_configured(const struct server *s)
 {
-	return s->cfg.cluster_listen || s->cfg.routes.n > 0 || s->cfg.nleaf_remotes > 0;
+	return s->cfg.cluster_listen || s->cfg.routes.n > 0 || s->cfg.nleaf_remotes > 0 ||
+	       s->cfg.leaf_listen;
 }
 
 int route_port(const struct server *s)
@@ -118,6 +119,7 @@ int route_mgr_new(struct server *s)
 	s->routes = m;
 	m->s = s;
 	m->listen_fd = -1;
+	m->leaf_fd = -1;
 	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&m->lock, NULL);
 	if (m->efd < 0)
@@ -161,6 +163,15 @@ int route_mgr_new(struct server *s)
 			return ret;
 		m->port = server_bound_port(m->listen_fd);
 	}
+	if (s->cfg.leaf_listen) {
+		const char *host =
+		    s->cfg.leaf_host && s->cfg.leaf_host[0] ? s->cfg.leaf_host : "0.0.0.0";
+		int ret =
+		    server_listen(host, s->cfg.leaf_port == -1 ? 0 : s->cfg.leaf_port, &m->leaf_fd);
+		if (ret)
+			return ret;
+		m->leaf_port = server_bound_port(m->leaf_fd);
+	}
 	route_self_url(m);
 	return 0;
 }
@@ -187,8 +198,9 @@ static void route_adopt(struct route_mgr *m, int fd, int url, const char *ip, in
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	int loop = m->next_loop++ % s->nio;
-	uint64_t tag = ROUTE_ADOPT_TAG | (uint64_t)(unsigned)(url + 1);
-	if (url >= 0 && m->urls[url].leaf)
+	/* url -1: an accepted route, -2: an accepted leaf connection */
+	uint64_t tag = ROUTE_ADOPT_TAG | (uint64_t)(unsigned)(url < 0 ? 0 : url + 1);
+	if (url == -2 || (url >= 0 && m->urls[url].leaf))
 		tag |= ROUTE_ADOPT_LEAF;
 	if (io_loop_adopt(s->io[loop].loop, fd, tag, ip, (uint32_t)port) != 0) {
 		close(fd);
@@ -202,11 +214,11 @@ static void route_adopt(struct route_mgr *m, int fd, int url, const char *ip, in
 	wake_notify(&s->io[loop].wake);
 }
 
-static void route_accept(struct route_mgr *m)
+static void route_accept(struct route_mgr *m, int lfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int fd = accept4(m->listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+	int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	char ip[INET6_ADDRSTRLEN] = "";
@@ -220,8 +232,9 @@ static void route_accept(struct route_mgr *m)
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
 		port = ntohs(a->sin6_port);
 	}
-	log_debug("routes: accepted a route connection from %s:%d", ip, port);
-	route_adopt(m, fd, -1, ip, port);
+	bool leaf = lfd == m->leaf_fd;
+	log_debug("%s: accepted a connection from %s:%d", leaf ? "leafnodes" : "routes", ip, port);
+	route_adopt(m, fd, leaf ? -2 : -1, ip, port);
 }
 
 /* A TCP connection to @u within ROUTE_DIAL_MS; -1 when it failed. */
@@ -315,13 +328,16 @@ static void *route_mgr_main(void *arg)
 {
 	struct route_mgr *m = arg;
 	while (!atomic_load(&m->stop)) {
-		struct pollfd p[2] = {{.fd = m->efd, .events = POLLIN},
-		                      {.fd = m->listen_fd, .events = POLLIN}};
-		int n = poll(p, m->listen_fd >= 0 ? 2 : 1, 100);
+		struct pollfd p[3] = {{.fd = m->efd, .events = POLLIN},
+		                      {.fd = m->listen_fd, .events = POLLIN},
+		                      {.fd = m->leaf_fd, .events = POLLIN}};
+		int n = poll(p, 3, 100); /* a negative fd is passed over */
 		if (atomic_load(&m->stop))
 			break;
 		if (n > 0 && (p[1].revents & POLLIN))
-			route_accept(m);
+			route_accept(m, m->listen_fd);
+		if (n > 0 && (p[2].revents & POLLIN))
+			route_accept(m, m->leaf_fd);
 		route_dial_due(m, clock_now_ns());
 	}
 	return NULL;
@@ -336,6 +352,8 @@ int route_mgr_start(struct server *s)
 	if (ret)
 		return ret;
 	m->started = true;
+	if (m->leaf_fd >= 0)
+		log_info("listening for leaf node connections on port %d", m->leaf_port);
 	if (m->listen_fd >= 0)
 		log_info("listening for route connections on %s:%d (cluster %s)",
 		         s->cfg.cluster_host && s->cfg.cluster_host[0] ? s->cfg.cluster_host
@@ -364,6 +382,8 @@ void route_mgr_free(struct server *s)
 		route_mgr_stop(s);
 		if (m->listen_fd >= 0)
 			close(m->listen_fd);
+		if (m->leaf_fd >= 0)
+			close(m->leaf_fd);
 		if (m->efd >= 0)
 			close(m->efd);
 		for (int i = 0; i < ROUTE_PEERS_MAX; i++)

@@ -130,6 +130,33 @@ size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap)
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+size_t route_mgr_hub_info(struct server *s, uint64_t cid, bool connect_info, char *buf, size_t cap)
+{
+	struct route_mgr *m = s->routes;
+	char id[ROUTE_ID_MAX + 8], name[ROUTE_ID_MAX + 8], cl[ROUTE_ID_MAX + 8];
+	pthread_mutex_lock(&m->lock);
+	json_str(id, sizeof(id), s->server_id);
+	json_str(name, sizeof(name), s->server_name);
+	json_str(cl, sizeof(cl), m->cluster);
+	bool cluster = s->cfg.cluster_listen || s->cfg.routes.n;
+	pthread_mutex_unlock(&m->lock);
+	const char *host =
+	    s->cfg.leaf_host && s->cfg.leaf_host[0] && strcmp(s->cfg.leaf_host, "0.0.0.0")
+	        ? s->cfg.leaf_host
+	        : "127.0.0.1";
+	/* nats-server's keys: a leaf wants a client_id and leafnode_urls */
+	int n = snprintf(buf, cap,
+	                 "INFO {\"server_id\":%s,\"server_name\":%s,\"version\":\"%s\",\"proto\":1,"
+	                 "\"go\":\"ringbus\",\"host\":\"%s\",\"port\":%d,\"headers\":true,"
+	                 "\"auth_required\":true,\"max_payload\":%u,\"client_id\":%llu,"
+	                 "\"info_on_connect\":true%s%s%s,\"leafnode_urls\":[\"%s:%d\"]%s} \r\n",
+	                 id, name, CONFIG_NATS_VERSION, host, m->leaf_port, ROUTE_MAX_PAYLOAD,
+	                 (unsigned long long)cid, cluster ? ",\"cluster\":" : "", cluster ? cl : "",
+	                 "", host, m->leaf_port,
+	                 connect_info ? ",\"connect_info\":true,\"remote_account\":\"$G\"" : "");
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 void route_mgr_lds(struct server *s, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "$LDS.%s", s->server_id + 1);

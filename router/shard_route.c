@@ -89,13 +89,17 @@ static uint32_t route_pick_local(struct shard *sh, int io, const struct mbatch *
 	return 0;
 }
 
-/* A route member of @g: its route gets the group in its RMSG. */
-static void route_pick_remote(struct shard *sh, struct sublist_qgroup *g, bool dying,
-                              struct route_outs *outs)
+/* A route's or leaf's member of @g (not of @from, where the message came
+ * from; with @leaf_only, a leaf's): its connection gets the group in its
+ * RMSG/LMSG. */
+static void route_pick_remote(struct shard *sh, struct sublist_qgroup *g, bool dying, uint64_t from,
+                              bool leaf_only, struct route_outs *outs)
 {
 	for (uint32_t tries = 0; tries < g->n; tries++) {
 		const struct sublist_sub *m = sublist_pick(g);
-		if (!sub_remote(m) || (RB_UNLIKELY(dying) && shard_owner_dying(sh, m->owner)))
+		if (!sub_remote(m) || m->owner == from ||
+		    (leaf_only && !(m->load & SHARD_LOAD_LEAF)) ||
+		    (RB_UNLIKELY(dying) && shard_owner_dying(sh, m->owner)))
 			continue;
 		struct route_out *o = route_out_of(outs, m->owner);
 		if (o && o->ngroups < ROUTE_GROUPS_MAX)
@@ -170,17 +174,16 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 		struct sublist_qgroup *grp = &res->groups[g];
 		if (grp->n == 0)
 			continue;
-		if (from_remote) {
-			if (route_list_has(list, e->sid_len, grp->members[0]->queue))
-				delivered +=
-				    route_pick_local(sh, io, b, e, grp, no_echo, dying, answered);
+		/* a message from a route or leaf is for the groups it lists */
+		if (from_remote && !route_list_has(list, e->sid_len, grp->members[0]->queue))
 			continue;
-		}
 		uint32_t got = 0;
 		if (group_has_local(grp))
 			got = route_pick_local(sh, io, b, e, grp, no_echo, dying, answered);
+		/* no local member: a route's or leaf's; never back where it came
+		 * from, and from a route only to a leaf (one hop) */
 		if (!got && !*answered)
-			route_pick_remote(sh, grp, dying, &outs);
+			route_pick_remote(sh, grp, dying, e->conn, routed, &outs);
 		delivered += got;
 	}
 	if (outs.n)

@@ -67,7 +67,7 @@ void config_fini(struct config *c)
 	    &c->tls_cert,      &c->tls_key,      &c->tls_ca,       &c->tls_flags.cert,
 	    &c->tls_flags.key, &c->tls_flags.ca, &c->config_file,  &c->signal,
 	    &c->no_auth_user,  &c->cluster_name, &c->cluster_host, &c->cluster_user,
-	    &c->cluster_pass,  &c->js_domain};
+	    &c->cluster_pass,  &c->js_domain,    &c->leaf_host};
 	for (size_t i = 0; i < RB_ARRAY_LEN(strings); i++)
 		free(*strings[i]);
 	for (int i = 0; i < c->nusers; i++) {

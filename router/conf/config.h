@@ -102,6 +102,9 @@ struct config {
 	struct config_list leaf_urls[CONFIG_LEAF_REMOTES_MAX]; /* each remote's URLs */
 	int nleaf_remotes;
 	uint32_t leaf_reconnect_ms; /* between tries (default 1 s, as nats-server) */
+	bool leaf_listen;           /* leafnodes { listen / port }: accept leaf connections */
+	char *leaf_host;
+	int leaf_port; /* -1: any free port */
 	char *
 	    js_domain; /* default_js_domain of $G: $JS.API. goes to $JS.<it>.API. (NULL, "": not) */
 	/* ringbus { } */

@@ -92,6 +92,22 @@ int config_set_cluster_listen(struct config_ctx *x, const struct config_row *r,
 	return config_host_port(x, &v, &c->cluster_host, &c->cluster_port);
 }
 
+/* leafnodes { listen: "host:port" } and leafnodes { port: N }. */
+int config_set_leaf_listen(struct config_ctx *x, const struct config_row *r,
+                           const struct config_in *in)
+{
+	struct config *c = x->c;
+	int64_t p;
+	c->leaf_listen = true;
+	if (!strcmp(r->key, "port")) {
+		if (config_in_int(x, in, -1, 65535, &p))
+			return -EINVAL;
+		c->leaf_port = (int)p;
+		return c->leaf_host ? 0 : config_dup_into(&c->leaf_host, "0.0.0.0", 7);
+	}
+	return config_host_port(x, in, &c->leaf_host, &c->leaf_port);
+}
+
 /* -DV, -DVV, -VV and trace_verbose: trace, and debug for the -D ones. */
 int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in)

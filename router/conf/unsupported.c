@@ -103,8 +103,8 @@ static const struct config_unsupported config_bad_cluster[] = {
 
 /* leafnodes { } */
 static const struct config_unsupported config_bad_leaf[] = {
-    {"listen host port advertise authorization tls min_version no_advertise",
-     "accepting leaf nodes is not supported yet: ringbus joins hubs as a leaf (remotes), "
+    {"advertise authorization tls min_version no_advertise",
+     "not supported yet on ringbus's leaf node listener: keep it on a private network, or "
      "run the hub on nats-server"},
 };
 

@@ -356,3 +356,43 @@ Test(leaf, hub_killed_and_restarted)
 	natsSubscription_Destroy(local);
 	natsSubscription_Destroy(remote);
 }
+
+/* A ringbus hub with two leaves, a nats-server one and a ringbus one:
+ * traffic between the leaves goes through the hub, in every direction. */
+static struct harness_server leaf2;
+
+static void hub_and_two_leaves(void)
+{
+	leaf_port_of_hub = harness_free_port();
+	char conf[256];
+	snprintf(conf, sizeof(conf), "leafnodes { listen: \"127.0.0.1:%d\" }\n", leaf_port_of_hub);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&hub, HARNESS_RINGBUS, &o), 0, "ringbus hub");
+	snprintf(conf, sizeof(conf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n",
+	         leaf_port_of_hub);
+	o.config = conf;
+	cr_assert_eq(harness_server_start_kind(&leaf, HARNESS_NATS_SERVER, &o), 0, "leaf 1");
+	cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf 2");
+}
+
+static void stop_leaf2(void)
+{
+	char why[128];
+	if (leaf2.pid > 0 && harness_server_stop(&leaf2, why, sizeof(why)))
+		fprintf(stderr, "ITEST TEARDOWN FAILURE: leaf 2 %s\n", why);
+	teardown();
+}
+
+Test(leaf, ringbus_hub_with_a_nats_server_leaf_and_a_ringbus_leaf, .fini = stop_leaf2)
+{
+	hub_and_two_leaves();
+	natsConnection *h = connect_to(&hub), *l1 = connect_to(&leaf), *l2 = connect_to(&leaf2);
+	check_pubsub(l1, l2, "l1.to.l2");
+	check_pubsub(l2, l1, "l2.to.l1");
+	check_pubsub(h, l1, "hub.to.l1");
+	check_pubsub(h, l2, "hub.to.l2");
+	check_pubsub(l1, h, "l1.to.hub");
+	check_queue_and_request(l2, l1);
+	check_queue_and_request(l1, l2);
+}
