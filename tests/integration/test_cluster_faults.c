@@ -106,6 +106,19 @@ static natsConnection *connect_to(int i)
 	return nc;
 }
 
+/* A synchronous (queue, when @queue is not NULL) subscription, flushed. */
+static natsSubscription *sub_sync(natsConnection *nc, const char *subject, const char *queue)
+{
+	natsSubscription *sub = NULL;
+	cr_assert_lt(nsubs, MAX_SUBS);
+	natsStatus s = queue ? natsConnection_QueueSubscribeSync(&sub, nc, subject, queue)
+	                     : natsConnection_SubscribeSync(&sub, nc, subject);
+	cr_assert_eq(s, NATS_OK, "subscribe %s: %s", subject, natsStatus_GetText(s));
+	subs[nsubs++] = sub;
+	cr_assert_eq(natsConnection_FlushTimeout(nc, 5000), NATS_OK);
+	return sub;
+}
+
 /* Stops everything the test started; false when a node did not exit
  * cleanly (the harness then printed its log). */
 static bool cluster_stop(void)
@@ -131,6 +144,56 @@ static void teardown(void)
 {
 	cluster_stop();
 	nats_CloseAndWait(5000);
+}
+
+/* Waits until a message published on @subject from @pub reaches @sub; the
+ * probes are drained. */
+static void await_route(natsConnection *pub, natsSubscription *sub, const char *subject)
+{
+	int64_t deadline = nats_Now() + WAIT_MS;
+	while (nats_Now() < deadline) {
+		natsConnection_PublishString(pub, subject, "probe");
+		natsConnection_Flush(pub);
+		natsMsg *m = NULL;
+		if (natsSubscription_NextMsg(&m, sub, 100) == NATS_OK) {
+			natsMsg_Destroy(m);
+			while (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK)
+				natsMsg_Destroy(m);
+			return;
+		}
+	}
+	cr_assert_fail("no message on %s crossed in %d ms", subject, WAIT_MS);
+}
+
+/* Publishes on @subject from @pub for QUIET_MS; asserts none reaches @sub. */
+static void assert_quiet(natsConnection *pub, natsSubscription *sub, const char *subject)
+{
+	int64_t deadline = nats_Now() + QUIET_MS;
+	while (nats_Now() < deadline) {
+		natsConnection_PublishString(pub, subject, "must not cross");
+		natsConnection_Flush(pub);
+		natsMsg *m = NULL;
+		natsStatus s = natsSubscription_NextMsg(&m, sub, 100);
+		natsMsg_Destroy(m);
+		cr_assert_neq(s, NATS_OK, "a message on %s crossed", subject);
+	}
+}
+
+/* Waits until a request on @subject from @nc is answered "no responders":
+ * its node holds no interest in it any more, its peer's included. */
+static void await_no_responders(natsConnection *nc, const char *subject)
+{
+	int64_t deadline = nats_Now() + WAIT_MS;
+	natsStatus s = NATS_OK;
+	while (nats_Now() < deadline) {
+		natsMsg *rep = NULL;
+		s = natsConnection_RequestString(&rep, nc, subject, "anyone?", 500);
+		natsMsg_Destroy(rep);
+		if (s == NATS_NO_RESPONDERS)
+			return;
+	}
+	cr_assert_fail("requests on %s still not answered 'no responders': %s", subject,
+	               natsStatus_GetText(s));
 }
 
 /* ---- partition and heal, counted ---- */
@@ -335,4 +398,66 @@ Test(cluster_faults, partition_heal_nr)
 Test(cluster_faults, partition_heal_rn)
 {
 	check_partition("rn");
+}
+
+/* ---- interest changed during a partition ---- */
+
+/* Subscriptions made (and one removed) on both sides while the route is
+ * cut are what each side knows of the other after the heal. */
+static void check_subs_during_partition(const char *kinds)
+{
+	proxied_start(kinds);
+	natsConnection *a = connect_to(0), *b = connect_to(1);
+	natsSubscription *gone = sub_sync(a, "before.a", NULL);
+	natsSubscription *kept = sub_sync(b, "before.b", NULL);
+	await_route(b, gone, "before.a");
+	await_route(a, kept, "before.b");
+
+	cr_assert_eq(route_proxy_cut(proxy), 0, "cut");
+	/* each side drops the interest it had from the other */
+	await_no_responders(b, "before.a");
+	await_no_responders(a, "before.b");
+	cr_assert_eq(natsSubscription_Unsubscribe(gone), NATS_OK);
+	natsSubscription *da = sub_sync(a, "during.a", NULL);
+	natsSubscription *dq = sub_sync(a, "during.q", "workers");
+	natsSubscription *db = sub_sync(b, "during.b", NULL);
+	natsSubscription *dw = sub_sync(b, "during.>", NULL);
+	assert_quiet(b, da, "during.a");
+
+	cr_assert_eq(route_proxy_heal(proxy), 0, "heal");
+	await_route(b, da, "during.a");
+	await_route(b, dq, "during.q");
+	await_route(a, db, "during.b");
+	await_route(a, dw, "during.x");
+	await_route(a, kept, "before.b");
+	/* what was removed while cut is not announced again */
+	natsMsg *rep = NULL;
+	natsStatus s = natsConnection_RequestString(&rep, b, "before.a", "anyone?", 3000);
+	natsMsg_Destroy(rep);
+	cr_assert_eq(s, NATS_NO_RESPONDERS, "%s: before.a has no interest anywhere: %s", kinds,
+	             natsStatus_GetText(s));
+	struct route_proxy_counts px;
+	route_proxy_counts(proxy, &px);
+	cr_log_info("subscriptions during partition %s: proxy %llu relayed, %llu refused while cut",
+	            kinds, (unsigned long long)px.relayed, (unsigned long long)px.refused);
+}
+
+Test(cluster_faults, subs_during_partition_nn)
+{
+	check_subs_during_partition("nn");
+}
+
+Test(cluster_faults, subs_during_partition_rr)
+{
+	check_subs_during_partition("rr");
+}
+
+Test(cluster_faults, subs_during_partition_nr)
+{
+	check_subs_during_partition("nr");
+}
+
+Test(cluster_faults, subs_during_partition_rn)
+{
+	check_subs_during_partition("rn");
 }
