@@ -331,10 +331,10 @@ void route_mgr_closed(struct server *s, int peer, int url)
 			free(p->outbox[k]);
 		p->nout = 0;
 		p->used = false;
-		/* a route we dialled is dialled again (at once: the first try
-		 * after a loss comes without waiting) */
+		/* a route we dialled is dialled again a second later (as
+		 * nats-server: a peer that refuses us is not hammered) */
 		if (p->url >= 0 && p->url < m->nurls && !m->urls[p->url].leaf)
-			m->urls[p->url].next_ns = 0;
+			m->urls[p->url].next_ns = clock_now_ns() + 1000000000ull;
 		route_info_changed(m);
 	}
 	pthread_mutex_unlock(&m->lock);
