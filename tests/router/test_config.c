@@ -150,7 +150,7 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	    {"jetstream: enabled\n", "leaf node"},
 	    {"cluster { port: 6222, tls { } }\n", "TLS on routes"},
 	    {"gateway { name: a }\n", "gateways"},
-	    {"leafnodes { port: 7422 }\n", "leaf nodes"},
+	    {"leafnodes { port: 7422, tls { } }\n", "leaf node listener"},
 	    {"mqtt { port: 1883 }\n", "MQTT"},
 	    {"websocket { port: 8080 }\n", "WebSocket"},
 	    {"accounts { A: {} }\n", "accounts"},
