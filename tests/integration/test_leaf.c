@@ -396,3 +396,92 @@ Test(leaf, ringbus_hub_with_a_nats_server_leaf_and_a_ringbus_leaf, .fini = stop_
 	check_queue_and_request(l2, l1);
 	check_queue_and_request(l1, l2);
 }
+
+/* Three servers joined in a ring of leaf connections (0 joins 1, 1 joins
+ * 2, 2 joins 0): the loop is found and one link refused ("Loop detected"),
+ * and a message still reaches a subscriber exactly once. */
+static struct harness_server ring[3];
+
+static void stop_ring(void)
+{
+	char why[128];
+	for (int i = 0; i < 3; i++)
+		if (ring[i].pid > 0 && harness_server_stop(&ring[i], why, sizeof(why)))
+			fprintf(stderr, "ITEST TEARDOWN FAILURE: ring %d %s\n", i, why);
+	teardown();
+}
+
+static bool log_has(const struct harness_server *s, const char *text)
+{
+	FILE *f = fopen(s->log_path, "r");
+	char line[1024];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void check_triangle(const char *kinds)
+{
+	int lport[3];
+	for (int i = 0; i < 3; i++)
+		lport[i] = harness_free_port();
+	for (int i = 0; i < 3; i++) {
+		char conf[320];
+		snprintf(conf, sizeof(conf),
+		         "server_name: t%d\nleafnodes { listen: \"127.0.0.1:%d\", "
+		         "remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n",
+		         i, lport[i], lport[(i + 1) % 3]);
+		struct harness_opts o = {.config = conf};
+		enum harness_kind k = kinds[i] == 'r' ? HARNESS_RINGBUS : HARNESS_NATS_SERVER;
+		cr_assert_eq(harness_server_start_kind(&ring[i], k, &o), 0, "ring %d", i);
+	}
+	bool loop = false;
+	for (int64_t end = nats_Now() + WAIT_MS; !loop && nats_Now() < end; nats_Sleep(100))
+		for (int i = 0; i < 3 && !loop; i++)
+			loop = log_has(&ring[i], "Loop detected");
+	cr_assert(loop, "a server of the ring %s found the loop", kinds);
+	/* a message goes round no more: each subscriber gets it at most once
+	 * (the publisher's own server exactly once) */
+	natsConnection *nc[3];
+	natsSubscription *sub[3];
+	for (int i = 0; i < 3; i++) {
+		nc[i] = connect_to(&ring[i]);
+		cr_assert_eq(natsConnection_SubscribeSync(&sub[i], nc[i], "tri.x"), NATS_OK);
+		natsConnection_Flush(nc[i]);
+	}
+	nats_Sleep(1000); /* interest settles where links stay */
+	natsConnection_PublishString(nc[0], "tri.x", "once");
+	natsConnection_Flush(nc[0]);
+	for (int i = 0; i < 3; i++) {
+		int got = 0;
+		natsMsg *m = NULL;
+		while (natsSubscription_NextMsg(&m, sub[i], 700) == NATS_OK) {
+			got++;
+			natsMsg_Destroy(m);
+		}
+		if (i == 0)
+			cr_assert_eq(got, 1, "ring %s: the publisher's server delivers it once",
+			             kinds);
+		else
+			cr_assert_leq(got, 1, "ring %s: server %d got it %d times", kinds, i, got);
+		natsSubscription_Destroy(sub[i]);
+	}
+}
+
+Test(leaf, a_ring_of_ringbus_leaves_finds_its_loop, .fini = stop_ring)
+{
+	check_triangle("rrr");
+}
+
+Test(leaf, a_ring_of_nats_server_leaves_finds_its_loop, .fini = stop_ring)
+{
+	check_triangle("nnn");
+}
+
+Test(leaf, a_mixed_ring_finds_its_loop, .fini = stop_ring)
+{
+	check_triangle("rnr");
+}
