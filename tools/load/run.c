@@ -161,7 +161,7 @@ struct watch {
 static void watch_tick(struct load_run *run, struct watch *w, uint64_t now, uint64_t *sent,
                        uint64_t *delivered)
 {
-	bool print = run->cfg->progress && now - w->last_print >= 1000000000u;
+	bool print = run->cfg->progress && now >= w->last_print + 1000000000u;
 	snapshot_sum(run, sent, delivered, print ? &w->lat : NULL);
 	if (*sent + *delivered != w->last_total) {
 		w->last_total = *sent + *delivered;
@@ -202,11 +202,11 @@ static void drive(struct load_run *run, struct load_result *res)
 				break;
 			if (want != ROLES_UNKNOWN && delivered >= want)
 				break;
-			if (now - w.last_change >= cfg->idle_ns)
+			if (now >= w.last_change + cfg->idle_ns)
 				break;
 			continue;
 		}
-		if (now - w.last_change >= cfg->drain_ns) {
+		if (now >= w.last_change + cfg->drain_ns) {
 			res->stalled = true;
 			goto out;
 		}
