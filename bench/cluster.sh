@@ -18,6 +18,7 @@
 # Usage: bench/cluster.sh [--build DIR] [--reps N] [--out DIR] [--duration S]
 #          [--warmup S] [--profiles load,blocking] [--only SCENARIO[,...]]
 #          [--ringbus-args 'ARGS']
+#        bench/cluster.sh --summary DIR   (the tables of an earlier run again)
 # Every run is bounded (the tool under `timeout`, nodes killed 5 s after
 # SIGINT); about 5 s per run, 24 runs per repetition.
 set -euo pipefail
@@ -29,6 +30,7 @@ warmup=1
 profiles=load,blocking
 only=
 ringbus_args=
+summary_only=
 out=$top/bench/out/cluster-$(date -u +%Y%m%d-%H%M%S)
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -40,10 +42,95 @@ while [ $# -gt 0 ]; do
 	--profiles) profiles=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--ringbus-args) ringbus_args=$2; shift 2 ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	--summary) summary_only=$2; shift 2 ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) echo "cluster.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
+# summarize DIR: the tables of DIR/runs.csv into DIR/summary.md
+summarize() {
+	python3 - "$1/runs.csv" "$1/meta.txt" <<'PY' | tee "$1/summary.md"
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print("".join("    " + l for l in open(sys.argv[2])))
+label = {"pair_16": "1->1 across a route, 16 B", "pair_1k": "1->1 across a route, 1 KiB",
+         "fan3_16": "3-node fan-out, 16 B", "fan3_1k": "3-node fan-out, 1 KiB"}
+groups = {}
+for r in rows:
+    groups.setdefault((r["scenario"], r["profile"], r["kinds"]), []).append(r)
+
+def num(rs, f):
+    return [float(r[f]) for r in rs if r[f] not in ("", "None")]
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+def rate(v):
+    if v != v:
+        return "n/a"
+    return "%.2fM" % (v / 1e6) if v >= 1e6 else "%.0fk" % (v / 1e3)
+
+def paired(scen, prof, a, b, field):
+    """a/b of @field within each repetition (the two ran minutes apart at
+    most, in turn): median and min-max of those ratios."""
+    ra = {r["rep"]: float(r[field]) for r in groups.get((scen, prof, a), []) if r[field]}
+    rb = {r["rep"]: float(r[field]) for r in groups.get((scen, prof, b), []) if r[field]}
+    q = [ra[k] / rb[k] for k in ra if k in rb and rb[k]]
+    return (med(q), min(q), max(q)) if q else (float("nan"),) * 3
+
+print("Medians over the repetitions; spread = (max - min) / median; ratios to the all-nats-server "
+      "cluster of the same scenario and client, taken per repetition (the two ran in turn), "
+      "median (min-max); node CPU = utime + stime of every node over the run, per delivered "
+      "message.\n")
+print("| scenario | client | nodes | runs | delivered msg/s, median (min-max) | spread | "
+      "msg/s ratio to n..n | node CPU us/msg | CPU ratio to n..n | "
+      "lost / dup / out of order / closed | others' CPU (cores) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+faults = 0
+for (scen, prof, k), rs in groups.items():
+    v = num(rs, "msgs_per_s")
+    base = "n" * len(k)
+    bad = [r for r in rs if r["exit"] != "0" or r["nodes_alive"] != "1"]
+    f = [sum(int(float(r[x] or 0)) for r in rs)
+         for x in ("lost", "duplicated", "out_of_order", "closed")]
+    faults += sum(f) + len(bad)
+    spread = (max(v) - min(v)) / med(v) if v else float("nan")
+    if k == base:
+        ratio = cpu_ratio = "1"
+    else:
+        q = paired(scen, prof, k, base, "msgs_per_s")
+        c = paired(scen, prof, k, base, "node_cpu_us_per_msg")
+        ratio = "%.2f (%.2f-%.2f)" % q
+        cpu_ratio = "%.2f (%.2f-%.2f)" % c
+    print("| %s | %s | %s | %d%s | %s (%s-%s) | %.0f%% | %s | %.3f | %s | %s | %.2f |" % (
+        label.get(scen, scen), prof, k, len(v),
+        "" if not bad else " (%d failed: exit %s)" % (len(bad), ",".join(r["exit"] for r in bad)),
+        rate(med(v)), rate(min(v) if v else float("nan")), rate(max(v) if v else float("nan")),
+        100 * spread, ratio, med(num(rs, "node_cpu_us_per_msg")), cpu_ratio,
+        " / ".join(str(x) for x in f), med(num(rs, "others_cores"))))
+print()
+print("Goal: ringbus-only at least 2x the nats-server-only cluster. Per scenario and client: "
+      "ratio of the medians; the median of the per-repetition ratios (min-max); worst "
+      "ringbus run / best nats-server run:\n")
+for scen in dict.fromkeys(r["scenario"] for r in rows):
+    for prof in dict.fromkeys(r["profile"] for r in rows):
+        n = next((len(k) for (s, p, k) in groups if s == scen and p == prof), 0)
+        r = num(groups.get((scen, prof, "r" * n), []), "msgs_per_s")
+        s = num(groups.get((scen, prof, "n" * n), []), "msgs_per_s")
+        if r and s:
+            q = paired(scen, prof, "r" * n, "n" * n, "msgs_per_s")
+            print("- %s, %s, %s/%s: %.2fx; per repetition %.2fx (%.2f-%.2f); worst/best %.2fx%s"
+                  % (label.get(scen, scen), prof, "r" * n, "n" * n, med(r) / med(s), q[0],
+                     q[1], q[2], min(r) / max(s), "" if q[0] >= 2 else "  (below 2x)"))
+print()
+print("Faults over all runs (lost, duplicated, out of order, closed, failed runs): %d" % faults)
+PY
+}
+
+if [ -n "$summary_only" ]; then
+	summarize "$summary_only"
+	exit 0
+fi
 ringbus=$build/router/ringbus
 load=$build/tools/ringbus-load
 blocking=$build/tools/ringbus-load-blocking
@@ -212,8 +299,8 @@ echo "scenario,profile,kinds,rep,exit,nodes_alive,msgs_per_s,delivered,expected,
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "command: bench/cluster.sh --reps $reps --duration $duration --warmup $warmup --profiles $profiles${only:+ --only $only}${ringbus_args:+ --ringbus-args '$ringbus_args'} --out $out"
 	echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM"
-	echo "ringbus: $("$ringbus" --version 2>&1 | head -1) (git $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo ?), $ringbus)"
-	echo "nats-server: $("$nats" --version 2>&1 | head -1)"
+	echo "ringbus --version: $("$ringbus" --version 2>&1 | head -1) (git $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo ?), $ringbus)"
+	echo "nats-server --version: $("$nats" --version 2>&1 | head -1) ($nats)"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/meta.txt"
 cat "$out/meta.txt"
@@ -233,60 +320,5 @@ for rep in $(seq "$reps"); do
 	done
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
-python3 - "$out/runs.csv" "$out/meta.txt" <<'PY' | tee "$out/summary.md"
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-print("".join("    " + l for l in open(sys.argv[2])))
-groups = {}
-for r in rows:
-    groups.setdefault((r["scenario"], r["profile"], r["kinds"]), []).append(r)
-
-def num(rs, f):
-    return [float(r[f]) for r in rs if r[f] not in ("", "None")]
-
-def med(v):
-    return statistics.median(v) if v else float("nan")
-
-def fmt(v):
-    if v != v:
-        return "n/a"
-    return "%.2fM" % (v / 1e6) if v >= 1e6 else "%.0fk" % (v / 1e3)
-
-label = {"pair_16": "1->1 across a route, 16 B", "pair_1k": "1->1 across a route, 1 KiB",
-         "fan3_16": "3-node fan-out (1 pub on node 0, 1 sub on each node), 16 B",
-         "fan3_1k": "3-node fan-out (1 pub on node 0, 1 sub on each node), 1 KiB"}
-print("| scenario | client | nodes | runs | delivered msg/s, median (min-max) | spread | "
-      "ratio to n..n | node CPU us/msg | lost / dup / out of order / closed | "
-      "others' CPU (cores) |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-faults = 0
-for (scen, prof, k), rs in groups.items():
-    rate = num(rs, "msgs_per_s")
-    base = med(num(groups.get((scen, prof, "n" * len(k)), []), "msgs_per_s"))
-    cpu = num(rs, "node_cpu_us_per_msg")
-    bad = [r for r in rs if r["exit"] not in ("0",) or r["nodes_alive"] != "1"]
-    f = [sum(int(float(r[x] or 0)) for r in rs) for x in ("lost", "duplicated", "out_of_order", "closed")]
-    faults += sum(f) + len(bad)
-    spread = (max(rate) - min(rate)) / med(rate) if rate else float("nan")
-    print("| %s | %s | %s | %d%s | %s (%s-%s) | %.0f%% | %.2f | %.3f | %s | %.2f |" % (
-        label.get(scen, scen), prof, k, len(rate),
-        "" if not bad else " (%d failed: exit %s)" % (len(bad), ",".join(r["exit"] for r in bad)),
-        fmt(med(rate)), fmt(min(rate) if rate else float("nan")),
-        fmt(max(rate) if rate else float("nan")), 100 * spread,
-        med(rate) / base if base == base and base else float("nan"), med(cpu),
-        " / ".join(str(x) for x in f), med(num(rs, "others_cores"))))
-print()
-print("Headline, ratio of medians ringbus / nats-server (worst ringbus run / best "
-      "nats-server run):")
-for scen in dict.fromkeys(r["scenario"] for r in rows):
-    for prof in dict.fromkeys(r["profile"] for r in rows):
-        n = len(next(iter(k for (s, p, k) in groups if s == scen)))
-        r = num(groups.get((scen, prof, "r" * n), []), "msgs_per_s")
-        s = num(groups.get((scen, prof, "n" * n), []), "msgs_per_s")
-        if r and s:
-            print("- %s, %s: %s %.2fx (%.2fx)" % (label.get(scen, scen), prof, "r" * n + "/" + "n" * n,
-                                                  med(r) / med(s), min(r) / max(s)))
-print()
-print("Faults over all runs (lost, duplicated, out of order, closed, failed runs): %d" % faults)
-PY
+summarize "$out"
 echo "cluster.sh: results in $out"
