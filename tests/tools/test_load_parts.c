@@ -1,10 +1,11 @@
 /* Unit tests of ringbus-load's parts: sequence tracking, who publishes and
- * subscribes to what (topo), and flag parsing. */
+ * subscribes to what (topo), flag parsing and interest probes. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
 #include "tools/load/flags.h"
+#include "tools/load/probe.h"
 #include "tools/load/topo.h"
 #include "tools/load/track.h"
 
@@ -327,4 +328,90 @@ Test(flags, blocking_client_has_a_thread_per_connection_and_its_own_options)
 	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--subs", "5000"), -EINVAL);
 	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--subject-prefix", "a.>"), -EINVAL);
 	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--subject-prefix", "a.b"), 0);
+}
+
+Test(flags, url_lists_split_on_commas_and_refuse_empty_or_bad_elements)
+{
+	struct load_endpoint e[3];
+	uint32_t n = 99;
+	cr_assert_eq(load_parse_url_list("nats://127.0.0.1:1", e, 3, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(e[0].url.port, "1");
+	cr_assert_str_eq(e[0].shown, "nats://127.0.0.1:1");
+	cr_assert_eq(load_parse_url_list("nats://a:1,b,nats://bob:pw@c:3", e, 3, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(e[0].url.host, "a");
+	cr_assert_str_eq(e[1].url.host, "b");
+	cr_assert_str_eq(e[1].url.port, "4222");
+	cr_assert_str_eq(e[2].url.user, "bob");
+	cr_assert_str_eq(e[2].url.pass, "pw");
+	cr_assert_str_eq(e[2].shown, "nats://bob:***@c:3", "the password is masked");
+	static const char *const refused[] = {
+	    "",        ",", "nats://a:1,", ",nats://a:1", "nats://a:1,,b", "nats://a:1,http://b:2",
+	    "a,b,c,d", /* more than the room given */
+	    NULL};
+	for (size_t i = 0; refused[i]; i++)
+		cr_assert_eq(load_parse_url_list(refused[i], e, 3, &n), -EINVAL, "'%s'",
+		             refused[i]);
+}
+
+Test(flags, sub_url_spreads_subscribers_over_the_list)
+{
+	struct load_config cfg;
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, NULL, NULL), 0);
+	cr_assert_eq(cfg.nsub_urls, 0);
+	cr_assert_eq(load_sub_endpoint(&cfg, 3), -1, "without --sub-url, --url");
+	const char *const three[] = {"--subs", "5", "--sub-url", "nats://h:1,nats://h:2,nats://h:3",
+	                             NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_PUBSUB, three), 0);
+	cr_assert_eq(cfg.nsub_urls, 3);
+	static const int want[] = {0, 1, 2, 0, 1};
+	for (uint32_t s = 0; s < 5; s++)
+		cr_assert_eq(load_sub_endpoint(&cfg, s), want[s], "subscriber %u", s);
+	cr_assert_eq(parse_list(&cfg, LOAD_BLOCKING, three), 0);
+	cr_assert_eq(cfg.nsub_urls, 3);
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--sub-url", "nats://h:1,"), -EINVAL);
+	/* a queue group hands each probe to one member: refused */
+	const char *const queue[] = {"--sub-url", "nats://h:2", "--queue", "q", NULL};
+	cr_assert_eq(parse_list(&cfg, LOAD_PUBSUB, queue), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_REQREP, "--sub-url", "nats://h:2"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_SUB, "--sub-url", "nats://h:2"), -EINVAL);
+}
+
+Test(probe, payload_round_trips_and_is_never_a_message)
+{
+	char line[64];
+	size_t n = probe_encode(line, sizeof(line), "load", 7);
+	cr_assert_eq(n, strlen("PUB load.7 8\r\n") + PROBE_LEN + 2);
+	cr_assert_eq(memcmp(line, "PUB load.7 8\r\nRLPB", 18), 0);
+	cr_assert_eq(memcmp(line + n - 2, "\r\n", 2), 0);
+	uint32_t k = 0;
+	cr_assert(probe_read(line + n - 2 - PROBE_LEN, PROBE_LEN, &k));
+	cr_assert_eq(k, 7);
+	cr_assert(PROBE_LEN < 16, "shorter than any ringbus-load payload");
+	cr_assert(!probe_read("RLPB\7\0\0\0x", PROBE_LEN + 1, &k));
+	cr_assert(!probe_read("RLPX\7\0\0\0", PROBE_LEN, &k));
+	cr_assert_eq(probe_encode(line, 12, "load", 7), 0, "too small a buffer");
+}
+
+Test(probe, a_subscriber_is_done_when_each_of_its_subjects_had_one)
+{
+	struct probe_seen s;
+	struct topo_set odd = {1, 2, 3}; /* subjects 1, 3, 5 */
+	cr_assert_eq(probe_seen_init(&s, &odd, false), 0);
+	cr_assert(!probe_seen_add(&s, 2), "not one of its subjects");
+	cr_assert(!probe_seen_add(&s, 7), "past its subjects");
+	cr_assert(!probe_seen_add(&s, 1));
+	cr_assert(!probe_seen_add(&s, 1), "a repeat counts once");
+	cr_assert(!probe_seen_add(&s, 5));
+	cr_assert(!probe_seen_done(&s));
+	cr_assert(probe_seen_add(&s, 3), "the last one completes the set");
+	cr_assert(probe_seen_done(&s));
+	cr_assert(!probe_seen_add(&s, 3), "true only once");
+	probe_seen_fini(&s);
+	/* a pattern is one interest: any probe will do */
+	cr_assert_eq(probe_seen_init(&s, &odd, true), 0);
+	cr_assert(probe_seen_add(&s, 4));
+	cr_assert(probe_seen_done(&s));
+	probe_seen_fini(&s);
 }

@@ -1,6 +1,7 @@
 /* ringbus-load and ringbus-load-blocking against a real server (nats-server
  * or ringbus, chosen by the integration harness): exact counts in the JSON
- * report, auth errors. */
+ * report, auth errors, and subscribers on another node of a cluster of two
+ * (--sub-url). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -168,5 +169,64 @@ Test(load_auth, refused_credentials_are_a_clear_error, .init = start_auth, .fini
 	cr_assert_eq(load_exec_run(&x, args_good), 0);
 	cr_assert_eq(x.status, 0, "exit %d: %s", x.status, x.err);
 	cr_assert_eq(load_exec_num(&x, NULL, "delivered"), 100);
+	load_exec_fini(&x);
+}
+
+/* ---- a cluster of two: publishers on srv, subscribers on node2 ---- */
+
+static struct harness_server node2;
+
+static void start_pair(void)
+{
+	int c1 = harness_free_port(), c2 = harness_free_port();
+	cr_assert(c1 > 0 && c2 > 0);
+	char l1[48], l2[48];
+	snprintf(l1, sizeof(l1), "nats://127.0.0.1:%d", c1);
+	snprintf(l2, sizeof(l2), "nats://127.0.0.1:%d", c2);
+	const char *const a1[] = {"--cluster", l1, "--cluster_name", "loadtest", NULL};
+	const char *const a2[] = {"--cluster",      l2,         "--routes", l1,
+	                          "--cluster_name", "loadtest", NULL};
+	struct harness_opts o1 = {.args = a1}, o2 = {.args = a2};
+	cr_assert_eq(harness_server_start(&srv, &o1), 0, "node 1 did not start");
+	cr_assert_eq(harness_server_start(&node2, &o2), 0, "node 2 did not start");
+}
+
+static void stop_pair(void)
+{
+	char why[256];
+	cr_assert_eq(harness_server_stop(&node2, why, sizeof(why)), 0, "node 2 stop: %s", why);
+	stop();
+}
+
+TestSuite(load_cluster, .init = start_pair, .fini = stop_pair);
+
+/* Interest crosses the route before the first counted message: none lost. */
+Test(load_cluster, subscribers_on_another_node_get_every_message)
+{
+	const char *args[] = {"pubsub", "--subs", "2",         "--msgs",  "50000",
+	                      "--size", "16",     "--sub-url", node2.url, NULL};
+	run_exact(args, 50000, 100000, true);
+	const char *blocking[] = {"--subs",   "2", "--msgs",    "50000",   "--size", "16",
+	                          "--window", "0", "--sub-url", node2.url, NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, blocking, 50000, 100000, true);
+}
+
+Test(load_cluster, subscribers_spread_over_a_list_of_nodes)
+{
+	char both[100];
+	snprintf(both, sizeof(both), "%s,%s", srv.url, node2.url);
+	const char *args[] = {"pubsub", "--subs", "3",         "--subjects", "4",
+	                      "--msgs", "40000",  "--sub-url", both,         NULL};
+	run_exact(args, 40000, 40000, true);
+	const char *blocking[] = {"--subs",        "3",      "--subjects", "4",  "--msgs", "40000",
+	                          "--sub-subject", "load.>", "--sub-url",  both, NULL};
+	run_exact_bin(RINGBUS_LOAD_BLOCKING_BIN, blocking, 40000, 120000, true);
+	struct load_exec x;
+	const char *json[] = {"pubsub", "--url", srv.url, "--sub-url", both, "--msgs", "100", NULL};
+	cr_assert_eq(load_exec_run(&x, json), 0);
+	cr_assert_eq(x.status, 0, "exit %d: %s", x.status, x.err);
+	cr_assert(load_exec_num(&x, NULL, "interest_wait_s") >= 0);
+	cJSON *urls = cJSON_GetObjectItem(x.json, "sub_urls");
+	cr_assert(cJSON_IsArray(urls) && cJSON_GetArraySize(urls) == 2);
 	load_exec_fini(&x);
 }

@@ -12,6 +12,7 @@
 #include "core/compiler.h"
 #include "tools/load/bconn.h"
 #include "tools/load/flags.h"
+#include "tools/load/hello.h"
 #include "tools/load/stats.h"
 #include "tools/load/topo.h"
 #include "tools/load/track.h"
@@ -25,10 +26,8 @@
  * use the atomics @stop, @stalled and @failed; @error is guarded by @lock. */
 struct bc_run {
 	const struct load_config *cfg;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	char *hello; /* the CONNECT line, heap */
-	uint32_t hello_len;
+	struct hello_target targets[HELLO_MAX_TARGETS]; /* --url, then each --sub-url */
+	uint32_t ntargets;
 	uint64_t start_ns, measure_ns, end_ns;
 	pthread_barrier_t go;
 	int stop;     /* atomic: subscribers leave their loops */

@@ -5,7 +5,7 @@
  * reports as ringbus-load pubsub; see docs/LOAD.md. This file: set-up, the
  * end of a run and the report; the threads are in blocking_roles.c. */
 #include <errno.h>
-#include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,28 +16,13 @@
 #include "core/clock.h"
 #include "tools/load/blocking.h"
 #include "tools/load/hello.h"
+#include "tools/load/probe.h"
 #include "tools/load/report.h"
 #include "tools/load/roles.h"
 
 #define BC_TICK_NS 5000000u /* the main thread's polling while draining */
 
 /* ---- set-up ---- */
-
-static int resolve(struct bc_run *run)
-{
-	const struct load_url *u = &run->cfg->url;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	struct addrinfo *ai = NULL;
-	int rc = getaddrinfo(u->host, u->port, &hints, &ai);
-	if (rc) {
-		bc_fail(run, "cannot resolve %s: %s", u->host, gai_strerror(rc));
-		return -EINVAL;
-	}
-	memcpy(&run->addr, ai->ai_addr, ai->ai_addrlen);
-	run->addrlen = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
 
 /* The SUB lines of @sub (heap, *@len bytes), or NULL when out of memory. */
 static char *sub_lines(const struct load_config *cfg, const struct bc_sub *sub, size_t *len)
@@ -76,9 +61,10 @@ static int open_sub(struct bc_run *run, struct bc_sub *sub, uint32_t index)
 	char *subs = sub_lines(cfg, sub, &len);
 	if (!subs)
 		return -ENOMEM;
-	int err =
-	    bconn_open(&sub->io, (const struct sockaddr *)&run->addr, run->addrlen, cfg->url_shown,
-	               run->hello, run->hello_len, subs, len, cfg->connect_timeout_ns, cfg->size);
+	const struct hello_target *to = hello_sub_target(run->targets, cfg, index);
+	int err = bconn_open(&sub->io, (const struct sockaddr *)&to->addr, to->addrlen, to->shown,
+	                     to->connect_line, to->connect_len, subs, len, cfg->connect_timeout_ns,
+	                     cfg->size);
 	free(subs);
 	if (!err)
 		err = bconn_timeouts(&sub->io, BC_POLL_NS, cfg->drain_ns);
@@ -117,13 +103,111 @@ static int open_pub(struct bc_run *run, struct bc_pub *pub, uint32_t index)
 			return -EINVAL;
 		pub->head_len[j] = (uint16_t)n;
 	}
-	int err =
-	    bconn_open(&pub->io, (const struct sockaddr *)&run->addr, run->addrlen, cfg->url_shown,
-	               run->hello, run->hello_len, NULL, 0, cfg->connect_timeout_ns, cfg->size);
+	const struct hello_target *to = &run->targets[0];
+	int err = bconn_open(&pub->io, (const struct sockaddr *)&to->addr, to->addrlen, to->shown,
+	                     to->connect_line, to->connect_len, NULL, 0, cfg->connect_timeout_ns,
+	                     cfg->size);
 	if (!err)
 		err = bconn_timeouts(&pub->io, cfg->drain_ns, cfg->drain_ns);
 	if (err)
 		bc_fail(run, "publisher %u: %s", index, pub->io.error);
+	return err;
+}
+
+/* ---- interest across servers (--sub-url) ---- */
+
+/* What a subscriber's reads during probing go to. */
+struct probe_ctx {
+	struct probe_seen *seen;
+	uint32_t *left; /* subscribers still waiting for a probe */
+};
+
+static void probe_msg(void *arg, struct proto_span body, uint64_t now)
+{
+	(void)now;
+	struct probe_ctx *ctx = arg;
+	uint32_t k;
+	if (probe_read(body.ptr, (uint32_t)body.len, &k) && probe_seen_add(ctx->seen, k))
+		(*ctx->left)--;
+}
+
+/* One probe on each of @pub's subjects, flushed. 0 or as bconn_flush. */
+static int pub_probe(struct bc_pub *pub)
+{
+	const char *prefix = pub->run->cfg->prefix;
+	for (uint32_t j = 0; j < pub->subj.count; j++) {
+		char *dst;
+		int err = bconn_reserve(&pub->io, BC_HEAD_MAX, &dst);
+		if (err)
+			return err;
+		bconn_commit(&pub->io, (uint32_t)probe_encode(dst, BC_HEAD_MAX, prefix,
+		                                              topo_nth(&pub->subj, j)));
+	}
+	return bconn_flush(&pub->io);
+}
+
+/* Before any thread runs, on the main thread: every publisher probes each
+ * of its subjects every PROBE_EVERY_NS until every subscriber has had a
+ * probe on each of its own (its interest has reached the publishers'
+ * server), within --connect-timeout. Returns 0, or -errno with the run
+ * failed. */
+static int wait_interest(struct bc_run *run, double *waited_s)
+{
+	const struct load_config *cfg = run->cfg;
+	struct probe_seen *seen = calloc(cfg->subs, sizeof(*seen));
+	struct pollfd *pfd = calloc(cfg->subs, sizeof(*pfd));
+	uint32_t *who = calloc(cfg->subs, sizeof(*who));
+	int err = seen && pfd && who ? 0 : -ENOMEM;
+	for (uint32_t s = 0; !err && s < cfg->subs; s++)
+		err = probe_seen_init(&seen[s], &run->subs[s].subj, cfg->sub_subject[0] != 0);
+	if (err)
+		bc_fail(run, "out of memory");
+	uint64_t t0 = clock_now_ns(), next = t0;
+	uint32_t left = cfg->subs;
+	while (!err && left) {
+		uint64_t now = clock_now_ns();
+		if (now - t0 > cfg->connect_timeout_ns) {
+			bc_fail(
+			    run,
+			    "interest did not cross: %u of %u subscribers had probes from the "
+			    "publishers on %s after %.1f s (are --url and --sub-url one cluster?)",
+			    cfg->subs - left, cfg->subs, cfg->url_shown,
+			    (double)cfg->connect_timeout_ns / 1e9);
+			err = -ETIMEDOUT;
+			break;
+		}
+		for (uint32_t p = 0; now >= next && !err && p < cfg->pubs; p++)
+			if ((err = pub_probe(&run->pubs[p])))
+				bc_fail(run, "publisher %u: %s", p, run->pubs[p].io.error);
+		if (now >= next)
+			next = now + PROBE_EVERY_NS;
+		nfds_t n = 0;
+		for (uint32_t s = 0; s < cfg->subs; s++)
+			if (!probe_seen_done(&seen[s])) {
+				pfd[n] =
+				    (struct pollfd){.fd = run->subs[s].io.fd, .events = POLLIN};
+				who[n++] = s;
+			}
+		int ready = err ? 0 : poll(pfd, n, (int)((next - now) / 1000000u) + 1);
+		for (nfds_t i = 0; ready > 0 && !err && i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			struct bc_sub *sub = &run->subs[who[i]];
+			struct probe_ctx ctx = {&seen[who[i]], &left};
+			ssize_t got = bconn_read(&sub->io, probe_msg, &ctx);
+			if (got > 0 || got == -EAGAIN)
+				continue;
+			bc_fail(run, "subscriber %u: %s", who[i],
+			        got ? sub->io.error : "the server closed the connection");
+			err = got ? (int)got : -EPIPE;
+		}
+	}
+	*waited_s = (double)(clock_now_ns() - t0) / 1e9;
+	for (uint32_t s = 0; seen && s < cfg->subs; s++)
+		probe_seen_fini(&seen[s]);
+	free(seen);
+	free(pfd);
+	free(who);
 	return err;
 }
 
@@ -288,7 +372,7 @@ static void teardown(struct bc_run *run)
 	}
 	free(run->pubs);
 	free(run->subs);
-	free(run->hello);
+	hello_targets_fini(run->targets, run->ntargets);
 	pthread_mutex_destroy(&run->lock);
 }
 
@@ -325,17 +409,22 @@ int main(int argc, char **argv)
 	int status = 1;
 	run.pubs = calloc(cfg.pubs, sizeof(*run.pubs));
 	run.subs = calloc(cfg.subs ? cfg.subs : 1, sizeof(*run.subs));
-	run.hello = hello_connect_line(&cfg.url, "ringbus-load-blocking", &run.hello_len);
-	if (!run.pubs || !run.subs || !run.hello || load_stats_init(&res.total)) {
+	if (!run.pubs || !run.subs || load_stats_init(&res.total)) {
 		fprintf(stderr, "ringbus-load-blocking: out of memory\n");
 		goto out;
 	}
+	char why[300];
+	int err = hello_targets_init(run.targets, &run.ntargets, &cfg, "ringbus-load-blocking", why,
+	                             sizeof(why));
+	if (err)
+		bc_fail(&run, "%s", why);
 	/* Subscribers first: every SUB is in place before anything is published. */
-	int err = resolve(&run);
 	for (uint32_t s = 0; !err && s < cfg.subs; s++)
 		err = open_sub(&run, &run.subs[s], s);
 	for (uint32_t p = 0; !err && p < cfg.pubs; p++)
 		err = open_pub(&run, &run.pubs[p], p);
+	if (!err && cfg.nsub_urls)
+		err = wait_interest(&run, &res.interest_wait_s);
 	struct rusage r0, r1;
 	memset(&r0, 0, sizeof(r0));
 	memset(&r1, 0, sizeof(r1));

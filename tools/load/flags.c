@@ -41,6 +41,7 @@ enum opt_id {
 	OPT_SUB_SUBJECT,
 	OPT_STREAM_PER_PUB,
 	OPT_PUB_PER_PUB,
+	OPT_SUB_URL,
 };
 
 static const struct option options[] = {
@@ -72,14 +73,15 @@ static const struct option options[] = {
     {"sub-subject", required_argument, NULL, OPT_SUB_SUBJECT},
     {"stream-per-pub", no_argument, NULL, OPT_STREAM_PER_PUB},
     {"pub-subject-per-pub", no_argument, NULL, OPT_PUB_PER_PUB},
+    {"sub-url", required_argument, NULL, OPT_SUB_URL},
     {NULL, 0, NULL, 0},
 };
 
 /* Options each mode accepts besides the common ones. */
-static const int mode_opts[][16] = {
+static const int mode_opts[][20] = {
     [LOAD_PUBSUB] = {OPT_PUBS, OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_QUEUE,
                      OPT_RATE, OPT_WINDOW, OPT_SEND_WINDOW, OPT_THREADS, OPT_SUB_SUBJECT,
-                     OPT_STREAM_PER_PUB, OPT_PUB_PER_PUB, 0},
+                     OPT_STREAM_PER_PUB, OPT_PUB_PER_PUB, OPT_SUB_URL, 0},
     [LOAD_REQREP] = {OPT_CLIENTS, OPT_RESPONDERS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN,
                      OPT_RATE, OPT_INFLIGHT, OPT_SEND_WINDOW, OPT_THREADS, 0},
     [LOAD_PUB] = {OPT_PUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_RATE, OPT_WINDOW, OPT_ID_BASE,
@@ -87,7 +89,7 @@ static const int mode_opts[][16] = {
     [LOAD_SUB] = {OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_QUEUE, OPT_IDLE, OPT_THREADS,
                   OPT_SUB_SUBJECT, 0},
     [LOAD_BLOCKING] = {OPT_PUBS, OPT_SUBS, OPT_MSGS, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_QUEUE,
-                       OPT_RATE, OPT_WINDOW, OPT_SUB_SUBJECT, OPT_PUB_PER_PUB, 0},
+                       OPT_RATE, OPT_WINDOW, OPT_SUB_SUBJECT, OPT_PUB_PER_PUB, OPT_SUB_URL, 0},
 };
 
 static const int common_opts[] = {OPT_URL,  OPT_SIZE,  OPT_SUBJECTS,        OPT_PREFIX, OPT_JSON,
@@ -243,17 +245,37 @@ int load_parse_url(const char *s, struct load_url *url)
 	return 0;
 }
 
-static void shown_url(struct load_config *cfg)
+void load_url_show(const struct load_url *u, char *dst, size_t cap)
 {
-	const struct load_url *u = &cfg->url;
 	char cred[160] = "";
 	if (u->user[0])
 		snprintf(cred, sizeof(cred), "%s%s@", u->user, u->pass[0] ? ":***" : "");
 	else if (u->token[0])
 		strcpy(cred, "***@");
 	bool v6 = strchr(u->host, ':') != NULL;
-	snprintf(cfg->url_shown, sizeof(cfg->url_shown), "nats://%s%s%s%s:%s", cred, v6 ? "[" : "",
-	         u->host, v6 ? "]" : "", u->port);
+	snprintf(dst, cap, "nats://%s%s%s%s:%s", cred, v6 ? "[" : "", u->host, v6 ? "]" : "",
+	         u->port);
+}
+
+int load_parse_url_list(const char *s, struct load_endpoint *out, uint32_t cap, uint32_t *n)
+{
+	*n = 0;
+	for (const char *p = s;; p++) {
+		size_t len = strcspn(p, ",");
+		char one[1024];
+		if (!len || len >= sizeof(one) || *n >= cap)
+			return -EINVAL;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		struct load_endpoint *e = &out[*n];
+		if (load_parse_url(one, &e->url))
+			return -EINVAL;
+		load_url_show(&e->url, e->shown, sizeof(e->shown));
+		(*n)++;
+		p += len;
+		if (!*p)
+			return 0;
+	}
 }
 
 static void defaults(struct load_config *cfg, enum load_mode mode)
@@ -328,6 +350,10 @@ static int apply(struct load_config *cfg, int id, const char *val, struct given 
 	switch (id) {
 	case OPT_URL:
 		return load_parse_url(val, &cfg->url) ? bad(cfg, name, val) : 0;
+	case OPT_SUB_URL:
+		return load_parse_url_list(val, cfg->sub_urls, LOAD_MAX_SUB_URLS, &cfg->nsub_urls)
+		           ? bad(cfg, name, val)
+		           : 0;
 	case OPT_PUBS:
 		return set_u32(cfg, name, val, &cfg->pubs, 0, 1000000);
 	case OPT_SUBS:
@@ -467,12 +493,18 @@ static int check(struct load_config *cfg, const struct given *g)
 	}
 	if (check_subjects(cfg, g))
 		return -EINVAL;
+	if (cfg->nsub_urls && cfg->queue[0]) {
+		/* the interest check waits for a probe at every subscriber, and a
+		 * queue group hands each probe to one member */
+		fprintf(stderr, "%s: --sub-url does not go with --queue\n", prog);
+		return -EINVAL;
+	}
 	if (cfg->mode == LOAD_BLOCKING) /* one thread per connection */
 		cfg->threads = (uint32_t)conns;
 	if (cfg->threads > conns)
 		cfg->threads = (uint32_t)(conns ? conns : 1);
 	cfg->progress = !cfg->quiet && isatty(STDERR_FILENO) && cfg->mode != LOAD_BLOCKING;
-	shown_url(cfg);
+	load_url_show(&cfg->url, cfg->url_shown, sizeof(cfg->url_shown));
 	return 0;
 }
 

@@ -26,11 +26,25 @@ struct load_url {
 	char token[256];
 };
 
+#define LOAD_URL_SHOWN    480u
+#define LOAD_MAX_SUB_URLS 16u
+
+/* A server to connect to: its URL and how it is printed (credentials
+ * masked). Read-only after parsing. */
+struct load_endpoint {
+	struct load_url url;
+	char shown[LOAD_URL_SHOWN];
+};
+
 /* Everything a run needs. Read-only after load_flags_parse(). */
 struct load_config {
 	enum load_mode mode;
 	struct load_url url;
-	char url_shown[480]; /* the URL with any password or token masked */
+	char url_shown[LOAD_URL_SHOWN]; /* the URL with any password or token masked */
+	/* --sub-url: subscriber s connects to sub_urls[s mod nsub_urls]; with
+	 * none, to --url. Publishers always connect to --url. */
+	struct load_endpoint sub_urls[LOAD_MAX_SUB_URLS];
+	uint32_t nsub_urls;
 	uint32_t pubs;
 	uint32_t subs;
 	uint32_t clients;
@@ -88,5 +102,19 @@ RB_MUST_CHECK int load_parse_count(const char *s, double *out);
 RB_MUST_CHECK int load_parse_size(const char *s, uint64_t *bytes);
 /* The URL forms above; fills @url (port defaults to 4222). */
 RB_MUST_CHECK int load_parse_url(const char *s, struct load_url *url);
+/* A comma-separated list of such URLs ("nats://a:1,nats://b:2"), at most
+ * @cap of them, none empty: fills @out[0..*@n-1], shown forms included.
+ * Returns 0 or -EINVAL (a bad or empty element, or more than @cap). A comma
+ * always separates: credentials in a list cannot contain one. */
+RB_MUST_CHECK int load_parse_url_list(const char *s, struct load_endpoint *out, uint32_t cap,
+                                      uint32_t *n);
+/* Writes @url as printed (nats://user:***@host:port) into @dst. */
+void load_url_show(const struct load_url *url, char *dst, size_t cap);
+
+/* The index into cfg->sub_urls of subscriber @s's server, or -1 for --url. */
+static inline int load_sub_endpoint(const struct load_config *cfg, uint32_t s)
+{
+	return cfg->nsub_urls ? (int)(s % cfg->nsub_urls) : -1;
+}
 
 #endif /* TOOLS_LOAD_FLAGS_H */

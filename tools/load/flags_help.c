@@ -37,6 +37,15 @@ static const char sub_subject_help[] =
     "  --sub-subject PATTERN  every subscriber subscribes to PATTERN (e.g. 'load.>')\n"
     "                         instead of its share of the K subjects\n";
 
+static const char sub_url_help[] =
+    "  --sub-url URL[,URL...] subscribers connect here instead of --url (publishers\n"
+    "                         stay on --url): subscriber s to the (s mod n)-th URL,\n"
+    "                         e.g. other nodes of a cluster. Before the run each\n"
+    "                         publisher sends a short probe on each of its subjects\n"
+    "                         every 10 ms until every subscriber has had one on\n"
+    "                         each of its subjects (interest has crossed the\n"
+    "                         routes; within --connect-timeout). Not with --queue\n";
+
 static const char per_pub_help[] =
     "  --pub-subject-per-pub  publisher p publishes only on P.p (K = P)\n";
 
@@ -79,6 +88,7 @@ void load_flags_usage(enum load_mode mode, FILE *out)
 		fputs("                         (implies --stream-per-pub)\n", out);
 		fputs(stream_help, out);
 		fputs(per_pub_help, out);
+		fputs(sub_url_help, out);
 		break;
 	case LOAD_REQREP:
 		fputs("usage: ringbus-load reqrep [--clients C] [--responders R] (--rate R |\n"
@@ -174,6 +184,7 @@ void load_flags_usage(enum load_mode mode, FILE *out)
 		    out);
 		fputs(sub_subject_help, out);
 		fputs(per_pub_help, out);
+		fputs(sub_url_help, out);
 		fputs(common_help, out);
 		fputs(blocking_exit_help, out);
 		return;

@@ -310,8 +310,8 @@ static void arm_recv(struct load_conn *c)
 
 static void start_connect(struct load_conn *c)
 {
-	struct load_run *run = c->t->run;
-	c->fd = socket(run->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	const struct hello_target *to = c->target;
+	c->fd = socket(to->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (c->fd < 0) {
 		loop_conn_fail(c, "socket: %s", strerror(errno));
 		return;
@@ -320,7 +320,7 @@ static void start_connect(struct load_conn *c)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->state = CONN_CONNECTING;
 	struct io_uring_sqe *sqe = get_sqe(c->t);
-	io_uring_prep_connect(sqe, c->fd, (const struct sockaddr *)&run->addr, run->addrlen);
+	io_uring_prep_connect(sqe, c->fd, (const struct sockaddr *)&to->addr, to->addrlen);
 	io_uring_sqe_set_data64(sqe, ud_make(OP_CONNECT, c));
 }
 
@@ -348,7 +348,7 @@ static void on_info(struct load_conn *c, const struct proto_frame *f)
 		               info.max_payload);
 		return;
 	}
-	if (!loop_write(c, run->connect_line, run->connect_len)) {
+	if (!loop_write(c, c->target->connect_line, c->target->connect_len)) {
 		loop_conn_fail(c, "CONNECT does not fit the output buffer");
 		return;
 	}
@@ -486,8 +486,7 @@ static void on_connect(struct load_conn *c, int res)
 	if (c->state == CONN_CLOSED)
 		return;
 	if (res < 0) {
-		struct load_run *run = c->t->run;
-		loop_conn_fail(c, "cannot connect to %s: %s%s", run->cfg->url_shown, strerror(-res),
+		loop_conn_fail(c, "cannot connect to %s: %s%s", c->target->shown, strerror(-res),
 		               res == -ECONNREFUSED ? " (is a NATS server listening there?)" : "");
 		return;
 	}
@@ -556,7 +555,7 @@ void *loop_thread_main(void *arg)
 		/* Woken by a completion before the end of a timed wait: paced
 		 * senders keep to the wait (see below). */
 		bool early = now < t->wake_at;
-		if (phase >= PHASE_RUN) {
+		if (phase >= PHASE_PROBE) { /* only pubsub's publishers probe */
 			for (uint32_t i = 0; i < t->npumped; i++) {
 				struct load_conn *c = t->pumped[i];
 				if (c->state != CONN_READY)

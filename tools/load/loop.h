@@ -15,6 +15,7 @@
 
 struct load_run;
 struct load_conn;
+struct hello_target;
 
 enum load_role {
 	ROLE_PUB = 0,
@@ -52,7 +53,8 @@ struct load_conn {
 	void *role_state; /* owned by the role module */
 	enum load_role role;
 	enum load_conn_state state;
-	uint32_t index; /* within its role */
+	const struct hello_target *target; /* the server it dials; set before the threads start */
+	uint32_t index;                    /* within its role */
 	uint32_t slot;
 	uint32_t gen;
 	int fd;

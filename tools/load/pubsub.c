@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tools/load/payload.h"
+#include "tools/load/probe.h"
 #include "tools/load/roles.h"
 #include "tools/load/topo.h"
 #include "tools/load/track.h"
@@ -40,7 +41,8 @@ struct load_pub {
 	bool ping_owed;      /* a window PING did not fit: send it first */
 	bool finishing;      /* the final PING is out */
 	bool done;
-	char *heads; /* "PUB <subject> <size>\r\n" per subject, PUB_HEAD_MAX apart */
+	uint64_t probe_at; /* PHASE_PROBE: when its next probes leave */
+	char *heads;       /* "PUB <subject> <size>\r\n" per subject, PUB_HEAD_MAX apart */
 	uint8_t *head_len;
 };
 
@@ -50,7 +52,8 @@ struct load_sub {
 	struct topo_set subj; /* unused with --sub-subject */
 	struct track track;
 	bool subscribed;
-	uint64_t foreign; /* messages without a ringbus-load header */
+	uint64_t foreign;         /* messages without a ringbus-load header */
+	struct probe_seen probes; /* --sub-url: which subjects have had a probe */
 };
 
 /* run->roles for the pubsub family. */
@@ -112,8 +115,11 @@ static int prepare(struct load_run *run)
 		return -EINVAL;
 	}
 	for (uint32_t s = 0; s < st->nsubs; s++) {
-		st->subs[s].index = s;
-		st->subs[s].subj = topo_spread(cfg->subjects, st->nsubs, s, false);
+		struct load_sub *sub = &st->subs[s];
+		sub->index = s;
+		sub->subj = topo_spread(cfg->subjects, st->nsubs, s, false);
+		if (probe_seen_init(&sub->probes, &sub->subj, cfg->sub_subject[0] != 0))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -233,12 +239,33 @@ static uint64_t pub_finish(struct load_conn *c, struct load_pub *pub)
 	return UINT64_MAX;
 }
 
+/* PHASE_PROBE: a probe on each of its subjects every PROBE_EVERY_NS (what
+ * does not fit now leaves with the next round). */
+static uint64_t pub_probe(struct load_conn *c, struct load_pub *pub, uint64_t now)
+{
+	if (now < pub->probe_at)
+		return pub->probe_at;
+	const char *prefix = c->t->run->cfg->prefix;
+	for (uint32_t j = 0; j < pub->subj.count; j++) {
+		char *dst = loop_reserve(c, PUB_HEAD_MAX);
+		size_t n =
+		    dst ? probe_encode(dst, PUB_HEAD_MAX, prefix, topo_nth(&pub->subj, j)) : 0;
+		if (!n)
+			break;
+		loop_commit(c, (uint32_t)n);
+	}
+	pub->probe_at = now + PROBE_EVERY_NS;
+	return pub->probe_at;
+}
+
 static uint64_t pub_pump(struct load_conn *c, uint64_t now)
 {
 	struct load_pub *pub = c->role_state;
 	struct load_run *run = c->t->run;
 	if (pub->finishing)
 		return UINT64_MAX;
+	if (run_phase(run) < PHASE_RUN)
+		return pub_probe(c, pub, now);
 	if (!pub->t0)
 		pub->t0 = run->start_ns + (uint64_t)(pub->period_ns * pub->index /
 		                                     (run->cfg->pubs ? run->cfg->pubs : 1));
@@ -339,7 +366,11 @@ static void sub_msg(struct load_conn *c, const struct proto_frame *f, struct pro
 	struct load_sub *sub = c->role_state;
 	struct payload_hdr h;
 	if (!payload_read(payload.ptr, payload.len, &h)) {
-		sub->foreign++;
+		uint32_t k;
+		if (!probe_read(payload.ptr, payload.len, &k))
+			sub->foreign++;
+		else if (probe_seen_add(&sub->probes, k))
+			run_sub_probed(c->t->run);
 		return;
 	}
 	int v = track_seen(&sub->track, h.stream, h.seq);
@@ -479,8 +510,10 @@ static void release(struct load_run *run)
 		free(st->pubs[p].heads);
 		free(st->pubs[p].head_len);
 	}
-	for (uint32_t s = 0; s < st->nsubs && st->subs; s++)
+	for (uint32_t s = 0; s < st->nsubs && st->subs; s++) {
 		track_fini(&st->subs[s].track);
+		probe_seen_fini(&st->subs[s].probes);
+	}
 	free(st->pubs);
 	free(st->subs);
 	free(st->filler);

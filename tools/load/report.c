@@ -141,6 +141,14 @@ void report_summary(FILE *out, const struct load_config *cfg, const struct load_
 	        cfg->pub_subject_per_pub ? " (one per publisher)" : "", cfg->size, cfg->threads,
 	        cfg->threads == 1 ? "" : "s",
 	        cfg->mode == LOAD_BLOCKING ? " (one per connection, blocking sockets)" : "");
+	if (cfg->nsub_urls) {
+		fprintf(out, "  subscribers on");
+		for (uint32_t i = 0; i < cfg->nsub_urls; i++)
+			fprintf(out, "%s %s", i ? "," : "", cfg->sub_urls[i].shown);
+		fprintf(out, "%s; interest crossed in %.3f s\n",
+		        cfg->nsub_urls > 1 ? " (subscriber s on the (s mod n)-th)" : "",
+		        res->interest_wait_s);
+	}
 	if (cfg->sub_subject[0])
 		fprintf(out, "  every subscriber on %s\n", cfg->sub_subject);
 	if (cfg->stream_per_pub || cfg->mode == LOAD_BLOCKING)
@@ -311,6 +319,13 @@ static cJSON *result_json(const struct load_config *cfg, const struct load_resul
 	cJSON_AddStringToObject(o, "version", RINGBUS_VERSION);
 	cJSON_AddStringToObject(o, "mode", load_mode_name(cfg->mode));
 	cJSON_AddStringToObject(o, "url", cfg->url_shown);
+	if (cfg->nsub_urls) {
+		cJSON *urls = cJSON_AddArrayToObject(o, "sub_urls");
+		for (uint32_t i = 0; urls && i < cfg->nsub_urls; i++)
+			cJSON_AddItemToArray(urls, cJSON_CreateString(cfg->sub_urls[i].shown));
+	} else {
+		cJSON_AddNullToObject(o, "sub_urls");
+	}
 	cJSON_AddStringToObject(o, "server_version",
 	                        res->server_version ? res->server_version : "");
 	cJSON_AddItemToObject(o, "config", config_json(cfg));
@@ -319,6 +334,10 @@ static cJSON *result_json(const struct load_config *cfg, const struct load_resul
 		return o;
 	}
 	cJSON_AddNullToObject(o, "error");
+	if (cfg->nsub_urls)
+		cJSON_AddNumberToObject(o, "interest_wait_s", res->interest_wait_s);
+	else
+		cJSON_AddNullToObject(o, "interest_wait_s");
 	cJSON_AddBoolToObject(o, "closed_loop", cfg->rate <= 0);
 	cJSON_AddNumberToObject(o, "sent", (double)s->sent);
 	cJSON_AddNumberToObject(o, "delivered", (double)s->delivered);

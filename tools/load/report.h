@@ -47,8 +47,9 @@ struct load_result {
 	bool target_missed;
 	double cpu_user_s;
 	double cpu_sys_s;
-	bool stalled;         /* no progress for --drain: ended early */
-	bool drain_timed_out; /* deliveries still missing at the end of --drain */
+	bool stalled;           /* no progress for --drain: ended early */
+	bool drain_timed_out;   /* deliveries still missing at the end of --drain */
+	double interest_wait_s; /* --sub-url: probing until interest had crossed */
 	const char *server_version;
 	const char *error; /* NULL on success */
 };

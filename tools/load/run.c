@@ -3,7 +3,6 @@
 #include "tools/load/run.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 
 #include "core/clock.h"
 #include "tools/load/hello.h"
+#include "tools/load/probe.h"
 #include "tools/load/report.h"
 #include "tools/load/roles.h"
 
@@ -47,24 +47,12 @@ static void sleep_ns(uint64_t ns)
 
 static int resolve(struct load_run *run)
 {
-	const struct load_url *u = &run->cfg->url;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	struct addrinfo *ai = NULL;
-	int rc = getaddrinfo(u->host, u->port, &hints, &ai);
-	if (rc) {
-		fprintf(stderr, "ringbus-load: cannot resolve %s: %s\n", u->host, gai_strerror(rc));
-		return -EINVAL;
-	}
-	memcpy(&run->addr, ai->ai_addr, ai->ai_addrlen);
-	run->addrlen = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
-static int build_connect(struct load_run *run)
-{
-	run->connect_line = hello_connect_line(&run->cfg->url, "ringbus-load", &run->connect_len);
-	return run->connect_line ? 0 : -ENOMEM;
+	char err[300];
+	int rc = hello_targets_init(run->targets, &run->ntargets, run->cfg, "ringbus-load", err,
+	                            sizeof(err));
+	if (rc)
+		fprintf(stderr, "ringbus-load: %s\n", err);
+	return rc;
 }
 
 static void raise_nofile(uint64_t need)
@@ -121,7 +109,11 @@ static int build_threads(struct load_run *run)
 		uint32_t count = mops->count(run, order[r]);
 		for (uint32_t i = 0; !err && i < count; i++, next++) {
 			struct load_thread *t = &run->threads[next % n];
-			err = mops->attach(run, &t->conns[per[next % n]++], order[r], i);
+			struct load_conn *c = &t->conns[per[next % n]++];
+			c->target = order[r] == ROLE_SUB
+			                ? hello_sub_target(run->targets, run->cfg, i)
+			                : &run->targets[0];
+			err = mops->attach(run, c, order[r], i);
 		}
 	}
 	free(per);
@@ -147,6 +139,33 @@ static int wait_ready(struct load_run *run)
 	return -EIO;
 }
 
+/* With --sub-url: lets the publishers probe until every subscriber has had a
+ * probe on each of its subjects, i.e. its interest has reached the
+ * publishers' server. Returns 0, or -ETIMEDOUT / -EIO with the run failed. */
+static int wait_interest(struct load_run *run, double *waited_s)
+{
+	const struct load_config *cfg = run->cfg;
+	uint64_t t0 = clock_now_ns(), deadline = t0 + cfg->connect_timeout_ns;
+	set_phase(run, PHASE_PROBE);
+	while (!run_failed(run)) {
+		uint32_t got = __atomic_load_n(&run->probed, __ATOMIC_ACQUIRE);
+		if (got >= cfg->subs) {
+			*waited_s = (double)(clock_now_ns() - t0) / 1e9;
+			return 0;
+		}
+		if (clock_now_ns() > deadline) {
+			run_fail(
+			    run,
+			    "interest did not cross: %u of %u subscribers had probes from the "
+			    "publishers on %s after %.1f s (are --url and --sub-url one cluster?)",
+			    got, cfg->subs, cfg->url_shown, (double)cfg->connect_timeout_ns / 1e9);
+			return -ETIMEDOUT;
+		}
+		sleep_ns(1000000);
+	}
+	return -EIO;
+}
+
 /* Main-thread view of a run in progress. */
 struct watch {
 	uint64_t last_print;
@@ -161,7 +180,7 @@ struct watch {
 static void watch_tick(struct load_run *run, struct watch *w, uint64_t now, uint64_t *sent,
                        uint64_t *delivered)
 {
-	bool print = run->cfg->progress && now - w->last_print >= 1000000000u;
+	bool print = run->cfg->progress && now >= w->last_print + 1000000000u;
 	snapshot_sum(run, sent, delivered, print ? &w->lat : NULL);
 	if (*sent + *delivered != w->last_total) {
 		w->last_total = *sent + *delivered;
@@ -202,11 +221,11 @@ static void drive(struct load_run *run, struct load_result *res)
 				break;
 			if (want != ROLES_UNKNOWN && delivered >= want)
 				break;
-			if (now - w.last_change >= cfg->idle_ns)
+			if (now >= w.last_change + cfg->idle_ns)
 				break;
 			continue;
 		}
-		if (now - w.last_change >= cfg->drain_ns) {
+		if (now >= w.last_change + cfg->drain_ns) {
 			res->stalled = true;
 			goto out;
 		}
@@ -246,7 +265,7 @@ static void teardown(struct load_run *run)
 		loop_thread_fini(&run->threads[i]);
 	free(run->threads);
 	mode_ops(run->cfg)->release(run);
-	free(run->connect_line);
+	hello_targets_fini(run->targets, run->ntargets);
 	pthread_mutex_destroy(&run->lock);
 }
 
@@ -277,7 +296,7 @@ int run_main(const struct load_config *cfg)
 	struct load_result res;
 	memset(&res, 0, sizeof(res));
 	int status = 1;
-	if (resolve(&run) || build_connect(&run) || mops->prepare(&run))
+	if (resolve(&run) || mops->prepare(&run))
 		goto out_teardown;
 	run.nsenders = mops->count(&run, ROLE_PUB) + mops->count(&run, ROLE_REQ);
 	for (enum load_role r = ROLE_PUB; r <= ROLE_REP; r++)
@@ -296,9 +315,12 @@ int run_main(const struct load_config *cfg)
 	struct rusage r0, r1;
 	memset(&r0, 0, sizeof(r0));
 	memset(&r1, 0, sizeof(r1));
-	if (!wait_ready(&run)) {
+	bool probe = cfg->nsub_urls && cfg->mode == LOAD_PUBSUB;
+	if (!wait_ready(&run) && (!probe || !wait_interest(&run, &res.interest_wait_s))) {
+		/* a probing publisher may sleep up to PROBE_EVERY_NS: it wakes
+		 * before the schedules start */
 		uint64_t now = clock_now_ns();
-		run.start_ns = now + RUN_START_DELAY;
+		run.start_ns = now + RUN_START_DELAY + (probe ? PROBE_EVERY_NS : 0);
 		run.measure_ns = run.start_ns + cfg->warmup_ns;
 		if (cfg->duration_ns && cfg->mode != LOAD_SUB)
 			run.end_ns = run.measure_ns + cfg->duration_ns;

@@ -11,27 +11,31 @@
 
 #include "core/compiler.h"
 #include "tools/load/flags.h"
+#include "tools/load/hello.h"
 #include "tools/load/loop.h"
 
 enum load_phase {
 	PHASE_CONNECT = 0, /* connecting, handshakes, subscriptions */
+	PHASE_PROBE,       /* pubsub with --sub-url: publishers send interest probes */
 	PHASE_RUN,         /* senders send */
 	PHASE_DRAIN,       /* senders done; waiting for the last deliveries */
 	PHASE_STOP,        /* threads leave their loops */
 };
 
-/* Owner: the main thread; threads read it. @phase, @ready, @senders_done and
- * @failed are atomics; the clock anchors are written before the release
- * store of PHASE_RUN and read after the threads' acquire load of it. */
+/* Owner: the main thread; threads read it. @phase, @ready, @probed,
+ * @senders_done and @failed are atomics; the clock anchors are written before
+ * the release store of PHASE_RUN and read after the threads' acquire load of
+ * it. */
 struct load_run {
 	const struct load_config *cfg;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	struct hello_target targets[HELLO_MAX_TARGETS]; /* read-only once threads run */
+	uint32_t ntargets;
 	int phase;
 	uint64_t start_ns;     /* senders' schedules start here */
 	uint64_t measure_ns;   /* start + warm-up: figures count from here */
 	uint64_t end_ns;       /* senders stop producing here (UINT64_MAX: by count) */
 	uint32_t ready;        /* connections ready to run */
+	uint32_t probed;       /* subscribers a probe reached on each of their subjects */
 	uint32_t senders_done; /* senders finished and flushed */
 	uint32_t nsenders;
 	uint32_t nconns;
@@ -44,8 +48,6 @@ struct load_run {
 		uint32_t max_payload;
 		bool seen;
 	} server;
-	char *connect_line; /* "CONNECT {...}\r\nPING\r\n", the same for every connection */
-	uint32_t connect_len;
 	struct load_thread *threads;
 	uint32_t nthreads;
 	void *roles; /* the subcommand's role module state */
@@ -68,6 +70,13 @@ static inline bool run_failed(const struct load_run *run)
 static inline void run_conn_ready(struct load_run *run)
 {
 	__atomic_fetch_add(&run->ready, 1, __ATOMIC_RELEASE); /* pairs with the main wait */
+}
+
+/* A subscriber has had a probe on each of its subjects (pairs with the
+ * main thread's wait). */
+static inline void run_sub_probed(struct load_run *run)
+{
+	__atomic_fetch_add(&run->probed, 1, __ATOMIC_RELEASE);
 }
 
 /* A sender finished and its last PING was answered. Its counters must be
