@@ -21,7 +21,8 @@ int64_t proto_parse_size(struct proto_span f)
 }
 
 /* Byte classes for splitting arguments: 1 blank, 2 carriage return or newline. */
-static const uint8_t sep_class[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 2, ['\n'] = 2};
+const uint8_t proto_sep_class[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 2, ['\n'] = 2};
+#define sep_class proto_sep_class
 
 int proto_split_fields(const char *s, size_t a, size_t e, struct proto_span *f, int max, bool crlf)
 {

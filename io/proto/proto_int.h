@@ -98,4 +98,7 @@ int proto_partial_arg_check(const struct proto_parser *p, const char *s, size_t 
 int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struct proto_frame *f,
                     size_t *used, struct proto_scan *sc);
 
+/* Field separators: 1 for blanks, 2 for \r and \n (proto_fields.c). */
+extern const uint8_t proto_sep_class[256];
+
 #endif /* IO_PROTO_PROTO_INT_H */

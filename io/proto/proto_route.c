@@ -80,11 +80,22 @@ int proto_route_msg(const struct proto_parser *p, int op, const char *s, size_t 
 	bool lnoc = route && op == PROTO_OP_LMSG;             /* a route's leaf-origin message */
 	uint32_t lead = 1u + route + lnoc;                    /* [origin] [account] subject */
 	uint32_t sizes = 1u + (op == PROTO_OP_RHMSG || lnoc); /* [hdr] size */
-	struct proto_span rest = proto_span_at(s + as, ae - as), t;
-	struct msg_fields m = {.n = 0};
+	struct msg_fields m; /* not zeroed: only the n fields found are read */
 	uint32_t k = 0;
+	const char *q = s + as, *end = s + ae;
 
-	while (proto_queue_next(&rest, &t)) {
+	/* the fields, split here rather than by proto_queue_next(): this runs
+	 * for every message a route or leaf sends */
+	m.n = 0;
+	for (;;) {
+		while (q < end && proto_sep_class[(uint8_t)*q])
+			q++;
+		if (q == end)
+			break;
+		const char *st = q;
+		while (q < end && !proto_sep_class[(uint8_t)*q])
+			q++;
+		struct proto_span t = proto_span_at(st, (size_t)(q - st));
 		if (m.n < HEAD_FIELDS)
 			m.head[m.n] = t;
 		m.tail[m.n % TAIL_FIELDS] = t;
