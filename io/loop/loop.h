@@ -19,6 +19,15 @@
 #include "core/wake.h"
 
 struct io_loop;
+struct io_frame;
+
+/* Writes the head of a frame carrying @len payload bytes into @dst (at most
+ * IO_FRAME_HEAD_MAX bytes); returns its length. See io_conn_set_framed(). */
+typedef size_t (*io_frame_head_fn)(uint8_t *dst, size_t len);
+
+#define IO_FRAME_HEAD_MAX 16u
+/* Unframed bytes (io_conn_write_raw) that may wait for the next send. */
+#define IO_FRAME_RAW_MAX 512u
 
 /* The largest output queue a connection may have (buffers double in size
  * and their lengths are 32 bits). */
@@ -60,6 +69,7 @@ struct io_conn {
 	bool released;    /* slot given back; freed at the end of the iteration */
 	bool eof;         /* the peer sent its last byte (on_eof was called) */
 	struct io_conn *next_dirty;
+	struct io_frame *frame; /* io_conn_set_framed(), else NULL (owned) */
 	uint64_t close_deadline_ns;
 	uint64_t progress_ns; /* last time the kernel took output bytes, or a send began */
 };
@@ -222,6 +232,20 @@ void io_loop_close_all(struct io_loop *l, bool flush);
  * socket may be a socketpair end standing for the client). Takes @fd, and
  * closes it when the loop stops or quiesces first. Returns 0 or -ENOMEM. */
 int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip, uint32_t peer_port);
+
+/* Makes @c a framed connection (a WebSocket): each send of its output goes
+ * out as one frame, [@head's bytes][the output], in one sendmsg with two
+ * iovecs (nothing copied); the output itself stays unframed, so the owner
+ * may still rewrite unsent bytes. Bytes given to io_conn_write_raw() go
+ * before the next frame, unframed. Call before anything is written.
+ * Returns 0 or -ENOMEM. */
+RB_MUST_CHECK int io_conn_set_framed(struct io_conn *c, io_frame_head_fn head);
+
+/* On a framed connection: queues @len bytes (an HTTP answer, a control
+ * frame) to go out unframed before the next frame. Returns 0, -ENOBUFS
+ * when IO_FRAME_RAW_MAX bytes already wait, -EINVAL when @c is not framed
+ * or closing. */
+RB_MUST_CHECK int io_conn_write_raw(struct io_conn *c, const void *data, size_t len);
 
 /* Calls @fn for every open connection of the loop. */
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);
