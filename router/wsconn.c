@@ -48,6 +48,8 @@ int wsconn_open(void *ctx, struct io_conn *c)
 	int ret = client_on_open(ctx, c);
 	struct client *cl = c->user;
 	if (ret || !cl) { /* refused (out of memory, or over max_connections) */
+		/* its -ERR would go before any 101: the socket just closes */
+		io_conn_set_unsent(c, 0);
 		free(w);
 		free(req);
 		return ret;
