@@ -412,6 +412,8 @@ static void iothr_on_close(void *ctx, struct io_conn *c)
 {
 	struct client *cl = c->user;
 	struct wsconn *w = cl ? cl->ws : NULL;
+	if (RB_UNLIKELY(w != NULL))
+		wsconn_closing(cl, c);
 	client_on_close(ctx, c);
 	wsconn_free(w);
 }

@@ -23,6 +23,7 @@
 /* Owner: the I/O thread of the connection. */
 struct wsconn {
 	bool open;         /* the 101 went out: frames from now on */
+	bool closed;       /* a close frame was sent (an echo, or a decoding error) */
 	uint32_t req_len;  /* bytes of the upgrade request so far */
 	uint64_t start_ns; /* when the socket was opened (handshake_timeout) */
 	struct ws_upgrade up;
@@ -157,6 +158,7 @@ static void wsconn_control(struct io_conn *c, struct wsconn *w, int ev)
 	if (ev < 0)
 		log_debug("%s:%u: websocket: %s, closing", c->peer_ip, c->peer_port,
 		          ws_err_text(ev));
+	w->closed = true;
 	io_conn_set_unsent(c, 0);
 	io_conn_close(c, sent);
 }
@@ -210,4 +212,36 @@ void wsconn_tick(struct io_conn *c, uint64_t now)
 		          (unsigned long long)cl->cid, c->peer_ip, c->peer_port);
 		io_conn_close(c, false);
 	}
+}
+
+/* nats-server's close frame for the -ERR a client is closed with
+ * (wsEnqueueCloseMessage: the code by the reason, and the reason's name). */
+static const struct {
+	const char *err;
+	uint16_t code;
+	const char *text;
+} wsconn_close_codes[] = {
+    {"Maximum Payload Violation", WS_CLOSE_TOO_BIG, "Maximum Message Payload Exceeded"},
+    {"Authorization Violation", WS_CLOSE_POLICY, "Authentication Failure"},
+    {"Authentication Timeout", WS_CLOSE_POLICY, "Authentication Timeout"},
+    {"maximum control line exceeded", WS_CLOSE_POLICY, "Maximum Control Line Exceeded"},
+    {"Stale Connection", WS_CLOSE_INTERNAL, "Stale Connection"},
+};
+
+void wsconn_closing(struct client *cl, struct io_conn *c)
+{
+	struct wsconn *w = cl->ws;
+	if (!w->open || w->closed || !cl->close_err)
+		return;
+	uint16_t code = WS_CLOSE_PROTOCOL; /* parse errors */
+	const char *text = "Protocol Violation";
+	for (size_t i = 0; i < RB_ARRAY_LEN(wsconn_close_codes); i++)
+		if (!strcmp(cl->close_err, wsconn_close_codes[i].err)) {
+			code = wsconn_close_codes[i].code;
+			text = wsconn_close_codes[i].text;
+		}
+	uint8_t frame[WS_CONTROL_FRAME_MAX];
+	size_t n = ws_frame_close(frame, sizeof(frame), code, text, strlen(text));
+	if (n && io_conn_set_trailer(c, frame, n) == 0)
+		w->closed = true;
 }

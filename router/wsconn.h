@@ -27,6 +27,11 @@ void wsconn_on_data(void *ctx, struct io_conn *c, const char *data, size_t len);
  * second). */
 void wsconn_tick(struct io_conn *c, uint64_t now);
 
+/* The server closes @c (its client @cl, with a WebSocket): the close frame
+ * nats-server sends for the -ERR it was closed with goes after the output.
+ * Call from on_close, before the client is freed. */
+void wsconn_closing(struct client *cl, struct io_conn *c);
+
 /* Frees @w (NULL: nothing), once its client is closed. */
 void wsconn_free(struct wsconn *w);
 

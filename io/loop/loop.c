@@ -236,6 +236,9 @@ static void io_flush_dirty(struct io_loop *l)
 		    !l->quiesced)
 			io_arm_recv(l, c);
 		c->want_recv = false;
+		if (RB_UNLIKELY(c->frame != NULL) && c->close_after && !c->send_inflight &&
+		    !io_conn_has_unsent(c))
+			io_frame_take_trailer(c); /* a WebSocket's close frame, last */
 		if (!(c->closing && !c->close_after))
 			io_start_send(l, c);
 		if (c->close_after && !c->send_inflight && !io_conn_has_unsent(c)) {

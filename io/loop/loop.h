@@ -28,6 +28,8 @@ typedef size_t (*io_frame_head_fn)(uint8_t *dst, size_t len);
 #define IO_FRAME_HEAD_MAX 16u
 /* Unframed bytes (io_conn_write_raw) that may wait for the next send. */
 #define IO_FRAME_RAW_MAX 512u
+/* The unframed bytes sent last (io_conn_set_trailer). */
+#define IO_FRAME_TRAILER_MAX 128u
 
 /* The largest output queue a connection may have (buffers double in size
  * and their lengths are 32 bits). */
@@ -246,6 +248,12 @@ RB_MUST_CHECK int io_conn_set_framed(struct io_conn *c, io_frame_head_fn head);
  * when IO_FRAME_RAW_MAX bytes already wait, -EINVAL when @c is not framed
  * or closing. */
 RB_MUST_CHECK int io_conn_write_raw(struct io_conn *c, const void *data, size_t len);
+
+/* On a framed connection: @len bytes (a close frame) to send unframed after
+ * all the output when @c is closed with flush; may be called while it is
+ * closing (from on_close). Returns 0, or -EINVAL when @c is not framed or
+ * @len is above IO_FRAME_TRAILER_MAX. */
+int io_conn_set_trailer(struct io_conn *c, const void *data, size_t len);
 
 /* Calls @fn for every open connection of the loop. */
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);

@@ -33,6 +33,27 @@ int io_conn_write_raw(struct io_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+int io_conn_set_trailer(struct io_conn *c, const void *data, size_t len)
+{
+	struct io_frame *f = c->frame;
+	if (!f || len > IO_FRAME_TRAILER_MAX)
+		return -EINVAL;
+	memcpy(f->trailer, data, len);
+	f->trailer_len = (uint8_t)len;
+	return 0;
+}
+
+bool io_frame_take_trailer(struct io_conn *c)
+{
+	struct io_frame *f = c->frame;
+	if (!f || !f->trailer_len || f->raw_len)
+		return false;
+	memcpy(f->raw, f->trailer, f->trailer_len);
+	f->raw_len = f->trailer_len;
+	f->trailer_len = 0;
+	return true;
+}
+
 /* Takes the unframed bytes and the head of a frame for c->send (just
  * swapped in) into the send about to start. */
 void io_frame_start(struct io_conn *c)

@@ -125,6 +125,8 @@ struct io_frame {
 	uint32_t raw_sent_len;  /* unframed bytes of the send in flight */
 	uint32_t raw_sent_off;  /* of which sent */
 	uint8_t hd_len, hd_off; /* head of the send in flight, and how much went */
+	uint8_t trailer_len;    /* io_conn_set_trailer(): sent after everything */
+	char trailer[IO_FRAME_TRAILER_MAX];
 	uint8_t hd[IO_FRAME_HEAD_MAX];
 	char raw[IO_FRAME_RAW_MAX];
 	char raw_sent[IO_FRAME_RAW_MAX];
@@ -163,6 +165,9 @@ void io_start_send(struct io_loop *l, struct io_conn *c);
 /* Takes the unframed bytes and the head of a frame for c->send (just
  * swapped in) into the send about to start. */
 void io_frame_start(struct io_conn *c);
+/* A closing connection sent all its output: its trailer becomes the
+ * unframed bytes of one last send. Returns true when there was one. */
+bool io_frame_take_trailer(struct io_conn *c);
 /* Submits the rest of the framed send in flight. */
 void io_frame_submit(struct io_loop *l, struct io_conn *c);
 /* Counts @res bytes sent; returns true when the whole send went. */

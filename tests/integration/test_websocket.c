@@ -255,6 +255,40 @@ Test(websocket, an_unmasked_frame_ends_the_connection_with_1002)
 	wsc_close(&w);
 }
 
+/* The server closes a client after an -ERR: a close frame with the code and
+ * the reason nats-server gives, after the -ERR. */
+static void expect_err_then_close(const char *send, const char *err, uint16_t code,
+                                  const char *reason)
+{
+	struct wsc w;
+	ws_client(&w);
+	WS_OK(wsc_send_str(&w, send));
+	char got[256];
+	WS_OK(wsc_read_until(&w, "\r\n", got, sizeof(got), WAIT_MS));
+	cr_expect_str_eq(got, err);
+	struct wsc_frame f;
+	WS_OK(wsc_frame(&w, &f, WAIT_MS));
+	cr_assert_eq(f.op, WS_OP_CLOSE);
+	cr_assert_eq(f.len, 2 + strlen(reason));
+	cr_expect_eq(f.payload[0] << 8 | f.payload[1], code);
+	cr_expect(!memcmp(f.payload + 2, reason, strlen(reason)), "%s", f.payload + 2);
+	free(f.payload);
+	WS_OK(wsc_expect_eof(&w, NULL, WAIT_MS));
+	wsc_close(&w);
+}
+
+Test(websocket, a_pub_over_max_payload_gets_the_err_then_close_1009)
+{
+	expect_err_then_close("PUB a 2000000\r\n", "-ERR 'Maximum Payload Violation'\r\n", 1009,
+	                      "Maximum Message Payload Exceeded");
+}
+
+Test(websocket, an_unknown_operation_gets_the_err_then_close_1002)
+{
+	expect_err_then_close("FOO\r\n", "-ERR 'Unknown Protocol Operation'\r\n", 1002,
+	                      "Protocol Violation");
+}
+
 Test(websocket, a_bad_upgrade_gets_400)
 {
 	struct wsc w;
