@@ -3,9 +3,11 @@
  * and a TCP client (libnats), requests, large and fragmented messages,
  * control frames, and the refusals (unmasked frames, bad upgrades, origins).
  * The WebSocket client is raw (ws_client.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "io/ws/ws.h"
 #include "tests/integration/http_get.h"
@@ -185,6 +187,38 @@ Test(websocket, a_payload_near_max_payload_crosses_in_several_frames_and_back)
 	wsc_close(&w);
 }
 
+Test(websocket, output_for_a_reader_that_lags_arrives_whole_and_in_order)
+{
+	/* 4 MB for a client that does not read for a while: the server's sends
+	 * are partial, and each must resume inside its frame */
+	struct wsc w;
+	ws_client(&w);
+	WS_OK(wsc_send_str(&w, "SUB lag 1\r\nPING\r\n"));
+	WS_OK(wsc_read_until(&w, "PONG\r\n", NULL, 0, WAIT_MS));
+	natsConnection *nc = itest_nats(NULL);
+	enum { N = 1000, SIZE = 4000 };
+	char *p = big_payload(SIZE);
+	for (int i = 0; i < N; i++) {
+		snprintf(p, 12, "%010d", i);
+		ITEST_NATS_OK(natsConnection_Publish(nc, "lag", p, SIZE));
+	}
+	ITEST_NATS_OK(natsConnection_FlushTimeout(nc, WAIT_MS));
+	nats_Sleep(300);
+	char want[64], *got = malloc(SIZE + 64);
+	for (int i = 0; i < N; i++) {
+		snprintf(want, sizeof(want), "MSG lag 1 %d\r\n", SIZE);
+		WS_OK(wsc_read_until(&w, want, got, SIZE + 64, WAIT_MS));
+		cr_assert_str_eq(got, want, "message %d", i);
+		long n = wsc_read_until(&w, "\r\n", got, SIZE + 64, WAIT_MS);
+		cr_assert_eq(n, SIZE + 2, "message %d: %ld bytes", i, n);
+		snprintf(want, sizeof(want), "%010d", i);
+		cr_assert(!memcmp(got, want, 10), "message %d came as %.10s", i, got);
+	}
+	free(got);
+	free(p);
+	wsc_close(&w);
+}
+
 Test(websocket, fragmented_messages_are_read_whole_with_pings_between_fragments)
 {
 	struct wsc w;
@@ -352,5 +386,19 @@ Test(websocket_conf, connz_shows_a_websocket_client_as_such)
 	cr_expect(json_field_is(r.body, "kind", "Client"), "%s", r.body);
 	cr_expect(json_field_is(r.body, "type", "websocket"), "%s", r.body);
 	http_resp_fini(&r);
+	wsc_close(&w);
+}
+
+Test(websocket_conf, an_upgrade_not_finished_within_handshake_timeout_is_closed)
+{
+	ws_start("  handshake_timeout: \"1s\"\n", NULL);
+	struct wsc w;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	int r = wsc_open(&w, ws_port, "GET / HTTP/1.1\r\n", NULL); /* never finished */
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	cr_expect_eq(r, -ECONNRESET, "%d: closed without an answer", r);
+	cr_expect(ms >= 900 && ms < 2500, "closed after %ld ms", ms);
 	wsc_close(&w);
 }
