@@ -124,9 +124,6 @@ int ws_listen_start(struct server *s)
 	w->started = true;
 	log_info("listening for websocket clients on ws://%s:%d",
 	         s->cfg.ws_host && s->cfg.ws_host[0] ? s->cfg.ws_host : "0.0.0.0", w->port);
-	if (s->cfg.ws_compression)
-		log_warn("websocket: compression is not supported yet: permessage-deflate is not "
-		         "negotiated");
 	return 0;
 }
 

@@ -28,13 +28,30 @@ struct wsconn {
 	uint64_t start_ns; /* when the socket was opened (handshake_timeout) */
 	struct ws_upgrade up;
 	struct ws_decoder dec;
+	bool deflate; /* permessage-deflate negotiated: @def compresses sends */
+	struct ws_deflate def;
 	char *req; /* the upgrade request (WS_UPGRADE_MAX_REQUEST + 1), freed once open */
 };
 
-/* A server frame head for @len bytes: binary, FIN (as nats-server). */
-static size_t wsconn_head(uint8_t *dst, size_t len)
+/* A server frame head for @len bytes: binary, FIN (as nats-server); RSV1
+ * when they were compressed. */
+static size_t wsconn_head(uint8_t *dst, size_t len, bool packed)
 {
-	return ws_frame_head(dst, WS_OP_BINARY, len, true, false);
+	return ws_frame_head(dst, WS_OP_BINARY, len, true, packed);
+}
+
+/* permessage-deflate of one send, as nats-server: only above 64 bytes, at
+ * zlib's best speed, each message alone. */
+static size_t wsconn_pack(void *arg, const char *src, size_t len, char *dst, size_t cap)
+{
+	struct wsconn *w = arg;
+	if (len <= WS_COMPRESS_THRESHOLD)
+		return 0;
+	struct iovec iov = {(void *)src, len};
+	size_t n = 0;
+	if (ws_deflate_message(&w->def, &iov, 1, (uint8_t *)dst, cap, &n) != 0)
+		return 0;
+	return n;
 }
 
 int wsconn_open(void *ctx, struct io_conn *c)
@@ -69,6 +86,8 @@ void wsconn_free(struct wsconn *w)
 		return;
 	if (w->open)
 		ws_decoder_fini(&w->dec);
+	if (w->deflate)
+		ws_deflate_fini(&w->def);
 	free(w->req);
 	free(w);
 }
@@ -104,13 +123,23 @@ static int wsconn_accept(struct client *cl, struct wsconn *w, size_t len)
 		return -1;
 	}
 	char ans[256];
-	size_t n = ws_upgrade_accept(&w->up, false, ans, sizeof(ans));
+	bool z = s->cfg.ws_compression;
+	size_t n = ws_upgrade_accept(&w->up, z, ans, sizeof(ans));
 	const struct live *lv = server_live(s);
-	if (!n || ws_decoder_init(&w->dec, WS_SIDE_SERVER, false, UINT64_MAX >> 1) != 0) {
+	w->deflate = ws_upgrade_deflate(&w->up, z);
+	if (!n || ws_decoder_init(&w->dec, WS_SIDE_SERVER, w->deflate, UINT64_MAX >> 1) != 0) {
+		w->deflate = false;
 		io_conn_close(c, false);
 		return -1;
 	}
 	w->open = true;
+	if (w->deflate && ws_deflate_init(&w->def, 1) != 0) {
+		w->deflate = false;
+		io_conn_close(c, false);
+		return -1;
+	}
+	if (w->deflate)
+		io_conn_set_packer(c, wsconn_pack, w);
 	free(w->req); /* the spans of w->up point into it: not read from now on */
 	w->req = NULL;
 	if (io_conn_write_raw(c, ans, n) != 0) {
@@ -231,6 +260,7 @@ static const struct {
 void wsconn_closing(struct client *cl, struct io_conn *c)
 {
 	struct wsconn *w = cl->ws;
+	io_conn_set_packer(c, NULL, NULL); /* @w goes; what is left goes uncompressed */
 	if (!w->open || w->closed || !cl->close_err)
 		return;
 	uint16_t code = WS_CLOSE_PROTOCOL; /* parse errors */

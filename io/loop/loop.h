@@ -22,8 +22,14 @@ struct io_loop;
 struct io_frame;
 
 /* Writes the head of a frame carrying @len payload bytes into @dst (at most
- * IO_FRAME_HEAD_MAX bytes); returns its length. See io_conn_set_framed(). */
-typedef size_t (*io_frame_head_fn)(uint8_t *dst, size_t len);
+ * IO_FRAME_HEAD_MAX bytes), @packed when they were compressed by the
+ * connection's packer; returns its length. See io_conn_set_framed(). */
+typedef size_t (*io_frame_head_fn)(uint8_t *dst, size_t len, bool packed);
+
+/* Compresses @len bytes at @src into @dst (@cap bytes) for one frame.
+ * Returns the compressed length, or 0 to send them as they are (too short,
+ * or @cap too small). @arg is what io_conn_set_packer() was given. */
+typedef size_t (*io_frame_pack_fn)(void *arg, const char *src, size_t len, char *dst, size_t cap);
 
 #define IO_FRAME_HEAD_MAX 16u
 /* Unframed bytes (io_conn_write_raw) that may wait for the next send. */
@@ -248,6 +254,12 @@ RB_MUST_CHECK int io_conn_set_framed(struct io_conn *c, io_frame_head_fn head);
  * when IO_FRAME_RAW_MAX bytes already wait, -EINVAL when @c is not framed
  * or closing. */
 RB_MUST_CHECK int io_conn_write_raw(struct io_conn *c, const void *data, size_t len);
+
+/* On a framed connection: each send of more than nothing is given to @pack
+ * first (permessage-deflate), into a buffer of the loop's; NULL stops it.
+ * @arg is borrowed until the packer is replaced or cleared: clear it before
+ * freeing @arg (the output of a closing connection may still be sent). */
+void io_conn_set_packer(struct io_conn *c, io_frame_pack_fn pack, void *arg);
 
 /* On a framed connection: @len bytes (a close frame) to send unframed after
  * all the output when @c is closed with flush; may be called while it is

@@ -19,6 +19,8 @@ void io_conn_release(struct io_loop *l, struct io_conn *c)
 	memacct_add(MEMACCT_OUTPUT, -(int64_t)c->fill.cap - (int64_t)c->send.cap);
 	free(c->fill.data);
 	free(c->send.data);
+	if (c->frame)
+		free(c->frame->z);
 	free(c->frame);
 	c->frame = NULL;
 	l->conns[c->slot] = NULL;

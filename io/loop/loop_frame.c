@@ -33,6 +33,31 @@ int io_conn_write_raw(struct io_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+void io_conn_set_packer(struct io_conn *c, io_frame_pack_fn pack, void *arg)
+{
+	if (!c->frame)
+		return;
+	c->frame->pack = pack;
+	c->frame->pack_arg = arg;
+}
+
+/* Packs c->send into f->z when the packer takes it. */
+static void io_frame_pack(struct io_conn *c, struct io_frame *f)
+{
+	f->z_len = f->z_off = 0;
+	if (!f->pack || !c->send.len)
+		return;
+	size_t need = (size_t)c->send.len + c->send.len / 8 + 64;
+	if (need > f->z_cap) {
+		char *z = realloc(f->z, need);
+		if (!z)
+			return; /* sent as it is */
+		f->z = z;
+		f->z_cap = need;
+	}
+	f->z_len = f->pack(f->pack_arg, c->send.data, c->send.len, f->z, f->z_cap);
+}
+
 int io_conn_set_trailer(struct io_conn *c, const void *data, size_t len)
 {
 	struct io_frame *f = c->frame;
@@ -64,7 +89,11 @@ void io_frame_start(struct io_conn *c)
 	f->raw_sent_off = 0;
 	f->raw_len = 0;
 	f->hd_off = 0;
-	f->hd_len = c->send.len ? (uint8_t)f->head(f->hd, c->send.len) : 0;
+	io_frame_pack(c, f);
+	if (f->z_len)
+		f->hd_len = (uint8_t)f->head(f->hd, f->z_len, true);
+	else
+		f->hd_len = c->send.len ? (uint8_t)f->head(f->hd, c->send.len, false) : 0;
 }
 
 /* Submits what is left of the send in flight: up to three iovecs. */
@@ -77,7 +106,9 @@ void io_frame_submit(struct io_loop *l, struct io_conn *c)
 		                             f->raw_sent_len - f->raw_sent_off};
 	if (f->hd_off < f->hd_len)
 		f->iov[n++] = (struct iovec){f->hd + f->hd_off, (size_t)(f->hd_len - f->hd_off)};
-	if (c->send.off < c->send.len)
+	if (f->z_len)
+		f->iov[n++] = (struct iovec){f->z + f->z_off, f->z_len - f->z_off};
+	else if (c->send.off < c->send.len)
 		f->iov[n++] = (struct iovec){c->send.data + c->send.off, c->send.len - c->send.off};
 	memset(&f->mh, 0, sizeof(f->mh));
 	f->mh.msg_iov = f->iov;
@@ -101,7 +132,13 @@ bool io_frame_sent(struct io_conn *c, uint32_t res)
 	k = res < k ? res : k;
 	f->hd_off = (uint8_t)(f->hd_off + k);
 	res -= k;
-	c->send.off += res;
+	if (f->z_len) { /* packed: the output counts as sent once all of it went */
+		f->z_off += res;
+		if (f->z_off == f->z_len)
+			c->send.off = c->send.len;
+	} else {
+		c->send.off += res;
+	}
 	return f->raw_sent_off == f->raw_sent_len && f->hd_off == f->hd_len &&
 	       c->send.off >= c->send.len;
 }

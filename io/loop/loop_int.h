@@ -126,6 +126,11 @@ struct io_frame {
 	uint32_t raw_sent_off;  /* of which sent */
 	uint8_t hd_len, hd_off; /* head of the send in flight, and how much went */
 	uint8_t trailer_len;    /* io_conn_set_trailer(): sent after everything */
+	io_frame_pack_fn pack;  /* io_conn_set_packer(), or NULL */
+	void *pack_arg;
+	char *z;             /* the packed payload of the send in flight (owned), */
+	size_t z_len, z_off; /* its length (0: not packed) and how much went */
+	size_t z_cap;
 	char trailer[IO_FRAME_TRAILER_MAX];
 	uint8_t hd[IO_FRAME_HEAD_MAX];
 	char raw[IO_FRAME_RAW_MAX];

@@ -112,7 +112,7 @@ struct config {
 	bool ws_no_tls;      /* required: TLS on the listener is not supported */
 	bool ws_same_origin; /* Origin must match Host */
 	struct config_list ws_allowed_origins;
-	bool ws_compression;              /* accepted; permessage-deflate not negotiated yet */
+	bool ws_compression;              /* permessage-deflate when offered */
 	uint32_t ws_handshake_timeout_ms; /* 0: none (nats-server without TLS) */
 	char *
 	    js_domain; /* default_js_domain of $G: $JS.API. goes to $JS.<it>.API. (NULL, "": not) */

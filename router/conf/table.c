@@ -242,7 +242,7 @@ static const struct config_row config_table[] = {
      .group = CONFIG_G_SERVER, .help = "the Origins accepted (scheme://host[:port]); others get 403"},
     {.key = "compression", .block = CONFIG_B_WS, .type = CONFIG_T_BOOL,
      .off = OFF(ws_compression), .group = CONFIG_G_SERVER,
-     .help = "accepted, but permessage-deflate is not negotiated yet"},
+     .help = "permessage-deflate when the client offers it (sends above 64 bytes)"},
     {.key = "handshake_timeout", .block = CONFIG_B_WS, .type = CONFIG_T_SECONDS,
      .off = OFF(ws_handshake_timeout_ms), .min = 0, .max = 3600 * 1000,
      .group = CONFIG_G_SERVER,

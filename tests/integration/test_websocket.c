@@ -402,3 +402,53 @@ Test(websocket_conf, an_upgrade_not_finished_within_handshake_timeout_is_closed)
 	cr_expect(ms >= 900 && ms < 2500, "closed after %ld ms", ms);
 	wsc_close(&w);
 }
+
+Test(websocket_conf, compression_deflates_both_ways_when_offered)
+{
+	ws_start("  compression: true\n", NULL);
+	struct wsc w;
+	int status = wsc_open(&w, ws_port, NULL,
+	                      "Sec-WebSocket-Extensions: permessage-deflate; "
+	                      "client_max_window_bits\r\n");
+	cr_assert_eq(status, 101, "%s", w.head);
+	cr_expect(strstr(w.head, "Sec-WebSocket-Extensions: permessage-deflate; "
+	                         "server_no_context_takeover; client_no_context_takeover\r\n"),
+	          "%s", w.head);
+	struct wsc_frame f;
+	WS_OK(wsc_frame(&w, &f, WAIT_MS)); /* INFO, above 64 bytes: compressed */
+	cr_expect(f.rsv1);
+	cr_expect(!strncmp((char *)f.payload, "INFO {", 6), "%s", f.payload);
+	free(f.payload);
+	const char *hello = "CONNECT {\"verbose\":false}\r\nSUB z 1\r\nPING\r\n";
+	WS_OK(wsc_send_deflated(&w, hello, strlen(hello)));
+	WS_OK(wsc_frame(&w, &f, WAIT_MS)); /* PONG, short: plain */
+	cr_expect(!f.rsv1);
+	cr_expect_str_eq((char *)f.payload, "PONG\r\n");
+	free(f.payload);
+
+	natsConnection *nc = itest_nats(NULL);
+	natsSubscription *sub = itest_sub(nc, "z.tcp", NULL);
+	size_t n = 200000;
+	char *p = big_payload(n), head[64];
+	int k = snprintf(head, sizeof(head), "PUB z.tcp %zu\r\n", n);
+	char *msg = malloc(n + 64);
+	memcpy(msg, head, (size_t)k);
+	memcpy(msg + k, p, n);
+	memcpy(msg + k + n, "\r\n", 2);
+	WS_OK(wsc_send_deflated(&w, msg, (size_t)k + n + 2));
+	natsMsg *m = NULL;
+	ITEST_NATS_OK(natsSubscription_NextMsg(&m, sub, WAIT_MS));
+	cr_assert_eq((size_t)natsMsg_GetDataLength(m), n);
+	cr_expect(!memcmp(natsMsg_GetData(m), p, n));
+	natsMsg_Destroy(m);
+
+	ITEST_NATS_OK(natsConnection_Publish(nc, "z", p, (int)n));
+	char want[64];
+	snprintf(want, sizeof(want), "MSG z 1 %zu\r\n", n);
+	WS_OK(wsc_read_until(&w, want, NULL, 0, WAIT_MS));
+	long got = wsc_read_until(&w, "\r\n", NULL, 0, WAIT_MS);
+	cr_expect_eq(got, (long)n + 2);
+	free(msg);
+	free(p);
+	wsc_close(&w);
+}

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "io/ws/ws.h"
 
@@ -147,6 +148,76 @@ int wsc_send(struct wsc *w, uint8_t op, const void *payload, size_t len, bool fi
 	return ret;
 }
 
+int wsc_send_deflated(struct wsc *w, const void *payload, size_t len)
+{
+	static const uint8_t key[4] = {0x11, 0x22, 0x33, 0x44};
+	z_stream z = {0};
+	if (deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	size_t cap = compressBound((uLong)len) + 64;
+	uint8_t *buf = malloc(WS_FRAME_HEAD_MAX + cap);
+	if (!buf) {
+		deflateEnd(&z);
+		return -ENOMEM;
+	}
+	uint8_t *out = buf + WS_FRAME_HEAD_MAX;
+	z.next_in = (Bytef *)payload;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	int zr = deflate(&z, Z_SYNC_FLUSH);
+	size_t n = cap - z.avail_out - 4; /* without 00 00 ff ff */
+	deflateEnd(&z);
+	if (zr != Z_OK) {
+		free(buf);
+		return -EIO;
+	}
+	uint8_t head[WS_FRAME_HEAD_MAX];
+	size_t h = ws_frame_head_masked(head, WS_OP_BINARY, n, true, true, key);
+	memcpy(out - h, head, h);
+	ws_mask(out, n, key, 0);
+	int ret = wsc_send_raw(w, out - h, h + n);
+	free(buf);
+	return ret;
+}
+
+/* Inflates f->payload (a compressed message, its tail stripped). */
+static int wsc_inflate(struct wsc_frame *f)
+{
+	z_stream z = {0};
+	if (inflateInit2(&z, -15) != Z_OK)
+		return -ENOMEM;
+	size_t cap = f->len * 4 + 1024, n = 0;
+	uint8_t *out = malloc(cap + 1);
+	uint8_t *in = malloc(f->len + 4);
+	memcpy(in, f->payload, f->len);
+	memcpy(in + f->len, "\x00\x00\xff\xff", 4);
+	z.next_in = in;
+	z.avail_in = (uInt)(f->len + 4);
+	int zr = Z_OK;
+	while (zr == Z_OK && z.avail_in) {
+		if (n == cap) {
+			cap *= 2;
+			out = realloc(out, cap + 1);
+		}
+		z.next_out = out + n;
+		z.avail_out = (uInt)(cap - n);
+		zr = inflate(&z, Z_SYNC_FLUSH);
+		n = cap - z.avail_out;
+	}
+	inflateEnd(&z);
+	free(in);
+	if (zr != Z_OK && zr != Z_BUF_ERROR) {
+		free(out);
+		return -EBADMSG;
+	}
+	out[n] = 0;
+	free(f->payload);
+	f->payload = out;
+	f->len = n;
+	return 0;
+}
+
 int wsc_send_str(struct wsc *w, const char *s)
 {
 	return wsc_send(w, WS_OP_BINARY, s, strlen(s), true);
@@ -180,6 +251,7 @@ static size_t wsc_parse(struct wsc *w, struct wsc_frame *f)
 		return 0;
 	f->op = p[0] & 0x0f;
 	f->fin = p[0] & 0x80;
+	f->rsv1 = p[0] & 0x40;
 	f->masked = masked;
 	f->len = (size_t)len;
 	f->payload = malloc(f->len + 1);
@@ -195,7 +267,7 @@ int wsc_frame(struct wsc *w, struct wsc_frame *f, int timeout_ms)
 		size_t n = wsc_parse(w, f);
 		if (n) {
 			wsc_take(w, n);
-			return 0;
+			return f->rsv1 ? wsc_inflate(f) : 0;
 		}
 		long r = wsc_fill(w, (int)(end - wsc_now_ms()));
 		if (r < 0)

@@ -24,6 +24,7 @@ struct wsc {
 struct wsc_frame {
 	uint8_t op;
 	bool fin;
+	bool rsv1; /* it came compressed: payload is inflated */
 	bool masked;
 	size_t len;
 	uint8_t *payload; /* len bytes and a NUL */
@@ -39,13 +40,18 @@ int wsc_open(struct wsc *w, uint16_t port, const char *request, const char *extr
 /* Sends one masked frame. Returns 0 or -errno. */
 int wsc_send(struct wsc *w, uint8_t op, const void *payload, size_t len, bool fin);
 
+/* Sends @len bytes compressed (permessage-deflate, RSV1) in one binary
+ * frame. Returns 0 or -errno. */
+int wsc_send_deflated(struct wsc *w, const void *payload, size_t len);
+
 /* Sends @s as one binary frame. Returns 0 or -errno. */
 int wsc_send_str(struct wsc *w, const char *s);
 
 /* Sends raw bytes (an unmasked frame, say). Returns 0 or -errno. */
 int wsc_send_raw(struct wsc *w, const void *buf, size_t len);
 
-/* Reads the next frame within @timeout_ms. Returns 0, -ETIMEDOUT,
+/* Reads the next frame within @timeout_ms; a compressed one (RSV1) is
+ * inflated. Returns 0, -ETIMEDOUT,
  * -ECONNRESET (EOF) or -errno. */
 int wsc_frame(struct wsc *w, struct wsc_frame *f, int timeout_ms);
 

@@ -6,7 +6,7 @@ globalThis.WebSocket = WebSocket;
 const { connect, StringCodec, headers } = await import("nats.ws");
 const { connect: tcpConnect } = await import("nats");
 
-const [wsUrl, natsUrl] = process.argv.slice(2);
+const [wsUrl, natsUrl, compression] = process.argv.slice(2);
 const sc = StringCodec();
 function check(ok, what) {
   if (!ok) {
@@ -15,7 +15,20 @@ function check(ok, what) {
   }
 }
 
+// The ws package offers permessage-deflate: the server takes it when its
+// listener has compression: true.
+let extensions = "";
+globalThis.WebSocket = class extends WebSocket {
+  constructor(...a) {
+    super(...a);
+    this.on("upgrade", (res) => { extensions = res.headers["sec-websocket-extensions"] || ""; });
+  }
+};
 const ws = await connect({ servers: wsUrl, timeout: 5000 });
+check(
+  (compression === "true") === extensions.includes("permessage-deflate"),
+  `compression ${compression}, extensions "${extensions}"`,
+);
 const tcp = await tcpConnect({ servers: natsUrl, timeout: 5000 });
 
 // TCP -> WebSocket, with headers
