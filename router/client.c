@@ -308,7 +308,7 @@ int client_on_open(void *ctx, struct io_conn *c)
 		/* INFO first, as nats-server does: clients parse it before the
 		 * -ERR (an adopted TLS connection already got its INFO). */
 		static const char full[] = "-ERR 'maximum connections exceeded'\r\n";
-		uint64_t cid = c->adopted ? c->adopt_tag : client_new_cid();
+		uint64_t cid = c->adopted ? c->adopt_tag & (CLIENT_ADOPT_WS - 1) : client_new_cid();
 		if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
 			log_error("%s:%u - cid:%llu - maximum connections exceeded", c->peer_ip,
 			          c->peer_port, (unsigned long long)cid);
@@ -335,7 +335,7 @@ int client_on_open(void *ctx, struct io_conn *c)
 	cl->t = t;
 	/* An adopted (TLS) connection got its INFO, with this id, before the
 	 * handshake. */
-	cl->cid = c->adopted ? c->adopt_tag : client_new_cid();
+	cl->cid = c->adopted ? c->adopt_tag & (CLIENT_ADOPT_WS - 1) : client_new_cid();
 	cl->opened_ns = cl->last_in_ns = cl->last_ping_ns = clock_now_ns();
 	proto_parser_init(&cl->parser, PROTO_SIDE_SERVER, lv->max_payload);
 	proto_parser_set_max_control(&cl->parser, lv->max_control_line);
@@ -523,6 +523,8 @@ static void client_tick_one(struct io_conn *c, void *arg)
 	uint64_t now = *(uint64_t *)arg;
 	struct client *cl = c->user;
 	const struct live *cfg = server_live(cl->t->srv);
+	if (RB_UNLIKELY(cl->hold_ticks))
+		return;
 	if (RB_UNLIKELY(cl->kind != NULL)) {
 		cl->kind->tick(cl, now);
 		return;

@@ -11,6 +11,10 @@
 struct server;
 struct live;
 
+/* The adopt tag of a WebSocket client (router/ws_listen.c): this bit and
+ * its connection id; other adopted clients (TLS) have their id as tag. */
+#define CLIENT_ADOPT_WS ((uint64_t)1 << 60)
+
 /* A new connection id (any thread). */
 uint64_t client_new_cid(void);
 

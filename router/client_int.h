@@ -173,7 +173,11 @@ struct client {
 	struct route_link *route;       /* a route connection (router/route.h), else NULL */
 	const struct client_kind *kind; /* how a route differs (NULL: a client) */
 	int interest_src; /* a route's or leaf's interest reader + 1 (router/interest.h), 0: none */
-	uint64_t *held_pubs; /* publishers it asked to pause */
+	struct wsconn *ws; /* a WebSocket client's framing (router/wsconn.h), else NULL: owned by
+	                      iothr's on_close, not by the client files */
+	bool hold_ticks;   /* no pings or timeouts yet: its WebSocket handshake is not done */
+	const char *close_err; /* the -ERR (static text) it is closed with, or NULL */
+	uint64_t *held_pubs;   /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;

@@ -164,6 +164,7 @@ void client_err(struct client *cl, const char *text, bool close)
 	char buf[160];
 	size_t n = proto_encode_err(buf, sizeof(buf), text);
 	if (close) {
+		cl->close_err = text; /* static texts only (a WebSocket's close frame) */
 		client_log_closing(cl, text);
 		client_quit(cl, buf, n);
 		return;

@@ -22,6 +22,7 @@
 #include "router/shard.h"
 #include "router/tls_glue.h"
 #include "router/worker.h"
+#include "router/wsconn.h"
 
 int iothr_init(struct iothr *t, struct server *s, int index, int nshards, int nio)
 {
@@ -91,6 +92,7 @@ void iothr_fini(struct iothr *t)
 	free(t->fwd_tail);
 	free(t->paused);
 	free(t->holders);
+	free(t->ws_buf);
 	client_graves_reap(t, true);
 	free(t->stats_req.conns);
 	pthread_mutex_destroy(&t->stats_req.lock);
@@ -385,21 +387,59 @@ bool iothr_has_work(void *ctx)
 }
 
 /* The loop's callbacks: the client protocol, and this poll. */
-/* A connection opened: a client's, or an adopted route socket. */
+/* A connection opened: a client's, a WebSocket client's, or an adopted
+ * route socket. */
 static int iothr_on_open(void *ctx, struct io_conn *c)
 {
 	if (RB_UNLIKELY(c->adopted && route_tag(c->adopt_tag)))
 		return client_open_route(ctx, c);
+	if (RB_UNLIKELY(c->adopted && (c->adopt_tag & CLIENT_ADOPT_WS)))
+		return wsconn_open(ctx, c);
 	return client_on_open(ctx, c);
+}
+
+/* Bytes in: a WebSocket client's go through its decoder first. */
+static void iothr_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
+{
+	struct client *cl = c->user;
+	if (RB_UNLIKELY(cl->ws != NULL))
+		wsconn_on_data(ctx, c, data, len);
+	else
+		client_on_data(ctx, c, data, len);
+}
+
+static void iothr_on_close(void *ctx, struct io_conn *c)
+{
+	struct client *cl = c->user;
+	struct wsconn *w = cl ? cl->ws : NULL;
+	if (RB_UNLIKELY(w != NULL))
+		wsconn_closing(cl, c);
+	client_on_close(ctx, c);
+	wsconn_free(w);
+}
+
+static void iothr_ws_tick(struct io_conn *c, void *arg)
+{
+	wsconn_tick(c, *(uint64_t *)arg);
+}
+
+static void iothr_on_tick(void *ctx, uint64_t now)
+{
+	struct iothr *t = ctx;
+	client_on_tick(ctx, now);
+	if (RB_UNLIKELY(t->srv->ws != NULL) && now - t->last_ws_tick >= 1000000000ull) {
+		t->last_ws_tick = now;
+		io_loop_foreach(t->loop, iothr_ws_tick, &now);
+	}
 }
 
 const struct io_ops iothr_io_ops = {
     .on_open = iothr_on_open,
-    .on_data = client_on_data,
-    .on_close = client_on_close,
+    .on_data = iothr_on_data,
+    .on_close = iothr_on_close,
     .on_poll = iothr_poll,
     .has_work = iothr_has_work,
-    .on_tick = client_on_tick,
+    .on_tick = iothr_on_tick,
     .on_sent = client_on_sent,
     .on_eof = client_on_eof,
 };

@@ -55,7 +55,9 @@ struct iothr {
 	int listen_fd;
 	struct io_loop *loop;
 	struct wake wake;
-	struct ring in; /* dbatches other I/O threads forward here */
+	struct ring in;        /* dbatches other I/O threads forward here */
+	uint64_t last_ws_tick; /* handshake timeouts were checked (router/wsconn.c) */
+	uint8_t *ws_buf; /* WebSocket payload decoded for the parser (router/wsconn.c), or NULL */
 	/* out to the shards */
 	struct mbatch **open;         /* open batch per shard */
 	struct mbatch **pending_head; /* batches a full shard ring refused, per shard */

@@ -37,6 +37,7 @@ static void iothr_stats_conn(struct io_conn *c, void *arg)
 	o->pending_bytes = io_conn_pending(c);
 	o->drops = cl->drops;
 	o->subscriptions = cl->nsubs;
+	o->websocket = cl->ws != NULL;
 	snprintf(o->name, sizeof(o->name), "%s", cl->opts.name ? cl->opts.name : "");
 	snprintf(o->lang, sizeof(o->lang), "%s", cl->opts.lang ? cl->opts.lang : "");
 	snprintf(o->version, sizeof(o->version), "%s", cl->opts.version ? cl->opts.version : "");

@@ -30,6 +30,7 @@
 #include "router/shard.h"
 #include "router/tls_glue.h"
 #include "router/worker.h"
+#include "router/ws_listen.h"
 
 #define SERVER_SHARD_RING  4096
 #define SERVER_IO_RING     4096
@@ -211,7 +212,8 @@ int server_new(struct config *cfg, struct server **out)
 		s->io[i].listen_fd = -1;
 	}
 	if ((ret = server_new_workers(s)) != 0 || (ret = server_new_io(s)) != 0 ||
-	    (ret = tls_glue_start(s)) != 0 || (ret = route_mgr_new(s)) != 0)
+	    (ret = tls_glue_start(s)) != 0 || (ret = route_mgr_new(s)) != 0 ||
+	    (ret = ws_listen_new(s)) != 0)
 		goto err;
 	*out = s;
 	return 0;
@@ -266,6 +268,8 @@ int server_run(struct server *s)
 			goto stop;
 	}
 	ret = route_mgr_start(s);
+	if (ret == 0)
+		ret = ws_listen_start(s);
 	if (ret)
 		goto stop;
 	log_info("ready for connections on %s:%d (server_id %s)", s->cfg.host, s->port,
@@ -277,6 +281,7 @@ stop:
 	monitor_stop(s->mon);
 	s->mon = NULL;
 	route_mgr_stop(s);
+	ws_listen_stop(s);
 	server_stop(s);
 	for (int i = 0; i < started_io; i++)
 		pthread_join(s->io[i].tid, NULL);
@@ -291,6 +296,7 @@ void server_free(struct server *s)
 		return;
 	tls_glue_free(s);
 	route_mgr_free(s);
+	ws_listen_free(s);
 	for (int i = 0; s->io && i < s->nio; i++) {
 		struct iothr *t = &s->io[i];
 		io_loop_free(t->loop);

@@ -25,6 +25,7 @@ struct tls_service;
 struct auth;
 struct svc_table;
 struct route_mgr;
+struct ws_listen;
 struct interest;
 
 /* Settings a reload may change, besides the admission policies. Immutable. */
@@ -99,6 +100,7 @@ struct server {
 	struct tls_service *tls;   /* NULL without TLS (router/tls_glue.c) */
 	struct route_mgr *routes;  /* NULL without a cluster (router/route.h) */
 	struct interest *interest; /* local interest announced to routes, or NULL */
+	struct ws_listen *ws;      /* NULL without websocket { } (router/ws_listen.h) */
 };
 
 /* The reloadable settings in force. For the I/O threads and workers, which

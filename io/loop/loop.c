@@ -236,9 +236,12 @@ static void io_flush_dirty(struct io_loop *l)
 		    !l->quiesced)
 			io_arm_recv(l, c);
 		c->want_recv = false;
+		if (RB_UNLIKELY(c->frame != NULL) && c->close_after && !c->send_inflight &&
+		    !io_conn_has_unsent(c))
+			io_frame_take_trailer(c); /* a WebSocket's close frame, last */
 		if (!(c->closing && !c->close_after))
 			io_start_send(l, c);
-		if (c->close_after && !c->send_inflight && c->fill.len == 0) {
+		if (c->close_after && !c->send_inflight && !io_conn_has_unsent(c)) {
 			c->close_after = false;
 			shutdown(c->fd, SHUT_WR);
 		}
@@ -301,8 +304,14 @@ static void io_on_send(struct io_loop *l, struct io_conn *c, int res)
 	c->bytes_out += (uint64_t)res;
 	c->progress_ns = l->now;
 	l->st.bytes_out += (uint64_t)res;
-	c->send.off += (uint32_t)res;
-	if (c->send.off < c->send.len) {
+	bool whole;
+	if (c->frame) {
+		whole = io_frame_sent(c, (uint32_t)res);
+	} else {
+		c->send.off += (uint32_t)res;
+		whole = c->send.off >= c->send.len;
+	}
+	if (!whole) {
 		io_submit_send(l, c); /* partial send: the rest first */
 		return;
 	}
@@ -310,7 +319,7 @@ static void io_on_send(struct io_loop *l, struct io_conn *c, int res)
 	c->send.off = 0;
 	if (l->cfg.ops->on_sent && !c->closing)
 		l->cfg.ops->on_sent(l->cfg.ctx, c);
-	if (c->fill.len || c->close_after)
+	if (io_conn_has_unsent(c) || c->close_after)
 		io_mark_dirty(c);
 	io_conn_maybe_release(l, c);
 }

@@ -19,6 +19,23 @@
 #include "core/wake.h"
 
 struct io_loop;
+struct io_frame;
+
+/* Writes the head of a frame carrying @len payload bytes into @dst (at most
+ * IO_FRAME_HEAD_MAX bytes), @packed when they were compressed by the
+ * connection's packer; returns its length. See io_conn_set_framed(). */
+typedef size_t (*io_frame_head_fn)(uint8_t *dst, size_t len, bool packed);
+
+/* Compresses @len bytes at @src into @dst (@cap bytes) for one frame.
+ * Returns the compressed length, or 0 to send them as they are (too short,
+ * or @cap too small). @arg is what io_conn_set_packer() was given. */
+typedef size_t (*io_frame_pack_fn)(void *arg, const char *src, size_t len, char *dst, size_t cap);
+
+#define IO_FRAME_HEAD_MAX 16u
+/* Unframed bytes (io_conn_write_raw) that may wait for the next send. */
+#define IO_FRAME_RAW_MAX 512u
+/* The unframed bytes sent last (io_conn_set_trailer). */
+#define IO_FRAME_TRAILER_MAX 128u
 
 /* The largest output queue a connection may have (buffers double in size
  * and their lengths are 32 bits). */
@@ -60,6 +77,7 @@ struct io_conn {
 	bool released;    /* slot given back; freed at the end of the iteration */
 	bool eof;         /* the peer sent its last byte (on_eof was called) */
 	struct io_conn *next_dirty;
+	struct io_frame *frame; /* io_conn_set_framed(), else NULL (owned) */
 	uint64_t close_deadline_ns;
 	uint64_t progress_ns; /* last time the kernel took output bytes, or a send began */
 };
@@ -222,6 +240,32 @@ void io_loop_close_all(struct io_loop *l, bool flush);
  * socket may be a socketpair end standing for the client). Takes @fd, and
  * closes it when the loop stops or quiesces first. Returns 0 or -ENOMEM. */
 int io_loop_adopt(struct io_loop *l, int fd, uint64_t tag, const char *peer_ip, uint32_t peer_port);
+
+/* Makes @c a framed connection (a WebSocket): each send of its output goes
+ * out as one frame, [@head's bytes][the output], in one sendmsg with two
+ * iovecs (nothing copied); the output itself stays unframed, so the owner
+ * may still rewrite unsent bytes. Bytes given to io_conn_write_raw() go
+ * before the next frame, unframed. Call before anything is written.
+ * Returns 0 or -ENOMEM. */
+RB_MUST_CHECK int io_conn_set_framed(struct io_conn *c, io_frame_head_fn head);
+
+/* On a framed connection: queues @len bytes (an HTTP answer, a control
+ * frame) to go out unframed before the next frame. Returns 0, -ENOBUFS
+ * when IO_FRAME_RAW_MAX bytes already wait, -EINVAL when @c is not framed
+ * or closing. */
+RB_MUST_CHECK int io_conn_write_raw(struct io_conn *c, const void *data, size_t len);
+
+/* On a framed connection: each send of more than nothing is given to @pack
+ * first (permessage-deflate), into a buffer of the loop's; NULL stops it.
+ * @arg is borrowed until the packer is replaced or cleared: clear it before
+ * freeing @arg (the output of a closing connection may still be sent). */
+void io_conn_set_packer(struct io_conn *c, io_frame_pack_fn pack, void *arg);
+
+/* On a framed connection: @len bytes (a close frame) to send unframed after
+ * all the output when @c is closed with flush; may be called while it is
+ * closing (from on_close). Returns 0, or -EINVAL when @c is not framed or
+ * @len is above IO_FRAME_TRAILER_MAX. */
+int io_conn_set_trailer(struct io_conn *c, const void *data, size_t len);
 
 /* Calls @fn for every open connection of the loop. */
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);

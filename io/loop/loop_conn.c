@@ -19,6 +19,10 @@ void io_conn_release(struct io_loop *l, struct io_conn *c)
 	memacct_add(MEMACCT_OUTPUT, -(int64_t)c->fill.cap - (int64_t)c->send.cap);
 	free(c->fill.data);
 	free(c->send.data);
+	if (c->frame)
+		free(c->frame->z);
+	free(c->frame);
+	c->frame = NULL;
 	l->conns[c->slot] = NULL;
 	l->slot_gen[c->slot]++;
 	l->free_slots[l->nfree++] = c->slot;
@@ -65,7 +69,7 @@ void io_conn_terminate(struct io_loop *l, struct io_conn *c)
 void io_conn_close(struct io_conn *c, bool flush)
 {
 	struct io_loop *l = c->loop;
-	if (!flush || io_conn_pending(c) == 0) {
+	if (!flush || (io_conn_pending(c) == 0 && !io_conn_has_unsent(c))) {
 		io_conn_terminate(l, c);
 		return;
 	}
@@ -150,6 +154,10 @@ int io_conn_write(struct io_conn *c, const void *data, size_t len)
 
 void io_submit_send(struct io_loop *l, struct io_conn *c)
 {
+	if (c->frame) {
+		io_frame_submit(l, c);
+		return;
+	}
 	struct io_uring_sqe *sqe = io_sqe(l);
 	io_uring_prep_send(sqe, c->fd, c->send.data + c->send.off, c->send.len - c->send.off,
 	                   MSG_NOSIGNAL);
@@ -160,7 +168,7 @@ void io_submit_send(struct io_loop *l, struct io_conn *c)
 /* Starts a send of everything written so far, when none is in flight. */
 void io_start_send(struct io_loop *l, struct io_conn *c)
 {
-	if (c->send_inflight || c->fill.len == 0)
+	if (c->send_inflight || !io_conn_has_unsent(c))
 		return;
 	struct io_obuf t = c->send;
 	c->send = c->fill;
@@ -180,5 +188,7 @@ void io_start_send(struct io_loop *l, struct io_conn *c)
 		c->fill.data = NULL;
 		c->fill.cap = 0;
 	}
+	if (c->frame)
+		io_frame_start(c);
 	io_submit_send(l, c);
 }

@@ -5,6 +5,7 @@
 
 #include <liburing.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -115,6 +116,33 @@ static inline void io_arm_recv(struct io_loop *l, struct io_conn *c)
 	c->want_recv = false;
 }
 
+/* A framed connection's send state (io/loop/loop_frame.c). Owner: the loop. */
+struct io_frame {
+	io_frame_head_fn head;
+	struct msghdr mh; /* of the sendmsg in flight */
+	struct iovec iov[3];
+	uint32_t raw_len;       /* unframed bytes waiting for the next send */
+	uint32_t raw_sent_len;  /* unframed bytes of the send in flight */
+	uint32_t raw_sent_off;  /* of which sent */
+	uint8_t hd_len, hd_off; /* head of the send in flight, and how much went */
+	uint8_t trailer_len;    /* io_conn_set_trailer(): sent after everything */
+	io_frame_pack_fn pack;  /* io_conn_set_packer(), or NULL */
+	void *pack_arg;
+	char *z;             /* the packed payload of the send in flight (owned), */
+	size_t z_len, z_off; /* its length (0: not packed) and how much went */
+	size_t z_cap;
+	char trailer[IO_FRAME_TRAILER_MAX];
+	uint8_t hd[IO_FRAME_HEAD_MAX];
+	char raw[IO_FRAME_RAW_MAX];
+	char raw_sent[IO_FRAME_RAW_MAX];
+};
+
+/* True when @c has output not yet handed to the kernel. */
+static inline bool io_conn_has_unsent(const struct io_conn *c)
+{
+	return c->fill.len || (c->frame && c->frame->raw_len);
+}
+
 static inline void io_mark_dirty(struct io_conn *c)
 {
 	if (!c->dirty) {
@@ -136,6 +164,19 @@ void io_conn_terminate(struct io_loop *l, struct io_conn *c);
 void io_submit_send(struct io_loop *l, struct io_conn *c);
 /* Starts a send of everything written so far, when none is in flight. */
 void io_start_send(struct io_loop *l, struct io_conn *c);
+
+/* ---- io/loop/loop_frame.c: framed (WebSocket) sends ---- */
+
+/* Takes the unframed bytes and the head of a frame for c->send (just
+ * swapped in) into the send about to start. */
+void io_frame_start(struct io_conn *c);
+/* A closing connection sent all its output: its trailer becomes the
+ * unframed bytes of one last send. Returns true when there was one. */
+bool io_frame_take_trailer(struct io_conn *c);
+/* Submits the rest of the framed send in flight. */
+void io_frame_submit(struct io_loop *l, struct io_conn *c);
+/* Counts @res bytes sent; returns true when the whole send went. */
+bool io_frame_sent(struct io_conn *c, uint32_t res);
 
 /* ---- io/loop/loop_open.c: connections opened and adopted ---- */
 

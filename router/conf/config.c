@@ -67,7 +67,7 @@ void config_fini(struct config *c)
 	    &c->tls_cert,      &c->tls_key,      &c->tls_ca,       &c->tls_flags.cert,
 	    &c->tls_flags.key, &c->tls_flags.ca, &c->config_file,  &c->signal,
 	    &c->no_auth_user,  &c->cluster_name, &c->cluster_host, &c->cluster_user,
-	    &c->cluster_pass,  &c->js_domain,    &c->leaf_host};
+	    &c->cluster_pass,  &c->js_domain,    &c->leaf_host,    &c->ws_host};
 	for (size_t i = 0; i < RB_ARRAY_LEN(strings); i++)
 		free(*strings[i]);
 	for (int i = 0; i < c->nusers; i++) {
@@ -81,6 +81,7 @@ void config_fini(struct config *c)
 	config_list_free(&c->tls_ciphers);
 	config_list_free(&c->tls_curves);
 	config_list_free(&c->routes);
+	config_list_free(&c->ws_allowed_origins);
 	for (int i = 0; i < c->nleaf_remotes; i++)
 		config_list_free(&c->leaf_urls[i]);
 	adm_config_free(c->adm);

@@ -105,6 +105,15 @@ struct config {
 	bool leaf_listen;           /* leafnodes { listen / port }: accept leaf connections */
 	char *leaf_host;
 	int leaf_port; /* -1: any free port */
+	/* websocket { }: NATS clients over WebSocket (docs/WEBSOCKET.md) */
+	bool ws_listen; /* a listener was configured */
+	char *ws_host;
+	int ws_port;         /* -1: any free port */
+	bool ws_no_tls;      /* required: TLS on the listener is not supported */
+	bool ws_same_origin; /* Origin must match Host */
+	struct config_list ws_allowed_origins;
+	bool ws_compression;              /* permessage-deflate when offered */
+	uint32_t ws_handshake_timeout_ms; /* 0: none (nats-server without TLS) */
 	char *
 	    js_domain; /* default_js_domain of $G: $JS.API. goes to $JS.<it>.API. (NULL, "": not) */
 	/* ringbus { } */

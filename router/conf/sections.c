@@ -108,6 +108,22 @@ int config_set_leaf_listen(struct config_ctx *x, const struct config_row *r,
 	return config_host_port(x, in, &c->leaf_host, &c->leaf_port);
 }
 
+/* websocket { listen: "host:port" } and websocket { port: N }. */
+int config_set_ws_listen(struct config_ctx *x, const struct config_row *r,
+                         const struct config_in *in)
+{
+	struct config *c = x->c;
+	int64_t p;
+	c->ws_listen = true;
+	if (!strcmp(r->key, "port")) {
+		if (config_in_int(x, in, -1, 65535, &p))
+			return -EINVAL;
+		c->ws_port = (int)p;
+		return c->ws_host ? 0 : config_dup_into(&c->ws_host, "0.0.0.0", 7);
+	}
+	return config_host_port(x, in, &c->ws_host, &c->ws_port);
+}
+
 /* -DV, -DVV, -VV and trace_verbose: trace, and debug for the -D ones. */
 int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in)

@@ -41,6 +41,7 @@ enum config_block {
 	CONFIG_B_CLUSTER,      /* cluster { } */
 	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
 	CONFIG_B_LEAF,         /* leafnodes { } */
+	CONFIG_B_WS,           /* websocket { } */
 	CONFIG_B_COUNT,
 };
 
@@ -138,6 +139,8 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
                             const struct config_in *in);
 int config_set_leaf_listen(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in);
+int config_set_ws_listen(struct config_ctx *x, const struct config_row *r,
+                         const struct config_in *in);
 int config_set_js_domain(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
 int config_set_admission(struct config_ctx *x, const struct config_row *r,

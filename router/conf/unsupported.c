@@ -54,7 +54,6 @@ static const struct config_unsupported config_bad_keys[] = {
     {"jetstream store_dir storedir server_tags", JETSTREAM},
     {"gateway", "gateways are not supported: connect sites with nats-server"},
     {"mqtt", "MQTT is not supported: serve MQTT clients with nats-server"},
-    {"websocket ws", "WebSocket clients are not supported: serve them with nats-server"},
     {"accounts system_account system no_system_account no_system no_sys_acc "
      "mappings maps",
      ACCOUNTS},
@@ -108,6 +107,16 @@ static const struct config_unsupported config_bad_leaf[] = {
      "run the hub on nats-server"},
 };
 
+/* websocket { } */
+static const struct config_unsupported config_bad_ws[] = {
+    {"tls", "TLS on the WebSocket listener is not supported: set no_tls: true and terminate "
+            "TLS in a proxy in front of it"},
+    {"advertise authorization jwt_cookie no_auth_user username user password pass token "
+     "users nkeys",
+     "not supported yet on ringbus's WebSocket listener: its clients log in as TCP clients "
+     "do (authorization { } at the top level)"},
+};
+
 static const char *config_find(const struct config_unsupported *t, size_t n, const char *name,
                                bool ignore_case)
 {
@@ -131,6 +140,8 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
 	case CONFIG_B_LEAF:
 		return config_find(config_bad_leaf, RB_ARRAY_LEN(config_bad_leaf), key, true);
+	case CONFIG_B_WS:
+		return config_find(config_bad_ws, RB_ARRAY_LEN(config_bad_ws), key, true);
 	case CONFIG_B_CLUSTER:
 		return config_find(config_bad_cluster, RB_ARRAY_LEN(config_bad_cluster), key, true);
 	default:

@@ -147,6 +147,12 @@ int config_validate(struct config *c)
 		    config_ms_text(c->lame_duck_duration_ms, b, sizeof(b)));
 	config_validate_auth(&x);
 	config_validate_threads(&x);
+	if (c->ws_listen && !c->ws_no_tls) {
+		struct config_in ws = {.name = "websocket"};
+		config_report_in(&x, false, &ws,
+		                 "websocket requires TLS configuration, and ringbus has no TLS on "
+		                 "the WebSocket listener: set no_tls: true");
+	}
 	if (config_validate_tls(&x))
 		return -EINVAL;
 	return x.errors ? -EINVAL : 0;

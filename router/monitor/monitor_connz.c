@@ -156,7 +156,7 @@ static void monitor_connz_one(cJSON *o, const struct stats_conn *c, uint64_t now
 {
 	monitor_json_u64(o, "cid", c->cid, ok);
 	monitor_json_str(o, "kind", "Client", ok);
-	monitor_json_str(o, "type", "nats", ok);
+	monitor_json_str(o, "type", c->websocket ? "websocket" : "nats", ok);
 	monitor_json_str(o, "ip", c->ip, ok);
 	monitor_json_u64(o, "port", c->port, ok);
 	monitor_json_time(o, "start", c->start_ns, ok);

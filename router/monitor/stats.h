@@ -29,6 +29,7 @@ struct stats_conn {
 	uint64_t pending_bytes;
 	uint64_t drops; /* messages not delivered to it by admission */
 	uint32_t subscriptions;
+	bool websocket; /* came through the WebSocket listener */
 	char name[64];
 	char lang[32];
 	char version[32];

@@ -152,7 +152,8 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	    {"gateway { name: a }\n", "gateways"},
 	    {"leafnodes { port: 7422, tls { } }\n", "leaf node listener"},
 	    {"mqtt { port: 1883 }\n", "MQTT"},
-	    {"websocket { port: 8080 }\n", "WebSocket"},
+	    {"websocket { port: 8080, no_tls: true, tls { } }\n", "TLS on the WebSocket listener"},
+	    {"ws { port: 8080, no_tls: true, jwt_cookie: x }\n", "WebSocket listener"},
 	    {"accounts { A: {} }\n", "accounts"},
 	    {"system_account: SYS\n", "accounts"},
 	    {"https_port: 8443\n", "HTTPS"},
@@ -167,6 +168,25 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 		cr_expect(cfgt_reported(rows[i].advice), "row %zu: %s", i, cfgt_reports[0]);
 		config_fini(&c);
 	}
+}
+
+Test(config, websocket_block_is_read_and_wants_no_tls)
+{
+	struct config c;
+	cr_assert_eq(cfgt_load(&c, "websocket { listen: \"127.0.0.1:8080\", no_tls: true, "
+	                           "same_origin: true, allowed_origins: [\"http://a:1\"], "
+	                           "handshake_timeout: \"3s\" }\n"),
+	             0);
+	cr_expect(c.ws_listen && c.ws_no_tls && c.ws_same_origin);
+	cr_expect_str_eq(c.ws_host, "127.0.0.1");
+	cr_expect_eq(c.ws_port, 8080);
+	cr_expect_eq(c.ws_allowed_origins.n, 1);
+	cr_expect_eq(c.ws_handshake_timeout_ms, 3000);
+	config_fini(&c);
+	cr_assert_eq(cfgt_load(&c, "websocket { port: 8080 }\n"), 0);
+	cr_expect_eq(config_validate(&c), -EINVAL);
+	cr_expect(cfgt_reported("websocket requires TLS configuration"), "%s", cfgt_reports[0]);
+	config_fini(&c);
 }
 
 Test(config, authorization_takes_a_user_a_token_or_users)
