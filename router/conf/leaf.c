@@ -8,6 +8,43 @@
 #include "core/conf.h"
 #include "router/conf/table.h"
 
+/* "[scheme://][user[:pass]@]host:port[/]": the form of a route or leaf URL
+ * (router/route_mgr.c reads it the same way). */
+static bool config_url_ok(const char *s)
+{
+	const char *p = strstr(s, "://");
+	p = p ? p + 3 : s;
+	const char *at = strrchr(p, '@');
+	if (at)
+		p = at + 1;
+	const char *colon = strrchr(p, ':');
+	if (!colon || colon == p)
+		return false;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	return port > 0 && port <= 65535 && end != colon + 1 && (!*end || !strcmp(end, "/"));
+}
+
+/* Every URL of @l has the form of a route URL; reports the first that has not. */
+static int config_urls_ok(struct config_ctx *x, const struct config_in *in,
+                          const struct config_list *l, const char *what)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!config_url_ok(l->v[i])) {
+			config_report_in(x, false, in, "%s: could not parse %s URL \"%s\"",
+			                 in->name, what, l->v[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+int config_check_routes(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in)
+{
+	(void)r;
+	return config_urls_ok(x, in, &x->c->routes, "route");
+}
+
 /* One remote { }: its URLs into @urls. */
 static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m,
                               struct config_list *urls)
@@ -20,7 +57,8 @@ static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m,
 		struct config_in in = {.from_file = true, .v = conf_entry_value(e), .name = key};
 		const char *s;
 		if (!strcasecmp(key, "url") || !strcasecmp(key, "urls")) {
-			if (config_in_list(x, &in, urls))
+			if (config_in_list(x, &in, urls) ||
+			    config_urls_ok(x, &in, urls, "leaf node"))
 				bad = -EINVAL;
 		} else if (!strcasecmp(key, "account")) {
 			if (config_in_string(x, &in, &s)) {

@@ -141,6 +141,8 @@ int config_set_leaf_listen(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in);
 int config_set_ws_listen(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
+int config_check_routes(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in);
 int config_set_js_domain(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
 int config_set_admission(struct config_ctx *x, const struct config_row *r,

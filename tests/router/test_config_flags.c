@@ -250,3 +250,20 @@ Test(config_flags, a_signal_with_a_pid_needs_no_file)
 	cr_expect_str_eq(c.signal, "ldm");
 	config_fini(&c);
 }
+
+/* A route URL that cannot be dialled is refused while reading (-t sees it),
+ * not when the route manager starts. */
+Test(config_flags, route_urls_are_checked)
+{
+	struct config c;
+	cr_expect_eq(cfgt_args(&c, ARGS("--routes", "nats://127.0.0.1:6222,nats://u:p@h:7")), 0);
+	cr_expect_eq(c.routes.n, 2u);
+	config_fini(&c);
+	const char *bad[] = {"nats://127.0.0.1", "nats://h:0", "h:x", "nats://h:70000"};
+	for (size_t i = 0; i < RB_ARRAY_LEN(bad); i++) {
+		cr_expect_eq(cfgt_args(&c, ARGS("--routes", bad[i])), -EINVAL, "%s", bad[i]);
+		cr_expect(cfgt_reported("could not parse route URL"), "%s: %s", bad[i],
+		          cfgt_reports[0]);
+		config_fini(&c);
+	}
+}
