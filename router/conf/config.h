@@ -30,6 +30,37 @@ struct config_user {
 	char *password;      /* plain, or a bcrypt hash ($2a$, $2b$, $2y$) */
 	struct perms *perms; /* its permissions (router/perm.h), or NULL */
 	char *nkey;          /* an NKey user's public key (then no name nor password) */
+	char *account;       /* accounts { A: { users } }: its account; NULL: $G */
+};
+
+/* accounts { NAME: { users, exports, imports } } (router/account.h). An
+ * export makes subjects of its account available to others: a stream
+ * (messages published there) or a service (requests answered there);
+ * @accounts, when not empty, names the only accounts that may import it.
+ * An import brings an export of account @account into this one: a stream's
+ * messages appear here on @subject, or @prefix.@subject, or @to; a
+ * service's requests published here on @to (NULL: @subject) go to
+ * @account on @subject. Strings owned. */
+struct config_export {
+	char *subject;
+	bool service;
+	struct config_list accounts; /* empty: any account may import */
+};
+
+struct config_import {
+	bool service;
+	char *account; /* the exporting account's name */
+	char *subject; /* in the exporting account */
+	char *to;      /* here (NULL: @subject, or @prefix.@subject) */
+	char *prefix;  /* stream imports only (NULL: none) */
+};
+
+struct config_account {
+	char *name;
+	struct config_export *exports;
+	int nexports;
+	struct config_import *imports;
+	int nimports;
 };
 
 /* What the --tls* flags gave: they replace the file's tls {} block when any
@@ -78,6 +109,10 @@ struct config {
 	struct perms *default_perms; /* authorization { default_permissions } */
 	int nusers;
 	uint32_t auth_timeout_ms; /* 0: nats-server's default (2 s; TLS timeout + 1 s with TLS) */
+	/* accounts { } (their users are in @users with their account named) */
+	struct config_account *accounts;
+	int naccounts;
+	char *system_account; /* NULL: none (advisories stay in $G) */
 	/* tls */
 	bool tls;                /* clients must use TLS (a tls {} block, or --tls* flags) */
 	bool tls_verify;         /* and present a certificate signed by tls_ca */
