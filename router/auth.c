@@ -15,6 +15,7 @@ struct auth_user {
 	char *secret; /* NULL for an NKey user */
 	struct perms *perms;
 	bool nkey;
+	uint16_t acc;
 	uint8_t key[32]; /* an NKey user's public key */
 };
 
@@ -45,7 +46,8 @@ void auth_free(struct auth *a)
 	free(a);
 }
 
-int auth_add_user(struct auth *a, const char *user, const char *password, const struct perms *perms)
+int auth_add_user(struct auth *a, const char *user, const char *password, const struct perms *perms,
+                  uint16_t acc)
 {
 	if (!user || !*user || !password)
 		return -EINVAL;
@@ -63,6 +65,7 @@ int auth_add_user(struct auth *a, const char *user, const char *password, const 
 			perm_free(a->users[i].perms);
 			a->users[i].secret = secret;
 			a->users[i].perms = p;
+			a->users[i].acc = acc;
 			return 0;
 		}
 	struct auth_user *u = realloc(a->users, sizeof(*u) * (size_t)(a->nusers + 1));
@@ -76,7 +79,7 @@ int auth_add_user(struct auth *a, const char *user, const char *password, const 
 		return -ENOMEM;
 	}
 	a->users = u;
-	u[a->nusers] = (struct auth_user){.name = name, .secret = secret, .perms = p};
+	u[a->nusers] = (struct auth_user){.name = name, .secret = secret, .perms = p, .acc = acc};
 	a->nusers++;
 	return 0;
 }
@@ -91,7 +94,7 @@ int auth_set_token(struct auth *a, const char *token)
 	return 0;
 }
 
-int auth_add_nkey(struct auth *a, const char *nkey, const struct perms *perms)
+int auth_add_nkey(struct auth *a, const char *nkey, const struct perms *perms, uint16_t acc)
 {
 	uint8_t key[32];
 	if (!nkey_user_public(nkey, key))
@@ -107,7 +110,7 @@ int auth_add_nkey(struct auth *a, const char *nkey, const struct perms *perms)
 		return -ENOMEM;
 	}
 	a->users = u;
-	u[a->nusers] = (struct auth_user){.name = name, .perms = p, .nkey = true};
+	u[a->nusers] = (struct auth_user){.name = name, .perms = p, .nkey = true, .acc = acc};
 	memcpy(u[a->nusers].key, key, 32);
 	a->nusers++;
 	return 0;
@@ -122,16 +125,16 @@ bool auth_has_nkeys(const struct auth *a)
 }
 
 bool auth_check_nkey(const struct auth *a, const char *nkey, const char *sig, const char *nonce,
-                     const struct perms **perms)
+                     struct auth_who *who)
 {
-	*perms = NULL;
+	*who = (struct auth_who){0};
 	for (int i = 0; a && nkey && i < a->nusers; i++) {
 		const struct auth_user *u = &a->users[i];
 		if (!u->nkey || strcmp(u->name, nkey))
 			continue;
 		if (!nkey_verify(u->key, nonce, strlen(nonce), sig))
 			return false;
-		*perms = u->perms;
+		*who = (struct auth_who){u->perms, u->acc};
 		return true;
 	}
 	return false;
@@ -215,18 +218,20 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 	return false;
 }
 
-const struct perms *auth_perms(const struct auth *a, const char *user)
+static struct auth_who auth_find(const struct auth *a, const char *name, bool nkey)
 {
-	for (int i = 0; a && user && i < a->nusers; i++)
-		if (!a->users[i].nkey && !strcmp(a->users[i].name, user))
-			return a->users[i].perms;
-	return NULL;
+	for (int i = 0; a && name && i < a->nusers; i++)
+		if (a->users[i].nkey == nkey && !strcmp(a->users[i].name, name))
+			return (struct auth_who){a->users[i].perms, a->users[i].acc};
+	return (struct auth_who){0};
 }
 
-const struct perms *auth_nkey_perms(const struct auth *a, const char *nkey)
+struct auth_who auth_user_who(const struct auth *a, const char *user)
 {
-	for (int i = 0; a && nkey && i < a->nusers; i++)
-		if (a->users[i].nkey && !strcmp(a->users[i].name, nkey))
-			return a->users[i].perms;
-	return NULL;
+	return auth_find(a, user, false);
+}
+
+struct auth_who auth_nkey_who(const struct auth *a, const char *nkey)
+{
+	return auth_find(a, nkey, true);
 }

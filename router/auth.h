@@ -5,6 +5,7 @@
 #define ROUTER_AUTH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/compiler.h"
 
@@ -16,23 +17,32 @@ void auth_free(struct auth *a);
 
 struct perms;
 
-/* Adds @user with @password (plain, or a bcrypt hash) and permissions @perms
- * (copied; NULL: none). A second entry for the same user replaces the first.
- * Returns 0, -EINVAL (empty user) or -ENOMEM. */
+/* Who a client logged in as: its permissions (NULL: none) and its account
+ * (router/account.h; ACC_GLOBAL for users outside any). */
+struct auth_who {
+	const struct perms *perms;
+	uint16_t acc;
+};
+
+/* Adds @user with @password (plain, or a bcrypt hash), permissions @perms
+ * (copied; NULL: none) in account @acc. A second entry for the same user
+ * replaces the first. Returns 0, -EINVAL (empty user) or -ENOMEM. */
 RB_MUST_CHECK int auth_add_user(struct auth *a, const char *user, const char *password,
-                                const struct perms *perms);
+                                const struct perms *perms, uint16_t acc);
 
 /* Adds the NKey user of public key @nkey (text, checked by the caller) with
- * @perms (copied; NULL: none). Returns 0, -EINVAL or -ENOMEM. */
-RB_MUST_CHECK int auth_add_nkey(struct auth *a, const char *nkey, const struct perms *perms);
+ * @perms (copied; NULL: none) in account @acc. Returns 0, -EINVAL or
+ * -ENOMEM. */
+RB_MUST_CHECK int auth_add_nkey(struct auth *a, const char *nkey, const struct perms *perms,
+                                uint16_t acc);
 
 /* True when some user logs in with an NKey: INFO then carries a nonce. */
 bool auth_has_nkeys(const struct auth *a);
 
 /* The NKey login: @nkey must be one of the users and @sig its signature
- * of @nonce. Sets *@perms to that user's permissions. */
+ * of @nonce. Sets *@who to that user. */
 bool auth_check_nkey(const struct auth *a, const char *nkey, const char *sig, const char *nonce,
-                     const struct perms **perms);
+                     struct auth_who *who);
 
 /* Requires @token (plain or bcrypt). Returns 0 or -ENOMEM. */
 RB_MUST_CHECK int auth_set_token(struct auth *a, const char *token);
@@ -55,10 +65,11 @@ bool auth_required(const struct auth *a);
  * cost 4, 60 ms at cost 10) on the calling thread. */
 bool auth_check(const struct auth *a, const char *user, const char *pass, const char *token);
 
-/* The permissions of @user (NULL: none, or no such user). Borrowed from @a. */
-const struct perms *auth_perms(const struct auth *a, const char *user);
+/* The permissions (borrowed from @a) and account of @user; no permissions
+ * and $G when there is no such user. */
+struct auth_who auth_user_who(const struct auth *a, const char *user);
 /* The same for the NKey user of public key @nkey. */
-const struct perms *auth_nkey_perms(const struct auth *a, const char *nkey);
+struct auth_who auth_nkey_who(const struct auth *a, const char *nkey);
 
 /* Number of users (for the start-up log). */
 int auth_nusers(const struct auth *a);

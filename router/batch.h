@@ -107,6 +107,15 @@ static inline const char *mentry_str(const struct mbatch *b, const struct mentry
 	return b->arena + e->off;
 }
 
+/* A MSG's subject as its subscribers see it: after the account token of
+ * @pre bytes the index keys it with (router/account.h; 0 without
+ * accounts). Its length is e->subject_len - @pre. */
+static inline const char *mentry_subject(const struct mbatch *b, const struct mentry *e,
+                                         unsigned pre)
+{
+	return b->arena + e->off + pre;
+}
+
 enum delivery_kind {
 	DELIVERY_MSG = 1,       /* send entry @e of @b to subscription @subid */
 	DELIVERY_NONE,          /* nothing: carries DELIVERY_F_END for a run without results */

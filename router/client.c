@@ -15,6 +15,7 @@
 #include "io/proto/connect.h"
 #include "io/loop/loop.h"
 #include "io/proto/proto.h"
+#include "router/account.h"
 #include "router/auth.h"
 #include "router/client_int.h"
 #include "router/nkey.h"
@@ -74,6 +75,8 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 		return;
 	if (RB_UNLIKELY(cl->inflight != NULL)) /* a queue member: the reply to a request? */
 		client_inflight_reply(cl, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop));
+	if (RB_UNLIKELY(cl->t->srv->acc_pre) && client_acc_publish(cl, f))
+		return;
 	const char *dom = cl->t->srv->cfg.js_domain;
 	if (RB_UNLIKELY(dom != NULL) && f->subject.len > 5 && f->subject.ptr[0] == '$')
 		client_publish_js(cl, f, dom);
@@ -104,8 +107,8 @@ static void client_publish_js(struct client *cl, const struct proto_frame *f, co
 	client_publish(cl, &m, 0, (struct proto_span){NULL, 0});
 }
 
-void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,
-                    struct proto_span queues)
+bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t flags,
+                        struct proto_span queues, uint16_t acc)
 {
 	struct server *s = cl->t->srv;
 	uint32_t shard;
@@ -123,20 +126,21 @@ void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flag
 	struct shard *sh = &s->shards[shard];
 	if (RB_UNLIKELY(atomic_load_explicit(&sh->over, memory_order_relaxed) ||
 	                atomic_load_explicit(&s->proc_over, memory_order_relaxed)) &&
-	    !client_admit_pub(cl, sh, f)) {
-		client_ok(cl);
-		return;
-	}
-	size_t bytes = (size_t)f->subject.len + f->reply.len + f->payload.len + queues.len;
+	    !client_admit_pub(cl, sh, f))
+		return true;
+	size_t pre = s->acc_pre;
+	size_t bytes = pre + f->subject.len + f->reply.len + f->payload.len + queues.len;
 	struct mentry *e = client_add(cl, shard, MENTRY_MSG, bytes);
 	if (RB_UNLIKELY(!e)) {
 		log_error("cid %llu: out of memory for a message: closing",
 		          (unsigned long long)cl->cid);
 		io_conn_close(cl->c, false);
-		return;
+		return false;
 	}
 	struct mbatch *b = cl->t->open[shard];
 	char *p = b->arena + e->off;
+	if (RB_UNLIKELY(pre)) /* the index keys it in its account (router/account.h) */
+		p = copy_small(p, s->acc->acc[acc].prefix, pre);
 	p = copy_small(p, f->subject.ptr, f->subject.len);
 	p = copy_small(p, f->reply.ptr, f->reply.len);
 	p = copy_small(p, f->payload.ptr, f->payload.len);
@@ -145,19 +149,13 @@ void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flag
 		e->sid_len = (uint16_t)queues.len;
 	}
 	e->flags = flags;
-	e->subject_len = (uint16_t)f->subject.len;
+	e->subject_len = (uint16_t)(pre + f->subject.len);
 	e->reply_len = (uint16_t)f->reply.len;
 	e->len = f->payload.len;
 	e->hdr_len = f->hdr_len;
-	if (!cl->opts.echo)
-		e->flags |= MENTRY_F_NO_ECHO;
-	if (cl->opts.no_responders && cl->opts.headers && f->reply.len)
-		e->flags |= MENTRY_F_NO_RESPONDERS;
 	b->bytes += f->payload.len;
 	b->nmsgs++;
-	cl->in_msgs++;
-	cl->in_bytes += f->payload.len;
-	client_ok(cl);
+	return true;
 }
 
 /* @text (a PONG) is written, or @ctrl's wait ends, once everything this
@@ -189,18 +187,18 @@ void client_ctrl_bound(struct client *cl)
 		client_barrier(cl, NULL, 0, true);
 }
 
-/* The credentials of CONNECT; *@perms: the user's permissions. */
-static bool client_check_auth(struct client *cl, const struct perms **perms)
+/* The credentials of CONNECT; *@who: the user's permissions and account. */
+static bool client_check_auth(struct client *cl, struct auth_who *who)
 {
 	const struct auth *a = server_live(cl->t->srv)->auth;
 	if (cl->opts.nkey) {
 		char nonce[NKEY_NONCE_LEN + 1];
 		nkey_nonce(cl->t->srv->nonce_key, cl->cid, nonce);
-		return auth_check_nkey(a, cl->opts.nkey, cl->opts.sig, nonce, perms);
+		return auth_check_nkey(a, cl->opts.nkey, cl->opts.sig, nonce, who);
 	}
 	const struct connect_opts *o = &cl->opts;
 	bool anonymous = !o->user && !o->pass && !o->auth_token;
-	*perms = auth_perms(a, anonymous ? auth_no_auth_user(a) : o->user);
+	*who = auth_user_who(a, anonymous ? auth_no_auth_user(a) : o->user);
 	return auth_check(a, o->user, o->pass, o->auth_token);
 }
 
@@ -223,12 +221,13 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 		}
 		return;
 	}
-	const struct perms *perms = NULL;
-	if (client_auth_required(cl) && !client_check_auth(cl, &perms)) {
+	struct auth_who who = {0};
+	if (client_auth_required(cl) && !client_check_auth(cl, &who)) {
 		client_err(cl, "Authorization Violation", true);
 		return;
 	}
-	if (!client_perm_connect(cl, perms)) {
+	cl->acc = who.acc;
+	if (!client_perm_connect(cl, who.perms)) {
 		log_error("cid %llu: out of memory for its permissions: closing",
 		          (unsigned long long)cl->cid);
 		io_conn_close(cl->c, false);

@@ -168,6 +168,7 @@ struct client {
 	 * with allow_responses, the reply subjects it may answer: hash ->
 	 * (deadline in ms << 16 | replies sent) */
 	struct perms *perms;
+	uint16_t acc; /* its account (router/account.h) */
 	struct map responses;
 	uint64_t perm_violations;
 	struct route_link *route;       /* a route connection (router/route.h), else NULL */
@@ -259,10 +260,47 @@ bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t n
  * applied them. */
 void client_ctrl_bound(struct client *cl);
 
+/* Routes @f, published in account @acc (router/account.h), to its shard
+ * with exactly @flags, unless admission drops it. Counts nothing and
+ * answers nothing (client_publish() does). False when @cl was closed (out
+ * of memory). */
+bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t flags,
+                        struct proto_span queues, uint16_t acc);
+
+/* A message read from @cl was handled: counted, and +OK when verbose. */
+static inline void client_published(struct client *cl, const struct proto_frame *f)
+{
+	cl->in_msgs++;
+	cl->in_bytes += f->payload.len;
+	client_ok(cl);
+}
+
+/* The flags @cl's CONNECT options give a message it publishes. */
+static inline uint8_t client_pub_flags(const struct client *cl, const struct proto_frame *f)
+{
+	uint8_t flags = cl->opts.echo ? 0 : MENTRY_F_NO_ECHO;
+	if (cl->opts.no_responders && cl->opts.headers && f->reply.len)
+		flags |= MENTRY_F_NO_RESPONDERS;
+	return flags;
+}
+
 /* Routes @f (a PUB, or a route's RMSG with @flags MENTRY_F_ROUTED and the
- * queue groups it is for in @queues) to its shard. */
-void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,
-                    struct proto_span queues);
+ * queue groups it is for in @queues) to its shard, in @cl's account. */
+static inline void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,
+                                  struct proto_span queues)
+{
+	if (client_publish_acc(cl, f, flags | client_pub_flags(cl, f), queues, cl->acc))
+		client_published(cl, f);
+}
+
+/* ---- router/client_acc.c ---- */
+
+/* A publish of @cl where accounts are configured: an answer to a request
+ * that came through a service import goes back to the requester's account;
+ * a subject that exports or imports carry is published in each account
+ * concerned as well as in @cl's. True when done; false: publish @f as
+ * usual. */
+bool client_acc_publish(struct client *cl, const struct proto_frame *f);
 
 /* ---- router/route_link.c ---- */
 

@@ -15,10 +15,10 @@ static const struct perms *client_perm_of(const struct client *cl, const struct 
 {
 	const struct connect_opts *o = &cl->opts;
 	if (o->nkey)
-		return auth_nkey_perms(a, o->nkey);
+		return auth_nkey_who(a, o->nkey).perms;
 	if (!o->user && !o->pass && !o->auth_token)
-		return auth_perms(a, auth_no_auth_user(a));
-	return auth_perms(a, o->user);
+		return auth_user_who(a, auth_no_auth_user(a)).perms;
+	return auth_user_who(a, o->user).perms;
 }
 
 /* Removes @cs, which the new permissions do not allow, and says so. */

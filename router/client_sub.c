@@ -10,11 +10,19 @@
 #include "core/log.h"
 #include "core/map.h"
 #include "io/loop/loop.h"
+#include "router/account.h"
 #include "router/client_int.h"
 #include "router/index/subject.h"
 #include "router/interest.h"
 #include "router/server.h"
 #include "router/service.h"
+
+/* The interest announced to routes and leaf connections, which carry the
+ * global account only: NULL for a client of another account. */
+static struct interest *client_interest(const struct client *cl)
+{
+	return cl->acc == ACC_GLOBAL ? cl->t->srv->interest : NULL;
+}
 
 /* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
 /* Returns how many shards it was sent to, or -ENOMEM (after sending to some). */
@@ -27,8 +35,9 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 		last = (uint32_t)cl->t->srv->nshards - 1;
 	}
 	for (uint32_t sh = first; sh <= last; sh++) {
+		size_t pre = cl->t->srv->acc_pre;
 		size_t bytes = kind == MENTRY_SUB
-		                   ? (size_t)cs->subject_len + cs->queue_len + cs->sid_len
+		                   ? pre + cs->subject_len + cs->queue_len + cs->sid_len
 		                   : cs->sid_len;
 		struct mentry *e = client_add(cl, sh, kind, bytes);
 		if (!e)
@@ -36,10 +45,13 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 		sent++;
 		char *p = cl->t->open[sh]->arena + e->off;
 		if (kind == MENTRY_SUB) {
+			/* the index keys it in its account (router/account.h) */
+			memcpy(p, cl->t->srv->acc->acc[cl->acc].prefix, pre);
+			p += pre;
 			memcpy(p, cs->subject, cs->subject_len);
 			memcpy(p + cs->subject_len, cs->queue, cs->queue_len);
 			memcpy(p + cs->subject_len + cs->queue_len, cs->sid, cs->sid_len);
-			e->subject_len = cs->subject_len;
+			e->subject_len = (uint16_t)(pre + cs->subject_len);
 			e->reply_len = cs->queue_len;
 			e->aux = cs->subid;
 			e->len = (uint32_t)(cs->svc_ref >> 32); /* 0 for a plain subscription */
@@ -85,7 +97,7 @@ void client_unsub(struct client *cl, struct csub *cs)
 	 * only its sid is given up now (a new SUB may reuse it at once). */
 	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
 	cs->unsubscribed = true;
-	struct interest *in = cl->t->srv->interest;
+	struct interest *in = client_interest(cl);
 	if (in && !cs->remote)
 		interest_del(in, cs->subject, cs->subject_len, cs->queue, cs->queue_len);
 	else if (in && cl->interest_src)
@@ -183,7 +195,7 @@ static bool client_sub_new(struct client *cl, struct proto_span subject, struct 
 	cl->nsubs++;
 	if (client_sub_entry(cl, cs, MENTRY_SUB) < 0)
 		goto nomem;
-	struct interest *in = cl->t->srv->interest;
+	struct interest *in = client_interest(cl);
 	if (in && !remote)
 		interest_add(in, cs->subject, jlen, cs->queue, qlen);
 	else if (in && cl->interest_src)
@@ -252,7 +264,7 @@ bool client_sub_remote(struct client *cl, struct proto_span subject, struct prot
 
 void client_interest_drop(struct client *cl)
 {
-	struct interest *in = cl->t->srv->interest;
+	struct interest *in = client_interest(cl);
 	void *v;
 	if (!in || cl->route)
 		return;

@@ -268,16 +268,17 @@ static struct adm_policy *client_policy(struct client *cl, const struct delivery
 	if (a->nrules == 0)
 		return &a->policies[0];
 	const struct mentry *e = d->e;
-	const char *subj = mentry_str(d->b, e);
-	if (cl->pol_adm == a && cl->pol_subj_len == e->subject_len &&
-	    equal_small(cl->pol_subj, subj, e->subject_len))
+	unsigned pre = cl->t->srv->acc_pre;
+	const char *subj = mentry_subject(d->b, e, pre);
+	size_t len = e->subject_len - pre;
+	if (cl->pol_adm == a && cl->pol_subj_len == len && equal_small(cl->pol_subj, subj, len))
 		return cl->pol;
-	struct adm_policy *p = admission_lookup(a, subj, e->subject_len);
-	if (e->subject_len < CLIENT_LAST_SUBJ_MAX) {
+	struct adm_policy *p = admission_lookup(a, subj, len);
+	if (len < CLIENT_LAST_SUBJ_MAX) {
 		cl->pol_adm = a;
 		cl->pol = p;
-		cl->pol_subj_len = (uint8_t)e->subject_len;
-		memcpy(cl->pol_subj, subj, e->subject_len);
+		cl->pol_subj_len = (uint8_t)len;
+		memcpy(cl->pol_subj, subj, len);
 	}
 	return p;
 }
@@ -333,12 +334,13 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 		return; /* unsubscribed meanwhile, or its auto-unsubscribe max reached */
 	}
 	const struct mentry *e = d->e;
-	const char *subj = mentry_str(d->b, e);
-	struct proto_span subject = {subj, e->subject_len};
-	struct proto_span reply = {subj + e->subject_len, e->reply_len};
+	unsigned pre = cl->t->srv->acc_pre;
+	const char *subj = mentry_subject(d->b, e, pre);
+	struct proto_span subject = {subj, e->subject_len - pre};
+	struct proto_span reply = {subj + subject.len, e->reply_len};
 	struct proto_span sid = {cs->sid, cs->sid_len};
-	const char *payload = subj + e->subject_len + e->reply_len;
-	if (RB_UNLIKELY(cs->perm_filter) && !perm_deliver_ok(cl->perms, subj, e->subject_len)) {
+	const char *payload = reply.ptr + e->reply_len;
+	if (RB_UNLIKELY(cs->perm_filter) && !perm_deliver_ok(cl->perms, subj, subject.len)) {
 		client_untrack(cl, d, cs);
 		return; /* a subject its permissions deny, inside a pattern they allow */
 	}
@@ -346,7 +348,7 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	uint32_t body = hmsg ? e->len : e->len - e->hdr_len;
 	const char *p = hmsg ? payload : payload + e->hdr_len;
 
-	size_t head = proto_msg_head_max(e->subject_len, cs->sid_len, e->reply_len) + 12;
+	size_t head = proto_msg_head_max(subject.len, cs->sid_len, e->reply_len) + 12;
 	size_t need = head + body + 2;
 	if (RB_UNLIKELY(cl->sub_over ||
 	                io_conn_pending(cl->c) + need > server_adm(cl->t->srv)->min_sub_high) &&

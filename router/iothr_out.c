@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "io/loop/loop.h"
 #include "router/admission.h"
+#include "router/account.h"
 #include "router/client_int.h"
 #include "router/iothr.h"
 #include "router/server.h"
@@ -149,15 +150,18 @@ void iothr_push(struct iothr *t, uint32_t shard, struct mbatch *b)
 
 void iothr_publish_system(struct iothr *t, const char *subject, const char *payload, size_t len)
 {
-	size_t slen = strlen(subject);
+	size_t slen = strlen(subject), pre = t->srv->acc_pre;
 	uint32_t shard = server_shard_of(t->srv, subject, slen);
-	struct mentry *e = iothr_add(t, shard, MENTRY_MSG, slen + len, 0); /* 0: the server */
+	struct mentry *e = iothr_add(t, shard, MENTRY_MSG, pre + slen + len, 0); /* 0: the server */
 	if (!e)
 		return;
+	/* in the system account when there is one, else in $G */
+	const struct acc_table *at = t->srv->acc;
 	struct mbatch *b = t->open[shard];
-	memcpy(b->arena + e->off, subject, slen);
-	memcpy(b->arena + e->off + slen, payload, len);
-	e->subject_len = (uint16_t)slen;
+	memcpy(b->arena + e->off, at->acc[at->system >= 0 ? at->system : ACC_GLOBAL].prefix, pre);
+	memcpy(b->arena + e->off + pre, subject, slen);
+	memcpy(b->arena + e->off + pre + slen, payload, len);
+	e->subject_len = (uint16_t)(pre + slen);
 	e->len = (uint32_t)len;
 	b->bytes += len;
 	b->nmsgs++;

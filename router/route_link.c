@@ -437,7 +437,8 @@ static void route_write_msg(struct iothr *t)
 	if (!cl || io_conn_is_closing(cl->c))
 		return;
 	const struct mentry *e = p->e;
-	const char *subj = mentry_str(p->b, e);
+	unsigned pre = t->srv->acc_pre; /* routes carry $G only: its token is not sent */
+	const char *subj = mentry_subject(p->b, e, pre);
 	struct proto_span queues[32];
 	unsigned nq = 0;
 	size_t qbytes = 0;
@@ -450,7 +451,7 @@ static void route_write_msg(struct iothr *t)
 	}
 	bool hdr = e->hdr_len && cl->route->headers;
 	uint32_t body = hdr ? e->len : e->len - e->hdr_len;
-	const char *payload = subj + e->subject_len + e->reply_len + (hdr ? 0 : e->hdr_len);
+	const char *payload = subj + e->subject_len - pre + e->reply_len + (hdr ? 0 : e->hdr_len);
 	size_t head = (size_t)e->subject_len + e->reply_len + qbytes + 64;
 	size_t need = head + body + 2;
 	struct delivery d = {.conn = cl->c->id, .b = p->b, .e = e, .kind = DELIVERY_MSG};
@@ -461,8 +462,8 @@ static void route_write_msg(struct iothr *t)
 	char *out = io_conn_reserve(cl->c, need);
 	if (!out)
 		return;
-	struct proto_span subject = {subj, e->subject_len};
-	struct proto_span reply = {subj + e->subject_len, e->reply_len};
+	struct proto_span subject = {subj, e->subject_len - pre};
+	struct proto_span reply = {subj + subject.len, e->reply_len};
 	uint32_t hlen = hdr ? e->hdr_len : 0;
 	size_t n = cl->route->leaf ? proto_encode_lmsg_head(out, head, subject, reply, queues, nq,
 	                                                    hlen, body, hdr)

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "io/loop/loop.h"
+#include "router/account.h"
 #include "router/admission.h"
 #include "router/iothr.h"
 #include "router/monitor/monitor.h"
@@ -103,12 +104,20 @@ static int server_new_settings(struct server *s)
 	int ret = svc_table_new(&s->svc);
 	if (ret)
 		return ret;
+	s->acc = acc_table_new(&s->cfg);
+	s->acc_pre = s->acc && acc_on(s->acc) ? ACC_PREFIX_LEN : 0;
+	s->replies = calloc(1, sizeof(*s->replies));
+	if (!s->acc || !s->replies || acc_replies_init(s->replies, ACC_REPLY_TTL_NS)) {
+		free(s->replies);
+		s->replies = NULL;
+		return -ENOMEM;
+	}
 	ret = admission_new(s->cfg.adm, s->cfg.report, &adm);
 	if (ret)
 		return ret;
 	server_svc_apply(s, adm);
 	admission_log(adm);
-	struct live *lv = server_live_new(&s->cfg);
+	struct live *lv = server_live_new(&s->cfg, s->acc);
 	if (!lv) {
 		admission_free(adm);
 		return -ENOMEM;
@@ -316,6 +325,10 @@ void server_free(struct server *s)
 	free(s->workers);
 	server_gen_fini(s);
 	svc_table_free(s->svc);
+	acc_table_free(s->acc);
+	if (s->replies)
+		acc_replies_fini(s->replies);
+	free(s->replies);
 	if (s->main_efd >= 0)
 		close(s->main_efd);
 	pthread_mutex_destroy(&s->gen_lock);

@@ -27,6 +27,8 @@ struct svc_table;
 struct route_mgr;
 struct ws_listen;
 struct interest;
+struct acc_table;
+struct acc_replies;
 
 /* Settings a reload may change, besides the admission policies. Immutable. */
 struct live {
@@ -69,6 +71,9 @@ struct server {
 	struct worker *workers;
 	struct shard *shards;
 	struct svc_table *svc; /* queue members' requests in flight (router/service.h) */
+	struct acc_table *acc; /* accounts (router/account.h): fixed at start */
+	uint8_t acc_pre;       /* bytes of account token before subjects in the index (0: none) */
+	struct acc_replies *replies; /* service imports' requests waiting for answers */
 	atomic_bool stop;
 	atomic_int phase;     /* enum server_phase: lame duck mode and the graceful stop */
 	atomic_bool ldm_tell; /* lame duck mode: no thread accepts any more; tell the clients */

@@ -13,6 +13,7 @@
 
 struct admission;
 struct live;
+struct acc_table;
 
 /* The first generation, from server_new(). Takes @adm and @lv. Returns 0 or
  * -ENOMEM (then frees both). */
@@ -30,9 +31,10 @@ bool server_gen_reap(struct server *s);
 /* Frees every generation (the threads are gone). */
 void server_gen_fini(struct server *s);
 
-/* The reloadable settings of @c, or NULL when out of memory or a user entry
- * is invalid (logged). */
-struct live *server_live_new(const struct config *c);
+/* The reloadable settings of @c, its users in the accounts of @acc (which
+ * a reload does not change), or NULL when out of memory or a user entry is
+ * invalid (logged). */
+struct live *server_live_new(const struct config *c, const struct acc_table *acc);
 void server_live_free(struct live *lv);
 
 /* SIGHUP: reads the configuration again (the same flags, the file, the

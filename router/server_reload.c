@@ -9,12 +9,26 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "router/account.h"
 #include "router/admission.h"
 #include "router/auth.h"
 #include "router/server_int.h"
 #include "router/tls_glue.h"
 
-struct live *server_live_new(const struct config *c)
+/* Adds user @u in the account it names (the accounts are @acc's). */
+static int server_live_user(struct live *lv, const struct config_user *u,
+                            const struct perms *defaults, const struct acc_table *acc)
+{
+	int in = u->account ? acc_find(acc, u->account) : ACC_GLOBAL;
+	if (in < 0)
+		return -EINVAL;
+	const struct perms *p = u->perms ? u->perms : defaults;
+	return u->nkey ? auth_add_nkey(lv->auth, u->nkey, p, (uint16_t)in)
+	               : auth_add_user(lv->auth, u->name, u->password ? u->password : "", p,
+	                               (uint16_t)in);
+}
+
+struct live *server_live_new(const struct config *c, const struct acc_table *acc)
 {
 	struct live *lv = calloc(1, sizeof(*lv));
 	if (!lv)
@@ -22,19 +36,14 @@ struct live *server_live_new(const struct config *c)
 	lv->auth = auth_new();
 	if (!lv->auth)
 		goto err;
-	if (c->user && auth_add_user(lv->auth, c->user, c->pass ? c->pass : "", NULL))
+	if (c->user && auth_add_user(lv->auth, c->user, c->pass ? c->pass : "", NULL, ACC_GLOBAL))
 		goto err;
 	if (c->token && auth_set_token(lv->auth, c->token))
 		goto err;
 	if (c->no_auth_user && auth_set_no_auth_user(lv->auth, c->no_auth_user))
 		goto err;
 	for (int i = 0; i < c->nusers; i++)
-		if (c->users[i].nkey
-		        ? auth_add_nkey(lv->auth, c->users[i].nkey,
-		                        c->users[i].perms ? c->users[i].perms : c->default_perms)
-		        : auth_add_user(lv->auth, c->users[i].name,
-		                        c->users[i].password ? c->users[i].password : "",
-		                        c->users[i].perms ? c->users[i].perms : c->default_perms)) {
+		if (server_live_user(lv, &c->users[i], c->default_perms, acc)) {
 			log_error("authorization users: invalid entry '%s'",
 			          c->users[i].name ? c->users[i].name : c->users[i].nkey);
 			goto err;
@@ -155,7 +164,7 @@ void server_reload(struct server *s)
 	}
 	struct admission *adm = NULL;
 	struct live *lv = NULL;
-	if (admission_new(c.adm, c.report, &adm) != 0 || !(lv = server_live_new(&c)) ||
+	if (admission_new(c.adm, c.report, &adm) != 0 || !(lv = server_live_new(&c, s->acc)) ||
 	    tls_glue_reload(s, &c) != 0) {
 		log_error("reload: cannot build the new settings; nothing changed");
 		admission_free(adm);

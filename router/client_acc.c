@@ -1,0 +1,91 @@
+/* A client's publishes across accounts (router/account.h): the stream
+ * imports of what it publishes, its requests through service imports, and
+ * the answers to requests that reached it through one. Above client.c
+ * (client_publish_acc) and account.c. */
+#include <string.h>
+
+#include "core/log.h"
+#include "io/loop/loop.h"
+#include "io/proto/proto.h"
+#include "router/account.h"
+#include "router/client_int.h"
+#include "router/index/subject.h"
+#include "router/server.h"
+
+/* An answer to a request that came through a service import: published
+ * in the requester's account, on the reply subject it gave. */
+static bool client_acc_answer(struct client *cl, const struct proto_frame *f)
+{
+	struct server *s = cl->t->srv;
+	char reply[PROTO_MAX_CONTROL_LINE];
+	size_t len;
+	uint16_t acc;
+	if (!acc_reply_take(s->replies, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop),
+	                    &acc, reply, sizeof(reply), &len))
+		return false;
+	struct proto_frame m = *f;
+	m.subject = (struct proto_span){reply, (uint32_t)len};
+	if (client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, acc))
+		client_published(cl, f);
+	return true;
+}
+
+/* Publishes @f again as rule @r says, in its target account. */
+static void client_acc_apply(struct client *cl, const struct proto_frame *f,
+                             const struct acc_rule *r)
+{
+	struct server *s = cl->t->srv;
+	char subj[PROTO_MAX_CONTROL_LINE], reply[ACC_REPLY_LEN];
+	size_t n = acc_rule_map(r, f->subject.ptr, f->subject.len, subj, sizeof(subj));
+	if (n == 0 || !subject_valid_pub(subj, n)) {
+		log_warn("cid %llu: %.*s does not map to a subject of account %s: not imported",
+		         (unsigned long long)cl->cid, (int)f->subject.len, f->subject.ptr,
+		         s->acc->acc[r->target].name);
+		return;
+	}
+	struct proto_frame m = *f;
+	m.subject = (struct proto_span){subj, (uint32_t)n};
+	if (r->service && f->reply.len) {
+		/* the responder answers to a subject of ours, which leads back */
+		if (!acc_reply_add(s->replies, cl->acc, f->reply.ptr, f->reply.len,
+		                   io_loop_now(cl->c->loop), reply)) {
+			log_error("cid %llu: out of memory for a service import's reply",
+			          (unsigned long long)cl->cid);
+			return;
+		}
+		m.reply = (struct proto_span){reply, ACC_REPLY_LEN};
+	}
+	(void)client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, r->target);
+}
+
+bool client_acc_publish(struct client *cl, const struct proto_frame *f)
+{
+	const struct account *a = &cl->t->srv->acc->acc[cl->acc];
+	if (f->subject.len == ACC_REPLY_LEN && f->subject.ptr[0] == '_' && client_acc_answer(cl, f))
+		return true;
+	bool any = false, service = false;
+	for (int i = 0; i < a->nrules; i++) {
+		const struct acc_rule *r = &a->rules[i];
+		if (subject_matches(r->match, strlen(r->match), f->subject.ptr, f->subject.len)) {
+			any = true;
+			service |= r->service;
+		}
+	}
+	if (!any)
+		return false;
+	/* Here first, then in each account concerned: entries keep their order.
+	 * A request that a service import carries has a responder elsewhere:
+	 * no 503 for want of one here. */
+	uint8_t flags = client_pub_flags(cl, f);
+	if (service)
+		flags &= (uint8_t)~MENTRY_F_NO_RESPONDERS;
+	if (!client_publish_acc(cl, f, flags, (struct proto_span){NULL, 0}, cl->acc))
+		return true;
+	for (int i = 0; i < a->nrules; i++) {
+		const struct acc_rule *r = &a->rules[i];
+		if (subject_matches(r->match, strlen(r->match), f->subject.ptr, f->subject.len))
+			client_acc_apply(cl, f, r);
+	}
+	client_published(cl, f);
+	return true;
+}
