@@ -3,6 +3,7 @@
  * that keeps a subscription reachable until every shard acknowledged its
  * UNSUB, and freeing them a slice at a time once the connection closed. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,15 +139,21 @@ void client_unsub_acked(struct client *cl, uint32_t subid)
 }
 
 /* The service reference of the queue subscription @cs (0: not tracked),
- * with the limit and wait of its subject's admission policy. */
+ * with the limit and wait of its subject's admission policy. A group of an
+ * account other than $G is its own service, named "account:subject". */
 static uint64_t client_join_service(struct client *cl, const struct csub *cs)
 {
-	const struct adm_policy *p =
-	    admission_lookup(server_adm(cl->t->srv), cs->subject, cs->subject_len);
+	struct server *s = cl->t->srv;
+	const struct adm_policy *p = admission_lookup(server_adm(s), cs->subject, cs->subject_len);
 	uint32_t limit =
 	    p->max_inflight > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)p->max_inflight;
-	return svc_join(cl->t->srv->svc, cs->subject, cs->subject_len, cs->queue, cs->queue_len,
-	                limit, p->queue_wait_ns);
+	char name[SVC_NAME_MAX];
+	int n = snprintf(name, sizeof(name), "%s%s%s",
+	                 cl->acc == ACC_GLOBAL ? "" : s->acc->acc[cl->acc].name,
+	                 cl->acc == ACC_GLOBAL ? "" : ":", cs->subject);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		n = (int)sizeof(name) - 1;
+	return svc_join(s->svc, name, (size_t)n, cs->queue, cs->queue_len, limit, p->queue_wait_ns);
 }
 
 /* Adds subscription @sid on @subject (@queue: empty for none); @remote for
