@@ -70,13 +70,7 @@ void config_fini(struct config *c)
 	    &c->cluster_pass,  &c->js_domain,    &c->leaf_host,    &c->ws_host};
 	for (size_t i = 0; i < RB_ARRAY_LEN(strings); i++)
 		free(*strings[i]);
-	for (int i = 0; i < c->nusers; i++) {
-		free(c->users[i].name);
-		free(c->users[i].password);
-		perm_free(c->users[i].perms);
-		free(c->users[i].nkey);
-	}
-	free(c->users);
+	config_users_free(c->users, c->nusers);
 	perm_free(c->default_perms);
 	config_list_free(&c->tls_ciphers);
 	config_list_free(&c->tls_curves);

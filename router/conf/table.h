@@ -119,6 +119,22 @@ RB_MUST_CHECK int config_apply(struct config_ctx *x, const struct config_row *r,
 RB_MUST_CHECK int config_map_block(struct config_ctx *x, const struct conf_value *map,
                                    enum config_block block);
 
+/* users: [...] of authorization { } or of an account (sections.c).
+ * config_users_read() reads the array @in into a new one (*@out of *@n
+ * entries, owned by the caller: config_users_free()), each user with a name
+ * or an nkey, never both, and a copy of @account (NULL: $G). Returns 0,
+ * -EINVAL after reporting, or -ENOMEM. config_users_append() takes @add
+ * (freed on error too) and appends it to c->users, unless a name or nkey
+ * would appear twice (reported at @in in nats-server's words: -EINVAL);
+ * -ENOMEM. config_users_drop() frees the users of c->users that belong to
+ * an account (@accounts) or to $G (!@accounts). */
+RB_MUST_CHECK int config_users_read(struct config_ctx *x, const struct config_in *in,
+                                    const char *account, struct config_user **out, int *n);
+RB_MUST_CHECK int config_users_append(struct config_ctx *x, const struct config_in *in,
+                                      struct config_user *add, int n);
+void config_users_drop(struct config *c, bool accounts);
+void config_users_free(struct config_user *u, int n);
+
 /* The custom readers (sections.c). */
 int config_set_listen(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
 int config_set_http(struct config_ctx *x, const struct config_row *r, const struct config_in *in);

@@ -262,6 +262,16 @@ Test(config, authorization_takes_a_user_a_token_or_users)
 	cr_expect_str_eq(c.users[0].nkey,
 	                 "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK");
 	config_fini(&c);
+	cr_expect_eq(cfgt_load(&c,
+	                       "authorization { users: [{nkey: "
+	                       "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK}, {nkey: "
+	                       "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK}] }\n"),
+	             -EINVAL);
+	cr_expect(cfgt_reported(
+	              "Duplicate nkey \"UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK"
+	              "\" detected"),
+	          "%s", cfgt_reports[0]);
+	config_fini(&c);
 	/* the default timeout: 2s, or the TLS timeout + 1s with TLS */
 	cfgt_init(&c);
 	cr_assert_eq(config_validate(&c), 0);
