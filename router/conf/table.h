@@ -42,6 +42,9 @@ enum config_block {
 	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
 	CONFIG_B_LEAF,         /* leafnodes { } */
 	CONFIG_B_WS,           /* websocket { } */
+	CONFIG_B_ACCOUNT,      /* accounts { NAME: { } }: no rows, read by accounts.c */
+	CONFIG_B_EXPORT,       /* an account's exports: [ { } ] (imports.c) */
+	CONFIG_B_IMPORT,       /* an account's imports: [ { } ] (imports.c) */
 	CONFIG_B_COUNT,
 };
 
@@ -163,6 +166,28 @@ int config_set_js_domain(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
 int config_set_admission(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
+int config_set_accounts(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in);
+int config_set_system_account(struct config_ctx *x, const struct config_row *r,
+                              const struct config_in *in);
+
+/* Accounts (accounts.c, imports.c, imports_link.c). config_exports_read()
+ * and config_imports_read() read an account's exports: [...] and
+ * imports: [...] into @a (each entry on its own); config_accounts_link()
+ * then checks them against each other and the @n accounts @a, once every
+ * account is read, reporting at @in (the accounts block). Each returns 0,
+ * or -EINVAL after reporting (and counting in @x, which callers that go on
+ * to report more rely on). The _fini and _free functions release what
+ * they were given (a zeroed one is a no-op). */
+int config_exports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a);
+int config_imports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a);
+int config_accounts_link(struct config_ctx *x, const struct config_in *in,
+                         const struct config_account *a, int n);
+void config_export_fini(struct config_export *ex);
+void config_import_fini(struct config_import *im);
+void config_account_fini(struct config_account *a);
+void config_accounts_free(struct config_account *a, int n);
+
 /* Checks run once a value is stored (sections.c). */
 int config_check_suites(struct config_ctx *x, const struct config_row *r,
                         const struct config_in *in);
