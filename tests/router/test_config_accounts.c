@@ -1,6 +1,7 @@
 /* accounts { } and system_account: the block read into struct config (its
  * users into c->users with their account), nats-server's error texts (each
- * checked against nats-server 2.9.10 -t). Run under ASan, these also check that
+ * checked against nats-server 2.9.10 -t) and the checks that need the
+ * whole file. Run under ASan, these also check that
  * config_fini() releases all of it. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -260,6 +261,34 @@ Test(config_accounts, mistakes_are_refused_in_nats_server_words)
 		struct config c;
 		cr_expect_eq(cfgt_load(&c, refused[i].text), -EINVAL, "row %zu accepted", i);
 		cr_expect(cfgt_reported(refused[i].says), "row %zu: \"%s\"", i, cfgt_reports[0]);
+		config_fini(&c);
+	}
+}
+
+/* Found once the whole file is read (config_validate): nats-server says
+ * these at start; its -t takes them. */
+static const struct {
+	const char *text;
+	const char *says;
+} invalid[] = {
+    {"accounts { A: {} }\nsystem_account: SYS\n",
+     "error resolving system account: account missing"},
+    {"system_account: \"$SYS\"\n", "error resolving system account: account missing"},
+    {"accounts { A: { users: [{user: a, password: a}] } }\nno_auth_user: ghost\n",
+     "no_auth_user: \"ghost\" not present as user in authorization block or account "
+     "configuration"},
+    {"accounts { A: { users: [{user: a, password: a}] } }\n"
+     "authorization { user: x, password: y }\n",
+     "Can not have a single user/pass and a users array"},
+};
+
+Test(config_accounts, the_whole_file_is_checked_as_nats_server_checks_it_at_start)
+{
+	for (size_t i = 0; i < RB_ARRAY_LEN(invalid); i++) {
+		struct config c;
+		cr_expect_eq(cfgt_load(&c, invalid[i].text), 0, "row %zu: %s", i, cfgt_reports[0]);
+		cr_expect_eq(config_validate(&c), -EINVAL, "row %zu accepted", i);
+		cr_expect(cfgt_reported(invalid[i].says), "row %zu: \"%s\"", i, cfgt_reports[0]);
 		config_fini(&c);
 	}
 }
