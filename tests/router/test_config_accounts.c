@@ -1,7 +1,7 @@
 /* accounts { } and system_account: the block read into struct config (its
  * users into c->users with their account), nats-server's error texts (each
- * checked against nats-server 2.9.10 -t) and the checks that need the
- * whole file. Run under ASan, these also check that
+ * checked against nats-server 2.9.10 -t), the checks that need the whole
+ * file, and what a reload may change. Run under ASan, these also check that
  * config_fini() releases all of it. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -308,4 +308,67 @@ Test(config_accounts, what_nats_server_ignores_is_taken_with_a_warning)
 		cr_expect(cfgt_reported("as nats-server does"), "row %zu: %s", i, cfgt_reports[0]);
 		config_fini(&c);
 	}
+}
+
+static void load_pair(struct config *was, struct config *now, const char *a, const char *b)
+{
+	cr_assert_eq(cfgt_load(was, a), 0, "%s", cfgt_reports[0]);
+	cr_assert_eq(config_validate(was), 0, "%s", cfgt_reports[0]);
+	cr_assert_eq(cfgt_load(now, b), 0, "%s", cfgt_reports[0]);
+	cr_assert_eq(config_validate(now), 0, "%s", cfgt_reports[0]);
+}
+
+Test(config_accounts, a_reload_may_change_users_but_not_accounts)
+{
+	struct config was, now;
+	/* users (and their passwords) of accounts may change */
+	load_pair(&was, &now, full,
+	          "authorization { users: [{user: g, password: g2}] }\n"
+	          "accounts {\n"
+	          "  A: { users: [{user: a, password: a2}, {user: a3, password: a3}]\n"
+	          "       exports: [{stream: \"news.>\"}, {service: \"help.>\"},\n"
+	          "                 {stream: \"priv.>\", accounts: [B]}] }\n"
+	          "  B: { imports: [{stream: {account: A, subject: \"news.>\"}, prefix: fromA}\n"
+	          "                 {stream: {account: A, subject: \"news.sports\"}, to: sports}\n"
+	          "                 {service: {account: A, subject: \"help.>\"}, to: \"ask.>\"}\n"
+	          "                 {stream: {account: A, subject: \"priv.x\"}}] }\n"
+	          "  SYS: {}\n  E: {}\n"
+	          "}\nsystem_account: SYS\n");
+	cr_expect_eq(config_reload_check(&was, &now), 0, "%s", cfgt_reports[0]);
+	config_fini(&was);
+	config_fini(&now);
+	/* an export more */
+	load_pair(&was, &now, "accounts { A: { exports: [{stream: x}] } }\n",
+	          "accounts { A: { exports: [{stream: x}, {stream: y}] } }\n");
+	cr_expect_eq(config_reload_check(&was, &now), -EINVAL);
+	cr_expect(cfgt_reported("config reload not supported for accounts: old=A[export stream x], "
+	                        "new=A[export stream x, export stream y]"),
+	          "%s", cfgt_reports[0]);
+	config_fini(&was);
+	config_fini(&now);
+	/* an account more, accounts in another order, the system account */
+	const char *const pairs[][2] = {
+	    {"accounts { A: {} }\n", "accounts { A: {}, B: {} }\n"},
+	    {"accounts { A: {}, B: {} }\n", "accounts { B: {}, A: {} }\n"},
+	    {"accounts { A: {} }\n", "\n"},
+	    {"accounts { A: {}, B: { imports: [{stream: {account: A, subject: x}}] }, "
+	     "A: { exports: [{stream: x}] } }\n",
+	     "accounts { A: {}, B: { imports: [{stream: {account: A, subject: x}, prefix: p}] }, "
+	     "A: { exports: [{stream: x}] } }\n"},
+	};
+	for (size_t i = 0; i < RB_ARRAY_LEN(pairs); i++) {
+		load_pair(&was, &now, pairs[i][0], pairs[i][1]);
+		cr_expect_eq(config_reload_check(&was, &now), -EINVAL, "pair %zu", i);
+		cr_expect(cfgt_reported("config reload not supported for accounts: old="),
+		          "pair %zu", i);
+		config_fini(&was);
+		config_fini(&now);
+	}
+	load_pair(&was, &now, "accounts { A: {}, B: {} }\nsystem_account: A\n",
+	          "accounts { A: {}, B: {} }\nsystem_account: B\n");
+	cr_expect_eq(config_reload_check(&was, &now), -EINVAL);
+	cr_expect(cfgt_reported("config reload not supported for system_account: old=A, new=B"),
+	          "%s", cfgt_reports[0]);
+	config_fini(&was);
+	config_fini(&now);
 }
