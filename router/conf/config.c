@@ -67,16 +67,12 @@ void config_fini(struct config *c)
 	    &c->tls_cert,      &c->tls_key,      &c->tls_ca,       &c->tls_flags.cert,
 	    &c->tls_flags.key, &c->tls_flags.ca, &c->config_file,  &c->signal,
 	    &c->no_auth_user,  &c->cluster_name, &c->cluster_host, &c->cluster_user,
-	    &c->cluster_pass,  &c->js_domain,    &c->leaf_host,    &c->ws_host};
+	    &c->cluster_pass,  &c->js_domain,    &c->leaf_host,    &c->ws_host,
+	    &c->system_account};
 	for (size_t i = 0; i < RB_ARRAY_LEN(strings); i++)
 		free(*strings[i]);
-	for (int i = 0; i < c->nusers; i++) {
-		free(c->users[i].name);
-		free(c->users[i].password);
-		perm_free(c->users[i].perms);
-		free(c->users[i].nkey);
-	}
-	free(c->users);
+	config_users_free(c->users, c->nusers);
+	config_accounts_free(c->accounts, c->naccounts);
 	perm_free(c->default_perms);
 	config_list_free(&c->tls_ciphers);
 	config_list_free(&c->tls_curves);

@@ -22,7 +22,11 @@ struct adm_config;
  * INFO's "version", and what -v prints first. */
 #define CONFIG_NATS_VERSION "2.9.10"
 
-/* A user of authorization { users: [...] }. Strings owned. */
+/* A user of authorization { users: [...] } (@account NULL) or of an
+ * account's users: [...] (accounts { A: { users } }). Names and nkeys are
+ * unique across both. An account user's @perms already hold its account's
+ * default_permissions when it has none of its own; authorization's
+ * default_permissions are for the users of $G. Strings owned. */
 struct perms;
 
 struct config_user {
@@ -106,13 +110,13 @@ struct config {
 	char *token;
 	char *no_auth_user; /* CONNECT without credentials logs in as this user */
 	struct config_user *users;
-	struct perms *default_perms; /* authorization { default_permissions } */
+	struct perms *default_perms; /* authorization { default_permissions }: $G's users */
 	int nusers;
 	uint32_t auth_timeout_ms; /* 0: nats-server's default (2 s; TLS timeout + 1 s with TLS) */
 	/* accounts { } (their users are in @users with their account named) */
 	struct config_account *accounts;
 	int naccounts;
-	char *system_account; /* NULL: none (advisories stay in $G) */
+	char *system_account; /* one of @accounts (config_validate), or NULL: none */
 	/* tls */
 	bool tls;                /* clients must use TLS (a tls {} block, or --tls* flags) */
 	bool tls_verify;         /* and present a certificate signed by tls_ca */

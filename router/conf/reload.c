@@ -1,9 +1,11 @@
 /* What a reload may change, from the table: a setting without
  * CONFIG_F_RELOAD that differs refuses the whole reload, in nats-server's
  * words; a reloadable one that differs is logged as nats-server logs it. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -59,6 +61,69 @@ static void config_reload_refuse(const struct config *now, const char *name, con
 		fprintf(stderr, "%s\n", line);
 }
 
+/* @c's accounts, exports and imports (names in order) as one line
+ * ("A[export stream news.>, ...] B[import stream A news.> prefix fromA]"),
+ * owned by the caller; NULL when out of memory. */
+static char *config_accounts_text(const struct config *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	for (int i = 0; i < c->naccounts; i++) {
+		const struct config_account *a = &c->accounts[i];
+		fprintf(f, "%s%s[", i ? " " : "", a->name);
+		for (int j = 0; j < a->nexports; j++) {
+			const struct config_export *ex = &a->exports[j];
+			fprintf(f, "%sexport %s %s", j ? ", " : "",
+			        ex->service ? "service" : "stream", ex->subject);
+			for (size_t k = 0; k < ex->accounts.n; k++)
+				fprintf(f, "%s%s", k ? "," : " accounts ", ex->accounts.v[k]);
+		}
+		for (int j = 0; j < a->nimports; j++) {
+			const struct config_import *im = &a->imports[j];
+			fprintf(f, "%simport %s %s %s%s%s%s%s", j || a->nexports ? ", " : "",
+			        im->service ? "service" : "stream", im->account, im->subject,
+			        im->to ? " to " : "", im->to ? im->to : "",
+			        im->prefix ? " prefix " : "", im->prefix ? im->prefix : "");
+		}
+		fputc(']', f);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Accounts and system_account cannot change on reload (yet): the router
+ * builds its accounts once. Their users can. Returns the refusals. */
+static int config_reload_accounts(const struct config *was, const struct config *now)
+{
+	int refused = 0;
+	const char *sa = was->system_account ? was->system_account : "",
+	           *sb = now->system_account ? now->system_account : "";
+	if (strcmp(sa, sb)) {
+		config_reload_refuse(now, "system_account", sa, sb);
+		refused++;
+	}
+	char *a = config_accounts_text(was), *b = config_accounts_text(now);
+	if (!a || !b || strcmp(a, b)) {
+		/* each side at most 500 bytes of the line */
+		char ta[504], tb[504];
+		snprintf(ta, sizeof(ta), "%.500s%s", a ? a : "?",
+		         a && strlen(a) > 500 ? "..." : "");
+		snprintf(tb, sizeof(tb), "%.500s%s", b ? b : "?",
+		         b && strlen(b) > 500 ? "..." : "");
+		config_reload_refuse(now, "accounts", ta, tb);
+		refused++;
+	}
+	free(a);
+	free(b);
+	return refused;
+}
+
 int config_reload_check(const struct config *was, const struct config *now)
 {
 	size_t n;
@@ -85,6 +150,7 @@ int config_reload_check(const struct config *was, const struct config *now)
 		config_reload_refuse(now, "http", ha, hb);
 		refused++;
 	}
+	refused += config_reload_accounts(was, now);
 	if (was->tls != now->tls) {
 		config_reload_refuse(now, "tls", was->tls ? "on" : "off", now->tls ? "on" : "off");
 		refused++;

@@ -182,22 +182,32 @@ static int config_user_entry(struct config_ctx *x, const struct conf_value *m,
 	return x->errors > errors ? -EINVAL : 0;
 }
 
-static void config_users_free(struct config_user *u, int n)
+/* Reports running out of memory while reading @in; returns -EINVAL. */
+static int config_oom(struct config_ctx *x, const struct config_in *in)
 {
-	for (int i = 0; i < n; i++) {
-		perm_free(u[i].perms);
-		free(u[i].nkey);
-	}
-	for (int i = 0; i < n; i++) {
-		free(u[i].name);
-		free(u[i].password);
-	}
+	config_report_in(x, false, in, "%s: out of memory", in->name);
+	return -EINVAL;
+}
+
+static void config_user_fini(struct config_user *u)
+{
+	perm_free(u->perms);
+	free(u->nkey);
+	free(u->name);
+	free(u->password);
+	free(u->account);
+}
+
+void config_users_free(struct config_user *u, int n)
+{
+	for (int i = 0; i < n; i++)
+		config_user_fini(&u[i]);
 	free(u);
 }
 
-int config_set_users(struct config_ctx *x, const struct config_row *r, const struct config_in *in)
+int config_users_read(struct config_ctx *x, const struct config_in *in, const char *account,
+                      struct config_user **out, int *nout)
 {
-	(void)r;
 	if (conf_type(in->v) != CONF_ARRAY) {
 		config_report_in(x, false, in, "Expected users field to be an array, got %s",
 		                 conf_type_name(conf_type(in->v)));
@@ -221,23 +231,87 @@ int config_set_users(struct config_ctx *x, const struct config_row *r, const str
 		} else if (!users[i].nkey && (!users[i].name || !users[i].name[0])) {
 			config_report_in(x, false, &one, "User entry requires a user");
 			bad = -EINVAL;
+		} else if (account && !(users[i].account = strdup(account))) {
+			bad = -ENOMEM;
 		}
-		for (size_t j = 0; !bad && users[i].name && j < i; j++)
-			if (users[j].name && !strcmp(users[j].name, users[i].name)) {
-				config_report_in(x, false, &one, "Duplicate user \"%s\" detected",
-				                 users[i].name);
-				bad = -EINVAL;
-			}
 	}
 	if (bad) {
 		if (users)
 			config_users_free(users, (int)n);
+		return bad;
+	}
+	*out = users;
+	*nout = (int)n;
+	return 0;
+}
+
+/* Whether @u's name or nkey is already one of @list's. */
+static bool config_user_clash(const struct config_user *u, const struct config_user *list, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (u->name && list[i].name && !strcmp(u->name, list[i].name))
+			return true;
+		if (u->nkey && list[i].nkey && !strcmp(u->nkey, list[i].nkey))
+			return true;
+	}
+	return false;
+}
+
+int config_users_append(struct config_ctx *x, const struct config_in *in, struct config_user *add,
+                        int n)
+{
+	struct config *c = x->c;
+	for (int i = 0; i < n; i++) {
+		if (!config_user_clash(&add[i], c->users, c->nusers) &&
+		    !config_user_clash(&add[i], add, i))
+			continue;
+		if (add[i].nkey)
+			config_report_in(x, false, in, "Duplicate nkey \"%s\" detected",
+			                 add[i].nkey);
+		else
+			config_report_in(x, false, in, "Duplicate user \"%s\" detected",
+			                 add[i].name);
+		config_users_free(add, n);
 		return -EINVAL;
 	}
-	config_users_free(x->c->users, x->c->nusers);
-	x->c->users = users;
-	x->c->nusers = (int)n;
+	struct config_user *all =
+	    n ? realloc(c->users, sizeof(*all) * (size_t)(c->nusers + n)) : c->users;
+	if (n && !all) {
+		config_users_free(add, n);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(all + c->nusers, add, sizeof(*add) * (size_t)n);
+	free(add);
+	c->users = all;
+	c->nusers += n;
 	return 0;
+}
+
+void config_users_drop(struct config *c, bool accounts)
+{
+	int kept = 0;
+	for (int i = 0; i < c->nusers; i++) {
+		if ((c->users[i].account != NULL) == accounts)
+			config_user_fini(&c->users[i]);
+		else
+			c->users[kept++] = c->users[i];
+	}
+	c->nusers = kept;
+}
+
+/* authorization { users: [...] }: the users of $G, beside those of the
+ * accounts (accounts { }, before or after it in the file). */
+int config_set_users(struct config_ctx *x, const struct config_row *r, const struct config_in *in)
+{
+	(void)r;
+	struct config_user *users;
+	int n, ret = config_users_read(x, in, NULL, &users, &n);
+	if (ret)
+		return ret == -EINVAL ? ret : config_oom(x, in);
+	config_users_drop(x->c, false);
+	ret = config_users_append(x, in, users, n);
+	return ret == -ENOMEM ? config_oom(x, in) : ret;
 }
 
 int config_set_default_perms(struct config_ctx *x, const struct config_row *r,

@@ -128,6 +128,13 @@ static const struct config_row config_table[] = {
      .type = CONFIG_T_CUSTOM, .set = config_set_default_perms, .opts = CONFIG_F_RELOAD,
      .group = CONFIG_G_AUTH,
      .help = "{publish: ..., subscribe: ...} for the users without permissions of their own"},
+    {.key = "accounts", .block = CONFIG_B_TOP, .type = CONFIG_T_CUSTOM,
+     .set = config_set_accounts, .opts = CONFIG_F_RELOAD, .group = CONFIG_G_AUTH,
+     .help = "{ NAME: { users: [...], exports: [...], imports: [...] } }: separate subject "
+             "spaces (users may change on reload; accounts, exports and imports may not)"},
+    {.key = "system_account", .aliases = "system", .block = CONFIG_B_TOP,
+     .type = CONFIG_T_CUSTOM, .set = config_set_system_account, .group = CONFIG_G_AUTH,
+     .help = "the account of the server's advisories (one of accounts { })"},
     {.key = "timeout", .block = CONFIG_B_AUTH, .rb_flags = "auth-timeout", .arg = "SECONDS",
      .type = CONFIG_T_SECONDS, .off = OFF(auth_timeout_ms), .min = 0, .max = 3600 * 1000,
      .opts = CONFIG_F_RELOAD, .group = CONFIG_G_AUTH,

@@ -42,6 +42,9 @@ enum config_block {
 	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
 	CONFIG_B_LEAF,         /* leafnodes { } */
 	CONFIG_B_WS,           /* websocket { } */
+	CONFIG_B_ACCOUNT,      /* accounts { NAME: { } }: no rows, read by accounts.c */
+	CONFIG_B_EXPORT,       /* an account's exports: [ { } ] (imports.c) */
+	CONFIG_B_IMPORT,       /* an account's imports: [ { } ] (imports.c) */
 	CONFIG_B_COUNT,
 };
 
@@ -119,6 +122,22 @@ RB_MUST_CHECK int config_apply(struct config_ctx *x, const struct config_row *r,
 RB_MUST_CHECK int config_map_block(struct config_ctx *x, const struct conf_value *map,
                                    enum config_block block);
 
+/* users: [...] of authorization { } or of an account (sections.c).
+ * config_users_read() reads the array @in into a new one (*@out of *@n
+ * entries, owned by the caller: config_users_free()), each user with a name
+ * or an nkey, never both, and a copy of @account (NULL: $G). Returns 0,
+ * -EINVAL after reporting, or -ENOMEM. config_users_append() takes @add
+ * (freed on error too) and appends it to c->users, unless a name or nkey
+ * would appear twice (reported at @in in nats-server's words: -EINVAL);
+ * -ENOMEM. config_users_drop() frees the users of c->users that belong to
+ * an account (@accounts) or to $G (!@accounts). */
+RB_MUST_CHECK int config_users_read(struct config_ctx *x, const struct config_in *in,
+                                    const char *account, struct config_user **out, int *n);
+RB_MUST_CHECK int config_users_append(struct config_ctx *x, const struct config_in *in,
+                                      struct config_user *add, int n);
+void config_users_drop(struct config *c, bool accounts);
+void config_users_free(struct config_user *u, int n);
+
 /* The custom readers (sections.c). */
 int config_set_listen(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
 int config_set_http(struct config_ctx *x, const struct config_row *r, const struct config_in *in);
@@ -147,6 +166,28 @@ int config_set_js_domain(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
 int config_set_admission(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
+int config_set_accounts(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in);
+int config_set_system_account(struct config_ctx *x, const struct config_row *r,
+                              const struct config_in *in);
+
+/* Accounts (accounts.c, imports.c, imports_link.c). config_exports_read()
+ * and config_imports_read() read an account's exports: [...] and
+ * imports: [...] into @a (each entry on its own); config_accounts_link()
+ * then checks them against each other and the @n accounts @a, once every
+ * account is read, reporting at @in (the accounts block). Each returns 0,
+ * or -EINVAL after reporting (and counting in @x, which callers that go on
+ * to report more rely on). The _fini and _free functions release what
+ * they were given (a zeroed one is a no-op). */
+int config_exports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a);
+int config_imports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a);
+int config_accounts_link(struct config_ctx *x, const struct config_in *in,
+                         const struct config_account *a, int n);
+void config_export_fini(struct config_export *ex);
+void config_import_fini(struct config_import *im);
+void config_account_fini(struct config_account *a);
+void config_accounts_free(struct config_account *a, int n);
+
 /* Checks run once a value is stored (sections.c). */
 int config_check_suites(struct config_ctx *x, const struct config_row *r,
                         const struct config_in *in);

@@ -13,9 +13,7 @@
 #define CLUSTER                                                                                    \
 	"advertising another cluster address is not supported: routes dial the address each "      \
 	"node listens on"
-#define ACCOUNTS                                                                                   \
-	"accounts are not supported yet (issue 15): every client shares one subject space; "       \
-	"keep nats-server until then"
+#define MAPPINGS "subject mappings are not supported yet: keep nats-server where they are needed"
 #define OPERATOR "operator (JWT) mode is not supported: use authorization { users: [...] }"
 #define HTTPS                                                                                      \
 	"monitoring over HTTPS is not supported: serve http_port (-m) behind a TLS-terminating "   \
@@ -54,9 +52,10 @@ static const struct config_unsupported config_bad_keys[] = {
     {"jetstream store_dir storedir server_tags", JETSTREAM},
     {"gateway", "gateways are not supported: connect sites with nats-server"},
     {"mqtt", "MQTT is not supported: serve MQTT clients with nats-server"},
-    {"accounts system_account system no_system_account no_system no_sys_acc "
-     "mappings maps",
-     ACCOUNTS},
+    {"no_system_account no_system no_sys_acc",
+     "ringbus makes no system account of its own to turn off: only the one system_account "
+     "names; remove the key"},
+    {"mappings maps", MAPPINGS},
     {"operator operators roots root root_operators root_operator resolver account_resolver "
      "accounts_resolver resolver_tls resolver_preload resolver_pinned_accounts trusted "
      "trusted_keys",
@@ -117,6 +116,31 @@ static const struct config_unsupported config_bad_ws[] = {
      "do (authorization { } at the top level)"},
 };
 
+/* accounts { NAME: { } } */
+static const struct config_unsupported config_bad_account[] = {
+    {"nkey", "account nkeys belong to operator (JWT) mode, which ringbus does not have: "
+             "remove it"},
+    {"jetstream", JETSTREAM},
+    {"mappings maps", MAPPINGS},
+    {"limits", "account limits are not supported yet: max_connections, max_subscriptions "
+               "and max_payload apply to every client"},
+};
+
+/* an account's exports: [ { } ] */
+static const struct config_unsupported config_bad_export[] = {
+    {"response response_type threshold response_threshold response_max_time response_time",
+     "service responses are singletons in ringbus: remove it, or keep nats-server for "
+     "streamed and chunked responses"},
+    {"latency", "service latency tracking is not supported"},
+    {"account_token_position", "exports whose subject names the importing account are not "
+                               "supported: list the accounts in accounts: [...]"},
+};
+
+/* an account's imports: [ { } ] */
+static const struct config_unsupported config_bad_import[] = {
+    {"share", "service latency tracking is not supported, so there is nothing to share"},
+};
+
 static const char *config_find(const struct config_unsupported *t, size_t n, const char *name,
                                bool ignore_case)
 {
@@ -144,6 +168,12 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 		return config_find(config_bad_ws, RB_ARRAY_LEN(config_bad_ws), key, true);
 	case CONFIG_B_CLUSTER:
 		return config_find(config_bad_cluster, RB_ARRAY_LEN(config_bad_cluster), key, true);
+	case CONFIG_B_ACCOUNT:
+		return config_find(config_bad_account, RB_ARRAY_LEN(config_bad_account), key, true);
+	case CONFIG_B_EXPORT:
+		return config_find(config_bad_export, RB_ARRAY_LEN(config_bad_export), key, true);
+	case CONFIG_B_IMPORT:
+		return config_find(config_bad_import, RB_ARRAY_LEN(config_bad_import), key, true);
 	default:
 		return NULL;
 	}

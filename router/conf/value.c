@@ -401,3 +401,24 @@ bool config_word_in(const char *list, const char *name, bool ignore_case)
 	}
 	return false;
 }
+
+const char *config_go_type(const struct conf_value *v)
+{
+	switch (conf_type(v)) {
+	case CONF_MAP:
+		return "map[string]interface {}";
+	case CONF_ARRAY:
+		return "[]interface {}";
+	case CONF_STRING:
+		return "string";
+	case CONF_INT:
+		return "int64";
+	case CONF_FLOAT:
+		return "float64";
+	case CONF_BOOL:
+		return "bool";
+	case CONF_DATETIME:
+		return "time.Time";
+	}
+	return "<nil>";
+}

@@ -96,6 +96,10 @@ void config_list_free(struct config_list *l);
 RB_MUST_CHECK int config_list_copy(struct config_list *dst, const struct config_list *src);
 bool config_list_eq(const struct config_list *a, const struct config_list *b);
 
+/* The Go type nats-server's messages name for a value of @v's kind
+ * ("string", "int64", "map[string]interface {}", "[]interface {}"...). */
+const char *config_go_type(const struct conf_value *v);
+
 /* Formats @ms as Go prints a duration ("2m0s", "500ms", "1m30s") into
  * @buf; returns @buf. */
 const char *config_ms_text(uint64_t ms, char *buf, size_t cap);

@@ -154,8 +154,12 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	    {"mqtt { port: 1883 }\n", "MQTT"},
 	    {"websocket { port: 8080, no_tls: true, tls { } }\n", "TLS on the WebSocket listener"},
 	    {"ws { port: 8080, no_tls: true, jwt_cookie: x }\n", "WebSocket listener"},
-	    {"accounts { A: {} }\n", "accounts"},
-	    {"system_account: SYS\n", "accounts"},
+	    {"mappings { a: b }\n", "subject mappings"},
+	    {"no_system_account: true\n", "system_account"},
+	    {"accounts { A: { jetstream: enabled } }\n", "JetStream"},
+	    {"accounts { A: { exports: [{service: x, latency: y}] } }\n", "latency"},
+	    {"accounts { A: { imports: [{service: {account: A, subject: x}, share: true}] } }\n",
+	     "nothing to share"},
 	    {"https_port: 8443\n", "HTTPS"},
 	    {"tls { insecure: true }\n", "outgoing"},
 	    {"tls { verify_and_map: true }\n", "issue 15"},
@@ -261,6 +265,16 @@ Test(config, authorization_takes_a_user_a_token_or_users)
 	             0, "%s", cfgt_reports[0]);
 	cr_expect_str_eq(c.users[0].nkey,
 	                 "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK");
+	config_fini(&c);
+	cr_expect_eq(cfgt_load(&c,
+	                       "authorization { users: [{nkey: "
+	                       "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK}, {nkey: "
+	                       "UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK}] }\n"),
+	             -EINVAL);
+	cr_expect(cfgt_reported(
+	              "Duplicate nkey \"UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK"
+	              "\" detected"),
+	          "%s", cfgt_reports[0]);
 	config_fini(&c);
 	/* the default timeout: 2s, or the TLS timeout + 1s with TLS */
 	cfgt_init(&c);
