@@ -125,8 +125,27 @@ static const char *acc_token_end(const char *p, const char *end)
 	return p;
 }
 
-/* Each wildcard of @map takes, in order, what the wildcards of @match
- * matched in @subj ('*' one token, '>' the rest); other tokens are copied. */
+/* Which of @nc caught tokens a token of a mapping stands for: "$N" the
+ * N-th (nats-server's mapping destinations), '*' or '>' the next one in
+ * order (*@k); -1 for a literal token. */
+static int acc_map_ref(const char *p, const char *pe, int *k, int nc)
+{
+	if (pe - p == 1 && (*p == '*' || *p == '>'))
+		return *k < nc ? (*k)++ : -1;
+	if (pe - p < 2 || *p != '$')
+		return -1;
+	int n = 0;
+	for (const char *q = p + 1; q < pe; q++) {
+		if (*q < '0' || *q > '9' || n > 64)
+			return -1;
+		n = n * 10 + (*q - '0');
+	}
+	return n >= 1 && n <= nc ? n - 1 : -1;
+}
+
+/* Each wildcard of @map takes what a wildcard of @match matched in @subj
+ * ('*' one token, '>' the rest): "$N" the N-th, '*' and '>' the next in
+ * order; other tokens are copied. */
 static size_t acc_map_wild(const char *match, const char *map, const char *subj, size_t len,
                            char *out, size_t cap)
 {
@@ -149,8 +168,9 @@ static size_t acc_map_wild(const char *match, const char *map, const char *subj,
 	while (p < pend) {
 		const char *pe = acc_token_end(p, pend);
 		const char *from = p, *to = pe;
-		if (pe - p == 1 && (*p == '*' || *p == '>') && k < nc)
-			from = caught[k][0], to = caught[k][1], k++;
+		int ref = acc_map_ref(p, pe, &k, nc);
+		if (ref >= 0)
+			from = caught[ref][0], to = caught[ref][1];
 		size_t n = (size_t)(to - from) + (o ? 1 : 0);
 		if (o + n >= cap)
 			return 0;

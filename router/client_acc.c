@@ -13,7 +13,9 @@
 #include "router/server.h"
 
 /* An answer to a request that came through a service import: published
- * in the requester's account, on the reply subject it gave. */
+ * here as any message (as nats-server does: the exporting account's
+ * subscribers to ">" see it), then in the requester's account on the reply
+ * subject it gave. */
 static bool client_acc_answer(struct client *cl, const struct proto_frame *f)
 {
 	struct server *s = cl->t->srv;
@@ -25,7 +27,9 @@ static bool client_acc_answer(struct client *cl, const struct proto_frame *f)
 		return false;
 	struct proto_frame m = *f;
 	m.subject = (struct proto_span){reply, (uint32_t)len};
-	if (client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, acc))
+	if (client_publish_acc(cl, f, client_pub_flags(cl, f), (struct proto_span){NULL, 0},
+	                       cl->acc) &&
+	    client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, acc))
 		client_published(cl, f);
 	return true;
 }

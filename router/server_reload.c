@@ -22,7 +22,9 @@ static int server_live_user(struct live *lv, const struct config_user *u,
 	int in = u->account ? acc_find(acc, u->account) : ACC_GLOBAL;
 	if (in < 0)
 		return -EINVAL;
-	const struct perms *p = u->perms ? u->perms : defaults;
+	/* authorization's default_permissions are for its own users; an
+	 * account's defaults were given to its users while reading */
+	const struct perms *p = u->perms ? u->perms : u->account ? NULL : defaults;
 	return u->nkey ? auth_add_nkey(lv->auth, u->nkey, p, (uint16_t)in)
 	               : auth_add_user(lv->auth, u->name, u->password ? u->password : "", p,
 	                               (uint16_t)in);

@@ -122,6 +122,8 @@ Test(account, wildcards_map_in_order)
 	struct acc_rule r = {.match = "in.*.x.>", .map = "out.>.y.*"};
 	/* the first wildcard of map takes what the first of match caught */
 	map_eq(&r, "in.a.x.b.c", "out.a.y.b.c");
+	struct acc_rule dollar = {.match = "in.*.*", .map = "out.$2.$1"};
+	map_eq(&dollar, "in.a.b", "out.b.a");
 	struct acc_rule lit = {.match = "a.b", .map = "c"};
 	map_eq(&lit, "a.b", "c");
 	char small[4];
