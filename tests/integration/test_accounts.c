@@ -1,0 +1,566 @@
+/* Accounts from one configuration file, the same for both servers
+ * (nats-server 2.9.10's answers in ../shared/NATS-CONFIG-NOTES.md, section
+ * 5): isolation between accounts and from `$G`, stream imports with a prefix
+ * and with `to`, an export restricted to named accounts, service imports
+ * (the reply rewritten to `_R_.…` and the answer routed back to the
+ * requester only), no_auth_user naming an account's user, /connz's
+ * "account", and the imports refused at start.
+ *
+ * "Not delivered" is shown with a sentinel: the forbidden message is sent,
+ * then an allowed one, and the first thing received must be the allowed one.
+ * Where the forbidden message and the sentinel cannot come from one
+ * publisher, the forbidden one's publisher first waits for its PONG. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/http_get.h"
+#include "tests/integration/itest.h"
+
+TestSuite(accounts, .fini = itest_teardown, .timeout = 120);
+
+#define WAIT_MS 5000
+/* Enough subjects to spread over ringbus's shards. */
+#define N_SUBJECTS 64
+
+/* The accounts of every test but the start-up errors: A exports news.> and
+ * help.> to all, priv.> to B only; B imports news.> under "fromA", priv.x,
+ * and help.> as ask.>; C imports news.sports as "sports". */
+#define ACCOUNTS                                                                                   \
+	"accounts {\n"                                                                             \
+	"  A: { users: [{user: a, password: a}, {user: a2, password: a2}]\n"                       \
+	"       exports: [{stream: \"news.>\"}, {service: \"help.>\"},\n"                          \
+	"                 {stream: \"priv.>\", accounts: [B]}] }\n"                                \
+	"  B: { users: [{user: b, password: b}]\n"                                                 \
+	"       imports: [{stream: {account: A, subject: \"news.>\"}, prefix: \"fromA\"}\n"        \
+	"                 {stream: {account: A, subject: \"priv.x\"}}\n"                           \
+	"                 {service: {account: A, subject: \"help.>\"}, to: \"ask.>\"}] }\n"        \
+	"  C: { users: [{user: c, password: c}]\n"                                                 \
+	"       imports: [{stream: {account: A, subject: \"news.sports\"}, to: \"sports\"}] }\n"   \
+	"  SYS: { users: [{user: sys, password: sys}] }\n"                                         \
+	"}\n"                                                                                      \
+	"system_account: SYS\n"
+
+/* With a user outside the accounts: it lands in `$G`. */
+static const char conf[] = ACCOUNTS "authorization { users: [{user: g, password: g}] }\n";
+/* A client without credentials is user a, in A. */
+static const char no_auth_conf[] = ACCOUNTS "no_auth_user: a\n";
+
+static void start(const char *text)
+{
+	struct harness_opts opts = {.config = text};
+	itest_start(&opts);
+}
+
+/* A raw client logged in as @user with password @user (every user's
+ * password is its name). Owned by the caller. */
+static struct raw_conn *login(const char *user)
+{
+	char json[160];
+	snprintf(json, sizeof json,
+	         "{\"verbose\":false,\"pedantic\":false,\"user\":\"%s\",\"pass\":\"%s\"}", user,
+	         user);
+	return itest_raw(json);
+}
+
+/* Sends @ops then PING and waits for the PONG, so that what @ops asked for
+ * (SUBs, PUBs) is in force; fails the test if anything else comes first. */
+static void roundtrip(struct raw_conn *c, const char *ops)
+{
+	ITEST_SEND(c, ops);
+	ITEST_SEND(c, "PING\r\n");
+	ITEST_EXPECT(c, "PONG\r\n");
+}
+
+/* Reads messages on @c until one on @sentinel arrives; every message before
+ * it is appended to @seen as "[subject sid payload]" ("" when none). Returns
+ * the sentinel's payload in @payload (caller storage, may be NULL). */
+static void collect(struct raw_conn *c, const char *sentinel, char *seen, size_t cap, char *payload,
+                    size_t payload_cap)
+{
+	seen[0] = '\0';
+	for (;;) {
+		struct raw_msg m;
+		ITEST_RAW_OK(c, raw_read_msg(c, &m, WAIT_MS));
+		if (!strcmp(m.subject, sentinel)) {
+			if (payload)
+				snprintf(payload, payload_cap, "%s", m.data);
+			raw_msg_fini(&m);
+			return;
+		}
+		size_t n = strlen(seen);
+		snprintf(seen + n, cap - n, "[%s %s %.40s]", m.subject, m.sid, m.data);
+		raw_msg_fini(&m);
+	}
+}
+
+/* Expects the next message on @c to be on @sentinel with nothing before it. */
+static void expect_first(struct raw_conn *c, const char *sentinel, const char *why)
+{
+	char seen[1024];
+	collect(c, sentinel, seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "", "%s: %s came before %s", why, seen, sentinel);
+}
+
+/* ---- isolation ---- */
+
+/* B publishes on 64 subjects; A's `>` and `*.x`, C's `>` and `$G`'s `>` see
+ * none of it, while B's own `*.x` gets all 64 in order. */
+Test(accounts, nothing_published_in_one_account_reaches_another)
+{
+	start(conf);
+	struct raw_conn *a = login("a"), *b = login("b"), *c = login("c"), *g = login("g");
+	roundtrip(a, "SUB > 1\r\nSUB *.x 2\r\n");
+	roundtrip(c, "SUB > 1\r\n");
+	roundtrip(g, "SUB > 1\r\n");
+	roundtrip(b, "SUB *.x 1\r\n");
+	for (int i = 0; i < N_SUBJECTS; i++) {
+		char body[8];
+		int len = snprintf(body, sizeof body, "%d", i);
+		ITEST_RAW_OK(b, raw_sendf(b, "PUB t%d.x %d\r\n%s\r\n", i, len, body));
+	}
+	ITEST_SEND(b, "PING\r\n");
+	for (int i = 0; i < N_SUBJECTS; i++) {
+		struct raw_msg m;
+		char subject[16], body[8];
+		snprintf(subject, sizeof subject, "t%d.x", i);
+		snprintf(body, sizeof body, "%d", i);
+		ITEST_RAW_OK(b, raw_read_msg(b, &m, WAIT_MS));
+		cr_expect_str_eq(m.subject, subject);
+		cr_expect_str_eq(m.data, body);
+		raw_msg_fini(&m);
+	}
+	ITEST_EXPECT(b, "PONG\r\n");
+	/* each account's own sentinel, published after B's PONG */
+	struct raw_conn *const watchers[] = {a, c, g};
+	const char *const names[] = {"A", "C", "$G"};
+	for (int i = 0; i < 3; i++) {
+		ITEST_SEND(watchers[i], "PUB end 3\r\nend\r\n");
+		expect_first(watchers[i], "end", names[i]);
+	}
+	raw_close(g);
+	raw_close(c);
+	raw_close(b);
+	raw_close(a);
+}
+
+/* A, B, C and `$G` subscribe to the same 64 subjects and each publishes on
+ * them: every account gets its own 64 messages and nobody else's. */
+Test(accounts, the_same_subjects_in_different_accounts_stay_apart)
+{
+	start(conf);
+	const char *const users[] = {"a", "b", "c", "g"};
+	struct raw_conn *conns[4];
+	char subs[N_SUBJECTS * 24];
+	size_t n = 0;
+	for (int i = 0; i < N_SUBJECTS; i++)
+		n += (size_t)snprintf(subs + n, sizeof subs - n, "SUB s%d %d\r\n", i, i + 1);
+	snprintf(subs + n, sizeof subs - n, "SUB end 100\r\n");
+	for (int u = 0; u < 4; u++) {
+		conns[u] = login(users[u]);
+		roundtrip(conns[u], subs);
+	}
+	for (int u = 0; u < 4; u++) {
+		struct raw_conn *c = conns[u];
+		for (int i = 0; i < N_SUBJECTS; i++)
+			ITEST_RAW_OK(c, raw_sendf(c, "PUB s%d 1\r\n%s\r\n", i, users[u]));
+		ITEST_SEND(c, "PING\r\n");
+		for (int i = 0; i < N_SUBJECTS; i++) {
+			struct raw_msg m;
+			char subject[16];
+			snprintf(subject, sizeof subject, "s%d", i);
+			ITEST_RAW_OK(c, raw_read_msg(c, &m, WAIT_MS));
+			cr_expect_str_eq(m.subject, subject, "user %s", users[u]);
+			cr_expect_str_eq(m.data, users[u], "user %s got another's %s", users[u],
+			                 m.subject);
+			raw_msg_fini(&m);
+		}
+		ITEST_EXPECT(c, "PONG\r\n");
+	}
+	/* what the later publishers sent would come before each one's sentinel */
+	for (int u = 0; u < 4; u++) {
+		ITEST_SEND(conns[u], "PUB end 3\r\nend\r\n");
+		expect_first(conns[u], "end", users[u]);
+		raw_close(conns[u]);
+	}
+}
+
+/* ---- stream imports ---- */
+
+/* A's news.tech reaches A's subscriber as itself and B as fromA.news.tech;
+ * B's own news.> does not get it (B sees it under the prefix only). */
+Test(accounts, a_stream_import_with_a_prefix_delivers_under_the_prefix_only)
+{
+	start(conf);
+	struct raw_conn *a = login("a"), *a2 = login("a2"), *b = login("b");
+	roundtrip(a, "SUB news.tech 1\r\n");
+	roundtrip(b, "SUB fromA.> 1\r\nSUB news.> 2\r\n");
+	ITEST_SEND(a2, "PUB news.tech 4\r\ntech\r\nPUB news.end 3\r\nend\r\n");
+	struct raw_msg m;
+	ITEST_RAW_OK(a, raw_read_msg(a, &m, WAIT_MS));
+	cr_expect_str_eq(m.subject, "news.tech");
+	cr_expect_str_eq(m.data, "tech");
+	raw_msg_fini(&m);
+	char seen[512];
+	collect(b, "fromA.news.end", seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "[fromA.news.tech 1 tech]");
+	raw_close(b);
+	raw_close(a2);
+	raw_close(a);
+}
+
+/* C imports news.sports as "sports": A's news.sports reaches C as sports,
+ * A's news.tech (not imported) not at all. */
+Test(accounts, a_stream_import_with_to_maps_the_subject)
+{
+	start(conf);
+	struct raw_conn *a = login("a"), *c = login("c");
+	roundtrip(c, "SUB > 1\r\n");
+	ITEST_SEND(a, "PUB news.tech 1\r\nt\r\nPUB news.sports 6\r\nsports\r\n");
+	char seen[512], payload[16];
+	collect(c, "sports", seen, sizeof seen, payload, sizeof payload);
+	cr_expect_str_eq(seen, "", "news.tech must not reach C");
+	cr_expect_str_eq(payload, "sports");
+	ITEST_SEND(a, "PUB news.sports 2\r\nsp\r\nPUB news.sports.x 1\r\nx\r\n"
+	              "PUB news.sports 2\r\nsq\r\n");
+	collect(c, "sports", seen, sizeof seen, payload, sizeof payload);
+	cr_expect_str_eq(seen, "");
+	cr_expect_str_eq(payload, "sp");
+	collect(c, "sports", seen, sizeof seen, payload, sizeof payload);
+	cr_expect_str_eq(seen, "", "news.sports.x is not news.sports");
+	cr_expect_str_eq(payload, "sq");
+	raw_close(c);
+	raw_close(a);
+}
+
+/* priv.> is exported to B only, and B imports priv.x only: priv.x reaches
+ * B, priv.y does not; C (not allowed, and no import) gets neither. */
+Test(accounts, a_restricted_export_reaches_the_importer_it_names)
+{
+	start(conf);
+	struct raw_conn *a = login("a"), *b = login("b"), *c = login("c");
+	roundtrip(b, "SUB > 1\r\n");
+	roundtrip(c, "SUB > 1\r\n");
+	ITEST_SEND(a, "PUB priv.y 1\r\ny\r\nPUB priv.x 1\r\nx\r\nPUB news.sports 1\r\ns\r\n");
+	char seen[512], payload[16];
+	collect(b, "priv.x", seen, sizeof seen, payload, sizeof payload);
+	cr_expect_str_eq(seen, "", "priv.y is not imported by B");
+	cr_expect_str_eq(payload, "x");
+	collect(b, "fromA.news.sports", seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "");
+	expect_first(c, "sports", "priv.* must not reach C");
+	raw_close(c);
+	raw_close(b);
+	raw_close(a);
+}
+
+/* ---- start-up errors ---- */
+
+/* Writes @text to a new temporary file whose name goes to @path. */
+static void write_temp(char *path, size_t cap, const char *text)
+{
+	snprintf(path, cap, "/tmp/ringbus-acc-XXXXXX.conf");
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	size_t len = strlen(text);
+	cr_assert_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+/* A configuration the server must refuse, and nats-server's words for it. */
+struct refusal {
+	const char *accounts; /* inside accounts { }, after A and B */
+	const char *error;
+};
+
+static const struct refusal refusals[] = {
+    {"C: { users: [{user: c, password: c}]\n"
+     "     imports: [{stream: {account: A, subject: \"priv.>\"}}] }",
+     "Error adding stream import \"priv.>\": stream import not authorized"},
+    {"C: { users: [{user: c, password: c}]\n"
+     "     imports: [{stream: {account: A, subject: \"priv.x\"}}] }",
+     "Error adding stream import \"priv.x\": stream import not authorized"},
+    {"C: { users: [{user: c, password: c}]\n"
+     "     imports: [{service: {account: A, subject: \"priv.x\"}}] }",
+     "Error adding service import \"priv.x\": service import not authorized"},
+    {"C: { users: [{user: c, password: c}]\n"
+     "     imports: [{stream: {account: Z, subject: \"news.>\"}}] }",
+     "\"Z\" account not defined for stream import"},
+    {"C: { users: [{user: c, password: c}]\n"
+     "     imports: [{service: {account: Z, subject: \"help.>\"}}] }",
+     "\"Z\" account not defined for service import"},
+    {"$G: { users: [{user: c, password: c}] }", "\"$G\" is a Reserved Account"},
+    {"\"$G\": { users: [{user: c, password: c}] }", "\"$G\" is a Reserved Account"},
+};
+
+/* Each refused configuration makes the server exit non-zero at start with
+ * nats-server's text, and -t says the same. (An import with both prefix and
+ * to is left out: nats-server 2.9.10 refuses it or not depending on the
+ * order Go's map gives the two keys, differently from run to run.) */
+Test(accounts, imports_that_are_not_allowed_refuse_the_start)
+{
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+		char text[1024], path[64], out[4096], port[12];
+		snprintf(text, sizeof text,
+		         "accounts {\n"
+		         "  A: { users: [{user: a, password: a}]\n"
+		         "       exports: [{stream: \"news.>\"}, {service: \"help.>\"},\n"
+		         "                 {stream: \"priv.>\", accounts: [B]}] }\n"
+		         "  B: { users: [{user: b, password: b}] }\n"
+		         "  %s\n"
+		         "}\n",
+		         refusals[i].accounts);
+		write_temp(path, sizeof path, text);
+		int p = harness_free_port();
+		cr_assert_gt(p, 0);
+		snprintf(port, sizeof port, "%d", p);
+		const char *run[] = {"-c", path, "-a", "127.0.0.1", "-p", port, NULL};
+		int r = harness_run(run, out, sizeof out);
+		cr_expect(r > 0, "case %zu: exit %d (want non-zero): %s", i, r, out);
+		cr_expect(strstr(out, refusals[i].error), "case %zu: want '%s' in: %s", i,
+		          refusals[i].error, out);
+		const char *check[] = {"-t", "-c", path, NULL};
+		r = harness_run(check, out, sizeof out);
+		cr_expect(r > 0, "case %zu: -t exit %d (want non-zero): %s", i, r, out);
+		cr_expect(strstr(out, refusals[i].error), "case %zu: -t: want '%s' in: %s", i,
+		          refusals[i].error, out);
+		unlink(path);
+	}
+}
+
+/* ---- service imports ---- */
+
+/* B's ask.q with reply _INBOX.b.1 reaches A's help.> as help.q with a
+ * reply of the server's own (_R_.…); A's answer there reaches B on
+ * _INBOX.b.1, once: a second answer to the same reply is dropped. B's own
+ * help.q (not an imported subject) stays in B. */
+Test(accounts, a_service_import_rewrites_the_reply_and_routes_the_answer_back)
+{
+	start(conf);
+	struct raw_conn *a = login("a"), *b = login("b");
+	roundtrip(a, "SUB help.> 7\r\n");
+	roundtrip(b, "SUB _INBOX.b.* 3\r\nSUB fromA.> 4\r\n");
+	ITEST_SEND(b, "PUB help.q _INBOX.b.0 1\r\nz\r\nPUB ask.q _INBOX.b.1 3\r\nabc\r\n");
+	struct raw_msg m;
+	ITEST_RAW_OK(a, raw_read_msg(a, &m, WAIT_MS));
+	cr_assert_str_eq(m.subject, "help.q");
+	cr_expect_str_eq(m.sid, "7");
+	cr_expect_str_eq(m.data, "abc", "B's own help.q must not reach A");
+	cr_expect_str_neq(m.reply, "_INBOX.b.1", "the reply is rewritten");
+	cr_expect_eq(strncmp(m.reply, "_R_.", 4), 0, "reply %s", m.reply);
+	char reply[256];
+	snprintf(reply, sizeof reply, "%s", m.reply);
+	raw_msg_fini(&m);
+	ITEST_RAW_OK(a, raw_sendf(a,
+	                          "PUB %s 3\r\nans\r\nPUB %s 4\r\nans2\r\n"
+	                          "PUB news.end 3\r\nend\r\n",
+	                          reply, reply));
+	char seen[512];
+	collect(b, "fromA.news.end", seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "[_INBOX.b.1 3 ans]", "one answer, on B's own reply subject");
+	raw_close(b);
+	raw_close(a);
+}
+
+/* Answers "<subject>:<request>" to the request's reply subject. */
+static void responder(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)sub;
+	(void)closure;
+	char body[256];
+	snprintf(body, sizeof body, "%s:%.*s", natsMsg_GetSubject(msg), natsMsg_GetDataLength(msg),
+	         natsMsg_GetData(msg));
+	if (natsMsg_GetReply(msg) != NULL)
+		natsConnection_PublishString(nc, natsMsg_GetReply(msg), body);
+	natsMsg_Destroy(msg);
+}
+
+static natsConnection *nats_as(const char *user)
+{
+	natsOptions *o = NULL;
+	ITEST_NATS_OK(natsOptions_Create(&o));
+	ITEST_NATS_OK(natsOptions_SetUserInfo(o, user, user));
+	natsConnection *nc = itest_nats(o);
+	natsOptions_Destroy(o);
+	return nc;
+}
+
+/* libnats requests from B on ask.* are answered by A's responder on help.*. */
+Test(accounts, a_libnats_request_through_a_service_import_is_answered)
+{
+	start(conf);
+	natsConnection *a = nats_as("a"), *b = nats_as("b");
+	natsSubscription *sub = NULL;
+	ITEST_NATS_OK(natsConnection_Subscribe(&sub, a, "help.>", responder, NULL));
+	itest_track_sub(sub);
+	ITEST_NATS_OK(natsConnection_FlushTimeout(a, WAIT_MS));
+	for (int i = 0; i < 20; i++) {
+		char subject[32], req[16], want[64];
+		snprintf(subject, sizeof subject, i % 2 ? "ask.q" : "ask.deep.%d", i);
+		snprintf(req, sizeof req, "r%d", i);
+		snprintf(want, sizeof want, "help.%s:r%d", subject + 4, i);
+		natsMsg *reply = NULL;
+		natsStatus s = natsConnection_RequestString(&reply, b, subject, req, WAIT_MS);
+		cr_assert_eq(s, NATS_OK, "request %d on %s: %s", i, subject, natsStatus_GetText(s));
+		cr_expect_eq((size_t)natsMsg_GetDataLength(reply), strlen(want));
+		cr_expect(memcmp(natsMsg_GetData(reply), want, strlen(want)) == 0,
+		          "request %d: got %.*s, want %s", i, natsMsg_GetDataLength(reply),
+		          natsMsg_GetData(reply), want);
+		natsMsg_Destroy(reply);
+	}
+}
+
+/* The answer goes to the requester only: C's `>` and `$G`'s `>` see nothing
+ * of it; A's other subscriber on `>` sees the request and the answer on the
+ * `_R_.…` subject, never on _INBOX.b.1. */
+Test(accounts, the_answer_to_a_service_request_reaches_only_the_requester)
+{
+	start(conf);
+	struct raw_conn *a = login("a"), *a2 = login("a2"), *b = login("b"), *c = login("c"),
+	                *g = login("g");
+	roundtrip(a, "SUB help.> 7\r\n");
+	roundtrip(a2, "SUB > 1\r\n");
+	roundtrip(c, "SUB > 1\r\n");
+	roundtrip(g, "SUB > 1\r\n");
+	roundtrip(b, "SUB _INBOX.b.* 3\r\nSUB fromA.> 4\r\n");
+	ITEST_SEND(b, "PUB ask.q _INBOX.b.1 3\r\nabc\r\n");
+	struct raw_msg m;
+	ITEST_RAW_OK(a, raw_read_msg(a, &m, WAIT_MS));
+	cr_assert_str_eq(m.subject, "help.q");
+	char reply[256];
+	snprintf(reply, sizeof reply, "%s", m.reply);
+	raw_msg_fini(&m);
+	ITEST_RAW_OK(a, raw_sendf(a, "PUB %s 3\r\nans\r\nPUB news.sports 1\r\ns\r\n", reply));
+	char seen[1024], want[512];
+	collect(b, "fromA.news.sports", seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "[_INBOX.b.1 3 ans]");
+	expect_first(c, "sports", "C");
+	/* a2: the request (from B) and the answer (from A), in either order */
+	collect(a2, "news.sports", seen, sizeof seen, NULL, 0);
+	snprintf(want, sizeof want, "[%s 1 ans]", reply);
+	cr_expect(strstr(seen, "[help.q 1 abc]") && strstr(seen, want) &&
+	              strlen(seen) == strlen("[help.q 1 abc]") + strlen(want),
+	          "A's `>` saw %s", seen);
+	cr_expect_null(strstr(seen, "_INBOX.b.1"), "A's `>` saw %s", seen);
+	ITEST_SEND(g, "PUB end 3\r\nend\r\n");
+	expect_first(g, "end", "$G");
+	raw_close(g);
+	raw_close(c);
+	raw_close(b);
+	raw_close(a2);
+	raw_close(a);
+}
+
+/* ---- no_auth_user ---- */
+
+/* no_auth_user: a puts a client without credentials in A: INFO does not ask
+ * for authentication, it sees A's traffic and its news.* reaches B through
+ * the import, B's traffic does not reach it; wrong credentials still fail. */
+Test(accounts, a_client_without_credentials_is_in_the_no_auth_users_account)
+{
+	start(no_auth_conf);
+	struct raw_conn *anon = itest_raw_open();
+	char info[2048];
+	ITEST_RAW_OK(anon, raw_handshake(anon, ITEST_QUIET, info, sizeof info));
+	cr_expect_null(strstr(info, "auth_required"), "%s", info);
+	struct raw_conn *a2 = login("a2"), *b = login("b");
+	roundtrip(anon, "SUB > 1\r\n");
+	roundtrip(a2, "SUB > 1\r\n");
+	roundtrip(b, "SUB > 1\r\n");
+	ITEST_SEND(anon, "PUB y 1\r\ny\r\nPUB news.anon 1\r\nn\r\n");
+	char seen[512];
+	collect(b, "fromA.news.anon", seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "", "B sees A's news only, under the prefix");
+	collect(a2, "news.anon", seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "[y 1 y]", "A's user sees the anonymous client's y");
+	collect(anon, "news.anon", seen, sizeof seen, NULL, 0);
+	cr_expect_str_eq(seen, "[y 1 y]");
+	/* B's own traffic, then A's sentinel */
+	ITEST_SEND(b, "PUB z 1\r\nz\r\nPING\r\n");
+	struct raw_msg m;
+	ITEST_RAW_OK(b, raw_read_msg(b, &m, WAIT_MS));
+	cr_expect_str_eq(m.subject, "z");
+	raw_msg_fini(&m);
+	ITEST_EXPECT(b, "PONG\r\n");
+	ITEST_SEND(a2, "PUB end 3\r\nend\r\n");
+	expect_first(anon, "end", "the anonymous client");
+	expect_first(a2, "end", "A");
+	/* wrong credentials are not turned into the no_auth_user */
+	struct raw_conn *w = itest_raw_open();
+	char line[256];
+	ITEST_RAW_OK(w, raw_read_line(w, line, sizeof line, WAIT_MS));
+	ITEST_SEND(w, "CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"no\"}\r\nPING\r\n");
+	ITEST_RAW_OK(w, raw_read_line(w, line, sizeof line, WAIT_MS));
+	cr_expect_str_eq(line, "-ERR 'Authorization Violation'");
+	raw_close(w);
+	raw_close(b);
+	raw_close(a2);
+	raw_close(anon);
+}
+
+/* ---- monitoring ---- */
+
+static cJSON *get_json(uint16_t port, const char *path)
+{
+	struct http_resp r;
+	int ret = http_request(port, "GET", path, &r);
+	cr_assert_eq(ret, 0, "GET %s: %s", path, strerror(-ret));
+	cr_assert_eq(r.status, 200, "GET %s: status %d, body %s", path, r.status, r.body);
+	cJSON *j = cJSON_Parse(r.body);
+	cr_assert_not_null(j, "GET %s: not JSON: %s", path, r.body);
+	http_resp_fini(&r);
+	return j;
+}
+
+/* The "account" of the /connz connection whose authorized_user is @user:
+ * "" when the field is absent, NULL when there is no such connection. */
+static const char *account_of(const cJSON *j, const char *user)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "connections"))
+	{
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "authorized_user");
+		if (!cJSON_IsString(u) || strcmp(u->valuestring, user))
+			continue;
+		const cJSON *acc = cJSON_GetObjectItemCaseSensitive(c, "account");
+		return cJSON_IsString(acc) ? acc->valuestring : "";
+	}
+	return NULL;
+}
+
+/* /connz?auth=1 names each client's user and account (none for `$G`);
+ * plain /connz shows neither; ?acc=B keeps B's connections only. */
+Test(accounts, connz_with_auth_shows_each_connections_account)
+{
+	uint16_t mon = itest_start_monitored(NULL, conf);
+	cr_assert_eq(http_wait_listening(mon, HTTP_WAIT_MS), 0);
+	struct raw_conn *a = login("a"), *b = login("b"), *g = login("g");
+	cJSON *j = get_json(mon, "/connz?auth=1");
+	const char *acc = account_of(j, "a");
+	cr_expect(acc && !strcmp(acc, "A"), "a: %s", acc ? acc : "(no connection)");
+	acc = account_of(j, "b");
+	cr_expect(acc && !strcmp(acc, "B"), "b: %s", acc ? acc : "(no connection)");
+	acc = account_of(j, "g");
+	cr_expect(acc && !strcmp(acc, ""), "g ($G) has no account field: %s",
+	          acc ? acc : "(no connection)");
+	cJSON_Delete(j);
+	j = get_json(mon, "/connz");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "connections"))
+	{
+		cr_expect_null(cJSON_GetObjectItemCaseSensitive(c, "account"));
+		cr_expect_null(cJSON_GetObjectItemCaseSensitive(c, "authorized_user"));
+	}
+	cJSON_Delete(j);
+	j = get_json(mon, "/connz?auth=1&acc=B");
+	const cJSON *num = cJSON_GetObjectItemCaseSensitive(j, "num_connections");
+	cr_expect(cJSON_IsNumber(num) && num->valueint == 1, "num_connections");
+	acc = account_of(j, "b");
+	cr_expect(acc && !strcmp(acc, "B"), "acc=B: %s", acc ? acc : "(no connection)");
+	cJSON_Delete(j);
+	raw_close(g);
+	raw_close(b);
+	raw_close(a);
+}
