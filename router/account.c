@@ -29,6 +29,7 @@ static bool acc_rule_push(struct account *a, const char *match, const char *map,
 	r = &r[a->nrules];
 	*r = (struct acc_rule){.target = (uint16_t)target, .service = service};
 	r->match = acc_strdup(match);
+	r->match_len = r->match ? strlen(r->match) : 0;
 	r->map = acc_strdup(map);
 	if (prefix) {
 		size_t n = strlen(prefix);

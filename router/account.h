@@ -44,6 +44,7 @@ struct config;
  * published again in account @target on the subject @map gives. */
 struct acc_rule {
 	char *match;
+	size_t match_len;
 	char *map;    /* with the wildcards of @match in order; NULL: the same subject */
 	char *prefix; /* "fromA." before the subject (a stream import's prefix), or NULL */
 	uint16_t target;

@@ -104,11 +104,14 @@ static void client_publish_js(struct client *cl, const struct proto_frame *f, co
 		memcpy(subj + k, keep == n ? p : p + keep, keep == n ? n : n - keep);
 		m.subject = (struct proto_span){subj, (uint32_t)(k + (keep == n ? n : n - keep))};
 	}
-	client_publish(cl, &m, 0, (struct proto_span){NULL, 0});
+	/* not remembered: the checks were made on the subject the client sent */
+	if (client_publish_acc(cl, &m, client_pub_flags(cl, f), (struct proto_span){NULL, 0},
+	                       cl->acc, m.subject.ptr == f->subject.ptr))
+		client_published(cl, f);
 }
 
 bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t flags,
-                        struct proto_span queues, uint16_t acc)
+                        struct proto_span queues, uint16_t acc, bool remember)
 {
 	struct server *s = cl->t->srv;
 	uint32_t shard;
@@ -117,10 +120,12 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 		shard = cl->last_shard;
 	} else {
 		shard = server_shard_of(s, f->subject.ptr, f->subject.len);
-		if (f->subject.len < CLIENT_LAST_SUBJ_MAX) {
+		if (remember && f->subject.len < CLIENT_LAST_SUBJ_MAX) {
 			memcpy(cl->last_subj, f->subject.ptr, f->subject.len);
 			cl->last_subj_len = (uint8_t)f->subject.len;
 			cl->last_shard = shard;
+			cl->last_pub_ok = cl->pend_pub_ok;
+			cl->last_no_rules = cl->pend_no_rules;
 		}
 	}
 	struct shard *sh = &s->shards[shard];

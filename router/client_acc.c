@@ -4,6 +4,7 @@
  * (client_publish_acc) and account.c. */
 #include <string.h>
 
+#include "core/copy.h"
 #include "core/log.h"
 #include "io/loop/loop.h"
 #include "io/proto/proto.h"
@@ -28,8 +29,8 @@ static bool client_acc_answer(struct client *cl, const struct proto_frame *f)
 	struct proto_frame m = *f;
 	m.subject = (struct proto_span){reply, (uint32_t)len};
 	if (client_publish_acc(cl, f, client_pub_flags(cl, f), (struct proto_span){NULL, 0},
-	                       cl->acc) &&
-	    client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, acc))
+	                       cl->acc, true) &&
+	    client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, acc, false))
 		client_published(cl, f);
 	return true;
 }
@@ -59,35 +60,43 @@ static void client_acc_apply(struct client *cl, const struct proto_frame *f,
 		}
 		m.reply = (struct proto_span){reply, ACC_REPLY_LEN};
 	}
-	(void)client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, r->target);
+	(void)client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, r->target, false);
 }
 
 bool client_acc_publish(struct client *cl, const struct proto_frame *f)
 {
 	const struct account *a = &cl->t->srv->acc->acc[cl->acc];
+	/* a publisher that repeats a subject no import takes pays one compare */
+	bool hit = f->subject.len == cl->last_subj_len &&
+	           equal_small(f->subject.ptr, cl->last_subj, f->subject.len);
+	if (hit && cl->last_no_rules)
+		return false;
+	cl->pend_no_rules = false; /* until the rules are looked at below */
 	if (f->subject.len == ACC_REPLY_LEN && f->subject.ptr[0] == '_' && client_acc_answer(cl, f))
 		return true;
 	bool any = false, service = false;
 	for (int i = 0; i < a->nrules; i++) {
 		const struct acc_rule *r = &a->rules[i];
-		if (subject_matches(r->match, strlen(r->match), f->subject.ptr, f->subject.len)) {
+		if (subject_matches(r->match, r->match_len, f->subject.ptr, f->subject.len)) {
 			any = true;
 			service |= r->service;
 		}
 	}
-	if (!any)
+	if (!any) {
+		cl->pend_no_rules = true; /* stored with the subject by its publish */
 		return false;
+	}
 	/* Here first, then in each account concerned: entries keep their order.
 	 * A request that a service import carries has a responder elsewhere:
 	 * no 503 for want of one here. */
 	uint8_t flags = client_pub_flags(cl, f);
 	if (service)
 		flags &= (uint8_t)~MENTRY_F_NO_RESPONDERS;
-	if (!client_publish_acc(cl, f, flags, (struct proto_span){NULL, 0}, cl->acc))
+	if (!client_publish_acc(cl, f, flags, (struct proto_span){NULL, 0}, cl->acc, true))
 		return true;
 	for (int i = 0; i < a->nrules; i++) {
 		const struct acc_rule *r = &a->rules[i];
-		if (subject_matches(r->match, strlen(r->match), f->subject.ptr, f->subject.len))
+		if (subject_matches(r->match, r->match_len, f->subject.ptr, f->subject.len))
 			client_acc_apply(cl, f, r);
 	}
 	client_published(cl, f);

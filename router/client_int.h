@@ -120,10 +120,16 @@ struct client {
 	uint32_t pend_cap; /* power of two */
 	uint32_t pend_seq; /* sequence of pend[pend_head] */
 	uint32_t pings_out;
-	/* The subject this connection last published to and its shard: most
-	 * publishers send to the same subject again and again. */
+	/* The subject this connection last published to, its shard and the
+	 * checks made on it: most publishers send to the same subject again
+	 * and again. A check made on a new subject leaves its result in pend_*,
+	 * which the publish of that subject stores with it (never a mapped
+	 * subject published for it: client_publish_acc's @remember). */
 	uint32_t last_shard;
-	bool last_pub_ok;      /* permissions: may publish to last_subj */
+	bool last_pub_ok;   /* permissions: may publish to last_subj */
+	bool last_no_rules; /* accounts: last_subj triggers no import (router/client_acc.c) */
+	bool pend_pub_ok;
+	bool pend_no_rules;
 	uint8_t last_subj_len; /* 0: none cached */
 	char last_subj[CLIENT_LAST_SUBJ_MAX];
 	struct csub *last_cs; /* the subscription last delivered to (NULL: none) */
@@ -261,11 +267,12 @@ bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t n
 void client_ctrl_bound(struct client *cl);
 
 /* Routes @f, published in account @acc (router/account.h), to its shard
- * with exactly @flags, unless admission drops it. Counts nothing and
- * answers nothing (client_publish() does). False when @cl was closed (out
- * of memory). */
+ * with exactly @flags, unless admission drops it. With @remember, @f's
+ * subject is the one @cl sent and the checks just made on it: it becomes
+ * last_subj with their results. Counts nothing and answers nothing
+ * (client_publish() does). False when @cl was closed (out of memory). */
 bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t flags,
-                        struct proto_span queues, uint16_t acc);
+                        struct proto_span queues, uint16_t acc, bool remember);
 
 /* A message read from @cl was handled: counted, and +OK when verbose. */
 static inline void client_published(struct client *cl, const struct proto_frame *f)
@@ -289,7 +296,7 @@ static inline uint8_t client_pub_flags(const struct client *cl, const struct pro
 static inline void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,
                                   struct proto_span queues)
 {
-	if (client_publish_acc(cl, f, flags | client_pub_flags(cl, f), queues, cl->acc))
+	if (client_publish_acc(cl, f, flags | client_pub_flags(cl, f), queues, cl->acc, true))
 		client_published(cl, f);
 }
 

@@ -64,10 +64,10 @@ bool client_perm_publish(struct client *cl, const struct proto_frame *f)
 	bool hit = len == cl->last_subj_len && !memcmp(s, cl->last_subj, len);
 	bool ok = hit ? cl->last_pub_ok : perm_can_publish(cl->perms, s, len);
 	if (ok || client_perm_response(cl, s, len)) {
-		/* the result goes with last_subj, which client_on_pub sets to this
-		 * subject next when it is short enough */
-		if (!hit && len < CLIENT_LAST_SUBJ_MAX)
-			cl->last_pub_ok = ok;
+		/* the result goes with last_subj, which the publish of this
+		 * subject sets next when it is short enough */
+		if (!hit)
+			cl->pend_pub_ok = ok;
 		return true;
 	}
 	char err[300], log[360];

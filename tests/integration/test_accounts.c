@@ -33,7 +33,8 @@ TestSuite(accounts, .fini = itest_teardown, .timeout = 120);
 	"  A: { users: [{user: a, password: a}, {user: a2, password: a2}]\n"                       \
 	"       exports: [{stream: \"news.>\"}, {service: \"help.>\"},\n"                          \
 	"                 {stream: \"priv.>\", accounts: [B]}] }\n"                                \
-	"  B: { users: [{user: b, password: b}]\n"                                                 \
+	"  B: { users: [{user: b, password: b},\n"                                                 \
+	"               {user: bp, password: bp, permissions: {publish: \"ask.>\"}}]\n"            \
 	"       imports: [{stream: {account: A, subject: \"news.>\"}, prefix: \"fromA\"}\n"        \
 	"                 {stream: {account: A, subject: \"priv.x\"}}\n"                           \
 	"                 {service: {account: A, subject: \"help.>\"}, to: \"ask.>\"}] }\n"        \
@@ -563,4 +564,18 @@ Test(accounts, connz_with_auth_shows_each_connections_account)
 	raw_close(g);
 	raw_close(b);
 	raw_close(a);
+}
+
+/* A publish through an import is checked as the subject the client sent:
+ * the subject it maps to in the other account is not one the client may
+ * now publish to in its own (a check remembered with the wrong subject
+ * would let it). */
+Test(accounts, an_import_does_not_lend_its_mapped_subject_to_the_publishers_permissions)
+{
+	start(conf);
+	struct raw_conn *bp = login("bp");
+	ITEST_SEND(bp, "PUB ask.q 1\r\nx\r\nPUB help.q 1\r\ny\r\nPUB ask.q 1\r\nz\r\nPING\r\n");
+	ITEST_EXPECT(bp, "-ERR 'Permissions Violation for Publish to \"help.q\"'\r\n");
+	ITEST_EXPECT(bp, "PONG\r\n");
+	raw_close(bp);
 }
