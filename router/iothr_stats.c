@@ -6,12 +6,35 @@
 #include <string.h>
 
 #include "io/loop/loop.h"
+#include "router/auth.h"
 #include "router/client_int.h"
 #include "router/iothr.h"
+#include "router/server.h"
+
+/* The user @cl logged in as, as nats-server's /connz?auth=1 names it: the
+ * NKey, else the user name of CONNECT, else the no_auth_user a client
+ * without credentials became (the one in force now, as a reload re-applies
+ * it: client_perm_reload.c). A token is never shown (nats-server 2.9 shows
+ * the token itself). NULL: none. */
+static const char *iothr_stats_user(struct iothr *t, const struct client *cl)
+{
+	const struct connect_opts *o = &cl->opts;
+	if (!cl->connected)
+		return NULL;
+	if (o->nkey)
+		return o->nkey;
+	if (o->user)
+		return o->user;
+	const struct auth *a = server_live(t->srv)->auth;
+	if (!o->pass && !o->auth_token && auth_required(a))
+		return auth_no_auth_user(a);
+	return NULL;
+}
 
 static void iothr_stats_conn(struct io_conn *c, void *arg)
 {
-	struct stats_req *q = arg;
+	struct iothr *t = arg;
+	struct stats_req *q = &t->stats_req;
 	struct client *cl = c->user;
 	if (!cl)
 		return;
@@ -41,6 +64,10 @@ static void iothr_stats_conn(struct io_conn *c, void *arg)
 	snprintf(o->name, sizeof(o->name), "%s", cl->opts.name ? cl->opts.name : "");
 	snprintf(o->lang, sizeof(o->lang), "%s", cl->opts.lang ? cl->opts.lang : "");
 	snprintf(o->version, sizeof(o->version), "%s", cl->opts.version ? cl->opts.version : "");
+	const char *user = iothr_stats_user(t, cl);
+	snprintf(o->user, sizeof(o->user), "%s", user ? user : "");
+	o->account = cl->acc;
+	o->link = cl->kind != NULL;
 }
 
 static void iothr_stats_sum(struct io_conn *c, void *arg)
@@ -79,7 +106,7 @@ void iothr_answer_stats(struct iothr *t)
 	io_loop_foreach(t->loop, iothr_stats_sum, &q->io);
 	q->nconns = 0;
 	if (q->want_conns)
-		io_loop_foreach(t->loop, iothr_stats_conn, q);
+		io_loop_foreach(t->loop, iothr_stats_conn, t);
 	q->done = true;
 	atomic_store_explicit(&q->pending, false, memory_order_relaxed);
 	pthread_cond_broadcast(&q->cond);

@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "router/account.h"
 #include "router/monitor/monitor_render.h"
 #include "router/monitor/stats.h"
 #include "router/route.h"
@@ -111,10 +112,10 @@ RB_PRINTF(1, 2) static char *monitor_strf(const char *fmt, ...)
 
 /* Takes a snapshot (true), or puts in *body why not (503; NULL when out of
  * memory) and returns false. */
-static bool monitor_collect(struct monitor *m, struct stats *st, bool conns, char **body,
+static bool monitor_collect(struct monitor *m, struct stats *st, unsigned want, char **body,
                             const char **type, unsigned *status)
 {
-	int r = stats_collect(m->srv, st, conns);
+	int r = stats_collect(m->srv, st, want);
 	if (r == 0)
 		return true;
 	stats_free(st);
@@ -128,20 +129,22 @@ static int monitor_simple(struct monitor *m, char **body, const char **type, uns
                           int (*render)(const struct stats *, char **))
 {
 	struct stats st;
-	if (!monitor_collect(m, &st, false, body, type, status))
+	if (!monitor_collect(m, &st, 0, body, type, status))
 		return *body ? 0 : -ENOMEM;
 	int r = render(&st, body);
 	stats_free(&st);
 	return r;
 }
 
-/* /varz and /metrics: a snapshot and the process figures. */
-static int monitor_with_proc(struct monitor *m, char **body, const char **type, unsigned *status,
+/* /varz and /metrics: a snapshot (with what @want asks) and the process
+ * figures. */
+static int monitor_with_proc(struct monitor *m, unsigned want, char **body, const char **type,
+                             unsigned *status,
                              int (*render)(const struct stats *, const struct monitor_proc *,
                                            char **))
 {
 	struct stats st;
-	if (!monitor_collect(m, &st, false, body, type, status))
+	if (!monitor_collect(m, &st, want, body, type, status))
 		return *body ? 0 : -ENOMEM;
 	struct monitor_proc p;
 	monitor_proc_sample(m, &p);
@@ -154,7 +157,7 @@ static int monitor_varz(struct monitor *m, struct MHD_Connection *conn, char **b
                         const char **type, unsigned *status)
 {
 	(void)conn;
-	return monitor_with_proc(m, body, type, status, monitor_render_varz);
+	return monitor_with_proc(m, 0, body, type, status, monitor_render_varz);
 }
 
 static int monitor_metrics(struct monitor *m, struct MHD_Connection *conn, char **body,
@@ -162,7 +165,10 @@ static int monitor_metrics(struct monitor *m, struct MHD_Connection *conn, char 
 {
 	(void)conn;
 	*type = MONITOR_PROM;
-	return monitor_with_proc(m, body, type, status, monitor_render_metrics);
+	/* per-account gauges only when accounts { } are configured: they cost a
+	 * copy of every connection */
+	unsigned want = acc_on(m->srv->acc) ? STATS_ACCOUNTS : 0;
+	return monitor_with_proc(m, want, body, type, status, monitor_render_metrics);
 }
 
 static int monitor_connz(struct monitor *m, struct MHD_Connection *conn, char **body,
@@ -170,20 +176,43 @@ static int monitor_connz(struct monitor *m, struct MHD_Connection *conn, char **
 {
 	struct monitor_connz_opts o;
 	char err[160];
-	if (monitor_connz_parse(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset"),
-	                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
-	                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort"),
-	                        &o, err, sizeof(err))) {
+	const struct monitor_connz_query q = {
+	    .offset = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset"),
+	    .limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
+	    .sort = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort"),
+	    .auth = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "auth"),
+	};
+	if (monitor_connz_parse(&q, &o, err, sizeof(err))) {
 		*type = MONITOR_TEXT;
 		*status = MHD_HTTP_BAD_REQUEST;
 		*body = strdup(err);
 		return *body ? 0 : -ENOMEM;
 	}
 	struct stats st;
-	if (!monitor_collect(m, &st, true, body, type, status))
+	if (!monitor_collect(m, &st, STATS_CONNS, body, type, status))
 		return *body ? 0 : -ENOMEM;
 	int r = monitor_render_connz(&st, &o, body);
 	stats_free(&st);
+	return r;
+}
+
+/* /accountz, and ?acc=NAME for one account's detail (400 when unknown). */
+static int monitor_accountz(struct monitor *m, struct MHD_Connection *conn, char **body,
+                            const char **type, unsigned *status)
+{
+	const char *acc = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "acc");
+	struct stats st;
+	unsigned want = acc && *acc ? STATS_ACCOUNTS : 0;
+	if (!monitor_collect(m, &st, want, body, type, status))
+		return *body ? 0 : -ENOMEM;
+	int r = monitor_render_accountz(&st, acc, body);
+	stats_free(&st);
+	if (r == -ENOENT) {
+		*type = MONITOR_TEXT;
+		*status = MHD_HTTP_BAD_REQUEST;
+		*body = monitor_strf("Account %.200s does not exist", acc);
+		r = *body ? 0 : -ENOMEM;
+	}
 	return r;
 }
 
@@ -193,7 +222,7 @@ static int monitor_healthz(struct monitor *m, struct MHD_Connection *conn, char 
 	(void)conn;
 	(void)type;
 	struct stats st;
-	int r = stats_collect(m->srv, &st, false);
+	int r = stats_collect(m->srv, &st, 0);
 	stats_free(&st);
 	if (r == 0) {
 		*body = strdup("{\"status\":\"ok\"}");
@@ -284,6 +313,7 @@ static const struct {
     {"/ioz", monitor_ioz},           {"/admissionz", monitor_admissionz},
     {"/servicez", monitor_servicez}, {"/metrics", monitor_metrics},
     {"/routez", monitor_routez},     {"/leafz", monitor_leafz},
+    {"/accountz", monitor_accountz},
 };
 
 /* ---- HTTP ---- */

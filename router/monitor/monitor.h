@@ -1,7 +1,7 @@
 /* The monitoring HTTP endpoint (-m PORT): /varz, /connz, /subsz, /healthz,
- * ringbus's own /shardz, /ioz, /admissionz, and /metrics in Prometheus text
- * format. Runs on its own thread (libmicrohttpd), off the hot path; reads
- * the server only through stats_collect(). */
+ * /accountz, ringbus's own /shardz, /ioz, /admissionz, and /metrics in
+ * Prometheus text format. Runs on its own thread (libmicrohttpd), off the
+ * hot path; reads the server only through stats_collect(). */
 #ifndef ROUTER_MONITOR_MONITOR_H
 #define ROUTER_MONITOR_MONITOR_H
 

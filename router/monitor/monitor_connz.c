@@ -1,5 +1,5 @@
-/* /connz: its query (offset, limit, sort, with nats-server's defaults and
- * texts) and one sorted page of the connections of a snapshot. */
+/* /connz: its query (offset, limit, sort, auth, with nats-server's defaults
+ * and texts) and one sorted page of the connections of a snapshot. */
 #include "router/monitor/monitor_render.h"
 
 #include <errno.h>
@@ -51,12 +51,35 @@ static bool monitor_present(const char *s)
 	return s && *s;
 }
 
-int monitor_connz_parse(const char *offset, const char *limit, const char *sort,
-                        struct monitor_connz_opts *o, char *err, size_t cap)
+/* Parses a boolean as Go's strconv.ParseBool; with nats-server's text for
+ * the client when it is none. */
+static int monitor_parse_bool(const char *key, const char *s, bool *v, char *err, size_t cap)
 {
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+	for (size_t i = 0; i < RB_ARRAY_LEN(yes); i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			*v = !strcmp(s, yes[i]);
+			return 0;
+		}
+	}
+	snprintf(err, cap,
+	         "Error decoding boolean for '%s': strconv.ParseBool: parsing \"%.64s\": "
+	         "invalid syntax",
+	         key, s);
+	return -EINVAL;
+}
+
+int monitor_connz_parse(const struct monitor_connz_query *q, struct monitor_connz_opts *o,
+                        char *err, size_t cap)
+{
+	const char *offset = q->offset, *limit = q->limit, *sort = q->sort;
 	o->offset = 0;
 	o->limit = MONITOR_CONNZ_LIMIT;
 	o->sort = MONITOR_SORT_CID;
+	o->auth = false;
+	if (monitor_present(q->auth) && monitor_parse_bool("auth", q->auth, &o->auth, err, cap))
+		return -EINVAL;
 	int64_t v;
 	if (monitor_present(offset)) {
 		if (!monitor_parse_i64(offset, &v)) {
@@ -152,8 +175,21 @@ static uint64_t monitor_sort_key(const struct stats_conn *c, enum monitor_sort s
 	return c->cid;
 }
 
-static void monitor_connz_one(cJSON *o, const struct stats_conn *c, uint64_t now, bool *ok)
+/* With auth=1, as nats-server: the user, left out when none, and the
+ * account, left out when it is $G. */
+static void monitor_connz_auth(cJSON *o, const struct stats *st, const struct stats_conn *c,
+                               bool *ok)
 {
+	if (c->user[0])
+		monitor_json_str(o, "authorized_user", c->user, ok);
+	if (c->account != 0 && c->account < st->naccounts)
+		monitor_json_str(o, "account", st->accounts[c->account].name, ok);
+}
+
+static void monitor_connz_one(cJSON *o, const struct stats *st, const struct stats_conn *c,
+                              bool auth, bool *ok)
+{
+	uint64_t now = st->now_ns;
 	monitor_json_u64(o, "cid", c->cid, ok);
 	monitor_json_str(o, "kind", "Client", ok);
 	monitor_json_str(o, "type", c->websocket ? "websocket" : "nats", ok);
@@ -177,6 +213,8 @@ static void monitor_connz_one(cJSON *o, const struct stats_conn *c, uint64_t now
 		monitor_json_str(o, "lang", c->lang, ok);
 	if (c->version[0])
 		monitor_json_str(o, "version", c->version, ok);
+	if (auth)
+		monitor_connz_auth(o, st, c, ok);
 	monitor_json_u64(o, "drops", c->drops, ok);
 }
 
@@ -218,7 +256,7 @@ int monitor_render_connz(const struct stats *st, const struct monitor_connz_opts
 			ok = false;
 			break;
 		}
-		monitor_connz_one(c, keys[i].c, st->now_ns, &ok);
+		monitor_connz_one(c, st, keys[i].c, o->auth, &ok);
 	}
 	free(keys);
 	return monitor_json_finish(root, ok, out);

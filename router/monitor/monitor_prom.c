@@ -1,6 +1,7 @@
 /* /metrics: the snapshot in Prometheus text exposition format 0.0.4. Every
  * family has its HELP and TYPE lines before its samples; counters end in
- * _total; per-shard, per-I/O-thread and per-policy series carry a label. */
+ * _total; per-shard, per-I/O-thread, per-account and per-policy series carry
+ * a label. */
 #include "router/monitor/monitor_render.h"
 
 #include <errno.h>
@@ -323,6 +324,27 @@ static void monitor_server(struct monitor_buf *b, const struct stats *st,
 	monitor_buf_printf(b, "ringbus_process_cpu_seconds_total %.6f\n", p->cpu_seconds);
 }
 
+/* Per-account gauges, when accounts { } are configured and counted. */
+static void monitor_accounts(struct monitor_buf *b, const struct stats *st)
+{
+	static const char *const names[] = {"ringbus_account_connections",
+	                                    "ringbus_account_subscriptions"};
+	static const char *const helps[] = {"Client connections open in the account.",
+	                                    "Subscriptions of the account's client connections."};
+	if (st->naccounts < 2 || !st->account_figures)
+		return;
+	for (size_t m = 0; m < RB_ARRAY_LEN(names); m++) {
+		monitor_family(b, names[m], "gauge", helps[m]);
+		for (int i = 0; i < st->naccounts; i++) {
+			const struct stats_account *a = &st->accounts[i];
+			char name[160], labels[192];
+			monitor_prom_escape(a->name ? a->name : "", name, sizeof(name));
+			snprintf(labels, sizeof(labels), "{account=\"%s\"}", name);
+			monitor_u64(b, names[m], labels, m ? a->subscriptions : a->connections);
+		}
+	}
+}
+
 int monitor_render_metrics(const struct stats *st, const struct monitor_proc *p, char **out)
 {
 	struct monitor_buf b = {.cap = 16384};
@@ -335,6 +357,7 @@ int monitor_render_metrics(const struct stats *st, const struct monitor_proc *p,
 	              sizeof(*st->io), st->nio, "io", 0, false);
 	monitor_table(&b, monitor_shard_metrics, RB_ARRAY_LEN(monitor_shard_metrics), st->shards,
 	              sizeof(*st->shards), st->nshards, "shard", 0, false);
+	monitor_accounts(&b, st);
 	if (st->nadmission > 0) {
 		monitor_family(&b, "ringbus_admission_policy_info", "gauge",
 		               "Constant 1 per admission policy, labelled with its action.");

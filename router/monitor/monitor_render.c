@@ -176,6 +176,9 @@ int monitor_render_varz(const struct stats *st, const struct monitor_proc *p, ch
 	}
 	monitor_json_u64(o, "routes", st->routes, &ok);
 	monitor_json_u64(o, "leafnodes", st->leafnodes, &ok);
+	/* only when configured: nats-server always has one ("$SYS" by default) */
+	if (st->system_account)
+		monitor_json_str(o, "system_account", st->system_account, &ok);
 	/* ringbus's own */
 	monitor_json_i64(o, "io_threads", st->nio, &ok);
 	monitor_json_i64(o, "shards", st->nshards, &ok);

@@ -1,11 +1,12 @@
 /* The bodies of the monitoring endpoints, rendered from a statistics snapshot
  * (router/stats.h). Pure functions: no I/O, no clock, no global state, so any
  * thread may call them and tests feed them hand-filled snapshots. Field names
- * follow nats-server 2.9's /varz, /connz and /subsz where the concept is the
- * same, so dashboards made for nats-server read them. */
+ * follow nats-server 2.9's /varz, /connz, /subsz and /accountz where the
+ * concept is the same, so dashboards made for nats-server read them. */
 #ifndef ROUTER_MONITOR_MONITOR_RENDER_H
 #define ROUTER_MONITOR_MONITOR_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,13 +48,22 @@ struct monitor_connz_opts {
 	uint64_t offset;
 	uint64_t limit;
 	enum monitor_sort sort;
+	bool auth; /* each connection's authorized_user and account */
 };
 
-/* Fills @o from the raw query values @offset, @limit and @sort (borrowed;
- * NULL or "" when absent). As nats-server: a negative offset is 0, a limit of
- * 0 or less is MONITOR_CONNZ_LIMIT. Returns 0, or -EINVAL with a message for
- * the client in @err (@cap bytes, NUL-terminated). */
-RB_MUST_CHECK int monitor_connz_parse(const char *offset, const char *limit, const char *sort,
+/* The raw values of a /connz query (borrowed; NULL or "" when absent). */
+struct monitor_connz_query {
+	const char *offset;
+	const char *limit;
+	const char *sort;
+	const char *auth;
+};
+
+/* Fills @o from @q. As nats-server: a negative offset is 0, a limit of 0 or
+ * less is MONITOR_CONNZ_LIMIT, auth is a boolean as Go's strconv.ParseBool
+ * reads one ("1", "t", "true", "0", "f", "false", ...). Returns 0, or -EINVAL
+ * with a message for the client in @err (@cap bytes, NUL-terminated). */
+RB_MUST_CHECK int monitor_connz_parse(const struct monitor_connz_query *q,
                                       struct monitor_connz_opts *o, char *err, size_t cap);
 
 /* Each renderer borrows @st (and @p) and returns 0 with *@out, a heap
@@ -66,6 +76,12 @@ RB_MUST_CHECK int monitor_render_varz(const struct stats *st, const struct monit
 /* /connz: one page of st->conns in the order @o asks for (ties by cid). */
 RB_MUST_CHECK int monitor_render_connz(const struct stats *st, const struct monitor_connz_opts *o,
                                        char **out);
+
+/* /accountz: the accounts' names, or with @name (borrowed; NULL or "": the
+ * names) the detail of that account, which needs st->account_figures.
+ * Returns -ENOENT when there is no account @name (nats-server answers 400
+ * "Account NAME does not exist"). */
+RB_MUST_CHECK int monitor_render_accountz(const struct stats *st, const char *name, char **out);
 
 /* /subsz: the subscription index, summed over the shards. */
 RB_MUST_CHECK int monitor_render_subsz(const struct stats *st, char **out);

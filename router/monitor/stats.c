@@ -1,5 +1,6 @@
 /* Statistics snapshots: shard counters read as atomics, I/O threads and
- * their connections copied by their own thread on request. */
+ * their connections copied by their own thread on request, accounts' figures
+ * summed from those copies. */
 #include "router/monitor/stats.h"
 
 #include <errno.h>
@@ -11,9 +12,11 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "io/loop/loop.h"
-#include "router/admission.h"
 #include "core/memacct.h"
+#include "io/loop/loop.h"
+#include "router/account.h"
+#include "router/admission.h"
+#include "router/conf/config.h"
 #include "router/iothr.h"
 #include "router/route.h"
 #include "router/server.h"
@@ -75,8 +78,80 @@ static int stats_ask_io(struct server *s, bool conns)
 	return ret;
 }
 
-int stats_collect(struct server *s, struct stats *out, bool conns)
+/* The settings of account @i named @name: accounts { } in order after $G
+ * (acc_table_new), looked up by name should that ever change. */
+static const struct config_account *stats_account_cfg(const struct config *c, int i,
+                                                      const char *name)
 {
+	if (i == ACC_GLOBAL)
+		return NULL;
+	if (i - 1 < c->naccounts && !strcmp(c->accounts[i - 1].name, name))
+		return &c->accounts[i - 1];
+	for (int k = 0; k < c->naccounts; k++)
+		if (!strcmp(c->accounts[k].name, name))
+			return &c->accounts[k];
+	return NULL;
+}
+
+/* The accounts' names and settings, borrowed from @s. Returns 0 or -ENOMEM. */
+static int stats_accounts(struct server *s, struct stats *out)
+{
+	const struct acc_table *t = s->acc;
+	int n = t ? t->n : 1;
+	out->accounts = calloc((size_t)n, sizeof(*out->accounts));
+	if (!out->accounts)
+		return -ENOMEM;
+	out->naccounts = n;
+	out->accounts[ACC_GLOBAL].name = "$G";
+	for (int i = 0; t && i < n; i++) {
+		out->accounts[i].name = t->acc[i].name;
+		out->accounts[i].cfg = stats_account_cfg(&s->cfg, i, t->acc[i].name);
+	}
+	if (t && t->system >= 0 && t->system < n)
+		out->system_account = t->acc[t->system].name;
+	return 0;
+}
+
+/* Each account's client connections and their subscriptions, from the
+ * copies of the connections. */
+static void stats_account_sums(struct stats *out)
+{
+	for (size_t i = 0; i < out->nconns; i++) {
+		const struct stats_conn *c = &out->conns[i];
+		if (c->link || c->account >= out->naccounts)
+			continue;
+		out->accounts[c->account].connections++;
+		out->accounts[c->account].subscriptions += c->subscriptions;
+	}
+	out->account_figures = true;
+}
+
+/* Adds the answer @q of I/O thread @i (its lock held) to @out; with
+ * @conns, its connections too (left out when out of memory). */
+static void stats_merge_io(struct stats *out, int i, const struct stats_req *q, bool conns)
+{
+	out->io[i] = q->io;
+	out->in_msgs += q->io.in_msgs;
+	out->out_msgs += q->io.out_msgs;
+	out->in_bytes += q->io.in_payload;
+	out->out_bytes += q->io.out_payload;
+	out->subscriptions += q->io.subscriptions;
+	out->connections += q->io.connections;
+	out->total_connections += q->io.total_connections;
+	out->slow_consumers += q->io.slow_consumers;
+	if (!conns || !q->nconns)
+		return;
+	struct stats_conn *c = realloc(out->conns, (out->nconns + q->nconns) * sizeof(*c));
+	if (!c)
+		return;
+	memcpy(c + out->nconns, q->conns, q->nconns * sizeof(*c));
+	out->conns = c;
+	out->nconns += q->nconns;
+}
+
+int stats_collect(struct server *s, struct stats *out, unsigned want)
+{
+	bool conns = want & (STATS_CONNS | STATS_ACCOUNTS);
 	memset(out, 0, sizeof(*out));
 	out->now_ns = clock_wall_ns();
 	out->start_ns = s->start_wall_ns;
@@ -102,7 +177,8 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 		out->cluster_port = route_port(s);
 		out->routes = route_count(s, &out->leafnodes);
 	}
-	if (svc_snapshot(s->svc, &out->services, &out->nservices) != 0) {
+	if (stats_accounts(s, out) != 0 ||
+	    svc_snapshot(s->svc, &out->services, &out->nservices) != 0) {
 		stats_free(out);
 		return -ENOMEM;
 	}
@@ -123,30 +199,18 @@ int stats_collect(struct server *s, struct stats *out, bool conns)
 	for (int i = 0; i < s->nio; i++) {
 		struct stats_req *q = &s->io[i].stats_req;
 		pthread_mutex_lock(&q->lock);
-		if (q->done) {
-			out->io[i] = q->io;
-			out->in_msgs += q->io.in_msgs;
-			out->out_msgs += q->io.out_msgs;
-			out->in_bytes += q->io.in_payload;
-			out->out_bytes += q->io.out_payload;
-			out->subscriptions += q->io.subscriptions;
-			out->connections += q->io.connections;
-			out->total_connections += q->io.total_connections;
-			out->slow_consumers += q->io.slow_consumers;
-			if (conns && q->nconns) {
-				struct stats_conn *c =
-				    realloc(out->conns, (out->nconns + q->nconns) * sizeof(*c));
-				if (c) {
-					memcpy(c + out->nconns, q->conns, q->nconns * sizeof(*c));
-					out->conns = c;
-					out->nconns += q->nconns;
-				}
-			}
-		}
+		if (q->done)
+			stats_merge_io(out, i, q, conns);
 		pthread_mutex_unlock(&q->lock);
 	}
 	pthread_mutex_unlock(&stats_lock);
-
+	if (want & STATS_ACCOUNTS)
+		stats_account_sums(out);
+	if (!(want & STATS_CONNS)) {
+		free(out->conns);
+		out->conns = NULL;
+		out->nconns = 0;
+	}
 	return ret;
 }
 
@@ -157,5 +221,6 @@ void stats_free(struct stats *st)
 	free(st->admission);
 	free(st->services);
 	free(st->conns);
+	free(st->accounts);
 	memset(st, 0, sizeof(*st));
 }

@@ -15,6 +15,7 @@
 
 struct server;
 struct svc_view;
+struct config_account;
 
 struct stats_conn {
 	uint64_t cid;
@@ -30,9 +31,14 @@ struct stats_conn {
 	uint64_t drops; /* messages not delivered to it by admission */
 	uint32_t subscriptions;
 	bool websocket; /* came through the WebSocket listener */
+	bool link;      /* a route or leaf link, not a client (counted in no account) */
 	char name[64];
 	char lang[32];
 	char version[32];
+	/* the user it logged in as: a name or an NKey's public key; empty when
+	 * none (no authorization, or a token: never shown, unlike nats-server) */
+	char user[64];
+	uint16_t account; /* its account: an index of stats.accounts */
 };
 
 struct stats_io {
@@ -83,6 +89,22 @@ struct stats_admission {
 	uint64_t high_crossings;
 };
 
+/* One account (router/account.h). @name and @cfg are borrowed from the
+ * server, fixed at start (a reload that would change accounts is refused). */
+struct stats_account {
+	const char *name;
+	const struct config_account *cfg; /* its exports and imports; NULL: none ($G) */
+	/* with STATS_ACCOUNTS only: */
+	uint32_t connections;   /* its client connections (no route nor leaf link) */
+	uint64_t subscriptions; /* theirs, summed */
+};
+
+/* What stats_collect() gathers beyond the server's totals. */
+enum stats_want {
+	STATS_CONNS = 1 << 0,    /* every connection (st->conns) */
+	STATS_ACCOUNTS = 1 << 1, /* each account's connections and subscriptions */
+};
+
 /* A snapshot. Owned by the caller; free with stats_free(). */
 struct stats {
 	uint64_t now_ns;   /* CLOCK_REALTIME */
@@ -125,13 +147,19 @@ struct stats {
 	struct svc_view *services;
 	size_t nconns; /* 0 unless asked for */
 	struct stats_conn *conns;
+	/* accounts: [0] is $G, alone without accounts { } */
+	int naccounts;
+	struct stats_account *accounts;
+	const char *system_account; /* NULL: none (borrowed, as the accounts' names) */
+	bool account_figures;       /* STATS_ACCOUNTS was asked: their counts are filled */
 };
 
-/* Fills @out with a snapshot of @s; with @conns, every connection too.
- * Any thread but an I/O thread of @s (it asks them and waits, bounded by
- * 1 s). Returns 0 or -errno (-ETIMEDOUT: an I/O thread did not answer; the
- * other figures are still filled). */
-RB_MUST_CHECK int stats_collect(struct server *s, struct stats *out, bool conns);
+/* Fills @out with a snapshot of @s and what @want (enum stats_want bits)
+ * asks for. STATS_ACCOUNTS costs as STATS_CONNS: the I/O threads copy every
+ * connection, summed here. Any thread but an I/O thread of @s (it asks them
+ * and waits, bounded by 1 s). Returns 0 or -errno (-ETIMEDOUT: an I/O thread
+ * did not answer; the other figures are still filled). */
+RB_MUST_CHECK int stats_collect(struct server *s, struct stats *out, unsigned want);
 void stats_free(struct stats *st);
 
 #endif /* ROUTER_MONITOR_STATS_H */

@@ -138,7 +138,8 @@ Test(monitor_render, connz_query_takes_nats_server_defaults_and_refuses_bad_valu
 		const struct parse_case *c = &parse_cases[i];
 		struct monitor_connz_opts o;
 		char err[160] = "";
-		int r = monitor_connz_parse(c->offset, c->limit, c->sort, &o, err, sizeof(err));
+		const struct monitor_connz_query q = {c->offset, c->limit, c->sort, NULL};
+		int r = monitor_connz_parse(&q, &o, err, sizeof(err));
 		cr_expect_eq(r, c->ret, "case %zu: returned %d", i, r);
 		if (r != 0) {
 			cr_expect(strstr(err, c->err_has) != NULL, "case %zu: message '%s'", i,
