@@ -188,6 +188,13 @@ static int monitor_connz(struct monitor *m, struct MHD_Connection *conn, char **
 		*body = strdup(err);
 		return *body ? 0 : -ENOMEM;
 	}
+	/* acc=NAME: that account's connections (an unknown one has none, as in
+	 * nats-server) */
+	const char *acc = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "acc");
+	if (acc && *acc) {
+		int i = acc_find(m->srv->acc, acc);
+		o.acc = i < 0 ? -1 : i + 1;
+	}
 	struct stats st;
 	if (!monitor_collect(m, &st, STATS_CONNS, body, type, status))
 		return *body ? 0 : -ENOMEM;

@@ -78,6 +78,7 @@ int monitor_connz_parse(const struct monitor_connz_query *q, struct monitor_conn
 	o->limit = MONITOR_CONNZ_LIMIT;
 	o->sort = MONITOR_SORT_CID;
 	o->auth = false;
+	o->acc = 0;
 	if (monitor_present(q->auth) && monitor_parse_bool("auth", q->auth, &o->auth, err, cap))
 		return -EINVAL;
 	int64_t v;
@@ -220,16 +221,19 @@ static void monitor_connz_one(cJSON *o, const struct stats *st, const struct sta
 
 int monitor_render_connz(const struct stats *st, const struct monitor_connz_opts *o, char **out)
 {
-	size_t n = st->nconns;
+	size_t n = 0;
 	struct monitor_conn_key *keys = NULL;
 	bool asc = true;
-	if (n) {
-		keys = malloc(n * sizeof(*keys));
+	if (st->nconns) {
+		keys = malloc(st->nconns * sizeof(*keys));
 		if (!keys)
 			return -ENOMEM;
-		for (size_t i = 0; i < n; i++) {
-			keys[i].c = &st->conns[i];
-			keys[i].key = monitor_sort_key(&st->conns[i], o->sort, &asc);
+		for (size_t i = 0; i < st->nconns; i++) {
+			const struct stats_conn *c = &st->conns[i];
+			if (o->acc && (c->link || c->account + 1 != o->acc))
+				continue;
+			keys[n].c = c;
+			keys[n++].key = monitor_sort_key(c, o->sort, &asc);
 		}
 		qsort(keys, n, sizeof(*keys), asc ? monitor_cmp_asc : monitor_cmp_desc);
 	}

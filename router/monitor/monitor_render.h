@@ -49,6 +49,7 @@ struct monitor_connz_opts {
 	uint64_t limit;
 	enum monitor_sort sort;
 	bool auth; /* each connection's authorized_user and account */
+	int acc;   /* 0: every connection; n + 1: those of account n; -1: an unknown one (none) */
 };
 
 /* The raw values of a /connz query (borrowed; NULL or "" when absent). */

@@ -442,3 +442,26 @@ Test(monitor_accounts, metrics_have_no_account_gauges_without_accounts_or_their_
 	cr_expect_null(strstr(text, "ringbus_account_"), "$G alone: no accounts configured");
 	free(text);
 }
+
+/* acc=NAME (monitor.c resolves it to index + 1): that account's connections
+ * only, total and num_connections counting them; an unknown one: none. */
+Test(monitor_accounts, connz_acc_keeps_one_accounts_connections)
+{
+	struct stats st = fixture();
+	struct monitor_connz_opts o = {.limit = MONITOR_CONNZ_LIMIT, .auth = true, .acc = 0 + 1};
+	char *body = NULL;
+	cr_assert_eq(monitor_render_connz(&st, &o, &body), 0);
+	cJSON *j = parse_body(body);
+	const cJSON *a = get(j, "connections");
+	cr_assert_eq(cJSON_GetArraySize(a), 2, "the two $G connections");
+	cr_expect_str_eq(str(cJSON_GetArrayItem(a, 0), "name"), "anonymous");
+	cr_expect_str_eq(str(cJSON_GetArrayItem(a, 1), "name"), "global-user");
+	cr_expect_eq(get(j, "total")->valueint, 2);
+	cJSON_Delete(j);
+	o.acc = -1;
+	cr_assert_eq(monitor_render_connz(&st, &o, &body), 0);
+	j = parse_body(body);
+	cr_expect_eq(cJSON_GetArraySize(get(j, "connections")), 0);
+	cr_expect_eq(get(j, "total")->valueint, 0);
+	cJSON_Delete(j);
+}
