@@ -9,7 +9,10 @@
 # 1->1 16 B, with both client profiles (ringbus-load, ringbus-load-blocking).
 # Reported: ringbus auth / ringbus open (goal: at least 0.9) and ringbus auth
 # / nats-server auth (goal: at least 2), medians of per-repetition ratios;
-# the kinds run in turn in every repetition. Every run is bounded (the tool
+# and the server's CPU time per delivered message (user + system, from
+# /proc, over the whole life of the server process), which moves less than
+# the rate on a shared 2-core machine. The kinds run in turn in every
+# repetition. Every run is bounded (the tool
 # under `timeout`); the servers are stopped at the end.
 # Usage: bench/accounts.sh [--build DIR] [--reps N] [--duration S] [--out DIR]
 set -euo pipefail
@@ -74,10 +77,12 @@ run() {
 	local args=(--url "$url" --duration "${duration}s" --warmup 1s --size 16 --json "$json")
 	if [ "$prof" = load ]; then timeout 60 "$tool" pubsub "${args[@]}" >/dev/null 2>&1 || true
 	else timeout 60 "$tool" "${args[@]}" >/dev/null 2>&1 || true; fi
+	local ticks
+	ticks=$(awk '{print $14 + $15}' "/proc/$node_pid/stat" 2>/dev/null || echo 0)
 	kill -INT "$node_pid"; wait "$node_pid" 2>/dev/null || true
 	node_pid=
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["sub_msgs_per_sec"], d["lost"]+d["duplicated"]+d["out_of_order"])' "$json" \
-		>>"$out/$kind-$conf-$prof.txt" 2>/dev/null || echo "0 -1" >>"$out/$kind-$conf-$prof.txt"
+	python3 -c 'import json,os,sys; d=json.load(open(sys.argv[1])); cpu=int(sys.argv[2])/os.sysconf("SC_CLK_TCK"); print(d["sub_msgs_per_sec"], d["lost"]+d["duplicated"]+d["out_of_order"], cpu*1e9/max(d["delivered"],1))' "$json" "$ticks" \
+		>>"$out/$kind-$conf-$prof.txt" 2>/dev/null || echo "0 -1 0" >>"$out/$kind-$conf-$prof.txt"
 }
 
 for rep in $(seq "$reps"); do
@@ -94,15 +99,20 @@ def vals(name):
     p = os.path.join(out, name + ".txt")
     rows = [l.split() for l in open(p)] if os.path.exists(p) else []
     return [float(r[0]) for r in rows], sum(int(r[1]) != 0 for r in rows)
+def cpu(name):
+    p = os.path.join(out, name + ".txt")
+    return [float(l.split()[2]) for l in open(p)] if os.path.exists(p) else []
 def line(title, a, b, goal):
     va, fa = vals(a); vb, fb = vals(b)
     ratios = [x / y for x, y in zip(va, vb) if y > 0]
+    ca, cb = cpu(a), cpu(b)
     med = statistics.median
     spread = lambda v: (max(v) - min(v)) / med(v) if v and med(v) else 0
     print(f"| {title} | {med(va)/1e6:.2f}M ({spread(va):.0%}) | {med(vb)/1e6:.2f}M ({spread(vb):.0%}) | "
-          f"{med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {goal} | {fa + fb} |")
-print("| scenario, 1->1 16 B | first msg/s (spread) | second msg/s (spread) | ratio, median of per-repetition (min-max) | goal | runs with loss, duplicates or disorder |")
-print("|---|---:|---:|---:|---:|---:|")
+          f"{med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {goal} | "
+          f"{med(ca):.0f} / {med(cb):.0f} ns = {med(ca)/med(cb):.2f} | {fa + fb} |")
+print("| scenario, 1->1 16 B | first msg/s (spread) | second msg/s (spread) | ratio, median of per-repetition (min-max) | goal | server CPU per delivered message, first / second | runs with loss, duplicates or disorder |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for prof in ("load", "blocking"):
     line(f"ringbus with authorization vs without, {prof}", f"r-auth-{prof}", f"r-open-{prof}", ">= 0.9")
     line(f"ringbus vs nats-server, both with authorization, {prof}", f"r-auth-{prof}", f"n-auth-{prof}", ">= 2")

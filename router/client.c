@@ -73,6 +73,9 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 		client_err(cl, "Invalid Publish Subject", false);
 	if (RB_UNLIKELY(cl->perms != NULL) && !client_perm_publish(cl, f))
 		return;
+	if (RB_UNLIKELY(f->reply.len > 4 && (f->reply.ptr[0] == '_' || f->reply.ptr[0] == '$')) &&
+	    !client_perm_reply(cl, f))
+		return;
 	if (RB_UNLIKELY(cl->inflight != NULL)) /* a queue member: the reply to a request? */
 		client_inflight_reply(cl, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop));
 	if (RB_UNLIKELY(cl->t->srv->acc_pre) && client_acc_publish(cl, f))

@@ -345,6 +345,11 @@ void client_inflight_free(struct client *cl);
 bool client_perm_connect(struct client *cl, const struct perms *p);
 /* May @cl publish @f? Answers -ERR when it may not (the connection stays). */
 bool client_perm_publish(struct client *cl, const struct proto_frame *f);
+/* A reply subject that only servers hand out (a service import's "_R_.",
+ * a gateway's "_GR_.", JetStream's "$JS.ACK.") is refused from a client,
+ * with or without permissions, as nats-server 2.9.10 refuses it: -ERR,
+ * counted, logged. False when refused. */
+bool client_perm_reply(struct client *cl, const struct proto_frame *f);
 /* May @cl subscribe as @f says? Answers -ERR when not; sets *@filter. */
 bool client_perm_subscribe(struct client *cl, const struct proto_frame *f, bool *filter);
 /* A message with reply @reply was delivered to @cl: with allow_responses it

@@ -78,6 +78,22 @@ bool client_perm_publish(struct client *cl, const struct proto_frame *f)
 	return false;
 }
 
+bool client_perm_reply(struct client *cl, const struct proto_frame *f)
+{
+	const char *r = f->reply.ptr;
+	size_t n = f->reply.len;
+	if (!(n > 4 && !memcmp(r, "_R_.", 4)) && !(n > 5 && !memcmp(r, "_GR_.", 5)) &&
+	    !(n > 8 && !memcmp(r, "$JS.ACK.", 8)))
+		return true;
+	char err[300], log[400];
+	snprintf(err, sizeof(err), "Permissions Violation for Publish with Reply of \"%.*s\"",
+	         (int)n, r);
+	snprintf(log, sizeof(log), "Publish Violation - User \"%s\", Reply \"%.*s\"",
+	         cl->opts.user ? cl->opts.user : "", (int)n, r);
+	client_perm_violation(cl, err, log);
+	return false;
+}
+
 bool client_perm_subscribe(struct client *cl, const struct proto_frame *f, bool *filter)
 {
 	if (perm_can_subscribe(cl->perms, f->subject.ptr, f->subject.len, f->queue.ptr,

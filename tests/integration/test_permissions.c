@@ -329,3 +329,28 @@ Test(permissions, a_reload_applies_new_permissions_to_connected_clients)
 	cr_expect_str_eq(seen, "[MSG a.y 2 1]");
 	raw_close(c);
 }
+
+/* Reply subjects that servers hand out ("_R_." of service imports, "_GR_."
+ * of gateways, "$JS.ACK." of JetStream) are refused from any client, with
+ * or without permissions; the message is dropped, the connection kept. */
+Test(permissions, reserved_reply_subjects_are_refused_from_clients)
+{
+	start(conf);
+	struct raw_conn *c = login("all", "a"), *sub = login("all", "a");
+	char errs[1024];
+	roundtrip(sub, "SUB r 1\r\n", errs, sizeof errs);
+	roundtrip(c,
+	          "PUB r _R_.abc 1\r\nx\r\nPUB r _GR_.abc 1\r\ny\r\n"
+	          "PUB r $JS.ACK.a.b 1\r\nz\r\nPUB r _R_ 1\r\nw\r\n",
+	          errs, sizeof errs);
+	cr_expect_str_eq(errs,
+	                 "-ERR 'Permissions Violation for Publish with Reply of \"_R_.abc\"'|"
+	                 "-ERR 'Permissions Violation for Publish with Reply of \"_GR_.abc\"'|"
+	                 "-ERR 'Permissions Violation for Publish with Reply of \"$JS.ACK.a.b\"'");
+	struct raw_msg msg;
+	ITEST_RAW_OK(sub, raw_read_msg(sub, &msg, RAW_WAIT_MS));
+	cr_expect_str_eq(msg.data, "w", "only the message with reply _R_ (no dot) is delivered");
+	raw_msg_fini(&msg);
+	raw_close(sub);
+	raw_close(c);
+}
