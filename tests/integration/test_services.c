@@ -291,7 +291,7 @@ Test(services, a_frozen_member_gets_one_request_and_then_none)
 		unsigned late = (unsigned)t.timeouts - frozen; /* fast members' late replies */
 		cr_expect(frozen <= 1 + late, "the frozen member was handed %u requests (%u late)",
 		          frozen, late);
-		cr_expect_eq(svc_field("members"), 0, "members left");
+		cr_expect_eq(svc_wait("members", 0), 0, "members left");
 	}
 	fprintf(stderr, "frozen member: %u of %d requests, %d timed out (%s)\n", frozen, n,
 	        t.timeouts, is_ringbus() ? "ringbus" : "nats-server");
