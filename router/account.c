@@ -10,9 +10,7 @@
 #include "core/hash.h"
 #include "router/conf/config.h"
 
-/* Token characters of the account prefixes and reply ids: never '.', '*',
- * '>' nor a blank. */
-static const char acc_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char acc_digits[] = ACC_DIGITS;
 
 static char *acc_strdup(const char *s)
 {
@@ -112,8 +110,13 @@ void acc_table_free(struct acc_table *t)
 
 int acc_find(const struct acc_table *t, const char *name)
 {
-	for (int i = 0; name && i < t->n; i++)
-		if (!strcmp(t->acc[i].name, name))
+	return name ? acc_find_n(t, name, strlen(name)) : -1;
+}
+
+int acc_find_n(const struct acc_table *t, const char *name, size_t len)
+{
+	for (int i = 0; i < t->n; i++)
+		if (!strncmp(t->acc[i].name, name, len) && t->acc[i].name[len] == 0)
 			return i;
 	return -1;
 }
@@ -191,7 +194,8 @@ size_t acc_rule_map(const struct acc_rule *r, const char *subj, size_t len, char
 	size_t pl = r->prefix ? strlen(r->prefix) : 0;
 	if (pl + len >= cap)
 		return 0;
-	memcpy(out, r->prefix, pl);
+	if (pl)
+		memcpy(out, r->prefix, pl);
 	memcpy(out + pl, subj, len);
 	return pl + len;
 }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/compiler.h"
 #include "core/map.h"
@@ -78,6 +79,20 @@ static inline bool acc_on(const struct acc_table *t)
 
 /* The index of account @name, or -1. */
 int acc_find(const struct acc_table *t, const char *name);
+/* The same for a name of @len bytes, not terminated. */
+int acc_find_n(const struct acc_table *t, const char *name, size_t len);
+
+/* The digits of account tokens and reply ids: never '.', '*', '>' nor a
+ * blank. */
+#define ACC_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/* The account whose token starts the index key @key (acc_on() true). */
+static inline unsigned acc_of_key(const char *key)
+{
+	const char *d = ACC_DIGITS;
+	const char *hi = memchr(d, key[0], 64), *lo = memchr(d, key[1], 64);
+	return hi && lo ? (unsigned)(hi - d) * 64u + (unsigned)(lo - d) : 0;
+}
 
 /* The subject a rule gives for @subj (which matches rule->match), written
  * to @out (capacity @cap). Returns its length, or 0 when it does not fit. */

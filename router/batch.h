@@ -38,6 +38,8 @@ enum mentry_flag {
 	                                  * and to one member of each queue group it lists */
 	MENTRY_F_LEAF = 1 << 5,          /* SUB (with F_REMOTE): a leaf connection's interest */
 	MENTRY_F_FROM_LEAF = 1 << 6,     /* MSG: came from a leaf connection (not back to it) */
+	MENTRY_F_LOCAL = 1 << 7,         /* MSG: to this server's clients only (a stream
+	                                  * import's copy: each server makes its own) */
 };
 
 /* One operation in an mbatch. Strings live in the batch arena at @off:

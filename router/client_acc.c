@@ -35,7 +35,10 @@ static bool client_acc_answer(struct client *cl, const struct proto_frame *f)
 	return true;
 }
 
-/* Publishes @f again as rule @r says, in its target account. */
+/* Publishes @f again as rule @r says, in its target account: a service's
+ * request wherever its responder is; a stream's copy for this server's
+ * clients only (every server copies what it gets: routes carry the
+ * original, router/route_mgr.c announces the interest for it). */
 static void client_acc_apply(struct client *cl, const struct proto_frame *f,
                              const struct acc_rule *r)
 {
@@ -60,7 +63,8 @@ static void client_acc_apply(struct client *cl, const struct proto_frame *f,
 		}
 		m.reply = (struct proto_span){reply, ACC_REPLY_LEN};
 	}
-	(void)client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, r->target, false);
+	(void)client_publish_acc(cl, &m, r->service ? 0 : MENTRY_F_LOCAL,
+	                         (struct proto_span){NULL, 0}, r->target, false);
 }
 
 bool client_acc_publish(struct client *cl, const struct proto_frame *f)
@@ -101,4 +105,33 @@ bool client_acc_publish(struct client *cl, const struct proto_frame *f)
 	}
 	client_published(cl, f);
 	return true;
+}
+
+void client_acc_routed(struct client *cl, const struct proto_frame *f, uint8_t flags, uint16_t acc)
+{
+	struct server *s = cl->t->srv;
+	char reply[PROTO_MAX_CONTROL_LINE];
+	size_t len;
+	uint16_t to;
+	if (f->subject.len == ACC_REPLY_LEN && f->subject.ptr[0] == '_' &&
+	    acc_reply_take(s->replies, f->subject.ptr, f->subject.len, io_loop_now(cl->c->loop),
+	                   &to, reply, sizeof(reply), &len)) {
+		/* the answer to a request of one of our clients */
+		struct proto_frame m = *f;
+		m.subject = (struct proto_span){reply, (uint32_t)len};
+		if (client_publish_acc(cl, &m, MENTRY_F_LOCAL, (struct proto_span){NULL, 0}, to,
+		                       false))
+			client_published(cl, f);
+		return;
+	}
+	if (!client_publish_acc(cl, f, flags | client_pub_flags(cl, f), f->queues, acc, true))
+		return;
+	const struct account *a = &s->acc->acc[acc];
+	for (int i = 0; i < a->nrules; i++) {
+		const struct acc_rule *r = &a->rules[i];
+		if (!r->service &&
+		    subject_matches(r->match, r->match_len, f->subject.ptr, f->subject.len))
+			client_acc_apply(cl, f, r);
+	}
+	client_published(cl, f);
 }

@@ -53,6 +53,7 @@ struct csub {
 	uint16_t queue_len;
 	bool perm_filter; /* overlaps a deny entry: each delivery is checked */
 	uint8_t remote;   /* 0: a client's SUB; CSUB_ROUTE (RS+) or CSUB_LEAF (LS+) */
+	uint16_t acc;     /* its account: the client's, or the one a route's RS+ names */
 	char *sid;        /* all three NUL-terminated in str[] */
 	char *subject;
 	char *queue;
@@ -309,6 +310,13 @@ static inline void client_publish(struct client *cl, const struct proto_frame *f
  * usual. */
 bool client_acc_publish(struct client *cl, const struct proto_frame *f);
 
+/* A message a route (@flags MENTRY_F_ROUTED) sent in account @acc, where
+ * accounts are configured: the answer to a request of one of our clients
+ * through a service import goes to it; anything else is published in @acc
+ * for this server's clients, and copied here for each stream import of it
+ * (router/account.h). */
+void client_acc_routed(struct client *cl, const struct proto_frame *f, uint8_t flags, uint16_t acc);
+
 /* ---- router/route_link.c ---- */
 
 /* on_open for an adopted route socket. */
@@ -316,12 +324,12 @@ int client_open_route(struct iothr *t, struct io_conn *c);
 
 /* ---- router/client_sub.c (route interest) ---- */
 
-/* A route's RS+ (@add) or RS- on @subject in @queue (empty: none). False
- * when the subject or queue is not valid. */
+/* A route's RS+ (@add) or RS- on @subject in @queue (empty: none) of
+ * account @acc. False when the subject or queue is not valid. */
 #define CSUB_ROUTE 1
 #define CSUB_LEAF  2
 bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
-                       bool add, uint8_t kind);
+                       bool add, uint8_t kind, uint16_t acc);
 /* A client closes: its subscriptions leave the interest routes are told. */
 void client_interest_drop(struct client *cl);
 

@@ -18,11 +18,38 @@
 #include "router/server.h"
 #include "router/service.h"
 
-/* The interest announced to routes and leaf connections, which carry the
- * global account only: NULL for a client of another account. */
-static struct interest *client_interest(const struct client *cl)
+/* The key of @cs in the interest announced to routes and leaf connections
+ * (router/interest.h): its subject, after its account's name and a blank
+ * when that is not $G ("A foo": routes are told `RS+ A foo`, leaf
+ * connections, which carry $G only, nothing). Points at @cs->subject or
+ * at @buf. */
+static struct proto_span client_interest_key(const struct client *cl, const struct csub *cs,
+                                             char *buf, size_t cap)
 {
-	return cl->acc == ACC_GLOBAL ? cl->t->srv->interest : NULL;
+	if (cs->acc == ACC_GLOBAL)
+		return (struct proto_span){cs->subject, cs->subject_len};
+	int n = snprintf(buf, cap, "%s %s", cl->t->srv->acc->acc[cs->acc].name, cs->subject);
+	return (struct proto_span){buf, n > 0 && (size_t)n < cap ? (uint32_t)n : 0};
+}
+
+/* @cs came (@delta 1) or went (-1): the interest of this server's clients,
+ * or of the route or leaf connection @cl, changes. */
+static void client_interest_change(struct client *cl, const struct csub *cs, int delta)
+{
+	struct interest *in = cl->t->srv->interest;
+	if (!in || (cs->remote && !cl->interest_src))
+		return;
+	char buf[PROTO_MAX_CONTROL_LINE];
+	struct proto_span k = client_interest_key(cl, cs, buf, sizeof(buf));
+	if (!k.len)
+		return;
+	if (cs->remote)
+		interest_change_from(in, cl->interest_src - 1, k.ptr, k.len, cs->queue,
+		                     cs->queue_len, delta);
+	else if (delta > 0)
+		interest_add(in, k.ptr, k.len, cs->queue, cs->queue_len);
+	else
+		interest_del(in, k.ptr, k.len, cs->queue, cs->queue_len);
 }
 
 /* Sends a SUB/UNSUB of @cs to its shard, or to every shard for a wildcard. */
@@ -47,7 +74,7 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 		char *p = cl->t->open[sh]->arena + e->off;
 		if (kind == MENTRY_SUB) {
 			/* the index keys it in its account (router/account.h) */
-			memcpy(p, cl->t->srv->acc->acc[cl->acc].prefix, pre);
+			memcpy(p, cl->t->srv->acc->acc[cs->acc].prefix, pre);
 			p += pre;
 			memcpy(p, cs->subject, cs->subject_len);
 			memcpy(p + cs->subject_len, cs->queue, cs->queue_len);
@@ -98,12 +125,7 @@ void client_unsub(struct client *cl, struct csub *cs)
 	 * only its sid is given up now (a new SUB may reuse it at once). */
 	int acks = client_sub_entry(cl, cs, MENTRY_UNSUB);
 	cs->unsubscribed = true;
-	struct interest *in = client_interest(cl);
-	if (in && !cs->remote)
-		interest_del(in, cs->subject, cs->subject_len, cs->queue, cs->queue_len);
-	else if (in && cl->interest_src)
-		interest_change_from(in, cl->interest_src - 1, cs->subject, cs->subject_len,
-		                     cs->queue, cs->queue_len, -1);
+	client_interest_change(cl, cs, -1);
 	/* no more requests for it: the shards see it gone from now on */
 	svc_leave(cl->t->srv->svc, cs->svc_ref);
 	cs->svc_ref = 0;
@@ -159,7 +181,8 @@ static uint64_t client_join_service(struct client *cl, const struct csub *cs)
 /* Adds subscription @sid on @subject (@queue: empty for none); @remote for
  * a route's interest. Returns false when memory ran out (then closing). */
 static bool client_sub_new(struct client *cl, struct proto_span subject, struct proto_span queue,
-                           struct proto_span sid, uint64_t h, bool filter, uint8_t remote)
+                           struct proto_span sid, uint64_t h, bool filter, uint8_t remote,
+                           uint16_t acc)
 {
 	size_t slen = sid.len, jlen = subject.len, qlen = queue.len;
 	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
@@ -182,6 +205,7 @@ static bool client_sub_new(struct client *cl, struct proto_span subject, struct 
 	cs->sid_hash = h;
 	cs->perm_filter = filter;
 	cs->remote = remote;
+	cs->acc = acc;
 	cs->subid = ++cl->next_subid;
 	cs->shard = subject_has_wildcard(cs->subject, jlen)
 	                ? CLIENT_ALL_SHARDS
@@ -202,12 +226,7 @@ static bool client_sub_new(struct client *cl, struct proto_span subject, struct 
 	cl->nsubs++;
 	if (client_sub_entry(cl, cs, MENTRY_SUB) < 0)
 		goto nomem;
-	struct interest *in = client_interest(cl);
-	if (in && !remote)
-		interest_add(in, cs->subject, jlen, cs->queue, qlen);
-	else if (in && cl->interest_src)
-		interest_change_from(in, cl->interest_src - 1, cs->subject, jlen, cs->queue, qlen,
-		                     1);
+	client_interest_change(cl, cs, 1);
 	return true;
 nomem:
 	log_error("cid %llu: out of memory for a subscription: closing",
@@ -236,22 +255,28 @@ void client_on_sub(struct client *cl, const struct proto_frame *f)
 		client_err(cl, "maximum subscriptions exceeded", false);
 		return;
 	}
-	if (client_sub_new(cl, f->subject, f->queue, f->sid, h, filter, 0))
+	if (client_sub_new(cl, f->subject, f->queue, f->sid, h, filter, 0, cl->acc))
 		client_ok(cl);
 }
 
 bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
-                       bool add, uint8_t kind)
+                       bool add, uint8_t kind, uint16_t acc)
 {
-	/* the route's subscriptions are keyed by subject and queue, as NATS
-	 * keeps a route's interest: "foo" or "foo q" */
-	char sid[PROTO_CONTROL_LINE_LIMIT / 64];
+	/* the route's subscriptions are keyed by account, subject and queue,
+	 * as NATS keeps a route's interest: "foo", "foo q", "A foo q" */
+	char sid[PROTO_CONTROL_LINE_LIMIT / 32];
+	const char *an = acc == ACC_GLOBAL ? "" : cl->t->srv->acc->acc[acc].name;
+	size_t al = strlen(an) + (acc == ACC_GLOBAL ? 0 : 1);
 	if (!subject_valid_sub(subject.ptr, subject.len) ||
 	    (queue.len && !subject_valid_pub(queue.ptr, queue.len)) ||
-	    (size_t)subject.len + queue.len + 1 > sizeof(sid))
+	    al + subject.len + queue.len + 1 > sizeof(sid))
 		return false;
-	memcpy(sid, subject.ptr, subject.len);
-	uint32_t n = subject.len;
+	if (al) {
+		memcpy(sid, an, al - 1);
+		sid[al - 1] = ' ';
+	}
+	memcpy(sid + al, subject.ptr, subject.len);
+	uint32_t n = (uint32_t)al + subject.len;
 	if (queue.len) {
 		sid[n++] = ' ';
 		memcpy(sid + n, queue.ptr, queue.len);
@@ -266,19 +291,18 @@ bool client_sub_remote(struct client *cl, struct proto_span subject, struct prot
 	}
 	if (cs)
 		return true; /* a weight change: the route's members count once here */
-	return client_sub_new(cl, subject, queue, (struct proto_span){sid, n}, h, false, kind);
+	return client_sub_new(cl, subject, queue, (struct proto_span){sid, n}, h, false, kind, acc);
 }
 
 void client_interest_drop(struct client *cl)
 {
-	struct interest *in = client_interest(cl);
 	void *v;
-	if (!in || cl->route)
+	if (!cl->t->srv->interest || cl->route)
 		return;
 	for (uint32_t it = 0; map_next(&cl->by_id, &it, NULL, &v);) {
 		struct csub *cs = v;
 		if (!cs->unsubscribed)
-			interest_del(in, cs->subject, cs->subject_len, cs->queue, cs->queue_len);
+			client_interest_change(cl, cs, -1);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "io/loop/loop.h"
 #include "io/proto/connect.h"
 #include "io/proto/proto.h"
+#include "router/account.h"
 #include "router/client_int.h"
 #include "router/interest.h"
 #include "router/route_int.h"
@@ -138,18 +139,28 @@ static void route_fail(struct client *cl, const char *err)
 
 /* ---- interest out ---- */
 
+/* An interest key is the subject, after its account's name and a blank
+ * when that is not $G (router/client_sub.c): a route is told the account,
+ * a leaf connection (which carries $G only) nothing of the others. */
 static void route_write_interest(void *arg, const struct interest_ev *ev)
 {
 	struct client *cl = arg;
 	struct proto_span subj = proto_span_str(ev->subject), q = proto_span_str(ev->queue);
-	size_t need = (size_t)subj.len + q.len + 64;
+	struct proto_span acc = route_acc;
+	const char *blank = memchr(subj.ptr, ' ', subj.len);
+	if (blank) {
+		if (cl->route->leaf)
+			return;
+		acc = (struct proto_span){subj.ptr, (uint32_t)(blank - subj.ptr)};
+		subj = (struct proto_span){blank + 1, subj.len - acc.len - 1};
+	}
+	size_t need = (size_t)acc.len + subj.len + q.len + 64;
 	char *out = io_conn_reserve(cl->c, need);
 	if (!out)
 		return;
-	io_conn_commit(cl->c,
-	               cl->route->leaf
-	                   ? proto_encode_ls(out, need, ev->plus, subj, q, ev->weight)
-	                   : proto_encode_rs(out, need, ev->plus, route_acc, subj, q, ev->weight));
+	io_conn_commit(cl->c, cl->route->leaf
+	                          ? proto_encode_ls(out, need, ev->plus, subj, q, ev->weight)
+	                          : proto_encode_rs(out, need, ev->plus, acc, subj, q, ev->weight));
 }
 
 /* ---- the handshake ---- */
@@ -310,9 +321,16 @@ static void route_on_info(struct client *cl, const struct proto_frame *f)
 
 /* ---- the peer's interest and messages in ---- */
 
-static bool route_account_ok(const struct proto_frame *f)
+/* The account a route's RS+ or RMSG names, or -1 when it is not one of
+ * ours ($SYS of nats-server nodes, say: ignored, as nats-server ignores an
+ * account it does not have). A leaf connection is bound to $G. */
+static int route_account(const struct client *cl, const struct proto_frame *f)
 {
-	return f->account.len == route_acc.len && !memcmp(f->account.ptr, route_acc.ptr, 2);
+	if (cl->route->leaf)
+		return ACC_GLOBAL;
+	if (f->account.len == route_acc.len && !memcmp(f->account.ptr, route_acc.ptr, 2))
+		return ACC_GLOBAL;
+	return acc_find_n(cl->t->srv->acc, f->account.ptr, f->account.len);
 }
 
 /* Our own loop-finding subject came back: this leaf connection closes a
@@ -332,11 +350,13 @@ static bool leaf_loop(struct client *cl, const struct proto_frame *f)
 static void route_on_sub(struct client *cl, const struct proto_frame *f, bool add)
 {
 	bool leaf = cl->route->leaf;
-	if (!leaf && !route_account_ok(f))
-		return; /* another account ($SYS): not ours to route (issue 15) */
+	int acc = route_account(cl, f);
+	if (acc < 0)
+		return;
 	if (leaf && add && leaf_loop(cl, f))
 		return;
-	if (!client_sub_remote(cl, f->subject, f->queue, add, leaf ? CSUB_LEAF : CSUB_ROUTE)) {
+	if (!client_sub_remote(cl, f->subject, f->queue, add, leaf ? CSUB_LEAF : CSUB_ROUTE,
+	                       (uint16_t)acc)) {
 		log_warn("rid %llu: route interest on an invalid subject ignored",
 		         (unsigned long long)cl->cid);
 		return;
@@ -349,18 +369,20 @@ static void route_on_sub(struct client *cl, const struct proto_frame *f, bool ad
 static void route_on_msg(struct client *cl, const struct proto_frame *f)
 {
 	bool leaf = cl->route->leaf;
-	if (!leaf && !route_account_ok(f))
+	int acc = route_account(cl, f);
+	if (acc < 0)
 		return;
 	uint8_t flags = leaf ? MENTRY_F_FROM_LEAF : MENTRY_F_ROUTED;
+	struct proto_frame m = *f;
 	if (RB_UNLIKELY(!cl->route->headers && f->hdr_len)) {
-		struct proto_frame m = *f;
 		m.payload.ptr += m.hdr_len;
 		m.payload.len -= m.hdr_len;
 		m.hdr_len = 0;
-		client_publish(cl, &m, flags, f->queues);
-	} else {
-		client_publish(cl, f, flags, f->queues);
 	}
+	if (RB_UNLIKELY(acc != ACC_GLOBAL || cl->t->srv->acc_pre))
+		client_acc_routed(cl, &m, flags, (uint16_t)acc);
+	else
+		client_publish(cl, &m, flags, f->queues);
 	if (cl->route->ctr)
 		route_count_add(&cl->route->ctr->in_msgs, &cl->route->ctr->in_bytes,
 		                f->payload.len);
@@ -437,8 +459,13 @@ static void route_write_msg(struct iothr *t)
 	if (!cl || io_conn_is_closing(cl->c))
 		return;
 	const struct mentry *e = p->e;
-	unsigned pre = t->srv->acc_pre; /* routes carry $G only: its token is not sent */
+	unsigned pre = t->srv->acc_pre; /* the token names the account of the RMSG */
 	const char *subj = mentry_subject(p->b, e, pre);
+	struct proto_span acc = route_acc;
+	if (pre) {
+		const char *name = t->srv->acc->acc[acc_of_key(mentry_str(p->b, e))].name;
+		acc = (struct proto_span){name, (uint32_t)strlen(name)};
+	}
 	struct proto_span queues[32];
 	unsigned nq = 0;
 	size_t qbytes = 0;
@@ -452,7 +479,7 @@ static void route_write_msg(struct iothr *t)
 	bool hdr = e->hdr_len && cl->route->headers;
 	uint32_t body = hdr ? e->len : e->len - e->hdr_len;
 	const char *payload = subj + e->subject_len - pre + e->reply_len + (hdr ? 0 : e->hdr_len);
-	size_t head = (size_t)e->subject_len + e->reply_len + qbytes + 64;
+	size_t head = (size_t)acc.len + e->subject_len + e->reply_len + qbytes + 64;
 	size_t need = head + body + 2;
 	struct delivery d = {.conn = cl->c->id, .b = p->b, .e = e, .kind = DELIVERY_MSG};
 	if (RB_UNLIKELY(cl->sub_over ||
@@ -467,8 +494,8 @@ static void route_write_msg(struct iothr *t)
 	uint32_t hlen = hdr ? e->hdr_len : 0;
 	size_t n = cl->route->leaf ? proto_encode_lmsg_head(out, head, subject, reply, queues, nq,
 	                                                    hlen, body, hdr)
-	                           : proto_encode_rmsg_head(out, head, route_acc, subject, reply,
-	                                                    queues, nq, hlen, body, hdr);
+	                           : proto_encode_rmsg_head(out, head, acc, subject, reply, queues,
+	                                                    nq, hlen, body, hdr);
 	copy_small(out + n, payload, body);
 	n += body;
 	out[n++] = '\r';

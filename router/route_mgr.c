@@ -23,6 +23,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "io/loop/loop.h"
+#include "io/proto/proto.h"
+#include "router/account.h"
 #include "router/interest.h"
 #include "router/iothr.h"
 #include "router/route_int.h"
@@ -109,6 +111,28 @@ static void route_interest_changed(void *arg)
 		wake_notify(&m->s->io[i].wake);
 }
 
+/* What accounts need from the other servers whatever their clients do
+ * (as nats-server's imports subscribe): an exporting account's subjects
+ * that another account imports as a stream (each server copies what it
+ * receives), and the "_R_." answers of the services an account offers
+ * through an import (they come back to the requester's server). */
+static int route_import_interest(struct server *s)
+{
+	const struct acc_table *t = s->acc;
+	char key[PROTO_MAX_CONTROL_LINE];
+	for (int i = 1; i < t->n; i++)
+		for (int k = 0; k < t->acc[i].nrules; k++) {
+			const struct acc_rule *r = &t->acc[i].rules[k];
+			int n = r->service
+			            ? snprintf(key, sizeof(key), "%s _R_.>", t->acc[r->target].name)
+			            : snprintf(key, sizeof(key), "%s %s", t->acc[i].name, r->match);
+			if (n <= 0 || (size_t)n >= sizeof(key))
+				return -EINVAL;
+			interest_add(s->interest, key, (size_t)n, NULL, 0);
+		}
+	return 0;
+}
+
 int route_mgr_new(struct server *s)
 {
 	if (!route_configured(s))
@@ -125,7 +149,7 @@ int route_mgr_new(struct server *s)
 	if (m->efd < 0)
 		return -errno;
 	s->interest = interest_new(route_interest_changed, m);
-	if (!s->interest)
+	if (!s->interest || route_import_interest(s))
 		return -ENOMEM;
 	if (s->cfg.cluster_name) {
 		snprintf(m->cluster, sizeof(m->cluster), "%s", s->cfg.cluster_name);

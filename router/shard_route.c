@@ -149,6 +149,7 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 	bool no_echo = e->flags & MENTRY_F_NO_ECHO;
 	bool routed = e->flags & MENTRY_F_ROUTED;
 	bool from_remote = e->flags & (MENTRY_F_ROUTED | MENTRY_F_FROM_LEAF);
+	bool local = e->flags & MENTRY_F_LOCAL; /* a stream import's copy: not beyond us */
 	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
 	uint32_t delivered = 0;
 	struct route_outs outs;
@@ -161,7 +162,7 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 			continue;
 		}
 		/* one hop: never from a route to a route; never back where it came from */
-		if ((routed && !(m->load & SHARD_LOAD_LEAF)) || m->owner == e->conn ||
+		if (local || (routed && !(m->load & SHARD_LOAD_LEAF)) || m->owner == e->conn ||
 		    (RB_UNLIKELY(dying) && shard_owner_dying(sh, m->owner)))
 			continue;
 		struct route_out *o = route_out_of(&outs, m->owner);
@@ -182,7 +183,7 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 			got = route_pick_local(sh, io, b, e, grp, no_echo, dying, answered);
 		/* no local member: a route's or leaf's; never back where it came
 		 * from, and from a route only to a leaf (one hop) */
-		if (!got && !*answered)
+		if (!got && !*answered && !local)
 			route_pick_remote(sh, grp, dying, e->conn, routed, &outs);
 		delivered += got;
 	}

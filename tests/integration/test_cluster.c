@@ -29,6 +29,7 @@ struct node {
 
 static struct node nodes[NODES_MAX];
 static int nnodes;
+static const char *node_config; /* every node's configuration file, or NULL */
 static natsConnection *conns[16];
 static int nconns;
 
@@ -49,7 +50,7 @@ static void node_start(struct node *n)
 		args[k++] = n->routes;
 	}
 	args[k] = NULL;
-	struct harness_opts o = {.args = args};
+	struct harness_opts o = {.args = args, .config = node_config};
 	int ret = harness_server_start_kind(&n->srv, n->kind, &o);
 	cr_assert_eq(ret, 0, "start %s: %d", n->name, ret);
 }
@@ -77,12 +78,15 @@ static void cluster_start(const char *kinds, int hub)
 		node_start(&nodes[i]);
 }
 
-static natsConnection *connect_to(int i)
+/* A client of node @i, logged in as @user (password: the same) when not NULL. */
+static natsConnection *connect_as(int i, const char *user)
 {
 	natsOptions *o = NULL;
 	natsConnection *nc = NULL;
 	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
 	natsOptions_SetURL(o, nodes[i].srv.url);
+	if (user)
+		natsOptions_SetUserInfo(o, user, user);
 	natsOptions_SetTimeout(o, 5000);
 	natsOptions_SetAllowReconnect(o, false);
 	natsStatus s = natsConnection_Connect(&nc, o);
@@ -90,6 +94,11 @@ static natsConnection *connect_to(int i)
 	cr_assert_eq(s, NATS_OK, "connect to %s: %s", nodes[i].name, natsStatus_GetText(s));
 	conns[nconns++] = nc;
 	return nc;
+}
+
+static natsConnection *connect_to(int i)
+{
+	return connect_as(i, NULL);
 }
 
 static void teardown(void)
@@ -105,6 +114,7 @@ static void teardown(void)
 			ok = false;
 		}
 	nnodes = 0;
+	node_config = NULL;
 	cr_expect(ok, "every node stopped cleanly");
 }
 
@@ -389,4 +399,110 @@ Test(cluster, routez_and_varz_on_ringbus)
 Test(cluster, routez_and_varz_on_nats_server)
 {
 	check_routez("nr");
+}
+
+/* ---- accounts across a route ---- */
+
+/* Each node reads the same accounts: A exports news.> and help.>; B imports
+ * news.> under fromA and help.> as ask.>. */
+static const char accounts_conf[] =
+    "accounts {\n"
+    "  A: { users: [{user: a, password: a}]\n"
+    "       exports: [{stream: \"news.>\"}, {service: \"help.>\"}] }\n"
+    "  B: { users: [{user: b, password: b}]\n"
+    "       imports: [{stream: {account: A, subject: \"news.>\"}, prefix: \"fromA\"}\n"
+    "                 {service: {account: A, subject: \"help.>\"}, to: \"ask.>\"}] }\n"
+    "}\n";
+
+/* The next message of @sub has payload @want (within WAIT_MS). */
+static void expect_next(natsSubscription *sub, const char *want, const char *why)
+{
+	natsMsg *m = NULL;
+	cr_assert_eq(natsSubscription_NextMsg(&m, sub, WAIT_MS), NATS_OK, "%s: nothing came", why);
+	cr_expect_str_eq(natsMsg_GetData(m), want, "%s", why);
+	natsMsg_Destroy(m);
+}
+
+static void on_help(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)sub;
+	(void)closure;
+	char reply[96];
+	snprintf(reply, sizeof(reply), "%s:%s", natsMsg_GetSubject(msg), natsMsg_GetData(msg));
+	natsConnection_PublishString(nc, natsMsg_GetReply(msg), reply);
+	natsMsg_Destroy(msg);
+}
+
+/* Two nodes of @kinds with accounts: a subject of A stays in A across the
+ * route, A's stream reaches B on the other node once under its prefix, and
+ * B's requests through the service import are answered by A's responder on
+ * the other node, both ways round. */
+static void check_accounts(const char *kinds)
+{
+	node_config = accounts_conf;
+	cluster_start(kinds, 0);
+	natsConnection *a0 = connect_as(0, "a"), *a1 = connect_as(1, "a");
+	natsConnection *b0 = connect_as(0, "b"), *b1 = connect_as(1, "b");
+	/* isolation: B's x never reaches A's x on the other node */
+	natsSubscription *ax = sub_and_wait(a0, a1, "x", "probe.a");
+	natsConnection_PublishString(b1, "x", "from b");
+	natsConnection_Flush(b1);
+	natsConnection_PublishString(a1, "x", "from a");
+	natsConnection_Flush(a1);
+	expect_next(ax, "from a", "A's subscriber: B's message came first");
+	/* the stream import: once, under the prefix, across the route */
+	natsSubscription *bs = sub_and_wait(b0, b1, "fromA.news.>", "probe.b");
+	for (int i = 0; i < 20; i++) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%d", i);
+		natsConnection_PublishString(a1, "news.t", buf);
+	}
+	natsConnection_Flush(a1);
+	for (int i = 0; i < 20; i++) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%d", i);
+		expect_next(bs, buf, "imported stream, in order, no duplicate");
+	}
+	natsMsg *m = NULL;
+	cr_expect_neq(natsSubscription_NextMsg(&m, bs, 300), NATS_OK, "a duplicate came");
+	natsMsg_Destroy(m);
+	/* the service import, responder on either node */
+	natsSubscription *h0 = NULL, *h1 = NULL;
+	cr_assert_eq(natsConnection_Subscribe(&h0, a0, "help.zero", on_help, NULL), NATS_OK);
+	cr_assert_eq(natsConnection_Subscribe(&h1, a1, "help.one", on_help, NULL), NATS_OK);
+	natsConnection_Flush(a0);
+	natsConnection_Flush(a1);
+	for (int i = 0; i < 10; i++) {
+		natsConnection *rq = i % 2 ? b0 : b1;
+		const char *subj = i % 4 < 2 ? "ask.zero" : "ask.one";
+		natsMsg *r = NULL;
+		natsStatus st = NATS_TIMEOUT;
+		/* the responder's interest may still be crossing at first */
+		for (int t = 0; t < 40 && st != NATS_OK; t++)
+			st = natsConnection_RequestString(&r, rq, subj, "q", 250);
+		cr_assert_eq(st, NATS_OK, "request %d on %s: %s", i, subj, natsStatus_GetText(st));
+		char want[64];
+		snprintf(want, sizeof(want), "help.%s:q", subj + 4);
+		cr_expect_str_eq(natsMsg_GetData(r), want);
+		natsMsg_Destroy(r);
+	}
+	natsSubscription_Destroy(h0);
+	natsSubscription_Destroy(h1);
+	natsSubscription_Destroy(ax);
+	natsSubscription_Destroy(bs);
+}
+
+Test(cluster, accounts_between_two_ringbus_nodes)
+{
+	check_accounts("rr");
+}
+
+Test(cluster, accounts_between_nats_server_and_ringbus)
+{
+	check_accounts("nr");
+}
+
+Test(cluster, accounts_between_ringbus_and_nats_server)
+{
+	check_accounts("rn");
 }
