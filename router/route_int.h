@@ -43,6 +43,7 @@ struct route_link {
 	int peer;         /* its slot in the table (registered), -1 for a leaf */
 	int leaf_slot;    /* a leaf's slot in the table of hubs joined (/leafz), or -1 */
 	int reader;       /* its interest reader (router/interest.h), -1: none */
+	uint16_t acc;     /* a leaf's account (leafnodes remotes' account; $G when accepted) */
 	uint64_t opened_ns;
 	char id[ROUTE_ID_MAX];
 	struct route_counters *ctr; /* in its peer slot (registered), else NULL */
@@ -82,6 +83,7 @@ struct route_peer {
 /* A hub this node joined as a leaf. */
 struct route_leafinfo {
 	bool used;
+	uint16_t acc;            /* the local account the connection is bound to */
 	char name[ROUTE_ID_MAX]; /* the hub's server name */
 	char ip[64];
 	int port;
@@ -121,7 +123,10 @@ size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap);
 size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap);
 /* A leaf connection joined hub @name at @ip:@port: its slot (its
  * counters for /leafz), or -1 when the table is full. */
-int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port);
+int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port, uint16_t acc);
+/* The account the leaf node remote of URL @url is bound to ($G for any
+ * other URL). */
+uint16_t route_mgr_leaf_account(struct server *s, int url);
 void route_mgr_leaf_down(struct server *s, int slot);
 struct route_counters *route_mgr_leaf_counters(struct server *s, int slot);
 /* The INFO a hub sends a leaf that joins it (@connect_info: the one after

@@ -94,6 +94,7 @@ int client_open_route(struct iothr *t, struct io_conn *c)
 	rl->peer = -1;
 	rl->leaf_slot = -1;
 	rl->reader = -1;
+	rl->acc = rl->leaf ? route_mgr_leaf_account(t->srv, rl->url) : ACC_GLOBAL;
 	rl->opened_ns = cl->opened_ns;
 	struct server *s = t->srv;
 	char buf[4096];
@@ -141,7 +142,7 @@ static void route_fail(struct client *cl, const char *err)
 
 /* An interest key is the subject, after its account's name and a blank
  * when that is not $G (router/client_sub.c): a route is told the account,
- * a leaf connection (which carries $G only) nothing of the others. */
+ * a leaf connection only the subjects of the account it is bound to. */
 static void route_write_interest(void *arg, const struct interest_ev *ev)
 {
 	struct client *cl = arg;
@@ -149,10 +150,15 @@ static void route_write_interest(void *arg, const struct interest_ev *ev)
 	struct proto_span acc = route_acc;
 	const char *blank = memchr(subj.ptr, ' ', subj.len);
 	if (blank) {
-		if (cl->route->leaf)
-			return;
 		acc = (struct proto_span){subj.ptr, (uint32_t)(blank - subj.ptr)};
 		subj = (struct proto_span){blank + 1, subj.len - acc.len - 1};
+	}
+	if (cl->route->leaf) {
+		const char *bound = cl->t->srv->acc->acc[cl->route->acc].name;
+		bool g = cl->route->acc == ACC_GLOBAL;
+		if (g ? blank != NULL
+		      : (!blank || strlen(bound) != acc.len || memcmp(bound, acc.ptr, acc.len)))
+			return;
 	}
 	size_t need = (size_t)acc.len + subj.len + q.len + 64;
 	char *out = io_conn_reserve(cl->c, need);
@@ -197,8 +203,8 @@ static void hub_on_connect(struct client *cl, const struct proto_frame *f)
 	rl->headers = h.headers || cl->opts.headers;
 	if (!h.name[0] && cl->opts.name)
 		snprintf(h.name, sizeof(h.name), "%s", cl->opts.name);
-	rl->leaf_slot =
-	    route_mgr_leaf_up(s, h.name[0] ? h.name : h.id, cl->c->peer_ip, (int)cl->c->peer_port);
+	rl->leaf_slot = route_mgr_leaf_up(s, h.name[0] ? h.name : h.id, cl->c->peer_ip,
+	                                  (int)cl->c->peer_port, rl->acc);
 	if (rl->leaf_slot >= 0)
 		rl->ctr = route_mgr_leaf_counters(s, rl->leaf_slot);
 	char lds[80];
@@ -258,8 +264,8 @@ static void leaf_on_info(struct client *cl, const struct proto_frame *f)
 	if (!route_hello_parse(&h, f->arg.ptr, f->arg.len))
 		h.name[0] = 0;
 	rl->peer = -1;
-	rl->leaf_slot =
-	    route_mgr_leaf_up(s, h.name[0] ? h.name : h.id, cl->c->peer_ip, (int)cl->c->peer_port);
+	rl->leaf_slot = route_mgr_leaf_up(s, h.name[0] ? h.name : h.id, cl->c->peer_ip,
+	                                  (int)cl->c->peer_port, rl->acc);
 	if (rl->leaf_slot >= 0)
 		rl->ctr = route_mgr_leaf_counters(s, rl->leaf_slot);
 	char lds[80];
@@ -323,11 +329,11 @@ static void route_on_info(struct client *cl, const struct proto_frame *f)
 
 /* The account a route's RS+ or RMSG names, or -1 when it is not one of
  * ours ($SYS of nats-server nodes, say: ignored, as nats-server ignores an
- * account it does not have). A leaf connection is bound to $G. */
+ * account it does not have). A leaf connection is bound to one. */
 static int route_account(const struct client *cl, const struct proto_frame *f)
 {
 	if (cl->route->leaf)
-		return ACC_GLOBAL;
+		return cl->route->acc;
 	if (f->account.len == route_acc.len && !memcmp(f->account.ptr, route_acc.ptr, 2))
 		return ACC_GLOBAL;
 	return acc_find_n(cl->t->srv->acc, f->account.ptr, f->account.len);
@@ -342,8 +348,11 @@ static bool leaf_loop(struct client *cl, const struct proto_frame *f)
 	if (f->subject.len != strlen(lds) || memcmp(f->subject.ptr, lds, f->subject.len))
 		return false;
 	route_mgr_delay(cl->t->srv, cl->route->url, 30ull * 1000000000ull);
-	route_fail(cl, "Loop detected for leafnode account=\"$G\". Delaying attempt to "
-	               "reconnect for 30s");
+	char err[256];
+	snprintf(err, sizeof(err),
+	         "Loop detected for leafnode account=\"%s\". Delaying attempt to reconnect for 30s",
+	         cl->t->srv->acc->acc[cl->route->acc].name);
+	route_fail(cl, err);
 	return true;
 }
 

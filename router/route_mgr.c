@@ -111,6 +111,15 @@ static void route_interest_changed(void *arg)
 		wake_notify(&m->s->io[i].wake);
 }
 
+uint16_t route_mgr_leaf_account(struct server *s, int url)
+{
+	struct route_mgr *m = s->routes;
+	if (!m || url < 0 || url >= m->nurls || !m->urls[url].leaf)
+		return ACC_GLOBAL;
+	int i = acc_find(s->acc, s->cfg.leaf_account[m->urls[url].group]);
+	return i > 0 ? (uint16_t)i : ACC_GLOBAL;
+}
+
 /* What accounts need from the other servers whatever their clients do
  * (as nats-server's imports subscribe): an exporting account's subjects
  * that another account imports as a stream (each server copies what it

@@ -10,6 +10,7 @@
 #include "io/loop/loop.h"
 #include "io/proto/proto.h"
 #include "router/iothr.h"
+#include "router/account.h"
 #include "router/route_int.h"
 #include "router/server.h"
 
@@ -424,7 +425,7 @@ uint32_t route_count(struct server *s, uint32_t *leafs)
 	return n;
 }
 
-int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port)
+int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port, uint16_t acc)
 {
 	struct route_mgr *m = s->routes;
 	int slot = -1;
@@ -435,6 +436,7 @@ int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int po
 	if (slot >= 0) {
 		struct route_leafinfo *l = &m->leafs[slot];
 		l->used = true;
+		l->acc = acc;
 		snprintf(l->name, sizeof(l->name), "%s", name);
 		snprintf(l->ip, sizeof(l->ip), "%s", ip);
 		l->port = port;
@@ -475,13 +477,14 @@ size_t route_leafz(struct server *s, char *buf, size_t cap, uint32_t *nleafs)
 		struct route_leafinfo *l = &m->leafs[i];
 		if (!l->used)
 			continue;
-		char name[ROUTE_ID_MAX + 8];
+		char name[ROUTE_ID_MAX + 8], acc[ROUTE_ID_MAX + 8];
 		json_str(name, sizeof(name), l->name);
+		json_str(acc, sizeof(acc), s->acc->acc[l->acc].name);
 		int k = snprintf(buf + n, cap - n,
-		                 "%s{\"name\":%s,\"account\":\"$G\",\"ip\":\"%s\","
+		                 "%s{\"name\":%s,\"account\":%s,\"ip\":\"%s\","
 		                 "\"port\":%d,\"in_msgs\":%llu,\"out_msgs\":%llu,\"in_bytes\":%llu,"
 		                 "\"out_bytes\":%llu,\"subscriptions\":%llu}",
-		                 *nleafs ? "," : "", name, l->ip, l->port,
+		                 *nleafs ? "," : "", name, acc, l->ip, l->port,
 		                 (unsigned long long)atomic_load(&l->ctr.in_msgs),
 		                 (unsigned long long)atomic_load(&l->ctr.out_msgs),
 		                 (unsigned long long)atomic_load(&l->ctr.in_bytes),

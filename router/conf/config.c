@@ -78,8 +78,10 @@ void config_fini(struct config *c)
 	config_list_free(&c->tls_curves);
 	config_list_free(&c->routes);
 	config_list_free(&c->ws_allowed_origins);
-	for (int i = 0; i < c->nleaf_remotes; i++)
+	for (int i = 0; i < c->nleaf_remotes; i++) {
 		config_list_free(&c->leaf_urls[i]);
+		free(c->leaf_account[i]);
+	}
 	adm_config_free(c->adm);
 	memset(c, 0, sizeof(*c));
 }

@@ -139,6 +139,8 @@ struct config {
 	int cluster_connect_retries; /* implicit (gossiped) routes: tries; explicit: forever */
 	/* leafnodes { remotes = [...] }: hubs this node joins as a leaf */
 	struct config_list leaf_urls[CONFIG_LEAF_REMOTES_MAX]; /* each remote's URLs */
+	char *leaf_account[CONFIG_LEAF_REMOTES_MAX];           /* the local account each is bound to
+	                                                          (NULL: $G) */
 	int nleaf_remotes;
 	uint32_t leaf_reconnect_ms; /* between tries (default 1 s, as nats-server) */
 	bool leaf_listen;           /* leafnodes { listen / port }: accept leaf connections */

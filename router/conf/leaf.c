@@ -47,7 +47,7 @@ int config_check_routes(struct config_ctx *x, const struct config_row *r,
 
 /* One remote { }: its URLs into @urls. */
 static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m,
-                              struct config_list *urls)
+                              struct config_list *urls, char **account)
 {
 	int bad = 0;
 	for (const struct conf_entry *e = conf_map_first(m); e; e = conf_entry_next(e)) {
@@ -61,16 +61,11 @@ static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m,
 			    config_urls_ok(x, &in, urls, "leaf node"))
 				bad = -EINVAL;
 		} else if (!strcasecmp(key, "account")) {
-			if (config_in_string(x, &in, &s)) {
+			/* checked once every account is read (config_validate) */
+			free(*account);
+			*account = NULL;
+			if (config_in_string(x, &in, &s) || !(*account = strdup(s)))
 				bad = -EINVAL;
-			} else if (strcmp(s, "$G")) {
-				config_report_in(
-				    x, false, &in,
-				    "account \"%s\": ringbus has the global account $G "
-				    "only until accounts land (issue 15)",
-				    s);
-				bad = -EINVAL;
-			}
 		} else if (!strcasecmp(key, "credentials") || !strcasecmp(key, "creds") ||
 		           !strcasecmp(key, "nkey") || !strcasecmp(key, "tls")) {
 			config_report_in(x, false, &in,
@@ -112,8 +107,11 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
 		                 CONFIG_LEAF_REMOTES_MAX);
 		return -EINVAL;
 	}
-	for (int i = 0; i < c->nleaf_remotes; i++)
+	for (int i = 0; i < c->nleaf_remotes; i++) {
 		config_list_free(&c->leaf_urls[i]);
+		free(c->leaf_account[i]);
+		c->leaf_account[i] = NULL;
+	}
 	c->nleaf_remotes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct conf_value *m = conf_array_get(in->v, i);
@@ -123,7 +121,8 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
 			                 "Expected remote leafnode entry to be a map");
 			return -EINVAL;
 		}
-		if (config_leaf_remote(x, m, &c->leaf_urls[c->nleaf_remotes++]))
+		int k = c->nleaf_remotes++;
+		if (config_leaf_remote(x, m, &c->leaf_urls[k], &c->leaf_account[k]))
 			return -EINVAL;
 	}
 	return 0;

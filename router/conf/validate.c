@@ -100,18 +100,33 @@ static void config_validate_auth(struct config_ctx *x)
 		    c->no_auth_user);
 }
 
-/* system_account names one of the accounts: nats-server's -t takes any
- * name, and its start fails with this line; ringbus says it in -t too. */
-static void config_validate_system_account(struct config_ctx *x)
+static bool config_has_account(const struct config *c, const char *name)
+{
+	for (int i = 0; i < c->naccounts; i++)
+		if (!strcmp(c->accounts[i].name, name))
+			return true;
+	return false;
+}
+
+/* system_account and the accounts leaf node remotes are bound to name
+ * accounts: nats-server's -t takes any name, and its start fails with
+ * these lines; ringbus says them in -t too. */
+static void config_validate_account_names(struct config_ctx *x)
 {
 	struct config *c = x->c;
-	if (!c->system_account)
-		return;
-	for (int i = 0; i < c->naccounts; i++)
-		if (!strcmp(c->accounts[i].name, c->system_account))
-			return;
-	struct config_in in = {.name = "system_account"};
-	config_report_in(x, false, &in, "error resolving system account: account missing");
+	if (c->system_account && !config_has_account(c, c->system_account)) {
+		struct config_in in = {.name = "system_account"};
+		config_report_in(x, false, &in, "error resolving system account: account missing");
+	}
+	for (int i = 0; i < c->nleaf_remotes; i++) {
+		const char *a = c->leaf_account[i];
+		if (a && strcmp(a, "$G") && !config_has_account(c, a)) {
+			struct config_in in = {.name = "leafnodes"};
+			config_report_in(
+			    x, false, &in,
+			    "cannot find local account \"%s\" specified in leafnode remote", a);
+		}
+	}
 }
 
 static void config_validate_threads(struct config_ctx *x)
@@ -160,7 +175,7 @@ int config_validate(struct config *c)
 		    config_ms_text(c->lame_duck_grace_ms, a, sizeof(a)),
 		    config_ms_text(c->lame_duck_duration_ms, b, sizeof(b)));
 	config_validate_auth(&x);
-	config_validate_system_account(&x);
+	config_validate_account_names(&x);
 	config_validate_threads(&x);
 	if (c->ws_listen && !c->ws_no_tls) {
 		struct config_in ws = {.name = "websocket"};

@@ -56,12 +56,15 @@ static void topology_start(enum harness_kind kind)
 	cr_assert_eq(harness_server_start_kind(&leaf, kind, &o), 0, "leaf");
 }
 
-static natsConnection *connect_to(const struct harness_server *s)
+/* A client of @s, logged in as @user (password: the same) when not NULL. */
+static natsConnection *connect_as(const struct harness_server *s, const char *user)
 {
 	natsOptions *o = NULL;
 	natsConnection *nc = NULL;
 	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
 	natsOptions_SetURL(o, s->url);
+	if (user)
+		natsOptions_SetUserInfo(o, user, user);
 	natsOptions_SetTimeout(o, 5000);
 	natsOptions_SetAllowReconnect(o, false);
 	natsStatus st = natsConnection_Connect(&nc, o);
@@ -69,6 +72,11 @@ static natsConnection *connect_to(const struct harness_server *s)
 	cr_assert_eq(st, NATS_OK, "connect to %s: %s", s->url, natsStatus_GetText(st));
 	conns[nconns++] = nc;
 	return nc;
+}
+
+static natsConnection *connect_to(const struct harness_server *s)
+{
+	return connect_as(s, NULL);
 }
 
 static void teardown(void)
@@ -484,4 +492,81 @@ Test(leaf, a_ring_of_nats_server_leaves_finds_its_loop, .fini = stop_ring)
 Test(leaf, a_mixed_ring_finds_its_loop, .fini = stop_ring)
 {
 	check_triangle("rnr");
+}
+
+/* ---- a leaf bound to one of its accounts ---- */
+
+/* The leaf's accounts A and B; its remote is bound to A: A's traffic
+ * crosses to the hub's global account and back, B's never. /leafz names
+ * the account. */
+static void check_leaf_account(enum harness_kind kind)
+{
+	leaf_port_of_hub = harness_free_port();
+	snprintf(store, sizeof(store), "/tmp/ringbus-it-js-XXXXXX");
+	cr_assert_not_null(mkdtemp(store));
+	hub_start();
+	char conf[512];
+	leaf_mport = harness_free_port();
+	snprintf(conf, sizeof(conf),
+	         "accounts { A: { users: [{user: a, password: a}] }\n"
+	         "           B: { users: [{user: b, password: b}] } }\n"
+	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\", account: A } ] }\n"
+	         "http: \"127.0.0.1:%d\"\n",
+	         leaf_port_of_hub, leaf_mport);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&leaf, kind, &o), 0, "leaf");
+	natsConnection *h = connect_to(&hub), *a = connect_as(&leaf, "a"),
+	               *b = connect_as(&leaf, "b");
+	check_pubsub(a, h, "fromA.x");
+	check_pubsub(h, a, "toA.x");
+	/* B's subject of the same name stays on the leaf; the hub's does not reach B */
+	natsSubscription *hs = NULL, *bs = NULL, *p = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&hs, h, "same"), NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&bs, b, "same"), NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&p, b, "probe.b"), NATS_OK);
+	natsConnection_Flush(h);
+	natsConnection_Flush(b);
+	await_crossing(a, hs, "same");
+	natsConnection_PublishString(b, "probe.b", "local");
+	natsConnection_Flush(b);
+	natsMsg *m = NULL;
+	cr_assert_eq(natsSubscription_NextMsg(&m, p, WAIT_MS), NATS_OK, "B's own subject");
+	natsMsg_Destroy(m);
+	natsConnection_PublishString(b, "same", "from b");
+	natsConnection_Flush(b);
+	natsConnection_PublishString(a, "same", "from a");
+	natsConnection_Flush(a);
+	cr_assert_eq(natsSubscription_NextMsg(&m, hs, WAIT_MS), NATS_OK);
+	cr_expect_str_eq(natsMsg_GetData(m), "from a", "B's message crossed the leaf");
+	natsMsg_Destroy(m);
+	natsConnection_PublishString(h, "same", "from hub");
+	natsConnection_Flush(h);
+	natsConnection_PublishString(b, "same", "b again");
+	natsConnection_Flush(b);
+	cr_assert_eq(natsSubscription_NextMsg(&m, bs, WAIT_MS), NATS_OK);
+	cr_expect_str_eq(natsMsg_GetData(m), "from b", "B's own first");
+	natsMsg_Destroy(m);
+	cr_assert_eq(natsSubscription_NextMsg(&m, bs, WAIT_MS), NATS_OK);
+	cr_expect_str_eq(natsMsg_GetData(m), "b again", "the hub's message reached B");
+	natsMsg_Destroy(m);
+	struct http_resp r;
+	cr_assert_eq(http_wait_listening((uint16_t)leaf_mport, 5000), 0);
+	cr_assert_eq(http_request((uint16_t)leaf_mport, "GET", "/leafz", &r), 0);
+	bool named =
+	    r.body && (strstr(r.body, "\"account\": \"A\"") || strstr(r.body, "\"account\":\"A\""));
+	cr_expect(named, "/leafz names the account: %s", r.body ? r.body : "");
+	http_resp_fini(&r);
+	natsSubscription_Destroy(hs);
+	natsSubscription_Destroy(bs);
+	natsSubscription_Destroy(p);
+}
+
+Test(leaf, a_ringbus_leaf_bound_to_an_account)
+{
+	check_leaf_account(HARNESS_RINGBUS);
+}
+
+Test(leaf, a_nats_server_leaf_bound_to_an_account)
+{
+	check_leaf_account(HARNESS_NATS_SERVER);
 }
