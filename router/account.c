@@ -9,6 +9,7 @@
 
 #include "core/hash.h"
 #include "router/conf/config.h"
+#include "router/conf/value.h"
 
 static const char acc_digits[] = ACC_DIGITS;
 
@@ -60,28 +61,112 @@ static bool acc_table_rules(struct acc_table *t, const struct config_account *ca
 	return true;
 }
 
-struct acc_table *acc_table_new(const struct config *c)
+/* The account called @name of @c, or NULL. */
+static const struct config_account *acc_config_of(const struct config *c, const char *name)
 {
-	struct acc_table *t = calloc(1, sizeof(*t));
-	int n = c->naccounts + 1;
-	if (!t || n > ACC_MAX || !(t->acc = calloc((size_t)n, sizeof(*t->acc)))) {
-		free(t);
+	for (int i = 0; i < c->naccounts; i++)
+		if (!strcmp(c->accounts[i].name, name))
+			return &c->accounts[i];
+	return NULL;
+}
+
+static void acc_cfg_free(struct config_account *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < a->nexports; i++) {
+		free(a->exports[i].subject);
+		config_list_free(&a->exports[i].accounts);
+	}
+	for (int i = 0; i < a->nimports; i++) {
+		struct config_import *im = &a->imports[i];
+		free(im->account);
+		free(im->subject);
+		free(im->to);
+		free(im->prefix);
+	}
+	free(a->exports);
+	free(a->imports);
+	free(a->name);
+	free(a);
+}
+
+/* A copy of @src's exports and imports (the table outlives the settings it
+ * came from), or NULL when out of memory. */
+static struct config_account *acc_cfg_copy(const struct config_account *src)
+{
+	struct config_account *a = calloc(1, sizeof(*a));
+	bool ok = a && (a->name = strdup(src->name));
+	if (ok && src->nexports)
+		ok = (a->exports = calloc((size_t)src->nexports, sizeof(*a->exports))) != NULL;
+	for (int i = 0; ok && i < src->nexports; i++, a->nexports++) {
+		const struct config_export *e = &src->exports[i];
+		a->exports[i].service = e->service;
+		ok = (a->exports[i].subject = acc_strdup(e->subject)) &&
+		     !config_list_copy(&a->exports[i].accounts, &e->accounts);
+	}
+	if (ok && src->nimports)
+		ok = (a->imports = calloc((size_t)src->nimports, sizeof(*a->imports))) != NULL;
+	for (int i = 0; ok && i < src->nimports; i++, a->nimports++) {
+		const struct config_import *e = &src->imports[i];
+		struct config_import *im = &a->imports[i];
+		im->service = e->service;
+		im->account = acc_strdup(e->account);
+		im->subject = acc_strdup(e->subject);
+		im->to = acc_strdup(e->to);
+		im->prefix = acc_strdup(e->prefix);
+		ok = im->account && im->subject && (!e->to || im->to) && (!e->prefix || im->prefix);
+	}
+	if (!ok && a) {
+		acc_cfg_free(a);
 		return NULL;
 	}
-	t->n = n;
-	t->system = -1;
-	bool ok = true;
-	for (int i = 0; i < n; i++) {
-		struct account *a = &t->acc[i];
-		a->name = strdup(i ? c->accounts[i - 1].name : "$G");
-		ok &= a->name != NULL;
-		a->prefix[0] = acc_digits[i / 64];
-		a->prefix[1] = acc_digits[i % 64];
-		a->prefix[2] = '.';
+	return a;
+}
+
+/* The names in order: @prev's (kept, gone when @c has no such account),
+ * then @c's new ones. Returns false when out of memory or too many. */
+static bool acc_table_names(struct acc_table *t, const struct config *c,
+                            const struct acc_table *prev)
+{
+	int cap = (prev ? prev->n : 1) + c->naccounts;
+	if (cap > ACC_MAX)
+		return false;
+	t->acc = calloc((size_t)cap, sizeof(*t->acc));
+	if (!t->acc)
+		return false;
+	t->n = 0;
+	for (int i = 0; i < (prev ? prev->n : 1); i++) {
+		const char *name = prev ? prev->acc[i].name : "$G";
+		t->acc[t->n].gone = i != ACC_GLOBAL && !acc_config_of(c, name);
+		if (!(t->acc[t->n++].name = strdup(name)))
+			return false;
 	}
-	for (int i = 1; ok && i < n; i++)
-		ok = acc_table_rules(t, &c->accounts[i - 1], i);
-	if (c->system_account)
+	for (int i = 0; i < c->naccounts; i++)
+		if (acc_find(t, c->accounts[i].name) < 0 &&
+		    !(t->acc[t->n++].name = strdup(c->accounts[i].name)))
+			return false;
+	for (int i = 0; i < t->n; i++) {
+		t->acc[i].prefix[0] = acc_digits[i / 64];
+		t->acc[i].prefix[1] = acc_digits[i % 64];
+		t->acc[i].prefix[2] = '.';
+	}
+	return true;
+}
+
+struct acc_table *acc_table_new(const struct config *c, const struct acc_table *prev)
+{
+	struct acc_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->system = -1;
+	bool ok = acc_table_names(t, c, prev);
+	for (int i = 1; ok && i < t->n; i++) {
+		const struct config_account *ca = acc_config_of(c, t->acc[i].name);
+		if (ca)
+			ok = (t->acc[i].cfg = acc_cfg_copy(ca)) && acc_table_rules(t, ca, i);
+	}
+	if (ok && c->system_account)
 		t->system = acc_find(t, c->system_account);
 	if (!ok) {
 		acc_table_free(t);
@@ -94,7 +179,7 @@ void acc_table_free(struct acc_table *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < t->n; i++) {
+	for (int i = 0; t->acc && i < t->n; i++) {
 		struct account *a = &t->acc[i];
 		for (int k = 0; k < a->nrules; k++) {
 			free(a->rules[k].match);
@@ -103,6 +188,7 @@ void acc_table_free(struct acc_table *t)
 		}
 		free(a->rules);
 		free(a->name);
+		acc_cfg_free(a->cfg);
 	}
 	free(t->acc);
 	free(t);

@@ -16,9 +16,11 @@
  * reply subject replaced by a "_R_." subject whose answers go back to B:
  * struct acc_replies).
  *
- * Ownership: the table is built at start and read by every thread, never
- * changed (a reload that would change accounts is refused). The reply map
- * is shared by the I/O threads under its mutex. */
+ * Ownership: a table is immutable, one per generation of the reloadable
+ * settings (struct live): a reload builds a new one in which every account
+ * keeps its number (an account removed keeps its slot, marked gone), so
+ * tokens in the index and accounts of connections stay valid. The reply
+ * map is shared by the I/O threads under its mutex. */
 #ifndef ROUTER_ACCOUNT_H
 #define ROUTER_ACCOUNT_H
 
@@ -52,8 +54,13 @@ struct acc_rule {
 	bool service; /* the reply is replaced, answers go back (struct acc_replies) */
 };
 
+struct config_account;
+
 struct account {
 	char *name;
+	bool gone; /* no longer configured (a reload removed it): kept for its number */
+	struct config_account *cfg; /* a copy of its exports and imports, for monitoring
+	                               (NULL: $G, or gone) */
 	char prefix[ACC_PREFIX_LEN + 1];
 	struct acc_rule *rules;
 	int nrules;
@@ -65,13 +72,15 @@ struct acc_table {
 	int system; /* the system account, -1: none */
 };
 
-/* The accounts of @c ($G first, then c->accounts in order), or NULL when
- * out of memory. With no accounts configured: a table of $G alone, whose
- * subjects carry no prefix (acc_on() is false). */
-struct acc_table *acc_table_new(const struct config *c);
+/* The accounts of @c, or NULL when out of memory or more than ACC_MAX. The
+ * accounts of @prev (NULL at start) keep their numbers, gone or not; $G is
+ * 0; the new ones follow in @c's order. With no accounts ever configured:
+ * a table of $G alone, whose subjects carry no prefix (acc_on() false). */
+struct acc_table *acc_table_new(const struct config *c, const struct acc_table *prev);
 void acc_table_free(struct acc_table *t);
 
-/* True when subjects in the index carry their account's token. */
+/* True when subjects in the index carry their account's token (decided at
+ * start: a reload may not turn accounts on or off). */
 static inline bool acc_on(const struct acc_table *t)
 {
 	return t->n > 1;

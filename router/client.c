@@ -148,7 +148,7 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 	struct mbatch *b = cl->t->open[shard];
 	char *p = b->arena + e->off;
 	if (RB_UNLIKELY(pre)) /* the index keys it in its account (router/account.h) */
-		p = copy_small(p, s->acc->acc[acc].prefix, pre);
+		p = copy_small(p, server_acc(s)->acc[acc].prefix, pre);
 	p = copy_small(p, f->subject.ptr, f->subject.len);
 	p = copy_small(p, f->reply.ptr, f->reply.len);
 	p = copy_small(p, f->payload.ptr, f->payload.len);

@@ -48,7 +48,7 @@ static void client_acc_apply(struct client *cl, const struct proto_frame *f,
 	if (n == 0 || !subject_valid_pub(subj, n)) {
 		log_warn("cid %llu: %.*s does not map to a subject of account %s: not imported",
 		         (unsigned long long)cl->cid, (int)f->subject.len, f->subject.ptr,
-		         s->acc->acc[r->target].name);
+		         server_acc(s)->acc[r->target].name);
 		return;
 	}
 	struct proto_frame m = *f;
@@ -69,7 +69,7 @@ static void client_acc_apply(struct client *cl, const struct proto_frame *f,
 
 bool client_acc_publish(struct client *cl, const struct proto_frame *f)
 {
-	const struct account *a = &cl->t->srv->acc->acc[cl->acc];
+	const struct account *a = &server_acc(cl->t->srv)->acc[cl->acc];
 	/* a publisher that repeats a subject no import takes pays one compare */
 	bool hit = f->subject.len == cl->last_subj_len &&
 	           equal_small(f->subject.ptr, cl->last_subj, f->subject.len);
@@ -126,7 +126,7 @@ void client_acc_routed(struct client *cl, const struct proto_frame *f, uint8_t f
 	}
 	if (!client_publish_acc(cl, f, flags | client_pub_flags(cl, f), f->queues, acc, true))
 		return;
-	const struct account *a = &s->acc->acc[acc];
+	const struct account *a = &server_acc(s)->acc[acc];
 	for (int i = 0; i < a->nrules; i++) {
 		const struct acc_rule *r = &a->rules[i];
 		if (!r->service &&

@@ -33,10 +33,32 @@ static void client_perm_revoke(struct client *cl, struct csub *cs)
 	client_unsub(cl, cs);
 }
 
+/* The account @cl's credentials give under @a. */
+static uint16_t client_acc_of(const struct client *cl, const struct auth *a)
+{
+	const struct connect_opts *o = &cl->opts;
+	if (o->nkey)
+		return auth_nkey_who(a, o->nkey).acc;
+	if (!o->user && !o->pass && !o->auth_token)
+		return auth_user_who(a, auth_no_auth_user(a)).acc;
+	return auth_user_who(a, o->user).acc;
+}
+
 void client_perm_reload(struct client *cl, const struct live *lv)
 {
-	if (!cl->connected || cl->quitting)
+	if (!cl->connected || cl->quitting || cl->kind)
 		return;
+	if (client_acc_of(cl, lv->auth) != cl->acc) {
+		/* as nats-server: a client whose user moved to another account is
+		 * closed; it logs in again into the new one */
+		log_info("cid %llu: its user's account changed: closing",
+		         (unsigned long long)cl->cid);
+		client_quit(cl, NULL, 0);
+		return;
+	}
+	/* the checks remembered with the last subject (permissions, imports)
+	 * were made under the old settings */
+	cl->last_subj_len = 0;
 	const struct perms *p = client_perm_of(cl, lv->auth);
 	if (!p && !cl->perms)
 		return; /* unrestricted before and after: nothing to look at */

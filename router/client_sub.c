@@ -28,7 +28,7 @@ static struct proto_span client_interest_key(const struct client *cl, const stru
 {
 	if (cs->acc == ACC_GLOBAL)
 		return (struct proto_span){cs->subject, cs->subject_len};
-	int n = snprintf(buf, cap, "%s %s", cl->t->srv->acc->acc[cs->acc].name, cs->subject);
+	int n = snprintf(buf, cap, "%s %s", server_acc(cl->t->srv)->acc[cs->acc].name, cs->subject);
 	return (struct proto_span){buf, n > 0 && (size_t)n < cap ? (uint32_t)n : 0};
 }
 
@@ -74,7 +74,7 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 		char *p = cl->t->open[sh]->arena + e->off;
 		if (kind == MENTRY_SUB) {
 			/* the index keys it in its account (router/account.h) */
-			memcpy(p, cl->t->srv->acc->acc[cs->acc].prefix, pre);
+			memcpy(p, server_acc(cl->t->srv)->acc[cs->acc].prefix, pre);
 			p += pre;
 			memcpy(p, cs->subject, cs->subject_len);
 			memcpy(p + cs->subject_len, cs->queue, cs->queue_len);
@@ -171,7 +171,7 @@ static uint64_t client_join_service(struct client *cl, const struct csub *cs)
 	    p->max_inflight > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)p->max_inflight;
 	char name[SVC_NAME_MAX];
 	int n = snprintf(name, sizeof(name), "%s%s%s",
-	                 cl->acc == ACC_GLOBAL ? "" : s->acc->acc[cl->acc].name,
+	                 cl->acc == ACC_GLOBAL ? "" : server_acc(s)->acc[cl->acc].name,
 	                 cl->acc == ACC_GLOBAL ? "" : ":", cs->subject);
 	if (n < 0 || (size_t)n >= sizeof(name))
 		n = (int)sizeof(name) - 1;
@@ -265,7 +265,7 @@ bool client_sub_remote(struct client *cl, struct proto_span subject, struct prot
 	/* the route's subscriptions are keyed by account, subject and queue,
 	 * as NATS keeps a route's interest: "foo", "foo q", "A foo q" */
 	char sid[PROTO_CONTROL_LINE_LIMIT / 32];
-	const char *an = acc == ACC_GLOBAL ? "" : cl->t->srv->acc->acc[acc].name;
+	const char *an = acc == ACC_GLOBAL ? "" : server_acc(cl->t->srv)->acc[acc].name;
 	size_t al = strlen(an) + (acc == ACC_GLOBAL ? 0 : 1);
 	if (!subject_valid_sub(subject.ptr, subject.len) ||
 	    (queue.len && !subject_valid_pub(queue.ptr, queue.len)) ||

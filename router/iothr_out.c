@@ -156,7 +156,7 @@ void iothr_publish_system(struct iothr *t, const char *subject, const char *payl
 	if (!e)
 		return;
 	/* in the system account when there is one, else in $G */
-	const struct acc_table *at = t->srv->acc;
+	const struct acc_table *at = server_acc(t->srv);
 	struct mbatch *b = t->open[shard];
 	memcpy(b->arena + e->off, at->acc[at->system >= 0 ? at->system : ACC_GLOBAL].prefix, pre);
 	memcpy(b->arena + e->off + pre, subject, slen);

@@ -50,6 +50,12 @@ RB_MUST_CHECK int route_mgr_start(struct server *s);
 void route_mgr_stop(struct server *s);
 void route_mgr_free(struct server *s);
 
+struct acc_table;
+/* A reload replaced the accounts @was with @now (main thread): the
+ * interest their imports need from the other servers follows. */
+void route_mgr_accounts_changed(struct server *s, const struct acc_table *was,
+                                const struct acc_table *now);
+
 /* The cluster port bound (0: none). */
 int route_port(const struct server *s);
 /* The cluster's name (adopted from a peer when it was made up). */

@@ -154,7 +154,7 @@ static void route_write_interest(void *arg, const struct interest_ev *ev)
 		subj = (struct proto_span){blank + 1, subj.len - acc.len - 1};
 	}
 	if (cl->route->leaf) {
-		const char *bound = cl->t->srv->acc->acc[cl->route->acc].name;
+		const char *bound = server_acc(cl->t->srv)->acc[cl->route->acc].name;
 		bool g = cl->route->acc == ACC_GLOBAL;
 		if (g ? blank != NULL
 		      : (!blank || strlen(bound) != acc.len || memcmp(bound, acc.ptr, acc.len)))
@@ -336,7 +336,7 @@ static int route_account(const struct client *cl, const struct proto_frame *f)
 		return cl->route->acc;
 	if (f->account.len == route_acc.len && !memcmp(f->account.ptr, route_acc.ptr, 2))
 		return ACC_GLOBAL;
-	return acc_find_n(cl->t->srv->acc, f->account.ptr, f->account.len);
+	return acc_find_n(server_acc(cl->t->srv), f->account.ptr, f->account.len);
 }
 
 /* Our own loop-finding subject came back: this leaf connection closes a
@@ -351,7 +351,7 @@ static bool leaf_loop(struct client *cl, const struct proto_frame *f)
 	char err[256];
 	snprintf(err, sizeof(err),
 	         "Loop detected for leafnode account=\"%s\". Delaying attempt to reconnect for 30s",
-	         cl->t->srv->acc->acc[cl->route->acc].name);
+	         server_acc(cl->t->srv)->acc[cl->route->acc].name);
 	route_fail(cl, err);
 	return true;
 }
@@ -472,7 +472,7 @@ static void route_write_msg(struct iothr *t)
 	const char *subj = mentry_subject(p->b, e, pre);
 	struct proto_span acc = route_acc;
 	if (pre) {
-		const char *name = t->srv->acc->acc[acc_of_key(mentry_str(p->b, e))].name;
+		const char *name = server_acc(t->srv)->acc[acc_of_key(mentry_str(p->b, e))].name;
 		acc = (struct proto_span){name, (uint32_t)strlen(name)};
 	}
 	struct proto_span queues[32];

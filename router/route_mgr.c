@@ -116,18 +116,18 @@ uint16_t route_mgr_leaf_account(struct server *s, int url)
 	struct route_mgr *m = s->routes;
 	if (!m || url < 0 || url >= m->nurls || !m->urls[url].leaf)
 		return ACC_GLOBAL;
-	int i = acc_find(s->acc, s->cfg.leaf_account[m->urls[url].group]);
+	int i = acc_find(server_acc(s), s->cfg.leaf_account[m->urls[url].group]);
 	return i > 0 ? (uint16_t)i : ACC_GLOBAL;
 }
 
-/* What accounts need from the other servers whatever their clients do
- * (as nats-server's imports subscribe): an exporting account's subjects
- * that another account imports as a stream (each server copies what it
- * receives), and the "_R_." answers of the services an account offers
- * through an import (they come back to the requester's server). */
-static int route_import_interest(struct server *s)
+/* What the accounts of @t need from the other servers whatever their
+ * clients do (as nats-server's imports subscribe): an exporting account's
+ * subjects that another account imports as a stream (each server copies
+ * what it receives), and the "_R_." answers of the services an account
+ * offers through an import (they come back to the requester's server).
+ * Added with @add, else taken away. */
+static void route_import_interest(struct server *s, const struct acc_table *t, bool add)
 {
-	const struct acc_table *t = s->acc;
 	char key[PROTO_MAX_CONTROL_LINE];
 	for (int i = 1; i < t->n; i++)
 		for (int k = 0; k < t->acc[i].nrules; k++) {
@@ -136,10 +136,22 @@ static int route_import_interest(struct server *s)
 			            ? snprintf(key, sizeof(key), "%s _R_.>", t->acc[r->target].name)
 			            : snprintf(key, sizeof(key), "%s %s", t->acc[i].name, r->match);
 			if (n <= 0 || (size_t)n >= sizeof(key))
-				return -EINVAL;
-			interest_add(s->interest, key, (size_t)n, NULL, 0);
+				continue; /* a subject longer than a control line: nobody's */
+			if (add)
+				interest_add(s->interest, key, (size_t)n, NULL, 0);
+			else
+				interest_del(s->interest, key, (size_t)n, NULL, 0);
 		}
-	return 0;
+}
+
+void route_mgr_accounts_changed(struct server *s, const struct acc_table *was,
+                                const struct acc_table *now)
+{
+	if (!s->interest)
+		return;
+	/* the new first, then the old away: what both need never goes */
+	route_import_interest(s, now, true);
+	route_import_interest(s, was, false);
 }
 
 int route_mgr_new(struct server *s)
@@ -158,8 +170,9 @@ int route_mgr_new(struct server *s)
 	if (m->efd < 0)
 		return -errno;
 	s->interest = interest_new(route_interest_changed, m);
-	if (!s->interest || route_import_interest(s))
+	if (!s->interest)
 		return -ENOMEM;
+	route_import_interest(s, server_acc(s), true);
 	if (s->cfg.cluster_name) {
 		snprintf(m->cluster, sizeof(m->cluster), "%s", s->cfg.cluster_name);
 	} else {

@@ -472,6 +472,7 @@ size_t route_leafz(struct server *s, char *buf, size_t cap, uint32_t *nleafs)
 	*nleafs = 0;
 	if (!m)
 		return 0;
+	const struct server_gen *g = server_gen_hold(s); /* the monitor's thread */
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < CONFIG_LEAF_REMOTES_MAX; i++) {
 		struct route_leafinfo *l = &m->leafs[i];
@@ -479,7 +480,7 @@ size_t route_leafz(struct server *s, char *buf, size_t cap, uint32_t *nleafs)
 			continue;
 		char name[ROUTE_ID_MAX + 8], acc[ROUTE_ID_MAX + 8];
 		json_str(name, sizeof(name), l->name);
-		json_str(acc, sizeof(acc), s->acc->acc[l->acc].name);
+		json_str(acc, sizeof(acc), g->live->acc->acc[l->acc].name);
 		int k = snprintf(buf + n, cap - n,
 		                 "%s{\"name\":%s,\"account\":%s,\"ip\":\"%s\","
 		                 "\"port\":%d,\"in_msgs\":%llu,\"out_msgs\":%llu,\"in_bytes\":%llu,"
@@ -498,6 +499,7 @@ size_t route_leafz(struct server *s, char *buf, size_t cap, uint32_t *nleafs)
 		(*nleafs)++;
 	}
 	pthread_mutex_unlock(&m->lock);
+	server_gen_release(s, g);
 	return n;
 }
 

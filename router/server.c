@@ -104,10 +104,8 @@ static int server_new_settings(struct server *s)
 	int ret = svc_table_new(&s->svc);
 	if (ret)
 		return ret;
-	s->acc = acc_table_new(&s->cfg);
-	s->acc_pre = s->acc && acc_on(s->acc) ? ACC_PREFIX_LEN : 0;
 	s->replies = calloc(1, sizeof(*s->replies));
-	if (!s->acc || !s->replies || acc_replies_init(s->replies, ACC_REPLY_TTL_NS)) {
+	if (!s->replies || acc_replies_init(s->replies, ACC_REPLY_TTL_NS)) {
 		free(s->replies);
 		s->replies = NULL;
 		return -ENOMEM;
@@ -117,7 +115,9 @@ static int server_new_settings(struct server *s)
 		return ret;
 	server_svc_apply(s, adm);
 	admission_log(adm);
-	struct live *lv = server_live_new(&s->cfg, s->acc);
+	struct live *lv = server_live_new(&s->cfg, NULL);
+	if (lv)
+		s->acc_pre = acc_on(lv->acc) ? ACC_PREFIX_LEN : 0;
 	if (!lv) {
 		admission_free(adm);
 		return -ENOMEM;
@@ -325,7 +325,6 @@ void server_free(struct server *s)
 	free(s->workers);
 	server_gen_fini(s);
 	svc_table_free(s->svc);
-	acc_table_free(s->acc);
 	if (s->replies)
 		acc_replies_fini(s->replies);
 	free(s->replies);

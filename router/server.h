@@ -33,7 +33,8 @@ struct acc_replies;
 /* Settings a reload may change, besides the admission policies. Immutable. */
 struct live {
 	struct auth *auth;
-	uint32_t max_payload; /* for connections opened from now on */
+	struct acc_table *acc; /* the accounts (router/account.h); numbers kept across reloads */
+	uint32_t max_payload;  /* for connections opened from now on */
 	uint32_t max_control_line;
 	uint32_t max_connections;
 	uint32_t max_subscriptions;
@@ -71,8 +72,8 @@ struct server {
 	struct worker *workers;
 	struct shard *shards;
 	struct svc_table *svc; /* queue members' requests in flight (router/service.h) */
-	struct acc_table *acc; /* accounts (router/account.h): fixed at start */
-	uint8_t acc_pre;       /* bytes of account token before subjects in the index (0: none) */
+	uint8_t acc_pre;       /* bytes of account token before subjects in the index (0: none;
+	                          fixed at start) */
 	struct acc_replies *replies; /* service imports' requests waiting for answers */
 	atomic_bool stop;
 	atomic_int phase;     /* enum server_phase: lame duck mode and the graceful stop */
@@ -116,6 +117,12 @@ static inline const struct live *server_live(struct server *s)
 }
 
 /* The admission policies in force; as server_live(). */
+/* The accounts in force (any thread that may read server_live()). */
+static inline const struct acc_table *server_acc(struct server *s)
+{
+	return server_live(s)->acc;
+}
+
 static inline struct admission *server_adm(struct server *s)
 {
 	return atomic_load_explicit(&s->adm, memory_order_acquire);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "router/admission.h"
+#include "router/account.h"
 #include "router/auth.h"
 #include "router/iothr.h"
 #include "router/server_int.h"
@@ -141,6 +142,7 @@ void server_live_free(struct live *lv)
 {
 	if (lv) {
 		auth_free(lv->auth);
+		acc_table_free(lv->acc);
 		free(lv);
 	}
 }

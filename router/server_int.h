@@ -31,10 +31,10 @@ bool server_gen_reap(struct server *s);
 /* Frees every generation (the threads are gone). */
 void server_gen_fini(struct server *s);
 
-/* The reloadable settings of @c, its users in the accounts of @acc (which
- * a reload does not change), or NULL when out of memory or a user entry is
- * invalid (logged). */
-struct live *server_live_new(const struct config *c, const struct acc_table *acc);
+/* The reloadable settings of @c (its accounts numbered as in @prev, the
+ * ones in force; NULL at start), or NULL when out of memory or a user
+ * entry is invalid (logged). */
+struct live *server_live_new(const struct config *c, const struct acc_table *prev);
 void server_live_free(struct live *lv);
 
 /* SIGHUP: reads the configuration again (the same flags, the file, the

@@ -12,6 +12,7 @@
 #include "router/account.h"
 #include "router/admission.h"
 #include "router/auth.h"
+#include "router/route.h"
 #include "router/server_int.h"
 #include "router/tls_glue.h"
 
@@ -30,14 +31,16 @@ static int server_live_user(struct live *lv, const struct config_user *u,
 	                               (uint16_t)in);
 }
 
-struct live *server_live_new(const struct config *c, const struct acc_table *acc)
+struct live *server_live_new(const struct config *c, const struct acc_table *prev)
 {
 	struct live *lv = calloc(1, sizeof(*lv));
 	if (!lv)
 		return NULL;
 	lv->auth = auth_new();
-	if (!lv->auth)
+	lv->acc = acc_table_new(c, prev);
+	if (!lv->auth || !lv->acc)
 		goto err;
+	const struct acc_table *acc = lv->acc;
 	if (c->user && auth_add_user(lv->auth, c->user, c->pass ? c->pass : "", NULL, ACC_GLOBAL))
 		goto err;
 	if (c->token && auth_set_token(lv->auth, c->token))
@@ -166,8 +169,8 @@ void server_reload(struct server *s)
 	}
 	struct admission *adm = NULL;
 	struct live *lv = NULL;
-	if (admission_new(c.adm, c.report, &adm) != 0 || !(lv = server_live_new(&c, s->acc)) ||
-	    tls_glue_reload(s, &c) != 0) {
+	if (admission_new(c.adm, c.report, &adm) != 0 ||
+	    !(lv = server_live_new(&c, server_acc(s))) || tls_glue_reload(s, &c) != 0) {
 		log_error("reload: cannot build the new settings; nothing changed");
 		admission_free(adm);
 		server_live_free(lv);
@@ -186,7 +189,9 @@ void server_reload(struct server *s)
 	server_reload_logging(s, &c);
 	admission_log(adm);
 	server_svc_apply(s, adm);
-	server_gen_swap(s, adm, lv);
+	const struct acc_table *was = old->acc;
+	server_gen_swap(s, adm, lv); /* @old stays until server_gen_reap() */
+	route_mgr_accounts_changed(s, was, lv->acc);
 	server_reload_keep(s, &c);
 	config_fini(&c);
 	log_info("reload: done");

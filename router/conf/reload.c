@@ -97,27 +97,31 @@ static char *config_accounts_text(const struct config *c)
 	return text;
 }
 
-/* Accounts and system_account cannot change on reload (yet): the router
- * builds its accounts once. Their users can. Returns the refusals. */
+/* Accounts, their exports and imports and system_account may change on
+ * reload (router/account.h keeps each account's number); what cannot is
+ * having accounts at all: the index keys subjects with an account token
+ * from the start or not at all. @was is the configuration the server
+ * started with. Returns the refusals. */
 static int config_reload_accounts(const struct config *was, const struct config *now)
 {
-	int refused = 0;
 	const char *sa = was->system_account ? was->system_account : "",
 	           *sb = now->system_account ? now->system_account : "";
-	if (strcmp(sa, sb)) {
-		config_reload_refuse(now, "system_account", sa, sb);
-		refused++;
-	}
+	if (strcmp(sa, sb))
+		log_info("reload: system_account = %s", sb[0] ? sb : "(none)");
 	char *a = config_accounts_text(was), *b = config_accounts_text(now);
-	if (!a || !b || strcmp(a, b)) {
+	int refused = 0;
+	if ((was->naccounts > 0) != (now->naccounts > 0)) {
 		/* each side at most 500 bytes of the line */
 		char ta[504], tb[504];
 		snprintf(ta, sizeof(ta), "%.500s%s", a ? a : "?",
 		         a && strlen(a) > 500 ? "..." : "");
 		snprintf(tb, sizeof(tb), "%.500s%s", b ? b : "?",
 		         b && strlen(b) > 500 ? "..." : "");
-		config_reload_refuse(now, "accounts", ta, tb);
+		config_reload_refuse(now, "accounts (turning them on or off needs a restart)", ta,
+		                     tb);
 		refused++;
+	} else if (!a || !b || strcmp(a, b)) {
+		log_info("reload: accounts = %.500s", b ? b : "?");
 	}
 	free(a);
 	free(b);

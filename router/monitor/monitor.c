@@ -167,7 +167,7 @@ static int monitor_metrics(struct monitor *m, struct MHD_Connection *conn, char 
 	*type = MONITOR_PROM;
 	/* per-account gauges only when accounts { } are configured: they cost a
 	 * copy of every connection */
-	unsigned want = acc_on(m->srv->acc) ? STATS_ACCOUNTS : 0;
+	unsigned want = m->srv->acc_pre ? STATS_ACCOUNTS : 0;
 	return monitor_with_proc(m, want, body, type, status, monitor_render_metrics);
 }
 
@@ -192,7 +192,9 @@ static int monitor_connz(struct monitor *m, struct MHD_Connection *conn, char **
 	 * nats-server) */
 	const char *acc = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "acc");
 	if (acc && *acc) {
-		int i = acc_find(m->srv->acc, acc);
+		const struct server_gen *g = server_gen_hold(m->srv); /* not an I/O thread */
+		int i = acc_find(g->live->acc, acc);
+		server_gen_release(m->srv, g);
 		o.acc = i < 0 ? -1 : i + 1;
 	}
 	struct stats st;

@@ -27,7 +27,8 @@
 static int monitor_account_find(const struct stats *st, const char *name)
 {
 	for (int i = 0; i < st->naccounts; i++)
-		if (st->accounts[i].name && !strcmp(st->accounts[i].name, name))
+		if (st->accounts[i].name && !st->accounts[i].gone &&
+		    !strcmp(st->accounts[i].name, name))
 			return i;
 	return -1;
 }
@@ -187,7 +188,8 @@ int monitor_render_accountz(const struct stats *st, const char *name, char **out
 	} else if (ok) {
 		cJSON *a = cJSON_AddArrayToObject(root, "accounts");
 		for (int k = 0; a && k < st->naccounts; k++)
-			monitor_acc_string(a, st->accounts[k].name, &ok);
+			if (!st->accounts[k].gone)
+				monitor_acc_string(a, st->accounts[k].name, &ok);
 		if (!a)
 			ok = false;
 	}

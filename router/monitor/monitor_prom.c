@@ -337,6 +337,8 @@ static void monitor_accounts(struct monitor_buf *b, const struct stats *st)
 		monitor_family(b, names[m], "gauge", helps[m]);
 		for (int i = 0; i < st->naccounts; i++) {
 			const struct stats_account *a = &st->accounts[i];
+			if (a->gone)
+				continue;
 			char name[160], labels[192];
 			monitor_prom_escape(a->name ? a->name : "", name, sizeof(name));
 			snprintf(labels, sizeof(labels), "{account=\"%s\"}", name);

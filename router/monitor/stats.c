@@ -78,34 +78,23 @@ static int stats_ask_io(struct server *s, bool conns)
 	return ret;
 }
 
-/* The settings of account @i named @name: accounts { } in order after $G
- * (acc_table_new), looked up by name should that ever change. */
-static const struct config_account *stats_account_cfg(const struct config *c, int i,
-                                                      const char *name)
-{
-	if (i == ACC_GLOBAL)
-		return NULL;
-	if (i - 1 < c->naccounts && !strcmp(c->accounts[i - 1].name, name))
-		return &c->accounts[i - 1];
-	for (int k = 0; k < c->naccounts; k++)
-		if (!strcmp(c->accounts[k].name, name))
-			return &c->accounts[k];
-	return NULL;
-}
-
-/* The accounts' names and settings, borrowed from @s. Returns 0 or -ENOMEM. */
+/* The accounts' names and settings, borrowed from the accounts in force,
+ * which @out holds until stats_free() (a reload may replace them). Accounts
+ * a reload removed are left out. Returns 0 or -ENOMEM. */
 static int stats_accounts(struct server *s, struct stats *out)
 {
-	const struct acc_table *t = s->acc;
-	int n = t ? t->n : 1;
+	out->srv = s;
+	out->gen = server_gen_hold(s);
+	const struct acc_table *t = out->gen->live->acc;
+	int n = t->n;
 	out->accounts = calloc((size_t)n, sizeof(*out->accounts));
 	if (!out->accounts)
 		return -ENOMEM;
 	out->naccounts = n;
-	out->accounts[ACC_GLOBAL].name = "$G";
-	for (int i = 0; t && i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		out->accounts[i].name = t->acc[i].name;
-		out->accounts[i].cfg = stats_account_cfg(&s->cfg, i, t->acc[i].name);
+		out->accounts[i].cfg = t->acc[i].cfg;
+		out->accounts[i].gone = t->acc[i].gone;
 	}
 	if (t && t->system >= 0 && t->system < n)
 		out->system_account = t->acc[t->system].name;
@@ -222,5 +211,7 @@ void stats_free(struct stats *st)
 	free(st->services);
 	free(st->conns);
 	free(st->accounts);
+	if (st->gen)
+		server_gen_release(st->srv, st->gen);
 	memset(st, 0, sizeof(*st));
 }

@@ -94,6 +94,7 @@ struct stats_admission {
 struct stats_account {
 	const char *name;
 	const struct config_account *cfg; /* its exports and imports; NULL: none ($G) */
+	bool gone;                        /* a reload removed it (its number stays taken) */
 	/* with STATS_ACCOUNTS only: */
 	uint32_t connections;   /* its client connections (no route nor leaf link) */
 	uint64_t subscriptions; /* theirs, summed */
@@ -106,9 +107,13 @@ enum stats_want {
 };
 
 /* A snapshot. Owned by the caller; free with stats_free(). */
+struct server_gen;
+
 struct stats {
-	uint64_t now_ns;   /* CLOCK_REALTIME */
-	uint64_t start_ns; /* server start, CLOCK_REALTIME */
+	struct server *srv;
+	const struct server_gen *gen; /* held: the accounts' names are its (NULL: none) */
+	uint64_t now_ns;              /* CLOCK_REALTIME */
+	uint64_t start_ns;            /* server start, CLOCK_REALTIME */
 	const char *server_id;
 	const char *server_name; /* NULL: the server id */
 	const char *version;     /* the nats-server release clients see (as INFO) */

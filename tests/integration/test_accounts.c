@@ -11,6 +11,8 @@
  * Where the forbidden message and the sentinel cannot come from one
  * publisher, the forbidden one's publisher first waits for its PONG. */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -578,4 +580,86 @@ Test(accounts, an_import_does_not_lend_its_mapped_subject_to_the_publishers_perm
 	ITEST_EXPECT(bp, "-ERR 'Permissions Violation for Publish to \"help.q\"'\r\n");
 	ITEST_EXPECT(bp, "PONG\r\n");
 	raw_close(bp);
+}
+
+/* ---- reload ---- */
+
+static void rewrite_config(const char *text)
+{
+	FILE *f = fopen(itest_srv.conf_path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+}
+
+/* True once user @user (password the same) is let in: the reload that
+ * made it was applied. Bounded. */
+static bool wait_login(const char *user)
+{
+	char json[160];
+	snprintf(json, sizeof json, "{\"verbose\":false,\"user\":\"%s\",\"pass\":\"%s\"}", user,
+	         user);
+	for (int i = 0; i < 100; i++) {
+		struct raw_conn *c = itest_raw_open();
+		char line[256];
+		bool in = raw_read_line(c, line, sizeof line, RAW_WAIT_MS) > 0 &&
+		          raw_sendf(c, "CONNECT %s\r\nPING\r\n", json) == 0 &&
+		          raw_read_line(c, line, sizeof line, RAW_WAIT_MS) > 0 &&
+		          !strcmp(line, "PONG");
+		raw_close(c);
+		if (in)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/* A reload changes the accounts of a running server: a new import delivers
+ * to a subscriber that was already there, a new account takes logins, and
+ * a client whose user moved to another account is closed (it logs in again
+ * into the new one), as nats-server does. */
+Test(accounts, a_reload_changes_accounts_for_connected_clients)
+{
+	start("accounts {\n"
+	      "  A: { users: [{user: a, password: a}], exports: [{stream: \"news.>\"}] }\n"
+	      "  B: { users: [{user: b, password: b}, {user: m, password: m}] }\n"
+	      "}\n");
+	struct raw_conn *a = login("a"), *b = login("b"), *m = login("m");
+	roundtrip(b, "SUB fromA.> 1\r\nSUB b.end 2\r\n");
+	roundtrip(a, "PUB news.x 6\r\nbefore\r\n");
+	roundtrip(m, "PUB b.end 1\r\ne\r\n");
+	expect_first(b, "b.end", "no import yet");
+	rewrite_config(
+	    "accounts {\n"
+	    "  A: { users: [{user: a, password: a}], exports: [{stream: \"news.>\"}] }\n"
+	    "  B: { users: [{user: b, password: b}]\n"
+	    "       imports: [{stream: {account: A, subject: \"news.>\"}, prefix: fromA}] }\n"
+	    "  C: { users: [{user: m, password: m}] }\n"
+	    "  D: { users: [{user: d, password: d}] }\n"
+	    "}\n");
+	cr_assert(wait_login("d"), "the reload was not applied within 10 s");
+	/* m moved from B to C: closed (what comes before the close is not checked) */
+	char line[256];
+	ssize_t r;
+	while ((r = raw_read_line(m, line, sizeof line, 10000)) > 0)
+		;
+	cr_expect_neq(r, -ETIMEDOUT, "the moved user's connection stayed open");
+	raw_close(m);
+	/* the new import reaches the subscriber that was there before */
+	roundtrip(a, "PUB news.x 5\r\nafter\r\n");
+	char payload[32];
+	char seen[256];
+	collect(b, "fromA.news.x", seen, sizeof seen, payload, sizeof payload);
+	cr_expect_str_eq(payload, "after");
+	/* m, logged in again, is in C now: B's subjects are not its */
+	struct raw_conn *m2 = login("m"), *d = login("d");
+	roundtrip(m2, "SUB > 1\r\n");
+	roundtrip(b, "PUB b.only 1\r\nx\r\n");
+	ITEST_SEND(m2, "PUB m.end 1\r\ne\r\n");
+	expect_first(m2, "m.end", "B's message reached m in C");
+	raw_close(d);
+	raw_close(m2);
+	raw_close(b);
+	raw_close(a);
 }

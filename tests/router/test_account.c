@@ -34,7 +34,7 @@ static struct acc_table *table(void)
 	acc[2] = (struct config_account){.name = "C", .imports = ci, .nimports = 1};
 	acc[3] = (struct config_account){.name = "SYS"};
 	struct config c = {.accounts = acc, .naccounts = 4, .system_account = "SYS"};
-	struct acc_table *t = acc_table_new(&c);
+	struct acc_table *t = acc_table_new(&c, NULL);
 	cr_assert_not_null(t);
 	return t;
 }
@@ -83,7 +83,7 @@ Test(account, prefixes_are_one_token_each_and_never_repeat)
 		acc[i] = (struct config_account){.name = names[i]};
 	}
 	struct config c = {.accounts = acc, .naccounts = ACC_MAX - 1};
-	struct acc_table *t = acc_table_new(&c);
+	struct acc_table *t = acc_table_new(&c, NULL);
 	cr_assert_not_null(t);
 	for (int i = 0; i < t->n; i++) {
 		const char *p = t->acc[i].prefix;
@@ -103,13 +103,13 @@ Test(account, prefixes_are_one_token_each_and_never_repeat)
 	for (int i = 0; i < ACC_MAX; i++)
 		more[i] = (struct config_account){.name = "x"};
 	c.accounts = more;
-	cr_expect_null(acc_table_new(&c));
+	cr_expect_null(acc_table_new(&c, NULL));
 }
 
 Test(account, without_accounts_nothing_is_prefixed)
 {
 	struct config c = {0};
-	struct acc_table *t = acc_table_new(&c);
+	struct acc_table *t = acc_table_new(&c, NULL);
 	cr_assert_not_null(t);
 	cr_expect_not(acc_on(t));
 	cr_expect_eq(t->n, 1);
@@ -187,4 +187,38 @@ Test(account, many_replies_in_flight_are_each_found)
 	}
 	cr_expect_eq(r.n, 0);
 	acc_replies_fini(&r); /* ASan: nothing left */
+}
+
+/* A reload's table: every account keeps its number (its token in the
+ * index), a removed one keeps its slot marked gone, a new one comes after;
+ * the rules are the new configuration's. */
+Test(account, a_reload_keeps_every_accounts_number)
+{
+	struct acc_table *t0 = table(); /* $G A B C SYS */
+	static struct config_import ci[1];
+	ci[0] = imp(false, "A", "other.>", NULL, NULL);
+	struct config_account acc[3] = {
+	    {.name = "SYS"}, {.name = "NEW"}, {.name = "C", .imports = ci, .nimports = 1}};
+	acc[0].name = "SYS";
+	struct config_account with_a[4] = {acc[0], acc[1], acc[2], {.name = "A"}};
+	struct config c = {.accounts = with_a, .naccounts = 4, .system_account = "NEW"};
+	struct acc_table *t1 = acc_table_new(&c, t0);
+	cr_assert_not_null(t1);
+	cr_expect_eq(t1->n, 6);
+	for (int i = 0; i < t0->n; i++) {
+		cr_expect_str_eq(t1->acc[i].name, t0->acc[i].name, "account %d renamed", i);
+		cr_expect_str_eq(t1->acc[i].prefix, t0->acc[i].prefix, "token of %d changed", i);
+	}
+	cr_expect_eq(acc_find(t1, "NEW"), 5);
+	cr_expect_eq(t1->system, 5);
+	cr_expect(t1->acc[2].gone, "B was removed");
+	cr_expect_not(t1->acc[1].gone);
+	cr_expect_not(t1->acc[3].gone);
+	/* the new rules: A's stream goes to C only now */
+	cr_assert_eq(t1->acc[1].nrules, 1);
+	cr_expect_eq(t1->acc[1].rules[0].target, 3);
+	cr_expect_str_eq(t1->acc[1].rules[0].match, "other.>");
+	cr_expect_eq(t1->acc[2].nrules, 0);
+	acc_table_free(t0);
+	acc_table_free(t1);
 }
