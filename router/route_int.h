@@ -10,6 +10,7 @@
 
 #include "router/conf/config.h"
 #include "router/route.h"
+#include "io/proto/proto.h"
 
 #define ROUTE_ID_MAX    64
 #define ROUTE_HOST_MAX  256
@@ -44,6 +45,10 @@ struct route_link {
 	int leaf_slot;    /* a leaf's slot in the table of hubs joined (/leafz), or -1 */
 	int reader;       /* its interest reader (router/interest.h), -1: none */
 	uint16_t acc;     /* a leaf's account (leafnodes remotes' account; $G when accepted) */
+	/* a leaf remote's deny_exports and deny_imports (the settings' lists,
+	 * which a reload does not change), or NULL */
+	const struct config_list *deny_exports;
+	const struct config_list *deny_imports;
 	uint64_t opened_ns;
 	char id[ROUTE_ID_MAX];
 	struct route_counters *ctr; /* in its peer slot (registered), else NULL */
@@ -127,6 +132,9 @@ int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int po
 /* The account the leaf node remote of URL @url is bound to ($G for any
  * other URL). */
 uint16_t route_mgr_leaf_account(struct server *s, int url);
+/* Its deny_exports and deny_imports (NULL when empty, or not a leaf remote). */
+void route_mgr_leaf_denies(struct server *s, int url, const struct config_list **exports,
+                           const struct config_list **imports);
 void route_mgr_leaf_down(struct server *s, int slot);
 struct route_counters *route_mgr_leaf_counters(struct server *s, int slot);
 /* The INFO a hub sends a leaf that joins it (@connect_info: the one after
@@ -165,5 +173,28 @@ bool route_peer_known_locked(struct route_mgr *m, const char *id);
 
 /* Reads a peer's INFO JSON into @h. Returns false when it is not one. */
 bool route_hello_parse(struct route_hello *h, const char *json, size_t len);
+
+/* One message of @bytes on a route's counters: only its I/O thread writes
+ * them (no locked add per message; /routez reads them relaxed). */
+static inline void route_count_add(atomic_uint_fast64_t *msgs, atomic_uint_fast64_t *bytes,
+                                   uint64_t n)
+{
+	atomic_store_explicit(msgs, atomic_load_explicit(msgs, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
+	atomic_store_explicit(bytes, atomic_load_explicit(bytes, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+static const struct proto_span route_acc = {ROUTE_ACCOUNT, sizeof(ROUTE_ACCOUNT) - 1};
+
+/* ---- router/route_out.c ---- */
+
+struct interest_ev;
+
+/* Writes an interest change (or an entry of the dump) to the route or leaf
+ * connection @arg (a struct client), as interest_fn. */
+void route_write_interest(void *arg, const struct interest_ev *ev);
+/* True when literal subject @subj matches a pattern of @l (NULL: none). */
+bool route_denied(const struct config_list *l, const char *subj, size_t len);
 
 #endif /* ROUTER_ROUTE_INT_H */

@@ -120,6 +120,20 @@ uint16_t route_mgr_leaf_account(struct server *s, int url)
 	return i > 0 ? (uint16_t)i : ACC_GLOBAL;
 }
 
+void route_mgr_leaf_denies(struct server *s, int url, const struct config_list **exports,
+                           const struct config_list **imports)
+{
+	struct route_mgr *m = s->routes;
+	*exports = *imports = NULL;
+	if (!m || url < 0 || url >= m->nurls || !m->urls[url].leaf)
+		return;
+	int g = m->urls[url].group;
+	if (s->cfg.leaf_deny_exports[g].n)
+		*exports = &s->cfg.leaf_deny_exports[g];
+	if (s->cfg.leaf_deny_imports[g].n)
+		*imports = &s->cfg.leaf_deny_imports[g];
+}
+
 /* What the accounts of @t need from the other servers whatever their
  * clients do (as nats-server's imports subscribe): an exporting account's
  * subjects that another account imports as a stream (each server copies

@@ -80,6 +80,8 @@ void config_fini(struct config *c)
 	config_list_free(&c->ws_allowed_origins);
 	for (int i = 0; i < c->nleaf_remotes; i++) {
 		config_list_free(&c->leaf_urls[i]);
+		config_list_free(&c->leaf_deny_imports[i]);
+		config_list_free(&c->leaf_deny_exports[i]);
 		free(c->leaf_account[i]);
 	}
 	adm_config_free(c->adm);

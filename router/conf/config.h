@@ -141,6 +141,10 @@ struct config {
 	struct config_list leaf_urls[CONFIG_LEAF_REMOTES_MAX]; /* each remote's URLs */
 	char *leaf_account[CONFIG_LEAF_REMOTES_MAX];           /* the local account each is bound to
 	                                                          (NULL: $G) */
+	/* deny_exports: what is not sent to that hub; deny_imports: what is not
+	 * taken from it (subject patterns) */
+	struct config_list leaf_deny_exports[CONFIG_LEAF_REMOTES_MAX];
+	struct config_list leaf_deny_imports[CONFIG_LEAF_REMOTES_MAX];
 	int nleaf_remotes;
 	uint32_t leaf_reconnect_ms; /* between tries (default 1 s, as nats-server) */
 	bool leaf_listen;           /* leafnodes { listen / port }: accept leaf connections */

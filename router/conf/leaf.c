@@ -7,6 +7,7 @@
 
 #include "core/conf.h"
 #include "router/conf/table.h"
+#include "router/index/subject.h"
 
 /* "[scheme://][user[:pass]@]host:port[/]": the form of a route or leaf URL
  * (router/route_mgr.c reads it the same way). */
@@ -46,9 +47,27 @@ int config_check_routes(struct config_ctx *x, const struct config_row *r,
 }
 
 /* One remote { }: its URLs into @urls. */
-static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m,
-                              struct config_list *urls, char **account)
+/* deny_imports / deny_exports: a subject or a list of subject patterns. */
+static int config_leaf_denies(struct config_ctx *x, const struct config_in *in,
+                              struct config_list *out)
 {
+	if (config_in_list(x, in, out))
+		return -EINVAL;
+	for (size_t i = 0; i < out->n; i++)
+		if (!subject_valid_sub(out->v[i], strlen(out->v[i]))) {
+			config_report_in(x, false, in, "%s: invalid subject \"%s\"", in->name,
+			                 out->v[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* One remote { }: its URLs, the account it is bound to, its denies. */
+static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m, int k)
+{
+	struct config *c = x->c;
+	struct config_list *urls = &c->leaf_urls[k];
+	char **account = &c->leaf_account[k];
 	int bad = 0;
 	for (const struct conf_entry *e = conf_map_first(m); e; e = conf_entry_next(e)) {
 		if (conf_entry_shadowed(e))
@@ -73,8 +92,13 @@ static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m,
 			                 "password in the URL (nats-leaf://user:pass@host:port)",
 			                 key);
 			bad = -EINVAL;
-		} else if (!strcasecmp(key, "hub") || !strcasecmp(key, "deny_imports") ||
-		           !strcasecmp(key, "deny_exports") || !strcasecmp(key, "ws_compression")) {
+		} else if (!strcasecmp(key, "deny_imports") || !strcasecmp(key, "deny_import")) {
+			if (config_leaf_denies(x, &in, &c->leaf_deny_imports[k]))
+				bad = -EINVAL;
+		} else if (!strcasecmp(key, "deny_exports") || !strcasecmp(key, "deny_export")) {
+			if (config_leaf_denies(x, &in, &c->leaf_deny_exports[k]))
+				bad = -EINVAL;
+		} else if (!strcasecmp(key, "hub") || !strcasecmp(key, "ws_compression")) {
 			config_report_in(x, false, &in, "%s: not supported on leaf remotes yet",
 			                 key);
 			bad = -EINVAL;
@@ -109,6 +133,8 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
 	}
 	for (int i = 0; i < c->nleaf_remotes; i++) {
 		config_list_free(&c->leaf_urls[i]);
+		config_list_free(&c->leaf_deny_imports[i]);
+		config_list_free(&c->leaf_deny_exports[i]);
 		free(c->leaf_account[i]);
 		c->leaf_account[i] = NULL;
 	}
@@ -122,7 +148,7 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
 			return -EINVAL;
 		}
 		int k = c->nleaf_remotes++;
-		if (config_leaf_remote(x, m, &c->leaf_urls[k], &c->leaf_account[k]))
+		if (config_leaf_remote(x, m, k))
 			return -EINVAL;
 	}
 	return 0;

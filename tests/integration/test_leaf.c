@@ -570,3 +570,62 @@ Test(leaf, a_nats_server_leaf_bound_to_an_account)
 {
 	check_leaf_account(HARNESS_NATS_SERVER);
 }
+
+/* ---- a leaf remote's deny_exports and deny_imports ---- */
+
+/* The next message of @sub is on @subject (within WAIT_MS). */
+static void expect_subject(natsSubscription *sub, const char *subject, const char *why)
+{
+	natsMsg *m = NULL;
+	cr_assert_eq(natsSubscription_NextMsg(&m, sub, WAIT_MS), NATS_OK, "%s: nothing came", why);
+	cr_expect_str_eq(natsMsg_GetSubject(m), subject, "%s", why);
+	natsMsg_Destroy(m);
+}
+
+/* A leaf of @kind whose remote denies exporting secret.> and importing
+ * private.>: neither crosses, in its direction, while the rest does, and a
+ * wildcard subscription on either side does not let them through. */
+static void check_leaf_denies(enum harness_kind kind)
+{
+	leaf_port_of_hub = harness_free_port();
+	snprintf(store, sizeof(store), "/tmp/ringbus-it-js-XXXXXX");
+	cr_assert_not_null(mkdtemp(store));
+	hub_start();
+	char conf[512];
+	snprintf(conf, sizeof(conf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\",\n"
+	         "  deny_exports: [\"secret.>\"], deny_imports: \"private.>\" } ] }\n",
+	         leaf_port_of_hub);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&leaf, kind, &o), 0, "leaf");
+	natsConnection *h = connect_to(&hub), *l = connect_to(&leaf);
+	/* exports: the hub listens to everything; secret.x stays on the leaf */
+	natsSubscription *hs = NULL, *ls = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&hs, h, ">"), NATS_OK);
+	natsConnection_Flush(h);
+	await_crossing(l, hs, "open.probe");
+	natsConnection_PublishString(l, "secret.x", "s");
+	natsConnection_PublishString(l, "open.x", "o");
+	natsConnection_Flush(l);
+	expect_subject(hs, "open.x", "deny_exports: secret.x crossed to the hub");
+	/* imports: the leaf listens to everything; private.y stays on the hub */
+	cr_assert_eq(natsConnection_SubscribeSync(&ls, l, ">"), NATS_OK);
+	natsConnection_Flush(l);
+	await_crossing(h, ls, "public.probe");
+	natsConnection_PublishString(h, "private.y", "p");
+	natsConnection_PublishString(h, "public.y", "q");
+	natsConnection_Flush(h);
+	expect_subject(ls, "public.y", "deny_imports: private.y crossed to the leaf");
+	natsSubscription_Destroy(hs);
+	natsSubscription_Destroy(ls);
+}
+
+Test(leaf, a_ringbus_leaf_denies_exports_and_imports)
+{
+	check_leaf_denies(HARNESS_RINGBUS);
+}
+
+Test(leaf, a_nats_server_leaf_denies_exports_and_imports)
+{
+	check_leaf_denies(HARNESS_NATS_SERVER);
+}
