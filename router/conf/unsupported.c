@@ -21,8 +21,8 @@
 #define SYSLOG "syslog is not supported: log to stderr (journald) or to a file with -l"
 #define ROTATE "not supported: rotate the file with logrotate and --signal reopen (SIGUSR1)"
 #define ADVERTISE                                                                                  \
-	"ringbus does not cluster, so it advertises no URLs: clients use the address they were "   \
-	"given"
+	"advertising another client address is not supported: a cluster's connect_urls are the "   \
+	"addresses its nodes listen on"
 #define PORTS_FILE                                                                                 \
 	"not supported: give the port with -p, or read it from the log ('ready for connections "   \
 	"on ...')"
