@@ -132,6 +132,10 @@ int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int po
 /* The account the leaf node remote of URL @url is bound to ($G for any
  * other URL). */
 uint16_t route_mgr_leaf_account(struct server *s, int url);
+/* A leaf that joins us with @user and @pass (may be NULL): true when
+ * leafnodes { authorization } lets it in (or there is none); *@acc is the
+ * account it is bound to. */
+bool route_mgr_leaf_auth(struct server *s, const char *user, const char *pass, uint16_t *acc);
 /* Its deny_exports and deny_imports (NULL when empty, or not a leaf remote). */
 void route_mgr_leaf_denies(struct server *s, int url, const struct config_list **exports,
                            const struct config_list **imports);

@@ -146,6 +146,12 @@ static void hub_on_connect(struct client *cl, const struct proto_frame *f)
 		route_fail(cl, "attempted to connect to leaf node port");
 		return;
 	}
+	if (!route_mgr_leaf_auth(s, cl->opts.user, cl->opts.pass, &rl->acc)) {
+		log_warn("leafnodes: leaf from %s:%u: wrong user or password", cl->c->peer_ip,
+		         cl->c->peer_port);
+		route_fail(cl, "Authorization Violation");
+		return;
+	}
 	route_cluster_name(s, cluster, sizeof(cluster));
 	if (h.cluster[0] && (s->cfg.cluster_listen || s->cfg.routes.n) &&
 	    !strcmp(h.cluster, cluster)) {

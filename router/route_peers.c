@@ -172,6 +172,17 @@ void route_mgr_delay(struct server *s, int url, uint64_t delay_ns)
 	pthread_mutex_unlock(&m->lock);
 }
 
+bool route_mgr_leaf_auth(struct server *s, const char *user, const char *pass, uint16_t *acc)
+{
+	const struct config *c = &s->cfg;
+	int i = c->leaf_auth_account ? acc_find(server_acc(s), c->leaf_auth_account) : 0;
+	*acc = i > 0 ? (uint16_t)i : ACC_GLOBAL;
+	if (!c->leaf_user)
+		return true;
+	return user && pass && !strcmp(user, c->leaf_user) &&
+	       !strcmp(pass, c->leaf_pass ? c->leaf_pass : "");
+}
+
 bool route_mgr_auth_required(struct server *s)
 {
 	return s->cfg.cluster_user != NULL;

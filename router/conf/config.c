@@ -61,14 +61,16 @@ void config_init(struct config *c)
 
 void config_fini(struct config *c)
 {
-	char **strings[] = {
-	    &c->host,          &c->http_host,    &c->server_name,  &c->log_file,
-	    &c->pid_file,      &c->user,         &c->pass,         &c->token,
-	    &c->tls_cert,      &c->tls_key,      &c->tls_ca,       &c->tls_flags.cert,
-	    &c->tls_flags.key, &c->tls_flags.ca, &c->config_file,  &c->signal,
-	    &c->no_auth_user,  &c->cluster_name, &c->cluster_host, &c->cluster_user,
-	    &c->cluster_pass,  &c->js_domain,    &c->leaf_host,    &c->ws_host,
-	    &c->system_account};
+	char **strings[] = {&c->host,          &c->http_host,    &c->server_name,
+	                    &c->log_file,      &c->pid_file,     &c->user,
+	                    &c->pass,          &c->token,        &c->tls_cert,
+	                    &c->tls_key,       &c->tls_ca,       &c->tls_flags.cert,
+	                    &c->tls_flags.key, &c->tls_flags.ca, &c->config_file,
+	                    &c->signal,        &c->no_auth_user, &c->cluster_name,
+	                    &c->cluster_host,  &c->cluster_user, &c->cluster_pass,
+	                    &c->js_domain,     &c->leaf_host,    &c->ws_host,
+	                    &c->leaf_user,     &c->leaf_pass,    &c->leaf_auth_account,
+	                    &c->system_account};
 	for (size_t i = 0; i < RB_ARRAY_LEN(strings); i++)
 		free(*strings[i]);
 	config_users_free(c->users, c->nusers);

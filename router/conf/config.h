@@ -148,6 +148,9 @@ struct config {
 	int nleaf_remotes;
 	uint32_t leaf_reconnect_ms; /* between tries (default 1 s, as nats-server) */
 	bool leaf_listen;           /* leafnodes { listen / port }: accept leaf connections */
+	char *leaf_user;            /* leafnodes { authorization { user password account } } */
+	char *leaf_pass;
+	char *leaf_auth_account; /* the account such a leaf is bound to (NULL: $G) */
 	char *leaf_host;
 	int leaf_port; /* -1: any free port */
 	/* websocket { }: NATS clients over WebSocket (docs/WEBSOCKET.md) */

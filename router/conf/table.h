@@ -41,6 +41,7 @@ enum config_block {
 	CONFIG_B_CLUSTER,      /* cluster { } */
 	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
 	CONFIG_B_LEAF,         /* leafnodes { } */
+	CONFIG_B_LEAF_AUTH,    /* leafnodes { authorization { } } */
 	CONFIG_B_WS,           /* websocket { } */
 	CONFIG_B_ACCOUNT,      /* accounts { NAME: { } }: no rows, read by accounts.c */
 	CONFIG_B_EXPORT,       /* an account's exports: [ { } ] (imports.c) */

@@ -101,9 +101,15 @@ static const struct config_unsupported config_bad_cluster[] = {
 
 /* leafnodes { } */
 static const struct config_unsupported config_bad_leaf[] = {
-    {"advertise authorization tls min_version no_advertise",
+    {"advertise tls min_version no_advertise",
      "not supported yet on ringbus's leaf node listener: keep it on a private network, or "
      "run the hub on nats-server"},
+};
+
+/* leafnodes { authorization { } } */
+static const struct config_unsupported config_bad_leaf_auth[] = {
+    {"users nkeys token timeout",
+     "not supported yet on ringbus's leaf node listener: one user, password and account"},
 };
 
 /* websocket { } */
@@ -164,6 +170,9 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
 	case CONFIG_B_LEAF:
 		return config_find(config_bad_leaf, RB_ARRAY_LEN(config_bad_leaf), key, true);
+	case CONFIG_B_LEAF_AUTH:
+		return config_find(config_bad_leaf_auth, RB_ARRAY_LEN(config_bad_leaf_auth), key,
+		                   true);
 	case CONFIG_B_WS:
 		return config_find(config_bad_ws, RB_ARRAY_LEN(config_bad_ws), key, true);
 	case CONFIG_B_CLUSTER:

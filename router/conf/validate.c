@@ -118,6 +118,13 @@ static void config_validate_account_names(struct config_ctx *x)
 		struct config_in in = {.name = "system_account"};
 		config_report_in(x, false, &in, "error resolving system account: account missing");
 	}
+	const char *la = c->leaf_auth_account;
+	if (la && strcmp(la, "$G") && !config_has_account(c, la)) {
+		struct config_in in = {.name = "leafnodes"};
+		config_report_in(
+		    x, false, &in,
+		    "cannot find local account \"%s\" specified in leafnode authorization", la);
+	}
 	for (int i = 0; i < c->nleaf_remotes; i++) {
 		const char *a = c->leaf_account[i];
 		if (a && strcmp(a, "$G") && !config_has_account(c, a)) {

@@ -629,3 +629,81 @@ Test(leaf, a_nats_server_leaf_denies_exports_and_imports)
 {
 	check_leaf_denies(HARNESS_NATS_SERVER);
 }
+
+/* ---- a hub's leafnodes { authorization } ---- */
+
+static struct harness_server leaf2;
+
+static void stop_leaf2_too(void)
+{
+	char why[128];
+	if (leaf2.pid > 0)
+		harness_server_stop(&leaf2, why, sizeof(why));
+	teardown();
+}
+
+/* True once @s's log says @text (bounded wait). */
+static bool log_says(const struct harness_server *s, const char *text)
+{
+	for (int i = 0; i < 100 && !log_has(s, text); i++)
+		usleep(100 * 1000);
+	return log_has(s, text);
+}
+
+/* A hub of @kind whose leaf listener wants user leaf / s3cret and binds
+ * such leaves to its account A: a nats-server leaf with the right password
+ * joins and its traffic is A's on the hub (B's subscriber sees none of
+ * it); a ringbus leaf with a wrong one is refused. */
+static void check_hub_auth(enum harness_kind kind)
+{
+	leaf_port_of_hub = harness_free_port();
+	char conf[512];
+	snprintf(conf, sizeof(conf),
+	         "accounts { A: { users: [{user: a, password: a}] }\n"
+	         "           B: { users: [{user: b, password: b}] } }\n"
+	         "leafnodes { listen: \"127.0.0.1:%d\"\n"
+	         "  authorization { user: leaf, password: s3cret, account: A } }\n",
+	         leaf_port_of_hub);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&hub, kind, &o), 0, "hub");
+	char lconf[256];
+	snprintf(lconf, sizeof(lconf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://leaf:s3cret@127.0.0.1:%d\" } ] }\n",
+	         leaf_port_of_hub);
+	o.config = lconf;
+	cr_assert_eq(harness_server_start_kind(&leaf, HARNESS_NATS_SERVER, &o), 0, "leaf");
+	natsConnection *ha = connect_as(&hub, "a"), *hb = connect_as(&hub, "b"),
+	               *l = connect_to(&leaf);
+	check_pubsub(l, ha, "fromleaf.x");
+	check_pubsub(ha, l, "toleaf.x");
+	natsSubscription *bs = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&bs, hb, "fromleaf.y"), NATS_OK);
+	cr_assert_eq(natsConnection_PublishString(hb, "probe.b", "x"), NATS_OK);
+	natsConnection_Flush(hb);
+	natsConnection_PublishString(l, "fromleaf.y", "to A only");
+	natsConnection_PublishString(hb, "fromleaf.y", "b's own");
+	natsConnection_Flush(l);
+	natsConnection_Flush(hb);
+	natsMsg *m = NULL;
+	cr_assert_eq(natsSubscription_NextMsg(&m, bs, WAIT_MS), NATS_OK);
+	cr_expect_str_eq(natsMsg_GetData(m), "b's own", "the leaf's message reached account B");
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(bs);
+	/* a wrong password: refused */
+	snprintf(lconf, sizeof(lconf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://leaf:wrong@127.0.0.1:%d\" } ] }\n",
+	         leaf_port_of_hub);
+	cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2");
+	cr_expect(log_says(&leaf2, "Authorization Violation"),
+	          "the leaf with a wrong password was not told so");
+}
+
+Test(leaf, a_ringbus_hub_checks_leaf_credentials, .fini = stop_leaf2_too)
+{
+	check_hub_auth(HARNESS_RINGBUS);
+}
+
+Test(leaf, a_nats_server_hub_checks_leaf_credentials, .fini = stop_leaf2_too)
+{
+	check_hub_auth(HARNESS_NATS_SERVER);
+}
