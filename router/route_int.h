@@ -32,6 +32,7 @@ struct route_hello {
 /* Counters of one route, written by its I/O thread, read by /routez. */
 struct route_counters {
 	atomic_uint_fast64_t in_msgs, out_msgs, in_bytes, out_bytes, subs;
+	atomic_uint_fast64_t drops; /* messages admission did not send to the peer */
 };
 
 /* One route connection on its I/O thread. Owner: that thread. */

@@ -4,7 +4,9 @@
  * opens the connections and reads what they send. */
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/copy.h"
+#include "core/log.h"
 #include "io/loop/loop.h"
 #include "io/proto/proto.h"
 #include "router/account.h"
@@ -14,6 +16,24 @@
 #include "router/perm.h"
 #include "router/route_int.h"
 #include "router/server.h"
+
+/* Admission dropped @n messages for the peer (over its queue's mark, as a
+ * slow subscriber's): counted for /routez and /leafz, and said in the log
+ * at a rate-limited pace, since the peer's subscribers lose them. */
+static void route_dropped(struct client *cl, uint64_t n)
+{
+	struct route_counters *ctr = cl->route->ctr;
+	uint64_t total = n;
+	if (ctr) {
+		total = atomic_load_explicit(&ctr->drops, memory_order_relaxed) + n;
+		atomic_store_explicit(&ctr->drops, total, memory_order_relaxed);
+	}
+	if (log_ratelimit_ok(&cl->t->adm_log, clock_now_ns()))
+		log_warn("%s %s: admission dropped %llu message(s) for it (%llu in all): its "
+		         "queue is over its mark",
+		         cl->route->leaf ? "leafnode" : "route", cl->route->id,
+		         (unsigned long long)n, (unsigned long long)total);
+}
 
 /* ---- a leaf remote's denies ---- */
 
@@ -104,9 +124,13 @@ static void route_write_msg(struct iothr *t)
 	size_t head = (size_t)acc.len + e->subject_len + e->reply_len + qbytes + 64;
 	size_t need = head + body + 2;
 	struct delivery d = {.conn = cl->c->id, .b = p->b, .e = e, .kind = DELIVERY_MSG};
-	if (RB_UNLIKELY(cl->sub_over ||
-	                io_conn_pending(cl->c) + need > server_adm(t->srv)->min_sub_high) &&
-	    !client_admit_delivery(cl, &d, need))
+	uint64_t drops = cl->drops;
+	bool sent = !(RB_UNLIKELY(cl->sub_over || io_conn_pending(cl->c) + need >
+	                                              server_adm(t->srv)->min_sub_high) &&
+	              !client_admit_delivery(cl, &d, need));
+	if (RB_UNLIKELY(cl->drops != drops))
+		route_dropped(cl, cl->drops - drops);
+	if (!sent)
 		return;
 	char *out = io_conn_reserve(cl->c, need);
 	if (!out)

@@ -457,6 +457,7 @@ int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int po
 		atomic_store(&l->ctr.in_bytes, 0);
 		atomic_store(&l->ctr.out_bytes, 0);
 		atomic_store(&l->ctr.subs, 0);
+		atomic_store(&l->ctr.drops, 0);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return slot;
@@ -495,13 +496,14 @@ size_t route_leafz(struct server *s, char *buf, size_t cap, uint32_t *nleafs)
 		int k = snprintf(buf + n, cap - n,
 		                 "%s{\"name\":%s,\"account\":%s,\"ip\":\"%s\","
 		                 "\"port\":%d,\"in_msgs\":%llu,\"out_msgs\":%llu,\"in_bytes\":%llu,"
-		                 "\"out_bytes\":%llu,\"subscriptions\":%llu}",
+		                 "\"out_bytes\":%llu,\"subscriptions\":%llu,\"drops\":%llu}",
 		                 *nleafs ? "," : "", name, acc, l->ip, l->port,
 		                 (unsigned long long)atomic_load(&l->ctr.in_msgs),
 		                 (unsigned long long)atomic_load(&l->ctr.out_msgs),
 		                 (unsigned long long)atomic_load(&l->ctr.in_bytes),
 		                 (unsigned long long)atomic_load(&l->ctr.out_bytes),
-		                 (unsigned long long)atomic_load(&l->ctr.subs));
+		                 (unsigned long long)atomic_load(&l->ctr.subs),
+		                 (unsigned long long)atomic_load(&l->ctr.drops));
 		if (k < 0 || (size_t)k >= cap - n) {
 			n = 0;
 			break;
@@ -534,14 +536,15 @@ size_t route_routez(struct server *s, char *buf, size_t cap, uint32_t *nroutes)
 		    "%s{\"rid\":%d,\"remote_id\":%s,\"remote_name\":%s,\"did_solicit\":%s,"
 		    "\"is_configured\":%s,\"ip\":\"%s\",\"port\":%d,\"pending_size\":0,"
 		    "\"in_msgs\":%llu,\"out_msgs\":%llu,\"in_bytes\":%llu,\"out_bytes\":%llu,"
-		    "\"subscriptions\":%llu}",
+		    "\"subscriptions\":%llu,\"drops\":%llu}",
 		    *nroutes ? "," : "", i + 1, id, name, p->url >= 0 ? "true" : "false",
 		    p->url >= 0 && !m->urls[p->url].implicit ? "true" : "false", p->remote_ip,
 		    p->h.port, (unsigned long long)atomic_load(&p->ctr.in_msgs),
 		    (unsigned long long)atomic_load(&p->ctr.out_msgs),
 		    (unsigned long long)atomic_load(&p->ctr.in_bytes),
 		    (unsigned long long)atomic_load(&p->ctr.out_bytes),
-		    (unsigned long long)atomic_load(&p->ctr.subs));
+		    (unsigned long long)atomic_load(&p->ctr.subs),
+		    (unsigned long long)atomic_load(&p->ctr.drops));
 		if (k < 0 || (size_t)k >= cap - n) {
 			n = 0;
 			break;

@@ -2,12 +2,15 @@
  * 2.9's leaf protocol. The hub is nats-server with JetStream (a leaf that
  * is nats-server is the reference for every check); the leaf is ringbus or
  * nats-server, each on its own loopback ports; clients use libnats. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <nats/nats.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -706,4 +709,71 @@ Test(leaf, a_ringbus_hub_checks_leaf_credentials, .fini = stop_leaf2_too)
 Test(leaf, a_nats_server_hub_checks_leaf_credentials, .fini = stop_leaf2_too)
 {
 	check_hub_auth(HARNESS_NATS_SERVER);
+}
+
+/* ---- admission on a leaf connection ---- */
+
+/* The "drops" of the first leaf in @port's /leafz, or -1. */
+static long long leafz_drops(int port)
+{
+	struct http_resp r;
+	long long v = -1;
+	if (http_request((uint16_t)port, "GET", "/leafz", &r) == 0 && r.body) {
+		const char *p = strstr(r.body, "\"drops\":");
+		if (p)
+			v = atoll(p + 8);
+	}
+	http_resp_fini(&r);
+	return v;
+}
+
+/* A leaf (a raw socket speaking the leaf protocol) that asks for foo and
+ * then reads nothing: the ringbus hub's queue to it passes the mark of a
+ * drop-new policy, and what admission drops for it is counted in /leafz
+ * and said in the log, while the hub's own clients go on. */
+Test(leaf, what_admission_drops_for_a_leaf_is_counted_and_logged)
+{
+	leaf_port_of_hub = harness_free_port();
+	leaf_mport = harness_free_port();
+	char conf[256], mport[16];
+	snprintf(conf, sizeof(conf), "leafnodes { listen: \"127.0.0.1:%d\" }\n", leaf_port_of_hub);
+	snprintf(mport, sizeof(mport), "%d", leaf_mport);
+	const char *args[] = {"--sub-policy", "drop-new", "--sub-high", "256KB", "-m", mport, NULL};
+	struct harness_opts o = {.config = conf, .args = args};
+	cr_assert_eq(harness_server_start_kind(&hub, HARNESS_RINGBUS, &o), 0, "hub");
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)leaf_port_of_hub)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	char buf[4096];
+	cr_assert_gt(read(fd, buf, sizeof(buf)), 0, "the hub's INFO");
+	static const char hello[] =
+	    "CONNECT {\"server_id\":\"NRAWLEAF\",\"name\":\"raw\",\"headers\":false}\r\nLS+ "
+	    "foo\r\n";
+	cr_assert_eq(write(fd, hello, sizeof(hello) - 1), (ssize_t)(sizeof(hello) - 1));
+	/* a client of the hub publishes to foo while the leaf reads nothing */
+	natsConnection *h = connect_to(&hub);
+	natsSubscription *own = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&own, h, "own"), NATS_OK);
+	static char payload[1024];
+	memset(payload, 'x', sizeof(payload) - 1);
+	long long drops = 0;
+	for (int round = 0; round < 50 && drops <= 0; round++) {
+		for (int i = 0; i < 2000; i++)
+			natsConnection_PublishString(h, "foo", payload);
+		natsConnection_Flush(h);
+		drops = leafz_drops(leaf_mport);
+	}
+	cr_expect_gt(drops, 0, "/leafz counts no drops");
+	cr_expect(log_says(&hub, "admission dropped"), "the hub's log does not say it dropped");
+	/* the hub's own clients are not held up */
+	natsConnection_PublishString(h, "own", "still");
+	natsMsg *m = NULL;
+	cr_expect_eq(natsSubscription_NextMsg(&m, own, WAIT_MS), NATS_OK);
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(own);
+	close(fd);
 }
