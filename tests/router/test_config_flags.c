@@ -136,7 +136,7 @@ Test(config_flags, flags_of_missing_features_are_refused_in_one_line_with_advice
 	    {"--syslog", "syslog"},
 	    {"-r", "syslog"},
 	    {"--log_size_limit", "logrotate"},
-	    {"--client_advertise", "URL"},
+	    {"--client_advertise", "connect_urls"},
 	    {"--ports_file_dir", "-p"},
 	    {"--profile", "perf"},
 	    {"--max_traced_msg_len", "payloads"},
