@@ -73,48 +73,6 @@ static void config_export_entry(struct config_ctx *x, const struct conf_value *m
 	}
 }
 
-int config_exports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a)
-{
-	if (conf_type(in->v) != CONF_ARRAY) {
-		config_report_in(x, false, in, "Exports should be an array, got %s",
-		                 config_go_type(in->v));
-		return -EINVAL;
-	}
-	int errors = x->errors;
-	size_t n = conf_array_len(in->v);
-	a->exports = calloc(n ? n : 1, sizeof(*a->exports));
-	if (!a->exports) {
-		config_report_in(x, false, in, "exports: out of memory");
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct conf_value *m = conf_array_get(in->v, i);
-		struct config_in one = {.from_file = true, .v = m, .name = "exports"};
-		struct config_export *ex = &a->exports[a->nexports];
-		bool named = false;
-		if (conf_type(m) != CONF_MAP) {
-			config_report_in(x, false, &one,
-			                 "Export Items should be a map with type entry, got %s",
-			                 config_go_type(m));
-			continue;
-		}
-		int before = x->errors;
-		config_export_entry(x, m, ex, &named);
-		if (named) {
-			a->nexports++;
-			continue;
-		}
-		/* nats-server ignores it without a word */
-		if (x->errors == before)
-			config_report_in(
-			    x, true, &one,
-			    "an export without stream or service is ignored (as nats-server "
-			    "does)");
-		config_export_fini(ex);
-	}
-	return x->errors > errors ? -EINVAL : 0;
-}
-
 /* {account: A, subject: "news.>"}: the other side of an import. */
 static int config_import_source(struct config_ctx *x, const struct config_in *in, bool service,
                                 struct config_import *im)
@@ -237,46 +195,124 @@ static void config_import_dup(struct config_ctx *x, const struct config_in *one,
 	}
 }
 
-int config_imports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a)
+/* What reading exports: [...] and imports: [...] differs in. */
+struct config_items {
+	const char *name;  /* "exports", as the key is written */
+	const char *title; /* "Export", as nats-server's messages write it */
+	size_t size;       /* of one item */
+	/* reads map @m into @item; *@named: a stream or a service was given */
+	void (*entry)(struct config_ctx *x, const struct conf_value *m, void *item, bool *named);
+	/* a named item is kept: checks it against the @n before it (may be NULL) */
+	void (*keep)(struct config_ctx *x, const struct config_in *one, const void *items, int n,
+	             const void *item);
+	void (*fini)(void *item);
+};
+
+/* The items of @in (an array of maps) into *@items (allocated), counted in
+ * *@n; an item naming neither stream nor service is left out with a
+ * warning, as nats-server ignores it. Returns 0 or -EINVAL. */
+static int config_items_read(struct config_ctx *x, const struct config_in *in,
+                             const struct config_items *k, void **items, int *n)
 {
 	if (conf_type(in->v) != CONF_ARRAY) {
-		config_report_in(x, false, in, "Imports should be an array, got %s",
+		config_report_in(x, false, in, "%ss should be an array, got %s", k->title,
 		                 config_go_type(in->v));
 		return -EINVAL;
 	}
 	int errors = x->errors;
-	size_t n = conf_array_len(in->v);
-	a->imports = calloc(n ? n : 1, sizeof(*a->imports));
-	if (!a->imports) {
-		config_report_in(x, false, in, "imports: out of memory");
+	size_t len = conf_array_len(in->v);
+	char *v = calloc(len ? len : 1, k->size);
+	*items = v;
+	if (!v) {
+		config_report_in(x, false, in, "%s: out of memory", k->name);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < len; i++) {
 		const struct conf_value *m = conf_array_get(in->v, i);
-		struct config_in one = {.from_file = true, .v = m, .name = "imports"};
-		struct config_import *im = &a->imports[a->nimports];
+		struct config_in one = {.from_file = true, .v = m, .name = k->name};
+		void *item = v + (size_t)*n * k->size;
 		bool named = false;
 		if (conf_type(m) != CONF_MAP) {
 			config_report_in(x, false, &one,
-			                 "Import Items should be a map with type entry, got %s",
-			                 config_go_type(m));
+			                 "%s Items should be a map with type entry, got %s",
+			                 k->title, config_go_type(m));
 			continue;
 		}
 		int before = x->errors;
-		config_import_entry(x, m, im, &named);
+		k->entry(x, m, item, &named);
 		if (named) {
-			config_import_dup(x, &one, a, im);
-			a->nimports++;
+			if (k->keep)
+				k->keep(x, &one, v, *n, item);
+			(*n)++;
 			continue;
 		}
 		if (x->errors == before)
 			config_report_in(
 			    x, true, &one,
-			    "an import without stream or service is ignored (as nats-server "
-			    "does)");
-		config_import_fini(im);
+			    "an %s without stream or service is ignored (as nats-server "
+			    "does)",
+			    k->name[0] == 'e' ? "export" : "import");
+		k->fini(item);
 	}
 	return x->errors > errors ? -EINVAL : 0;
+}
+
+static void config_export_entry_v(struct config_ctx *x, const struct conf_value *m, void *item,
+                                  bool *named)
+{
+	config_export_entry(x, m, item, named);
+}
+
+static void config_import_entry_v(struct config_ctx *x, const struct conf_value *m, void *item,
+                                  bool *named)
+{
+	config_import_entry(x, m, item, named);
+}
+
+static void config_import_dup_v(struct config_ctx *x, const struct config_in *one,
+                                const void *items, int n, const void *item)
+{
+	const struct config_account before = {.imports = (struct config_import *)items,
+	                                      .nimports = n};
+	config_import_dup(x, one, &before, item);
+}
+
+static void config_export_fini_v(void *item)
+{
+	config_export_fini(item);
+}
+
+static void config_import_fini_v(void *item)
+{
+	config_import_fini(item);
+}
+
+int config_exports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a)
+{
+	static const struct config_items exports = {"exports",
+	                                            "Export",
+	                                            sizeof(struct config_export),
+	                                            config_export_entry_v,
+	                                            NULL,
+	                                            config_export_fini_v};
+	void *v = NULL;
+	int ret = config_items_read(x, in, &exports, &v, &a->nexports);
+	a->exports = v;
+	return ret;
+}
+
+int config_imports_read(struct config_ctx *x, const struct config_in *in, struct config_account *a)
+{
+	static const struct config_items imports = {"imports",
+	                                            "Import",
+	                                            sizeof(struct config_import),
+	                                            config_import_entry_v,
+	                                            config_import_dup_v,
+	                                            config_import_fini_v};
+	void *v = NULL;
+	int ret = config_items_read(x, in, &imports, &v, &a->nimports);
+	a->imports = v;
+	return ret;
 }
 
 void config_export_fini(struct config_export *ex)
