@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/copy.h"
 #include "core/map.h"
 #include "io/proto/connect.h"
 #include "io/loop/loop.h"
@@ -274,6 +275,21 @@ void client_ctrl_bound(struct client *cl);
  * (client_publish() does). False when @cl was closed (out of memory). */
 bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t flags,
                         struct proto_span queues, uint16_t acc, bool remember);
+
+/* Ends a MSG (or RMSG, LMSG) whose head of @n bytes was written at @out
+ * (reserved by io_conn_reserve()): its @body bytes from @p, CRLF; then
+ * commits it and counts it. */
+static inline void client_commit_msg(struct client *cl, char *out, size_t n, const char *p,
+                                     uint32_t body)
+{
+	copy_small(out + n, p, body);
+	n += body;
+	out[n++] = '\r';
+	out[n++] = '\n';
+	io_conn_commit(cl->c, n);
+	cl->out_msgs++;
+	cl->out_bytes += body;
+}
 
 /* A message read from @cl was handled: counted, and +OK when verbose. */
 static inline void client_published(struct client *cl, const struct proto_frame *f)

@@ -142,13 +142,7 @@ static void route_write_msg(struct iothr *t)
 	                                                    hlen, body, hdr)
 	                           : proto_encode_rmsg_head(out, head, acc, subject, reply, queues,
 	                                                    nq, hlen, body, hdr);
-	copy_small(out + n, payload, body);
-	n += body;
-	out[n++] = '\r';
-	out[n++] = '\n';
-	io_conn_commit(cl->c, n);
-	cl->out_msgs++;
-	cl->out_bytes += body;
+	client_commit_msg(cl, out, n, payload, body);
 	if (cl->route->ctr)
 		route_count_add(&cl->route->ctr->out_msgs, &cl->route->ctr->out_bytes, body);
 }
