@@ -8,6 +8,7 @@
  * that makes no progress stops holding them (after its policy's defer_max,
  * so the others go on) and is then treated by its policy at max_pending or
  * write_deadline, as nats-server treats a slow consumer. */
+#define _GNU_SOURCE /* memrchr */
 #include <stdlib.h>
 #include <string.h>
 
@@ -326,6 +327,21 @@ static void client_untrack(struct client *cl, const struct delivery *d, const st
 		svc_done(cl->t->srv->svc, cs->svc_ref, false, 0, false);
 }
 
+/* JetStream's push deliveries cross a route or leaf connection with the
+ * subject they were stored under folded into the ack reply
+ * ("$JS.ACK.<...>@orders.new"): a client is sent that subject and the reply
+ * without it, as nats-server unfolds them. */
+static void client_js_ack_remap(struct proto_span *subject, struct proto_span *reply)
+{
+	if (memcmp(reply->ptr, "$JS.ACK.", 8))
+		return;
+	const char *at = memrchr(reply->ptr, '@', reply->len);
+	if (!at || at == reply->ptr + reply->len - 1)
+		return;
+	*subject = (struct proto_span){at + 1, (uint32_t)(reply->ptr + reply->len - at - 1)};
+	reply->len = (uint32_t)(at - reply->ptr);
+}
+
 static void client_send_msg(struct client *cl, const struct delivery *d)
 {
 	struct csub *cs = client_csub(cl, d->subid);
@@ -340,7 +356,11 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	struct proto_span reply = {subj + subject.len, e->reply_len};
 	struct proto_span sid = {cs->sid, cs->sid_len};
 	const char *payload = reply.ptr + e->reply_len;
-	if (RB_UNLIKELY(cs->perm_filter) && !perm_deliver_ok(cl->perms, subj, subject.len)) {
+	if (RB_UNLIKELY(e->flags & (MENTRY_F_ROUTED | MENTRY_F_FROM_LEAF)) && reply.len > 8 &&
+	    reply.ptr[0] == '$')
+		client_js_ack_remap(&subject, &reply);
+	if (RB_UNLIKELY(cs->perm_filter) &&
+	    !perm_deliver_ok(cl->perms, subj, e->subject_len - pre)) {
 		client_untrack(cl, d, cs);
 		return; /* a subject its permissions deny, inside a pattern they allow */
 	}

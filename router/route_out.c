@@ -98,6 +98,13 @@ static void route_write_msg(struct iothr *t)
 	if (!cl || io_conn_is_closing(cl->c))
 		return;
 	const struct mentry *e = p->e;
+	/* Interest changes first: a client's SUB is in the interest set before
+	 * anything it publishes next is routed (the rings between order them),
+	 * so its RS+/LS+ goes out before the message that may answer to it
+	 * (a request's inbox, as nats-server keeps them in order). */
+	struct server *s = t->srv;
+	if (cl->route->reader >= 0 && interest_pending(s->interest, cl->route->reader))
+		interest_read(s->interest, cl->route->reader, route_write_interest, cl);
 	unsigned pre = t->srv->acc_pre; /* the token names the account of the RMSG */
 	const char *subj = mentry_subject(p->b, e, pre);
 	if (RB_UNLIKELY(cl->route->deny_exports) &&

@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "http_get.h"
+#include "raw.h"
 
 #define WAIT_MS 8000
 
@@ -775,5 +776,79 @@ Test(leaf, what_admission_drops_for_a_leaf_is_counted_and_logged)
 	cr_expect_eq(natsSubscription_NextMsg(&m, own, WAIT_MS), NATS_OK);
 	natsMsg_Destroy(m);
 	natsSubscription_Destroy(own);
+	close(fd);
+}
+
+/* ---- order between a client's interest and its messages on a link ---- */
+
+#define RAW_OK(c, expr)                                                                            \
+	do {                                                                                       \
+		long raw_r_ = (long)(expr);                                                        \
+		cr_assert(raw_r_ >= 0, "%s failed: %s", #expr, raw_why(c));                        \
+	} while (0)
+
+/* Reads from @fd until @needle has been seen (bounded); the text read is
+ * appended to @acc (capacity @cap). */
+static bool read_until(int fd, const char *needle, char *acc, size_t cap)
+{
+	for (int i = 0; i < 200 && !strstr(acc, needle); i++) {
+		struct timeval tv = {.tv_sec = 0, .tv_usec = 50 * 1000};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		size_t n = strlen(acc);
+		if (n + 1 >= cap)
+			return false;
+		ssize_t r = read(fd, acc + n, cap - n - 1);
+		if (r > 0)
+			acc[n + (size_t)r] = 0;
+		else if (r == 0)
+			return false;
+	}
+	return strstr(acc, needle) != NULL;
+}
+
+/* A client of the hub subscribes to an inbox and publishes a request with
+ * it as the reply in one write: the leaf (a raw socket) is told of the
+ * inbox (LS+) before it gets the request (LMSG), so an answer from its side
+ * always finds the interest, as with nats-server. 50 times. */
+Test(leaf, a_clients_interest_crosses_before_the_request_that_needs_it)
+{
+	leaf_port_of_hub = harness_free_port();
+	char conf[128];
+	snprintf(conf, sizeof(conf), "leafnodes { listen: \"127.0.0.1:%d\" }\n", leaf_port_of_hub);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&hub, HARNESS_RINGBUS, &o), 0, "hub");
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)leaf_port_of_hub)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	static char acc[1 << 16];
+	acc[0] = 0;
+	cr_assert(read_until(fd, "INFO", acc, sizeof(acc)), "the hub's INFO");
+	static const char hello[] =
+	    "CONNECT {\"server_id\":\"NRAWLEAF\",\"name\":\"raw\",\"headers\":false}\r\nLS+ q\r\n";
+	cr_assert_eq(write(fd, hello, sizeof(hello) - 1), (ssize_t)(sizeof(hello) - 1));
+	struct raw_conn *c = NULL;
+	cr_assert_eq(raw_connect((uint16_t)hub.port, &c), 0);
+	RAW_OK(c, raw_read_until(c, "\r\n", NULL, 0, RAW_WAIT_MS));
+	RAW_OK(c, raw_send_str(c, "CONNECT {\"verbose\":false}\r\nPING\r\n"));
+	RAW_OK(c, raw_read_until(c, "PONG\r\n", NULL, 0, RAW_WAIT_MS));
+	int wrong = 0;
+	for (int i = 0; i < 50; i++) {
+		char ops[160], ls[64], lmsg[64];
+		snprintf(ops, sizeof(ops), "SUB _INBOX.r%d.* %d\r\nPUB q _INBOX.r%d.1 2\r\nhi\r\n",
+		         i, i + 1, i);
+		snprintf(ls, sizeof(ls), "LS+ _INBOX.r%d.*\r\n", i);
+		snprintf(lmsg, sizeof(lmsg), "LMSG q _INBOX.r%d.1 2\r\n", i);
+		acc[0] = 0;
+		RAW_OK(c, raw_send_str(c, ops));
+		cr_assert(read_until(fd, lmsg, acc, sizeof(acc)),
+		          "request %d never reached the leaf", i);
+		const char *pl = strstr(acc, ls), *pm = strstr(acc, lmsg);
+		wrong += !pl || pl > pm;
+	}
+	cr_expect_eq(wrong, 0, "%d of 50 requests reached the leaf before their inbox's LS+",
+	             wrong);
+	raw_close(c);
 	close(fd);
 }
