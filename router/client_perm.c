@@ -28,6 +28,7 @@ bool client_perm_connect(struct client *cl, const struct perms *p)
 static void client_perm_violation(struct client *cl, const char *err, const char *log)
 {
 	cl->perm_violations++;
+	cl->t->perm_violations++;
 	client_err(cl, err, false);
 	if (log_ratelimit_ok(&cl->t->client_log, clock_now_ns()))
 		log_error("%s:%u - cid:%llu - %s", cl->c->peer_ip, cl->c->peer_port,

@@ -116,6 +116,7 @@ struct iothr {
 	uint64_t in_bytes;
 	uint64_t out_bytes;
 	uint64_t slow_consumers;
+	uint64_t perm_violations; /* -ERR 'Permissions Violation ...' sent by its clients */
 	uint32_t clients_high; /* most connections open (all threads) since the last trim request */
 	struct log_ratelimit adm_log;
 	struct log_ratelimit client_log; /* what a client can provoke */

@@ -103,6 +103,7 @@ void iothr_answer_stats(struct iothr *t)
 	q->io.in_payload = t->in_bytes;
 	q->io.out_payload = t->out_bytes;
 	q->io.slow_consumers = t->slow_consumers;
+	q->io.perm_violations = t->perm_violations;
 	io_loop_foreach(t->loop, iothr_stats_sum, &q->io);
 	q->nconns = 0;
 	if (q->want_conns)

@@ -306,6 +306,8 @@ static void monitor_server(struct monitor_buf *b, const struct stats *st,
 	            st->out_bytes);
 	monitor_one(b, "ringbus_slow_consumers_total", "counter",
 	            "Clients closed as slow consumers.", st->slow_consumers);
+	monitor_one(b, "ringbus_permission_violations_total", "counter",
+	            "Publishes and subscriptions refused by permissions.", st->perm_violations);
 	monitor_one(b, "ringbus_subscriptions", "gauge",
 	            "Subscriptions of the open connections (each counted once).",
 	            st->subscriptions);

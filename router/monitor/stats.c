@@ -128,6 +128,7 @@ static void stats_merge_io(struct stats *out, int i, const struct stats_req *q, 
 	out->connections += q->io.connections;
 	out->total_connections += q->io.total_connections;
 	out->slow_consumers += q->io.slow_consumers;
+	out->perm_violations += q->io.perm_violations;
 	if (!conns || !q->nconns)
 		return;
 	struct stats_conn *c = realloc(out->conns, (out->nconns + q->nconns) * sizeof(*c));

@@ -55,6 +55,7 @@ struct stats_io {
 	uint64_t in_payload;    /* message payload bytes (nats-server's in_bytes) */
 	uint64_t out_payload;   /* message payload bytes (nats-server's out_bytes) */
 	uint64_t subscriptions; /* of its open connections, each counted once */
+	uint64_t perm_violations; /* permission violations answered */
 	uint64_t slow_consumers;
 };
 
@@ -132,6 +133,7 @@ struct stats {
 	uint64_t out_bytes;
 	uint32_t connections;
 	uint64_t total_connections;
+	uint64_t perm_violations;
 	uint64_t slow_consumers;
 	uint64_t subscriptions; /* each once, however many shards hold it */
 	uint64_t bytes_held;    /* bytes in message blocks (process admission mark) */

@@ -7,9 +7,7 @@
  * accounts { } nats-server still has a system account "$SYS", ringbus none;
  * nats-server counts its own internal subscriptions in an account's, and
  * shows a token as the authorized user, which ringbus never shows.
- *
- * The tests with accounts { } are skipped on a ringbus that refuses them
- * (its settings do not read them yet); they run once it reads them. */
+ */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -300,31 +298,10 @@ static const char acc_config[] =
     "}\n"
     "system_account: SYS\n";
 
-/* Skips the test on a ringbus that does not read accounts { } yet. */
-static void skip_unless_accounts_read(void)
-{
-	if (harness_kind_from_env() != HARNESS_RINGBUS)
-		return;
-	char path[] = "/tmp/itest_accountz_XXXXXX";
-	int fd = mkstemp(path);
-	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
-	ssize_t w = write(fd, acc_config, sizeof acc_config - 1);
-	close(fd);
-	cr_assert_eq(w, (ssize_t)(sizeof acc_config - 1));
-	const char *const args[] = {"-t", "-c", path, NULL};
-	char out[1024] = "";
-	int r = harness_run(args, out, sizeof out);
-	unlink(path);
-	if (r != 0 && strstr(out, "\"accounts\" is not supported"))
-		cr_skip_test("ringbus does not read accounts { } yet: %s", out);
-	cr_assert_eq(r, 0, "ringbus -t refuses the accounts: %s", out);
-}
-
 /* Starts the server with the accounts and a client in each: a (2
  * subscriptions), b (1), sys (none); their connections in @c. */
 static void start_accounts(struct raw_conn *c[3])
 {
-	skip_unless_accounts_read();
 	start(acc_config);
 	const char *const subs_a[] = {"news.x", "help.>", NULL};
 	const char *const subs_b[] = {"fromA.>", NULL};
@@ -499,4 +476,21 @@ Test(accountz, metrics_have_no_account_gauges_without_accounts)
 	get("/metrics", 200, &r);
 	cr_expect_null(strstr(r.body, "ringbus_account_"));
 	http_resp_fini(&r);
+}
+
+/* Permission violations are counted in ringbus's /metrics. */
+Test(accountz, metrics_count_permission_violations_on_ringbus)
+{
+	if (harness_kind_from_env() != HARNESS_RINGBUS)
+		cr_skip_test("ringbus's own /metrics");
+	start("authorization { users: [{user: p, password: p, permissions: {publish: \"ok.>\"}}] "
+	      "}\n");
+	double before = scrape("ringbus_permission_violations_total", "");
+	struct raw_conn *c = itest_raw("{\"verbose\":false,\"user\":\"p\",\"pass\":\"p\"}");
+	ITEST_RAW_OK(c, raw_send_str(c, "PUB no.1 1\r\nx\r\nPUB no.2 1\r\nx\r\nPUB ok.1 1\r\nx\r\n"
+	                                "SUB no 1\r\nPING\r\n"));
+	ITEST_RAW_OK(c, raw_read_until(c, "PONG\r\n", NULL, 0, RAW_WAIT_MS));
+	cr_expect_eq(scrape("ringbus_permission_violations_total", "") - before, 2,
+	             "two publishes refused (the subscription is allowed)");
+	raw_close(c);
 }
