@@ -73,15 +73,8 @@ static void inflight_list(struct client *cl)
 	struct iothr *t = cl->t;
 	if (cl->inflight->listed)
 		return;
-	if (t->nmembers == t->members_cap) {
-		uint32_t cap = t->members_cap ? t->members_cap * 2 : 16;
-		struct client **m = realloc(t->members, cap * sizeof(*m));
-		if (!m)
-			return; /* not listed: its requests expire when it closes */
-		t->members = m;
-		t->members_cap = cap;
-	}
-	t->members[t->nmembers++] = cl;
+	if (!client_list_add(&t->members, &t->nmembers, &t->members_cap, 16, cl))
+		return; /* not listed: its requests expire when it closes */
 	cl->inflight->listed = true;
 }
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core/copy.h"
 #include "core/map.h"
@@ -210,6 +211,33 @@ static inline void client_kind_flush(struct iothr *t)
 {
 	if (RB_UNLIKELY(t->rpend.cl != NULL))
 		t->rpend.cl->kind->flush(t);
+}
+
+/* A thread's list of connections (holders, members, routes): appends @cl,
+ * growing the array (first @first slots). False when out of memory. */
+static inline bool client_list_add(struct client ***v, uint32_t *n, uint32_t *cap, uint32_t first,
+                                   struct client *cl)
+{
+	if (*n == *cap) {
+		uint32_t c = *cap ? *cap * 2 : first;
+		struct client **a = realloc(*v, c * sizeof(*a));
+		if (!a)
+			return false;
+		*v = a;
+		*cap = c;
+	}
+	(*v)[(*n)++] = cl;
+	return true;
+}
+
+/* Removes @cl from such a list (order is not kept). */
+static inline void client_list_del(struct client **v, uint32_t *n, const struct client *cl)
+{
+	for (uint32_t i = 0; i < *n; i++)
+		if (v[i] == cl) {
+			v[i] = v[--*n];
+			return;
+		}
 }
 
 static inline void client_bit_set(uint64_t *w, uint32_t i)

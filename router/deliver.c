@@ -84,25 +84,12 @@ static uint64_t client_drop_old(struct client *cl, uint64_t target)
 
 static bool client_holders_add(struct iothr *t, struct client *cl)
 {
-	if (t->nholders == t->holders_cap) {
-		uint32_t cap = t->holders_cap ? t->holders_cap * 2 : 16;
-		struct client **a = realloc(t->holders, cap * sizeof(*a));
-		if (!a)
-			return false;
-		t->holders = a;
-		t->holders_cap = cap;
-	}
-	t->holders[t->nholders++] = cl;
-	return true;
+	return client_list_add(&t->holders, &t->nholders, &t->holders_cap, 16, cl);
 }
 
 static void client_holders_del(struct iothr *t, struct client *cl)
 {
-	for (uint32_t i = 0; i < t->nholders; i++)
-		if (t->holders[i] == cl) {
-			t->holders[i] = t->holders[--t->nholders];
-			return;
-		}
+	client_list_del(t->holders, &t->nholders, cl);
 }
 
 /* Asks the publisher @pub to stop reading until this subscriber drains. */

@@ -23,25 +23,12 @@
 
 static bool route_list_add(struct iothr *t, struct client *cl)
 {
-	if (t->nroutes == t->routes_cap) {
-		uint32_t cap = t->routes_cap ? t->routes_cap * 2 : 8;
-		struct client **a = realloc(t->routes, cap * sizeof(*a));
-		if (!a)
-			return false;
-		t->routes = a;
-		t->routes_cap = cap;
-	}
-	t->routes[t->nroutes++] = cl;
-	return true;
+	return client_list_add(&t->routes, &t->nroutes, &t->routes_cap, 8, cl);
 }
 
 static void route_list_del(struct iothr *t, struct client *cl)
 {
-	for (uint32_t i = 0; i < t->nroutes; i++)
-		if (t->routes[i] == cl) {
-			t->routes[i] = t->routes[--t->nroutes];
-			return;
-		}
+	client_list_del(t->routes, &t->nroutes, cl);
 }
 
 static const struct client_kind route_kind;

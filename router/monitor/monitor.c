@@ -243,59 +243,50 @@ static int monitor_healthz(struct monitor *m, struct MHD_Connection *conn, char 
 	return *body ? 0 : -ENOMEM;
 }
 
-/* /routez as nats-server shows it: this node and a record per route. */
+/* A list of peers as nats-server shows it: this node, the count under
+ * @count_key and the records @list writes (at most @cap bytes) under
+ * @array_key; /routez also names the server. */
+static int monitor_peers(struct monitor *m, char **body, size_t cap,
+                         size_t (*list)(struct server *, char *, size_t, uint32_t *),
+                         const char *count_key, const char *array_key, bool with_name)
+{
+	struct server *s = m->srv;
+	char *recs = malloc(cap);
+	if (!recs)
+		return -ENOMEM;
+	uint32_t n = 0;
+	size_t len = list(s, recs, cap, &n);
+	recs[len] = 0;
+	char now[48], name[128] = "";
+	monitor_fmt_time(clock_wall_ns(), now, sizeof(now));
+	if (with_name)
+		snprintf(name, sizeof(name), "\"server_name\":\"%s\",", s->server_name);
+	size_t len2 = len + 512;
+	*body = malloc(len2);
+	if (*body)
+		snprintf(*body, len2,
+		         "{\"server_id\":\"%s\",%s\"now\":\"%s\",\"%s\":%u,\"%s\":[%s]}",
+		         s->server_id, name, now, count_key, n, array_key, recs);
+	free(recs);
+	return *body ? 0 : -ENOMEM;
+}
+
 static int monitor_routez(struct monitor *m, struct MHD_Connection *conn, char **body,
                           const char **type, unsigned *status)
 {
 	(void)conn;
 	(void)type;
 	(void)status;
-	struct server *s = m->srv;
-	size_t cap = 64 * 1024;
-	char *routes = malloc(cap);
-	if (!routes)
-		return -ENOMEM;
-	uint32_t n = 0;
-	size_t len = route_routez(s, routes, cap, &n);
-	routes[len] = 0;
-	char now[48];
-	monitor_fmt_time(clock_wall_ns(), now, sizeof(now));
-	size_t len2 = len + 512;
-	*body = malloc(len2);
-	if (*body)
-		snprintf(*body, len2,
-		         "{\"server_id\":\"%s\",\"server_name\":\"%s\",\"now\":\"%s\","
-		         "\"num_routes\":%u,\"routes\":[%s]}",
-		         s->server_id, s->server_name, now, n, routes);
-	free(routes);
-	return *body ? 0 : -ENOMEM;
+	return monitor_peers(m, body, 64 * 1024, route_routez, "num_routes", "routes", true);
 }
 
-/* /leafz as nats-server shows it: the hubs this node joined. */
 static int monitor_leafz(struct monitor *m, struct MHD_Connection *conn, char **body,
                          const char **type, unsigned *status)
 {
 	(void)conn;
 	(void)type;
 	(void)status;
-	struct server *s = m->srv;
-	size_t cap = 16 * 1024;
-	char *leafs = malloc(cap);
-	if (!leafs)
-		return -ENOMEM;
-	uint32_t n = 0;
-	size_t len = route_leafz(s, leafs, cap, &n);
-	leafs[len] = 0;
-	char now[48];
-	monitor_fmt_time(clock_wall_ns(), now, sizeof(now));
-	size_t len2 = len + 512;
-	*body = malloc(len2);
-	if (*body)
-		snprintf(*body, len2,
-		         "{\"server_id\":\"%s\",\"now\":\"%s\",\"leafnodes\":%u,\"leafs\":[%s]}",
-		         s->server_id, now, n, leafs);
-	free(leafs);
-	return *body ? 0 : -ENOMEM;
+	return monitor_peers(m, body, 16 * 1024, route_leafz, "leafnodes", "leafs", false);
 }
 
 #define MONITOR_SIMPLE(fn, render)                                                                 \
