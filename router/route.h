@@ -32,7 +32,7 @@ struct delivery;
 #define ROUTE_ADOPT_TAG   ((uint64_t)1 << 62)
 #define ROUTE_ADOPT_LEAF  ((uint64_t)1 << 61) /* with ROUTE_ADOPT_TAG: a leaf connection */
 #define ROUTE_PEERS_MAX   64
-#define ROUTE_ACCOUNT     "$G"                  /* the global account, written without a name in keys */
+#define ROUTE_ACCOUNT     "$G" /* the global account, written without a name in keys */
 #define ROUTE_MAX_PAYLOAD (64u * 1024u * 1024u) /* no limit on routes: ours, as a bound */
 
 /* ---- the manager (any thread unless said) ---- */
