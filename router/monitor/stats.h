@@ -52,9 +52,9 @@ struct stats_io {
 	uint64_t wakeups; /* eventfd wake-ups received */
 	uint64_t in_msgs;
 	uint64_t out_msgs;
-	uint64_t in_payload;    /* message payload bytes (nats-server's in_bytes) */
-	uint64_t out_payload;   /* message payload bytes (nats-server's out_bytes) */
-	uint64_t subscriptions; /* of its open connections, each counted once */
+	uint64_t in_payload;      /* message payload bytes (nats-server's in_bytes) */
+	uint64_t out_payload;     /* message payload bytes (nats-server's out_bytes) */
+	uint64_t subscriptions;   /* of its open connections, each counted once */
 	uint64_t perm_violations; /* permission violations answered */
 	uint64_t slow_consumers;
 };
