@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "http_get.h"
+#include "multi.h"
 #include "raw.h"
 
 #define NODES_MAX 3
@@ -30,8 +31,6 @@ struct node {
 static struct node nodes[NODES_MAX];
 static int nnodes;
 static const char *node_config; /* every node's configuration file, or NULL */
-static natsConnection *conns[16];
-static int nconns;
 
 static void node_start(struct node *n)
 {
@@ -81,19 +80,7 @@ static void cluster_start(const char *kinds, int hub)
 /* A client of node @i, logged in as @user (password: the same) when not NULL. */
 static natsConnection *connect_as(int i, const char *user)
 {
-	natsOptions *o = NULL;
-	natsConnection *nc = NULL;
-	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
-	natsOptions_SetURL(o, nodes[i].srv.url);
-	if (user)
-		natsOptions_SetUserInfo(o, user, user);
-	natsOptions_SetTimeout(o, 5000);
-	natsOptions_SetAllowReconnect(o, false);
-	natsStatus s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	cr_assert_eq(s, NATS_OK, "connect to %s: %s", nodes[i].name, natsStatus_GetText(s));
-	conns[nconns++] = nc;
-	return nc;
+	return multi_connect(nodes[i].srv.url, user);
 }
 
 static natsConnection *connect_to(int i)
@@ -103,9 +90,7 @@ static natsConnection *connect_to(int i)
 
 static void teardown(void)
 {
-	for (int i = 0; i < nconns; i++)
-		natsConnection_Destroy(conns[i]);
-	nconns = 0;
+	multi_close_all();
 	bool ok = true;
 	char why[128];
 	for (int i = 0; i < nnodes; i++)
@@ -118,23 +103,9 @@ static void teardown(void)
 	cr_expect(ok, "every node stopped cleanly");
 }
 
-/* Waits until a message published on @subject from @pub reaches @sub
- * (interest crossed the route); the probes are drained. */
 static void await_route(natsConnection *pub, natsSubscription *sub, const char *subject)
 {
-	int64_t deadline = nats_Now() + WAIT_MS;
-	while (nats_Now() < deadline) {
-		natsConnection_PublishString(pub, subject, "probe");
-		natsConnection_Flush(pub);
-		natsMsg *m = NULL;
-		if (natsSubscription_NextMsg(&m, sub, 100) == NATS_OK) {
-			natsMsg_Destroy(m);
-			while (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK)
-				natsMsg_Destroy(m);
-			return;
-		}
-	}
-	cr_assert_fail("no message crossed to the subscriber of %s in %d ms", subject, WAIT_MS);
+	multi_await(pub, sub, subject, WAIT_MS);
 }
 
 /* Subscribes on node @at and waits until node @from's client can reach it. */

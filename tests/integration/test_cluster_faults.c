@@ -14,11 +14,11 @@
 #include <time.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/multi.h"
 #include "tests/integration/route_proxy.h"
 
 #define WAIT_MS   8000 /* a route forms, or interest crosses, well within this */
 #define QUIET_MS  2000 /* how long "nothing crosses" is watched */
-#define MAX_CONNS 8
 #define MAX_SUBS  16
 
 /* One server of the cluster. Owner: the test's main thread. */
@@ -31,8 +31,6 @@ struct node {
 
 static struct node nodes[2];
 static struct route_proxy *proxy;
-static natsConnection *conns[MAX_CONNS];
-static int nconns;
 static natsSubscription *subs[MAX_SUBS];
 static int nsubs;
 
@@ -93,18 +91,7 @@ static void proxied_start(const char *kinds)
 
 static natsConnection *connect_to(int i)
 {
-	natsOptions *o = NULL;
-	natsConnection *nc = NULL;
-	cr_assert_lt(nconns, MAX_CONNS);
-	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
-	natsOptions_SetURL(o, nodes[i].srv.url);
-	natsOptions_SetTimeout(o, 5000);
-	natsOptions_SetAllowReconnect(o, false);
-	natsStatus s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	cr_assert_eq(s, NATS_OK, "connect to %s: %s", nodes[i].name, natsStatus_GetText(s));
-	conns[nconns++] = nc;
-	return nc;
+	return multi_connect(nodes[i].srv.url, NULL);
 }
 
 /* A synchronous (queue, when @queue is not NULL) subscription, flushed. */
@@ -126,9 +113,8 @@ static bool cluster_stop(void)
 {
 	for (int i = nsubs; i > 0; i--)
 		natsSubscription_Destroy(subs[i - 1]);
-	for (int i = nconns; i > 0; i--)
-		natsConnection_Destroy(conns[i - 1]);
-	nsubs = nconns = 0;
+	multi_close_all();
+	nsubs = 0;
 	bool ok = true;
 	char why[128];
 	for (int i = 0; i < 2; i++)
@@ -147,23 +133,9 @@ static void teardown(void)
 	nats_CloseAndWait(5000);
 }
 
-/* Waits until a message published on @subject from @pub reaches @sub; the
- * probes are drained. */
 static void await_route(natsConnection *pub, natsSubscription *sub, const char *subject)
 {
-	int64_t deadline = nats_Now() + WAIT_MS;
-	while (nats_Now() < deadline) {
-		natsConnection_PublishString(pub, subject, "probe");
-		natsConnection_Flush(pub);
-		natsMsg *m = NULL;
-		if (natsSubscription_NextMsg(&m, sub, 100) == NATS_OK) {
-			natsMsg_Destroy(m);
-			while (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK)
-				natsMsg_Destroy(m);
-			return;
-		}
-	}
-	cr_assert_fail("no message on %s crossed in %d ms", subject, WAIT_MS);
+	multi_await(pub, sub, subject, WAIT_MS);
 }
 
 /* Publishes on @subject from @pub for QUIET_MS; asserts none reaches @sub. */

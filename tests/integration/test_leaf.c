@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "http_get.h"
+#include "multi.h"
 #include "raw.h"
 
 #define WAIT_MS 8000
@@ -23,8 +24,6 @@ static struct harness_server hub, leaf;
 static int leaf_port_of_hub;
 static int leaf_mport; /* the leaf's monitoring port */
 static char store[64];
-static natsConnection *conns[8];
-static int nconns;
 
 static void hub_start(void)
 {
@@ -63,19 +62,7 @@ static void topology_start(enum harness_kind kind)
 /* A client of @s, logged in as @user (password: the same) when not NULL. */
 static natsConnection *connect_as(const struct harness_server *s, const char *user)
 {
-	natsOptions *o = NULL;
-	natsConnection *nc = NULL;
-	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
-	natsOptions_SetURL(o, s->url);
-	if (user)
-		natsOptions_SetUserInfo(o, user, user);
-	natsOptions_SetTimeout(o, 5000);
-	natsOptions_SetAllowReconnect(o, false);
-	natsStatus st = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	cr_assert_eq(st, NATS_OK, "connect to %s: %s", s->url, natsStatus_GetText(st));
-	conns[nconns++] = nc;
-	return nc;
+	return multi_connect(s->url, user);
 }
 
 static natsConnection *connect_to(const struct harness_server *s)
@@ -85,9 +72,7 @@ static natsConnection *connect_to(const struct harness_server *s)
 
 static void teardown(void)
 {
-	for (int i = 0; i < nconns; i++)
-		natsConnection_Destroy(conns[i]);
-	nconns = 0;
+	multi_close_all();
 	char why[128];
 	bool ok = true;
 	if (leaf.pid > 0 && harness_server_stop(&leaf, why, sizeof(why))) {
@@ -103,22 +88,9 @@ static void teardown(void)
 	cr_expect(ok, "the leaf stopped cleanly");
 }
 
-/* Waits until a message published on @subject from @pub reaches @sub. */
 static void await_crossing(natsConnection *pub, natsSubscription *sub, const char *subject)
 {
-	int64_t deadline = nats_Now() + WAIT_MS;
-	while (nats_Now() < deadline) {
-		natsConnection_PublishString(pub, subject, "probe");
-		natsConnection_Flush(pub);
-		natsMsg *m = NULL;
-		if (natsSubscription_NextMsg(&m, sub, 100) == NATS_OK) {
-			natsMsg_Destroy(m);
-			while (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK)
-				natsMsg_Destroy(m);
-			return;
-		}
-	}
-	cr_assert_fail("nothing crossed to the subscriber of %s in %d ms", subject, WAIT_MS);
+	multi_await(pub, sub, subject, WAIT_MS);
 }
 
 static void check_pubsub(natsConnection *from, natsConnection *to, const char *subj)

@@ -1,0 +1,51 @@
+/* Helpers of the multi-server suites (multi.h). */
+#include "tests/integration/multi.h"
+
+#include <criterion/criterion.h>
+
+#define MULTI_CONNS_MAX 32
+
+static natsConnection *multi_conns[MULTI_CONNS_MAX];
+static int multi_nconns;
+
+natsConnection *multi_connect(const char *url, const char *user)
+{
+	natsOptions *o = NULL;
+	natsConnection *nc = NULL;
+	cr_assert_lt(multi_nconns, MULTI_CONNS_MAX);
+	cr_assert_eq(natsOptions_Create(&o), NATS_OK);
+	natsOptions_SetURL(o, url);
+	if (user)
+		natsOptions_SetUserInfo(o, user, user);
+	natsOptions_SetTimeout(o, 5000);
+	natsOptions_SetAllowReconnect(o, false);
+	natsStatus st = natsConnection_Connect(&nc, o);
+	natsOptions_Destroy(o);
+	cr_assert_eq(st, NATS_OK, "connect to %s: %s", url, natsStatus_GetText(st));
+	multi_conns[multi_nconns++] = nc;
+	return nc;
+}
+
+void multi_close_all(void)
+{
+	for (int i = multi_nconns; i > 0; i--)
+		natsConnection_Destroy(multi_conns[i - 1]);
+	multi_nconns = 0;
+}
+
+void multi_await(natsConnection *pub, natsSubscription *sub, const char *subject, int wait_ms)
+{
+	int64_t deadline = nats_Now() + wait_ms;
+	while (nats_Now() < deadline) {
+		natsConnection_PublishString(pub, subject, "probe");
+		natsConnection_Flush(pub);
+		natsMsg *m = NULL;
+		if (natsSubscription_NextMsg(&m, sub, 100) == NATS_OK) {
+			natsMsg_Destroy(m);
+			while (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK)
+				natsMsg_Destroy(m);
+			return;
+		}
+	}
+	cr_assert_fail("no message on %s crossed in %d ms", subject, wait_ms);
+}

@@ -1,0 +1,22 @@
+/* What the suites that run several servers at once share (test_cluster.c,
+ * test_cluster_faults.c, test_leaf.c): libnats clients that the teardown
+ * closes, and waiting until interest has crossed between servers. */
+#ifndef TESTS_INTEGRATION_MULTI_H
+#define TESTS_INTEGRATION_MULTI_H
+
+#include <nats/nats.h>
+
+/* A client of @url, logged in as @user with the same password when not
+ * NULL (5 s timeout, no reconnect); asserts it connected. Closed by
+ * multi_close_all(). */
+natsConnection *multi_connect(const char *url, const char *user);
+
+/* Destroys every client multi_connect() made, newest first. */
+void multi_close_all(void);
+
+/* Publishes on @subject from @pub until a message reaches @sub (interest
+ * crossed the route or leaf connection), within @wait_ms; then drains the
+ * probes. Fails the test on time out. */
+void multi_await(natsConnection *pub, natsSubscription *sub, const char *subject, int wait_ms);
+
+#endif /* TESTS_INTEGRATION_MULTI_H */
