@@ -287,6 +287,17 @@ static void iothr_publish_conns(struct iothr *t)
 
 /* ---- the poll ---- */
 
+/* I/O thread 0: publishes the $SYS figures the main thread left in the
+ * mailbox (router/monitor/sys_stats.h); dropped once the server stops. */
+static void iothr_publish_sys_stats(struct iothr *t)
+{
+	size_t len;
+	char *msg = sys_stats_box_take(&t->srv->sys_box, &len);
+	if (msg && t->phase_seen < SERVER_DRAINING)
+		iothr_publish_system(t, t->srv->sys_box.subject, msg, len);
+	free(msg);
+}
+
 /* Pushes the batches a full ring refused earlier, in order. */
 static bool iothr_push_pending(struct iothr *t, struct shard *shard, int sh)
 {
@@ -352,6 +363,8 @@ bool iothr_poll(void *ctx)
 	if (RB_UNLIKELY(atomic_load_explicit(&t->stats_req.pending, memory_order_acquire)))
 		iothr_answer_stats(t);
 	iothr_phase(t);
+	if (RB_UNLIKELY(t->index == 0 && sys_stats_box_full(&t->srv->sys_box)))
+		iothr_publish_sys_stats(t);
 
 	while (ring_pop_mpsc(&t->in, &p)) {
 		client_deliver(t, p);
@@ -375,7 +388,7 @@ bool iothr_has_work(void *ctx)
 {
 	struct iothr *t = ctx;
 	if (ring_count(&t->in) || atomic_load(&t->stats_req.pending) || t->graves ||
-	    iothr_merge_ready(t))
+	    iothr_merge_ready(t) || (t->index == 0 && sys_stats_box_full(&t->srv->sys_box)))
 		return true;
 	for (int sh = 0; sh < t->srv->nshards; sh++)
 		if (t->open[sh] || t->pending_head[sh])

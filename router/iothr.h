@@ -35,8 +35,11 @@ struct stats_req {
 	pthread_cond_t cond;
 	atomic_bool pending;
 	bool want_conns;
+	bool want_slowest;
 	bool done;
 	struct stats_io io;
+	struct stats_conn slowest[STATS_SLOWEST_MAX]; /* the most pending first */
+	size_t nslowest;
 	struct stats_conn *conns; /* owned here, reused */
 	size_t nconns;
 	size_t cap;

@@ -70,17 +70,29 @@ static void iothr_stats_conn(struct io_conn *c, void *arg)
 	o->link = cl->kind != NULL;
 }
 
+/* Adds @c's figures to the answer; with want_slowest, keeps it among the
+ * client connections with the most output pending. */
 static void iothr_stats_sum(struct io_conn *c, void *arg)
 {
-	struct stats_io *io = arg;
+	struct stats_req *q = arg;
 	struct client *cl = c->user;
 	if (!cl)
 		return;
-	io->in_msgs += cl->in_msgs;
-	io->out_msgs += cl->out_msgs;
-	io->in_payload += cl->in_bytes;
-	io->out_payload += cl->out_bytes;
-	io->subscriptions += cl->nsubs;
+	q->io.in_msgs += cl->in_msgs;
+	q->io.out_msgs += cl->out_msgs;
+	q->io.in_payload += cl->in_bytes;
+	q->io.out_payload += cl->out_bytes;
+	q->io.subscriptions += cl->nsubs;
+	if (!q->want_slowest || cl->kind)
+		return;
+	struct stats_conn o;
+	o.pending_bytes = io_conn_pending(c);
+	if (!o.pending_bytes || (q->nslowest == STATS_SLOWEST_MAX &&
+	                         o.pending_bytes < q->slowest[STATS_SLOWEST_MAX - 1].pending_bytes))
+		return; /* the usual case: nothing to copy */
+	o.cid = cl->cid;
+	snprintf(o.name, sizeof(o.name), "%s", cl->opts.name ? cl->opts.name : "");
+	stats_slowest_add(q->slowest, &q->nslowest, &o);
 }
 
 void iothr_answer_stats(struct iothr *t)
@@ -104,7 +116,8 @@ void iothr_answer_stats(struct iothr *t)
 	q->io.out_payload = t->out_bytes;
 	q->io.slow_consumers = t->slow_consumers;
 	q->io.perm_violations = t->perm_violations;
-	io_loop_foreach(t->loop, iothr_stats_sum, &q->io);
+	q->nslowest = 0;
+	io_loop_foreach(t->loop, iothr_stats_sum, q);
 	q->nconns = 0;
 	if (q->want_conns)
 		io_loop_foreach(t->loop, iothr_stats_conn, t);

@@ -201,6 +201,7 @@ int server_new(struct config *cfg, struct server **out)
 	s->start_wall_ns = clock_wall_ns();
 	s->main_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	server_make_id(s);
+	sys_stats_box_init(&s->sys_box, s->server_id);
 	server_raise_nofile();
 
 	int ret = s->main_efd < 0 ? -errno : server_new_settings(s);
@@ -330,6 +331,7 @@ void server_free(struct server *s)
 	free(s->replies);
 	if (s->main_efd >= 0)
 		close(s->main_efd);
+	sys_stats_box_fini(&s->sys_box);
 	pthread_mutex_destroy(&s->gen_lock);
 	pthread_mutex_destroy(&s->life_lock);
 	pthread_cond_destroy(&s->life_cond);

@@ -15,6 +15,7 @@
 #include "core/compiler.h"
 #include "core/hash.h"
 #include "router/conf/config.h"
+#include "router/monitor/sys_stats.h"
 
 struct shard;
 struct worker;
@@ -107,6 +108,9 @@ struct server {
 	struct route_mgr *routes;  /* NULL without a cluster (router/route.h) */
 	struct interest *interest; /* local interest announced to routes, or NULL */
 	struct ws_listen *ws;      /* NULL without websocket { } (router/ws_listen.h) */
+	/* documents for $SYS.RINGBUS.<id>.STATS, from the main thread to I/O
+	 * thread 0 (router/monitor/sys_stats.h) */
+	struct sys_stats_box sys_box;
 };
 
 /* The reloadable settings in force. For the I/O threads and workers, which

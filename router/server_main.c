@@ -1,7 +1,7 @@
 /* The main thread once the server is up: it waits on a signalfd and on the
  * eventfd the other threads write (server_wake_main), with a timeout for
  * what it does on time (malloc_trim, freeing replaced settings, the steps of
- * lame duck mode). Signals as nats-server takes them:
+ * lame duck mode, the figures on $SYS.RINGBUS.<id>.STATS). Signals as nats-server takes them:
  *   SIGINT, SIGTERM  graceful stop, exit 0 (nats-server exits 1 on SIGTERM;
  *                    in lame duck mode it ignores SIGTERM, and so does this)
  *   SIGHUP           reload (router/server_reload.c)
@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "router/iothr.h"
+#include "router/monitor/sys_stats.h"
 #include "router/server_int.h"
 #include "router/shard.h"
 
@@ -279,11 +280,23 @@ void server_main_loop(struct server *s)
 		return;
 	}
 	struct ldm l = {0};
+	/* The $SYS figures are collected here rather than on a thread of their
+	 * own: this loop already wakes on time, is no I/O thread (so it may
+	 * wait for their answers, stats_collect()) and has nothing urgent to do
+	 * meanwhile; a collection takes microseconds to a few milliseconds, and
+	 * at most 1 s when an I/O thread does not answer, which then delays a
+	 * signal by as much, never loses it. One more thread would need its own
+	 * start, stop and wake-up for nothing more. */
+	struct sys_stats_timer stats;
+	sys_stats_timer_init(&stats, s->cfg.stats_interval_ms, clock_now_ns());
 	for (;;) {
 		uint64_t now = clock_now_ns();
 		int64_t wait = SERVER_TICK_MS;
 		if (l.step == LDM_GRACE || l.step == LDM_CLOSING)
 			wait = l.next_ns > now ? (int64_t)((l.next_ns - now) / 1000000u) + 1 : 0;
+		int64_t due = sys_stats_timer_wait_ms(&stats, now);
+		if (due < wait)
+			wait = due;
 		int sig = server_wait(s, sfd, wait);
 		if (sig && server_on_signal(s, &l, sig))
 			break;
@@ -295,6 +308,7 @@ void server_main_loop(struct server *s)
 		}
 		(void)server_gen_reap(s);
 		server_trim_maybe(s);
+		sys_stats_tick(s, &stats, clock_now_ns());
 	}
 	server_drain(s, sfd);
 	close(sfd);

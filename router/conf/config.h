@@ -175,6 +175,7 @@ struct config {
 	uint32_t buf_count;  /* provided recv buffers per I/O thread */
 	uint32_t buf_size;
 	uint32_t shutdown_timeout_ms; /* a closing connection may flush this long */
+	uint32_t stats_interval_ms;   /* figures on $SYS.RINGBUS.<id>.STATS this often (0: off) */
 	bool tls_ktls;                /* let the kernel carry records when it can (default) */
 	struct adm_config *adm;       /* admission settings, turned into policies at start */
 	/* the command line only */

@@ -433,6 +433,19 @@ int config_check_recv_buffers(struct config_ctx *x, const struct config_row *r,
 	return -EINVAL;
 }
 
+int config_check_stats_interval(struct config_ctx *x, const struct config_row *r,
+                                const struct config_in *in)
+{
+	(void)r;
+	char buf[32];
+	uint32_t ms = x->c->stats_interval_ms;
+	if (ms == 0 || ms >= 100)
+		return 0;
+	config_report_in(x, false, in, "invalid stats_interval of %s, minimum is 100ms (0: off)",
+	                 config_ms_text(ms, buf, sizeof(buf)));
+	return -EINVAL;
+}
+
 int config_set_admission(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in)
 {

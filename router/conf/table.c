@@ -314,6 +314,12 @@ static const struct config_row config_table[] = {
      .arg = "DUR", .type = CONFIG_T_MS, .off = OFF(shutdown_timeout_ms), .min = 10,
      .max = UINT32_MAX, .opts = CONFIG_F_RINGBUS, .group = CONFIG_G_THREADS,
      .help = "on SIGTERM, time a connection has to send its queued output (default 10s)"},
+    {.key = "stats_interval", .block = CONFIG_B_RINGBUS, .rb_flags = "stats-interval",
+     .arg = "DUR", .type = CONFIG_T_MS, .off = OFF(stats_interval_ms), .min = 0,
+     .max = UINT32_MAX, .check = config_check_stats_interval, .opts = CONFIG_F_RINGBUS,
+     .group = CONFIG_G_THREADS,
+     .help = "publish the server's figures on $SYS.RINGBUS.<server_id>.STATS this often "
+             "(default 1s, at least 100ms; 0: off; a reload cannot change it)"},
     {.key = "ktls", .block = CONFIG_B_RINGBUS, .off_flags = "tls-no-ktls",
      .type = CONFIG_T_BOOL, .off = OFF(tls_ktls), .opts = CONFIG_F_RINGBUS | CONFIG_F_HIDDEN,
      .group = CONFIG_G_TLS, .help = "let the kernel carry TLS records when it can (default true)"},

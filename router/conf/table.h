@@ -198,6 +198,8 @@ int config_check_lame_duck(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in);
 int config_check_recv_buffers(struct config_ctx *x, const struct config_row *r,
                               const struct config_in *in);
+int config_check_stats_interval(struct config_ctx *x, const struct config_row *r,
+                                const struct config_in *in);
 
 /* What the flag parser saw (flags.c). */
 struct config_flags_seen {

@@ -1,5 +1,6 @@
 /* JSON helpers shared by the monitoring renderers (monitor_render.c,
- * monitor_connz.c). Internal to them: nothing else includes this. */
+ * monitor_connz.c, sys_stats.c). Internal to router/monitor/: nothing else
+ * includes this. */
 #ifndef ROUTER_MONITOR_MONITOR_INT_H
 #define ROUTER_MONITOR_MONITOR_INT_H
 

@@ -47,7 +47,7 @@ static void stats_shard(struct shard *sh, struct stats_shard *o)
 }
 
 /* Asks every I/O thread for its figures and waits (bounded) for the answers. */
-static int stats_ask_io(struct server *s, bool conns)
+static int stats_ask_io(struct server *s, bool conns, bool slowest)
 {
 	struct timespec deadline;
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -58,6 +58,7 @@ static int stats_ask_io(struct server *s, bool conns)
 		pthread_mutex_lock(&q->lock);
 		q->done = false;
 		q->want_conns = conns;
+		q->want_slowest = slowest;
 		q->nconns = 0;
 		/* release: the request's fields before the flag the I/O thread polls */
 		atomic_store_explicit(&q->pending, true, memory_order_release);
@@ -129,6 +130,8 @@ static void stats_merge_io(struct stats *out, int i, const struct stats_req *q, 
 	out->total_connections += q->io.total_connections;
 	out->slow_consumers += q->io.slow_consumers;
 	out->perm_violations += q->io.perm_violations;
+	for (size_t k = 0; k < q->nslowest; k++)
+		stats_slowest_add(out->slowest, &out->nslowest, &q->slowest[k]);
 	if (!conns || !q->nconns)
 		return;
 	struct stats_conn *c = realloc(out->conns, (out->nconns + q->nconns) * sizeof(*c));
@@ -185,7 +188,7 @@ int stats_collect(struct server *s, struct stats *out, unsigned want)
 		stats_shard(&s->shards[i], &out->shards[i]);
 
 	pthread_mutex_lock(&stats_lock);
-	int ret = stats_ask_io(s, conns);
+	int ret = stats_ask_io(s, conns, want & STATS_SLOWEST);
 	for (int i = 0; i < s->nio; i++) {
 		struct stats_req *q = &s->io[i].stats_req;
 		pthread_mutex_lock(&q->lock);
@@ -202,6 +205,27 @@ int stats_collect(struct server *s, struct stats *out, unsigned want)
 		out->nconns = 0;
 	}
 	return ret;
+}
+
+void stats_slowest_add(struct stats_conn *top, size_t *n, const struct stats_conn *c)
+{
+	if (!c->pending_bytes)
+		return;
+	size_t at = *n;
+	while (at > 0 &&
+	       (top[at - 1].pending_bytes < c->pending_bytes ||
+	        (top[at - 1].pending_bytes == c->pending_bytes && top[at - 1].cid > c->cid)))
+		at--;
+	if (at >= STATS_SLOWEST_MAX)
+		return;
+	size_t keep = *n < STATS_SLOWEST_MAX ? *n : STATS_SLOWEST_MAX - 1;
+	memmove(&top[at + 1], &top[at], (keep - at) * sizeof(*top));
+	memset(&top[at], 0, sizeof(*top));
+	top[at].cid = c->cid;
+	top[at].pending_bytes = c->pending_bytes;
+	memcpy(top[at].name, c->name, sizeof(top[at].name));
+	if (*n < STATS_SLOWEST_MAX)
+		(*n)++;
 }
 
 void stats_free(struct stats *st)

@@ -105,7 +105,14 @@ struct stats_account {
 enum stats_want {
 	STATS_CONNS = 1 << 0,    /* every connection (st->conns) */
 	STATS_ACCOUNTS = 1 << 1, /* each account's connections and subscriptions */
+	/* the client connections with the most output pending (st->slowest):
+	 * found in the pass each I/O thread makes over its connections anyway,
+	 * so it costs a comparison per connection, not a copy of each */
+	STATS_SLOWEST = 1 << 2,
 };
+
+/* How many connections STATS_SLOWEST keeps. */
+#define STATS_SLOWEST_MAX 5
 
 /* A snapshot. Owned by the caller; free with stats_free(). */
 struct server_gen;
@@ -154,6 +161,10 @@ struct stats {
 	struct svc_view *services;
 	size_t nconns; /* 0 unless asked for */
 	struct stats_conn *conns;
+	/* STATS_SLOWEST: client connections with pending_bytes > 0, the most
+	 * first (only cid, name and pending_bytes are filled) */
+	size_t nslowest;
+	struct stats_conn slowest[STATS_SLOWEST_MAX];
 	/* accounts: [0] is $G, alone without accounts { } */
 	int naccounts;
 	struct stats_account *accounts;
@@ -168,5 +179,11 @@ struct stats {
  * did not answer; the other figures are still filled). */
 RB_MUST_CHECK int stats_collect(struct server *s, struct stats *out, unsigned want);
 void stats_free(struct stats *st);
+
+/* Puts @c (borrowed: its cid, name and pending_bytes are copied) into @top,
+ * *@n of at most STATS_SLOWEST_MAX connections ordered by pending_bytes, the
+ * most first (ties: the lower cid first), when it has pending bytes and
+ * belongs there. Any thread; for the I/O threads' pass and the merge. */
+void stats_slowest_add(struct stats_conn *top, size_t *n, const struct stats_conn *c);
 
 #endif /* ROUTER_MONITOR_STATS_H */
