@@ -50,7 +50,7 @@ void config_init(struct config *c)
 	c->logtime = true;
 	c->leaf_reconnect_ms = 1000;
 	c->shutdown_timeout_ms = 10000;
-	c->stats_interval_ms = 1000;
+	c->stats_interval_ms = CONFIG_STATS_AUTO;
 	c->inline_max = small ? UINT32_MAX : 64;
 	c->spin_us = small ? 50 : 100;
 	c->adm = adm_config_new();

@@ -22,6 +22,11 @@ struct adm_config;
  * INFO's "version", and what -v prints first. */
 #define CONFIG_NATS_VERSION "2.9.10"
 
+/* stats_interval not given: 1 s when a system_account takes the figures,
+ * off otherwise (nats-server publishes nothing in $G, so a client of $G
+ * subscribed to ">" sees nothing it did not ask for). */
+#define CONFIG_STATS_AUTO UINT32_MAX
+
 /* A user of authorization { users: [...] } (@account NULL) or of an
  * account's users: [...] (accounts { A: { users } }). Names and nkeys are
  * unique across both. An account user's @perms already hold its account's
@@ -175,7 +180,8 @@ struct config {
 	uint32_t buf_count;  /* provided recv buffers per I/O thread */
 	uint32_t buf_size;
 	uint32_t shutdown_timeout_ms; /* a closing connection may flush this long */
-	uint32_t stats_interval_ms;   /* figures on $SYS.RINGBUS.<id>.STATS this often (0: off) */
+	uint32_t stats_interval_ms;   /* figures on $SYS.RINGBUS.<id>.STATS this often (0: off;
+	                                 CONFIG_STATS_AUTO until validated) */
 	bool tls_ktls;                /* let the kernel carry records when it can (default) */
 	struct adm_config *adm;       /* admission settings, turned into policies at start */
 	/* the command line only */

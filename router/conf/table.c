@@ -319,7 +319,8 @@ static const struct config_row config_table[] = {
      .max = UINT32_MAX, .check = config_check_stats_interval, .opts = CONFIG_F_RINGBUS,
      .group = CONFIG_G_THREADS,
      .help = "publish the server's figures on $SYS.RINGBUS.<server_id>.STATS this often "
-             "(default 1s, at least 100ms; 0: off; a reload cannot change it)"},
+             "(default 1s with a system_account, else off; at least 100ms; 0: off; a reload "
+             "cannot change it)"},
     {.key = "ktls", .block = CONFIG_B_RINGBUS, .off_flags = "tls-no-ktls",
      .type = CONFIG_T_BOOL, .off = OFF(tls_ktls), .opts = CONFIG_F_RINGBUS | CONFIG_F_HIDDEN,
      .group = CONFIG_G_TLS, .help = "let the kernel carry TLS records when it can (default true)"},

@@ -183,6 +183,8 @@ int config_validate(struct config *c)
 		    config_ms_text(c->lame_duck_duration_ms, b, sizeof(b)));
 	config_validate_auth(&x);
 	config_validate_account_names(&x);
+	if (c->stats_interval_ms == CONFIG_STATS_AUTO)
+		c->stats_interval_ms = c->system_account ? 1000 : 0;
 	config_validate_threads(&x);
 	if (c->ws_listen && !c->ws_no_tls) {
 		struct config_in ws = {.name = "websocket"};

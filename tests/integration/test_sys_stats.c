@@ -133,18 +133,19 @@ static void check_fields(const cJSON *d, const char *id)
 	}
 }
 
-/* Two documents (default interval), their fields, and in_msgs following
- * 1000 messages published between them. */
+/* Two documents (every second, asked for: without a system account the
+ * default is off), their fields, and in_msgs following 1000 messages
+ * published between them. */
 Test(sys_stats, documents_follow_the_traffic)
 {
-	start(NULL, NULL);
+	start(NULL, "ringbus { stats_interval: \"1s\" }\n");
 	char id[64];
 	struct raw_conn *sub = client(ITEST_QUIET, id, sizeof id);
 	struct raw_conn *pub = client(ITEST_QUIET, NULL, 0);
 	roundtrip(sub, "SUB " SUBJECT " 1\r\n");
 	cJSON *first = next_doc(sub, id);
 	check_fields(first, id);
-	cr_expect_eq(num(first, "interval_ms"), 1000, "the default interval");
+	cr_expect_eq(num(first, "interval_ms"), 1000);
 	double before = num(first, "in_msgs");
 	for (int i = 0; i < N_MSGS; i++)
 		ITEST_SEND(pub, "PUB load.x 5\r\nhello\r\n");
@@ -209,11 +210,12 @@ Test(sys_stats, slowest_names_the_connection_with_output_pending)
 	raw_close(watch);
 }
 
-/* stats_interval "0s": nothing arrives within 3 s; the sentinel published
- * after the wait is the first message. */
-Test(sys_stats, off_publishes_nothing)
+/* Without a system account and without stats_interval (the default), as
+ * with "0s": nothing arrives within 3 s in $G; the sentinel published after
+ * the wait is the first message. */
+static void check_nothing(const char *conf)
 {
-	start(NULL, "ringbus { stats_interval: \"0s\" }\n");
+	start(NULL, conf);
 	struct raw_conn *c = client(ITEST_QUIET, NULL, 0);
 	roundtrip(c, "SUB " SUBJECT " 1\r\nSUB sentinel 2\r\n");
 	sleep(3);
@@ -223,6 +225,16 @@ Test(sys_stats, off_publishes_nothing)
 	cr_expect_str_eq(m.subject, "sentinel", "a document came first: %.80s", m.data);
 	raw_msg_fini(&m);
 	raw_close(c);
+}
+
+Test(sys_stats, off_publishes_nothing)
+{
+	check_nothing("ringbus { stats_interval: \"0s\" }\n");
+}
+
+Test(sys_stats, nothing_in_the_global_account_by_default)
+{
+	check_nothing(NULL);
 }
 
 #define ACCOUNTS                                                                                   \

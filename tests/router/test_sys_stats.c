@@ -223,10 +223,11 @@ struct interval_case {
 };
 
 static const struct interval_case interval_cases[] = {
-    {"", 0, 1000}, /* the default */
     {"ringbus { stats_interval: \"250ms\" }\n", 0, 250},
     {"ringbus { stats_interval: \"100ms\" }\n", 0, 100},
     {"ringbus { stats_interval: \"0s\" }\n", 0, 0},
+    {"\n", 0, 0},                                         /* default: off... */
+    {"accounts { S: {} }\nsystem_account: S\n", 0, 1000}, /* ...but with one */
     {"ringbus { stats_interval: \"99ms\" }\n", -EINVAL, 0},
 };
 
@@ -236,15 +237,17 @@ Test(sys_stats, stats_interval_is_off_or_at_least_100ms)
 		const struct interval_case *k = &interval_cases[i];
 		struct config c;
 		cr_expect_eq(cfgt_load(&c, k->text), k->ret, "%s", k->text);
-		if (k->ret == 0)
+		if (k->ret == 0) {
+			cr_expect_eq(config_validate(&c), 0, "%s", k->text);
 			cr_expect_eq(c.stats_interval_ms, k->ms, "%s", k->text);
-		else
+		} else
 			cr_expect(cfgt_reported("minimum is 100ms"), "%s", k->text);
 		config_fini(&c);
 	}
 	struct config c;
 	static const char *const args[] = {"--stats-interval", "2s", NULL};
 	cr_expect_eq(cfgt_args(&c, args), 0);
+	cr_expect_eq(config_validate(&c), 0);
 	cr_expect_eq(c.stats_interval_ms, 2000u);
 	config_fini(&c);
 }
