@@ -17,9 +17,9 @@
 #include "tests/integration/multi.h"
 #include "tests/integration/route_proxy.h"
 
-#define WAIT_MS   8000 /* a route forms, or interest crosses, well within this */
-#define QUIET_MS  2000 /* how long "nothing crosses" is watched */
-#define MAX_SUBS  16
+#define WAIT_MS  8000 /* a route forms, or interest crosses, well within this */
+#define QUIET_MS 2000 /* how long "nothing crosses" is watched */
+#define MAX_SUBS 16
 
 /* One server of the cluster. Owner: the test's main thread. */
 struct node {
