@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_int log_level_now = LOG_INFO;
+atomic_int log_level_now = LOG_INFO;
 static atomic_int log_fd = STDERR_FILENO;
 static atomic_bool log_time = true;
 
@@ -29,11 +29,6 @@ enum log_level log_get_level(void)
 void log_set_time(bool on)
 {
 	atomic_store_explicit(&log_time, on, memory_order_relaxed);
-}
-
-bool log_enabled(enum log_level level)
-{
-	return (int)level <= atomic_load_explicit(&log_level_now, memory_order_relaxed);
 }
 
 int log_open(const char *path)

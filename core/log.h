@@ -3,6 +3,7 @@
 #ifndef CORE_LOG_H
 #define CORE_LOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,8 +30,15 @@ void log_set_time(bool on);
  * threads start or from the thread that handles SIGUSR1 (reopen). */
 RB_MUST_CHECK int log_open(const char *path);
 
-/* True when @level would be printed; use to skip building costly messages. */
-bool log_enabled(enum log_level level);
+/* The level in force (log_set_level()): read through log_enabled(). */
+extern atomic_int log_level_now;
+
+/* True when @level would be printed; use to skip building costly messages.
+ * Inline: the delivery path asks it per message for the trace (-V). */
+static inline bool log_enabled(enum log_level level)
+{
+	return (int)level <= atomic_load_explicit(&log_level_now, memory_order_relaxed);
+}
 
 /* Prints one line "<time> [LVL] <message>\n" (no "<time> " when
  * log_set_time(false)). */

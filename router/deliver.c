@@ -371,6 +371,10 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	size_t n = hmsg ? proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len)
 	                : proto_encode_msg_head(out, head, subject, sid, reply, body);
 	client_commit_msg(cl, out, n, p, body);
+	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
+		log_trace("cid %llu -> %s %.*s %s %.*s %u", (unsigned long long)cl->cid,
+		          hmsg ? "HMSG" : "MSG", (int)subject.len, subject.ptr, cs->sid,
+		          (int)reply.len, reply.ptr, body);
 	if (RB_UNLIKELY(d->flags & DELIVERY_F_TRACKED) && cs->svc_ref)
 		client_inflight_add(cl, cs, reply.ptr, reply.len, io_loop_now(cl->c->loop));
 	if (RB_UNLIKELY(cl->perms != NULL) && cl->perms->resp_max && reply.len)

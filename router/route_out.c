@@ -85,6 +85,10 @@ void route_write_interest(void *arg, const struct interest_ev *ev)
 	io_conn_commit(cl->c, cl->route->leaf
 	                          ? proto_encode_ls(out, need, ev->plus, subj, q, ev->weight)
 	                          : proto_encode_rs(out, need, ev->plus, acc, subj, q, ev->weight));
+	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
+		log_trace("rid %llu -> %s%c %.*s %.*s %.*s", (unsigned long long)cl->cid,
+		          cl->route->leaf ? "LS" : "RS", ev->plus ? '+' : '-', (int)acc.len,
+		          acc.ptr, (int)subj.len, subj.ptr, (int)q.len, q.ptr ? q.ptr : "");
 }
 
 /* ---- messages out ---- */
@@ -150,6 +154,10 @@ static void route_write_msg(struct iothr *t)
 	                           : proto_encode_rmsg_head(out, head, acc, subject, reply, queues,
 	                                                    nq, hlen, body, hdr);
 	client_commit_msg(cl, out, n, payload, body);
+	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
+		log_trace("rid %llu -> %s %.*s %.*s %.*s %u", (unsigned long long)cl->cid,
+		          cl->route->leaf ? "LMSG" : "RMSG", (int)acc.len, acc.ptr,
+		          (int)subject.len, subject.ptr, (int)reply.len, reply.ptr, body);
 	if (cl->route->ctr)
 		route_count_add(&cl->route->ctr->out_msgs, &cl->route->ctr->out_bytes, body);
 }
