@@ -1,7 +1,8 @@
 // JetStream of a nats-server hub used by the JavaScript client through a
 // leaf (ringbus or nats-server) that maps the client's plain $JS.API to the
 // hub's domain: node leaf_js.mjs LEAF_URL. A stream with acknowledged
-// publishes, a durable push consumer with explicit acks, a KV watch.
+// publishes, a durable push consumer with explicit acks, a pull consumer
+// fetched in batches, a KV watch.
 // Exit 0 pass, 1 fail (LEAF_JS_DEBUG=1 adds the failure's stack).
 import { connect, consumerOpts, createInbox, Empty, StringCodec } from "nats";
 
@@ -131,6 +132,22 @@ try {
   if (ci.ack_floor.stream_seq !== N) fail(`push consumer: ack floor ${ci.ack_floor.stream_seq}`);
   await sub.unsubscribe();
 
+  // 2b. A durable pull consumer: fetched in batches of 10, in order, acked.
+  await jsm.consumers.add("ORDERS", { durable_name: "puller", ack_policy: "explicit" });
+  let pulled = 0;
+  for (let round = 0; round < 20 && pulled < N; round++) {
+    const batch = js.fetch("ORDERS", "puller", { batch: 10, expires: 2000 });
+    for await (const m of batch) {
+      const got = sc.decode(m.data);
+      if (got !== `${pulled}`) fail(`pull message ${pulled}: payload "${got}"`);
+      if (m.subject !== "orders.new") fail(`pull message ${pulled}: subject ${m.subject}`);
+      m.ack();
+      pulled++;
+    }
+  }
+  if (pulled !== N) fail(`pull consumer: ${pulled} of ${N} fetched`);
+  await nc.flush();
+
   // 3. KV: a watcher on key `a` sees PUTS puts made after it started, in order.
   // history 64: a bucket of history 1 keeps only a key's last value, and a
   // watcher behind the puts would see a later value in place of one removed.
@@ -161,7 +178,7 @@ try {
   await kv.destroy();
   await jsm.streams.delete("ORDERS");
   await nc.close();
-  console.log(`js leaf ok: ${N} publishes, ${N} push deliveries acked, ${PUTS} KV puts watched in order`);
+  console.log(`js leaf ok: ${N} publishes, ${N} push deliveries and ${N} pulled acked, ${PUTS} KV puts watched in order`);
   process.exit(0);
 } catch (e) {
   console.error(`FAIL: ${e.message}`);
