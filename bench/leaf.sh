@@ -11,12 +11,16 @@
 # Both client profiles (ringbus-load, ringbus-load-blocking); the kinds in
 # turn in every repetition; medians and per-repetition ratios. Every run is
 # bounded (the tool under `timeout`); the servers are stopped at the end.
-# Usage: bench/leaf.sh [--build DIR] [--reps N] [--duration S] [--out DIR]
+# With --hub ringbus the hub is a ringbus (leafnodes { listen }) in place of
+# nats-server: the same two leaves side by side, into a hub that is not the
+# limit. Usage: bench/leaf.sh [--build DIR] [--reps N] [--duration S]
+# [--out DIR] [--hub nats-server|ringbus]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build/release
 reps=5
 duration=3
+hub=nats-server
 out=$(mktemp -d /tmp/ringbus-leaf-XXXXXX)
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -24,7 +28,8 @@ while [ $# -gt 0 ]; do
 	--reps) reps=$2; shift 2 ;;
 	--duration) duration=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+	--hub) hub=$2; shift 2 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "leaf.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -41,7 +46,11 @@ wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 # the hub, and its client holding 10,000 subscriptions
 hub_port=$(free_port); hub_leaf=$(free_port)
 printf 'leafnodes { listen: "127.0.0.1:%s" }\n' "$hub_leaf" >"$out/hub.conf"
-"$nats" -a 127.0.0.1 -p "$hub_port" -c "$out/hub.conf" >"$out/hub.log" 2>&1 &
+case $hub in
+nats-server) "$nats" -a 127.0.0.1 -p "$hub_port" -c "$out/hub.conf" >"$out/hub.log" 2>&1 & ;;
+ringbus) "$ringbus" -a 127.0.0.1 -p "$hub_port" -c "$out/hub.conf" >"$out/hub.log" 2>&1 & ;;
+*) echo "leaf.sh: --hub nats-server or ringbus" >&2; exit 2 ;;
+esac
 pids+=($!)
 wait_port "$hub_port"
 python3 - "$hub_port" <<'EOF' &
