@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "router/account.h"
+#include "router/monitor/monitor_dashboard.h"
 #include "router/monitor/monitor_render.h"
 #include "router/monitor/stats.h"
 #include "router/route.h"
@@ -39,6 +40,7 @@ struct monitor {
 	long page_size;
 	uint64_t cpu_prev_ticks; /* for /varz's cpu: the previous sample */
 	uint64_t cpu_prev_ns;
+	const char *url; /* the request being answered (borrowed from libmicrohttpd) */
 };
 
 /* One endpoint: renders into *body (heap) and says its content type. */
@@ -297,6 +299,14 @@ static int monitor_leafz(struct monitor *m, struct MHD_Connection *conn, char **
 		return monitor_simple(m, body, type, status, render);                              \
 	}
 
+/* /dashboard and the files under it (monitor_dashboard.c). */
+static int monitor_dashboard(struct monitor *m, struct MHD_Connection *conn, char **body,
+                             const char **type, unsigned *status)
+{
+	(void)conn;
+	return monitor_dashboard_get(m->srv, m->url, body, type, status);
+}
+
 MONITOR_SIMPLE(monitor_subsz, monitor_render_subsz)
 MONITOR_SIMPLE(monitor_shardz, monitor_render_shardz)
 MONITOR_SIMPLE(monitor_ioz, monitor_render_ioz)
@@ -313,8 +323,18 @@ static const struct {
     {"/ioz", monitor_ioz},           {"/admissionz", monitor_admissionz},
     {"/servicez", monitor_servicez}, {"/metrics", monitor_metrics},
     {"/routez", monitor_routez},     {"/leafz", monitor_leafz},
-    {"/accountz", monitor_accountz},
+    {"/accountz", monitor_accountz}, {"/dashboard/", monitor_dashboard},
 };
+
+/* A table path ending in '/' ("/dashboard/") takes itself without the
+ * slash and every URL under it. */
+static bool monitor_route_match(const char *path, const char *url)
+{
+	size_t n = strlen(path);
+	if (n > 1 && path[n - 1] == '/')
+		return !strncmp(url, path, n) || (!strncmp(url, path, n - 1) && !url[n - 1]);
+	return !strcmp(url, path);
+}
 
 /* ---- HTTP ---- */
 
@@ -354,8 +374,9 @@ static enum MHD_Result monitor_request(void *cls, struct MHD_Connection *conn, c
 		return monitor_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, MONITOR_TEXT, NULL,
 		                     "method not allowed: only GET and HEAD\n");
 	for (size_t i = 0; i < RB_ARRAY_LEN(monitor_routes); i++) {
-		if (strcmp(url, monitor_routes[i].path))
+		if (!monitor_route_match(monitor_routes[i].path, url))
 			continue;
+		m->url = url;
 		char *body = NULL;
 		const char *type = MONITOR_JSON;
 		unsigned status = MHD_HTTP_OK;
