@@ -1,7 +1,11 @@
 /* The monitoring HTTP endpoint (-m PORT): /varz, /connz, /subsz, /healthz,
- * /accountz, ringbus's own /shardz, /ioz, /admissionz, and /metrics in
- * Prometheus text format. Runs on its own thread (libmicrohttpd), off the
- * hot path; reads the server only through stats_collect(). */
+ * /accountz, /routez, /leafz, ringbus's own /shardz, /ioz, /admissionz,
+ * /servicez, /metrics in Prometheus text format, and the dashboard's page
+ * (/dashboard, built into the binary; its figures come over WebSocket from
+ * $SYS.RINGBUS.<id>.STATS). Runs on its own thread (libmicrohttpd), off the
+ * hot path; reads the server through stats_collect(), the route manager's
+ * tables and the generation of the settings it holds (and the WebSocket
+ * listener's address for the dashboard). */
 #ifndef ROUTER_MONITOR_MONITOR_H
 #define ROUTER_MONITOR_MONITOR_H
 
