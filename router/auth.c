@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "router/nkey.h"
 #include "router/perm.h"
 
@@ -134,7 +135,7 @@ bool auth_check_nkey(const struct auth *a, const char *nkey, const char *sig, co
 			continue;
 		if (!nkey_verify(u->key, nonce, strlen(nonce), sig))
 			return false;
-		*who = (struct auth_who){u->perms, u->acc};
+		*who = (struct auth_who){u->perms, u->acc, true, 0};
 		return true;
 	}
 	return false;
@@ -220,9 +221,13 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 
 static struct auth_who auth_find(const struct auth *a, const char *name, bool nkey)
 {
-	for (int i = 0; a && name && i < a->nusers; i++)
-		if (a->users[i].nkey == nkey && !strcmp(a->users[i].name, name))
-			return (struct auth_who){a->users[i].perms, a->users[i].acc};
+	for (int i = 0; a && name && i < a->nusers; i++) {
+		const struct auth_user *u = &a->users[i];
+		if (u->nkey == nkey && !strcmp(u->name, name))
+			return (struct auth_who){
+			    u->perms, u->acc, true,
+			    u->secret ? hash_bytes(u->secret, strlen(u->secret)) | 1 : 0};
+	}
 	return (struct auth_who){0};
 }
 

@@ -22,6 +22,9 @@ struct perms;
 struct auth_who {
 	const struct perms *perms;
 	uint16_t acc;
+	bool found;      /* the user is one of the users (else: no permissions, $G) */
+	uint64_t secret; /* a fingerprint of its password or hash as configured (0: none):
+	                    unchanged across a reload, a login made with it still holds */
 };
 
 /* Adds @user with @password (plain, or a bcrypt hash), permissions @perms

@@ -148,6 +148,7 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 		return;
 	}
 	cl->acc = who.acc;
+	cl->auth_secret = who.secret;
 	if (!client_perm_connect(cl, who.perms)) {
 		log_error("cid %llu: out of memory for its permissions: closing",
 		          (unsigned long long)cl->cid);

@@ -177,7 +177,8 @@ struct client {
 	 * with allow_responses, the reply subjects it may answer: hash ->
 	 * (deadline in ms << 16 | replies sent) */
 	struct perms *perms;
-	uint16_t acc; /* its account (router/account.h) */
+	uint16_t acc;         /* its account (router/account.h) */
+	uint64_t auth_secret; /* the fingerprint of the password it logged in with (auth_who) */
 	struct map responses;
 	uint64_t perm_violations;
 	struct route_link *route;       /* a route connection (router/route.h), else NULL */

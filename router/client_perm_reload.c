@@ -10,15 +10,30 @@
 #include "router/client_int.h"
 #include "router/perm.h"
 
-/* The permissions @cl's credentials give under @a (NULL: none). */
-static const struct perms *client_perm_of(const struct client *cl, const struct auth *a)
+/* Who @cl's credentials make it under @a. */
+static struct auth_who client_who(const struct client *cl, const struct auth *a)
 {
 	const struct connect_opts *o = &cl->opts;
 	if (o->nkey)
-		return auth_nkey_who(a, o->nkey).perms;
+		return auth_nkey_who(a, o->nkey);
 	if (!o->user && !o->pass && !o->auth_token)
-		return auth_user_who(a, auth_no_auth_user(a)).perms;
-	return auth_user_who(a, o->user).perms;
+		return auth_user_who(a, auth_no_auth_user(a));
+	return auth_user_who(a, o->user);
+}
+
+/* True when @cl's credentials still let it in under @a. A user whose
+ * password (or hash) did not change is not checked again (no bcrypt per
+ * client per reload); one that changed is. */
+static bool client_still_in(const struct client *cl, const struct auth *a, const struct auth_who *w)
+{
+	const struct connect_opts *o = &cl->opts;
+	if (!auth_required(a))
+		return true;
+	if (o->nkey)
+		return w->found; /* its key signed this connection's nonce */
+	if (w->found && w->secret && w->secret == cl->auth_secret)
+		return true;
+	return auth_check(a, o->user, o->pass, o->auth_token);
 }
 
 /* Removes @cs, which the new permissions do not allow, and says so. */
@@ -33,22 +48,26 @@ static void client_perm_revoke(struct client *cl, struct csub *cs)
 	client_unsub(cl, cs);
 }
 
-/* The account @cl's credentials give under @a. */
-static uint16_t client_acc_of(const struct client *cl, const struct auth *a)
-{
-	const struct connect_opts *o = &cl->opts;
-	if (o->nkey)
-		return auth_nkey_who(a, o->nkey).acc;
-	if (!o->user && !o->pass && !o->auth_token)
-		return auth_user_who(a, auth_no_auth_user(a)).acc;
-	return auth_user_who(a, o->user).acc;
-}
-
 void client_perm_reload(struct client *cl, const struct live *lv)
 {
 	if (!cl->connected || cl->quitting || cl->kind)
 		return;
-	if (client_acc_of(cl, lv->auth) != cl->acc) {
+	const struct auth_who who = client_who(cl, lv->auth);
+	const char *user = cl->opts.user ? cl->opts.user : cl->opts.nkey ? cl->opts.nkey : "";
+	if (auth_required(lv->auth) && (cl->opts.user || cl->opts.nkey) && !who.found) {
+		/* as nats-server: a user the settings no longer have is closed */
+		log_info("cid %llu: user \"%s\" is gone: closing", (unsigned long long)cl->cid,
+		         user);
+		client_quit(cl, NULL, 0);
+		return;
+	}
+	if (!client_still_in(cl, lv->auth, &who)) {
+		log_error("cid %llu: authentication error - User \"%s\"",
+		          (unsigned long long)cl->cid, user);
+		client_err(cl, "Authorization Violation", true);
+		return;
+	}
+	if (who.acc != cl->acc) {
 		/* as nats-server: a client whose user moved to another account is
 		 * closed; it logs in again into the new one */
 		log_info("cid %llu: its user's account changed: closing",
@@ -59,7 +78,7 @@ void client_perm_reload(struct client *cl, const struct live *lv)
 	/* the checks remembered with the last subject (permissions, imports)
 	 * were made under the old settings */
 	cl->last_subj_len = 0;
-	const struct perms *p = client_perm_of(cl, lv->auth);
+	const struct perms *p = who.perms;
 	if (!p && !cl->perms)
 		return; /* unrestricted before and after: nothing to look at */
 	if (!client_perm_connect(cl, p)) {

@@ -4,6 +4,7 @@
  * entries; allow_responses; default_permissions. Each violation is one
  * -ERR with nats-server's text, the connection stays up, and a denied
  * subject inside an allowed pattern is never delivered. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -353,4 +354,43 @@ Test(permissions, reserved_reply_subjects_are_refused_from_clients)
 	raw_msg_fini(&msg);
 	raw_close(sub);
 	raw_close(c);
+}
+
+/* A reload that removes a user closes its connections; one that changes a
+ * user's password answers its connections -ERR 'Authorization Violation'
+ * and closes them; a user whose entry did not change stays connected (and
+ * is not checked again), as nats-server does. */
+Test(permissions, a_reload_closes_removed_users_and_changed_passwords)
+{
+	start("authorization { users: [ {user: u1, password: p1}, {user: u2, password: p2},\n"
+	      "  {user: u3, password: p3} ] }\n");
+	struct raw_conn *c1 = login("u1", "p1"), *c2 = login("u2", "p2"), *c3 = login("u3", "p3");
+	char errs[256];
+	roundtrip(c3, "SUB keep 1\r\n", errs, sizeof errs);
+	FILE *f = fopen(itest_srv.conf_path, "w");
+	cr_assert_not_null(f);
+	fputs("authorization { users: [ {user: u2, password: changed}, {user: u3, password: p3} ] "
+	      "}\n",
+	      f);
+	fclose(f);
+	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
+	/* u1 is gone: closed (nothing required before the close) */
+	char line[256];
+	ssize_t r;
+	while ((r = raw_read_line(c1, line, sizeof line, 10000)) > 0)
+		;
+	cr_expect_neq(r, -ETIMEDOUT, "the removed user's connection stayed open");
+	/* u2's password changed: told, then closed */
+	ITEST_RAW_OK(c2, raw_read_line(c2, line, sizeof line, 10000));
+	cr_expect_str_eq(line, "-ERR 'Authorization Violation'");
+	cr_expect_eq(raw_expect_eof(c2, 10000), 0, "u2 was not closed");
+	/* u3 is unchanged: still served */
+	ITEST_RAW_OK(c3, raw_send_str(c3, "PUB keep 1\r\nx\r\n"));
+	struct raw_msg m;
+	ITEST_RAW_OK(c3, raw_read_msg(c3, &m, RAW_WAIT_MS));
+	cr_expect_str_eq(m.subject, "keep");
+	raw_msg_fini(&m);
+	raw_close(c1);
+	raw_close(c2);
+	raw_close(c3);
 }
