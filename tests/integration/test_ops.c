@@ -211,25 +211,35 @@ static natsStatus connect_as(const char *user, const char *pass, natsConnection 
 	return s;
 }
 
-Test(ops, sighup_replaces_users_without_dropping_connections)
+/* A reload replaces the users: the new ones get in, the removed ones do
+ * not, and a removed user's open connection is closed (as nats-server
+ * closes it: itest_permissions checks that on both servers), while a user
+ * that stays keeps its connection. */
+Test(ops, sighup_replaces_users_and_closes_removed_ones)
 {
-	struct harness_opts opts = {
-	    .config = "authorization { users: [{user: alice, password: secret}] }\n"};
+	struct harness_opts opts = {.config =
+	                                "authorization { users: [{user: alice, password: secret},\n"
+	                                "  {user: dave, password: keep}] }\n"};
 	itest_start(&opts);
-	natsConnection *alice = NULL, *nc = NULL;
+	natsConnection *alice = NULL, *dave = NULL, *nc = NULL;
 	ITEST_NATS_OK(connect_as("alice", "secret", &alice));
+	ITEST_NATS_OK(connect_as("dave", "keep", &dave));
 	cr_assert_neq(connect_as("alice", "wrong", &nc), NATS_OK, "a wrong password got in");
 
-	write_file(itest_srv.conf_path,
-	           "authorization { users: [{user: bob, password: hunter2}] }\n");
+	write_file(itest_srv.conf_path, "authorization { users: [{user: bob, password: hunter2},\n"
+	                                "  {user: dave, password: keep}] }\n");
 	cr_assert_eq(kill(itest_srv.pid, SIGHUP), 0);
 	cr_assert(log_waits_for("reload: done"));
 	natsStatus s = connect_as("alice", "secret", &nc);
 	cr_assert_neq(s, NATS_OK, "alice still gets in after the reload");
 	ITEST_NATS_OK(connect_as("bob", "hunter2", &nc));
-	/* alice's open connection was not dropped */
-	ITEST_NATS_OK(natsConnection_FlushTimeout(alice, WAIT_MS));
+	/* dave stays connected; alice's connection is closed (bounded wait) */
+	ITEST_NATS_OK(natsConnection_FlushTimeout(dave, WAIT_MS));
+	for (int i = 0; i < 100 && !natsConnection_IsClosed(alice); i++)
+		nats_Sleep(100);
+	cr_expect(natsConnection_IsClosed(alice), "the removed user's connection stayed open");
 	natsConnection_Destroy(nc);
+	natsConnection_Destroy(dave);
 	natsConnection_Destroy(alice);
 	nats_CloseAndWait(2000);
 }
