@@ -26,6 +26,14 @@ void monitor_json_time(cJSON *o, const char *key, uint64_t wall_ns, bool *ok);
 /* @ns as monitor_fmt_uptime() writes it. */
 void monitor_json_uptime(cJSON *o, const char *key, uint64_t ns, bool *ok);
 
+/* An array member @key of @root, or NULL (clearing *@ok). */
+cJSON *monitor_json_array(cJSON *root, const char *key, bool *ok);
+/* A new object appended to @a, or NULL (clearing *@ok). */
+cJSON *monitor_json_item(cJSON *a, bool *ok);
+/* One admission policy's name, action and counters, as /admissionz and
+ * the $SYS figures show them. */
+void monitor_json_admission(cJSON *o, const struct stats_admission *ad, bool *ok);
+
 /* A new object holding "server_id" and "now" from @st, or NULL. Owned by the
  * caller (monitor_json_finish or cJSON_Delete). */
 cJSON *monitor_json_begin(const struct stats *st);

@@ -211,16 +211,14 @@ int monitor_render_subsz(const struct stats *st, char **out)
 	return monitor_json_finish(o, ok, out);
 }
 
-/* An array member @key of @root, or NULL (clearing *ok). */
-static cJSON *monitor_json_array(cJSON *root, const char *key, bool *ok)
+cJSON *monitor_json_array(cJSON *root, const char *key, bool *ok)
 {
 	cJSON *a = cJSON_AddArrayToObject(root, key);
 	monitor_json_check(a, ok);
 	return a;
 }
 
-/* A new object appended to @a, or NULL (clearing *ok). */
-static cJSON *monitor_json_item(cJSON *a, bool *ok)
+cJSON *monitor_json_item(cJSON *a, bool *ok)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (!o || !cJSON_AddItemToArray(a, o)) {
@@ -301,20 +299,25 @@ int monitor_render_admissionz(const struct stats *st, char **out)
 		cJSON *o = monitor_json_item(a, &ok);
 		if (!o)
 			break;
-		monitor_json_str(o, "name", ad->name, &ok);
-		monitor_json_str(o, "action", ad->action, &ok);
-		monitor_json_u64(o, "admitted", ad->admitted, &ok);
-		monitor_json_u64(o, "deferred", ad->deferred, &ok);
-		monitor_json_u64(o, "deferred_ns", ad->deferred_ns, &ok);
-		monitor_json_u64(o, "dropped_new", ad->dropped_new, &ok);
-		monitor_json_u64(o, "dropped_old", ad->dropped_old, &ok);
-		monitor_json_u64(o, "busy_replies", ad->busy_replies, &ok);
-		monitor_json_u64(o, "stalls", ad->stalls, &ok);
-		monitor_json_u64(o, "no_progress_closes", ad->no_progress, &ok);
-		monitor_json_u64(o, "disconnects", ad->disconnects, &ok);
-		monitor_json_u64(o, "high_crossings", ad->high_crossings, &ok);
+		monitor_json_admission(o, ad, &ok);
 	}
 	return monitor_json_finish(root, ok, out);
+}
+
+void monitor_json_admission(cJSON *o, const struct stats_admission *ad, bool *ok)
+{
+	monitor_json_str(o, "name", ad->name, ok);
+	monitor_json_str(o, "action", ad->action, ok);
+	monitor_json_u64(o, "admitted", ad->admitted, ok);
+	monitor_json_u64(o, "deferred", ad->deferred, ok);
+	monitor_json_u64(o, "deferred_ns", ad->deferred_ns, ok);
+	monitor_json_u64(o, "dropped_new", ad->dropped_new, ok);
+	monitor_json_u64(o, "dropped_old", ad->dropped_old, ok);
+	monitor_json_u64(o, "busy_replies", ad->busy_replies, ok);
+	monitor_json_u64(o, "stalls", ad->stalls, ok);
+	monitor_json_u64(o, "no_progress_closes", ad->no_progress, ok);
+	monitor_json_u64(o, "disconnects", ad->disconnects, ok);
+	monitor_json_u64(o, "high_crossings", ad->high_crossings, ok);
 }
 
 int monitor_render_servicez(const struct stats *st, char **out)

@@ -109,24 +109,12 @@ static void sys_stats_rates(cJSON *o, const struct sys_stats_doc *d, bool *ok)
 	monitor_json_u64(o, "skipped", d->skipped, ok);
 }
 
-/* A new object appended to the array @a, or NULL (clearing *@ok). */
-static cJSON *sys_stats_item(cJSON *a, bool *ok)
-{
-	cJSON *o = a ? cJSON_CreateObject() : NULL;
-	if (!o || !cJSON_AddItemToArray(a, o)) {
-		cJSON_Delete(o);
-		*ok = false;
-		return NULL;
-	}
-	return o;
-}
-
 /* Each shard as /shardz names its figures (a subset). */
 static void sys_stats_shards(cJSON *root, const struct stats *st, bool *ok)
 {
-	cJSON *a = cJSON_AddArrayToObject(root, "shards");
+	cJSON *a = monitor_json_array(root, "shards", ok);
 	for (int i = 0; *ok && i < st->nshards; i++) {
-		cJSON *o = sys_stats_item(a, ok);
+		cJSON *o = monitor_json_item(a, ok);
 		if (!o)
 			return;
 		monitor_json_i64(o, "shard", i, ok);
@@ -134,32 +122,19 @@ static void sys_stats_shards(cJSON *root, const struct stats *st, bool *ok)
 		monitor_json_u64(o, "msgs", st->shards[i].msgs, ok);
 		monitor_json_u64(o, "deliveries", st->shards[i].deliveries, ok);
 	}
-	*ok = *ok && a;
 }
 
 /* Each admission policy as /admissionz names it and its counters. */
 static void sys_stats_admission(cJSON *root, const struct stats *st, bool *ok)
 {
-	cJSON *a = cJSON_AddArrayToObject(root, "admission");
+	cJSON *a = monitor_json_array(root, "admission", ok);
 	for (int i = 0; *ok && i < st->nadmission; i++) {
 		const struct stats_admission *ad = &st->admission[i];
-		cJSON *o = sys_stats_item(a, ok);
+		cJSON *o = monitor_json_item(a, ok);
 		if (!o)
 			return;
-		monitor_json_str(o, "name", ad->name, ok);
-		monitor_json_str(o, "action", ad->action, ok);
-		monitor_json_u64(o, "admitted", ad->admitted, ok);
-		monitor_json_u64(o, "deferred", ad->deferred, ok);
-		monitor_json_u64(o, "deferred_ns", ad->deferred_ns, ok);
-		monitor_json_u64(o, "dropped_new", ad->dropped_new, ok);
-		monitor_json_u64(o, "dropped_old", ad->dropped_old, ok);
-		monitor_json_u64(o, "busy_replies", ad->busy_replies, ok);
-		monitor_json_u64(o, "stalls", ad->stalls, ok);
-		monitor_json_u64(o, "no_progress_closes", ad->no_progress, ok);
-		monitor_json_u64(o, "disconnects", ad->disconnects, ok);
-		monitor_json_u64(o, "high_crossings", ad->high_crossings, ok);
+		monitor_json_admission(o, ad, ok);
 	}
-	*ok = *ok && a;
 }
 
 /* The client connections with the most output pending; left out when none
@@ -168,16 +143,15 @@ static void sys_stats_slowest(cJSON *root, const struct stats *st, bool *ok)
 {
 	if (!st->nslowest)
 		return;
-	cJSON *a = cJSON_AddArrayToObject(root, "slowest");
+	cJSON *a = monitor_json_array(root, "slowest", ok);
 	for (size_t i = 0; *ok && i < st->nslowest; i++) {
-		cJSON *o = sys_stats_item(a, ok);
+		cJSON *o = monitor_json_item(a, ok);
 		if (!o)
 			return;
 		monitor_json_u64(o, "cid", st->slowest[i].cid, ok);
 		monitor_json_str(o, "name", st->slowest[i].name, ok);
 		monitor_json_u64(o, "pending_bytes", st->slowest[i].pending_bytes, ok);
 	}
-	*ok = *ok && a;
 }
 
 int sys_stats_render(const struct sys_stats_doc *d, char **out, size_t *len)
