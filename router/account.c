@@ -384,10 +384,10 @@ static bool acc_reply_id(const char *subj, size_t len, uint64_t *id)
 		return false;
 	uint64_t v = 0;
 	for (int i = ACC_REPLY_LEN - 5; i >= 0; i--) {
-		const char *d = memchr(acc_digits, subj[4 + i], 64);
-		if (!d || (i == ACC_REPLY_LEN - 5 && d - acc_digits > 15))
+		int d = acc_digit_value(subj[4 + i]);
+		if (d < 0 || (i == ACC_REPLY_LEN - 5 && d > 15))
 			return false; /* the last digit holds the top 4 bits */
-		v = v << 6 | (uint64_t)(d - acc_digits);
+		v = v << 6 | (uint64_t)d;
 	}
 	*id = v;
 	return true;

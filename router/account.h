@@ -28,7 +28,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "core/compiler.h"
 #include "core/map.h"
@@ -95,12 +94,23 @@ int acc_find_n(const struct acc_table *t, const char *name, size_t len);
  * blank. */
 #define ACC_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+/* The value (0-63) of digit @c of ACC_DIGITS, or -1. */
+static inline int acc_digit_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
 /* The account whose token starts the index key @key (acc_on() true). */
 static inline unsigned acc_of_key(const char *key)
 {
-	const char *d = ACC_DIGITS;
-	const char *hi = memchr(d, key[0], 64), *lo = memchr(d, key[1], 64);
-	return hi && lo ? (unsigned)(hi - d) * 64u + (unsigned)(lo - d) : 0;
+	int hi = acc_digit_value(key[0]), lo = acc_digit_value(key[1]);
+	return hi >= 0 && lo >= 0 ? (unsigned)(hi * 64 + lo) : 0;
 }
 
 /* The subject a rule gives for @subj (which matches rule->match), written
