@@ -9,6 +9,8 @@ packages=(
 	libssl-dev openssl zlib1g-dev
 	libcjson-dev libcrypt-dev libmicrohttpd-dev gnuplot-nox python3
 	chromium # the dashboard's browser test (tests/integration/js/dashboard.sh)
+	dpkg-dev # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB, tools/package-check.sh)
+	systemd  # systemd-analyze verify of the unit (tools/package-check.sh)
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds and runs every test: release, ASan+UBSan,
-# TSan (stress programs), the formatting check and a bounded fuzz run.
+# Installs what is missing, builds and runs every test: release, the Debian
+# package (tools/package-check.sh), ASan+UBSan, TSan (stress programs), the
+# formatting check and a bounded fuzz run.
 # Exits non-zero on any failure.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +25,10 @@ export RINGBUS_REQUIRE_BROWSER=1
 for preset in release asan tsan; do
 	step "$preset: configure, build, test"
 	cmake --workflow --preset "$preset" || failed+=("$preset")
+	if [ "$preset" = release ]; then
+		step "package: build the .deb, unpack it into a scratch root, check it"
+		tools/package-check.sh build/release || failed+=(package)
+	fi
 done
 
 step "fuzz: ${fuzz_seconds}s per target"
