@@ -95,6 +95,7 @@ struct adm_row {
 	size_t off;       /* in struct adm_policy (per_policy) or struct adm_config */
 	unsigned set_bit; /* which of the policy's fields it sets */
 	uint64_t min;     /* sizes, durations (ms) */
+	bool brief;       /* its flag is in the short --help (else --help_all only) */
 	const char *help;
 };
 

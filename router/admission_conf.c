@@ -22,11 +22,12 @@
 /* clang-format off */
 static const struct adm_row adm_table[] = {
     {.key = "subscriber", .flag = "sub-policy", .arg = "POLICY", .type = ADM_T_SUB_ACTION,
-     .per_policy = true, .off = POL(sub), .set_bit = ADM_SET_SUB,
+     .per_policy = true, .off = POL(sub), .set_bit = ADM_SET_SUB, .brief = true,
      .help = "a subscriber's queue over its mark: defer (hold back its publishers, lose "
              "nothing; default), drop-new, drop-old or disconnect"},
     {.key = "subscriber_high", .flag = "sub-high", .arg = "SIZE", .type = ADM_T_SIZE,
      .per_policy = true, .off = POL(sub_high), .set_bit = ADM_SET_HIGH, .min = 1024,
+     .brief = true,
      .help = "bytes queued to one subscriber (default 8MB)"},
     {.key = "subscriber_low", .flag = "sub-low", .arg = "SIZE", .type = ADM_T_SIZE,
      .per_policy = true, .off = POL(sub_low), .set_bit = ADM_SET_LOW,

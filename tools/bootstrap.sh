@@ -8,6 +8,7 @@ packages=(
 	liburing-dev libck-dev libcriterion-dev libnats-dev nats-server
 	libssl-dev openssl zlib1g-dev
 	libcjson-dev libcrypt-dev libmicrohttpd-dev gnuplot-nox python3
+	groff-base man-db # the manual pages and their tests (docs/man, tests/man)
 	chromium # the dashboard's browser test (tests/integration/js/dashboard.sh)
 	dpkg-dev # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB, tools/package-check.sh)
 	systemd  # systemd-analyze verify of the unit (tools/package-check.sh)

@@ -154,6 +154,12 @@ static bool config_only_print(const struct config *c)
 		config_print_version(stdout);
 	else if (c->show_help)
 		config_print_help(stdout);
+	else if (c->show_help_all)
+		config_print_help_all(stdout);
+	else if (c->show_help_man)
+		config_print_man(stdout);
+	else if (c->show_help_man_conf)
+		config_print_man_conf(stdout);
 	else if (c->show_help_tls)
 		config_print_help_tls(stdout);
 	else

@@ -188,6 +188,9 @@ struct config {
 	char *config_file;
 	bool check_config; /* -t, --check-config: validate and exit */
 	bool show_help;
+	bool show_help_all;
+	bool show_help_man;      /* ringbus(8) in groff (the build writes it) */
+	bool show_help_man_conf; /* ringbus.conf(5) in groff */
 	bool show_help_tls;
 	bool show_version;
 	char *signal; /* --signal CMD[=PID|=PIDFILE] */
@@ -206,7 +209,8 @@ void config_fini(struct config *c);
 /* Applies the command line as nats-server does: the flags, then the -c file,
  * then the flags again (a flag wins over the file); then the --tls* flags
  * replace the file's tls block if any was given. Returns 0; 1 when the
- * caller should exit 0 (--help, --version, --help_tls printed); or -EINVAL
+ * caller should exit 0 (--help, --help_all, --version, --help_tls, or a
+ * manual page printed); or -EINVAL
  * after reporting what was wrong (c->report). Warnings are counted in
  * c->warnings. */
 RB_MUST_CHECK int config_parse_args(struct config *c, int argc, char **argv);

@@ -53,7 +53,7 @@ static int config_flag_unknown(struct config_ctx *x, const struct config_flag *f
 	else
 		config_report_in(
 		    x, false, &in,
-		    "flag provided but not defined: %s (ringbus --help lists the flags)",
+		    "flag provided but not defined: %s (ringbus --help_all lists the flags)",
 		    f->spelled);
 	return -EINVAL;
 }

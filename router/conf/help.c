@@ -1,5 +1,6 @@
-/* --help, grouped as nats-server groups its own, one line a flag, all of it
- * from the tables; --help_tls; and -v. */
+/* --help (the most used flags) and --help_all (every flag), grouped as
+ * nats-server groups its own, one line a flag, all of it from the tables;
+ * --help_tls; and -v. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,8 +39,26 @@ static void config_help_flags(char *buf, size_t cap, const char *list, bool nats
 #define HELP_COL   37 /* where the help text starts */
 #define HELP_WIDTH 79
 
-/* One flag: its spelling, then @help wrapped at HELP_WIDTH. */
-static void config_help_line(FILE *out, const char *flags, const char *arg, const char *help)
+/* The length of @help without a parenthesis that ends it ("port for clients
+ * (default 4222)" is "port for clients" in the short --help). */
+static size_t config_help_brief_len(const char *help)
+{
+	size_t n = strlen(help);
+	if (n < 2 || help[n - 1] != ')')
+		return n;
+	int depth = 0;
+	for (size_t i = n; i-- > 0;) {
+		depth += help[i] == ')' ? 1 : help[i] == '(' ? -1 : 0;
+		if (depth == 0)
+			return i > 0 && help[i - 1] == ' ' ? i - 1 : n;
+	}
+	return n;
+}
+
+/* One flag: its spelling, then @help wrapped at HELP_WIDTH (@brief: without
+ * a parenthesis that ends it). */
+static void config_help_line(FILE *out, const char *flags, const char *arg, const char *help,
+                             bool brief)
 {
 	char left[128];
 	snprintf(left, sizeof(left), "%s%s%s%s", flags, arg ? " <" : "", arg ? arg : "",
@@ -49,8 +68,11 @@ static void config_help_line(FILE *out, const char *flags, const char *arg, cons
 		fprintf(out, "\n");
 		col = 0;
 	}
-	for (const char *p = help; *p;) {
+	const char *end = help + (brief ? config_help_brief_len(help) : strlen(help));
+	for (const char *p = help; p < end;) {
 		size_t n = strcspn(p, " ");
+		if (n > (size_t)(end - p))
+			n = (size_t)(end - p);
 		if (col + 1 + (int)n > HELP_WIDTH && col > HELP_COL) {
 			fprintf(out, "\n");
 			col = 0;
@@ -61,13 +83,27 @@ static void config_help_line(FILE *out, const char *flags, const char *arg, cons
 			col += fprintf(out, " ");
 		col += fprintf(out, "%.*s", (int)n, p);
 		p += n;
-		while (*p == ' ')
+		while (p < end && *p == ' ')
 			p++;
 	}
 	fprintf(out, "\n");
 }
 
-static void config_help_group(FILE *out, enum config_group g)
+const char *config_group_title(enum config_group g)
+{
+	return config_group_titles[g];
+}
+
+void config_row_flags_spelled(const struct config_row *r, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	config_help_flags(buf, cap, r->flags, true);
+	config_help_flags(buf, cap, r->rb_flags, false);
+	config_help_flags(buf, cap, r->off_flags, false);
+}
+
+/* The flags of group @g: all of them, or only the CONFIG_F_BRIEF ones. */
+static void config_help_group(FILE *out, enum config_group g, bool brief)
 {
 	size_t n;
 	const struct config_row *rows = config_rows(&n);
@@ -75,27 +111,27 @@ static void config_help_group(FILE *out, enum config_group g)
 	for (size_t i = 0; i < n; i++) {
 		const struct config_row *r = &rows[i];
 		if (r->group != g || (r->opts & CONFIG_F_HIDDEN) ||
+		    (brief && !(r->opts & CONFIG_F_BRIEF)) ||
 		    !(r->flags || r->rb_flags || r->off_flags))
 			continue;
-		char flags[128] = "";
-		config_help_flags(flags, sizeof(flags), r->flags, true);
-		config_help_flags(flags, sizeof(flags), r->rb_flags, false);
-		config_help_flags(flags, sizeof(flags), r->off_flags, false);
-		config_help_line(out, flags, r->arg, r->help);
+		char flags[128];
+		config_row_flags_spelled(r, flags, sizeof(flags));
+		config_help_line(out, flags, r->arg, r->help, brief);
 	}
 	if (g != CONFIG_G_ADMISSION)
 		return;
 	const struct adm_row *adm = adm_rows(&n);
 	for (size_t i = 0; i < n; i++) {
 		char flags[64] = "";
-		if (!adm[i].flag)
+		if (!adm[i].flag || (brief && !adm[i].brief))
 			continue;
 		config_help_flags(flags, sizeof(flags), adm[i].flag, false);
-		config_help_line(out, flags, adm[i].arg, adm[i].help);
+		config_help_line(out, flags, adm[i].arg, adm[i].help, brief);
 	}
 }
 
-void config_print_help(FILE *out)
+/* The usage and the rules of flags, before the groups of --help_all. */
+static void config_help_head(FILE *out)
 {
 	fprintf(out, "\nUsage: ringbus [options]\n\n"
 	             "A NATS-protocol pub/sub router on io_uring; clients connect to it as to\n"
@@ -104,10 +140,27 @@ void config_print_help(FILE *out)
 	             "A flag takes one dash or two (-user, --user); a value after a space or '='\n"
 	             "(-p 4222, -p=4222); a boolean bare or with '=' (-D, -D=false). SIZE as in\n"
 	             "the file (1MB = 1048576, 1M = 1000000); DUR a Go duration (2s, 1m30s).\n");
+}
+
+void config_print_help(FILE *out)
+{
+	fprintf(out, "\nUsage: ringbus [options]\n\n"
+	             "A NATS-protocol pub/sub router; it takes nats-server " CONFIG_NATS_VERSION
+	             "'s flags and file.\n"
+	             "Flags: -x or --x, a value after a space or '='; SIZE 1MB, DUR 2s.\n");
 	for (int g = 0; g < CONFIG_G_COUNT; g++)
-		config_help_group(out, (enum config_group)g);
-	fprintf(out, "\nThe configuration file: tools/ringbus.conf; every flag and key with what\n"
-	             "ringbus does with it: docs/OPERATIONS.md.\n\n");
+		config_help_group(out, (enum config_group)g, true);
+	fprintf(out, "\nEvery option: ringbus --help_all, or man ringbus (8); the file: "
+	             "man ringbus.conf (5).\n\n");
+}
+
+void config_print_help_all(FILE *out)
+{
+	config_help_head(out);
+	for (int g = 0; g < CONFIG_G_COUNT; g++)
+		config_help_group(out, (enum config_group)g, false);
+	fprintf(out, "\nThe configuration file: man ringbus.conf (5), tools/ringbus.conf; every\n"
+	             "flag and key with what ringbus does with it: docs/OPERATIONS.md.\n\n");
 }
 
 void config_print_help_tls(FILE *out)

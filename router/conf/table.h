@@ -70,6 +70,7 @@ enum config_group {
 #define CONFIG_F_TLS_FLAG    (1u << 4) /* a --tls* flag: given, it replaces tls {} */
 #define CONFIG_F_ALL         (1u << 5) /* U32: the word "all" (or "always") is UINT32_MAX */
 #define CONFIG_F_SECRET      (1u << 6) /* never printed (passwords, tokens) */
+#define CONFIG_F_BRIEF       (1u << 7) /* in the short --help (else --help_all only) */
 
 struct config_row;
 
@@ -214,10 +215,29 @@ struct config_flags_seen {
 RB_MUST_CHECK int config_flags_apply(struct config_ctx *x, int argc, char **argv,
                                      struct config_flags_seen *seen);
 
-/* --help, --help_tls and -v (help.c). */
+/* --help (the CONFIG_F_BRIEF rows), --help_all (every row but the hidden
+ * ones), --help_tls and -v (help.c). */
 void config_print_help(FILE *out);
+void config_print_help_all(FILE *out);
 void config_print_help_tls(FILE *out);
 void config_print_version(FILE *out);
+
+/* The title of --help's group @g ("Server Options"), and the flags of row
+ * @r as --help spells them ("-p, --port") into @buf (help.c). */
+const char *config_group_title(enum config_group g);
+void config_row_flags_spelled(const struct config_row *r, char *buf, size_t cap);
+
+/* The manual pages, groff man(7) source from the tables: ringbus(8), the
+ * flags and signals (--help_man, help_man.c), and ringbus.conf(5), the
+ * file's keys block by block (--help_man_conf, help_man_conf.c). */
+void config_print_man(FILE *out);
+void config_print_man_conf(FILE *out);
+
+/* The path of block @b as written in the file ("cluster { authorization
+ * { } }"), for the pages (help_man_conf.c); admission's keys are in
+ * CONFIG_MAN_ADMISSION. */
+const char *config_block_name(enum config_block b);
+#define CONFIG_MAN_ADMISSION "ringbus { admission { } }"
 
 /* nats-server's flags and keys for features ringbus lacks (unsupported.c):
  * the advice to print, or NULL when @name is not one. */

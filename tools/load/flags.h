@@ -83,8 +83,21 @@ struct load_config {
 RB_MUST_CHECK int load_flags_parse(struct load_config *cfg, enum load_mode mode, int argc,
                                    char **argv);
 
-/* Prints the usage of @mode to @out. */
+/* Prints the usage of @mode to @out: its own part (usage lines, what it
+ * does, its options), the options every command takes (--threads but in
+ * ringbus-load-blocking), and the exit statuses; each part alone as well,
+ * for the manual page (flags_man.c). */
 void load_flags_usage(enum load_mode mode, FILE *out);
+void load_flags_usage_own(enum load_mode mode, FILE *out);
+void load_flags_usage_common(bool threads, FILE *out);
+void load_flags_usage_exit(enum load_mode mode, FILE *out);
+
+/* ringbus-load's own usage: the commands. */
+void load_usage(FILE *out);
+
+/* ringbus-load(1) in groff man(7), made of the usage texts above, so the
+ * page and --help cannot differ (flags_man.c; ringbus-load --help_man). */
+void load_flags_man(FILE *out);
 
 /* The subcommand's name ("pubsub", ..., "blocking"). */
 const char *load_mode_name(enum load_mode mode);

@@ -55,7 +55,20 @@ static const char stream_help[] =
     "                         publisher (the NATS promise) rather than per\n"
     "                         publisher and subject\n";
 
-void load_flags_usage(enum load_mode mode, FILE *out)
+void load_usage(FILE *out)
+{
+	fputs("usage: ringbus-load <command> [options]\n"
+	      "Load generator for ringbus and any NATS-protocol server, with honest latency.\n"
+	      "commands:\n"
+	      "  pubsub   publishers and subscribers in one process (fan-out, queue groups)\n"
+	      "  reqrep   request/reply round trips\n"
+	      "  pub      publishers only (pair with sub in another process)\n"
+	      "  sub      subscribers only\n"
+	      "ringbus-load <command> --help lists each command's options.\n",
+	      out);
+}
+
+void load_flags_usage_own(enum load_mode mode, FILE *out)
 {
 	switch (mode) {
 	case LOAD_PUBSUB:
@@ -185,11 +198,25 @@ void load_flags_usage(enum load_mode mode, FILE *out)
 		fputs(sub_subject_help, out);
 		fputs(per_pub_help, out);
 		fputs(sub_url_help, out);
-		fputs(common_help, out);
-		fputs(blocking_exit_help, out);
-		return;
+		break;
 	}
-	fputs(threads_help, out);
+}
+
+void load_flags_usage_common(bool threads, FILE *out)
+{
+	if (threads)
+		fputs(threads_help, out);
 	fputs(common_help, out);
-	fputs(exit_help, out);
+}
+
+void load_flags_usage_exit(enum load_mode mode, FILE *out)
+{
+	fputs(mode == LOAD_BLOCKING ? blocking_exit_help : exit_help, out);
+}
+
+void load_flags_usage(enum load_mode mode, FILE *out)
+{
+	load_flags_usage_own(mode, out);
+	load_flags_usage_common(mode != LOAD_BLOCKING, out);
+	load_flags_usage_exit(mode, out);
 }

@@ -6,19 +6,6 @@
 #include "tools/load/flags.h"
 #include "tools/load/run.h"
 
-static void usage(FILE *out)
-{
-	fputs("usage: ringbus-load <command> [options]\n"
-	      "Load generator for ringbus and any NATS-protocol server, with honest latency.\n"
-	      "commands:\n"
-	      "  pubsub   publishers and subscribers in one process (fan-out, queue groups)\n"
-	      "  reqrep   request/reply round trips\n"
-	      "  pub      publishers only (pair with sub in another process)\n"
-	      "  sub      subscribers only\n"
-	      "ringbus-load <command> --help lists each command's options.\n",
-	      out);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -31,11 +18,15 @@ int main(int argc, char **argv)
 	    {"sub", LOAD_SUB},
 	};
 	if (argc < 2) {
-		usage(stderr);
+		load_usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
+		load_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help_man")) { /* the build writes ringbus-load.1 */
+		load_flags_man(stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
@@ -52,6 +43,6 @@ int main(int argc, char **argv)
 		return run_main(&cfg);
 	}
 	fprintf(stderr, "ringbus-load: unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	load_usage(stderr);
 	return 2;
 }
