@@ -65,13 +65,13 @@ enum harness_kind harness_kind_from_env(void)
 	return HARNESS_RINGBUS;
 }
 
-/* Asks the kernel for a free loopback port; returns it or -errno. */
-int harness_free_port(void)
+/* Binds @port on loopback (0: any) and returns the port bound, or -errno. */
+static int try_port(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t len = sizeof sa;
 	int ret;
@@ -82,6 +82,43 @@ int harness_free_port(void)
 		ret = ntohs(sa.sin_port);
 	close(fd);
 	return ret;
+}
+
+/* The lowest port the kernel hands out as the source of outgoing
+ * connections (net.ipv4.ip_local_port_range), 32768 when unknown. */
+static int ephemeral_low(void)
+{
+	int low = 32768, high = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (f) {
+		if (fscanf(f, "%d %d", &low, &high) != 2)
+			low = 32768;
+		fclose(f);
+	}
+	return low;
+}
+
+/* A port below the ephemeral range, picked at random: a port the kernel
+ * chose for us there could be taken as the source port of any process's
+ * next outgoing connection (tests run two at a time, each with clients)
+ * before our server binds it. Falls back to the kernel's choice. */
+int harness_free_port(void)
+{
+	int low = ephemeral_low();
+	if (low > 12000) {
+		/* Different in every process (Criterion forks its tests) and call. */
+		static unsigned calls;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		unsigned seed =
+		    (unsigned)getpid() * 2654435761u ^ (unsigned)ts.tv_nsec ^ (++calls * 40503u);
+		for (int i = 0; i < 64; i++) {
+			int port = 10000 + (int)((unsigned)rand_r(&seed) % (unsigned)(low - 10000));
+			if (try_port(port) == port)
+				return port;
+		}
+	}
+	return try_port(0);
 }
 
 /* Collects the inodes of the sockets listening on port (any IPv4 address). */

@@ -109,24 +109,13 @@ Test(flags, single_dash_config)
 	unlink(path);
 }
 
-/* A free loopback port for monitoring. */
-static uint16_t free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof sa;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	          getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 Test(flags, single_dash_m_and_http_port)
 {
 	for (int form = 0; form < 2; form++) {
 		char port[12];
-		uint16_t p = free_port();
+		int fp = harness_free_port();
+		cr_assert_gt(fp, 0, "no free port");
+		uint16_t p = (uint16_t)fp;
 		snprintf(port, sizeof port, "%u", p);
 		const char *args[] = {form ? "-http_port" : "-m", port, NULL};
 		struct harness_opts opts = {.args = args};

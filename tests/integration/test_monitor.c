@@ -23,22 +23,6 @@
 
 static uint16_t mon_port;
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof sa;
-	int ret = -EIO;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		ret = ntohs(sa.sin_port);
-	close(fd);
-	return ret;
-}
-
 /* Waits (bounded) until the server has closed the connection the harness
  * opened to see it accept, so that the tests count only their own. */
 static void wait_no_connections(void)
@@ -65,7 +49,7 @@ static void monitor_setup(void)
 {
 	int r = -EIO;
 	for (int i = 0; i < START_TRIES; i++) {
-		int p = free_port();
+		int p = harness_free_port();
 		cr_assert_gt(p, 0, "no free port: %s", strerror(-p));
 		char port[12];
 		snprintf(port, sizeof port, "%d", p);
