@@ -110,17 +110,21 @@ struct url_case {
 	const char *text;
 	int rc;
 	const char *host, *port, *user, *pass, *token;
+	bool ws;
 };
 
 static const struct url_case url_cases[] = {
-    {"nats://127.0.0.1:4333", 0, "127.0.0.1", "4333", "", "", ""},
-    {"localhost", 0, "localhost", "4222", "", "", ""},
-    {"nats://bob:s3cret@h:1", 0, "h", "1", "bob", "s3cret", ""},
-    {"nats://tok@h", 0, "h", "4222", "", "", "tok"},
-    {"nats://[::1]:4222", 0, "::1", "4222", "", "", ""},
-    {"http://h:1", -EINVAL, NULL, NULL, NULL, NULL, NULL},
-    {"nats://h:port", -EINVAL, NULL, NULL, NULL, NULL, NULL},
-    {"nats://:4222", -EINVAL, NULL, NULL, NULL, NULL, NULL},
+    {"nats://127.0.0.1:4333", 0, "127.0.0.1", "4333", "", "", "", false},
+    {"localhost", 0, "localhost", "4222", "", "", "", false},
+    {"nats://bob:s3cret@h:1", 0, "h", "1", "bob", "s3cret", "", false},
+    {"nats://tok@h", 0, "h", "4222", "", "", "tok", false},
+    {"nats://[::1]:4222", 0, "::1", "4222", "", "", "", false},
+    {"ws://127.0.0.1:8080", 0, "127.0.0.1", "8080", "", "", "", true},
+    {"ws://bob:pw@h", 0, "h", "80", "bob", "pw", "", true},
+    {"wss://h:1", -EINVAL, NULL, NULL, NULL, NULL, NULL, false},
+    {"http://h:1", -EINVAL, NULL, NULL, NULL, NULL, NULL, false},
+    {"nats://h:port", -EINVAL, NULL, NULL, NULL, NULL, NULL, false},
+    {"nats://:4222", -EINVAL, NULL, NULL, NULL, NULL, NULL, false},
 };
 
 Test(flags, urls_parse_with_credentials)
@@ -136,6 +140,7 @@ Test(flags, urls_parse_with_credentials)
 		cr_assert_str_eq(u.user, uc->user, "%s", uc->text);
 		cr_assert_str_eq(u.pass, uc->pass, "%s", uc->text);
 		cr_assert_str_eq(u.token, uc->token, "%s", uc->text);
+		cr_assert_eq(u.ws, uc->ws, "%s", uc->text);
 	}
 }
 
@@ -168,6 +173,22 @@ Test(flags, send_window_defaults_parses_and_is_refused_where_it_means_nothing)
 	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--send-window", "1s"), -EINVAL);
 	/* a subscriber sends nothing */
 	cr_assert_eq(parse_args(&cfg, LOAD_SUB, "--send-window", "50us"), -EINVAL);
+}
+
+/* WebSocket is ringbus-load-blocking's alone (ringbus-load's io_uring loop
+ * does not frame). */
+Test(flags, ws_urls_are_for_the_blocking_client_only)
+{
+	struct load_config cfg;
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--url", "ws://127.0.0.1:8080"), 0);
+	cr_assert(cfg.url.ws);
+	cr_assert_str_eq(cfg.url_shown, "ws://127.0.0.1:8080");
+	cr_assert_eq(parse_args(&cfg, LOAD_BLOCKING, "--sub-url", "nats://a:1,ws://b:2"), 0);
+	cr_assert(!cfg.sub_urls[0].url.ws && cfg.sub_urls[1].url.ws);
+	cr_assert_str_eq(cfg.sub_urls[1].shown, "ws://b:2");
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--url", "ws://127.0.0.1:8080"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_REQREP, "--url", "ws://127.0.0.1:8080"), -EINVAL);
+	cr_assert_eq(parse_args(&cfg, LOAD_PUBSUB, "--sub-url", "ws://b:2"), -EINVAL);
 }
 
 struct spread_case {

@@ -1,10 +1,14 @@
 /* ringbus-load and ringbus-load-blocking against a real server (nats-server
  * or ringbus, chosen by the integration harness): exact counts in the JSON
- * report, auth errors, and subscribers on another node of a cluster of two
- * (--sub-url). */
+ * report, auth errors, subscribers on another node of a cluster of two
+ * (--sub-url), and ringbus-load-blocking over the WebSocket listener (ws://). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/integration/harness.h"
 #include "tests/tools/load_exec.h"
@@ -22,16 +26,16 @@ static void stop(void)
 	cr_assert_eq(harness_server_stop(&srv, why, sizeof(why)), 0, "server stop: %s", why);
 }
 
-/* Runs @bin with @args (its --url is added) and checks the counts. */
-static void run_exact_bin(const char *bin, const char *const *args, double sent, double delivered,
-                          bool ordered)
+/* Runs @bin with @args and --url @url and checks the counts. */
+static void run_exact_url(const char *bin, const char *url, const char *const *args, double sent,
+                          double delivered, bool ordered)
 {
 	const char *argv[40];
 	size_t n = 0;
 	for (; args[n]; n++)
 		argv[n] = args[n];
 	argv[n++] = "--url";
-	argv[n++] = srv.url;
+	argv[n++] = url;
 	argv[n] = NULL;
 	struct load_exec x;
 	cr_assert_eq(load_exec_run_bin(&x, bin, argv), 0);
@@ -54,6 +58,13 @@ static void run_exact_bin(const char *bin, const char *const *args, double sent,
 	cr_assert(load_exec_num(&x, "latency_us", "p50") > 0);
 	cr_assert(load_exec_num(&x, "latency_us", "max") >= load_exec_num(&x, "latency_us", "p99"));
 	load_exec_fini(&x);
+}
+
+/* The same with the server's NATS URL. */
+static void run_exact_bin(const char *bin, const char *const *args, double sent, double delivered,
+                          bool ordered)
+{
+	run_exact_url(bin, srv.url, args, sent, delivered, ordered);
 }
 
 static void run_exact(const char *const *args, double sent, double delivered, bool ordered)
@@ -228,5 +239,73 @@ Test(load_cluster, subscribers_spread_over_a_list_of_nodes)
 	cr_assert(load_exec_num(&x, NULL, "interest_wait_s") >= 0);
 	cJSON *urls = cJSON_GetObjectItem(x.json, "sub_urls");
 	cr_assert(cJSON_IsArray(urls) && cJSON_GetArraySize(urls) == 2);
+	load_exec_fini(&x);
+}
+
+/* ---- ringbus-load-blocking over WebSocket (ws://) ---- */
+
+static char ws_url[48];
+
+static void start_ws(void)
+{
+	int p = harness_free_port();
+	cr_assert_gt(p, 0);
+	static char conf[128];
+	snprintf(conf, sizeof(conf), "websocket { listen: \"127.0.0.1:%d\", no_tls: true }\n", p);
+	snprintf(ws_url, sizeof(ws_url), "ws://127.0.0.1:%d", p);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start(&srv, &o), 0, "server did not start");
+	/* the WebSocket listener may open after the NATS port */
+	for (int i = 0; i < 500; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_port = htons((uint16_t)p),
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		int rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+		close(fd);
+		if (!rc)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("nothing listens on %s", ws_url);
+}
+
+TestSuite(load_ws, .init = start_ws, .fini = stop);
+
+/* Every message through the upgrade, masked client frames and the server's
+ * frames, in order: the issue 22 points, closed loop and without a window. */
+Test(load_ws, one_to_one_16_bytes_loses_nothing)
+{
+	const char *args[] = {"--pubs", "1",      "--subs", "1", "--msgs",
+	                      "100000", "--size", "16",     NULL};
+	run_exact_url(RINGBUS_LOAD_BLOCKING_BIN, ws_url, args, 100000, 100000, true);
+}
+
+Test(load_ws, one_to_one_1_kib_without_a_window_loses_nothing)
+{
+	const char *args[] = {"--pubs", "1",    "--subs",   "1", "--msgs", "100000",
+	                      "--size", "1024", "--window", "0", NULL};
+	run_exact_url(RINGBUS_LOAD_BLOCKING_BIN, ws_url, args, 100000, 100000, true);
+}
+
+/* Frames larger than 64 KiB from the server (--size 100k): 64-bit lengths,
+ * frames split over many reads. */
+Test(load_ws, fan_out_of_large_messages_loses_nothing)
+{
+	const char *args[] = {"--pubs", "2",    "--subs",   "3", "--msgs", "3000",
+	                      "--size", "100k", "--window", "0", NULL};
+	run_exact_url(RINGBUS_LOAD_BLOCKING_BIN, ws_url, args, 3000, 9000, true);
+}
+
+/* ws:// at the NATS port: no 101, a clear error, exit 1. */
+Test(load_ws, upgrade_refused_is_a_clear_error)
+{
+	char url[64];
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u", srv.port);
+	const char *argv[] = {"--msgs", "100", "--url", url, NULL};
+	struct load_exec x;
+	cr_assert_eq(load_exec_run_bin(&x, RINGBUS_LOAD_BLOCKING_BIN, argv), 0);
+	cr_assert_eq(x.status, 1, "exit %d; stderr: %s", x.status, x.err);
+	cr_assert(strstr(x.err, "WebSocket upgrade"), "stderr: %s", x.err);
 	load_exec_fini(&x);
 }

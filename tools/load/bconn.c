@@ -1,5 +1,6 @@
 /* A NATS client connection on a blocking socket: connect with a timeout,
- * the INFO/CONNECT/PONG handshake, buffered writes, one recv per call. */
+ * the INFO/CONNECT/PONG handshake, buffered writes, one recv per call.
+ * WebSocket framing is in bconn_ws.c. */
 #include "tools/load/bconn.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "core/clock.h"
 #include "io/proto/connect.h"
+#include "tools/load/bconn_int.h"
 #include "tools/load/hello.h"
 
 int bconn_init(struct bconn *c, uint32_t wcap)
@@ -23,10 +25,11 @@ int bconn_init(struct bconn *c, uint32_t wcap)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->wcap = wcap > BCONN_WBUF ? wcap : BCONN_WBUF;
-	c->wbuf = malloc(c->wcap);
+	c->wmem = malloc(BCONN_WS_ROOM + c->wcap);
+	c->wbuf = c->wmem ? c->wmem + BCONN_WS_ROOM : NULL;
 	c->rbuf = malloc(BCONN_RBUF);
 	proto_parser_init(&c->parser, PROTO_SIDE_CLIENT, 64u << 20);
-	if (!c->wbuf || !c->rbuf) {
+	if (!c->wmem || !c->rbuf) {
 		bconn_fini(c);
 		return -ENOMEM;
 	}
@@ -39,15 +42,14 @@ void bconn_fini(struct bconn *c)
 		close(c->fd);
 	c->fd = -1;
 	proto_parser_fini(&c->parser);
-	free(c->wbuf);
+	bconn_ws_free(c->ws);
+	free(c->wmem);
 	free(c->rbuf);
-	c->wbuf = c->rbuf = NULL;
+	c->ws = NULL;
+	c->wbuf = c->wmem = c->rbuf = NULL;
 }
 
-static int fail(struct bconn *c, int err, const char *fmt, ...) RB_PRINTF(3, 4);
-
-/* Sets @c->error from @fmt and returns @err. */
-static int fail(struct bconn *c, int err, const char *fmt, ...)
+int bconn_fail(struct bconn *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -70,7 +72,7 @@ int bconn_timeouts(struct bconn *c, uint64_t recv_ns, uint64_t send_ns)
 	struct timeval r = timeval_of(recv_ns), s = timeval_of(send_ns);
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof(r)) ||
 	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &s, sizeof(s)))
-		return fail(c, -errno, "setsockopt: %s", strerror(errno));
+		return bconn_fail(c, -errno, "setsockopt: %s", strerror(errno));
 	return 0;
 }
 
@@ -80,7 +82,7 @@ static int connect_within(struct bconn *c, const struct sockaddr *addr, socklen_
 {
 	c->fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		return fail(c, -errno, "socket: %s", strerror(errno));
+		return bconn_fail(c, -errno, "socket: %s", strerror(errno));
 	int err = 0;
 	if (connect(c->fd, addr, addrlen)) {
 		err = errno == EINPROGRESS ? 0 : errno;
@@ -105,32 +107,44 @@ static int connect_within(struct bconn *c, const struct sockaddr *addr, socklen_
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	int flags = fcntl(c->fd, F_GETFL); /* back to blocking: the point of this client */
 	if (flags < 0 || fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK))
-		return fail(c, -errno, "fcntl: %s", strerror(errno));
+		return bconn_fail(c, -errno, "fcntl: %s", strerror(errno));
 	struct timeval tv = timeval_of(timeout_ns);
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
-		return fail(c, -errno, "setsockopt: %s", strerror(errno));
+		return bconn_fail(c, -errno, "setsockopt: %s", strerror(errno));
 	return 0;
 }
 
-int bconn_flush(struct bconn *c)
+int bconn_send_all(struct bconn *c, const char *p, uint32_t len, uint32_t *off)
 {
-	uint32_t off = 0;
-	while (off < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + off, c->wlen - off, MSG_NOSIGNAL);
+	while (*off < len) {
+		ssize_t n = send(c->fd, p + *off, len - *off, MSG_NOSIGNAL);
 		if (n > 0) {
-			off += (uint32_t)n;
+			*off += (uint32_t)n;
 			continue;
 		}
 		int err = n < 0 ? errno : EPIPE;
 		if (err == EINTR)
 			continue;
+		if (err == EAGAIN || err == EWOULDBLOCK)
+			return bconn_fail(c, -EAGAIN, "%s",
+			                  "the server took no byte within --drain");
+		if (err == EPIPE || err == ECONNRESET)
+			return bconn_fail(c, -EPIPE, "%s", "the server closed the connection");
+		return bconn_fail(c, -err, "send: %s", strerror(err));
+	}
+	return 0;
+}
+
+int bconn_flush(struct bconn *c)
+{
+	if (c->ws)
+		return bconn_ws_flush(c);
+	uint32_t off = 0;
+	int err = bconn_send_all(c, c->wbuf, c->wlen, &off);
+	if (err) { /* keep what did not go */
 		memmove(c->wbuf, c->wbuf + off, c->wlen - off);
 		c->wlen -= off;
-		if (err == EAGAIN || err == EWOULDBLOCK)
-			return fail(c, -EAGAIN, "%s", "the server took no byte within --drain");
-		if (err == EPIPE || err == ECONNRESET)
-			return fail(c, -EPIPE, "%s", "the server closed the connection");
-		return fail(c, -err, "send: %s", strerror(err));
+		return err;
 	}
 	c->wlen = 0;
 	return 0;
@@ -138,7 +152,7 @@ int bconn_flush(struct bconn *c)
 
 int bconn_reserve(struct bconn *c, uint32_t n, char **dst)
 {
-	if (c->wlen + n > c->wcap) {
+	if (c->wlen + n > c->wcap || RB_UNLIKELY(c->wpending)) {
 		int err = bconn_flush(c);
 		if (err)
 			return err;
@@ -163,36 +177,22 @@ static int on_info(struct bconn *c, const struct proto_frame *f)
 	struct connect_info info;
 	char scratch[1024];
 	if (connect_info_parse(&info, f->arg.ptr, f->arg.len, scratch, sizeof(scratch)))
-		return fail(c, -EPROTO, "%s",
-		            "the server's INFO is not valid JSON: is this a NATS "
-		            "server?");
+		return bconn_fail(c, -EPROTO, "%s",
+		                  "the server's INFO is not valid JSON: is this a NATS "
+		                  "server?");
 	snprintf(c->version, sizeof(c->version), "%s", info.version ? info.version : "");
 	c->info_seen = true;
 	c->max_payload = info.max_payload;
 	return 0;
 }
 
-ssize_t bconn_read(struct bconn *c, bconn_msg_fn fn, void *arg)
+int bconn_parse(struct bconn *c, const char *p, size_t n, bconn_msg_fn fn, void *arg, uint64_t now)
 {
-	ssize_t n;
-	do
-		n = recv(c->fd, c->rbuf, BCONN_RBUF, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return -EAGAIN;
-		if (errno == ECONNRESET)
-			return 0;
-		return fail(c, -errno, "recv: %s", strerror(errno));
-	}
-	if (n == 0)
-		return 0;
-	uint64_t now = clock_now_ns();
 	size_t off = 0;
-	while (off < (size_t)n) {
+	while (off < n) {
 		struct proto_frame f;
 		size_t used = 0;
-		int r = proto_parse(&c->parser, c->rbuf + off, (size_t)n - off, &used, &f);
+		int r = proto_parse(&c->parser, p + off, n - off, &used, &f);
 		off += used;
 		if (r == 0)
 			break;
@@ -238,7 +238,30 @@ ssize_t bconn_read(struct bconn *c, bconn_msg_fn fn, void *arg)
 		if (err)
 			return err;
 	}
-	return n;
+	return 0;
+}
+
+ssize_t bconn_read(struct bconn *c, bconn_msg_fn fn, void *arg)
+{
+	ssize_t n;
+	do
+		n = recv(c->fd, c->rbuf, BCONN_RBUF, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -EAGAIN;
+		if (errno == ECONNRESET)
+			return 0;
+		return bconn_fail(c, -errno, "recv: %s", strerror(errno));
+	}
+	if (n == 0)
+		return 0;
+	uint64_t now = clock_now_ns();
+	int err = c->ws ? bconn_ws_feed(c, (const uint8_t *)c->rbuf, (size_t)n, fn, arg, now)
+	                : bconn_parse(c, c->rbuf, (size_t)n, fn, arg, now);
+	if (err > 0) /* a close frame */
+		return 0;
+	return err ? err : n;
 }
 
 /* Appends @n bytes of any length, flushing as the buffer fills. */
@@ -260,20 +283,23 @@ static int put_all(struct bconn *c, const char *p, size_t n)
 }
 
 int bconn_open(struct bconn *c, const struct sockaddr *addr, socklen_t addrlen, const char *url,
-               const char *hello, size_t hello_len, const char *extra, size_t extra_len,
-               uint64_t timeout_ns, uint32_t size)
+               const char *ws_host, const char *hello, size_t hello_len, const char *extra,
+               size_t extra_len, uint64_t timeout_ns, uint32_t size)
 {
 	int err = connect_within(c, addr, addrlen, url, timeout_ns);
+	if (!err && ws_host)
+		err = bconn_ws_upgrade(c, ws_host, url);
 	if (err)
 		return err;
 	uint64_t deadline = clock_now_ns() + timeout_ns;
 	while (!c->info_seen) {
 		ssize_t n = bconn_read(c, NULL, NULL);
 		if (n == 0)
-			return fail(c, -EPIPE, "%s",
-			            "the server closed the connection before INFO");
+			return bconn_fail(c, -EPIPE, "%s",
+			                  "the server closed the connection before INFO");
 		if (n == -EAGAIN || clock_now_ns() > deadline)
-			return fail(c, -ETIMEDOUT, "no INFO from %s: is this a NATS server?", url);
+			return bconn_fail(c, -ETIMEDOUT, "no INFO from %s: is this a NATS server?",
+			                  url);
 		if (n < 0)
 			return (int)n;
 	}
@@ -293,10 +319,10 @@ int bconn_open(struct bconn *c, const struct sockaddr *addr, socklen_t addrlen, 
 	while (!err && c->pongs < want) {
 		ssize_t n = bconn_read(c, NULL, NULL);
 		if (n == 0)
-			return fail(c, -EPIPE, "%s",
-			            "the server closed the connection during CONNECT");
+			return bconn_fail(c, -EPIPE, "%s",
+			                  "the server closed the connection during CONNECT");
 		if (n == -EAGAIN || clock_now_ns() > deadline)
-			return fail(c, -ETIMEDOUT, "no answer to CONNECT from %s", url);
+			return bconn_fail(c, -ETIMEDOUT, "no answer to CONNECT from %s", url);
 		if (n < 0)
 			err = (int)n;
 	}

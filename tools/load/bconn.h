@@ -1,6 +1,7 @@
 /* ringbus-load-blocking's connection: a NATS client on one blocking socket,
  * as most client libraries are written (buffered writes, one recv at a time,
- * socket timeouts instead of an event loop). */
+ * socket timeouts instead of an event loop), over plain TCP or WebSocket
+ * (bconn_ws.c). */
 #ifndef TOOLS_LOAD_BCONN_H
 #define TOOLS_LOAD_BCONN_H
 
@@ -14,6 +15,11 @@
 
 #define BCONN_WBUF (64u * 1024u) /* writes leave in buffers of up to this */
 #define BCONN_RBUF (64u * 1024u) /* one recv reads up to this */
+/* Room kept before the write buffer for a WebSocket frame head (masked,
+ * 64-bit length), so a buffered write is framed without a copy. */
+#define BCONN_WS_ROOM 14u
+
+struct bconn_ws; /* bconn_int.h */
 
 /* A message's body (headers skipped), borrowed for the call; @now is when
  * the recv that carried it returned. */
@@ -24,9 +30,12 @@ typedef void (*bconn_msg_fn)(void *arg, struct proto_span body, uint64_t now);
 struct bconn {
 	int fd;
 	struct proto_parser parser;
-	char *wbuf; /* heap, wcap bytes */
+	char *wbuf; /* wcap bytes, BCONN_WS_ROOM into the heap block wmem */
+	char *wmem;
 	uint32_t wcap;
 	uint32_t wlen;
+	bool wpending;        /* WebSocket: a frame is partly sent (after a failed flush) */
+	struct bconn_ws *ws;  /* heap; NULL on a plain NATS connection */
 	char *rbuf;           /* heap, BCONN_RBUF bytes */
 	uint64_t pongs;       /* PONGs received */
 	char version[64];     /* the server's, from INFO */
@@ -43,16 +52,18 @@ RB_MUST_CHECK int bconn_init(struct bconn *c, uint32_t wcap);
 /* Closes the socket and frees the buffers. Safe on a failed init. */
 void bconn_fini(struct bconn *c);
 
-/* Connects to @addr within @timeout_ns, reads INFO, sends @hello (a CONNECT
+/* Connects to @addr within @timeout_ns (with @ws_host, not NULL, a
+ * WebSocket upgrade to that Host first: then everything goes in frames),
+ * reads INFO, sends @hello (a CONNECT
  * line ending in PING, borrowed) and @extra (SUB lines, or NULL) followed by
  * a PING when @extra is given, and waits for the PONGs: everything @extra
  * asked is in place when this returns 0. A payload of @size bytes must fit
  * the server's max_payload. Returns 0 or -errno with @c->error set (@url is
  * named in it). */
 RB_MUST_CHECK int bconn_open(struct bconn *c, const struct sockaddr *addr, socklen_t addrlen,
-                             const char *url, const char *hello, size_t hello_len,
-                             const char *extra, size_t extra_len, uint64_t timeout_ns,
-                             uint32_t size);
+                             const char *url, const char *ws_host, const char *hello,
+                             size_t hello_len, const char *extra, size_t extra_len,
+                             uint64_t timeout_ns, uint32_t size);
 
 /* How long a recv and a send may block: a recv returns -EAGAIN after
  * @recv_ns without a byte, a send fails with -EAGAIN after @send_ns without
@@ -69,7 +80,8 @@ static inline void bconn_commit(struct bconn *c, uint32_t n)
 	c->wlen += n;
 }
 
-/* Sends everything buffered. Returns 0, -EAGAIN (the send timeout passed
+/* Sends everything buffered (on WebSocket as one masked binary frame).
+ * Returns 0, -EAGAIN (the send timeout passed
  * without progress), -EPIPE (the server closed the connection) or -errno;
  * @c->error is set on failure. */
 RB_MUST_CHECK int bconn_flush(struct bconn *c);
@@ -77,9 +89,10 @@ RB_MUST_CHECK int bconn_flush(struct bconn *c);
 /* Appends PING and flushes. As bconn_flush. */
 RB_MUST_CHECK int bconn_ping(struct bconn *c);
 
-/* One recv, blocking up to the receive timeout; parses what came: answers
- * the server's PINGs, counts PONGs, hands each MSG body to @fn (may be
- * NULL). Returns the bytes read, 0 when the server closed the connection,
+/* One recv, blocking up to the receive timeout; parses what came (on
+ * WebSocket unframed first, pings answered): answers the server's PINGs,
+ * counts PONGs, hands each MSG body to @fn (may be NULL). Returns the bytes
+ * read, 0 when the server closed the connection (or sent a close frame),
  * -EAGAIN when the timeout passed, -EPROTO on a protocol error or a -ERR
  * (@c->error says which), or -errno. */
 RB_MUST_CHECK ssize_t bconn_read(struct bconn *c, bconn_msg_fn fn, void *arg);

@@ -63,8 +63,8 @@ static int open_sub(struct bc_run *run, struct bc_sub *sub, uint32_t index)
 		return -ENOMEM;
 	const struct hello_target *to = hello_sub_target(run->targets, cfg, index);
 	int err = bconn_open(&sub->io, (const struct sockaddr *)&to->addr, to->addrlen, to->shown,
-	                     to->connect_line, to->connect_len, subs, len, cfg->connect_timeout_ns,
-	                     cfg->size);
+	                     to->ws_host[0] ? to->ws_host : NULL, to->connect_line, to->connect_len,
+	                     subs, len, cfg->connect_timeout_ns, cfg->size);
 	free(subs);
 	if (!err)
 		err = bconn_timeouts(&sub->io, BC_POLL_NS, cfg->drain_ns);
@@ -105,8 +105,8 @@ static int open_pub(struct bc_run *run, struct bc_pub *pub, uint32_t index)
 	}
 	const struct hello_target *to = &run->targets[0];
 	int err = bconn_open(&pub->io, (const struct sockaddr *)&to->addr, to->addrlen, to->shown,
-	                     to->connect_line, to->connect_len, NULL, 0, cfg->connect_timeout_ns,
-	                     cfg->size);
+	                     to->ws_host[0] ? to->ws_host : NULL, to->connect_line, to->connect_len,
+	                     NULL, 0, cfg->connect_timeout_ns, cfg->size);
 	if (!err)
 		err = bconn_timeouts(&pub->io, cfg->drain_ns, cfg->drain_ns);
 	if (err)

@@ -196,10 +196,14 @@ int load_parse_url(const char *s, struct load_url *url)
 {
 	memset(url, 0, sizeof(*url));
 	const char *p = s;
-	if (!strncmp(p, "nats://", 7))
+	if (!strncmp(p, "nats://", 7)) {
 		p += 7;
-	else if (strstr(p, "://"))
+	} else if (!strncmp(p, "ws://", 5)) {
+		url->ws = true;
+		p += 5;
+	} else if (strstr(p, "://")) {
 		return -EINVAL;
+	}
 	const char *at = strrchr(p, '@');
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
@@ -241,7 +245,7 @@ int load_parse_url(const char *s, struct load_url *url)
 			return -EINVAL;
 		return copy_field(url->port, sizeof(url->port), port, n);
 	}
-	strcpy(url->port, "4222");
+	strcpy(url->port, url->ws ? "80" : "4222");
 	return 0;
 }
 
@@ -253,8 +257,8 @@ void load_url_show(const struct load_url *u, char *dst, size_t cap)
 	else if (u->token[0])
 		strcpy(cred, "***@");
 	bool v6 = strchr(u->host, ':') != NULL;
-	snprintf(dst, cap, "nats://%s%s%s%s:%s", cred, v6 ? "[" : "", u->host, v6 ? "]" : "",
-	         u->port);
+	snprintf(dst, cap, "%s://%s%s%s%s:%s", u->ws ? "ws" : "nats", cred, v6 ? "[" : "", u->host,
+	         v6 ? "]" : "", u->port);
 }
 
 int load_parse_url_list(const char *s, struct load_endpoint *out, uint32_t cap, uint32_t *n)
@@ -497,6 +501,13 @@ static int check(struct load_config *cfg, const struct given *g)
 		/* the interest check waits for a probe at every subscriber, and a
 		 * queue group hands each probe to one member */
 		fprintf(stderr, "%s: --sub-url does not go with --queue\n", prog);
+		return -EINVAL;
+	}
+	bool ws = cfg->url.ws;
+	for (uint32_t i = 0; i < cfg->nsub_urls; i++)
+		ws |= cfg->sub_urls[i].url.ws;
+	if (ws && cfg->mode != LOAD_BLOCKING) {
+		fprintf(stderr, "%s: ws:// URLs are for ringbus-load-blocking only\n", prog);
 		return -EINVAL;
 	}
 	if (cfg->mode == LOAD_BLOCKING) /* one thread per connection */

@@ -17,8 +17,10 @@ enum load_mode {
 	LOAD_BLOCKING, /* ringbus-load-blocking, its one command */
 };
 
-/* nats://[user:pass@|token@]host[:port]. Read-only after parsing. */
+/* nats://[user:pass@|token@]host[:port], or ws://... for a WebSocket
+ * listener (ringbus-load-blocking only). Read-only after parsing. */
 struct load_url {
+	bool ws; /* ws://: the HTTP upgrade, then NATS in WebSocket frames */
 	char host[256];
 	char port[8];
 	char user[128];
@@ -113,7 +115,8 @@ RB_MUST_CHECK int load_parse_duration(const char *s, uint64_t *ns);
 RB_MUST_CHECK int load_parse_count(const char *s, double *out);
 /* "128", "4k" / "4KiB" (1024), "1m" / "1MiB". */
 RB_MUST_CHECK int load_parse_size(const char *s, uint64_t *bytes);
-/* The URL forms above; fills @url (port defaults to 4222). */
+/* The URL forms above; fills @url (port defaults to 4222, 80 for ws://;
+ * wss:// is refused: no TLS). */
 RB_MUST_CHECK int load_parse_url(const char *s, struct load_url *url);
 /* A comma-separated list of such URLs ("nats://a:1,nats://b:2"), at most
  * @cap of them, none empty: fills @out[0..*@n-1], shown forms included.
@@ -121,7 +124,7 @@ RB_MUST_CHECK int load_parse_url(const char *s, struct load_url *url);
  * always separates: credentials in a list cannot contain one. */
 RB_MUST_CHECK int load_parse_url_list(const char *s, struct load_endpoint *out, uint32_t cap,
                                       uint32_t *n);
-/* Writes @url as printed (nats://user:***@host:port) into @dst. */
+/* Writes @url as printed (nats://user:***@host:port, or ws://...) into @dst. */
 void load_url_show(const struct load_url *url, char *dst, size_t cap);
 
 /* The index into cfg->sub_urls of subscriber @s's server, or -1 for --url. */

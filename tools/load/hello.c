@@ -57,6 +57,11 @@ static int target_init(struct hello_target *t, const struct load_url *url, const
 	t->addrlen = ai->ai_addrlen;
 	freeaddrinfo(ai);
 	t->shown = shown;
+	if (url->ws) {
+		bool v6 = strchr(url->host, ':') != NULL;
+		snprintf(t->ws_host, sizeof(t->ws_host), "%s%s%s:%s", v6 ? "[" : "", url->host,
+		         v6 ? "]" : "", url->port);
+	}
 	t->connect_line = hello_connect_line(url, name, &t->connect_len);
 	if (!t->connect_line) {
 		snprintf(err, cap, "out of memory");

@@ -27,6 +27,7 @@ struct hello_target {
 	char *connect_line; /* hello_connect_line() with this URL's credentials, heap */
 	uint32_t connect_len;
 	const char *shown; /* the URL as printed, borrowed from the configuration */
+	char ws_host[300]; /* ws://: the upgrade's Host ("host:port"); "": plain NATS */
 };
 
 #define HELLO_MAX_TARGETS (1u + LOAD_MAX_SUB_URLS)
