@@ -219,6 +219,7 @@ int tls_service_new(struct tls_ctx *ctx, const struct tls_config *cfg, const str
 	s->ops_ctx = ops_ctx;
 	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
 	s->max_handshakes = cfg->max_handshakes ? cfg->max_handshakes : 4096;
+	s->plain_reply = cfg->plain_reply ? cfg->plain_reply : TLS_REQUIRED_ERR;
 	s->efd = s->epfd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->stop_lock, NULL);

@@ -23,7 +23,11 @@
 /* What the service sends a client that speaks plaintext before closing it. */
 #define TLS_REQUIRED_ERR "-ERR 'Secure Connection - TLS Required'\r\n"
 
-/* Settings of a TLS server. Strings are borrowed for the call that takes them. */
+/* What tls_ops.info returns to send nothing before the handshake (wss://). */
+#define TLS_INFO_NONE ((size_t)-1)
+
+/* Settings of a TLS server. Strings are borrowed for the call that takes them
+ * (but @plain_reply: for the service's life). */
 struct tls_config {
 	const char *cert_file;   /* PEM certificate chain, leaf first (required) */
 	const char *key_file;    /* PEM private key of the leaf (required) */
@@ -40,6 +44,9 @@ struct tls_config {
 	size_t nciphers;
 	const char *const *curves;
 	size_t ncurves;
+	/* Sent to a client whose first byte is no TLS record, before it is
+	 * closed; NULL: TLS_REQUIRED_ERR. */
+	const char *plain_reply;
 };
 
 /* True when @name is a cipher suite (or curve) tls_config may name. */
@@ -82,7 +89,8 @@ enum tls_path {
 struct tls_ops {
 	/* Writes the INFO line to send in plaintext to a new client at
 	 * @peer_ip into @buf (@cap bytes) and sets *@tag, which ready() gets
-	 * back. Returns the length, or 0 to refuse the client (closed). */
+	 * back. Returns the length, TLS_INFO_NONE to send nothing, or 0 to
+	 * refuse the client (closed). */
 	size_t (*info)(void *ctx, const char *peer_ip, char *buf, size_t cap, uint64_t *tag);
 	/* The handshake is done: @fd (taken on success) carries plaintext now,
 	 * by @path; give it to I/O thread @loop, the one that accepted it.

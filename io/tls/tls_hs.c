@@ -116,8 +116,8 @@ static void tls_hs_start(struct tls_service *s, struct tls_hs_list *l, int fd, i
 		goto err;
 	}
 	/* A new socket's send buffer holds an INFO line whole. */
-	ssize_t w = send(fd, info, len, MSG_NOSIGNAL);
-	if (w != (ssize_t)len) {
+	ssize_t w = len == TLS_INFO_NONE ? 0 : send(fd, info, len, MSG_NOSIGNAL);
+	if (len != TLS_INFO_NONE && w != (ssize_t)len) {
 		tls_count(&s->st.failed, 1);
 		log_debug("tls: %s:%u: cannot send INFO: %s", h->peer_ip, h->peer_port,
 		          w < 0 ? strerror(errno) : "short write");
@@ -238,10 +238,9 @@ err:
 /* A plaintext client: say that TLS is required and close. */
 static void tls_hs_plaintext(struct tls_service *s, struct tls_hs_list *l, struct tls_hs *h)
 {
-	static const char err[] = TLS_REQUIRED_ERR;
 	tls_count(&s->st.plaintext, 1);
 	log_debug("tls: %s:%u: plaintext client: TLS required, closing", h->peer_ip, h->peer_port);
-	ssize_t n = send(h->fd, err, sizeof(err) - 1, MSG_NOSIGNAL);
+	ssize_t n = send(h->fd, s->plain_reply, strlen(s->plain_reply), MSG_NOSIGNAL);
 	(void)n;
 	shutdown(h->fd, SHUT_WR);
 	/* Read what it sent, so that the close is a FIN behind the error rather

@@ -59,6 +59,7 @@ struct tls_service {
 	bool ktls; /* the kernel takes TLS and no_ktls is off */
 	uint32_t timeout_ms;
 	uint32_t max_handshakes;
+	const char *plain_reply; /* borrowed: tls_config.plain_reply or TLS_REQUIRED_ERR */
 	struct tls_counters st;
 
 	pthread_mutex_t lock;
