@@ -512,6 +512,7 @@ void *iothr_main(void *arg)
 	pthread_mutex_unlock(&s->life_lock);
 	tls_glue_stop(s); /* after it, no TLS connection is handed to this loop */
 	ws_listen_stop_tls(s);
+	route_tls_stop(s);
 	io_loop_free(t->loop);
 	t->loop = NULL;
 	return NULL;

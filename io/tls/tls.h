@@ -47,6 +47,12 @@ struct tls_config {
 	/* Sent to a client whose first byte is no TLS record, before it is
 	 * closed; NULL: TLS_REQUIRED_ERR. */
 	const char *plain_reply;
+	/* A link between servers (routes, leaf nodes): the context serves both
+	 * roles (tls_service_submit_link), and the side that accepts always
+	 * requires the peer's certificate, as nats-server does for routes. */
+	bool link;
+	/* Links: the side that dials does not verify the peer's certificate. */
+	bool insecure;
 };
 
 /* True when @name is a cipher suite (or curve) tls_config may name. */
@@ -98,6 +104,9 @@ struct tls_ops {
 	 * and the service closes the connection. */
 	int (*ready)(void *ctx, int loop, int fd, uint64_t tag, const char *peer_ip,
 	             uint32_t peer_port, enum tls_path path);
+	/* Optional: a socket submitted with tls_service_submit_link() was closed
+	 * before ready() (handshake failed or timed out, refused, stopped). */
+	void (*failed)(void *ctx, uint64_t tag);
 };
 
 /* Counters of a service (atomics inside; copied out by tls_service_stats). */
@@ -128,6 +137,18 @@ RB_MUST_CHECK int tls_service_new(struct tls_ctx *ctx, const struct tls_config *
  * eventfd write). Takes @fd: it is closed when the service cannot take it.
  * @loop is given back to ready(). Returns 0, or -ESHUTDOWN / -ENOMEM. */
 int tls_service_submit(struct tls_service *s, int fd, int loop);
+
+/* Hands a connected socket of a link between servers to the service (any
+ * thread), which sends nothing before the handshake and gives @tag to
+ * ready() or failed(). @host NULL: the peer dialled us, we are the TLS
+ * server. Else we dialled @host (a name or an IP address, borrowed for the
+ * call) and are the TLS client: the peer's certificate must be signed by
+ * the CA file and name @host, unless the context is insecure. Takes @fd
+ * (closed, and failed() called, when the service cannot take it). Returns 0,
+ * or -ESHUTDOWN / -ENOMEM / -EINVAL. The service must be made with
+ * tls_config.link. */
+int tls_service_submit_link(struct tls_service *s, int fd, int loop, uint64_t tag,
+                            const char *host);
 
 /* Stops the threads and closes every connection they hold (handshakes and
  * relayed ones). Idempotent, any thread; returns once both threads ended, so

@@ -76,6 +76,7 @@ struct tls_config config_tls_settings(const struct config_tls *t)
 	    .key_file = t->key,
 	    .ca_file = t->ca,
 	    .verify = t->verify,
+	    .insecure = t->insecure,
 	    .timeout_ms = t->timeout_ms ? t->timeout_ms : 2000,
 	    .ciphers = (const char *const *)t->ciphers.v,
 	    .nciphers = t->ciphers.n,
@@ -106,6 +107,7 @@ void config_fini(struct config *c)
 	config_list_free(&c->routes);
 	config_list_free(&c->ws_allowed_origins);
 	config_tls_fini(&c->ws_tls);
+	config_tls_fini(&c->cluster_tls);
 	for (int i = 0; i < c->nleaf_remotes; i++) {
 		config_list_free(&c->leaf_urls[i]);
 		config_list_free(&c->leaf_deny_imports[i]);

@@ -88,6 +88,7 @@ struct config_tls_flags {
 struct config_tls {
 	bool on;                    /* the block was given */
 	bool verify;                /* the peer presents a certificate @ca signed */
+	bool insecure;              /* links we dial do not verify the peer (cluster, leaf) */
 	char *cert;                 /* PEM certificate chain */
 	char *key;                  /* PEM private key */
 	char *ca;                   /* PEM CAs of peer certificates */
@@ -155,7 +156,8 @@ struct config {
 	char *cluster_user;        /* cluster { authorization { user password } } */
 	char *cluster_pass;
 	bool cluster_no_advertise;
-	int cluster_connect_retries; /* implicit (gossiped) routes: tries; explicit: forever */
+	int cluster_connect_retries;   /* implicit (gossiped) routes: tries; explicit: forever */
+	struct config_tls cluster_tls; /* TLS on routes: both roles, peers verified */
 	/* leafnodes { remotes = [...] }: hubs this node joins as a leaf */
 	struct config_list leaf_urls[CONFIG_LEAF_REMOTES_MAX]; /* each remote's URLs */
 	char *leaf_account[CONFIG_LEAF_REMOTES_MAX];           /* the local account each is bound to
@@ -222,8 +224,8 @@ void config_init(struct config *c);
 void config_fini(struct config *c);
 
 /* @t's settings for io/tls (borrowing @t's strings and lists); the
- * handshake timeout is @t's, 2 s when not given. max_handshakes and
- * no_ktls are left for the caller. */
+ * handshake timeout is @t's, 2 s when not given. max_handshakes, no_ktls
+ * and link are left for the caller. */
 struct tls_config config_tls_settings(const struct config_tls *t);
 
 /* Applies the command line as nats-server does: the flags, then the -c file,

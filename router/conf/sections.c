@@ -392,6 +392,10 @@ int config_set_link_tls(struct config_ctx *x, const struct config_row *r,
 		t = &x->c->ws_tls;
 		b = CONFIG_B_WS_TLS;
 		break;
+	case CONFIG_B_CLUSTER:
+		t = &x->c->cluster_tls;
+		b = CONFIG_B_CLUSTER_TLS;
+		break;
 	default:
 		return -EINVAL;
 	}

@@ -40,6 +40,7 @@ enum config_block {
 	CONFIG_B_THREADS,      /* ringbus { threads { } } */
 	CONFIG_B_CLUSTER,      /* cluster { } */
 	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
+	CONFIG_B_CLUSTER_TLS,  /* cluster { tls { } } */
 	CONFIG_B_LEAF,         /* leafnodes { } */
 	CONFIG_B_LEAF_AUTH,    /* leafnodes { authorization { } } */
 	CONFIG_B_WS,           /* websocket { } */

@@ -80,6 +80,7 @@ static int config_validate_link_tls(struct config_ctx *x, const char *name,
 	if (!t->on)
 		return 0;
 	struct tls_config tc = config_tls_settings(t);
+	tc.link = t != &x->c->ws_tls;
 	return config_validate_tls_files(x, name, &tc);
 }
 
@@ -208,7 +209,8 @@ int config_validate(struct config *c)
 		                 "websocket requires TLS configuration: add tls { cert_file, "
 		                 "key_file } or set no_tls: true");
 	}
-	if (config_validate_tls(&x) || config_validate_link_tls(&x, "websocket tls", &c->ws_tls))
+	if (config_validate_tls(&x) || config_validate_link_tls(&x, "websocket tls", &c->ws_tls) ||
+	    config_validate_link_tls(&x, "cluster tls", &c->cluster_tls))
 		return -EINVAL;
 	return x.errors ? -EINVAL : 0;
 }

@@ -148,7 +148,7 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	} rows[] = {
 	    {"jetstream {}\n", "JetStream is not supported"},
 	    {"jetstream: enabled\n", "leaf node"},
-	    {"cluster { port: 6222, tls { } }\n", "TLS on routes"},
+	    {"cluster { port: 6222, tls { pinned_certs: [] } }\n", "pinned"},
 	    {"gateway { name: a }\n", "gateways"},
 	    {"leafnodes { port: 7422, tls { } }\n", "leaf node listener"},
 	    {"mqtt { port: 1883 }\n", "MQTT"},
