@@ -21,6 +21,7 @@
 #include "router/server.h"
 #include "router/shard.h"
 #include "router/tls_glue.h"
+#include "router/ws_listen.h"
 #include "router/worker.h"
 #include "router/wsconn.h"
 
@@ -510,6 +511,8 @@ void *iothr_main(void *arg)
 		pthread_cond_wait(&s->life_cond, &s->life_lock);
 	pthread_mutex_unlock(&s->life_lock);
 	tls_glue_stop(s); /* after it, no TLS connection is handed to this loop */
+	ws_listen_stop_tls(s);
+	route_tls_stop(s);
 	io_loop_free(t->loop);
 	t->loop = NULL;
 	return NULL;

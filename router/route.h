@@ -48,6 +48,9 @@ RB_MUST_CHECK int route_mgr_new(struct server *s);
 RB_MUST_CHECK int route_mgr_start(struct server *s);
 /* Stops the thread (before the I/O threads end). */
 void route_mgr_stop(struct server *s);
+/* Stops the routes' TLS service, if any: after it returns no route is handed
+ * to an I/O thread. Idempotent, any thread (router/route_tls.c). */
+void route_tls_stop(struct server *s);
 void route_mgr_free(struct server *s);
 
 struct acc_table;

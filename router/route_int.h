@@ -1,5 +1,6 @@
 /* What the route manager (router/route_mgr.c) and the route connections on
- * the I/O threads (router/route_link.c) share. Private to those two. */
+ * the I/O threads (router/route_link.c) share, and TLS on routes
+ * (router/route_tls.c). Private to those. */
 #ifndef ROUTER_ROUTE_INT_H
 #define ROUTER_ROUTE_INT_H
 
@@ -117,7 +118,23 @@ struct route_mgr {
 	struct route_peer peers[ROUTE_PEERS_MAX];
 	atomic_uint_fast64_t info_gen;
 	struct route_leafinfo leafs[CONFIG_LEAF_REMOTES_MAX];
+	struct tls_service *tls; /* cluster { tls { } }: route handshakes, or NULL */
 };
+
+/* ---- TLS on routes (router/route_tls.c) ---- */
+
+/* Starts m->tls when the cluster block has tls { }. Returns 0 or -errno
+ * after logging. Main thread, before the manager's thread starts. */
+int route_tls_new(struct route_mgr *m);
+
+/* Hands a connected route socket (not a leaf's) to the TLS service when
+ * routes use TLS: as TLS client of @host when we dialled it, as server when
+ * @host is NULL. Takes @fd and returns true; false (nothing taken) without
+ * TLS on routes. The manager's thread. */
+bool route_tls_submit(struct route_mgr *m, int fd, int loop, uint64_t tag, const char *host);
+
+/* Stops and frees m->tls (NULL is a no-op). After the manager's thread. */
+void route_tls_free(struct route_mgr *m);
 
 /* The cluster's INFO of this node, "INFO {...} \r\n" (@nonce omitted when
  * NULL). Returns its length, 0 when it did not fit. */

@@ -233,7 +233,7 @@ int route_mgr_new(struct server *s)
 		m->leaf_port = server_bound_port(m->leaf_fd);
 	}
 	route_self_url(m);
-	return 0;
+	return route_tls_new(m);
 }
 
 void route_cluster_name(struct server *s, char *buf, size_t cap)
@@ -262,6 +262,8 @@ static void route_adopt(struct route_mgr *m, int fd, int url, const char *ip, in
 	uint64_t tag = ROUTE_ADOPT_TAG | (uint64_t)(unsigned)(url < 0 ? 0 : url + 1);
 	if (url == -2 || (url >= 0 && m->urls[url].leaf))
 		tag |= ROUTE_ADOPT_LEAF;
+	if (route_tls_submit(m, fd, loop, tag, url >= 0 ? ip : NULL))
+		return;
 	if (io_loop_adopt(s->io[loop].loop, fd, tag, ip, (uint32_t)port) != 0) {
 		close(fd);
 		if (url >= 0) {
@@ -433,6 +435,7 @@ void route_mgr_stop(struct server *s)
 		log_debug("routes: wake-up: %s", strerror(errno));
 	pthread_join(m->tid, NULL);
 	m->started = false;
+	route_tls_stop(s); /* nothing is submitted any more */
 }
 
 void route_mgr_free(struct server *s)
@@ -440,6 +443,7 @@ void route_mgr_free(struct server *s)
 	struct route_mgr *m = s->routes;
 	if (m) {
 		route_mgr_stop(s);
+		route_tls_free(m);
 		if (m->listen_fd >= 0)
 			close(m->listen_fd);
 		if (m->leaf_fd >= 0)

@@ -38,7 +38,8 @@ static size_t json_str(char *dst, size_t cap, const char *s)
 
 /* "INFO {...}" of a node as a route sees it: ours, or a peer's relayed with
  * its address in "ip". Returns its length, 0 when it did not fit. */
-static size_t route_info_of(char *buf, size_t cap, const struct route_hello *h, bool ours)
+/* @tls: routes use TLS (INFO says so, as nats-server's does). */
+static size_t route_info_of(char *buf, size_t cap, const struct route_hello *h, bool ours, bool tls)
 {
 	char id[ROUTE_ID_MAX + 8], name[ROUTE_ID_MAX + 8], cl[ROUTE_ID_MAX + 8],
 	    host[ROUTE_HOST_MAX + 8];
@@ -46,15 +47,16 @@ static size_t route_info_of(char *buf, size_t cap, const struct route_hello *h, 
 	json_str(name, sizeof(name), h->name);
 	json_str(cl, sizeof(cl), h->cluster);
 	json_str(host, sizeof(host), h->host);
-	int n = snprintf(buf, cap,
-	                 "INFO {\"server_id\":%s,\"server_name\":%s,\"version\":\"%s\","
-	                 "\"proto\":2,\"go\":\"ringbus\",\"host\":%s,\"port\":%d,"
-	                 "\"headers\":true,\"max_payload\":%u%s%s%s,\"cluster\":%s%s%s%s%s}%s\r\n",
-	                 id, name, CONFIG_NATS_VERSION, host, h->port, ROUTE_MAX_PAYLOAD,
-	                 h->ip[0] ? ",\"ip\":\"" : "", h->ip[0] ? h->ip : "", h->ip[0] ? "\"" : "",
-	                 cl, h->dynamic ? ",\"cluster_dynamic\":true" : "",
-	                 h->curls[0] ? ",\"connect_urls\":[" : "", h->curls, h->curls[0] ? "]" : "",
-	                 ours ? " " : "");
+	int n = snprintf(
+	    buf, cap,
+	    "INFO {\"server_id\":%s,\"server_name\":%s,\"version\":\"%s\","
+	    "\"proto\":2,\"go\":\"ringbus\",\"host\":%s,\"port\":%d,"
+	    "\"headers\":true%s,\"max_payload\":%u%s%s%s,\"cluster\":%s%s%s%s%s}%s\r\n",
+	    id, name, CONFIG_NATS_VERSION, host, h->port,
+	    tls ? ",\"tls_required\":true,\"tls_verify\":true" : "", ROUTE_MAX_PAYLOAD,
+	    h->ip[0] ? ",\"ip\":\"" : "", h->ip[0] ? h->ip : "", h->ip[0] ? "\"" : "", cl,
+	    h->dynamic ? ",\"cluster_dynamic\":true" : "", h->curls[0] ? ",\"connect_urls\":[" : "",
+	    h->curls, h->curls[0] ? "]" : "", ours ? " " : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -80,7 +82,7 @@ size_t route_mgr_info(struct server *s, char *buf, size_t cap)
 	pthread_mutex_lock(&m->lock);
 	route_hello_self(m, &h);
 	pthread_mutex_unlock(&m->lock);
-	return route_info_of(buf, cap, &h, true);
+	return route_info_of(buf, cap, &h, true, s->cfg.cluster_tls.on);
 }
 
 size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap)
@@ -99,11 +101,11 @@ size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap)
 	}
 	bool dynamic = m->dynamic;
 	pthread_mutex_unlock(&m->lock);
-	int n =
-	    snprintf(buf, cap,
-	             "CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false%s%s,"
-	             "\"tls_required\":false,\"headers\":true,\"name\":%s,\"cluster\":%s%s}\r\n",
-	             user, pass, id, cl, dynamic ? ",\"cluster_dynamic\":true" : "");
+	int n = snprintf(buf, cap,
+	                 "CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false%s%s,"
+	                 "\"tls_required\":%s,\"headers\":true,\"name\":%s,\"cluster\":%s%s}\r\n",
+	                 user, pass, s->cfg.cluster_tls.on ? "true" : "false", id, cl,
+	                 dynamic ? ",\"cluster_dynamic\":true" : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -274,7 +276,7 @@ static void route_gossip_out(struct route_mgr *m, int i)
 		return; /* it accepts no routes */
 	snprintf(h.ip, sizeof(h.ip), "nats-route://%s:%d/", host, h.port);
 	char line[ROUTE_CURLS_MAX + 1024];
-	size_t n = route_info_of(line, sizeof(line), &h, false);
+	size_t n = route_info_of(line, sizeof(line), &h, false, m->s->cfg.cluster_tls.on);
 	for (int k = 0; n && k < ROUTE_PEERS_MAX; k++)
 		if (k != i && m->peers[k].used)
 			route_outbox_add(m, k, line, n);

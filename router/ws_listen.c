@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "io/loop/loop.h"
+#include "io/tls/tls.h"
 #include "router/client.h"
 #include "router/iothr.h"
 #include "router/server.h"
@@ -31,11 +32,65 @@ struct ws_listen {
 	int fd;  /* listening socket; closed by the thread in lame duck mode */
 	int efd; /* eventfd: wakes the thread to stop */
 	int port;
-	int next; /* the I/O thread the next socket goes to */
+	int next;                /* the I/O thread the next socket goes to */
+	struct tls_service *tls; /* wss://: the handshakes, or NULL */
 	pthread_t tid;
 	bool started;
 	atomic_bool stop;
 };
+
+/* What Go's HTTP server answers a plaintext request on a TLS port, as
+ * nats-server's wss:// listener does (then it closes). */
+#define WS_LISTEN_PLAIN_REPLY                                                                      \
+	"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+
+/* On the TLS handshake thread: nothing before the handshake (the client
+ * sends its upgrade request inside TLS); the tag carries the WebSocket mark. */
+static size_t ws_listen_tls_info(void *ctx, const char *peer_ip, char *buf, size_t cap,
+                                 uint64_t *tag)
+{
+	(void)ctx, (void)peer_ip, (void)buf, (void)cap;
+	*tag = CLIENT_ADOPT_WS | client_new_cid();
+	return TLS_INFO_NONE;
+}
+
+/* On the TLS handshake thread; the loops outlive it (ws_listen_stop_tls). */
+static int ws_listen_tls_ready(void *ctx, int loop, int fd, uint64_t tag, const char *peer_ip,
+                               uint32_t peer_port, enum tls_path path)
+{
+	struct server *s = ctx;
+	(void)path;
+	if (loop < 0 || loop >= s->nio || !s->io[loop].loop)
+		return -EINVAL;
+	return io_loop_adopt(s->io[loop].loop, fd, tag, peer_ip, peer_port);
+}
+
+static const struct tls_ops ws_listen_tls_ops = {
+    .info = ws_listen_tls_info,
+    .ready = ws_listen_tls_ready,
+};
+
+/* Loads websocket { tls { } } and starts its service into w->tls. The
+ * handshake's deadline is handshake_timeout when set, else the block's
+ * timeout (nats-server sets none but handshake_timeout). */
+static int ws_listen_tls_new(struct ws_listen *w)
+{
+	struct server *s = w->s;
+	struct tls_config tc = config_tls_settings(&s->cfg.ws_tls);
+	if (s->cfg.ws_handshake_timeout_ms)
+		tc.timeout_ms = s->cfg.ws_handshake_timeout_ms;
+	tc.no_ktls = !s->cfg.tls_ktls;
+	tc.max_handshakes = s->cfg.max_connections;
+	tc.plain_reply = WS_LISTEN_PLAIN_REPLY;
+	char why[512];
+	struct tls_ctx *ctx = NULL;
+	int ret = tls_ctx_new(&tc, &ctx, why, sizeof(why));
+	if (ret) {
+		log_error("websocket: %s", why);
+		return ret;
+	}
+	return tls_service_new(ctx, &tc, &ws_listen_tls_ops, s, &w->tls);
+}
 
 int ws_listen_new(struct server *s)
 {
@@ -55,7 +110,7 @@ int ws_listen_new(struct server *s)
 	if (ret)
 		return ret;
 	w->port = server_bound_port(w->fd);
-	return 0;
+	return s->cfg.ws_tls.on ? ws_listen_tls_new(w) : 0;
 }
 
 int ws_listen_port(const struct server *s)
@@ -85,6 +140,10 @@ static void ws_listen_accept(struct ws_listen *w)
 	struct server *s = w->s;
 	int io = w->next;
 	w->next = (w->next + 1) % s->nio;
+	if (w->tls) {
+		tls_service_submit(w->tls, fd, io); /* closes @fd when it cannot take it */
+		return;
+	}
 	uint64_t tag = CLIENT_ADOPT_WS | client_new_cid();
 	if (io_loop_adopt(s->io[io].loop, fd, tag, ip, (uint32_t)port) != 0) {
 		log_warn("websocket: refusing a connection from %s:%d: out of memory", ip, port);
@@ -122,7 +181,7 @@ int ws_listen_start(struct server *s)
 	if (ret)
 		return ret;
 	w->started = true;
-	log_info("listening for websocket clients on ws://%s:%d",
+	log_info("listening for websocket clients on %s://%s:%d", w->tls ? "wss" : "ws",
 	         s->cfg.ws_host && s->cfg.ws_host[0] ? s->cfg.ws_host : "0.0.0.0", w->port);
 	return 0;
 }
@@ -140,12 +199,19 @@ void ws_listen_stop(struct server *s)
 	w->started = false;
 }
 
+void ws_listen_stop_tls(struct server *s)
+{
+	if (s->ws && s->ws->tls)
+		tls_service_stop(s->ws->tls);
+}
+
 void ws_listen_free(struct server *s)
 {
 	struct ws_listen *w = s->ws;
 	if (!w)
 		return;
 	ws_listen_stop(s);
+	tls_service_free(w->tls);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->efd >= 0)

@@ -1,7 +1,9 @@
 /* The WebSocket listener (websocket { } in the configuration): a thread of
  * its own that accepts sockets and hands each, round robin, to an I/O
  * thread (io_loop_adopt with CLIENT_ADOPT_WS), where router/wsconn.c reads
- * the upgrade. docs/WEBSOCKET.md.
+ * the upgrade. With websocket { tls { } } (wss://) each socket goes
+ * through a TLS service of its own first (io/tls: no INFO before the
+ * handshake), which adopts it once the handshake is done. docs/WEBSOCKET.md.
  *
  * Owner: the main thread creates, starts, stops and frees it; the thread
  * reads the server's read-only fields and its phase. */
@@ -19,6 +21,11 @@ int ws_listen_start(struct server *s);
 
 /* Stops the thread (no more sockets are adopted after it returns). */
 void ws_listen_stop(struct server *s);
+
+/* Stops the wss:// TLS service, if any: after it returns no connection is
+ * handed to an I/O thread. Idempotent, any thread (each I/O thread calls it
+ * before freeing its loop). */
+void ws_listen_stop_tls(struct server *s);
 
 /* Stops and frees it; NULL s->ws: nothing. */
 void ws_listen_free(struct server *s);

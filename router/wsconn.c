@@ -115,7 +115,7 @@ static int wsconn_accept(struct client *cl, struct wsconn *w, size_t len)
 		wsconn_refuse(cl, w, WS_UP_ERR_EARLY_DATA);
 		return -1;
 	}
-	int err = ws_origin_check(&w->up, false, s->cfg.ws_same_origin,
+	int err = ws_origin_check(&w->up, s->cfg.ws_tls.on, s->cfg.ws_same_origin,
 	                          (const char *const *)s->cfg.ws_allowed_origins.v,
 	                          s->cfg.ws_allowed_origins.n);
 	if (err) {

@@ -80,7 +80,7 @@ static int tls_ctx_load_verify(struct tls_ctx *t, const struct tls_config *cfg, 
 		snprintf(why, why_len, "TLS CA file %s: %s", cfg->ca_file, reason);
 		return -EINVAL;
 	}
-	if (cfg->verify) {
+	if (cfg->verify || cfg->link) {
 		if (cfg->ca_file) {
 			STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
 			if (names)
@@ -119,8 +119,10 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 	struct tls_ctx *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->link = cfg->link;
+	t->insecure = cfg->insecure;
 	ERR_clear_error();
-	t->ssl = SSL_CTX_new(TLS_server_method());
+	t->ssl = SSL_CTX_new(cfg->link ? TLS_method() : TLS_server_method());
 	if (!t->ssl) {
 		tls_last_error(reason, sizeof(reason));
 		snprintf(why, why_len, "cannot create a TLS context: %s", reason);
@@ -219,6 +221,7 @@ int tls_service_new(struct tls_ctx *ctx, const struct tls_config *cfg, const str
 	s->ops_ctx = ops_ctx;
 	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
 	s->max_handshakes = cfg->max_handshakes ? cfg->max_handshakes : 4096;
+	s->plain_reply = cfg->plain_reply ? cfg->plain_reply : TLS_REQUIRED_ERR;
 	s->efd = s->epfd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->stop_lock, NULL);
@@ -266,7 +269,9 @@ err:
 	return ret;
 }
 
-int tls_service_submit(struct tls_service *s, int fd, int loop)
+/* Queues @sub for the handshake thread. On failure closes its socket (and
+ * tells failed() of a link's) and returns -errno. */
+static int tls_service_enqueue(struct tls_service *s, const struct tls_submit *sub)
 {
 	int ret = 0;
 	pthread_mutex_lock(&s->lock);
@@ -283,10 +288,12 @@ int tls_service_submit(struct tls_service *s, int fd, int loop)
 		}
 	}
 	if (ret == 0)
-		s->queue[s->nqueue++] = (struct tls_submit){.fd = fd, .loop = loop};
+		s->queue[s->nqueue++] = *sub;
 	pthread_mutex_unlock(&s->lock);
 	if (ret) {
-		close(fd);
+		close(sub->fd);
+		if (sub->link && s->ops.failed)
+			s->ops.failed(s->ops_ctx, sub->tag);
 		return ret;
 	}
 	tls_count(&s->st.accepted, 1);
@@ -294,6 +301,28 @@ int tls_service_submit(struct tls_service *s, int fd, int loop)
 	ssize_t n = write(s->efd, &one, sizeof(one));
 	(void)n; /* EAGAIN: the counter is far from zero, the thread will look */
 	return 0;
+}
+
+int tls_service_submit(struct tls_service *s, int fd, int loop)
+{
+	struct tls_submit sub = {.fd = fd, .loop = loop};
+	return tls_service_enqueue(s, &sub);
+}
+
+int tls_service_submit_link(struct tls_service *s, int fd, int loop, uint64_t tag, const char *host)
+{
+	struct tls_submit sub = {.fd = fd, .loop = loop, .link = true, .tag = tag};
+	if (host) {
+		if (strlen(host) >= sizeof(sub.host)) {
+			close(fd);
+			if (s->ops.failed)
+				s->ops.failed(s->ops_ctx, tag);
+			return -EINVAL;
+		}
+		sub.client = true;
+		snprintf(sub.host, sizeof(sub.host), "%s", host);
+	}
+	return tls_service_enqueue(s, &sub);
 }
 
 void tls_service_stop(struct tls_service *s)
@@ -313,8 +342,11 @@ void tls_service_stop(struct tls_service *s)
 		/* After the handshake thread: nothing adds to the proxy any more. */
 		tls_proxy_free(s->proxy);
 		s->proxy = NULL;
-		for (size_t i = 0; i < s->nqueue; i++)
+		for (size_t i = 0; i < s->nqueue; i++) {
 			close(s->queue[i].fd);
+			if (s->queue[i].link && s->ops.failed)
+				s->ops.failed(s->ops_ctx, s->queue[i].tag);
+		}
 		s->nqueue = 0;
 		s->joined = true;
 	}

@@ -23,7 +23,11 @@
 /* What the service sends a client that speaks plaintext before closing it. */
 #define TLS_REQUIRED_ERR "-ERR 'Secure Connection - TLS Required'\r\n"
 
-/* Settings of a TLS server. Strings are borrowed for the call that takes them. */
+/* What tls_ops.info returns to send nothing before the handshake (wss://). */
+#define TLS_INFO_NONE ((size_t)-1)
+
+/* Settings of a TLS server. Strings are borrowed for the call that takes them
+ * (but @plain_reply: for the service's life). */
 struct tls_config {
 	const char *cert_file;   /* PEM certificate chain, leaf first (required) */
 	const char *key_file;    /* PEM private key of the leaf (required) */
@@ -40,6 +44,15 @@ struct tls_config {
 	size_t nciphers;
 	const char *const *curves;
 	size_t ncurves;
+	/* Sent to a client whose first byte is no TLS record, before it is
+	 * closed; NULL: TLS_REQUIRED_ERR. */
+	const char *plain_reply;
+	/* A link between servers (routes, leaf nodes): the context serves both
+	 * roles (tls_service_submit_link), and the side that accepts always
+	 * requires the peer's certificate, as nats-server does for routes. */
+	bool link;
+	/* Links: the side that dials does not verify the peer's certificate. */
+	bool insecure;
 };
 
 /* True when @name is a cipher suite (or curve) tls_config may name. */
@@ -82,7 +95,8 @@ enum tls_path {
 struct tls_ops {
 	/* Writes the INFO line to send in plaintext to a new client at
 	 * @peer_ip into @buf (@cap bytes) and sets *@tag, which ready() gets
-	 * back. Returns the length, or 0 to refuse the client (closed). */
+	 * back. Returns the length, TLS_INFO_NONE to send nothing, or 0 to
+	 * refuse the client (closed). */
 	size_t (*info)(void *ctx, const char *peer_ip, char *buf, size_t cap, uint64_t *tag);
 	/* The handshake is done: @fd (taken on success) carries plaintext now,
 	 * by @path; give it to I/O thread @loop, the one that accepted it.
@@ -90,6 +104,9 @@ struct tls_ops {
 	 * and the service closes the connection. */
 	int (*ready)(void *ctx, int loop, int fd, uint64_t tag, const char *peer_ip,
 	             uint32_t peer_port, enum tls_path path);
+	/* Optional: a socket submitted with tls_service_submit_link() was closed
+	 * before ready() (handshake failed or timed out, refused, stopped). */
+	void (*failed)(void *ctx, uint64_t tag);
 };
 
 /* Counters of a service (atomics inside; copied out by tls_service_stats). */
@@ -120,6 +137,18 @@ RB_MUST_CHECK int tls_service_new(struct tls_ctx *ctx, const struct tls_config *
  * eventfd write). Takes @fd: it is closed when the service cannot take it.
  * @loop is given back to ready(). Returns 0, or -ESHUTDOWN / -ENOMEM. */
 int tls_service_submit(struct tls_service *s, int fd, int loop);
+
+/* Hands a connected socket of a link between servers to the service (any
+ * thread), which sends nothing before the handshake and gives @tag to
+ * ready() or failed(). @host NULL: the peer dialled us, we are the TLS
+ * server. Else we dialled @host (a name or an IP address, borrowed for the
+ * call) and are the TLS client: the peer's certificate must be signed by
+ * the CA file and name @host, unless the context is insecure. Takes @fd
+ * (closed, and failed() called, when the service cannot take it). Returns 0,
+ * or -ESHUTDOWN / -ENOMEM / -EINVAL. The service must be made with
+ * tls_config.link. */
+int tls_service_submit_link(struct tls_service *s, int fd, int loop, uint64_t tag,
+                            const char *host);
 
 /* Stops the threads and closes every connection they hold (handshakes and
  * relayed ones). Idempotent, any thread; returns once both threads ended, so

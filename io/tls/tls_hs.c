@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct tls_hs {
 	uint64_t tag;
 	uint64_t deadline_ns;
 	uint32_t events; /* epoll interest */
+	bool link;       /* tls_service_submit_link(): ops.failed() when it ends */
 	uint32_t peer_port;
 	char peer_ip[46];
 	struct tls_hs *prev; /* in deadline order: all have the same timeout */
@@ -57,13 +59,21 @@ static void tls_hs_unlink(struct tls_hs_list *l, struct tls_hs *h)
 	l->n--;
 }
 
-/* Closes @h and forgets it. */
-static void tls_hs_end(struct tls_hs_list *l, struct tls_hs *h)
+/* Closes @h, which never reached ready(), and frees it. */
+static void tls_hs_drop(struct tls_service *s, struct tls_hs *h)
 {
-	tls_hs_unlink(l, h);
 	SSL_free(h->ssl);
 	close(h->fd);
+	if (h->link && s->ops.failed)
+		s->ops.failed(s->ops_ctx, h->tag);
 	free(h);
+}
+
+/* Closes @h and forgets it. */
+static void tls_hs_end(struct tls_service *s, struct tls_hs_list *l, struct tls_hs *h)
+{
+	tls_hs_unlink(l, h);
+	tls_hs_drop(s, h);
 }
 
 static void tls_peer(int fd, char *ip, size_t cap, uint32_t *port)
@@ -85,47 +95,100 @@ static void tls_peer(int fd, char *ip, size_t cap, uint32_t *port)
 	}
 }
 
-/* A new socket: INFO in plaintext, then wait for the client's first byte. */
-static void tls_hs_start(struct tls_service *s, struct tls_hs_list *l, int fd, int loop)
+/* The client side of a link: an SSL made now, checking that the peer's
+ * certificate names @host (unless insecure). Returns 0 or -1. */
+static int tls_hs_client(struct tls_service *s, struct tls_hs *h, const char *host)
 {
-	if (l->n >= s->max_handshakes) {
-		tls_count(&s->st.refused, 1);
-		log_debug("tls: %u handshakes in progress: refusing a connection", l->n);
-		close(fd);
-		return;
+	pthread_mutex_lock(&s->lock);
+	h->ssl = SSL_new(s->ctx->ssl);
+	bool insecure = s->ctx->insecure;
+	pthread_mutex_unlock(&s->lock);
+	if (!h->ssl || SSL_set_fd(h->ssl, h->fd) != 1)
+		goto err;
+	SSL_set_connect_state(h->ssl);
+	if (s->ktls)
+		SSL_set_options(h->ssl, SSL_OP_ENABLE_KTLS);
+	else
+		SSL_set_read_ahead(h->ssl, 1);
+	unsigned char addr[16];
+	bool ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	if (!ip && SSL_set_tlsext_host_name(h->ssl, host) != 1) /* SNI: names only, as Go */
+		goto err;
+	if (insecure) {
+		SSL_set_verify(h->ssl, SSL_VERIFY_NONE, NULL);
+	} else {
+		SSL_set_verify(h->ssl, SSL_VERIFY_PEER, NULL);
+		X509_VERIFY_PARAM *vp = SSL_get0_param(h->ssl);
+		if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host) : SSL_set1_host(h->ssl, host)) !=
+		    1)
+			goto err;
 	}
-	struct tls_hs *h = calloc(1, sizeof(*h));
-	if (!h) {
-		tls_count(&s->st.refused, 1);
-		close(fd);
-		return;
-	}
-	h->fd = fd;
-	h->loop = loop;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	tls_peer(fd, h->peer_ip, sizeof(h->peer_ip), &h->peer_port);
+	return 0;
+err:
+	ERR_clear_error();
+	return -1;
+}
 
+/* Writes the INFO of a client connection; false when it is refused. */
+static bool tls_hs_info(struct tls_service *s, struct tls_hs *h)
+{
 	char info[TLS_INFO_MAX];
 	size_t len = s->ops.info(s->ops_ctx, h->peer_ip, info, sizeof(info), &h->tag);
 	if (len == 0) {
 		tls_count(&s->st.refused, 1);
-		goto err;
+		return false;
 	}
+	if (len == TLS_INFO_NONE)
+		return true;
 	/* A new socket's send buffer holds an INFO line whole. */
-	ssize_t w = send(fd, info, len, MSG_NOSIGNAL);
+	ssize_t w = send(h->fd, info, len, MSG_NOSIGNAL);
 	if (w != (ssize_t)len) {
 		tls_count(&s->st.failed, 1);
 		log_debug("tls: %s:%u: cannot send INFO: %s", h->peer_ip, h->peer_port,
 		          w < 0 ? strerror(errno) : "short write");
+		return false;
+	}
+	return true;
+}
+
+/* A new socket: INFO in plaintext (clients), then wait for the peer's first
+ * byte; a link we dialled starts its handshake at once. */
+static void tls_hs_start(struct tls_service *s, struct tls_hs_list *l, const struct tls_submit *q)
+{
+	struct tls_hs *h = calloc(1, sizeof(*h));
+	if (!h) {
+		tls_count(&s->st.refused, 1);
+		close(q->fd);
+		if (q->link && s->ops.failed)
+			s->ops.failed(s->ops_ctx, q->tag);
+		return;
+	}
+	h->fd = q->fd;
+	h->loop = q->loop;
+	h->link = q->link;
+	h->tag = q->tag;
+	if (l->n >= s->max_handshakes) {
+		tls_count(&s->st.refused, 1);
+		log_debug("tls: %u handshakes in progress: refusing a connection", l->n);
+		tls_hs_drop(s, h);
+		return;
+	}
+	int one = 1;
+	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int fl = fcntl(h->fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(h->fd, F_SETFL, fl | O_NONBLOCK);
+	tls_peer(h->fd, h->peer_ip, sizeof(h->peer_ip), &h->peer_port);
+	if (!q->link && !tls_hs_info(s, h))
+		goto err;
+	if (q->client && tls_hs_client(s, h, q->host) != 0) {
+		tls_count(&s->st.failed, 1);
 		goto err;
 	}
-	h->events = EPOLLIN;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+	/* writable at once: the client's first step sends its hello */
+	h->events = q->client ? EPOLLOUT : EPOLLIN;
+	struct epoll_event ev = {.events = h->events, .data.ptr = h};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, h->fd, &ev) != 0) {
 		tls_count(&s->st.failed, 1);
 		goto err;
 	}
@@ -142,8 +205,7 @@ static void tls_hs_start(struct tls_service *s, struct tls_hs_list *l, int fd, i
 	l->n++;
 	return;
 err:
-	close(fd);
-	free(h);
+	tls_hs_drop(s, h);
 }
 
 /* Takes what tls_service_submit() queued, in order. */
@@ -159,7 +221,7 @@ static void tls_hs_take(struct tls_service *s, struct tls_hs_list *l)
 	s->nqueue = s->queue_cap = 0;
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < n; i++)
-		tls_hs_start(s, l, q[i].fd, q[i].loop);
+		tls_hs_start(s, l, &q[i]);
 	free(q);
 }
 
@@ -198,11 +260,12 @@ static void tls_hs_done(struct tls_service *s, struct tls_hs_list *l, struct tls
 		ret = s->ops.ready(s->ops_ctx, h->loop, h->fd, h->tag, h->peer_ip, h->peer_port,
 		                   TLS_PATH_KTLS);
 		if (ret) {
-			close(h->fd);
 			tls_count(&s->st.refused, 1);
-		} else {
-			tls_count(&s->st.ktls, 1);
+			h->ssl = NULL;
+			tls_hs_drop(s, h);
+			return;
 		}
+		tls_count(&s->st.ktls, 1);
 		free(h);
 		return;
 	}
@@ -230,18 +293,15 @@ static void tls_hs_done(struct tls_service *s, struct tls_hs_list *l, struct tls
 	return;
 err:
 	tls_count(&s->st.refused, 1);
-	SSL_free(ssl);
-	close(h->fd);
-	free(h);
+	tls_hs_drop(s, h);
 }
 
 /* A plaintext client: say that TLS is required and close. */
 static void tls_hs_plaintext(struct tls_service *s, struct tls_hs_list *l, struct tls_hs *h)
 {
-	static const char err[] = TLS_REQUIRED_ERR;
 	tls_count(&s->st.plaintext, 1);
 	log_debug("tls: %s:%u: plaintext client: TLS required, closing", h->peer_ip, h->peer_port);
-	ssize_t n = send(h->fd, err, sizeof(err) - 1, MSG_NOSIGNAL);
+	ssize_t n = send(h->fd, s->plain_reply, strlen(s->plain_reply), MSG_NOSIGNAL);
 	(void)n;
 	shutdown(h->fd, SHUT_WR);
 	/* Read what it sent, so that the close is a FIN behind the error rather
@@ -249,7 +309,7 @@ static void tls_hs_plaintext(struct tls_service *s, struct tls_hs_list *l, struc
 	char sink[4096];
 	for (int i = 0; i < 16 && recv(h->fd, sink, sizeof(sink), 0) > 0; i++)
 		;
-	tls_hs_end(l, h);
+	tls_hs_end(s, l, h);
 }
 
 /* Advances one connection's handshake after an epoll event. */
@@ -264,7 +324,14 @@ static void tls_hs_step(struct tls_service *s, struct tls_hs_list *l, struct tls
 			tls_count(&s->st.failed, 1);
 			log_debug("tls: %s:%u: closed before the handshake", h->peer_ip,
 			          h->peer_port);
-			tls_hs_end(l, h);
+			tls_hs_end(s, l, h);
+			return;
+		}
+		if (b != TLS_RECORD_HANDSHAKE && h->link) {
+			tls_count(&s->st.plaintext, 1);
+			log_debug("tls: %s:%u: no TLS from the peer: closing", h->peer_ip,
+			          h->peer_port);
+			tls_hs_end(s, l, h);
 			return;
 		}
 		if (b != TLS_RECORD_HANDSHAKE) {
@@ -279,7 +346,7 @@ static void tls_hs_step(struct tls_service *s, struct tls_hs_list *l, struct tls
 		if (!h->ssl || SSL_set_fd(h->ssl, h->fd) != 1) {
 			ERR_clear_error();
 			tls_count(&s->st.failed, 1);
-			tls_hs_end(l, h);
+			tls_hs_end(s, l, h);
 			return;
 		}
 		if (s->ktls)
@@ -307,7 +374,7 @@ static void tls_hs_step(struct tls_service *s, struct tls_hs_list *l, struct tls
 		tls_last_error(reason, sizeof(reason));
 		log_debug("tls: %s:%u: handshake failed: %s", h->peer_ip, h->peer_port, reason);
 		tls_count(&s->st.failed, 1);
-		tls_hs_end(l, h);
+		tls_hs_end(s, l, h);
 		return;
 	}
 	}
@@ -315,7 +382,7 @@ static void tls_hs_step(struct tls_service *s, struct tls_hs_list *l, struct tls
 		struct epoll_event ev = {.events = want, .data.ptr = h};
 		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, h->fd, &ev) != 0) {
 			tls_count(&s->st.failed, 1);
-			tls_hs_end(l, h);
+			tls_hs_end(s, l, h);
 			return;
 		}
 		h->events = want;
@@ -332,7 +399,7 @@ static int tls_hs_expire(struct tls_service *s, struct tls_hs_list *l)
 		tls_count(&s->st.timeouts, 1);
 		log_debug("tls: %s:%u: no TLS handshake within the timeout: closing", h->peer_ip,
 		          h->peer_port);
-		tls_hs_end(l, h);
+		tls_hs_end(s, l, h);
 	}
 	if (!l->head)
 		return -1;
@@ -362,6 +429,6 @@ void *tls_hs_main(void *arg)
 		timeout = tls_hs_expire(s, &l);
 	}
 	while (l.head)
-		tls_hs_end(&l, l.head);
+		tls_hs_end(s, &l, l.head);
 	return NULL;
 }

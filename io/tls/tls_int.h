@@ -17,6 +17,8 @@
 struct tls_ctx {
 	SSL_CTX *ssl;
 	bool verify;
+	bool link;     /* both roles (tls_config.link) */
+	bool insecure; /* links: the dialling side does not verify */
 };
 
 /* Applies @cfg's cipher suites and curves (or nats-server's defaults) to
@@ -40,10 +42,16 @@ static inline void tls_count(atomic_uint_fast64_t *c, int64_t n)
 	atomic_fetch_add_explicit(c, (uint_fast64_t)n, memory_order_relaxed);
 }
 
+#define TLS_HOST_MAX 256
+
 /* A socket waiting for the handshake thread. */
 struct tls_submit {
 	int fd;
 	int loop;
+	bool link;   /* tls_service_submit_link(): no INFO, @tag given */
+	bool client; /* link: we dialled @host */
+	uint64_t tag;
+	char host[TLS_HOST_MAX];
 };
 
 struct tls_proxy;
@@ -59,6 +67,7 @@ struct tls_service {
 	bool ktls; /* the kernel takes TLS and no_ktls is off */
 	uint32_t timeout_ms;
 	uint32_t max_handshakes;
+	const char *plain_reply; /* borrowed: tls_config.plain_reply or TLS_REQUIRED_ERR */
 	struct tls_counters st;
 
 	pthread_mutex_t lock;

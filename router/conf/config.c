@@ -60,6 +60,31 @@ void config_init(struct config *c)
 	c->tls_timeout_ms = 2000;
 }
 
+static void config_tls_fini(struct config_tls *t)
+{
+	free(t->cert);
+	free(t->key);
+	free(t->ca);
+	config_list_free(&t->ciphers);
+	config_list_free(&t->curves);
+}
+
+struct tls_config config_tls_settings(const struct config_tls *t)
+{
+	return (struct tls_config){
+	    .cert_file = t->cert,
+	    .key_file = t->key,
+	    .ca_file = t->ca,
+	    .verify = t->verify,
+	    .insecure = t->insecure,
+	    .timeout_ms = t->timeout_ms ? t->timeout_ms : 2000,
+	    .ciphers = (const char *const *)t->ciphers.v,
+	    .nciphers = t->ciphers.n,
+	    .curves = (const char *const *)t->curves.v,
+	    .ncurves = t->curves.n,
+	};
+}
+
 void config_fini(struct config *c)
 {
 	char **strings[] = {&c->host,          &c->http_host,    &c->server_name,
@@ -81,6 +106,8 @@ void config_fini(struct config *c)
 	config_list_free(&c->tls_curves);
 	config_list_free(&c->routes);
 	config_list_free(&c->ws_allowed_origins);
+	config_tls_fini(&c->ws_tls);
+	config_tls_fini(&c->cluster_tls);
 	for (int i = 0; i < c->nleaf_remotes; i++) {
 		config_list_free(&c->leaf_urls[i]);
 		config_list_free(&c->leaf_deny_imports[i]);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/compiler.h"
+#include "io/tls/tls.h"
 #include "router/conf/value.h"
 
 struct adm_config;
@@ -82,6 +83,20 @@ struct config_tls_flags {
 	char *ca;
 };
 
+/* A tls { } block inside websocket { }, cluster { } or leafnodes { }, with
+ * nats-server's keys. Strings and lists owned. */
+struct config_tls {
+	bool on;                    /* the block was given */
+	bool verify;                /* the peer presents a certificate @ca signed */
+	bool insecure;              /* links we dial do not verify the peer (cluster, leaf) */
+	char *cert;                 /* PEM certificate chain */
+	char *key;                  /* PEM private key */
+	char *ca;                   /* PEM CAs of peer certificates */
+	uint32_t timeout_ms;        /* the handshake, at most (0: the default, 2 s) */
+	struct config_list ciphers; /* TLS 1.2 suites by Go's names; empty: the defaults */
+	struct config_list curves;
+};
+
 /* Read-only after start (the server's copy); strings and lists are owned
  * (heap), freed by config_fini(). Durations are in milliseconds. */
 #define CONFIG_LEAF_REMOTES_MAX 8
@@ -141,7 +156,8 @@ struct config {
 	char *cluster_user;        /* cluster { authorization { user password } } */
 	char *cluster_pass;
 	bool cluster_no_advertise;
-	int cluster_connect_retries; /* implicit (gossiped) routes: tries; explicit: forever */
+	int cluster_connect_retries;   /* implicit (gossiped) routes: tries; explicit: forever */
+	struct config_tls cluster_tls; /* TLS on routes: both roles, peers verified */
 	/* leafnodes { remotes = [...] }: hubs this node joins as a leaf */
 	struct config_list leaf_urls[CONFIG_LEAF_REMOTES_MAX]; /* each remote's URLs */
 	char *leaf_account[CONFIG_LEAF_REMOTES_MAX];           /* the local account each is bound to
@@ -161,9 +177,10 @@ struct config {
 	/* websocket { }: NATS clients over WebSocket (docs/WEBSOCKET.md) */
 	bool ws_listen; /* a listener was configured */
 	char *ws_host;
-	int ws_port;         /* -1: any free port */
-	bool ws_no_tls;      /* required: TLS on the listener is not supported */
-	bool ws_same_origin; /* Origin must match Host */
+	int ws_port;              /* -1: any free port */
+	bool ws_no_tls;           /* plain ws://: required unless @ws_tls is on */
+	struct config_tls ws_tls; /* wss:// */
+	bool ws_same_origin;      /* Origin must match Host */
 	struct config_list ws_allowed_origins;
 	bool ws_compression;              /* permessage-deflate when offered */
 	uint32_t ws_handshake_timeout_ms; /* 0: none (nats-server without TLS) */
@@ -205,6 +222,11 @@ struct config {
 /* Fills @c with the defaults (machine-dependent thread counts). */
 void config_init(struct config *c);
 void config_fini(struct config *c);
+
+/* @t's settings for io/tls (borrowing @t's strings and lists); the
+ * handshake timeout is @t's, 2 s when not given. max_handshakes, no_ktls
+ * and link are left for the caller. */
+struct tls_config config_tls_settings(const struct config_tls *t);
 
 /* Applies the command line as nats-server does: the flags, then the -c file,
  * then the flags again (a flag wins over the file); then the --tls* flags

@@ -380,6 +380,36 @@ int config_set_tls_block(struct config_ctx *x, const struct config_row *r,
 	return 0;
 }
 
+/* The tls { } block of a listener or link: its rows are those of the
+ * block that goes with @r's (websocket: CONFIG_B_WS_TLS). */
+int config_set_link_tls(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in)
+{
+	struct config_tls *t;
+	enum config_block b;
+	switch (r->block) {
+	case CONFIG_B_WS:
+		t = &x->c->ws_tls;
+		b = CONFIG_B_WS_TLS;
+		break;
+	case CONFIG_B_CLUSTER:
+		t = &x->c->cluster_tls;
+		b = CONFIG_B_CLUSTER_TLS;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (conf_type(in->v) != CONF_MAP) {
+		config_report_in(x, false, in,
+		                 "tls: expected a map { cert_file: ..., key_file: ... }");
+		return -EINVAL;
+	}
+	if (config_map_block(x, in->v, b))
+		return -EINVAL;
+	t->on = true;
+	return 0;
+}
+
 /* Each name of the list at @off must be known to io/tls. */
 static int config_check_names(struct config_ctx *x, const struct config_row *r,
                               const struct config_in *in, bool (*known)(const char *),

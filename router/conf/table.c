@@ -15,6 +15,26 @@
 #define MB     (1024 * 1024)
 
 /* clang-format off */
+/* The rows of a tls { } block inside a listener's block (@blk), stored in
+ * the struct config_tls @f; @who names whose certificates ca_file signs. */
+#define CONFIG_TLS_ROWS(blk, f, g, who)                                                     \
+    {.key = "cert_file", .block = blk, .type = CONFIG_T_STRING, .off = OFF(f.cert),         \
+     .group = g, .help = "certificate chain (PEM)"},                                        \
+    {.key = "key_file", .block = blk, .type = CONFIG_T_STRING, .off = OFF(f.key),           \
+     .group = g, .help = "private key (PEM)"},                                              \
+    {.key = "ca_file", .block = blk, .type = CONFIG_T_STRING, .off = OFF(f.ca), .group = g, \
+     .help = "CAs of the " who " certificates"},                                            \
+    {.key = "verify", .block = blk, .type = CONFIG_T_BOOL, .off = OFF(f.verify), .group = g, \
+     .help = "the " who " certificates are required, checked against ca_file"},            \
+    {.key = "timeout", .block = blk, .type = CONFIG_T_SECONDS, .off = OFF(f.timeout_ms),    \
+     .min = 10, .max = 3600 * 1000, .group = g,                                             \
+     .help = "the TLS handshake, at most (default 2s)"},                                    \
+    {.key = "cipher_suites", .block = blk, .type = CONFIG_T_LIST, .off = OFF(f.ciphers),    \
+     .check = config_check_suites, .group = g,                                              \
+     .help = "TLS 1.2 cipher suites by Go's names (--help_tls)"},                           \
+    {.key = "curve_preferences", .block = blk, .type = CONFIG_T_LIST, .off = OFF(f.curves), \
+     .check = config_check_curves, .group = g, .help = "curves by Go's names (--help_tls)"}
+
 static const struct config_row config_table[] = {
     /* ---- Server Options (nats-server's) ---- */
     {.key = "host", .aliases = "net", .block = CONFIG_B_TOP, .flags = "a addr net",
@@ -214,6 +234,13 @@ static const struct config_row config_table[] = {
      .arg = "N", .type = CONFIG_T_INT, .off = OFF(cluster_connect_retries), .min = 0,
      .max = 1 << 20, .group = CONFIG_G_CLUSTER,
      .help = "tries to reach a route learned from a peer (default 0: once)"},
+    {.key = "tls", .block = CONFIG_B_CLUSTER, .type = CONFIG_T_CUSTOM, .set = config_set_link_tls,
+     .group = CONFIG_G_CLUSTER,
+     .help = "TLS on routes, before any INFO; certificates verified both ways (docs/TLS.md)"},
+    CONFIG_TLS_ROWS(CONFIG_B_CLUSTER_TLS, cluster_tls, CONFIG_G_CLUSTER, "peers'"),
+    {.key = "insecure", .block = CONFIG_B_CLUSTER_TLS, .type = CONFIG_T_BOOL,
+     .off = OFF(cluster_tls.insecure), .group = CONFIG_G_CLUSTER,
+     .help = "routes we dial do not verify the peer's certificate (the peer still verifies ours)"},
     {.key = "authorization", .block = CONFIG_B_CLUSTER, .type = CONFIG_T_BLOCK,
      .sub = CONFIG_B_CLUSTER_AUTH, .group = CONFIG_G_CLUSTER,
      .help = "user and password routes must present"},
@@ -256,7 +283,7 @@ static const struct config_row config_table[] = {
 
     {.key = "websocket", .aliases = "ws", .block = CONFIG_B_TOP, .type = CONFIG_T_BLOCK,
      .sub = CONFIG_B_WS, .group = CONFIG_G_SERVER,
-     .help = "NATS clients over WebSocket, without TLS (docs/WEBSOCKET.md)"},
+     .help = "NATS clients over WebSocket (docs/WEBSOCKET.md)"},
     {.key = "listen", .block = CONFIG_B_WS, .type = CONFIG_T_CUSTOM,
      .set = config_set_ws_listen, .group = CONFIG_G_SERVER,
      .help = "host:port where WebSocket clients connect"},
@@ -266,7 +293,10 @@ static const struct config_row config_table[] = {
     {.key = "host", .aliases = "net", .block = CONFIG_B_WS, .type = CONFIG_T_STRING,
      .off = OFF(ws_host), .group = CONFIG_G_SERVER, .help = "address for WebSocket clients"},
     {.key = "no_tls", .block = CONFIG_B_WS, .type = CONFIG_T_BOOL, .off = OFF(ws_no_tls),
-     .group = CONFIG_G_SERVER, .help = "plain WebSocket (required: TLS there is not supported)"},
+     .group = CONFIG_G_SERVER, .help = "plain ws:// (required without tls { })"},
+    {.key = "tls", .block = CONFIG_B_WS, .type = CONFIG_T_CUSTOM, .set = config_set_link_tls,
+     .group = CONFIG_G_SERVER, .help = "wss://: TLS first, then the upgrade (docs/TLS.md)"},
+    CONFIG_TLS_ROWS(CONFIG_B_WS_TLS, ws_tls, CONFIG_G_SERVER, "WebSocket clients'"),
     {.key = "same_origin", .block = CONFIG_B_WS, .type = CONFIG_T_BOOL,
      .off = OFF(ws_same_origin), .group = CONFIG_G_SERVER,
      .help = "refuse (403) an Origin whose host and port are not Host's"},

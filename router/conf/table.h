@@ -40,9 +40,11 @@ enum config_block {
 	CONFIG_B_THREADS,      /* ringbus { threads { } } */
 	CONFIG_B_CLUSTER,      /* cluster { } */
 	CONFIG_B_CLUSTER_AUTH, /* cluster { authorization { } } */
+	CONFIG_B_CLUSTER_TLS,  /* cluster { tls { } } */
 	CONFIG_B_LEAF,         /* leafnodes { } */
 	CONFIG_B_LEAF_AUTH,    /* leafnodes { authorization { } } */
 	CONFIG_B_WS,           /* websocket { } */
+	CONFIG_B_WS_TLS,       /* websocket { tls { } } */
 	CONFIG_B_ACCOUNT,      /* accounts { NAME: { } }: no rows, read by accounts.c */
 	CONFIG_B_EXPORT,       /* an account's exports: [ { } ] (imports.c) */
 	CONFIG_B_IMPORT,       /* an account's imports: [ { } ] (imports.c) */
@@ -152,6 +154,8 @@ int config_set_authorization(struct config_ctx *x, const struct config_row *r,
                              const struct config_in *in);
 int config_set_tls_block(struct config_ctx *x, const struct config_row *r,
                          const struct config_in *in);
+int config_set_link_tls(struct config_ctx *x, const struct config_row *r,
+                        const struct config_in *in);
 int config_set_debug_trace(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in);
 int config_set_cluster_listen(struct config_ctx *x, const struct config_row *r,

@@ -94,7 +94,6 @@ static const struct config_unsupported config_bad_tls[] = {
 /* cluster { } */
 static const struct config_unsupported config_bad_cluster[] = {
     {"advertise cluster_advertise", CLUSTER},
-    {"tls", "TLS on routes is not supported yet: keep routes on a private network"},
     {"permissions", "route permissions (import/export) are not supported yet"},
     {"pool_size compression", "not in nats-server 2.9: remove it"},
 };
@@ -114,8 +113,6 @@ static const struct config_unsupported config_bad_leaf_auth[] = {
 
 /* websocket { } */
 static const struct config_unsupported config_bad_ws[] = {
-    {"tls", "TLS on the WebSocket listener is not supported: set no_tls: true and terminate "
-            "TLS in a proxy in front of it"},
     {"advertise authorization jwt_cookie no_auth_user username user password pass token "
      "users nkeys",
      "not supported yet on ringbus's WebSocket listener: its clients log in as TCP clients "
@@ -167,6 +164,8 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 	case CONFIG_B_TOP:
 		return config_find(config_bad_keys, RB_ARRAY_LEN(config_bad_keys), key, true);
 	case CONFIG_B_TLS:
+	case CONFIG_B_WS_TLS:
+	case CONFIG_B_CLUSTER_TLS:
 		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
 	case CONFIG_B_LEAF:
 		return config_find(config_bad_leaf, RB_ARRAY_LEN(config_bad_leaf), key, true);

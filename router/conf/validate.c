@@ -33,25 +33,36 @@ static void config_defaults_for_zero(struct config *c)
 		c->shards = c->workers * 4 > CONFIG_MAX_SHARDS ? CONFIG_MAX_SHARDS : c->workers * 4;
 }
 
-/* Loads the TLS files now, so that mistakes show at start and in -t. */
-static int config_validate_tls(struct config_ctx *x)
+/* Loads one TLS block's files now (@name: where it is), so that mistakes
+ * show at start and in -t, in nats-server's words where it has some. */
+static int config_validate_tls_files(struct config_ctx *x, const char *name,
+                                     const struct tls_config *tc)
 {
-	struct config *c = x->c;
-	struct config_in in = {.name = "tls"};
-	if (c->tls_cert)
-		c->tls = true; /* set by hand (tests, embedders): no block, no flag */
-	if (!c->tls)
-		return 0;
-	if (c->tls_cert && !c->tls_key) {
+	struct config_in in = {.name = name};
+	if (tc->cert_file && !tc->key_file) {
 		config_report_in(x, false, &in, "missing 'key_file' in TLS configuration");
 		return -EINVAL;
 	}
-	if (!c->tls_cert) {
+	if (!tc->cert_file) {
 		config_report_in(x, false, &in, "missing 'cert_file' in TLS configuration");
 		return -EINVAL;
 	}
 	char why[512];
 	struct tls_ctx *t = NULL;
+	int ret = tls_ctx_new(tc, &t, why, sizeof(why));
+	if (ret)
+		config_report_in(x, false, &in, "%s", why);
+	tls_ctx_free(t);
+	return ret ? -EINVAL : 0;
+}
+
+static int config_validate_tls(struct config_ctx *x)
+{
+	struct config *c = x->c;
+	if (c->tls_cert)
+		c->tls = true; /* set by hand (tests, embedders): no block, no flag */
+	if (!c->tls)
+		return 0;
 	struct tls_config tc = {.cert_file = c->tls_cert,
 	                        .key_file = c->tls_key,
 	                        .ca_file = c->tls_ca,
@@ -60,11 +71,17 @@ static int config_validate_tls(struct config_ctx *x)
 	                        .nciphers = c->tls_ciphers.n,
 	                        .curves = (const char *const *)c->tls_curves.v,
 	                        .ncurves = c->tls_curves.n};
-	int ret = tls_ctx_new(&tc, &t, why, sizeof(why));
-	if (ret)
-		config_report_in(x, false, &in, "%s", why);
-	tls_ctx_free(t);
-	return ret ? -EINVAL : 0;
+	return config_validate_tls_files(x, "tls", &tc);
+}
+
+static int config_validate_link_tls(struct config_ctx *x, const char *name,
+                                    const struct config_tls *t)
+{
+	if (!t->on)
+		return 0;
+	struct tls_config tc = config_tls_settings(t);
+	tc.link = t != &x->c->ws_tls;
+	return config_validate_tls_files(x, name, &tc);
 }
 
 /* Authorization given more than one way, as nats-server refuses it. */
@@ -186,13 +203,14 @@ int config_validate(struct config *c)
 	if (c->stats_interval_ms == CONFIG_STATS_AUTO)
 		c->stats_interval_ms = c->system_account ? 1000 : 0;
 	config_validate_threads(&x);
-	if (c->ws_listen && !c->ws_no_tls) {
+	if (c->ws_listen && !c->ws_no_tls && !c->ws_tls.on) {
 		struct config_in ws = {.name = "websocket"};
 		config_report_in(&x, false, &ws,
-		                 "websocket requires TLS configuration, and ringbus has no TLS on "
-		                 "the WebSocket listener: set no_tls: true");
+		                 "websocket requires TLS configuration: add tls { cert_file, "
+		                 "key_file } or set no_tls: true");
 	}
-	if (config_validate_tls(&x))
+	if (config_validate_tls(&x) || config_validate_link_tls(&x, "websocket tls", &c->ws_tls) ||
+	    config_validate_link_tls(&x, "cluster tls", &c->cluster_tls))
 		return -EINVAL;
 	return x.errors ? -EINVAL : 0;
 }

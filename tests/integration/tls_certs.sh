@@ -32,3 +32,10 @@ key() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2
 leaf server-rsa "/CN=localhost" ca "subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
 leaf other-client "/CN=ringbus stranger" other-ca "extendedKeyUsage=clientAuth"
+# Route and leaf node certificates: a server dials and accepts, so it
+# presents the same certificate as a TLS client and as a TLS server.
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+leaf node "/CN=localhost" ca "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth,clientAuth"
+leaf other-node "/CN=localhost" other-ca "subjectAltName=DNS:localhost,IP:127.0.0.1
+extendedKeyUsage=serverAuth,clientAuth"

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,13 +46,25 @@ static int wsc_grow(uint8_t **p, size_t *cap, size_t need)
 static long wsc_fill(struct wsc *w, int timeout_ms)
 {
 	struct pollfd p = {.fd = w->fd, .events = POLLIN};
-	int n = poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms);
+	int n = w->ssl && SSL_pending(w->ssl) ? 1 : poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms);
 	if (n == 0)
 		return -ETIMEDOUT;
 	if (n < 0)
 		return -errno;
 	if (wsc_grow(&w->in, &w->in_cap, w->in_len + 65536))
 		return -ENOMEM;
+	if (w->ssl) {
+		int r = SSL_read(w->ssl, w->in + w->in_len, 65536);
+		if (r > 0) {
+			w->in_len += (size_t)r;
+			return r;
+		}
+		int e = SSL_get_error(w->ssl, r);
+		ERR_clear_error();
+		if (e == SSL_ERROR_WANT_READ)
+			return 0; /* a record not whole yet, or a ticket: read again */
+		return -ECONNRESET;
+	}
 	ssize_t r = recv(w->fd, w->in + w->in_len, 65536, 0);
 	if (r == 0 || (r < 0 && errno == ECONNRESET))
 		return -ECONNRESET;
@@ -69,6 +83,11 @@ static void wsc_take(struct wsc *w, size_t n)
 int wsc_send_raw(struct wsc *w, const void *buf, size_t len)
 {
 	const char *p = buf;
+	if (w->ssl && len) {
+		int n = SSL_write(w->ssl, buf, (int)len);
+		ERR_clear_error();
+		return n == (int)len ? 0 : -EIO;
+	}
 	while (len) {
 		ssize_t n = send(w->fd, p, len, MSG_NOSIGNAL);
 		if (n < 0)
@@ -81,9 +100,10 @@ int wsc_send_raw(struct wsc *w, const void *buf, size_t len)
 
 static const char wsc_key[] = "dGhlIHNhbXBsZSBub25jZQ==";
 
-int wsc_open(struct wsc *w, uint16_t port, const char *request, const char *extra)
+/* Connects w->fd to 127.0.0.1:@port, retrying for a second while refused.
+ * Returns 0 or -errno. */
+static int wsc_connect(struct wsc *w, uint16_t port)
 {
-	memset(w, 0, sizeof(*w));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (int tries = 0;; tries++) {
@@ -101,6 +121,12 @@ int wsc_open(struct wsc *w, uint16_t port, const char *request, const char *extr
 	}
 	int one = 1;
 	setsockopt(w->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+/* Sends the upgrade request and reads the answer's head (wsc_open). */
+static int wsc_upgrade(struct wsc *w, uint16_t port, const char *request, const char *extra)
+{
 	char req[2048];
 	if (!request) {
 		snprintf(req, sizeof(req),
@@ -129,6 +155,53 @@ int wsc_open(struct wsc *w, uint16_t port, const char *request, const char *extr
 		if (r < 0)
 			return (int)r;
 	}
+}
+
+int wsc_open(struct wsc *w, uint16_t port, const char *request, const char *extra)
+{
+	memset(w, 0, sizeof(*w));
+	int ret = wsc_connect(w, port);
+	return ret ? ret : wsc_upgrade(w, port, request, extra);
+}
+
+/* The TLS handshake on w->fd, bounded by WSC_WAIT_MS (socket timeouts). */
+static int wsc_handshake(struct wsc *w, const char *ca_file, char *why, size_t why_len)
+{
+	struct timeval tv = {.tv_sec = WSC_WAIT_MS / 1000};
+	setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return -ENOMEM;
+	if (ca_file) {
+		SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	}
+	w->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the SSL holds a reference */
+	if (!w->ssl)
+		return -ENOMEM;
+	SSL_set_fd(w->ssl, w->fd);
+	SSL_set_tlsext_host_name(w->ssl, "localhost");
+	SSL_set1_host(w->ssl, "localhost");
+	if (SSL_connect(w->ssl) == 1)
+		return 0;
+	unsigned long e = ERR_peek_last_error();
+	if (why)
+		snprintf(why, why_len, "%s", e ? ERR_reason_error_string(e) : "closed");
+	ERR_clear_error();
+	SSL_free(w->ssl);
+	w->ssl = NULL;
+	return -EPROTO;
+}
+
+int wsc_open_tls(struct wsc *w, uint16_t port, const char *ca_file, const char *request,
+                 const char *extra, char *why, size_t why_len)
+{
+	memset(w, 0, sizeof(*w));
+	int ret = wsc_connect(w, port);
+	if (ret == 0)
+		ret = wsc_handshake(w, ca_file, why, why_len);
+	return ret ? ret : wsc_upgrade(w, port, request, extra);
 }
 
 int wsc_send(struct wsc *w, uint8_t op, const void *payload, size_t len, bool fin)
@@ -328,6 +401,12 @@ int wsc_expect_eof(struct wsc *w, int *close_code, int timeout_ms)
 
 void wsc_close(struct wsc *w)
 {
+	if (w->ssl) {
+		SSL_shutdown(w->ssl);
+		SSL_free(w->ssl);
+		w->ssl = NULL;
+		ERR_clear_error();
+	}
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;

@@ -1,6 +1,6 @@
 /* A raw WebSocket client for the integration tests: the upgrade request,
  * masked frames out (io/ws's ws_frame_head_masked), server frames read one
- * at a time. Every read is bounded by a timeout. */
+ * at a time, over TCP or TLS (wss://). Every read is bounded by a timeout. */
 #ifndef TESTS_INTEGRATION_WS_CLIENT_H
 #define TESTS_INTEGRATION_WS_CLIENT_H
 
@@ -13,6 +13,7 @@
 /* One connection. Owner: the test thread using it. */
 struct wsc {
 	int fd;
+	void *ssl;   /* wss://: the OpenSSL SSL, or NULL */
 	uint8_t *in; /* bytes received and not yet taken */
 	size_t in_len, in_cap;
 	char *text; /* payload of data frames not yet taken by wsc_read_until (NUL-ended) */
@@ -36,6 +37,13 @@ struct wsc_frame {
  * Reads the HTTP answer into w->head. Returns its status code, or -errno
  * (-ECONNRESET: closed without an answer). */
 int wsc_open(struct wsc *w, uint16_t port, const char *request, const char *extra);
+
+/* As wsc_open, over TLS (wss://): the handshake first, verifying the server
+ * as "localhost" against @ca_file (NULL: no check). Returns the status, or
+ * -EPROTO when the handshake failed (the reason in @why, may be NULL), or
+ * -errno. */
+int wsc_open_tls(struct wsc *w, uint16_t port, const char *ca_file, const char *request,
+                 const char *extra, char *why, size_t why_len);
 
 /* Sends one masked frame. Returns 0 or -errno. */
 int wsc_send(struct wsc *w, uint8_t op, const void *payload, size_t len, bool fin);

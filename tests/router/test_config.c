@@ -148,11 +148,11 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	} rows[] = {
 	    {"jetstream {}\n", "JetStream is not supported"},
 	    {"jetstream: enabled\n", "leaf node"},
-	    {"cluster { port: 6222, tls { } }\n", "TLS on routes"},
+	    {"cluster { port: 6222, tls { pinned_certs: [] } }\n", "pinned"},
 	    {"gateway { name: a }\n", "gateways"},
 	    {"leafnodes { port: 7422, tls { } }\n", "leaf node listener"},
 	    {"mqtt { port: 1883 }\n", "MQTT"},
-	    {"websocket { port: 8080, no_tls: true, tls { } }\n", "TLS on the WebSocket listener"},
+	    {"websocket { port: 8080, tls { insecure: true } }\n", "outgoing"},
 	    {"ws { port: 8080, no_tls: true, jwt_cookie: x }\n", "WebSocket listener"},
 	    {"mappings { a: b }\n", "subject mappings"},
 	    {"no_system_account: true\n", "system_account"},

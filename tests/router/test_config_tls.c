@@ -160,3 +160,38 @@ Test(config_tls, validation_refuses_missing_or_mismatched_files)
 		config_fini(&c);
 	}
 }
+
+Test(config_tls, websocket_tls_block_takes_nats_server_keys_and_loads_its_files)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "websocket {\n  port: 8443\n  tls {\n    cert_file: \"%s/server.pem\"\n"
+	         "    key_file: \"%s/server.key\"\n    ca_file: \"%s/ca.pem\"\n"
+	         "    verify: true\n    timeout: 3\n"
+	         "    cipher_suites: [\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\"]\n"
+	         "    curve_preferences: [\"CurveP256\"]\n  }\n}\n",
+	         certdir, certdir, certdir);
+	struct config c;
+	cr_assert_eq(load(&c, text), 0);
+	cr_expect(c.ws_tls.on && c.ws_tls.verify && !c.ws_no_tls && !c.tls);
+	cr_expect_eq(c.ws_tls.timeout_ms, 3000u);
+	cr_expect_eq(c.ws_tls.ciphers.n, 1);
+	cr_expect_eq(c.ws_tls.curves.n, 1);
+	cr_expect_eq(config_validate(&c), 0); /* TLS stands in for no_tls */
+	cr_expect(!c.tls);                    /* TCP clients stay plaintext */
+	config_fini(&c);
+
+	/* a key file that is not there, and a block without key_file */
+	snprintf(text, sizeof(text),
+	         "websocket { port: 8443, tls { cert_file: \"%s/server.pem\", "
+	         "key_file: \"%s/none.key\" } }\n",
+	         certdir, certdir);
+	cr_assert_eq(load(&c, text), 0);
+	cr_expect_eq(config_validate(&c), -EINVAL);
+	config_fini(&c);
+	snprintf(text, sizeof(text),
+	         "websocket { port: 8443, tls { cert_file: \"%s/server.pem\" } }\n", certdir);
+	cr_assert_eq(load(&c, text), 0);
+	cr_expect_eq(config_validate(&c), -EINVAL);
+	config_fini(&c);
+}
