@@ -83,6 +83,8 @@ static void iothr_stats_sum(struct io_conn *c, void *arg)
 	q->io.in_payload += cl->in_bytes;
 	q->io.out_payload += cl->out_bytes;
 	q->io.subscriptions += cl->nsubs;
+	if (cl->kind)
+		q->io.links++;
 	if (!q->want_slowest || cl->kind)
 		return;
 	struct stats_conn o;

@@ -230,7 +230,8 @@ int monitor_render_connz(const struct stats *st, const struct monitor_connz_opts
 			return -ENOMEM;
 		for (size_t i = 0; i < st->nconns; i++) {
 			const struct stats_conn *c = &st->conns[i];
-			if (o->acc && (c->link || c->account + 1 != o->acc))
+			/* clients only, as nats-server lists them */
+			if (c->link || (o->acc && c->account + 1 != o->acc))
 				continue;
 			keys[n].c = c;
 			keys[n++].key = monitor_sort_key(c, o->sort, &asc);

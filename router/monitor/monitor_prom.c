@@ -139,8 +139,9 @@ static const struct monitor_metric monitor_shard_metrics[] = {
 };
 
 static const struct monitor_metric monitor_io_metrics[] = {
-    MM("io_connections", "gauge", "Client connections open on the I/O thread.", stats_io,
-       connections, MF_U32),
+    MM("io_connections", "gauge",
+       "Connections open on the I/O thread (clients, route and leaf links).", stats_io, connections,
+       MF_U32),
     MM("io_connections_total", "counter", "Client connections accepted by the I/O thread.",
        stats_io, total_connections, MF_U64),
     MM("io_recv_completions_total", "counter", "Receive completions reaped.", stats_io,

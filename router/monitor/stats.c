@@ -126,7 +126,8 @@ static void stats_merge_io(struct stats *out, int i, const struct stats_req *q, 
 	out->in_bytes += q->io.in_payload;
 	out->out_bytes += q->io.out_payload;
 	out->subscriptions += q->io.subscriptions;
-	out->connections += q->io.connections;
+	/* clients only, as nats-server counts them: links are in /routez, /leafz */
+	out->connections += q->io.connections - q->io.links;
 	out->total_connections += q->io.total_connections;
 	out->slow_consumers += q->io.slow_consumers;
 	out->perm_violations += q->io.perm_violations;

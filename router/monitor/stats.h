@@ -42,7 +42,8 @@ struct stats_conn {
 };
 
 struct stats_io {
-	uint32_t connections;
+	uint32_t connections; /* every socket of the thread, links too */
+	uint32_t links;       /* of them, route and leaf links */
 	uint64_t total_connections;
 	uint64_t recv_completions;
 	uint64_t send_completions;

@@ -334,6 +334,19 @@ Test(cluster, node_killed_and_restarted)
 	cr_assert(listed, "INFO of node 0 lists node 1 in connect_urls: %s", info);
 }
 
+/* The number after @key in the JSON @body (either server's spacing), -1
+ * when it is not there. */
+static long json_count(const char *body, const char *key)
+{
+	const char *p = body ? strstr(body, key) : NULL;
+	if (!p)
+		return -1;
+	p += strlen(key);
+	while (*p == ' ' || *p == '\t' || *p == ':')
+		p++;
+	return *p >= '0' && *p <= '9' ? strtol(p, NULL, 10) : -1;
+}
+
 /* /routez and /varz on both kinds show the route (ringbus: the same keys
  * nats-server shows, plus the cluster block). */
 static void check_routez(const char *kinds)
@@ -359,6 +372,21 @@ static void check_routez(const char *kinds)
 	cr_assert_eq(http_request((uint16_t)nodes[0].mport, "GET", "/varz", &r), 0);
 	cr_assert(r.body && strstr(r.body, "\"cluster\"") && strstr(r.body, "\"itest\""),
 	          "/varz names the cluster: %s", r.body ? r.body : "");
+	http_resp_fini(&r);
+	/* The route is no client: /varz counts none and /connz lists none once
+	 * the harness's probe connection is gone. */
+	bool none = false;
+	for (int64_t end = nats_Now() + WAIT_MS; !none && nats_Now() < end;) {
+		cr_assert_eq(http_request((uint16_t)nodes[0].mport, "GET", "/varz", &r), 0);
+		none = json_count(r.body, "\"connections\"") == 0;
+		http_resp_fini(&r);
+		if (!none)
+			nats_Sleep(100);
+	}
+	cr_assert(none, "/varz of %s counts the route as a client connection", nodes[0].name);
+	cr_assert_eq(http_request((uint16_t)nodes[0].mport, "GET", "/connz", &r), 0);
+	cr_assert(json_count(r.body, "\"num_connections\"") == 0 && !strstr(r.body, "\"cid\""),
+	          "/connz lists the route: %s", r.body ? r.body : "");
 	http_resp_fini(&r);
 }
 
