@@ -187,8 +187,7 @@ static bool auth_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
-/* True when @given matches @secret (plain text, or a bcrypt hash of it). */
-static bool auth_match(const char *secret, const char *given)
+bool auth_match(const char *secret, const char *given)
 {
 	if (!given)
 		return false;

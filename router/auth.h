@@ -63,6 +63,10 @@ const char *auth_no_auth_user(const struct auth *a);
 /* True when clients must authenticate. */
 bool auth_required(const struct auth *a);
 
+/* True when @given matches @secret (plain text, or a bcrypt hash of it),
+ * compared in constant time. Any thread. */
+bool auth_match(const char *secret, const char *given);
+
 /* True when the credentials a client sent in CONNECT (any may be NULL) are
  * accepted. A bcrypt check costs what its cost factor says (about 1 ms at
  * cost 4, 60 ms at cost 10) on the calling thread. */

@@ -11,6 +11,7 @@
 #include "io/proto/proto.h"
 #include "router/iothr.h"
 #include "router/account.h"
+#include "router/auth.h"
 #include "router/route_int.h"
 #include "router/server.h"
 
@@ -174,15 +175,27 @@ void route_mgr_delay(struct server *s, int url, uint64_t delay_ns)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* A leaf logging in to our listener: the single user, or one of users
+ * (then bound to that user's account), or anyone when neither is set. */
 bool route_mgr_leaf_auth(struct server *s, const char *user, const char *pass, uint16_t *acc)
 {
 	const struct config *c = &s->cfg;
-	int i = c->leaf_auth_account ? acc_find(server_acc(s), c->leaf_auth_account) : 0;
+	const char *account = c->leaf_auth_account;
+	bool ok = true;
+	if (c->nleaf_users) {
+		const struct config_user *u = NULL;
+		for (int i = 0; user && i < c->nleaf_users && !u; i++)
+			if (!strcmp(c->leaf_users[i].name, user))
+				u = &c->leaf_users[i];
+		ok = u && auth_match(u->password ? u->password : "", pass);
+		account = u ? u->account : NULL;
+	} else if (c->leaf_user) {
+		ok = user && !strcmp(user, c->leaf_user) &&
+		     auth_match(c->leaf_pass ? c->leaf_pass : "", pass);
+	}
+	int i = account ? acc_find(server_acc(s), account) : 0;
 	*acc = i > 0 ? (uint16_t)i : ACC_GLOBAL;
-	if (!c->leaf_user)
-		return true;
-	return user && pass && !strcmp(user, c->leaf_user) &&
-	       !strcmp(pass, c->leaf_pass ? c->leaf_pass : "");
+	return ok;
 }
 
 bool route_mgr_auth_required(struct server *s)

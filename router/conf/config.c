@@ -100,6 +100,7 @@ void config_fini(struct config *c)
 	for (size_t i = 0; i < RB_ARRAY_LEN(strings); i++)
 		free(*strings[i]);
 	config_users_free(c->users, c->nusers);
+	config_users_free(c->leaf_users, c->nleaf_users);
 	config_accounts_free(c->accounts, c->naccounts);
 	perm_free(c->default_perms);
 	config_list_free(&c->tls_ciphers);

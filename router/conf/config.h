@@ -172,6 +172,10 @@ struct config {
 	char *leaf_user;            /* leafnodes { authorization { user password account } } */
 	char *leaf_pass;
 	char *leaf_auth_account; /* the account such a leaf is bound to (NULL: $G) */
+	/* leafnodes { authorization { users: [{user password account}] } }: each
+	 * leaf user with its account (NULL: $G); no permissions */
+	struct config_user *leaf_users;
+	int nleaf_users;
 	char *leaf_host;
 	int leaf_port; /* -1: any free port */
 	/* websocket { }: NATS clients over WebSocket (docs/WEBSOCKET.md) */

@@ -277,6 +277,10 @@ static const struct config_row config_table[] = {
     {.key = "account", .block = CONFIG_B_LEAF_AUTH, .type = CONFIG_T_STRING,
      .off = OFF(leaf_auth_account), .group = CONFIG_G_CLUSTER,
      .help = "the local account such a leaf node is bound to (default $G)"},
+    {.key = "users", .block = CONFIG_B_LEAF_AUTH, .type = CONFIG_T_CUSTOM,
+     .set = config_set_leaf_users, .group = CONFIG_G_CLUSTER,
+     .help = "[ {user, password, account}, ... ]: leaf nodes that log in as one of them are "
+             "bound to its account (default $G)"},
     {.key = "reconnect", .aliases = "reconnect_delay", .block = CONFIG_B_LEAF,
      .type = CONFIG_T_SECONDS, .off = OFF(leaf_reconnect_ms), .min = 10, .max = 3600 * 1000,
      .group = CONFIG_G_CLUSTER, .help = "wait between tries to reach a hub (default 1s)"},

@@ -107,7 +107,7 @@ static const struct config_unsupported config_bad_leaf[] = {
 
 /* leafnodes { authorization { } } */
 static const struct config_unsupported config_bad_leaf_auth[] = {
-    {"users nkeys token timeout",
+    {"nkeys token timeout",
      "not supported yet on ringbus's leaf node listener: one user, password and account"},
 };
 

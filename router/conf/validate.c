@@ -142,6 +142,21 @@ static void config_validate_account_names(struct config_ctx *x)
 		    x, false, &in,
 		    "cannot find local account \"%s\" specified in leafnode authorization", la);
 	}
+	for (int i = 0; i < c->nleaf_users; i++) {
+		const char *a = c->leaf_users[i].account;
+		if (a && strcmp(a, "$G") && !config_has_account(c, a)) {
+			struct config_in in = {.name = "leafnodes"};
+			config_report_in(
+			    x, false, &in,
+			    "cannot find local account \"%s\" specified in leafnode authorization",
+			    a);
+		}
+	}
+	if (c->leaf_user && c->nleaf_users) {
+		struct config_in in = {.name = "leafnodes"};
+		config_report_in(x, false, &in,
+		                 "can not have a single user/pass and a users array");
+	}
 	for (int i = 0; i < c->nleaf_remotes; i++) {
 		const char *a = c->leaf_account[i];
 		if (a && strcmp(a, "$G") && !config_has_account(c, a)) {

@@ -684,6 +684,74 @@ Test(leaf, a_nats_server_hub_checks_leaf_credentials, .fini = stop_leaf2_too)
 	check_hub_auth(HARNESS_NATS_SERVER);
 }
 
+/* A hub of @kind with leafnodes { authorization { users } }: a nats-server
+ * leaf that logs in as l1 is bound to l1's account A (a's client and the
+ * leaf exchange messages; g in $G sees none of them), a ringbus leaf that
+ * logs in as l2, who names no account, is in $G with g, and a leaf with a
+ * wrong password is refused. */
+static void check_hub_users(enum harness_kind kind)
+{
+	leaf_port_of_hub = harness_free_port();
+	char conf[640];
+	snprintf(conf, sizeof(conf),
+	         "accounts { A: { users: [{user: a, password: a}] } }\n"
+	         "authorization { users: [{user: g, password: g}] }\n"
+	         "leafnodes { listen: \"127.0.0.1:%d\"\n"
+	         "  authorization { users: [ {user: l1, password: p1, account: A}\n"
+	         "                           {user: l2, password: p2} ] } }\n",
+	         leaf_port_of_hub);
+	struct harness_opts o = {.config = conf};
+	cr_assert_eq(harness_server_start_kind(&hub, kind, &o), 0, "hub");
+	char lconf[256];
+	snprintf(lconf, sizeof(lconf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://l1:p1@127.0.0.1:%d\" } ] }\n",
+	         leaf_port_of_hub);
+	o.config = lconf;
+	cr_assert_eq(harness_server_start_kind(&leaf, HARNESS_NATS_SERVER, &o), 0, "leaf");
+	snprintf(lconf, sizeof(lconf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://l2:p2@127.0.0.1:%d\" } ] }\n",
+	         leaf_port_of_hub);
+	cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2");
+	natsConnection *ha = connect_as(&hub, "a"), *hg = connect_as(&hub, "g"),
+	               *l1 = connect_to(&leaf), *l2 = connect_to(&leaf2);
+	check_pubsub(l1, ha, "l1.up");
+	check_pubsub(ha, l1, "l1.down");
+	check_pubsub(l2, hg, "l2.up");
+	check_pubsub(hg, l2, "l2.down");
+	/* g ($G) gets nothing from l1 (A) but its own message */
+	natsSubscription *gs = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&gs, hg, "l1.up"), NATS_OK);
+	natsConnection_Flush(hg);
+	natsConnection_PublishString(l1, "l1.up", "to A only");
+	natsConnection_Flush(l1);
+	natsConnection_PublishString(hg, "l1.up", "g's own");
+	natsConnection_Flush(hg);
+	natsMsg *m = NULL;
+	cr_assert_eq(natsSubscription_NextMsg(&m, gs, WAIT_MS), NATS_OK);
+	cr_expect_str_eq(natsMsg_GetData(m), "g's own", "l1's message reached $G");
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(gs);
+	/* a wrong password: refused */
+	char why[128];
+	harness_server_stop(&leaf2, why, sizeof(why));
+	snprintf(lconf, sizeof(lconf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://l1:p2@127.0.0.1:%d\" } ] }\n",
+	         leaf_port_of_hub);
+	cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2 again");
+	cr_expect(log_says(&leaf2, "Authorization Violation"),
+	          "the leaf with a wrong password was not told so");
+}
+
+Test(leaf, a_ringbus_hub_binds_leaf_users_to_their_accounts, .fini = stop_leaf2_too)
+{
+	check_hub_users(HARNESS_RINGBUS);
+}
+
+Test(leaf, a_nats_server_hub_binds_leaf_users_to_their_accounts, .fini = stop_leaf2_too)
+{
+	check_hub_users(HARNESS_NATS_SERVER);
+}
+
 /* ---- admission on a leaf connection ---- */
 
 /* The "drops" of the first leaf in @port's /leafz, or -1. */

@@ -253,6 +253,10 @@ static const struct {
      "accounts { A: { users: [{user: a, password: a}] } }\n",
      "Can not have a token and accounts"},
     {"accounts { A: {} }\nsystem_account: 5\n", "system account name must be a string"},
+    {"leafnodes { authorization { users: [{user: l, password: p, permissions: {}}] } }\n",
+     "unknown field \"permissions\""},
+    {"leafnodes { authorization { users: [{password: p}] } }\n",
+     "a leaf node user needs a user name"},
 };
 
 Test(config_accounts, mistakes_are_refused_in_nats_server_words)
@@ -280,6 +284,10 @@ static const struct {
     {"accounts { A: { users: [{user: a, password: a}] } }\n"
      "authorization { user: x, password: y }\n",
      "Can not have a single user/pass and a users array"},
+    {"leafnodes { authorization { users: [{user: l, password: p, account: NOPE}] } }\n",
+     "cannot find local account \"NOPE\" specified in leafnode authorization"},
+    {"leafnodes { authorization { user: x, password: y, users: [{user: l, password: p}] } }\n",
+     "can not have a single user/pass and a users array"},
 };
 
 Test(config_accounts, the_whole_file_is_checked_as_nats_server_checks_it_at_start)
