@@ -139,6 +139,14 @@ static void hub_on_connect(struct client *cl, const struct proto_frame *f)
 		route_fail(cl, "Authorization Violation");
 		return;
 	}
+	const char *mv = s->cfg.leaf_min_version;
+	if (mv && !connect_version_at_least(cl->opts.version, s->cfg.leaf_min_version_v)) {
+		char err[96];
+		snprintf(err, sizeof(err),
+		         "connection rejected since minimum version required is \"%s\"", mv);
+		route_fail(cl, err);
+		return;
+	}
 	route_cluster_name(s, cluster, sizeof(cluster));
 	if (h.cluster[0] && (s->cfg.cluster_listen || s->cfg.routes.n) &&
 	    !strcmp(h.cluster, cluster)) {

@@ -5,6 +5,7 @@
 #include "io/proto/json_strict.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,4 +430,43 @@ int connect_info_parse(struct connect_info *info, const char *json, size_t len, 
 	info->tls_available = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "tls_available"));
 	cJSON_Delete(j);
 	return rc;
+}
+
+bool connect_version_parse(const char *s, unsigned v[3])
+{
+	if (!s)
+		return false;
+	if (*s == 'v')
+		s++;
+	for (int i = 0; i < 3; i++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned long n = 0;
+		while (*s >= '0' && *s <= '9' && n < 1000000)
+			n = n * 10 + (unsigned long)(*s++ - '0');
+		if (n >= 1000000)
+			return false;
+		v[i] = (unsigned)n;
+		if (i < 2 && *s++ != '.')
+			return false;
+	}
+	if (*s == '-' || *s == '+') {
+		if (!s[1])
+			return false;
+		for (s++; *s; s++)
+			if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '+')
+				return false;
+	}
+	return *s == '\0';
+}
+
+bool connect_version_at_least(const char *s, const unsigned min[3])
+{
+	unsigned v[3];
+	if (!connect_version_parse(s, v))
+		return false;
+	for (int i = 0; i < 3; i++)
+		if (v[i] != min[i])
+			return v[i] > min[i];
+	return true;
 }

@@ -53,6 +53,15 @@ RB_MUST_CHECK int connect_opts_parse(struct connect_opts *o, const char *json, s
 /* The -ERR text for a connect_err, or NULL when the connection closes silently. */
 const char *connect_err_text(int err);
 
+/* Reads a server version as nats-server does ("2.9.10", "v2.10.0-beta.1",
+ * "2.8.0+build"): major.minor.patch into @v, a pre-release or build suffix
+ * allowed and ignored. Returns false for anything else (NULL included). */
+bool connect_version_parse(const char *s, unsigned v[3]);
+
+/* True when version @s is at least @min (both as connect_version_parse
+ * reads them); false when @s cannot be read. */
+bool connect_version_at_least(const char *s, const unsigned min[3]);
+
 /* The server's INFO fields. Borrowed strings. */
 struct connect_info {
 	const char *server_id;

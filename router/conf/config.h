@@ -176,6 +176,8 @@ struct config {
 	 * leaf user with its account (NULL: $G); no permissions */
 	struct config_user *leaf_users;
 	int nleaf_users;
+	char *leaf_min_version;         /* leafnodes { min_version }: NULL, or as written */
+	unsigned leaf_min_version_v[3]; /* ...read: leaves older than it are refused */
 	char *leaf_host;
 	int leaf_port; /* -1: any free port */
 	/* websocket { }: NATS clients over WebSocket (docs/WEBSOCKET.md) */

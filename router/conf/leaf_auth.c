@@ -1,12 +1,13 @@
-/* leafnodes { authorization { users: [ {user, password, account} ] } }: the
- * leaf nodes that may join this hub, each bound to an account, as
- * nats-server 2.9.10 reads them (no permissions, no NKeys). */
+/* Which leaf nodes may join this hub: leafnodes { authorization { users: [
+ * {user, password, account} ] } }, each bound to an account, as nats-server
+ * 2.9.10 reads them (no permissions, no NKeys), and leafnodes { min_version }. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/conf.h"
+#include "io/proto/connect.h"
 #include "router/conf/table.h"
 
 /* One { user, password, account } into @u. Returns 0 or -EINVAL/-ENOMEM. */
@@ -78,5 +79,41 @@ int config_set_leaf_users(struct config_ctx *x, const struct config_row *r,
 	config_users_free(c->leaf_users, c->nleaf_users);
 	c->leaf_users = u;
 	c->nleaf_users = (int)n;
+	return 0;
+}
+
+/* leafnodes { min_version: "2.8.0" }: a string nats-server's semver takes,
+ * at least 2.8.0 (the first version that sends its own in CONNECT). */
+int config_set_leaf_min_version(struct config_ctx *x, const struct config_row *r,
+                                const struct config_in *in)
+{
+	(void)r;
+	struct config *c = x->c;
+	static const unsigned oldest[3] = {2, 8, 0};
+	if (conf_type(in->v) != CONF_STRING) {
+		config_report_in(x, false, in,
+		                 "interface conversion: interface {} is %s, not string",
+		                 config_go_type(in->v));
+		return -EINVAL;
+	}
+	const char *s;
+	if (config_in_string(x, in, &s))
+		return -EINVAL;
+	unsigned v[3];
+	if (!connect_version_parse(s, v)) {
+		config_report_in(x, false, in,
+		                 "invalid leafnode's minimum version: invalid semver");
+		return -EINVAL;
+	}
+	if (!connect_version_at_least(s, oldest)) {
+		config_report_in(x, false, in, "the minimum version should be at least 2.8.0");
+		return -EINVAL;
+	}
+	char *dup = strdup(s);
+	if (!dup)
+		return -ENOMEM;
+	free(c->leaf_min_version);
+	c->leaf_min_version = dup;
+	memcpy(c->leaf_min_version_v, v, sizeof(v));
 	return 0;
 }

@@ -281,6 +281,9 @@ static const struct config_row config_table[] = {
      .set = config_set_leaf_users, .group = CONFIG_G_CLUSTER,
      .help = "[ {user, password, account}, ... ]: leaf nodes that log in as one of them are "
              "bound to its account (default $G)"},
+    {.key = "min_version", .block = CONFIG_B_LEAF, .type = CONFIG_T_CUSTOM,
+     .set = config_set_leaf_min_version, .group = CONFIG_G_CLUSTER,
+     .help = "the oldest server version a leaf node may run to join (at least 2.8.0)"},
     {.key = "reconnect", .aliases = "reconnect_delay", .block = CONFIG_B_LEAF,
      .type = CONFIG_T_SECONDS, .off = OFF(leaf_reconnect_ms), .min = 10, .max = 3600 * 1000,
      .group = CONFIG_G_CLUSTER, .help = "wait between tries to reach a hub (default 1s)"},

@@ -164,6 +164,8 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
                             const struct config_in *in);
 int config_set_leaf_users(struct config_ctx *x, const struct config_row *r,
                           const struct config_in *in);
+int config_set_leaf_min_version(struct config_ctx *x, const struct config_row *r,
+                                const struct config_in *in);
 int config_set_leaf_listen(struct config_ctx *x, const struct config_row *r,
                            const struct config_in *in);
 int config_set_ws_listen(struct config_ctx *x, const struct config_row *r,

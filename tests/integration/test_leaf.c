@@ -4,6 +4,7 @@
  * nats-server, each on its own loopback ports; clients use libnats. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <nats/nats.h>
 #include <signal.h>
@@ -750,6 +751,53 @@ Test(leaf, a_ringbus_hub_binds_leaf_users_to_their_accounts, .fini = stop_leaf2_
 Test(leaf, a_nats_server_hub_binds_leaf_users_to_their_accounts, .fini = stop_leaf2_too)
 {
 	check_hub_users(HARNESS_NATS_SERVER);
+}
+
+/* A hub of @kind with leafnodes { min_version }: at "2.9.0" a nats-server
+ * leaf (2.9.10) joins; at "2.10.0" the hub refuses a nats-server leaf and a
+ * ringbus leaf (which says 2.9.10 too) with nats-server's text. */
+static void check_min_version(enum harness_kind kind)
+{
+	char conf[256], lconf[256];
+	for (int strict = 0; strict < 2; strict++) {
+		char why[128];
+		int r = harness_server_stop(&leaf, why, sizeof(why));
+		cr_assert(r == 0 || r == -ECHILD, "the leaf %s", why);
+		r = harness_server_stop(&hub, why, sizeof(why));
+		cr_assert(r == 0 || r == -ECHILD, "the hub %s", why);
+		leaf_port_of_hub = harness_free_port();
+		snprintf(conf, sizeof(conf),
+		         "leafnodes { listen: \"127.0.0.1:%d\", min_version: \"%s\" }\n",
+		         leaf_port_of_hub, strict ? "2.10.0" : "2.9.0");
+		struct harness_opts o = {.config = conf};
+		cr_assert_eq(harness_server_start_kind(&hub, kind, &o), 0, "hub");
+		snprintf(lconf, sizeof(lconf),
+		         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n",
+		         leaf_port_of_hub);
+		o.config = lconf;
+		cr_assert_eq(harness_server_start_kind(&leaf, HARNESS_NATS_SERVER, &o), 0, "leaf");
+		if (!strict) {
+			natsConnection *h = connect_to(&hub), *l = connect_to(&leaf);
+			check_pubsub(l, h, "mv.up");
+			multi_close_all();
+			continue;
+		}
+		cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2");
+		const char *says = "connection rejected since minimum version required is "
+		                   "\"2.10.0\"";
+		cr_expect(log_says(&leaf, says), "the nats-server leaf was not told");
+		cr_expect(log_says(&leaf2, says), "the ringbus leaf was not told");
+	}
+}
+
+Test(leaf, a_ringbus_hub_refuses_leaves_older_than_min_version, .fini = stop_leaf2_too)
+{
+	check_min_version(HARNESS_RINGBUS);
+}
+
+Test(leaf, a_nats_server_hub_refuses_leaves_older_than_min_version, .fini = stop_leaf2_too)
+{
+	check_min_version(HARNESS_NATS_SERVER);
 }
 
 /* ---- admission on a leaf connection ---- */

@@ -434,3 +434,37 @@ Test(connect, info_parse_rejects_bad_json_and_small_scratch)
 	                                sizeof(scratch)),
 	             CONNECT_ERR_NOMEM);
 }
+
+Test(connect, versions_are_read_as_nats_server_reads_them)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+		unsigned v[3];
+	} rows[] = {
+	    {"2.9.10", true, {2, 9, 10}},
+	    {"v2.10.0", true, {2, 10, 0}},
+	    {"2.10.0-beta.1", true, {2, 10, 0}},
+	    {"2.8.0+build7", true, {2, 8, 0}},
+	    {"2.9", false, {0}},
+	    {"abc", false, {0}},
+	    {"2.9.x", false, {0}},
+	    {"2.9.1-", false, {0}},
+	    {"2.9.1 ", false, {0}},
+	    {"", false, {0}},
+	};
+	for (size_t i = 0; i < RB_ARRAY_LEN(rows); i++) {
+		unsigned v[3] = {0};
+		cr_expect_eq(connect_version_parse(rows[i].s, v), rows[i].ok, "%s", rows[i].s);
+		if (rows[i].ok)
+			cr_expect(!memcmp(v, rows[i].v, sizeof(v)), "%s: %u.%u.%u", rows[i].s, v[0],
+			          v[1], v[2]);
+	}
+	const unsigned min[3] = {2, 9, 0};
+	cr_expect(connect_version_at_least("2.9.0", min));
+	cr_expect(connect_version_at_least("2.9.10", min));
+	cr_expect(connect_version_at_least("3.0.0", min));
+	cr_expect_not(connect_version_at_least("2.8.99", min));
+	cr_expect_not(connect_version_at_least(NULL, min));
+	cr_expect_not(connect_version_at_least("junk", min));
+}

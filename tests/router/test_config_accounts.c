@@ -257,6 +257,9 @@ static const struct {
      "unknown field \"permissions\""},
     {"leafnodes { authorization { users: [{password: p}] } }\n",
      "a leaf node user needs a user name"},
+    {"leafnodes { min_version: \"2.7.0\" }\n", "the minimum version should be at least 2.8.0"},
+    {"leafnodes { min_version: abc }\n", "invalid leafnode's minimum version: invalid semver"},
+    {"leafnodes { min_version: 2 }\n", "interface conversion: interface {} is int64, not string"},
 };
 
 Test(config_accounts, mistakes_are_refused_in_nats_server_words)
