@@ -233,7 +233,8 @@ int route_mgr_new(struct server *s)
 		m->leaf_port = server_bound_port(m->leaf_fd);
 	}
 	route_self_url(m);
-	return route_tls_new(m);
+	int ret = route_tls_new(m);
+	return ret ? ret : leaf_tls_new(m);
 }
 
 void route_cluster_name(struct server *s, char *buf, size_t cap)
@@ -263,6 +264,9 @@ static void route_adopt(struct route_mgr *m, int fd, int url, const char *ip, in
 	if (url == -2 || (url >= 0 && m->urls[url].leaf))
 		tag |= ROUTE_ADOPT_LEAF;
 	if (route_tls_submit(m, fd, loop, tag, url >= 0 ? ip : NULL))
+		return;
+	if (url == -2 ? leaf_tls_accepted(m, fd, loop)
+	              : url >= 0 && m->urls[url].leaf && leaf_tls_dialled(m, fd, loop, tag, url))
 		return;
 	if (io_loop_adopt(s->io[loop].loop, fd, tag, ip, (uint32_t)port) != 0) {
 		close(fd);
@@ -444,6 +448,7 @@ void route_mgr_free(struct server *s)
 	if (m) {
 		route_mgr_stop(s);
 		route_tls_free(m);
+		leaf_tls_free(m);
 		if (m->listen_fd >= 0)
 			close(m->listen_fd);
 		if (m->leaf_fd >= 0)

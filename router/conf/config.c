@@ -60,7 +60,7 @@ void config_init(struct config *c)
 	c->tls_timeout_ms = 2000;
 }
 
-static void config_tls_fini(struct config_tls *t)
+void config_tls_fini(struct config_tls *t)
 {
 	free(t->cert);
 	free(t->key);
@@ -108,7 +108,10 @@ void config_fini(struct config *c)
 	config_list_free(&c->ws_allowed_origins);
 	config_tls_fini(&c->ws_tls);
 	config_tls_fini(&c->cluster_tls);
+	config_tls_fini(&c->leaf_tls);
+	config_tls_fini(&c->leaf_rtls);
 	for (int i = 0; i < c->nleaf_remotes; i++) {
+		config_tls_fini(&c->leaf_remote_tls[i]);
 		config_list_free(&c->leaf_urls[i]);
 		config_list_free(&c->leaf_deny_imports[i]);
 		config_list_free(&c->leaf_deny_exports[i]);
