@@ -210,13 +210,6 @@ char *leaf_tls_take_info(struct server *s, int url)
 	return info;
 }
 
-bool leaf_tls_remote(struct server *s, int url)
-{
-	struct route_mgr *m = s->routes;
-	return m && url >= 0 && url < m->nurls && m->urls[url].leaf &&
-	       m->leaf_tls[m->urls[url].group];
-}
-
 void leaf_tls_stop(struct route_mgr *m)
 {
 	if (m->leaf_hub_tls)

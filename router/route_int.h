@@ -145,8 +145,6 @@ bool leaf_tls_dialled(struct route_mgr *m, int fd, int loop, uint64_t tag, int u
 /* The INFO JSON read for leaf URL @url before its handshake (owned: free
  * it), or NULL. Any thread. */
 char *leaf_tls_take_info(struct server *s, int url);
-/* True when leaf URL @url is reached over TLS (its remote has tls { }). */
-bool leaf_tls_remote(struct server *s, int url);
 /* Stops the services (after it, nothing is handed to an I/O thread); frees
  * them and the INFOs kept. */
 void leaf_tls_stop(struct route_mgr *m);

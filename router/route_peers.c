@@ -123,14 +123,14 @@ size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap)
 		snprintf(user, sizeof(user), ",\"user\":%s", u);
 		snprintf(pass, sizeof(pass), ",\"pass\":%s", p);
 	}
+	bool tls = s->cfg.leaf_remote_tls[m->urls[url].group].on;
 	pthread_mutex_unlock(&m->lock);
 	/* a leaf without a cluster of its own names its cluster after itself,
 	 * as nats-server does */
 	int n = snprintf(buf, cap,
 	                 "CONNECT {\"version\":\"%s\",\"tls_required\":%s%s%s,"
 	                 "\"server_id\":%s,\"name\":%s,\"cluster\":%s,\"headers\":true}\r\n",
-	                 CONFIG_NATS_VERSION, leaf_tls_remote(s, url) ? "true" : "false", user,
-	                 pass, id, name, name);
+	                 CONFIG_NATS_VERSION, tls ? "true" : "false", user, pass, id, name, name);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

@@ -60,15 +60,6 @@ void config_init(struct config *c)
 	c->tls_timeout_ms = 2000;
 }
 
-void config_tls_fini(struct config_tls *t)
-{
-	free(t->cert);
-	free(t->key);
-	free(t->ca);
-	config_list_free(&t->ciphers);
-	config_list_free(&t->curves);
-}
-
 struct tls_config config_tls_settings(const struct config_tls *t)
 {
 	return (struct tls_config){
