@@ -93,6 +93,7 @@ static int leaf_tls_service(struct route_mgr *m, const struct config_tls *t, boo
 	tc.link = link;
 	tc.no_ktls = !m->s->cfg.tls_ktls;
 	tc.max_handshakes = link ? 4 : 1024;
+	tc.plain_reply = ""; /* a plaintext leaf is closed without a word, as by nats-server */
 	char why[512];
 	struct tls_ctx *ctx = NULL;
 	int ret = tls_ctx_new(&tc, &ctx, why, sizeof(why));
