@@ -24,8 +24,6 @@
 #include "router/shard.h"
 #include "router/index/subject.h"
 
-static atomic_uint_fast64_t client_next_cid = 1;
-
 static void client_publish_js(struct client *cl, const struct proto_frame *f, const char *dom);
 
 static void client_on_pub(struct client *cl, const struct proto_frame *f)
@@ -211,11 +209,6 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 }
 
 /* ---- io_ops ---- */
-
-uint64_t client_new_cid(void)
-{
-	return atomic_fetch_add(&client_next_cid, 1);
-}
 
 int client_on_open(void *ctx, struct io_conn *c)
 {

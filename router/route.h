@@ -29,8 +29,11 @@ struct delivery;
 
 /* The adopt tag of a route socket: this bit, and the index of the route
  * URL it was dialled for plus one (0: accepted). */
-#define ROUTE_ADOPT_TAG   ((uint64_t)1 << 62)
-#define ROUTE_ADOPT_LEAF  ((uint64_t)1 << 61) /* with ROUTE_ADOPT_TAG: a leaf connection */
+#define ROUTE_ADOPT_TAG  ((uint64_t)1 << 62)
+#define ROUTE_ADOPT_LEAF ((uint64_t)1 << 61) /* with ROUTE_ADOPT_TAG: a leaf connection */
+/* With ROUTE_ADOPT_LEAF: a leaf that joined us over TLS, whose INFO went out
+ * before the handshake; the bits below are its connection id (no URL). */
+#define ROUTE_ADOPT_INFO  ((uint64_t)1 << 60)
 #define ROUTE_PEERS_MAX   64
 #define ROUTE_ACCOUNT     "$G" /* the global account, written without a name in keys */
 #define ROUTE_MAX_PAYLOAD (64u * 1024u * 1024u) /* no limit on routes: ours, as a bound */
@@ -48,8 +51,9 @@ RB_MUST_CHECK int route_mgr_new(struct server *s);
 RB_MUST_CHECK int route_mgr_start(struct server *s);
 /* Stops the thread (before the I/O threads end). */
 void route_mgr_stop(struct server *s);
-/* Stops the routes' TLS service, if any: after it returns no route is handed
- * to an I/O thread. Idempotent, any thread (router/route_tls.c). */
+/* Stops the TLS services of routes and leaf connections, if any: after it
+ * returns no route or leaf is handed to an I/O thread. Idempotent, any
+ * thread (router/route_tls.c). */
 void route_tls_stop(struct server *s);
 void route_mgr_free(struct server *s);
 

@@ -1,6 +1,7 @@
 /* What the route manager (router/route_mgr.c) and the route connections on
  * the I/O threads (router/route_link.c) share, and TLS on routes
- * (router/route_tls.c). Private to those. */
+ * (router/route_tls.c) and leaf connections (router/leaf_tls.c). Private
+ * to those. */
 #ifndef ROUTER_ROUTE_INT_H
 #define ROUTER_ROUTE_INT_H
 
@@ -40,6 +41,7 @@ struct route_counters {
 struct route_link {
 	int url;          /* the route URL we dialled, or -1 when accepted */
 	bool leaf;        /* a leaf connection to a hub (leafnodes { remotes }) */
+	bool tls;         /* a leaf connection we made over TLS */
 	bool got_connect; /* the peer's CONNECT */
 	bool registered;  /* its INFO was taken: a peer of the table */
 	bool headers;     /* both sides said headers: HMSG, else headers are dropped */
@@ -71,6 +73,8 @@ struct route_url {
 	bool busy; /* a connection made for it is open */
 	char peer_id[ROUTE_ID_MAX];
 	uint64_t next_ns;
+	char *info; /* leaf over TLS: the hub's INFO JSON read before the handshake
+	             * (owned; router/leaf_tls.c) */
 };
 
 struct route_peer {
@@ -118,8 +122,33 @@ struct route_mgr {
 	struct route_peer peers[ROUTE_PEERS_MAX];
 	atomic_uint_fast64_t info_gen;
 	struct route_leafinfo leafs[CONFIG_LEAF_REMOTES_MAX];
-	struct tls_service *tls; /* cluster { tls { } }: route handshakes, or NULL */
+	struct tls_service *tls;          /* cluster { tls { } }: route handshakes, or NULL */
+	struct tls_service *leaf_hub_tls; /* leafnodes { tls { } }: leaves that join, or NULL */
+	struct tls_service *leaf_tls[CONFIG_LEAF_REMOTES_MAX]; /* a remote's tls { }, or NULL */
 };
+
+/* ---- TLS on leaf connections (router/leaf_tls.c) ---- */
+
+/* Starts the hub's service (leafnodes { tls { } } with a listener) and one
+ * per remote with tls { }. Returns 0 or -errno after logging. Main thread,
+ * before the manager's thread starts. */
+int leaf_tls_new(struct route_mgr *m);
+/* An accepted leaf socket: taken by the hub's service (INFO, then the
+ * leaf's handshake) and true; false (nothing taken) without TLS. */
+bool leaf_tls_accepted(struct route_mgr *m, int fd, int loop);
+/* A socket dialled for leaf URL @url (blocking): when its remote has
+ * tls { }, reads the hub's INFO (within the TLS timeout) into the URL's
+ * slot and starts the handshake as TLS client of the URL's host; takes
+ * @fd and returns true. False (nothing taken) without TLS. The manager's
+ * thread. */
+bool leaf_tls_dialled(struct route_mgr *m, int fd, int loop, uint64_t tag, int url);
+/* The INFO JSON read for leaf URL @url before its handshake (owned: free
+ * it), or NULL. Any thread. */
+char *leaf_tls_take_info(struct server *s, int url);
+/* Stops the services (after it, nothing is handed to an I/O thread); frees
+ * them and the INFOs kept. */
+void leaf_tls_stop(struct route_mgr *m);
+void leaf_tls_free(struct route_mgr *m);
 
 /* ---- TLS on routes (router/route_tls.c) ---- */
 

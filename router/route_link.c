@@ -32,6 +32,20 @@ static void route_list_del(struct iothr *t, struct client *cl)
 }
 
 static const struct client_kind route_kind;
+static void leaf_on_info(struct client *cl, const struct proto_frame *f);
+
+/* A leaf connection that reached its hub over TLS: the hub's INFO came
+ * before the handshake (router/leaf_tls.c) and is answered now. */
+static void leaf_open_tls(struct client *cl)
+{
+	char *info = leaf_tls_take_info(cl->t->srv, cl->route->url);
+	if (!info)
+		return;
+	cl->route->tls = true;
+	struct proto_frame f = {.op = PROTO_OP_INFO, .arg = {info, (uint32_t)strlen(info)}};
+	leaf_on_info(cl, &f);
+	free(info);
+}
 
 int client_open_route(struct iothr *t, struct io_conn *c)
 {
@@ -57,8 +71,12 @@ int client_open_route(struct iothr *t, struct io_conn *c)
 	map_init(&cl->responses);
 	c->user = cl;
 	cl->connected = true;
-	rl->url = (int)(c->adopt_tag & 0xffffffffu) - 1;
 	rl->leaf = c->adopt_tag & ROUTE_ADOPT_LEAF;
+	/* a leaf that joined over TLS got our INFO, with its id, already */
+	bool info_sent = rl->leaf && (c->adopt_tag & ROUTE_ADOPT_INFO);
+	rl->url = info_sent ? -1 : (int)(c->adopt_tag & 0xffffffffu) - 1;
+	if (info_sent)
+		cl->cid = c->adopt_tag & (ROUTE_ADOPT_INFO - 1);
 	if (rl->leaf) {
 		/* a hub speaks first (INFO); we answer with CONNECT */
 		proto_parser_fini(&cl->parser);
@@ -78,9 +96,11 @@ int client_open_route(struct iothr *t, struct io_conn *c)
 		io_conn_write(c, buf, n);
 	if (!rl->leaf && (n = route_mgr_info(s, buf, sizeof(buf))) > 0)
 		io_conn_write(c, buf, n);
-	if (rl->leaf && rl->url < 0 &&
+	if (rl->leaf && rl->url < 0 && !info_sent &&
 	    (n = route_mgr_hub_info(s, cl->cid, false, buf, sizeof(buf))))
 		io_conn_write(c, buf, n); /* a leaf joins us: the hub speaks first */
+	if (rl->leaf && rl->url >= 0)
+		leaf_open_tls(cl);
 	log_debug("rid %llu %s:%u: %s connection %s", (unsigned long long)cl->cid, c->peer_ip,
 	          c->peer_port, rl->leaf ? "leaf" : "route", rl->url >= 0 ? "dialled" : "accepted");
 	return 0;
@@ -209,6 +229,13 @@ static void leaf_on_info(struct client *cl, const struct proto_frame *f)
 	struct server *s = cl->t->srv;
 	if (rl->registered)
 		return;
+	if (!rl->tls && memmem(f->arg.ptr, f->arg.len, "\"tls_required\":true", 19)) {
+		log_error("leafnodes: hub %s:%u requires TLS: give its remote a tls { } block "
+		          "(ca_file: the CA of the hub's certificate)",
+		          cl->c->peer_ip, cl->c->peer_port);
+		route_fail(cl, NULL);
+		return;
+	}
 	char buf[2048];
 	size_t n = route_mgr_leaf_connect(s, rl->url, buf, sizeof(buf));
 	if (!n) {
@@ -234,7 +261,8 @@ static void leaf_on_info(struct client *cl, const struct proto_frame *f)
 	if (rl->reader < 0)
 		log_error("lid %llu: out of memory: local interest not announced",
 		          (unsigned long long)cl->cid);
-	log_info("leafnodes: joined hub %s:%u as a leaf node", cl->c->peer_ip, cl->c->peer_port);
+	log_info("leafnodes: joined hub %s:%u as a leaf node%s", cl->c->peer_ip, cl->c->peer_port,
+	         rl->tls ? " over TLS" : "");
 	cl->last_ping_ns = clock_now_ns() - (uint64_t)server_live(s)->ping_interval_ms * 1000000u +
 	                   ROUTE_FIRST_PING_NS;
 }

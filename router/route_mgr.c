@@ -45,39 +45,6 @@ int route_port(const struct server *s)
 	return s->routes ? s->routes->port : 0;
 }
 
-/* "nats://user:pass@host:port" (nats-route:// too) into @u. */
-int route_url_parse(const char *text, struct route_url *u)
-{
-	const char *p = strstr(text, "://");
-	p = p ? p + 3 : text;
-	const char *at = strrchr(p, '@');
-	memset(u, 0, sizeof(*u));
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		size_t ulen = (size_t)((colon ? colon : at) - p);
-		snprintf(u->user, sizeof(u->user), "%.*s", (int)ulen, p);
-		if (colon)
-			snprintf(u->pass, sizeof(u->pass), "%.*s", (int)(at - colon - 1),
-			         colon + 1);
-		p = at + 1;
-	}
-	const char *colon = strrchr(p, ':');
-	if (!colon)
-		return -EINVAL;
-	const char *h = p, *he = colon;
-	if (*h == '[' && he > h && he[-1] == ']') {
-		h++;
-		he--;
-	}
-	snprintf(u->host, sizeof(u->host), "%.*s", (int)(he - h), h);
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (port <= 0 || port > 65535 || (*end && *end != '/'))
-		return -EINVAL;
-	u->port = (int)port;
-	return 0;
-}
-
 /* This node's client URL for connect_urls: the client host, or the first
  * address of an interface when it listens on all of them. */
 static void route_self_url(struct route_mgr *m)
@@ -233,7 +200,8 @@ int route_mgr_new(struct server *s)
 		m->leaf_port = server_bound_port(m->leaf_fd);
 	}
 	route_self_url(m);
-	return route_tls_new(m);
+	int ret = route_tls_new(m);
+	return ret ? ret : leaf_tls_new(m);
 }
 
 void route_cluster_name(struct server *s, char *buf, size_t cap)
@@ -263,6 +231,9 @@ static void route_adopt(struct route_mgr *m, int fd, int url, const char *ip, in
 	if (url == -2 || (url >= 0 && m->urls[url].leaf))
 		tag |= ROUTE_ADOPT_LEAF;
 	if (route_tls_submit(m, fd, loop, tag, url >= 0 ? ip : NULL))
+		return;
+	if (url == -2 ? leaf_tls_accepted(m, fd, loop)
+	              : url >= 0 && m->urls[url].leaf && leaf_tls_dialled(m, fd, loop, tag, url))
 		return;
 	if (io_loop_adopt(s->io[loop].loop, fd, tag, ip, (uint32_t)port) != 0) {
 		close(fd);
@@ -326,18 +297,6 @@ static int route_dial(const struct route_url *u)
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
-}
-
-bool route_peer_known_locked(struct route_mgr *m, const char *id)
-{
-	if (!id[0])
-		return false;
-	if (!strcmp(id, m->s->server_id))
-		return true;
-	for (int i = 0; i < ROUTE_PEERS_MAX; i++)
-		if (m->peers[i].used && !strcmp(m->peers[i].h.id, id))
-			return true;
-	return false;
 }
 
 /* True when leaf remote @group has a connection (or one being made). */
@@ -444,6 +403,7 @@ void route_mgr_free(struct server *s)
 	if (m) {
 		route_mgr_stop(s);
 		route_tls_free(m);
+		leaf_tls_free(m);
 		if (m->listen_fd >= 0)
 			close(m->listen_fd);
 		if (m->leaf_fd >= 0)

@@ -124,13 +124,14 @@ size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap)
 		snprintf(user, sizeof(user), ",\"user\":%s", u);
 		snprintf(pass, sizeof(pass), ",\"pass\":%s", p);
 	}
+	bool tls = s->cfg.leaf_remote_tls[m->urls[url].group].on;
 	pthread_mutex_unlock(&m->lock);
 	/* a leaf without a cluster of its own names its cluster after itself,
 	 * as nats-server does */
 	int n = snprintf(buf, cap,
-	                 "CONNECT {\"version\":\"%s\",\"tls_required\":false%s%s,"
+	                 "CONNECT {\"version\":\"%s\",\"tls_required\":%s%s%s,"
 	                 "\"server_id\":%s,\"name\":%s,\"cluster\":%s,\"headers\":true}\r\n",
-	                 CONFIG_NATS_VERSION, user, pass, id, name, name);
+	                 CONFIG_NATS_VERSION, tls ? "true" : "false", user, pass, id, name, name);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -148,15 +149,18 @@ size_t route_mgr_hub_info(struct server *s, uint64_t cid, bool connect_info, cha
 	    s->cfg.leaf_host && s->cfg.leaf_host[0] && strcmp(s->cfg.leaf_host, "0.0.0.0")
 	        ? s->cfg.leaf_host
 	        : "127.0.0.1";
+	const struct config_tls *t = &s->cfg.leaf_tls;
 	/* nats-server's keys: a leaf wants a client_id and leafnode_urls */
 	int n = snprintf(buf, cap,
 	                 "INFO {\"server_id\":%s,\"server_name\":%s,\"version\":\"%s\",\"proto\":1,"
 	                 "\"go\":\"ringbus\",\"host\":\"%s\",\"port\":%d,\"headers\":true,"
-	                 "\"auth_required\":true,\"max_payload\":%u,\"client_id\":%llu,"
-	                 "\"info_on_connect\":true%s%s%s,\"leafnode_urls\":[\"%s:%d\"]%s} \r\n",
-	                 id, name, CONFIG_NATS_VERSION, host, m->leaf_port, ROUTE_MAX_PAYLOAD,
+	                 "\"auth_required\":true%s%s,\"max_payload\":%u,\"client_id\":%llu,"
+	                 "\"info_on_connect\":true%s%s,\"leafnode_urls\":[\"%s:%d\"]%s} \r\n",
+	                 id, name, CONFIG_NATS_VERSION, host, m->leaf_port,
+	                 t->on ? ",\"tls_required\":true" : "",
+	                 t->on && t->verify ? ",\"tls_verify\":true" : "", ROUTE_MAX_PAYLOAD,
 	                 (unsigned long long)cid, cluster ? ",\"cluster\":" : "", cluster ? cl : "",
-	                 "", host, m->leaf_port,
+	                 host, m->leaf_port,
 	                 connect_info ? ",\"connect_info\":true,\"remote_account\":\"$G\"" : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }

@@ -94,6 +94,8 @@ void route_tls_stop(struct server *s)
 {
 	if (s->routes && s->routes->tls)
 		tls_service_stop(s->routes->tls);
+	if (s->routes)
+		leaf_tls_stop(s->routes);
 }
 
 void route_tls_free(struct route_mgr *m)

@@ -105,14 +105,18 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 {
 	char reason[256];
 	int ret;
-	if (!cfg->cert_file || !*cfg->cert_file || !cfg->key_file || !*cfg->key_file) {
+	/* a link context with neither file only dials, presenting no certificate */
+	bool anonymous = cfg->link && (!cfg->cert_file || !*cfg->cert_file) &&
+	                 (!cfg->key_file || !*cfg->key_file);
+	if (!anonymous &&
+	    (!cfg->cert_file || !*cfg->cert_file || !cfg->key_file || !*cfg->key_file)) {
 		snprintf(why, why_len,
 		         "TLS needs a certificate and a key file (tls_cert and "
 		         "tls_key, or --tlscert and --tlskey)");
 		return -EINVAL;
 	}
-	if ((ret = tls_file_check("certificate", cfg->cert_file, why, why_len)) ||
-	    (ret = tls_file_check("key", cfg->key_file, why, why_len)) ||
+	if ((!anonymous && ((ret = tls_file_check("certificate", cfg->cert_file, why, why_len)) ||
+	                    (ret = tls_file_check("key", cfg->key_file, why, why_len)))) ||
 	    (cfg->ca_file && (ret = tls_file_check("CA", cfg->ca_file, why, why_len))))
 		return ret;
 
@@ -144,7 +148,7 @@ int tls_ctx_new(const struct tls_config *cfg, struct tls_ctx **out, char *why, s
 	SSL_CTX_set_num_tickets(t->ssl, 0);
 	SSL_CTX_set_session_cache_mode(t->ssl, SSL_SESS_CACHE_OFF);
 
-	if ((ret = tls_ctx_load_identity(t, cfg, why, why_len)) != 0 ||
+	if ((!anonymous && (ret = tls_ctx_load_identity(t, cfg, why, why_len)) != 0) ||
 	    (ret = tls_ctx_load_verify(t, cfg, why, why_len)) != 0)
 		goto err;
 	ERR_clear_error();

@@ -29,8 +29,11 @@
 /* Settings of a TLS server. Strings are borrowed for the call that takes them
  * (but @plain_reply: for the service's life). */
 struct tls_config {
-	const char *cert_file;   /* PEM certificate chain, leaf first (required) */
-	const char *key_file;    /* PEM private key of the leaf (required) */
+	/* PEM certificate chain, leaf first, and its private key: required,
+	 * but a link context (@link) may have neither: it then only dials
+	 * (tls_service_submit_link with a host) and presents no certificate */
+	const char *cert_file;
+	const char *key_file;
 	const char *ca_file;     /* PEM CAs that sign client certificates, or NULL */
 	bool verify;             /* require a client certificate that @ca_file signed */
 	bool no_ktls;            /* never hand a connection to kernel TLS */

@@ -60,15 +60,6 @@ void config_init(struct config *c)
 	c->tls_timeout_ms = 2000;
 }
 
-static void config_tls_fini(struct config_tls *t)
-{
-	free(t->cert);
-	free(t->key);
-	free(t->ca);
-	config_list_free(&t->ciphers);
-	config_list_free(&t->curves);
-}
-
 struct tls_config config_tls_settings(const struct config_tls *t)
 {
 	return (struct tls_config){
@@ -128,7 +119,10 @@ void config_fini(struct config *c)
 	config_list_free(&c->ws_allowed_origins);
 	config_tls_fini(&c->ws_tls);
 	config_tls_fini(&c->cluster_tls);
+	config_tls_fini(&c->leaf_tls);
+	config_tls_fini(&c->leaf_rtls);
 	for (int i = 0; i < c->nleaf_remotes; i++) {
+		config_tls_fini(&c->leaf_remote_tls[i]);
 		config_list_free(&c->leaf_urls[i]);
 		config_list_free(&c->leaf_deny_imports[i]);
 		config_list_free(&c->leaf_deny_exports[i]);

@@ -166,6 +166,10 @@ struct config {
 	 * taken from it (subject patterns) */
 	struct config_list leaf_deny_exports[CONFIG_LEAF_REMOTES_MAX];
 	struct config_list leaf_deny_imports[CONFIG_LEAF_REMOTES_MAX];
+	/* a remote's tls { }: the hub's certificate checked against ca_file
+	 * (unless insecure), ours presented when cert_file is given */
+	struct config_tls leaf_remote_tls[CONFIG_LEAF_REMOTES_MAX];
+	struct config_tls leaf_rtls; /* the remote tls { } being read (leaf.c) */
 	int nleaf_remotes;
 	uint32_t leaf_reconnect_ms; /* between tries (default 1 s, as nats-server) */
 	bool leaf_listen;           /* leafnodes { listen / port }: accept leaf connections */
@@ -179,7 +183,8 @@ struct config {
 	char *leaf_min_version;         /* leafnodes { min_version }: NULL, or as written */
 	unsigned leaf_min_version_v[3]; /* ...read: leaves older than it are refused */
 	char *leaf_host;
-	int leaf_port; /* -1: any free port */
+	int leaf_port;              /* -1: any free port */
+	struct config_tls leaf_tls; /* leafnodes { tls { } }: INFO, then the leaf's handshake */
 	/* websocket { }: NATS clients over WebSocket (docs/WEBSOCKET.md) */
 	bool ws_listen; /* a listener was configured */
 	char *ws_host;
@@ -233,6 +238,9 @@ void config_fini(struct config *c);
  * handshake timeout is @t's, 2 s when not given. max_handshakes, no_ktls
  * and link are left for the caller. */
 struct tls_config config_tls_settings(const struct config_tls *t);
+
+/* Frees @t's strings and lists (not @t). */
+void config_tls_fini(struct config_tls *t);
 
 /* Applies the command line as nats-server does: the flags, then the -c file,
  * then the flags again (a flag wins over the file); then the --tls* flags

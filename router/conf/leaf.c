@@ -1,4 +1,4 @@
-/* leafnodes { remotes = [ { url | urls, account } ], reconnect }: the hubs
+/* leafnodes { remotes = [ { url | urls, account, tls } ], reconnect }: the hubs
  * ringbus joins as a leaf node (router/route.h, docs/CLUSTER.md). */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,6 +62,24 @@ static int config_leaf_denies(struct config_ctx *x, const struct config_in *in,
 	return 0;
 }
 
+/* A remote's tls { }: read by the rows of CONFIG_B_LEAF_RTLS into
+ * c->leaf_rtls, then moved to remote @k's. */
+static int config_leaf_remote_tls(struct config_ctx *x, const struct config_in *in, int k)
+{
+	struct config *c = x->c;
+	if (conf_type(in->v) != CONF_MAP) {
+		config_report_in(x, false, in,
+		                 "tls: expected a map { ca_file: ..., cert_file: ..., ... }");
+		return -EINVAL;
+	}
+	int ret = config_map_block(x, in->v, CONFIG_B_LEAF_RTLS);
+	config_tls_fini(&c->leaf_remote_tls[k]);
+	c->leaf_remote_tls[k] = c->leaf_rtls; /* taken: the strings and lists */
+	memset(&c->leaf_rtls, 0, sizeof(c->leaf_rtls));
+	c->leaf_remote_tls[k].on = true;
+	return ret ? -EINVAL : 0;
+}
+
 /* One remote { }: its URLs, the account it is bound to, its denies. */
 static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m, int k)
 {
@@ -86,12 +104,15 @@ static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m, 
 			if (config_in_string(x, &in, &s) || !(*account = strdup(s)))
 				bad = -EINVAL;
 		} else if (!strcasecmp(key, "credentials") || !strcasecmp(key, "creds") ||
-		           !strcasecmp(key, "nkey") || !strcasecmp(key, "tls")) {
+		           !strcasecmp(key, "nkey")) {
 			config_report_in(x, false, &in,
 			                 "%s: not supported on leaf remotes yet: give user and "
 			                 "password in the URL (nats-leaf://user:pass@host:port)",
 			                 key);
 			bad = -EINVAL;
+		} else if (!strcasecmp(key, "tls")) {
+			if (config_leaf_remote_tls(x, &in, k))
+				bad = -EINVAL;
 		} else if (!strcasecmp(key, "deny_imports") || !strcasecmp(key, "deny_import")) {
 			if (config_leaf_denies(x, &in, &c->leaf_deny_imports[k]))
 				bad = -EINVAL;
@@ -137,6 +158,7 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
 		config_list_free(&c->leaf_deny_exports[i]);
 		free(c->leaf_account[i]);
 		c->leaf_account[i] = NULL;
+		config_tls_fini(&c->leaf_remote_tls[i]);
 	}
 	c->nleaf_remotes = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -396,6 +396,10 @@ int config_set_link_tls(struct config_ctx *x, const struct config_row *r,
 		t = &x->c->cluster_tls;
 		b = CONFIG_B_CLUSTER_TLS;
 		break;
+	case CONFIG_B_LEAF:
+		t = &x->c->leaf_tls;
+		b = CONFIG_B_LEAF_TLS;
+		break;
 	default:
 		return -EINVAL;
 	}

@@ -43,6 +43,8 @@ enum config_block {
 	CONFIG_B_CLUSTER_TLS,  /* cluster { tls { } } */
 	CONFIG_B_LEAF,         /* leafnodes { } */
 	CONFIG_B_LEAF_AUTH,    /* leafnodes { authorization { } } */
+	CONFIG_B_LEAF_TLS,     /* leafnodes { tls { } } */
+	CONFIG_B_LEAF_RTLS,    /* leafnodes { remotes: [ { tls { } } ] } (leaf.c) */
 	CONFIG_B_WS,           /* websocket { } */
 	CONFIG_B_WS_TLS,       /* websocket { tls { } } */
 	CONFIG_B_ACCOUNT,      /* accounts { NAME: { } }: no rows, read by accounts.c */

@@ -100,7 +100,7 @@ static const struct config_unsupported config_bad_cluster[] = {
 
 /* leafnodes { } */
 static const struct config_unsupported config_bad_leaf[] = {
-    {"advertise tls min_version no_advertise",
+    {"advertise min_version no_advertise",
      "not supported yet on ringbus's leaf node listener: keep it on a private network, or "
      "run the hub on nats-server"},
 };
@@ -109,6 +109,18 @@ static const struct config_unsupported config_bad_leaf[] = {
 static const struct config_unsupported config_bad_leaf_auth[] = {
     {"nkeys token timeout",
      "not supported yet on ringbus's leaf node listener: one user, password and account"},
+};
+
+/* leafnodes { tls { } }, before the client block's list */
+static const struct config_unsupported config_bad_leaf_tls[] = {
+    {"insecure", "it concerns the hubs this node joins: put it in the remote's tls { }"},
+};
+
+/* leafnodes { remotes: [ { tls { } } ] } */
+static const struct config_unsupported config_bad_leaf_rtls[] = {
+    {"verify", "a remote always checks the hub's certificate (unless insecure): remove it"},
+    {"verify_and_map verify_cert_and_check_known_urls pinned_certs",
+     "not supported on leaf remotes: check the hub's certificate against ca_file"},
 };
 
 /* websocket { } */
@@ -160,6 +172,7 @@ const char *config_unsupported_flag(const char *name)
 
 const char *config_unsupported_key(enum config_block block, const char *key)
 {
+	const char *advice;
 	switch (block) {
 	case CONFIG_B_TOP:
 		return config_find(config_bad_keys, RB_ARRAY_LEN(config_bad_keys), key, true);
@@ -167,6 +180,14 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 	case CONFIG_B_WS_TLS:
 	case CONFIG_B_CLUSTER_TLS:
 		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
+	case CONFIG_B_LEAF_TLS:
+		if ((advice = config_find(config_bad_leaf_tls, RB_ARRAY_LEN(config_bad_leaf_tls),
+		                          key, true)))
+			return advice;
+		return config_find(config_bad_tls, RB_ARRAY_LEN(config_bad_tls), key, true);
+	case CONFIG_B_LEAF_RTLS:
+		return config_find(config_bad_leaf_rtls, RB_ARRAY_LEN(config_bad_leaf_rtls), key,
+		                   true);
 	case CONFIG_B_LEAF:
 		return config_find(config_bad_leaf, RB_ARRAY_LEN(config_bad_leaf), key, true);
 	case CONFIG_B_LEAF_AUTH:

@@ -80,8 +80,33 @@ static int config_validate_link_tls(struct config_ctx *x, const char *name,
 	if (!t->on)
 		return 0;
 	struct tls_config tc = config_tls_settings(t);
-	tc.link = t != &x->c->ws_tls;
+	tc.link = t == &x->c->cluster_tls;
 	return config_validate_tls_files(x, name, &tc);
+}
+
+/* A remote's tls { }: a certificate is optional (none is shown to the
+ * hub), but a certificate and a key go together. */
+static int config_validate_remote_tls(struct config_ctx *x)
+{
+	struct config *c = x->c;
+	for (int i = 0; i < c->nleaf_remotes; i++) {
+		const struct config_tls *t = &c->leaf_remote_tls[i];
+		if (!t->on)
+			continue;
+		struct tls_config tc = config_tls_settings(t);
+		tc.link = true;
+		struct config_in in = {.name = "leafnodes remote tls"};
+		if ((t->cert || t->key) && config_validate_tls_files(x, in.name, &tc))
+			return -EINVAL;
+		char why[512];
+		struct tls_ctx *ctx = NULL;
+		if (!t->cert && !t->key && tls_ctx_new(&tc, &ctx, why, sizeof(why))) {
+			config_report_in(x, false, &in, "%s", why);
+			return -EINVAL;
+		}
+		tls_ctx_free(ctx);
+	}
+	return 0;
 }
 
 /* Authorization given more than one way, as nats-server refuses it. */
@@ -225,7 +250,9 @@ int config_validate(struct config *c)
 		                 "key_file } or set no_tls: true");
 	}
 	if (config_validate_tls(&x) || config_validate_link_tls(&x, "websocket tls", &c->ws_tls) ||
-	    config_validate_link_tls(&x, "cluster tls", &c->cluster_tls))
+	    config_validate_link_tls(&x, "cluster tls", &c->cluster_tls) ||
+	    config_validate_link_tls(&x, "leafnodes tls", &c->leaf_tls) ||
+	    config_validate_remote_tls(&x))
 		return -EINVAL;
 	return x.errors ? -EINVAL : 0;
 }

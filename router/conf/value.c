@@ -344,6 +344,15 @@ void config_list_free(struct config_list *l)
 	l->n = 0;
 }
 
+void config_tls_fini(struct config_tls *t)
+{
+	free(t->cert);
+	free(t->key);
+	free(t->ca);
+	config_list_free(&t->ciphers);
+	config_list_free(&t->curves);
+}
+
 int config_list_copy(struct config_list *dst, const struct config_list *src)
 {
 	struct config_list l = {0};

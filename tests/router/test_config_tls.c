@@ -195,3 +195,51 @@ Test(config_tls, websocket_tls_block_takes_nats_server_keys_and_loads_its_files)
 	cr_expect_eq(config_validate(&c), -EINVAL);
 	config_fini(&c);
 }
+
+Test(config_tls, leaf_tls_blocks_take_nats_server_keys_and_load_their_files)
+{
+	char text[2048];
+	snprintf(text, sizeof(text),
+	         "leafnodes {\n  port: 7422\n  tls {\n    cert_file: \"%s/node.pem\"\n"
+	         "    key_file: \"%s/node.key\"\n    ca_file: \"%s/ca.pem\"\n"
+	         "    verify: true\n    timeout: 3\n  }\n"
+	         "  remotes: [\n    { url: \"nats-leaf://127.0.0.1:7422\" }\n"
+	         "    { url: \"nats-leaf://localhost:7423\", tls { ca_file: \"%s/ca.pem\" } }\n"
+	         "    { url: \"tls://127.0.0.1:7424\", tls { cert_file: \"%s/node.pem\",\n"
+	         "      key_file: \"%s/node.key\", ca_file: \"%s/ca.pem\", insecure: true,\n"
+	         "      timeout: \"500ms\", cipher_suites: "
+	         "[\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\"],\n"
+	         "      curve_preferences: [\"CurveP256\"] } }\n  ]\n}\n",
+	         certdir, certdir, certdir, certdir, certdir, certdir, certdir);
+	struct config c;
+	cr_assert_eq(load(&c, text), 0);
+	cr_expect(c.leaf_tls.on && c.leaf_tls.verify && !c.tls);
+	cr_expect_eq(c.leaf_tls.timeout_ms, 3000u);
+	cr_assert_eq(c.nleaf_remotes, 3);
+	cr_expect(!c.leaf_remote_tls[0].on);
+	cr_expect(c.leaf_remote_tls[1].on && !c.leaf_remote_tls[1].cert);
+	cr_expect(c.leaf_remote_tls[2].on && c.leaf_remote_tls[2].insecure);
+	cr_expect_eq(c.leaf_remote_tls[2].timeout_ms, 500u);
+	cr_expect_eq(c.leaf_remote_tls[2].ciphers.n, 1);
+	cr_expect_eq(config_validate(&c), 0); /* a remote needs no certificate */
+	config_fini(&c);
+
+	/* a CA file that is not there; a certificate without its key; a
+	 * listener block without a certificate */
+	char bad[3][512];
+	snprintf(bad[0], sizeof(bad[0]),
+	         "leafnodes { remotes: [ { url: \"nats-leaf://h:1\", "
+	         "tls { ca_file: \"%s/none.pem\" } } ] }",
+	         certdir);
+	snprintf(bad[1], sizeof(bad[1]),
+	         "leafnodes { remotes: [ { url: \"nats-leaf://h:1\", "
+	         "tls { cert_file: \"%s/node.pem\" } } ] }",
+	         certdir);
+	snprintf(bad[2], sizeof(bad[2]), "leafnodes { port: 7422, tls { ca_file: \"%s/ca.pem\" } }",
+	         certdir);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(load(&c, bad[i]), 0, "case %zu", i);
+		cr_expect_eq(config_validate(&c), -EINVAL, "case %zu", i);
+		config_fini(&c);
+	}
+}
