@@ -100,7 +100,7 @@ static const struct config_unsupported config_bad_cluster[] = {
 
 /* leafnodes { } */
 static const struct config_unsupported config_bad_leaf[] = {
-    {"advertise min_version no_advertise",
+    {"advertise no_advertise",
      "not supported yet on ringbus's leaf node listener: keep it on a private network, or "
      "run the hub on nats-server"},
 };

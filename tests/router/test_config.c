@@ -150,7 +150,7 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	    {"jetstream: enabled\n", "leaf node"},
 	    {"cluster { port: 6222, tls { pinned_certs: [] } }\n", "pinned"},
 	    {"gateway { name: a }\n", "gateways"},
-	    {"leafnodes { port: 7422, min_version: \"2.8.0\" }\n", "leaf node listener"},
+	    {"leafnodes { port: 7422, advertise: \"h:7422\" }\n", "leaf node listener"},
 	    {"leafnodes { port: 7422, tls { insecure: true } }\n", "remote's tls"},
 	    {"leafnodes { remotes: [ { url: \"nats-leaf://h:7422\", tls { verify: true } } ] }\n",
 	     "hub's certificate"},
