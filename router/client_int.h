@@ -55,6 +55,7 @@ struct csub {
 	uint16_t queue_len;
 	bool perm_filter; /* overlaps a deny entry: each delivery is checked */
 	uint8_t remote;   /* 0: a client's SUB; CSUB_ROUTE (RS+) or CSUB_LEAF (LS+) */
+	uint32_t weight;  /* a route's queue interest: the members it has there */
 	uint16_t acc;     /* its account: the client's, or the one a route's RS+ names */
 	char *sid;        /* all three NUL-terminated in str[] */
 	char *subject;
@@ -370,11 +371,15 @@ int client_open_route(struct iothr *t, struct io_conn *c);
 /* ---- router/client_sub.c (route interest) ---- */
 
 /* A route's RS+ (@add) or RS- on @subject in @queue (empty: none) of
- * account @acc. False when the subject or queue is not valid. */
+ * account @acc, with the @weight an RS+ with a queue gives (the members the
+ * peer has: a route is picked for the group in proportion to it, as
+ * nats-server does; a leaf counts as one). A weight that changes reaches
+ * the shards as the same SUB again. False when the subject or queue is not
+ * valid. */
 #define CSUB_ROUTE 1
 #define CSUB_LEAF  2
 bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
-                       bool add, uint8_t kind, uint16_t acc);
+                       bool add, uint8_t kind, uint16_t acc, uint32_t weight);
 /* A client closes: its subscriptions leave the interest routes are told. */
 void client_interest_drop(struct client *cl);
 

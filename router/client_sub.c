@@ -84,8 +84,12 @@ static int client_sub_entry(struct client *cl, struct csub *cs, enum mentry_kind
 			e->aux = cs->subid;
 			e->len = (uint32_t)(cs->svc_ref >> 32); /* 0 for a plain subscription */
 			e->hdr_len = (uint32_t)cs->svc_ref;
-			if (cs->remote)
+			if (cs->remote) {
+				/* a route's queue weight; the shard keeps it (shard.c) */
 				e->flags |= MENTRY_F_REMOTE;
+				e->len = cs->remote == CSUB_ROUTE ? cs->weight : 1;
+				e->hdr_len = 0;
+			}
 			if (cs->remote == CSUB_LEAF)
 				e->flags |= MENTRY_F_LEAF;
 			client_bit_set(cl->sub_shards, sh);
@@ -182,7 +186,7 @@ static uint64_t client_join_service(struct client *cl, const struct csub *cs)
  * a route's interest. Returns false when memory ran out (then closing). */
 static bool client_sub_new(struct client *cl, struct proto_span subject, struct proto_span queue,
                            struct proto_span sid, uint64_t h, bool filter, uint8_t remote,
-                           uint16_t acc)
+                           uint16_t acc, uint32_t weight)
 {
 	size_t slen = sid.len, jlen = subject.len, qlen = queue.len;
 	struct csub *cs = malloc(sizeof(*cs) + slen + jlen + qlen + 3);
@@ -205,6 +209,7 @@ static bool client_sub_new(struct client *cl, struct proto_span subject, struct 
 	cs->sid_hash = h;
 	cs->perm_filter = filter;
 	cs->remote = remote;
+	cs->weight = weight;
 	cs->acc = acc;
 	cs->subid = ++cl->next_subid;
 	cs->shard = subject_has_wildcard(cs->subject, jlen)
@@ -255,12 +260,12 @@ void client_on_sub(struct client *cl, const struct proto_frame *f)
 		client_err(cl, "maximum subscriptions exceeded", false);
 		return;
 	}
-	if (client_sub_new(cl, f->subject, f->queue, f->sid, h, filter, 0, cl->acc))
+	if (client_sub_new(cl, f->subject, f->queue, f->sid, h, filter, 0, cl->acc, 1))
 		client_ok(cl);
 }
 
 bool client_sub_remote(struct client *cl, struct proto_span subject, struct proto_span queue,
-                       bool add, uint8_t kind, uint16_t acc)
+                       bool add, uint8_t kind, uint16_t acc, uint32_t weight)
 {
 	/* the route's subscriptions are keyed by account, subject and queue,
 	 * as NATS keeps a route's interest: "foo", "foo q", "A foo q" */
@@ -289,9 +294,20 @@ bool client_sub_remote(struct client *cl, struct proto_span subject, struct prot
 			client_unsub(cl, cs);
 		return true;
 	}
-	if (cs)
-		return true; /* a weight change: the route's members count once here */
-	return client_sub_new(cl, subject, queue, (struct proto_span){sid, n}, h, false, kind, acc);
+	if (cs) {
+		/* a new weight for a route's queue interest: the same SUB again */
+		if (kind == CSUB_ROUTE && queue.len && cs->weight != weight) {
+			cs->weight = weight;
+			if (client_sub_entry(cl, cs, MENTRY_SUB) < 0) {
+				log_error("rid %llu: out of memory: closing",
+				          (unsigned long long)cl->cid);
+				io_conn_close(cl->c, false);
+			}
+		}
+		return true;
+	}
+	return client_sub_new(cl, subject, queue, (struct proto_span){sid, n}, h, false, kind, acc,
+	                      weight);
 }
 
 void client_interest_drop(struct client *cl)

@@ -351,7 +351,7 @@ static void route_on_sub(struct client *cl, const struct proto_frame *f, bool ad
 	if (leaf && add && leaf_loop(cl, f))
 		return;
 	if (!client_sub_remote(cl, f->subject, f->queue, add, leaf ? CSUB_LEAF : CSUB_ROUTE,
-	                       (uint16_t)acc)) {
+	                       (uint16_t)acc, f->weight)) {
 		log_warn("rid %llu: route interest on an invalid subject ignored",
 		         (unsigned long long)cl->cid);
 		return;

@@ -28,6 +28,7 @@ int shard_init(struct shard *sh, int index, const struct shard_env *env, struct 
                uint32_t ring_size, uint32_t stream_size)
 {
 	sh->index = index;
+	sh->rng = UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(index + 1);
 	sh->env = *env;
 	sh->owner_wake = owner_wake;
 	atomic_init(&sh->claimed, 0);
@@ -162,9 +163,11 @@ static void shard_apply_sub(struct shard *sh, const struct mbatch *b, const stru
 		log_warn("shard %d: subscription not added: %s", sh->index,
 		         ret == -ENOMEM ? "out of memory" : "invalid");
 	uint64_t ref = (uint64_t)e->len << 32 | e->hdr_len;
-	if (e->flags & MENTRY_F_REMOTE) /* a route's or a leaf's: never a service member here */
-		ref = SHARD_LOAD_REMOTE | (e->flags & MENTRY_F_LEAF ? SHARD_LOAD_LEAF : 0);
-	if (ret == 0 && ref && (queue || (e->flags & MENTRY_F_REMOTE))) {
+	bool remote = e->flags & MENTRY_F_REMOTE;
+	if (remote) /* a route's or a leaf's: never a service member here; its weight */
+		ref = SHARD_LOAD_REMOTE | (e->flags & MENTRY_F_LEAF ? SHARD_LOAD_LEAF : 0) | e->len;
+	/* the same remote SUB again carries a new weight */
+	if ((ret == 0 || (ret == -EEXIST && remote)) && ref && (queue || remote)) {
 		struct sublist_sub *sub = sublist_find(sh->subs, e->conn, sid, e->sid_len);
 		if (sub)
 			sub->load = ref;

@@ -89,6 +89,7 @@ struct shard {
 	struct wake *owner_wake; /* the worker that owns the shard */
 	struct shard_env env;
 	struct sublist *subs;
+	uint64_t rng; /* xorshift state for weighted picks among routes (claim holder) */
 	struct shard_counters st;
 	struct shard_stream *out; /* [env.nio] */
 	/* dbatches waiting in pending lists: work for a claim holder even when

@@ -102,9 +102,11 @@ static inline uint32_t shard_deliver_to(struct shard *sh, int io, const struct m
 	return 1;
 }
 
-/* A subscription's load word marks a route's interest (router/route.h). */
+/* A subscription's load word marks a route's interest (router/route.h);
+ * its low 32 bits are then a route's queue weight (the members it has). */
 #define SHARD_LOAD_REMOTE (1ull << 63)
 #define SHARD_LOAD_LEAF   (1ull << 62) /* with SHARD_LOAD_REMOTE: a leaf connection's */
+#define SHARD_LOAD_WEIGHT 0xffffffffull
 
 /* ---- router/shard_route.c ---- */
 

@@ -89,18 +89,42 @@ static uint32_t route_pick_local(struct shard *sh, int io, const struct mbatch *
 	return 0;
 }
 
+/* How much @m counts when a remote member of its group is picked: a
+ * route's weight (its members there; 0: never), a leaf's 1, as nats-server
+ * counts them; 0 for one that may not take the message. */
+static uint64_t remote_weight(struct shard *sh, const struct sublist_sub *m, bool dying,
+                              uint64_t from, bool leaf_only)
+{
+	if (!sub_remote(m) || m->owner == from || (leaf_only && !(m->load & SHARD_LOAD_LEAF)) ||
+	    (RB_UNLIKELY(dying) && shard_owner_dying(sh, m->owner)))
+		return 0;
+	return m->load & SHARD_LOAD_LEAF ? 1 : m->load & SHARD_LOAD_WEIGHT;
+}
+
 /* A route's or leaf's member of @g (not of @from, where the message came
- * from; with @leaf_only, a leaf's): its connection gets the group in its
- * RMSG/LMSG. */
+ * from; with @leaf_only, a leaf's), drawn at random in proportion to the
+ * weights: its connection gets the group in its RMSG/LMSG. */
 static void route_pick_remote(struct shard *sh, struct sublist_qgroup *g, bool dying, uint64_t from,
                               bool leaf_only, struct route_outs *outs)
 {
-	for (uint32_t tries = 0; tries < g->n; tries++) {
-		const struct sublist_sub *m = sublist_pick(g);
-		if (!sub_remote(m) || m->owner == from ||
-		    (leaf_only && !(m->load & SHARD_LOAD_LEAF)) ||
-		    (RB_UNLIKELY(dying) && shard_owner_dying(sh, m->owner)))
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < g->n; i++)
+		total += remote_weight(sh, g->members[i], dying, from, leaf_only);
+	if (!total)
+		return;
+	uint64_t x = sh->rng; /* xorshift64 */
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	sh->rng = x;
+	uint64_t r = x % total;
+	for (uint32_t i = 0; i < g->n; i++) {
+		const struct sublist_sub *m = g->members[i];
+		uint64_t w = remote_weight(sh, m, dying, from, leaf_only);
+		if (r >= w) {
+			r -= w;
 			continue;
+		}
 		struct route_out *o = route_out_of(outs, m->owner);
 		if (o && o->ngroups < ROUTE_GROUPS_MAX)
 			o->groups[o->ngroups++] = (uint32_t)(uintptr_t)m->data;

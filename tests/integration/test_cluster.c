@@ -400,6 +400,75 @@ Test(cluster, routez_and_varz_on_nats_server)
 	check_routez("nr");
 }
 
+/* ---- queue weights ---- */
+
+/* Node 0 publishes to a group with no member there, 3 members on node 1 and
+ * 1 on node 2 (a full mesh of @kinds): nats-server picks a route in
+ * proportion to the members it announced (RS+ ... <weight>), so node 1's
+ * members get about 3 of 4 messages; every message reaches one member. */
+static void check_weights(const char *kinds)
+{
+	enum { N = 4000 };
+	cluster_start(kinds, -1);
+	natsConnection *pub = connect_to(0), *b = connect_to(1), *c = connect_to(2);
+	natsSubscription *q[4] = {NULL}, *pb = NULL, *pc = NULL;
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(natsConnection_QueueSubscribeSync(&q[i], i < 3 ? b : c, "wq.x", "grp"),
+		             NATS_OK);
+	/* probes subscribed after the members: once node 0 sees them, it has
+	 * seen the members' interest, weights included */
+	cr_assert_eq(natsConnection_SubscribeSync(&pb, b, "probe.wb"), NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&pc, c, "probe.wc"), NATS_OK);
+	natsConnection_Flush(b);
+	natsConnection_Flush(c);
+	await_route(pub, pb, "probe.wb");
+	await_route(pub, pc, "probe.wc");
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(natsConnection_PublishString(pub, "wq.x", "x"), NATS_OK);
+	cr_assert_eq(natsConnection_FlushTimeout(pub, WAIT_MS), NATS_OK);
+	int got[4] = {0}, total = 0;
+	for (int64_t end = nats_Now() + WAIT_MS; total < N && nats_Now() < end;)
+		for (int i = 0; i < 4; i++) {
+			natsMsg *m = NULL;
+			while (natsSubscription_NextMsg(&m, q[i], 50) == NATS_OK) {
+				natsMsg_Destroy(m);
+				got[i]++;
+				total++;
+			}
+		}
+	int at_b = got[0] + got[1] + got[2], at_c = got[3];
+	cr_assert_eq(total, N,
+	             "%s: every message to one member (got %d: %d on node 1, %d on node 2)", kinds,
+	             total, at_b, at_c);
+	cr_expect(at_c * 2 < at_b && at_c * 8 > N,
+	          "%s: node 1 (3 members) got %d, node 2 (1 member) %d: not in proportion 3:1",
+	          kinds, at_b, at_c);
+	for (int i = 0; i < 4; i++)
+		natsSubscription_Destroy(q[i]);
+	natsSubscription_Destroy(pb);
+	natsSubscription_Destroy(pc);
+}
+
+Test(cluster, queue_weights_on_nats_servers)
+{
+	check_weights("nnn");
+}
+
+Test(cluster, queue_weights_on_ringbus_nodes)
+{
+	check_weights("rrr");
+}
+
+Test(cluster, queue_weights_a_ringbus_node_reads)
+{
+	check_weights("rnn");
+}
+
+Test(cluster, queue_weights_a_ringbus_node_announces)
+{
+	check_weights("nrr");
+}
+
 /* ---- accounts across a route ---- */
 
 /* Each node reads the same accounts: A exports news.> and help.>; B imports
