@@ -258,6 +258,10 @@ size_t ws_frame_head_masked(uint8_t dst[WS_FRAME_HEAD_MAX], enum ws_opcode op, s
  * @buf in the frame's payload). Masking and unmasking are the same. */
 void ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], size_t pos);
 
+/* The same while copying @len bytes from @src to @dst (not overlapping): one
+ * pass over the bytes where a copy and ws_mask() take two. */
+void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t pos);
+
 /* Writes an unmasked close frame with @code and @reason/@reason_len into
  * @dst; a reason longer than 123 bytes is cut to 120 and "..." as
  * nats-server does. Returns its length (at most 127), or 0 if it does not

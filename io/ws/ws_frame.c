@@ -222,11 +222,12 @@ static int read_head(struct ws_decoder *d, const uint8_t *in, size_t len, size_t
 /* Copies @n payload bytes from @src to @dst, unmasking them on the server side. */
 static void take(struct ws_decoder *d, uint8_t *dst, const uint8_t *src, size_t n)
 {
-	memcpy(dst, src, n);
-	if (d->side == WS_SIDE_SERVER) {
-		ws_mask(dst, n, d->key, d->key_pos);
-		d->key_pos = (uint8_t)((d->key_pos + n) & 3u);
+	if (d->side != WS_SIDE_SERVER) {
+		memcpy(dst, src, n);
+		return;
 	}
+	ws_mask_copy(dst, src, n, d->key, d->key_pos);
+	d->key_pos = (uint8_t)((d->key_pos + n) & 3u);
 }
 
 /* The message ended (its tail inflated, if compressed). */

@@ -2,6 +2,9 @@
  * payload goes out without a copy), masking, and the small control frames a
  * server sends (close, pong). */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "io/ws/ws.h"
 
@@ -65,6 +68,34 @@ void ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], size_t pos)
 	}
 	for (; i < len; i++)
 		buf[i] ^= k8[i & 7u];
+}
+
+void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t pos)
+{
+	uint8_t k16[16];
+	size_t i = 0;
+
+	for (size_t j = 0; j < sizeof(k16); j++)
+		k16[j] = key[(pos + j) & 3u];
+#ifdef __SSE2__
+	/* 32 bytes a turn in two vector registers (x86-64 always has SSE2). */
+	__m128i k = _mm_loadu_si128((const __m128i *)k16);
+	for (; i + 32 <= len; i += 32) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+		_mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
+		_mm_storeu_si128((__m128i *)(dst + i + 16), _mm_xor_si128(b, k));
+	}
+#endif
+	uint64_t k8, w;
+	memcpy(&k8, k16, sizeof(k8));
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(&w, src + i, sizeof(w));
+		w ^= k8;
+		memcpy(dst + i, &w, sizeof(w));
+	}
+	for (; i < len; i++)
+		dst[i] = src[i] ^ k16[i & 15u];
 }
 
 size_t ws_frame_close(uint8_t *dst, size_t cap, uint16_t code, const char *reason,

@@ -466,6 +466,25 @@ Test(ws, pong_and_head_encoders)
 	cr_assert_eq(memcmp(head, "\x81\xff\0\0\0\0\0\x01\x11\x70\x01\x02\x03\x04", 14), 0);
 }
 
+Test(ws, mask_copy_matches_bytewise_xor_at_every_offset_and_alignment)
+{
+	static const uint8_t key[4] = {0x9c, 0x01, 0xe4, 0x5b};
+	uint8_t src[80], dst[80];
+
+	for (size_t pos = 0; pos < 8; pos++)
+		for (size_t off = 0; off < 8; off++)
+			for (size_t len = 0; len + off <= 64; len++) {
+				for (size_t i = 0; i < sizeof(src); i++)
+					src[i] = (uint8_t)(i * 13 + pos);
+				memset(dst, 0xee, sizeof(dst));
+				ws_mask_copy(dst + off, src + 7 - (off & 7), len, key, pos);
+				for (size_t i = 0; i < len; i++)
+					cr_assert_eq(dst[off + i],
+					             src[7 - (off & 7) + i] ^ key[(pos + i) & 3]);
+				cr_assert_eq(dst[off + len], 0xee, "wrote past the end");
+			}
+}
+
 Test(ws, mask_matches_bytewise_xor_at_every_offset)
 {
 	static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
