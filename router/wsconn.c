@@ -207,9 +207,15 @@ void wsconn_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
 		io_conn_close(c, false);
 		return;
 	}
+	/* Without compression a message is never longer than its frames, so
+	 * the payload is unmasked in place in the loop's receive buffer (it is
+	 * ours until we return): no copy into ws_buf. */
+	bool in_place = !w->deflate;
 	struct ws_buf out = {.ptr = t->ws_buf, .cap = WSCONN_BUF};
-	const uint8_t *in = (const uint8_t *)data;
+	uint8_t *in = (uint8_t *)(uintptr_t)data;
 	for (;;) {
+		if (in_place)
+			out = (struct ws_buf){.ptr = in, .cap = len};
 		size_t used = 0;
 		int ev = ws_decode(&w->dec, in, len, &used, &out);
 		in += used;

@@ -86,7 +86,9 @@ struct io_conn {
 struct io_ops {
 	/* A connection was accepted; set c->user. Return 0, or -errno to refuse it. */
 	int (*on_open)(void *ctx, struct io_conn *c);
-	/* Bytes arrived. The buffer is valid only during the call. */
+	/* Bytes arrived. The buffer is the loop's own, valid only during the
+	 * call; the callback may write into it (a WebSocket's frames are
+	 * unmasked in place, router/wsconn.c). */
 	void (*on_data)(void *ctx, struct io_conn *c, const char *data, size_t len);
 	/* The connection is going away (peer closed, error, or io_conn_close());
 	 * called once, before its memory is released. c->user is the callback's

@@ -222,8 +222,10 @@ void ws_decoder_fini(struct ws_decoder *d);
 
 /* Decodes @in/@len (the rest of the latest input), appending the payload of
  * data frames (text and binary alike: NATS bytes; inflated and unmasked) to
- * @out. Sets *@used to the bytes of @in consumed. Returns an enum ws_event
- * (then @out holds the bytes decoded before it) or a negative enum ws_err.
+ * @out. Without permessage-deflate @out may be @in itself (out->ptr == @in,
+ * out->len 0, out->cap @len): the payload is then unmasked in place, each
+ * byte written at or before the byte it came from. Sets *@used to the bytes of @in consumed.
+ * Returns an enum ws_event (then @out holds the bytes decoded before it) or a negative enum ws_err.
  * After WS_EV_CLOSE or an error every call returns the same and uses
  * nothing. Splitting the input at any byte, or draining @out at any point,
  * gives the same output bytes and the same events. */
@@ -258,8 +260,9 @@ size_t ws_frame_head_masked(uint8_t dst[WS_FRAME_HEAD_MAX], enum ws_opcode op, s
  * @buf in the frame's payload). Masking and unmasking are the same. */
 void ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], size_t pos);
 
-/* The same while copying @len bytes from @src to @dst (not overlapping): one
- * pass over the bytes where a copy and ws_mask() take two. */
+/* The same while copying @len bytes from @src to @dst: one pass over the
+ * bytes where a copy and ws_mask() take two. @dst may overlap @src if it
+ * starts at or before it (unmasking in place, bytes moving down). */
 void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t pos);
 
 /* Writes an unmasked close frame with @code and @reason/@reason_len into

@@ -223,7 +223,7 @@ static int read_head(struct ws_decoder *d, const uint8_t *in, size_t len, size_t
 static void take(struct ws_decoder *d, uint8_t *dst, const uint8_t *src, size_t n)
 {
 	if (d->side != WS_SIDE_SERVER) {
-		memcpy(dst, src, n);
+		memmove(dst, src, n); /* @dst may be at or before @src (ws_decode) */
 		return;
 	}
 	ws_mask_copy(dst, src, n, d->key, d->key_pos);

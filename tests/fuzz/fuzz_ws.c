@@ -116,6 +116,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("undocumented decoder error");
 	if (!ws_run_same(&whole, &cut))
 		fail("chunked decode differs from the whole decode");
+	if (!deflate) { /* the server unmasks an uncompressed stream in place */
+		struct ws_run inplace;
+		ws_feed(&inplace, side, false, max, s, len, sizes, 4, WS_FEED_IN_PLACE);
+		if (inplace.violation)
+			fail(inplace.violation);
+		if (!ws_run_same(&whole, &inplace))
+			fail("decoding in place differs from the whole decode");
+		ws_run_fini(&inplace);
+	}
 	ws_run_fini(&whole);
 	ws_run_fini(&cut);
 	return 0;

@@ -159,6 +159,36 @@ Test(ws, pong_is_ignored_and_control_frames_may_split_a_message)
 	ws_run_fini(&r);
 }
 
+/* What router/wsconn.c does for an uncompressed stream: the payload
+ * unmasked in place in the receive buffer gives the same bytes and events
+ * as a separate output buffer, however the input is cut. */
+Test(ws, decoding_in_place_gives_what_a_separate_buffer_gives)
+{
+	static const size_t cuts[][2] = {{0, 0}, {1, 1}, {2, 5}, {7, 3}, {64, 1}, {300, 9}};
+	uint8_t in[2048], big[700];
+	size_t n = 0;
+	struct ws_run ref, r;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 31 + 7);
+	n = ws_test_frame(in, n, WS_OP_BINARY, "PUB a 3\r\nxyz", 13, false, 0, false);
+	n = ws_test_frame(in, n, WS_OP_PING, "p", 1, true, 0, false);
+	n = ws_test_frame(in, n, WS_OP_CONT, "\r\n", 2, true, 0, false);
+	n = ws_test_frame(in, n, WS_OP_BINARY, big, sizeof(big), true, 0, false);
+	n = ws_test_frame(in, n, WS_OP_TEXT, "PING\r\n", 6, true, 0, false);
+	ws_feed(&ref, WS_SIDE_SERVER, false, MAX, in, n, NULL, 0, 1 << 16);
+	cr_assert_null(ref.violation);
+	cr_assert_eq(ref.out_len, 13 + 2 + sizeof(big) + 6);
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		ws_feed(&r, WS_SIDE_SERVER, false, MAX, in, n, cuts[i][0] ? cuts[i] : NULL, 2,
+		        WS_FEED_IN_PLACE);
+		cr_assert_null(r.violation, "cut %zu: %s", i, r.violation);
+		cr_assert(ws_run_same(&ref, &r), "cut %zu: in place differs", i);
+		ws_run_fini(&r);
+	}
+	ws_run_fini(&ref);
+}
+
 /* RFC 6455 section 5.7: 256 bytes (16-bit length) and 64 KiB (64-bit). */
 Test(ws, large_frames_use_16_and_64_bit_lengths)
 {
@@ -483,6 +513,22 @@ Test(ws, mask_copy_matches_bytewise_xor_at_every_offset_and_alignment)
 					             src[7 - (off & 7) + i] ^ key[(pos + i) & 3]);
 				cr_assert_eq(dst[off + len], 0xee, "wrote past the end");
 			}
+}
+
+Test(ws, mask_copy_works_in_place_with_bytes_moving_down)
+{
+	static const uint8_t key[4] = {0x11, 0x80, 0x7f, 0xfe};
+	uint8_t buf[120], ref[120];
+
+	for (size_t shift = 0; shift < 40; shift++)
+		for (size_t len = 0; len + shift <= 80; len += 3) {
+			for (size_t i = 0; i < sizeof(buf); i++)
+				buf[i] = ref[i] = (uint8_t)(i * 29 + shift);
+			ws_mask_copy(buf, buf + shift, len, key, shift);
+			for (size_t i = 0; i < len; i++)
+				cr_assert_eq(buf[i], ref[shift + i] ^ key[(shift + i) & 3],
+				             "shift %zu len %zu byte %zu", shift, len, i);
+		}
 }
 
 Test(ws, mask_matches_bytewise_xor_at_every_offset)

@@ -47,8 +47,11 @@ static bool feed_chunk(struct ws_run *r, struct ws_decoder *d, const uint8_t *ch
 {
 	size_t off = 0;
 
+	bool in_place = out->ptr == NULL;
 	for (int spins = 0;; spins++) {
 		size_t used = (size_t)-1;
+		if (in_place) /* chunk is the caller's copy: writable */
+			*out = (struct ws_buf){(uint8_t *)(uintptr_t)(chunk + off), 0, n - off};
 		int rc = ws_decode(d, chunk + off, n - off, &used, out);
 		if (used > n - off)
 			r->violation = "used beyond the input";
@@ -60,6 +63,8 @@ static bool feed_chunk(struct ws_run *r, struct ws_decoder *d, const uint8_t *ch
 		if (spins > 1000000)
 			r->violation = "no progress";
 		out->len = 0;
+		if (in_place)
+			out->ptr = NULL;
 		off += used;
 		if (r->violation)
 			return false;
@@ -85,12 +90,13 @@ int ws_feed(struct ws_run *r, enum ws_side side, bool deflate, uint64_t max, con
             size_t len, const size_t *sizes, size_t nsizes, size_t out_cap)
 {
 	struct ws_decoder d;
-	uint8_t *obuf = malloc(out_cap ? out_cap : 1);
-	struct ws_buf out = {obuf, 0, out_cap};
+	bool in_place = out_cap == WS_FEED_IN_PLACE;
+	uint8_t *obuf = in_place ? NULL : malloc(out_cap ? out_cap : 1);
+	struct ws_buf out = {obuf, 0, in_place ? 0 : out_cap};
 	size_t pos = 0, k = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (!obuf || ws_decoder_init(&d, side, deflate, max) != 0)
+	if ((!obuf && !in_place) || ws_decoder_init(&d, side, deflate, max) != 0)
 		abort();
 	do {
 		size_t n = sizes && nsizes ? sizes[k++ % nsizes] : 0;

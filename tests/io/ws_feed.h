@@ -27,7 +27,9 @@ void ws_run_fini(struct ws_run *r);
 /* Decodes @in/@len with a fresh decoder (@side, @deflate, @max) in chunks of
  * @sizes (cycled; 0 = the rest; NULL = one chunk), each copied into its own
  * heap block, into an output buffer of @out_cap bytes emptied after each
- * call. Returns r->status. */
+ * call, or with WS_FEED_IN_PLACE into the chunk itself (as router/wsconn.c
+ * decodes an uncompressed stream). Returns r->status. */
+#define WS_FEED_IN_PLACE ((size_t)-1)
 int ws_feed(struct ws_run *r, enum ws_side side, bool deflate, uint64_t max, const uint8_t *in,
             size_t len, const size_t *sizes, size_t nsizes, size_t out_cap);
 
