@@ -26,14 +26,8 @@ static int route_tls_ready(void *ctx, int loop, int fd, uint64_t tag, const char
                            uint32_t peer_port, enum tls_path path)
 {
 	struct route_mgr *m = ctx;
-	struct server *s = m->s;
 	(void)path;
-	if (loop < 0 || loop >= s->nio || !s->io[loop].loop)
-		return -EINVAL;
-	int ret = io_loop_adopt(s->io[loop].loop, fd, tag, peer_ip, peer_port);
-	if (ret == 0)
-		wake_notify(&s->io[loop].wake);
-	return ret;
+	return server_adopt(m->s, loop, fd, tag, peer_ip, peer_port);
 }
 
 /* The handshake failed: a URL we dialled may be dialled again. */

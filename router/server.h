@@ -142,6 +142,13 @@ void server_gen_release(struct server *s, const struct server_gen *g);
  * thread in lame duck mode, connections closed). */
 void server_wake_main(struct server *s);
 
+/* Hands connected socket @fd to I/O thread @loop with @tag: what every TLS
+ * service's ready callback does once a handshake is done (clients, wss://,
+ * routes, leaf links). Any thread; the loops must outlive the caller's
+ * service. Returns 0, or -errno (then @fd is the caller's to close). */
+int server_adopt(struct server *s, int loop, int fd, uint64_t tag, const char *peer_ip,
+                 uint32_t peer_port);
+
 /* Puts @a's settings for request-aware queue groups in force (start and
  * reload): on or off, the expiry, each service's limit and wait. */
 void server_svc_apply(struct server *s, const struct admission *a);

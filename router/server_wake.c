@@ -1,11 +1,13 @@
-/* Waking the server's threads and asking them to stop: what the threads
- * themselves call, kept apart from the server's assembly (router/server.c),
- * which starts them. */
+/* Waking the server's threads, handing them sockets and asking them to
+ * stop: what the threads themselves call, kept apart from the server's
+ * assembly (router/server.c), which starts them. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
 
+#include "io/loop/loop.h"
 #include "router/iothr.h"
 #include "router/server_int.h"
 #include "router/worker.h"
@@ -37,4 +39,12 @@ void server_stop(struct server *s)
 	pthread_cond_broadcast(&s->life_cond);
 	pthread_mutex_unlock(&s->life_lock);
 	server_wake_all(s);
+}
+
+int server_adopt(struct server *s, int loop, int fd, uint64_t tag, const char *peer_ip,
+                 uint32_t peer_port)
+{
+	if (loop < 0 || loop >= s->nio || !s->io[loop].loop)
+		return -EINVAL;
+	return io_loop_adopt(s->io[loop].loop, fd, tag, peer_ip, peer_port);
 }

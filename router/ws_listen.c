@@ -58,11 +58,8 @@ static size_t ws_listen_tls_info(void *ctx, const char *peer_ip, char *buf, size
 static int ws_listen_tls_ready(void *ctx, int loop, int fd, uint64_t tag, const char *peer_ip,
                                uint32_t peer_port, enum tls_path path)
 {
-	struct server *s = ctx;
 	(void)path;
-	if (loop < 0 || loop >= s->nio || !s->io[loop].loop)
-		return -EINVAL;
-	return io_loop_adopt(s->io[loop].loop, fd, tag, peer_ip, peer_port);
+	return server_adopt(ctx, loop, fd, tag, peer_ip, peer_port);
 }
 
 static const struct tls_ops ws_listen_tls_ops = {
