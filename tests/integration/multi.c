@@ -49,3 +49,21 @@ void multi_await(natsConnection *pub, natsSubscription *sub, const char *subject
 	}
 	cr_assert_fail("no message on %s crossed in %d ms", subject, wait_ms);
 }
+
+void multi_check_crosses(const char *from_url, const char *to_url, const char *subject, int wait_ms)
+{
+	natsConnection *a = multi_connect(to_url, NULL);
+	natsConnection *b = multi_connect(from_url, NULL);
+	natsSubscription *sub = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&sub, a, subject), NATS_OK);
+	natsConnection_Flush(a);
+	multi_await(b, sub, subject, wait_ms);
+	cr_assert_eq(natsConnection_PublishString(b, subject, "crossed"), NATS_OK);
+	natsConnection_Flush(b);
+	natsMsg *m = NULL;
+	cr_assert_eq(natsSubscription_NextMsg(&m, sub, wait_ms), NATS_OK, "%s did not cross",
+	             subject);
+	cr_expect_str_eq(natsMsg_GetData(m), "crossed");
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(sub);
+}

@@ -19,4 +19,9 @@ void multi_close_all(void);
  * probes. Fails the test on time out. */
 void multi_await(natsConnection *pub, natsSubscription *sub, const char *subject, int wait_ms);
 
+/* A client of @to_url subscribes to @subject; once a client of @from_url
+ * reaches it (multi_await), one message crosses. Fails the test otherwise. */
+void multi_check_crosses(const char *from_url, const char *to_url, const char *subject,
+                         int wait_ms);
+
 #endif /* TESTS_INTEGRATION_MULTI_H */

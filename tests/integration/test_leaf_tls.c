@@ -115,19 +115,7 @@ static void topology_start(const char *kinds, bool verify, const struct leaf_tls
 /* A message crosses from node @from to node @to (after the interest did). */
 static void check_crosses(int from, int to, const char *subject)
 {
-	natsConnection *a = multi_connect(nodes[to].srv.url, NULL);
-	natsConnection *b = multi_connect(nodes[from].srv.url, NULL);
-	natsSubscription *sub = NULL;
-	cr_assert_eq(natsConnection_SubscribeSync(&sub, a, subject), NATS_OK);
-	natsConnection_Flush(a);
-	multi_await(b, sub, subject, WAIT_MS);
-	cr_assert_eq(natsConnection_PublishString(b, subject, "over tls"), NATS_OK);
-	natsConnection_Flush(b);
-	natsMsg *m = NULL;
-	cr_assert_eq(natsSubscription_NextMsg(&m, sub, WAIT_MS), NATS_OK);
-	cr_expect_str_eq(natsMsg_GetData(m), "over tls");
-	natsMsg_Destroy(m);
-	natsSubscription_Destroy(sub);
+	multi_check_crosses(nodes[from].srv.url, nodes[to].srv.url, subject, WAIT_MS);
 }
 
 /* Nothing published on node @from reaches a subscriber on node @to, while
