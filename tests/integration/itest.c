@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -144,4 +145,23 @@ natsSubscription *itest_sub(natsConnection *nc, const char *subject, const char 
 	itest_track_sub(sub);
 	ITEST_NATS_OK(natsConnection_FlushTimeout(nc, ITEST_NATS_TIMEOUT_MS));
 	return sub;
+}
+
+void itest_certs_make(char *dir, size_t cap, const char *name)
+{
+	snprintf(dir, cap, "/tmp/ringbus-%s-XXXXXX", name);
+	cr_assert_not_null(mkdtemp(dir));
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "sh %s %s", RINGBUS_TLS_CERTS_SH, dir);
+	cr_assert_eq(system(cmd), 0, "%s failed (is the openssl command installed?)", cmd);
+}
+
+void itest_certs_remove(const char *dir)
+{
+	if (!dir[0])
+		return;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	int r = system(cmd);
+	(void)r;
 }

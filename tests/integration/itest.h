@@ -36,6 +36,12 @@ void itest_setup(void);
  * stops itest_srv and fails the test if the server did not exit cleanly. */
 void itest_teardown(void);
 
+/* A new directory /tmp/ringbus-@name-XXXXXX (its path into @dir, @cap
+ * bytes, at least 64) holding tls_certs.sh's CA and certificates; asserts.
+ * itest_certs_remove() deletes it (nothing when @dir is empty). */
+void itest_certs_make(char *dir, size_t cap, const char *name);
+void itest_certs_remove(const char *dir);
+
 /* Connects a raw client to itest_srv and completes the handshake with
  * connect_json (borrowed); asserts success. Returns the connection, owned by
  * the caller (raw_close). */

@@ -26,11 +26,7 @@ static char certdir[64];
 
 static void make_certs(void)
 {
-	snprintf(certdir, sizeof(certdir), "/tmp/ringbus-icfg-XXXXXX");
-	cr_assert_not_null(mkdtemp(certdir));
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "sh %s %s", RINGBUS_TLS_CERTS_SH, certdir);
-	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	itest_certs_make(certdir, sizeof(certdir), "icfg");
 }
 
 static void finish(void)
@@ -38,12 +34,7 @@ static void finish(void)
 	itest_teardown();
 	/* libnats 3.4 and OpenSSL both free this list at exit (test_tls.c) */
 	sk_SSL_COMP_free(SSL_COMP_set0_compression_methods(NULL));
-	if (certdir[0]) {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", certdir);
-		int r = system(cmd);
-		(void)r;
-	}
+	itest_certs_remove(certdir);
 }
 
 TestSuite(config_files, .fini = finish, .timeout = 120);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "itest.h"
 #include "multi.h"
 
 #define NODES_MAX 3
@@ -41,11 +42,7 @@ static char certdir[64];
 
 static void certs_make(void)
 {
-	snprintf(certdir, sizeof(certdir), "/tmp/ringbus-iltls-XXXXXX");
-	cr_assert_not_null(mkdtemp(certdir));
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "sh %s %s", RINGBUS_TLS_CERTS_SH, certdir);
-	cr_assert_eq(system(cmd), 0, "%s failed (is the openssl command installed?)", cmd);
+	itest_certs_make(certdir, sizeof(certdir), "iltls");
 }
 
 static void teardown(void)
@@ -59,12 +56,7 @@ static void teardown(void)
 			ok = false;
 		}
 	nnodes = 0;
-	if (certdir[0]) {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", certdir);
-		int r = system(cmd);
-		(void)r;
-	}
+	itest_certs_remove(certdir);
 	cr_expect(ok, "every node stopped cleanly");
 }
 

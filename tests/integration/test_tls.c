@@ -35,11 +35,7 @@ static char path_ccert[128], path_ckey[128], path_ocert[128], path_okey[128];
 
 static void make_certs(void)
 {
-	snprintf(certdir, sizeof(certdir), "/tmp/ringbus-itls-XXXXXX");
-	cr_assert_not_null(mkdtemp(certdir));
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "sh %s %s", RINGBUS_TLS_CERTS_SH, certdir);
-	cr_assert_eq(system(cmd), 0, "%s failed (is the openssl command installed?)", cmd);
+	itest_certs_make(certdir, sizeof(certdir), "itls");
 	snprintf(path_ca, sizeof(path_ca), "%s/ca.pem", certdir);
 	snprintf(path_cert, sizeof(path_cert), "%s/server.pem", certdir);
 	snprintf(path_key, sizeof(path_key), "%s/server.key", certdir);
@@ -103,12 +99,7 @@ static void stop_tls(void)
 	 * own exit handler then frees it again. Free it here and leave NULL for
 	 * both. */
 	sk_SSL_COMP_free(SSL_COMP_set0_compression_methods(NULL));
-	if (certdir[0]) {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", certdir);
-		int r = system(cmd);
-		(void)r;
-	}
+	itest_certs_remove(certdir);
 }
 
 TestSuite(tls, .init = start_plain_tls, .fini = stop_tls, .timeout = 120);

@@ -25,11 +25,7 @@ static uint16_t wss_port;
 
 static void wss_start(void)
 {
-	snprintf(certdir, sizeof(certdir), "/tmp/ringbus-iwss-XXXXXX");
-	cr_assert_not_null(mkdtemp(certdir));
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "sh %s %s", RINGBUS_TLS_CERTS_SH, certdir);
-	cr_assert_eq(system(cmd), 0, "%s failed (is the openssl command installed?)", cmd);
+	itest_certs_make(certdir, sizeof(certdir), "iwss");
 	snprintf(path_ca, sizeof(path_ca), "%s/ca.pem", certdir);
 	snprintf(path_other_ca, sizeof(path_other_ca), "%s/other-ca.pem", certdir);
 	int p = harness_free_port();
@@ -50,12 +46,7 @@ static void wss_stop(void)
 	itest_teardown();
 	/* libnats's exit handler and OpenSSL's free this list twice (test_tls.c) */
 	sk_SSL_COMP_free(SSL_COMP_set0_compression_methods(NULL));
-	if (certdir[0]) {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", certdir);
-		int r = system(cmd);
-		(void)r;
-	}
+	itest_certs_remove(certdir);
 }
 
 TestSuite(wss, .init = wss_start, .fini = wss_stop, .timeout = 120);
