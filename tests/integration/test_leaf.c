@@ -627,6 +627,18 @@ static bool log_says(const struct harness_server *s, const char *text)
 	return log_has(s, text);
 }
 
+/* Starts @srv, a leaf of @kind that joins the hub's leaf port as
+ * @userinfo ("user:pass@", or "" for none). */
+static void leaf_join(struct harness_server *srv, enum harness_kind kind, const char *userinfo)
+{
+	char lconf[256];
+	snprintf(lconf, sizeof(lconf),
+	         "leafnodes { remotes = [ { url: \"nats-leaf://%s127.0.0.1:%d\" } ] }\n", userinfo,
+	         leaf_port_of_hub);
+	struct harness_opts o = {.config = lconf};
+	cr_assert_eq(harness_server_start_kind(srv, kind, &o), 0, "leaf %s", userinfo);
+}
+
 /* A hub of @kind whose leaf listener wants user leaf / s3cret and binds
  * such leaves to its account A: a nats-server leaf with the right password
  * joins and its traffic is A's on the hub (B's subscriber sees none of
@@ -643,12 +655,7 @@ static void check_hub_auth(enum harness_kind kind)
 	         leaf_port_of_hub);
 	struct harness_opts o = {.config = conf};
 	cr_assert_eq(harness_server_start_kind(&hub, kind, &o), 0, "hub");
-	char lconf[256];
-	snprintf(lconf, sizeof(lconf),
-	         "leafnodes { remotes = [ { url: \"nats-leaf://leaf:s3cret@127.0.0.1:%d\" } ] }\n",
-	         leaf_port_of_hub);
-	o.config = lconf;
-	cr_assert_eq(harness_server_start_kind(&leaf, HARNESS_NATS_SERVER, &o), 0, "leaf");
+	leaf_join(&leaf, HARNESS_NATS_SERVER, "leaf:s3cret@");
 	natsConnection *ha = connect_as(&hub, "a"), *hb = connect_as(&hub, "b"),
 	               *l = connect_to(&leaf);
 	check_pubsub(l, ha, "fromleaf.x");
@@ -667,10 +674,7 @@ static void check_hub_auth(enum harness_kind kind)
 	natsMsg_Destroy(m);
 	natsSubscription_Destroy(bs);
 	/* a wrong password: refused */
-	snprintf(lconf, sizeof(lconf),
-	         "leafnodes { remotes = [ { url: \"nats-leaf://leaf:wrong@127.0.0.1:%d\" } ] }\n",
-	         leaf_port_of_hub);
-	cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2");
+	leaf_join(&leaf2, HARNESS_RINGBUS, "leaf:wrong@");
 	cr_expect(log_says(&leaf2, "Authorization Violation"),
 	          "the leaf with a wrong password was not told so");
 }
@@ -703,16 +707,8 @@ static void check_hub_users(enum harness_kind kind)
 	         leaf_port_of_hub);
 	struct harness_opts o = {.config = conf};
 	cr_assert_eq(harness_server_start_kind(&hub, kind, &o), 0, "hub");
-	char lconf[256];
-	snprintf(lconf, sizeof(lconf),
-	         "leafnodes { remotes = [ { url: \"nats-leaf://l1:p1@127.0.0.1:%d\" } ] }\n",
-	         leaf_port_of_hub);
-	o.config = lconf;
-	cr_assert_eq(harness_server_start_kind(&leaf, HARNESS_NATS_SERVER, &o), 0, "leaf");
-	snprintf(lconf, sizeof(lconf),
-	         "leafnodes { remotes = [ { url: \"nats-leaf://l2:p2@127.0.0.1:%d\" } ] }\n",
-	         leaf_port_of_hub);
-	cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2");
+	leaf_join(&leaf, HARNESS_NATS_SERVER, "l1:p1@");
+	leaf_join(&leaf2, HARNESS_RINGBUS, "l2:p2@");
 	natsConnection *ha = connect_as(&hub, "a"), *hg = connect_as(&hub, "g"),
 	               *l1 = connect_to(&leaf), *l2 = connect_to(&leaf2);
 	check_pubsub(l1, ha, "l1.up");
@@ -735,10 +731,7 @@ static void check_hub_users(enum harness_kind kind)
 	/* a wrong password: refused */
 	char why[128];
 	harness_server_stop(&leaf2, why, sizeof(why));
-	snprintf(lconf, sizeof(lconf),
-	         "leafnodes { remotes = [ { url: \"nats-leaf://l1:p2@127.0.0.1:%d\" } ] }\n",
-	         leaf_port_of_hub);
-	cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2 again");
+	leaf_join(&leaf2, HARNESS_RINGBUS, "l1:p2@");
 	cr_expect(log_says(&leaf2, "Authorization Violation"),
 	          "the leaf with a wrong password was not told so");
 }
@@ -758,7 +751,7 @@ Test(leaf, a_nats_server_hub_binds_leaf_users_to_their_accounts, .fini = stop_le
  * ringbus leaf (which says 2.9.10 too) with nats-server's text. */
 static void check_min_version(enum harness_kind kind)
 {
-	char conf[256], lconf[256];
+	char conf[256];
 	for (int strict = 0; strict < 2; strict++) {
 		char why[128];
 		int r = harness_server_stop(&leaf, why, sizeof(why));
@@ -771,18 +764,14 @@ static void check_min_version(enum harness_kind kind)
 		         leaf_port_of_hub, strict ? "2.10.0" : "2.9.0");
 		struct harness_opts o = {.config = conf};
 		cr_assert_eq(harness_server_start_kind(&hub, kind, &o), 0, "hub");
-		snprintf(lconf, sizeof(lconf),
-		         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n",
-		         leaf_port_of_hub);
-		o.config = lconf;
-		cr_assert_eq(harness_server_start_kind(&leaf, HARNESS_NATS_SERVER, &o), 0, "leaf");
+		leaf_join(&leaf, HARNESS_NATS_SERVER, "");
 		if (!strict) {
 			natsConnection *h = connect_to(&hub), *l = connect_to(&leaf);
 			check_pubsub(l, h, "mv.up");
 			multi_close_all();
 			continue;
 		}
-		cr_assert_eq(harness_server_start_kind(&leaf2, HARNESS_RINGBUS, &o), 0, "leaf2");
+		leaf_join(&leaf2, HARNESS_RINGBUS, "");
 		const char *says = "connection rejected since minimum version required is "
 		                   "\"2.10.0\"";
 		cr_expect(log_says(&leaf, says), "the nats-server leaf was not told");
