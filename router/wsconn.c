@@ -203,14 +203,15 @@ void wsconn_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
 			return;
 		len = 0; /* nothing followed the request */
 	}
-	if (!t->ws_buf && !(t->ws_buf = malloc(WSCONN_BUF))) {
+	/* Without compression a message is never longer than its frames, so
+	 * the payload is unmasked in place in the loop's receive buffer (it is
+	 * ours until we return): no copy into ws_buf, which only inflating
+	 * needs. */
+	bool in_place = !w->deflate;
+	if (!in_place && !t->ws_buf && !(t->ws_buf = malloc(WSCONN_BUF))) {
 		io_conn_close(c, false);
 		return;
 	}
-	/* Without compression a message is never longer than its frames, so
-	 * the payload is unmasked in place in the loop's receive buffer (it is
-	 * ours until we return): no copy into ws_buf. */
-	bool in_place = !w->deflate;
 	struct ws_buf out = {.ptr = t->ws_buf, .cap = WSCONN_BUF};
 	uint8_t *in = (uint8_t *)(uintptr_t)data;
 	for (;;) {
