@@ -50,26 +50,6 @@ size_t ws_frame_head_masked(uint8_t dst[WS_FRAME_HEAD_MAX], enum ws_opcode op, s
 	return n + 4;
 }
 
-void ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], size_t pos)
-{
-	uint8_t k8[8];
-	uint64_t k, w;
-	size_t i = 0;
-
-	for (size_t j = 0; j < sizeof(k8); j++)
-		k8[j] = key[(pos + j) & 3u];
-	memcpy(&k, k8, sizeof(k));
-	/* Eight bytes at a time: the key repeats every four, so the rotation
-	 * is the same for every word. */
-	for (; i + sizeof(w) <= len; i += sizeof(w)) {
-		memcpy(&w, buf + i, sizeof(w));
-		w ^= k;
-		memcpy(buf + i, &w, sizeof(w));
-	}
-	for (; i < len; i++)
-		buf[i] ^= k8[i & 7u];
-}
-
 void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t pos)
 {
 	uint8_t k16[16];
@@ -96,6 +76,11 @@ void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t ke
 	}
 	for (; i < len; i++)
 		dst[i] = src[i] ^ k16[i & 15u];
+}
+
+void ws_mask(uint8_t *buf, size_t len, const uint8_t key[4], size_t pos)
+{
+	ws_mask_copy(buf, buf, len, key, pos); /* in place: allowed */
 }
 
 size_t ws_frame_close(uint8_t *dst, size_t cap, uint16_t code, const char *reason,
