@@ -18,6 +18,7 @@
 #include "tests/integration/http_get.h"
 #include "tests/integration/itest.h"
 #include "tests/router/prom_check.h"
+#include "tests/json_member.h"
 
 static uint16_t mon_port;
 
@@ -48,32 +49,6 @@ static cJSON *get(const char *path, int status, struct http_resp *keep)
 	}
 	http_resp_fini(&r);
 	return j;
-}
-
-static const cJSON *member(const cJSON *o, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = member(o, key);
-	cr_assert(cJSON_IsNumber(v), "member %s missing or not a number", key);
-	return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = member(o, key);
-	cr_assert(cJSON_IsString(v), "member %s missing or not a string", key);
-	return v->valuestring;
-}
-
-static bool boolean(const cJSON *o, const char *key)
-{
-	const cJSON *v = member(o, key);
-	cr_assert(cJSON_IsBool(v), "member %s missing or not a boolean", key);
-	return cJSON_IsTrue(v);
 }
 
 /* Waits (bounded) until the server has closed the connection the harness

@@ -16,6 +16,7 @@
 #include "tests/integration/http_get.h"
 #include "tests/integration/itest.h"
 #include "tests/router/prom_check.h"
+#include "tests/json_member.h"
 
 #define N_MSGS      100
 #define PAYLOAD     "0123456789"
@@ -97,20 +98,6 @@ static cJSON *get(const char *path, int status, struct http_resp *keep)
 	else
 		http_resp_fini(&r);
 	return j;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsNumber(v), "member %s missing or not a number", key);
-	return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsString(v), "member %s missing or not a string", key);
-	return v->valuestring;
 }
 
 /* A number member read fresh from @path. */

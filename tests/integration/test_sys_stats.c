@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tests/integration/itest.h"
+#include "tests/json_member.h"
 
 TestSuite(sys_stats, .fini = itest_teardown, .timeout = 120);
 
@@ -66,25 +67,6 @@ static cJSON *next_doc(struct raw_conn *c, const char *id)
 	cr_assert_not_null(j, "not JSON: %.200s", m.data);
 	raw_msg_fini(&m);
 	return j;
-}
-
-static const cJSON *member(const cJSON *o, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = member(o, key);
-	cr_assert(cJSON_IsNumber(v), "\"%s\" is not a number", key);
-	return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = member(o, key);
-	cr_assert(cJSON_IsString(v), "\"%s\" is not a string", key);
-	return v->valuestring;
 }
 
 /* Every array member of @o named @key is an array of objects with the

@@ -13,6 +13,7 @@
 #include "router/conf/config.h"
 #include "router/monitor/monitor_render.h"
 #include "tests/router/prom_check.h"
+#include "tests/json_member.h"
 
 #define S  1000000000ull
 #define T0 1700000000ull /* 2023-11-14T22:13:20Z */
@@ -132,32 +133,6 @@ static cJSON *parse_body(char *body)
 	return j;
 }
 
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = get(o, key);
-	cr_assert(cJSON_IsString(v), "member %s missing or not a string", key);
-	return v->valuestring;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = get(o, key);
-	cr_assert(cJSON_IsNumber(v), "member %s missing or not a number", key);
-	return v->valuedouble;
-}
-
-static bool boolean(const cJSON *o, const char *key)
-{
-	const cJSON *v = get(o, key);
-	cr_assert(cJSON_IsBool(v), "member %s missing or not a boolean", key);
-	return cJSON_IsTrue(v);
-}
-
 /* The position of member @key among @o's members, or -1. */
 static int member_pos(const cJSON *o, const char *key)
 {
@@ -184,7 +159,7 @@ static cJSON *connz(bool auth)
 Test(monitor_accounts, connz_auth_names_the_user_and_any_account_but_the_global_one)
 {
 	cJSON *j = connz(true);
-	const cJSON *a = get(j, "connections");
+	const cJSON *a = member(j, "connections");
 	cr_assert_eq(cJSON_GetArraySize(a), NCONNS);
 	const cJSON *c = cJSON_GetArrayItem(a, 0);
 	cr_expect_str_eq(str(c, "authorized_user"), "a");
@@ -193,17 +168,17 @@ Test(monitor_accounts, connz_auth_names_the_user_and_any_account_but_the_global_
 	cr_expect_lt(member_pos(c, "version"), member_pos(c, "authorized_user"));
 	cr_expect_lt(member_pos(c, "authorized_user"), member_pos(c, "account"));
 	c = cJSON_GetArrayItem(a, 1);
-	cr_expect_null(get(c, "authorized_user"), "no user: left out");
-	cr_expect_null(get(c, "account"), "$G: left out, as nats-server");
+	cr_expect_null(member(c, "authorized_user"), "no user: left out");
+	cr_expect_null(member(c, "account"), "$G: left out, as nats-server");
 	c = cJSON_GetArrayItem(a, 2);
 	cr_expect_str_eq(str(c, "authorized_user"), "u");
-	cr_expect_null(get(c, "account"));
+	cr_expect_null(member(c, "account"));
 	c = cJSON_GetArrayItem(a, 3);
 	cr_expect_str_eq(str(c, "authorized_user"),
 	                 "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4");
 	cr_expect_str_eq(str(c, "account"), "B");
 	c = cJSON_GetArrayItem(a, 4);
-	cr_expect_null(get(c, "account"));
+	cr_expect_null(member(c, "account"));
 	cJSON_Delete(j);
 }
 
@@ -211,10 +186,10 @@ Test(monitor_accounts, connz_without_auth_shows_neither_user_nor_account)
 {
 	cJSON *j = connz(false);
 	const cJSON *c;
-	cJSON_ArrayForEach(c, get(j, "connections"))
+	cJSON_ArrayForEach(c, member(j, "connections"))
 	{
-		cr_expect_null(get(c, "authorized_user"), "cid %g", num(c, "cid"));
-		cr_expect_null(get(c, "account"), "cid %g", num(c, "cid"));
+		cr_expect_null(member(c, "authorized_user"), "cid %g", num(c, "cid"));
+		cr_expect_null(member(c, "account"), "cid %g", num(c, "cid"));
 	}
 	cJSON_Delete(j);
 }
@@ -231,7 +206,7 @@ static cJSON *accountz(const struct stats *st, const char *name)
 /* The array @key of @o as "x,y,z". */
 static void names(const cJSON *o, const char *key, char *out, size_t cap)
 {
-	const cJSON *a = get(o, key);
+	const cJSON *a = member(o, key);
 	cr_assert(cJSON_IsArray(a), "%s is not an array", key);
 	size_t n = 0;
 	out[0] = '\0';
@@ -255,7 +230,7 @@ Test(monitor_accounts, accountz_lists_every_account_and_names_the_system_one)
 		char list[128];
 		names(j, "accounts", list, sizeof(list));
 		cr_expect_str_eq(list, "$G,A,B,SYS");
-		cr_expect_null(get(j, "account_detail"));
+		cr_expect_null(member(j, "account_detail"));
 		cJSON_Delete(j);
 	}
 }
@@ -265,7 +240,7 @@ Test(monitor_accounts, accountz_without_accounts_lists_the_global_one_and_no_sys
 	struct stats_account g = {.name = "$G"};
 	struct stats st = {.server_id = "N", .naccounts = 1, .accounts = &g};
 	cJSON *j = accountz(&st, NULL);
-	cr_expect_null(get(j, "system_account"), "ringbus has none unless configured");
+	cr_expect_null(member(j, "system_account"), "ringbus has none unless configured");
 	char list[32];
 	names(j, "accounts", list, sizeof(list));
 	cr_expect_str_eq(list, "$G");
@@ -277,22 +252,22 @@ Test(monitor_accounts, accountz_detail_has_nats_server_fields)
 	struct stats st = fixture();
 	cJSON *j = accountz(&st, "A");
 	cr_expect_str_eq(str(j, "system_account"), "SYS");
-	cr_expect_null(get(j, "accounts"));
-	const cJSON *d = get(j, "account_detail");
+	cr_expect_null(member(j, "accounts"));
+	const cJSON *d = member(j, "account_detail");
 	cr_assert(cJSON_IsObject(d));
 	cr_expect_str_eq(str(d, "account_name"), "A");
 	cr_expect_str_eq(str(d, "update_time"), "2023-11-14T22:13:20.000000005Z",
 	                 "accounts are made at start");
-	cr_expect_null(get(d, "is_system"), "left out when false, as nats-server");
+	cr_expect_null(member(d, "is_system"), "left out when false, as nats-server");
 	cr_expect_not(boolean(d, "expired"));
 	cr_expect(boolean(d, "complete"));
 	cr_expect_not(boolean(d, "jetstream_enabled"));
 	cr_expect_eq(num(d, "leafnode_connections"), 0);
 	cr_expect_eq(num(d, "client_connections"), 2);
 	cr_expect_eq(num(d, "subscriptions"), 5);
-	cr_expect_null(get(d, "imports"), "none: left out");
+	cr_expect_null(member(d, "imports"), "none: left out");
 	/* services before streams, as nats-server */
-	const cJSON *e = get(d, "exports");
+	const cJSON *e = member(d, "exports");
 	cr_assert_eq(cJSON_GetArraySize(e), 2);
 	const cJSON *x = cJSON_GetArrayItem(e, 0);
 	cr_expect_str_eq(str(x, "subject"), "help.>");
@@ -304,8 +279,8 @@ Test(monitor_accounts, accountz_detail_has_nats_server_fields)
 	x = cJSON_GetArrayItem(e, 1);
 	cr_expect_str_eq(str(x, "subject"), "news.>");
 	cr_expect_str_eq(str(x, "type"), "stream");
-	cr_expect_null(get(x, "response_type"));
-	cr_expect_null(get(x, "approved_accounts"), "anyone may import: left out");
+	cr_expect_null(member(x, "response_type"));
+	cr_expect_null(member(x, "approved_accounts"), "anyone may import: left out");
 	cJSON_Delete(j);
 }
 
@@ -330,10 +305,10 @@ Test(monitor_accounts, accountz_detail_writes_imports_as_nats_server)
 {
 	struct stats st = fixture();
 	cJSON *j = accountz(&st, "B");
-	const cJSON *d = get(j, "account_detail");
+	const cJSON *d = member(j, "account_detail");
 	cr_expect_eq(num(d, "client_connections"), 1);
-	cr_expect_null(get(d, "exports"), "none: left out");
-	const cJSON *a = get(d, "imports");
+	cr_expect_null(member(d, "exports"), "none: left out");
+	const cJSON *a = member(d, "imports");
 	cr_assert_eq(cJSON_GetArraySize(a), (int)RB_ARRAY_LEN(import_cases));
 	for (size_t i = 0; i < RB_ARRAY_LEN(import_cases); i++) {
 		const struct import_case *c = &import_cases[i];
@@ -345,11 +320,11 @@ Test(monitor_accounts, accountz_detail_writes_imports_as_nats_server)
 			cr_expect_str_eq(str(im, "local_subject"), c->local_subject, "import %zu",
 			                 i);
 		else
-			cr_expect_null(get(im, "local_subject"), "import %zu", i);
+			cr_expect_null(member(im, "local_subject"), "import %zu", i);
 		if (c->to)
 			cr_expect_str_eq(str(im, "to"), c->to, "import %zu", i);
 		else
-			cr_expect_null(get(im, "to"), "import %zu", i);
+			cr_expect_null(member(im, "to"), "import %zu", i);
 		cr_expect_eq(boolean(im, "invalid"), c->invalid, "import %zu", i);
 		cr_expect_not(boolean(im, "share"), "import %zu", i);
 		cr_expect_not(boolean(im, "tracking"), "import %zu", i);
@@ -361,18 +336,18 @@ Test(monitor_accounts, accountz_detail_marks_the_system_account)
 {
 	struct stats st = fixture();
 	cJSON *j = accountz(&st, "SYS");
-	const cJSON *d = get(j, "account_detail");
+	const cJSON *d = member(j, "account_detail");
 	cr_expect(boolean(d, "is_system"));
 	cr_expect_lt(member_pos(d, "update_time"), member_pos(d, "is_system"));
 	cr_expect_lt(member_pos(d, "is_system"), member_pos(d, "expired"));
-	cr_expect_null(get(d, "exports"));
-	cr_expect_null(get(d, "imports"));
+	cr_expect_null(member(d, "exports"));
+	cr_expect_null(member(d, "imports"));
 	cJSON_Delete(j);
 	j = accountz(&st, "$G");
-	d = get(j, "account_detail");
+	d = member(j, "account_detail");
 	cr_expect_str_eq(str(d, "account_name"), "$G");
 	cr_expect_eq(num(d, "client_connections"), 1);
-	cr_expect_null(get(d, "is_system"));
+	cr_expect_null(member(d, "is_system"));
 	cJSON_Delete(j);
 }
 
@@ -400,7 +375,7 @@ Test(monitor_accounts, varz_names_the_system_account_only_when_there_is_one)
 	st.system_account = NULL;
 	cr_assert_eq(monitor_render_varz(&st, &fx_proc, &body), 0);
 	j = parse_body(body);
-	cr_expect_null(get(j, "system_account"));
+	cr_expect_null(member(j, "system_account"));
 	cJSON_Delete(j);
 }
 
@@ -452,16 +427,16 @@ Test(monitor_accounts, connz_acc_keeps_one_accounts_connections)
 	char *body = NULL;
 	cr_assert_eq(monitor_render_connz(&st, &o, &body), 0);
 	cJSON *j = parse_body(body);
-	const cJSON *a = get(j, "connections");
+	const cJSON *a = member(j, "connections");
 	cr_assert_eq(cJSON_GetArraySize(a), 2, "the two $G connections");
 	cr_expect_str_eq(str(cJSON_GetArrayItem(a, 0), "name"), "anonymous");
 	cr_expect_str_eq(str(cJSON_GetArrayItem(a, 1), "name"), "global-user");
-	cr_expect_eq(get(j, "total")->valueint, 2);
+	cr_expect_eq(member(j, "total")->valueint, 2);
 	cJSON_Delete(j);
 	o.acc = -1;
 	cr_assert_eq(monitor_render_connz(&st, &o, &body), 0);
 	j = parse_body(body);
-	cr_expect_eq(cJSON_GetArraySize(get(j, "connections")), 0);
-	cr_expect_eq(get(j, "total")->valueint, 0);
+	cr_expect_eq(cJSON_GetArraySize(member(j, "connections")), 0);
+	cr_expect_eq(member(j, "total")->valueint, 0);
 	cJSON_Delete(j);
 }

@@ -14,6 +14,7 @@
 #include "router/monitor/monitor_render.h"
 #include "router/service.h"
 #include "tests/router/prom_check.h"
+#include "tests/json_member.h"
 
 #define S        1000000000ull
 #define T0       1700000000ull /* 2023-11-14T22:13:20Z */
@@ -294,20 +295,6 @@ static cJSON *parse_body(char *body)
 	cr_assert_not_null(j, "not JSON: %s", body);
 	free(body);
 	return j;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsNumber(v), "member %s missing or not a number", key);
-	return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsString(v), "member %s missing or not a string", key);
-	return v->valuestring;
 }
 
 Test(monitor_render, varz_has_nats_server_fields_and_units)

@@ -13,6 +13,7 @@
 #include "core/compiler.h"
 #include "router/monitor/sys_stats.h"
 #include "tests/router/config_util.h"
+#include "tests/json_member.h"
 
 #define S       1000000000ull
 #define T0      1700000000ull /* 2023-11-14T22:13:20Z */
@@ -60,20 +61,6 @@ static cJSON *render(const struct sys_stats_doc *d)
 	cr_assert_not_null(j, "%s", out);
 	free(out);
 	return j;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsNumber(v), "\"%s\" is not a number", key);
-	return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsString(v), "\"%s\" is not a string", key);
-	return v->valuestring;
 }
 
 Test(sys_stats, document_has_the_fields_named_as_varz_shardz_admissionz)

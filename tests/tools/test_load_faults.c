@@ -11,6 +11,7 @@
 
 #include "tests/tools/fake_server.h"
 #include "tests/tools/load_exec.h"
+#include "tests/json_member.h"
 
 /* How long ringbus-load waits at the end for messages still on their way
  * (and for any progress while sending) before it counts what did not come as
@@ -52,13 +53,6 @@ static const cJSON *receivers(const struct load_exec *x, const char *key)
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(x->json, key);
 	cr_assert(cJSON_IsArray(a), "no %s array in the report", key);
 	return a;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsNumber(v), "no number %s", key);
-	return v->valuedouble;
 }
 
 /* Runs @bin (ringbus-load pubsub or ringbus-load-blocking) against a fake
