@@ -191,7 +191,15 @@ static void server_ldm_step(struct server *s, struct ldm *l, uint64_t now)
 		server_ldm_plan(s, l, now);
 		return;
 	}
-	if (l->step == LDM_DONE || now < l->next_ns)
+	if (l->step == LDM_DONE)
+		return;
+	/* Every client has gone elsewhere on its own (they were told): nothing
+	 * is left to wait for. nats-server waits out the grace regardless. */
+	if (server_conns_open(s) == 0) {
+		l->step = LDM_DONE;
+		return;
+	}
+	if (now < l->next_ns)
 		return;
 	if (l->step == LDM_GRACE) {
 		log_info("Closing existing clients");

@@ -360,6 +360,25 @@ Test(lame_duck, sigterm_is_ignored_meanwhile_and_sigint_stops_with_0)
 	raw_close(p1);
 }
 
+Test(lame_duck, clients_gone_during_the_grace_end_it)
+{
+	start_pair("20s"); /* a grace longer than any wait below */
+	struct raw_conn *p1 = itest_raw("{\"verbose\":false,\"protocol\":1}");
+	enter_lame_duck();
+	char info[2048];
+	ITEST_RAW_OK(p1, raw_read_line(p1, info, sizeof info, WAIT_MS));
+	cr_assert(strstr(info, "\"ldm\":true"), "%s", info);
+	raw_close(p1); /* told, it goes elsewhere */
+	int status = 0;
+	if (!is_ringbus()) { /* nats-server waits the grace out regardless */
+		cr_expect_eq(harness_server_wait_exit(&itest_srv, 1000, &status), -ETIMEDOUT);
+		cr_assert_eq(kill(itest_srv.pid, SIGINT), 0);
+	}
+	cr_assert_eq(harness_server_wait_exit(&itest_srv, WAIT_MS, &status), 0,
+	             "still running with no client, 20 s grace");
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", (unsigned)status);
+}
+
 Test(lame_duck, without_clients_it_exits_at_once)
 {
 	start_pair("10s");
