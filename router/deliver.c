@@ -9,6 +9,7 @@
  * so the others go on) and is then treated by its policy at max_pending or
  * write_deadline, as nats-server treats a slow consumer. */
 #define _GNU_SOURCE /* memrchr */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,6 +330,33 @@ static void client_js_ack_remap(struct proto_span *subject, struct proto_span *r
 	reply->len = (uint32_t)(at - reply->ptr);
 }
 
+/* A payload this large is sent from the batch it was read into rather than
+ * copied into the subscriber's output (io_conn_write_ref()): one copy in
+ * all, however many subscribers. Below it a copy costs less than the
+ * iovec and the hold. */
+#define DELIVER_REF_MIN 1024u
+/* ... unless the batches the output already holds take this much: a slow
+ * reader of one message in many batches would otherwise keep them all. */
+#define DELIVER_PIN_MAX (8u << 20)
+
+/* Ends a MSG whose head of @n bytes was written at the end of @cl's output
+ * (reserved): the @body bytes at @p, which live in @b, go by reference
+ * (a copy when they cannot), then CRLF. False when @cl was closed. */
+static bool client_commit_ref(struct client *cl, const struct mbatch *b, size_t n, const char *p,
+                              uint32_t body)
+{
+	struct io_conn *c = cl->c;
+	io_conn_commit(c, n);
+	int r = io_conn_write_ref(c, p, body, (void *)b);
+	if (r == -ENOMEM || r == -EINVAL)
+		r = io_conn_write(c, p, body);
+	if (r || io_conn_write(c, "\r\n", 2))
+		return false;
+	cl->out_msgs++;
+	cl->out_bytes += body;
+	return true;
+}
+
 static void client_send_msg(struct client *cl, const struct delivery *d)
 {
 	struct csub *cs = client_csub(cl, d->subid);
@@ -363,14 +391,21 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 		client_untrack(cl, d, cs);
 		return;
 	}
-	char *out = io_conn_reserve(cl->c, need);
+	bool ref =
+	    body >= DELIVER_REF_MIN && !cl->c->frame && io_conn_pinned(cl->c) < DELIVER_PIN_MAX;
+	char *out = io_conn_reserve(cl->c, ref ? head : need);
 	if (!out) {
 		client_untrack(cl, d, cs);
 		return;
 	}
 	size_t n = hmsg ? proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len)
 	                : proto_encode_msg_head(out, head, subject, sid, reply, body);
-	client_commit_msg(cl, out, n, p, body);
+	if (!ref)
+		client_commit_msg(cl, out, n, p, body);
+	else if (!client_commit_ref(cl, d->b, n, p, body)) {
+		client_untrack(cl, d, cs); /* closed: over max_pending, or out of memory */
+		return;
+	}
 	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
 		log_trace("cid %llu -> %s %.*s %s %.*s %u", (unsigned long long)cl->cid,
 		          hmsg ? "HMSG" : "MSG", (int)subject.len, subject.ptr, cs->sid,

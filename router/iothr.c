@@ -447,6 +447,22 @@ static void iothr_on_tick(void *ctx, uint64_t now)
 	}
 }
 
+/* A subscriber's output points into the batch a large payload was read
+ * into (router/deliver.c): the batch lives until that send ended. */
+static uint32_t iothr_ref_hold(void *ctx, void *owner)
+{
+	(void)ctx;
+	struct mbatch *b = owner;
+	mbatch_ref(b, 1);
+	return b->alloc;
+}
+
+static void iothr_ref_drop(void *ctx, void *owner)
+{
+	(void)ctx;
+	mbatch_unref(owner);
+}
+
 const struct io_ops iothr_io_ops = {
     .on_open = iothr_on_open,
     .on_data = iothr_on_data,
@@ -455,6 +471,8 @@ const struct io_ops iothr_io_ops = {
     .has_work = iothr_has_work,
     .on_tick = iothr_on_tick,
     .on_sent = client_on_sent,
+    .ref_hold = iothr_ref_hold,
+    .ref_drop = iothr_ref_drop,
     .on_eof = client_on_eof,
 };
 

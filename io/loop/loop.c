@@ -309,12 +309,14 @@ static void io_on_send(struct io_loop *l, struct io_conn *c, int res)
 		whole = io_frame_sent(c, (uint32_t)res);
 	} else {
 		c->send.off += (uint32_t)res;
-		whole = c->send.off >= c->send.len;
+		whole = c->send.off >= c->send.len + c->send.refd;
 	}
 	if (!whole) {
 		io_submit_send(l, c); /* partial send: the rest first */
 		return;
 	}
+	if (c->send.npin)
+		io_obuf_unpin(l, c, &c->send);
 	c->send.len = 0;
 	c->send.off = 0;
 	if (l->cfg.ops->on_sent && !c->closing)

@@ -41,12 +41,36 @@ typedef size_t (*io_frame_pack_fn)(void *arg, const char *src, size_t len, char 
  * and their lengths are 32 bits). */
 #define IO_MAX_PENDING_LIMIT (1u << 30)
 
-/* Output bytes of a connection: filled by the owner, then sent whole. */
+/* Output bytes that live elsewhere (io_conn_write_ref()): sent from where
+ * they are, between the buffer's own bytes @at and @at + 1. */
+struct io_oseg {
+	const char *ptr;
+	uint32_t len;
+	uint32_t at;  /* the buffer's own bytes written before it */
+	uint32_t cum; /* referenced bytes before it */
+};
+
+/* An owner of referenced bytes, held until the send that carries them
+ * ends (io_ops.ref_hold / ref_drop). */
+struct io_opin {
+	void *owner;
+	uint32_t bytes; /* what ref_hold() said it pins */
+};
+
+/* Output of a connection: filled by the owner, then sent whole. Its bytes
+ * are @data's with the segments @seg inserted (most buffers have none). */
 struct io_obuf {
 	char *data;
-	uint32_t len; /* bytes written */
-	uint32_t off; /* bytes already sent (sending buffer only) */
+	uint32_t len; /* own bytes written */
+	uint32_t off; /* bytes already sent, segments included (sending buffer only) */
 	uint32_t cap;
+	uint32_t refd;    /* bytes of the segments */
+	uint32_t nseg;    /* segments */
+	uint32_t seg_cap; /* segments allocated */
+	uint32_t seg_cur; /* sending buffer: the first segment not wholly sent */
+	uint32_t npin, pin_cap;
+	struct io_oseg *seg;
+	struct io_opin *pin;
 };
 
 /* One accepted connection. Owner: its I/O thread. The callbacks own @user. */
@@ -77,7 +101,9 @@ struct io_conn {
 	bool released;    /* slot given back; freed at the end of the iteration */
 	bool eof;         /* the peer sent its last byte (on_eof was called) */
 	struct io_conn *next_dirty;
-	struct io_frame *frame; /* io_conn_set_framed(), else NULL (owned) */
+	struct io_frame *frame;     /* io_conn_set_framed(), else NULL (owned) */
+	struct io_refsend *refsend; /* the sendmsg of referenced output (owned) */
+	uint64_t pinned;            /* bytes its referenced output holds (io_opin) */
 	uint64_t close_deadline_ns;
 	uint64_t progress_ns; /* last time the kernel took output bytes, or a send began */
 };
@@ -104,6 +130,11 @@ struct io_ops {
 	void (*on_tick)(void *ctx, uint64_t now_ns);
 	/* A send of @c completed (optional; admission watches queues drain). */
 	void (*on_sent)(void *ctx, struct io_conn *c);
+	/* For io_conn_write_ref(): @owner is held while output of @c points
+	 * into it; returns the bytes that pins (io_conn_pinned()). Then
+	 * dropped once, when the send that carried it ended or @c went. */
+	uint32_t (*ref_hold)(void *ctx, void *owner);
+	void (*ref_drop)(void *ctx, void *owner);
 	/* Optional: the peer closed its sending side. Without it the loop
 	 * closes @c once its output is sent; with it @c stays open (it reads
 	 * nothing more) until the callback's owner calls io_conn_close(), so
@@ -177,28 +208,46 @@ void io_conn_commit(struct io_conn *c, size_t n);
 /* Appends @len bytes to c's output. Returns 0 or -ENOBUFS (see reserve). */
 int io_conn_write(struct io_conn *c, const void *data, size_t len);
 
+/* Appends @len bytes at @p to c's output without copying them: the send
+ * reads them where they are, so they must stay unchanged while @owner is
+ * held (io_ops.ref_hold(), called once for a run of writes with the same
+ * owner). Returns 0; -EINVAL on a framed connection and -ENOMEM when the
+ * segment cannot be kept (then write a copy); -ENOBUFS as reserve. */
+int io_conn_write_ref(struct io_conn *c, const void *p, size_t len, void *owner);
+
+/* Bytes the owners of c's referenced output take in all (see ref_hold). */
+static inline uint64_t io_conn_pinned(const struct io_conn *c)
+{
+	return c->pinned;
+}
+
 /* Bytes queued and not yet sent. */
 static inline size_t io_conn_pending(const struct io_conn *c)
 {
-	return (size_t)c->fill.len + (c->send.len - c->send.off);
+	return (size_t)c->fill.len + c->fill.refd + (c->send.len + c->send.refd - c->send.off);
 }
+
+/* Copies the referenced bytes of the unsent output into the buffer and
+ * drops their owners. Returns 0 or -ENOMEM (nothing changed). */
+int io_conn_flatten(struct io_conn *c);
 
 /* The output written but not yet handed to the kernel: *@len bytes at the
  * returned address, which the owner may rewrite (compact) and then shorten
- * with io_conn_set_unsent(); *@in_flight is what the kernel is sending. */
+ * with io_conn_set_unsent(); *@in_flight is what the kernel is sending.
+ * NULL when referenced output could not be made contiguous (no memory). */
 static inline char *io_conn_unsent(struct io_conn *c, size_t *len, size_t *in_flight)
 {
+	*in_flight = c->send.len + c->send.refd - c->send.off;
+	*len = 0;
+	if (RB_UNLIKELY(c->fill.nseg) && io_conn_flatten(c) != 0)
+		return NULL;
 	*len = c->fill.len;
-	*in_flight = c->send.len - c->send.off;
 	return c->fill.data;
 }
 
 /* Keeps only the first @len bytes of the unsent output (@len no more than
- * io_conn_unsent() gave). */
-static inline void io_conn_set_unsent(struct io_conn *c, size_t len)
-{
-	c->fill.len = (uint32_t)len;
-}
+ * io_conn_unsent() gave; 0 also drops any referenced output). */
+void io_conn_set_unsent(struct io_conn *c, size_t len);
 
 /* True once @c is closing: it processes no more input and gets no output. */
 static inline bool io_conn_is_closing(const struct io_conn *c)

@@ -19,6 +19,12 @@ void io_conn_release(struct io_loop *l, struct io_conn *c)
 	memacct_add(MEMACCT_OUTPUT, -(int64_t)c->fill.cap - (int64_t)c->send.cap);
 	free(c->fill.data);
 	free(c->send.data);
+	io_obuf_unpin(l, c, &c->fill);
+	io_obuf_unpin(l, c, &c->send);
+	io_obuf_free_refs(&c->fill);
+	io_obuf_free_refs(&c->send);
+	free(c->refsend);
+	c->refsend = NULL;
 	if (c->frame)
 		free(c->frame->z);
 	free(c->frame);
@@ -156,6 +162,10 @@ void io_submit_send(struct io_loop *l, struct io_conn *c)
 {
 	if (c->frame) {
 		io_frame_submit(l, c);
+		return;
+	}
+	if (c->send.nseg) {
+		io_ref_submit(l, c);
 		return;
 	}
 	struct io_uring_sqe *sqe = io_sqe(l);

@@ -140,8 +140,15 @@ struct io_frame {
 /* True when @c has output not yet handed to the kernel. */
 static inline bool io_conn_has_unsent(const struct io_conn *c)
 {
-	return c->fill.len || (c->frame && c->frame->raw_len);
+	return c->fill.len || c->fill.nseg || (c->frame && c->frame->raw_len);
 }
+
+/* The sendmsg of a connection's referenced output (io/loop/loop_ref.c). */
+#define IO_REF_IOV 512u
+struct io_refsend {
+	struct msghdr mh;
+	struct iovec iov[IO_REF_IOV];
+};
 
 static inline void io_mark_dirty(struct io_conn *c)
 {
@@ -164,6 +171,15 @@ void io_conn_terminate(struct io_loop *l, struct io_conn *c);
 void io_submit_send(struct io_loop *l, struct io_conn *c);
 /* Starts a send of everything written so far, when none is in flight. */
 void io_start_send(struct io_loop *l, struct io_conn *c);
+
+/* ---- io/loop/loop_ref.c: output that points elsewhere ---- */
+
+/* Submits the rest of c->send, which has segments, as one sendmsg. */
+void io_ref_submit(struct io_loop *l, struct io_conn *c);
+/* Drops the owners of @b's segments and forgets them. */
+void io_obuf_unpin(struct io_loop *l, struct io_conn *c, struct io_obuf *b);
+/* Frees what @b allocated for segments (after io_obuf_unpin()). */
+void io_obuf_free_refs(struct io_obuf *b);
 
 /* ---- io/loop/loop_frame.c: framed (WebSocket) sends ---- */
 
