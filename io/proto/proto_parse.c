@@ -7,6 +7,9 @@
 
 #include <cjson/cJSON.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* The most fields of a client or server operation (HMSG with a reply). */
 #define FIELDS_MAX 5
@@ -229,6 +232,37 @@ static inline int64_t fast_size(struct proto_span f)
 	return v;
 }
 
+/* The first field separator (blank, \r or \n) in s[@i, @lim), or @lim; @n
+ * bounds what may be read. 16 bytes a turn where they can be read (x86-64
+ * always has SSE2): a field is mostly found in one turn, with no branch per
+ * byte to mispredict at its end. */
+static inline size_t field_end(const char *s, size_t i, size_t lim, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+
+	while (i < lim && i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i b = _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab));
+		__m128i c = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
+		unsigned bits = (unsigned)_mm_movemask_epi8(_mm_or_si128(b, c));
+		if (bits) {
+			i += (size_t)__builtin_ctz(bits);
+			return i < lim ? i : lim;
+		}
+		i += 16;
+	}
+	if (i >= lim)
+		return lim;
+#else
+	(void)n;
+#endif
+	while (i < lim && !proto_sep_class[(uint8_t)s[i]])
+		i++;
+	return i;
+}
+
 /* Server side, the common case: a whole "PUB <subject> [reply] <size>\r\n
  * <payload>\r\n" with one space before each field, no tab, \r or \n inside
  * the line, a size of 1 to 9 digits within max_payload and a line within
@@ -256,8 +290,7 @@ static int pub_fast(const struct proto_parser *p, const char *s, size_t n, struc
 		lim = (size_t)p->max_control + 5;
 	for (;;) {
 		st = i;
-		while (i < lim && !proto_sep_class[(uint8_t)s[i]])
-			i++;
+		i = field_end(s, i, lim, n);
 		if (i == st || i == lim || nf == 3)
 			return 0;
 		fl[nf++] = proto_span_at(s + st, i - st);
@@ -273,13 +306,23 @@ static int pub_fast(const struct proto_parser *p, const char *s, size_t n, struc
 	size_t le = i + 2, total = le + (size_t)size + 2;
 	if (total > n || s[total - 2] != '\r' || s[total - 1] != '\n')
 		return 0;
-	/* Every field defined, as the general path's memset leaves them. */
-	*f = (struct proto_frame){
-	    .op = PROTO_OP_PUB,
-	    .subject = fl[0],
-	    .reply = nf == 3 ? fl[1] : (struct proto_span){NULL, 0},
-	    .payload = proto_span_at(s + le, (size_t)size),
-	};
+	/* Every field defined as the general path's memset leaves it, one store
+	 * each: a compound literal for the frame became a rep stos (a third of
+	 * the time), and chained assignments a store reloaded as a wider load. */
+	const struct proto_span none = {NULL, 0};
+	f->op = PROTO_OP_PUB;
+	f->subject = fl[0];
+	f->reply = nf == 3 ? fl[1] : none;
+	f->queue = none;
+	f->sid = none;
+	f->arg = none;
+	f->payload = proto_span_at(s + le, (size_t)size);
+	f->account = none;
+	f->origin = none;
+	f->queues = none;
+	f->hdr_len = 0;
+	f->weight = 0;
+	f->max_msgs = 0;
 	*used = total;
 	return 1;
 }
