@@ -2,7 +2,8 @@
  * files call downwards only: proto.c (streaming, carry) -> proto_parse.c
  * (framing, client grammar) -> proto_route.c (route and leaf grammar) ->
  * proto_fields.c (fields, sizes, payload); proto_ops.c (operation names) is
- * used by proto.c and proto_parse.c. */
+ * used by proto.c and proto_parse.c, and proto_fast.h (the server's PUB fast
+ * path, inline) by both too. */
 #ifndef IO_PROTO_PROTO_INT_H
 #define IO_PROTO_PROTO_INT_H
 
