@@ -279,19 +279,23 @@ static void diff_one(const struct proto_parser *p, const char *s, size_t n)
 }
 
 /* Runs diff_one() on the prefixes of each operation of @s/@len in turn, as
- * long as the general path finds one. */
+ * long as the general path finds one, and checks that proto_parse() (which
+ * takes the fast path itself) returns what the general path does. */
 static void diff(enum proto_side side, uint32_t max_payload, uint32_t max_control, const char *s,
                  size_t len)
 {
-	struct proto_parser p;
-	struct proto_frame f;
+	struct proto_parser p, q;
+	struct proto_frame f, fq;
 	struct proto_scan sc;
-	size_t off = 0, u;
+	size_t off = 0, u, uq;
 
 	proto_parser_init(&p, side, max_payload);
-	if (max_control)
+	proto_parser_init(&q, side, max_payload);
+	if (max_control) {
 		proto_parser_set_max_control(&p, max_control);
-	while (off < len) {
+		proto_parser_set_max_control(&q, max_control);
+	}
+	for (size_t qoff = 0; off < len; qoff = off) {
 		size_t rest = len - off;
 		for (size_t k = 0; k <= rest; k++) {
 			if (k > DIFF_PREFIX_MAX)
@@ -299,11 +303,19 @@ static void diff(enum proto_side side, uint32_t max_payload, uint32_t max_contro
 			diff_one(&p, s + off, k);
 		}
 		int r = proto_parse_general(&p, s + off, rest, &f, &u, &sc);
-		if (r != 1 && r != PROTO_R_SKIP)
+		if (r == PROTO_R_SKIP) {
+			off += u;
+			continue;
+		}
+		int rq = proto_parse(&q, s + qoff, len - qoff, &uq, &fq);
+		if (rq != r || (r == 1 && (qoff + uq != off + u || !frame_eq(&f, &fq))))
+			fail("fast path: proto_parse() differs from the general path");
+		if (r != 1)
 			break;
 		off += u;
 	}
 	proto_parser_fini(&p);
+	proto_parser_fini(&q);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
