@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/proto/proto_fast.h"
+
 /* An empty carry buffer larger than this is freed rather than kept. */
 #define CARRY_KEEP_MAX (64u * 1024u)
 /* Room for the longest partial control line the carry can hold: a name, one
@@ -239,7 +241,13 @@ int proto_parse(struct proto_parser *p, const char *buf, size_t len, size_t *use
 		}
 	}
 	while (off < len) {
-		r = proto_parse_one(p, buf + off, len - off, out, &u, &sc);
+		/* proto_parse_one() as written out here, without its call */
+		if (p->side == PROTO_SIDE_SERVER &&
+		    proto_pub_fast(p, buf + off, len - off, out, &u)) {
+			*used = off + u;
+			return 1;
+		}
+		r = proto_parse_general(p, buf + off, len - off, out, &u, &sc);
 		if (r == PROTO_R_SKIP) {
 			off += u;
 			continue;

@@ -2,7 +2,8 @@
  * files call downwards only: proto.c (streaming, carry) -> proto_parse.c
  * (framing, client grammar) -> proto_route.c (route and leaf grammar) ->
  * proto_fields.c (fields, sizes, payload); proto_ops.c (operation names) is
- * used by proto.c and proto_parse.c. */
+ * used by proto.c and proto_parse.c, and proto_fast.h (the server's PUB fast
+ * path, inline) by both too. */
 #ifndef IO_PROTO_PROTO_INT_H
 #define IO_PROTO_PROTO_INT_H
 
@@ -94,9 +95,16 @@ int proto_partial_arg_check(const struct proto_parser *p, const char *s, size_t 
 /* Parses one operation from the contiguous bytes @s/@n (borrowed; *@f points
  * into them). Returns 1 with *@f and *@used set, PROTO_R_SKIP with *@used set,
  * 0 when incomplete (*@sc says how far it got), or a negative enum proto_err.
- * Reads only the side and max_payload of @p. */
+ * Reads only the side, max_payload and max_control of @p. A whole plain
+ * server-side PUB takes a fast path; anything else proto_parse_general(). */
 int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struct proto_frame *f,
                     size_t *used, struct proto_scan *sc);
+
+/* proto_parse_one() without the fast path: the grammar's one definition,
+ * which the fast path must match on every input it takes (tests/fuzz/
+ * fuzz_proto.c runs both). */
+int proto_parse_general(const struct proto_parser *p, const char *s, size_t n,
+                        struct proto_frame *f, size_t *used, struct proto_scan *sc);
 
 /* Field separators: 1 for blanks, 2 for \r and \n (proto_fields.c). */
 extern const uint8_t proto_sep_class[256];

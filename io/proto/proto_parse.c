@@ -8,6 +8,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+#include "io/proto/proto_fast.h"
+
 /* The most fields of a client or server operation (HMSG with a reply). */
 #define FIELDS_MAX 5
 
@@ -141,11 +143,11 @@ static int parse_args(const struct proto_parser *p, const struct proto_op_desc *
 	}
 }
 
-/* Parses one operation from the contiguous bytes @s/@n. Returns 1 with *@f and
- * *@used set, PROTO_R_SKIP with *@used set, 0 when incomplete (*@sc says how far it
- * got), or a negative enum proto_err. Pure: the carry is not touched. */
-int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struct proto_frame *f,
-                    size_t *used, struct proto_scan *sc)
+/* The general path (see proto_int.h): the grammar for every operation and
+ * every form of it, one operation from the contiguous bytes @s/@n. Pure: the
+ * carry is not touched. */
+int proto_parse_general(const struct proto_parser *p, const char *s, size_t n,
+                        struct proto_frame *f, size_t *used, struct proto_scan *sc)
 {
 	const struct proto_op_desc *d;
 	const char *nl;
@@ -199,4 +201,12 @@ int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struc
 	if (ae - i > p->max_control)
 		return PROTO_ERR_CONTROL_LINE;
 	return parse_args(p, d, s, n, i, ae, e + 1, f, used, sc);
+}
+
+int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struct proto_frame *f,
+                    size_t *used, struct proto_scan *sc)
+{
+	if (p->side == PROTO_SIDE_SERVER && proto_pub_fast(p, s, n, f, used))
+		return 1;
+	return proto_parse_general(p, s, n, f, used, sc);
 }
