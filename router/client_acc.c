@@ -91,8 +91,9 @@ bool client_acc_publish(struct client *cl, const struct proto_frame *f)
 		return false;
 	}
 	/* Here first, then in each account concerned: entries keep their order.
-	 * A request that a service import carries has a responder elsewhere:
-	 * no 503 for want of one here. */
+	 * A request that a service import takes gets no 503, responder or not
+	 * (nats-server counts the import's own subscription as its receiver;
+	 * client_acc_apply's copy carries no MENTRY_F_NO_RESPONDERS either). */
 	uint8_t flags = client_pub_flags(cl, f);
 	if (service)
 		flags &= (uint8_t)~MENTRY_F_NO_RESPONDERS;

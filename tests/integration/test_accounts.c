@@ -415,6 +415,65 @@ Test(accounts, a_libnats_request_through_a_service_import_is_answered)
 	}
 }
 
+/* nats-server 2.9.10 answers no 503 to a request that a service import
+ * takes, responder or not: the import's own subscription counts as the
+ * receiver (the requester times out). A request nobody takes gets the 503,
+ * byte for byte; with a responder, its answer and no 503. */
+Test(accounts, a_service_request_without_a_responder_gets_no_503)
+{
+	start(conf);
+	struct raw_conn *b = itest_raw("{\"verbose\":false,\"headers\":true,\"no_responders\":true,"
+	                               "\"user\":\"b\",\"pass\":\"b\"}");
+	static const char busy[] = "HMSG _INBOX.b.2 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n";
+	roundtrip(b, "SUB _INBOX.b.* 1\r\n");
+	/* a 503 for ask.q would come before the PONG, or before or after b.2's */
+	roundtrip(b, "PUB ask.q _INBOX.b.1 2\r\nhi\r\n");
+	ITEST_SEND(b, "PUB nobody.q _INBOX.b.2 2\r\nhi\r\n");
+	ITEST_RAW_OK(b, raw_expect(b, busy, sizeof busy - 1, WAIT_MS));
+	ITEST_SEND(b, "PING\r\n");
+	ITEST_EXPECT(b, "PONG\r\n");
+	struct raw_conn *a = login("a");
+	roundtrip(a, "SUB help.> 7\r\n");
+	ITEST_SEND(b, "PUB ask.q _INBOX.b.3 2\r\nhi\r\n");
+	struct raw_msg m;
+	ITEST_RAW_OK(a, raw_read_msg(a, &m, WAIT_MS));
+	ITEST_RAW_OK(a, raw_sendf(a, "PUB %s 3\r\nans\r\n", m.reply));
+	raw_msg_fini(&m);
+	ITEST_RAW_OK(b, raw_read_msg(b, &m, WAIT_MS));
+	cr_expect_str_eq(m.subject, "_INBOX.b.3");
+	cr_expect_not(m.has_headers, "a status instead of the answer: %s", m.data);
+	cr_expect_str_eq(m.data, "ans");
+	raw_msg_fini(&m);
+	raw_close(a);
+	raw_close(b);
+}
+
+/* libnats asks for no_responders: through the import with nobody in A, its
+ * request times out on both servers (NATS_TIMEOUT, not NATS_NO_RESPONDERS);
+ * on a subject nobody takes it is told at once; once A answers, it is. */
+Test(accounts, a_libnats_request_through_a_service_import_without_a_responder_times_out)
+{
+	start(conf);
+	natsConnection *b = nats_as("b");
+	natsMsg *reply = NULL;
+	natsStatus s = natsConnection_RequestString(&reply, b, "ask.q", "r", 500);
+	cr_expect_eq(s, NATS_TIMEOUT, "ask.q: %s", natsStatus_GetText(s));
+	natsMsg_Destroy(reply);
+	reply = NULL;
+	s = natsConnection_RequestString(&reply, b, "nobody.q", "r", WAIT_MS);
+	cr_expect_eq(s, NATS_NO_RESPONDERS, "nobody.q: %s", natsStatus_GetText(s));
+	natsMsg_Destroy(reply);
+	reply = NULL;
+	natsConnection *a = nats_as("a");
+	natsSubscription *sub = NULL;
+	ITEST_NATS_OK(natsConnection_Subscribe(&sub, a, "help.>", responder, NULL));
+	itest_track_sub(sub);
+	ITEST_NATS_OK(natsConnection_FlushTimeout(a, WAIT_MS));
+	s = natsConnection_RequestString(&reply, b, "ask.q", "r", WAIT_MS);
+	cr_expect_eq(s, NATS_OK, "ask.q with a responder: %s", natsStatus_GetText(s));
+	natsMsg_Destroy(reply);
+}
+
 /* The answer goes to the requester only: C's `>` and `$G`'s `>` see nothing
  * of it; A's other subscriber on `>` sees the request and the answer on the
  * `_R_.…` subject, never on _INBOX.b.1. */

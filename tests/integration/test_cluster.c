@@ -502,7 +502,7 @@ static void on_help(natsConnection *nc, natsSubscription *sub, natsMsg *msg, voi
 /* Two nodes of @kinds with accounts: a subject of A stays in A across the
  * route, A's stream reaches B on the other node once under its prefix, and
  * B's requests through the service import are answered by A's responder on
- * the other node, both ways round. */
+ * the other node, both ways round (and one with no responder times out). */
 static void check_accounts(const char *kinds)
 {
 	node_config = accounts_conf;
@@ -550,6 +550,14 @@ static void check_accounts(const char *kinds)
 		char want[64];
 		snprintf(want, sizeof(want), "help.%s:q", subj + 4);
 		cr_expect_str_eq(natsMsg_GetData(r), want);
+		natsMsg_Destroy(r);
+	}
+	/* a request the import takes that nobody in A answers: no 503 on either
+	 * node (nats-server counts the import as its receiver), a timeout */
+	for (int i = 0; i < 2; i++) {
+		natsMsg *r = NULL;
+		natsStatus st = natsConnection_RequestString(&r, i ? b1 : b0, "ask.none", "q", 500);
+		cr_expect_eq(st, NATS_TIMEOUT, "node %d: %s", i, natsStatus_GetText(st));
 		natsMsg_Destroy(r);
 	}
 	natsSubscription_Destroy(h0);
