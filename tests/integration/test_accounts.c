@@ -1,10 +1,9 @@
 /* Accounts from one configuration file, the same for both servers
  * (nats-server 2.9.10's answers in ../shared/NATS-CONFIG-NOTES.md, section
  * 5): isolation between accounts and from `$G`, stream imports with a prefix
- * and with `to`, an export restricted to named accounts, service imports
- * (the reply rewritten to `_R_.…` and the answer routed back to the
- * requester only), no_auth_user naming an account's user, /connz's
- * "account", and the imports refused at start.
+ * and with `to`, an export restricted to named accounts, no_auth_user
+ * naming an account's user, /connz's "account", reloads, and the imports
+ * refused at start. Service imports: test_accounts_services.c.
  *
  * "Not delivered" is shown with a sentinel: the forbidden message is sent,
  * then an allowed one, and the first thing received must be the allowed one.
@@ -19,101 +18,16 @@
 #include <unistd.h>
 
 #include "tests/integration/http_get.h"
+#include "tests/integration/accounts_fixture.h"
 #include "tests/integration/itest.h"
 
 TestSuite(accounts, .fini = itest_teardown, .timeout = 120);
-
-#define WAIT_MS 5000
-/* Enough subjects to spread over ringbus's shards. */
-#define N_SUBJECTS 64
-
-/* The accounts of every test but the start-up errors: A exports news.> and
- * help.> to all, priv.> to B only; B imports news.> under "fromA", priv.x,
- * and help.> as ask.>; C imports news.sports as "sports". */
-#define ACCOUNTS                                                                                   \
-	"accounts {\n"                                                                             \
-	"  A: { users: [{user: a, password: a}, {user: a2, password: a2}]\n"                       \
-	"       exports: [{stream: \"news.>\"}, {service: \"help.>\"},\n"                          \
-	"                 {stream: \"priv.>\", accounts: [B]}] }\n"                                \
-	"  B: { users: [{user: b, password: b},\n"                                                 \
-	"               {user: bp, password: bp, permissions: {publish: \"ask.>\"}}]\n"            \
-	"       imports: [{stream: {account: A, subject: \"news.>\"}, prefix: \"fromA\"}\n"        \
-	"                 {stream: {account: A, subject: \"priv.x\"}}\n"                           \
-	"                 {service: {account: A, subject: \"help.>\"}, to: \"ask.>\"}] }\n"        \
-	"  C: { users: [{user: c, password: c}]\n"                                                 \
-	"       imports: [{stream: {account: A, subject: \"news.sports\"}, to: \"sports\"}] }\n"   \
-	"  SYS: { users: [{user: sys, password: sys}] }\n"                                         \
-	"}\n"                                                                                      \
-	"system_account: SYS\n"
-
-/* With a user outside the accounts: it lands in `$G`. */
-static const char conf[] = ACCOUNTS "authorization { users: [{user: g, password: g}] }\n";
-/* A client without credentials is user a, in A. */
-static const char no_auth_conf[] = ACCOUNTS "no_auth_user: a\n";
-
-static void start(const char *text)
-{
-	struct harness_opts opts = {.config = text};
-	itest_start(&opts);
-}
-
-/* A raw client logged in as @user with password @user (every user's
- * password is its name). Owned by the caller. */
-static struct raw_conn *login(const char *user)
-{
-	char json[160];
-	snprintf(json, sizeof json,
-	         "{\"verbose\":false,\"pedantic\":false,\"user\":\"%s\",\"pass\":\"%s\"}", user,
-	         user);
-	return itest_raw(json);
-}
-
-/* Sends @ops then PING and waits for the PONG, so that what @ops asked for
- * (SUBs, PUBs) is in force; fails the test if anything else comes first. */
-static void roundtrip(struct raw_conn *c, const char *ops)
-{
-	ITEST_SEND(c, ops);
-	ITEST_SEND(c, "PING\r\n");
-	ITEST_EXPECT(c, "PONG\r\n");
-}
-
-/* Reads messages on @c until one on @sentinel arrives; every message before
- * it is appended to @seen as "[subject sid payload]" ("" when none). Returns
- * the sentinel's payload in @payload (caller storage, may be NULL). */
-static void collect(struct raw_conn *c, const char *sentinel, char *seen, size_t cap, char *payload,
-                    size_t payload_cap)
-{
-	seen[0] = '\0';
-	for (;;) {
-		struct raw_msg m;
-		ITEST_RAW_OK(c, raw_read_msg(c, &m, WAIT_MS));
-		if (!strcmp(m.subject, sentinel)) {
-			if (payload)
-				snprintf(payload, payload_cap, "%s", m.data);
-			raw_msg_fini(&m);
-			return;
-		}
-		size_t n = strlen(seen);
-		snprintf(seen + n, cap - n, "[%s %s %.40s]", m.subject, m.sid, m.data);
-		raw_msg_fini(&m);
-	}
-}
-
-/* Expects the next message on @c to be on @sentinel with nothing before it. */
-static void expect_first(struct raw_conn *c, const char *sentinel, const char *why)
-{
-	char seen[1024];
-	collect(c, sentinel, seen, sizeof seen, NULL, 0);
-	cr_expect_str_eq(seen, "", "%s: %s came before %s", why, seen, sentinel);
-}
-
-/* ---- isolation ---- */
 
 /* B publishes on 64 subjects; A's `>` and `*.x`, C's `>` and `$G`'s `>` see
  * none of it, while B's own `*.x` gets all 64 in order. */
 Test(accounts, nothing_published_in_one_account_reaches_another)
 {
-	start(conf);
+	start(accounts_conf);
 	struct raw_conn *a = login("a"), *b = login("b"), *c = login("c"), *g = login("g");
 	roundtrip(a, "SUB > 1\r\nSUB *.x 2\r\n");
 	roundtrip(c, "SUB > 1\r\n");
@@ -153,7 +67,7 @@ Test(accounts, nothing_published_in_one_account_reaches_another)
  * them: every account gets its own 64 messages and nobody else's. */
 Test(accounts, the_same_subjects_in_different_accounts_stay_apart)
 {
-	start(conf);
+	start(accounts_conf);
 	const char *const users[] = {"a", "b", "c", "g"};
 	struct raw_conn *conns[4];
 	char subs[N_SUBJECTS * 24];
@@ -196,7 +110,7 @@ Test(accounts, the_same_subjects_in_different_accounts_stay_apart)
  * B's own news.> does not get it (B sees it under the prefix only). */
 Test(accounts, a_stream_import_with_a_prefix_delivers_under_the_prefix_only)
 {
-	start(conf);
+	start(accounts_conf);
 	struct raw_conn *a = login("a"), *a2 = login("a2"), *b = login("b");
 	roundtrip(a, "SUB news.tech 1\r\n");
 	roundtrip(b, "SUB fromA.> 1\r\nSUB news.> 2\r\n");
@@ -218,7 +132,7 @@ Test(accounts, a_stream_import_with_a_prefix_delivers_under_the_prefix_only)
  * A's news.tech (not imported) not at all. */
 Test(accounts, a_stream_import_with_to_maps_the_subject)
 {
-	start(conf);
+	start(accounts_conf);
 	struct raw_conn *a = login("a"), *c = login("c");
 	roundtrip(c, "SUB > 1\r\n");
 	ITEST_SEND(a, "PUB news.tech 1\r\nt\r\nPUB news.sports 6\r\nsports\r\n");
@@ -242,7 +156,7 @@ Test(accounts, a_stream_import_with_to_maps_the_subject)
  * B, priv.y does not; C (not allowed, and no import) gets neither. */
 Test(accounts, a_restricted_export_reaches_the_importer_it_names)
 {
-	start(conf);
+	start(accounts_conf);
 	struct raw_conn *a = login("a"), *b = login("b"), *c = login("c");
 	roundtrip(b, "SUB > 1\r\n");
 	roundtrip(c, "SUB > 1\r\n");
@@ -332,189 +246,6 @@ Test(accounts, imports_that_are_not_allowed_refuse_the_start)
 		unlink(path);
 	}
 }
-
-/* ---- service imports ---- */
-
-/* B's ask.q with reply _INBOX.b.1 reaches A's help.> as help.q with a
- * reply of the server's own (_R_.…); A's answer there reaches B on
- * _INBOX.b.1, once: a second answer to the same reply is dropped. B's own
- * help.q (not an imported subject) stays in B. */
-Test(accounts, a_service_import_rewrites_the_reply_and_routes_the_answer_back)
-{
-	start(conf);
-	struct raw_conn *a = login("a"), *b = login("b");
-	roundtrip(a, "SUB help.> 7\r\n");
-	roundtrip(b, "SUB _INBOX.b.* 3\r\nSUB fromA.> 4\r\n");
-	ITEST_SEND(b, "PUB help.q _INBOX.b.0 1\r\nz\r\nPUB ask.q _INBOX.b.1 3\r\nabc\r\n");
-	struct raw_msg m;
-	ITEST_RAW_OK(a, raw_read_msg(a, &m, WAIT_MS));
-	cr_assert_str_eq(m.subject, "help.q");
-	cr_expect_str_eq(m.sid, "7");
-	cr_expect_str_eq(m.data, "abc", "B's own help.q must not reach A");
-	cr_expect_str_neq(m.reply, "_INBOX.b.1", "the reply is rewritten");
-	cr_expect_eq(strncmp(m.reply, "_R_.", 4), 0, "reply %s", m.reply);
-	char reply[256];
-	snprintf(reply, sizeof reply, "%s", m.reply);
-	raw_msg_fini(&m);
-	ITEST_RAW_OK(a, raw_sendf(a,
-	                          "PUB %s 3\r\nans\r\nPUB %s 4\r\nans2\r\n"
-	                          "PUB news.end 3\r\nend\r\n",
-	                          reply, reply));
-	char seen[512];
-	collect(b, "fromA.news.end", seen, sizeof seen, NULL, 0);
-	cr_expect_str_eq(seen, "[_INBOX.b.1 3 ans]", "one answer, on B's own reply subject");
-	raw_close(b);
-	raw_close(a);
-}
-
-/* Answers "<subject>:<request>" to the request's reply subject. */
-static void responder(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
-{
-	(void)sub;
-	(void)closure;
-	char body[256];
-	snprintf(body, sizeof body, "%s:%.*s", natsMsg_GetSubject(msg), natsMsg_GetDataLength(msg),
-	         natsMsg_GetData(msg));
-	if (natsMsg_GetReply(msg) != NULL)
-		natsConnection_PublishString(nc, natsMsg_GetReply(msg), body);
-	natsMsg_Destroy(msg);
-}
-
-static natsConnection *nats_as(const char *user)
-{
-	natsOptions *o = NULL;
-	ITEST_NATS_OK(natsOptions_Create(&o));
-	ITEST_NATS_OK(natsOptions_SetUserInfo(o, user, user));
-	natsConnection *nc = itest_nats(o);
-	natsOptions_Destroy(o);
-	return nc;
-}
-
-/* libnats requests from B on ask.* are answered by A's responder on help.*. */
-Test(accounts, a_libnats_request_through_a_service_import_is_answered)
-{
-	start(conf);
-	natsConnection *a = nats_as("a"), *b = nats_as("b");
-	natsSubscription *sub = NULL;
-	ITEST_NATS_OK(natsConnection_Subscribe(&sub, a, "help.>", responder, NULL));
-	itest_track_sub(sub);
-	ITEST_NATS_OK(natsConnection_FlushTimeout(a, WAIT_MS));
-	for (int i = 0; i < 20; i++) {
-		char subject[32], req[16], want[64];
-		snprintf(subject, sizeof subject, i % 2 ? "ask.q" : "ask.deep.%d", i);
-		snprintf(req, sizeof req, "r%d", i);
-		snprintf(want, sizeof want, "help.%s:r%d", subject + 4, i);
-		natsMsg *reply = NULL;
-		natsStatus s = natsConnection_RequestString(&reply, b, subject, req, WAIT_MS);
-		cr_assert_eq(s, NATS_OK, "request %d on %s: %s", i, subject, natsStatus_GetText(s));
-		cr_expect_eq((size_t)natsMsg_GetDataLength(reply), strlen(want));
-		cr_expect(memcmp(natsMsg_GetData(reply), want, strlen(want)) == 0,
-		          "request %d: got %.*s, want %s", i, natsMsg_GetDataLength(reply),
-		          natsMsg_GetData(reply), want);
-		natsMsg_Destroy(reply);
-	}
-}
-
-/* nats-server 2.9.10 answers no 503 to a request that a service import
- * takes, responder or not: the import's own subscription counts as the
- * receiver (the requester times out). A request nobody takes gets the 503,
- * byte for byte; with a responder, its answer and no 503. */
-Test(accounts, a_service_request_without_a_responder_gets_no_503)
-{
-	start(conf);
-	struct raw_conn *b = itest_raw("{\"verbose\":false,\"headers\":true,\"no_responders\":true,"
-	                               "\"user\":\"b\",\"pass\":\"b\"}");
-	static const char busy[] = "HMSG _INBOX.b.2 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n";
-	roundtrip(b, "SUB _INBOX.b.* 1\r\n");
-	/* a 503 for ask.q would come before the PONG, or before or after b.2's */
-	roundtrip(b, "PUB ask.q _INBOX.b.1 2\r\nhi\r\n");
-	ITEST_SEND(b, "PUB nobody.q _INBOX.b.2 2\r\nhi\r\n");
-	ITEST_RAW_OK(b, raw_expect(b, busy, sizeof busy - 1, WAIT_MS));
-	ITEST_SEND(b, "PING\r\n");
-	ITEST_EXPECT(b, "PONG\r\n");
-	struct raw_conn *a = login("a");
-	roundtrip(a, "SUB help.> 7\r\n");
-	ITEST_SEND(b, "PUB ask.q _INBOX.b.3 2\r\nhi\r\n");
-	struct raw_msg m;
-	ITEST_RAW_OK(a, raw_read_msg(a, &m, WAIT_MS));
-	ITEST_RAW_OK(a, raw_sendf(a, "PUB %s 3\r\nans\r\n", m.reply));
-	raw_msg_fini(&m);
-	ITEST_RAW_OK(b, raw_read_msg(b, &m, WAIT_MS));
-	cr_expect_str_eq(m.subject, "_INBOX.b.3");
-	cr_expect_not(m.has_headers, "a status instead of the answer: %s", m.data);
-	cr_expect_str_eq(m.data, "ans");
-	raw_msg_fini(&m);
-	raw_close(a);
-	raw_close(b);
-}
-
-/* libnats asks for no_responders: through the import with nobody in A, its
- * request times out on both servers (NATS_TIMEOUT, not NATS_NO_RESPONDERS);
- * on a subject nobody takes it is told at once; once A answers, it is. */
-Test(accounts, a_libnats_request_through_a_service_import_without_a_responder_times_out)
-{
-	start(conf);
-	natsConnection *b = nats_as("b");
-	natsMsg *reply = NULL;
-	natsStatus s = natsConnection_RequestString(&reply, b, "ask.q", "r", 500);
-	cr_expect_eq(s, NATS_TIMEOUT, "ask.q: %s", natsStatus_GetText(s));
-	natsMsg_Destroy(reply);
-	reply = NULL;
-	s = natsConnection_RequestString(&reply, b, "nobody.q", "r", WAIT_MS);
-	cr_expect_eq(s, NATS_NO_RESPONDERS, "nobody.q: %s", natsStatus_GetText(s));
-	natsMsg_Destroy(reply);
-	reply = NULL;
-	natsConnection *a = nats_as("a");
-	natsSubscription *sub = NULL;
-	ITEST_NATS_OK(natsConnection_Subscribe(&sub, a, "help.>", responder, NULL));
-	itest_track_sub(sub);
-	ITEST_NATS_OK(natsConnection_FlushTimeout(a, WAIT_MS));
-	s = natsConnection_RequestString(&reply, b, "ask.q", "r", WAIT_MS);
-	cr_expect_eq(s, NATS_OK, "ask.q with a responder: %s", natsStatus_GetText(s));
-	natsMsg_Destroy(reply);
-}
-
-/* The answer goes to the requester only: C's `>` and `$G`'s `>` see nothing
- * of it; A's other subscriber on `>` sees the request and the answer on the
- * `_R_.…` subject, never on _INBOX.b.1. */
-Test(accounts, the_answer_to_a_service_request_reaches_only_the_requester)
-{
-	start(conf);
-	struct raw_conn *a = login("a"), *a2 = login("a2"), *b = login("b"), *c = login("c"),
-	                *g = login("g");
-	roundtrip(a, "SUB help.> 7\r\n");
-	roundtrip(a2, "SUB > 1\r\n");
-	roundtrip(c, "SUB > 1\r\n");
-	roundtrip(g, "SUB > 1\r\n");
-	roundtrip(b, "SUB _INBOX.b.* 3\r\nSUB fromA.> 4\r\n");
-	ITEST_SEND(b, "PUB ask.q _INBOX.b.1 3\r\nabc\r\n");
-	struct raw_msg m;
-	ITEST_RAW_OK(a, raw_read_msg(a, &m, WAIT_MS));
-	cr_assert_str_eq(m.subject, "help.q");
-	char reply[256];
-	snprintf(reply, sizeof reply, "%s", m.reply);
-	raw_msg_fini(&m);
-	ITEST_RAW_OK(a, raw_sendf(a, "PUB %s 3\r\nans\r\nPUB news.sports 1\r\ns\r\n", reply));
-	char seen[1024], want[512];
-	collect(b, "fromA.news.sports", seen, sizeof seen, NULL, 0);
-	cr_expect_str_eq(seen, "[_INBOX.b.1 3 ans]");
-	expect_first(c, "sports", "C");
-	/* a2: the request (from B) and the answer (from A), in either order */
-	collect(a2, "news.sports", seen, sizeof seen, NULL, 0);
-	snprintf(want, sizeof want, "[%s 1 ans]", reply);
-	cr_expect(strstr(seen, "[help.q 1 abc]") && strstr(seen, want) &&
-	              strlen(seen) == strlen("[help.q 1 abc]") + strlen(want),
-	          "A's `>` saw %s", seen);
-	cr_expect_null(strstr(seen, "_INBOX.b.1"), "A's `>` saw %s", seen);
-	ITEST_SEND(g, "PUB end 3\r\nend\r\n");
-	expect_first(g, "end", "$G");
-	raw_close(g);
-	raw_close(c);
-	raw_close(b);
-	raw_close(a2);
-	raw_close(a);
-}
-
 /* ---- no_auth_user ---- */
 
 /* no_auth_user: a puts a client without credentials in A: INFO does not ask
@@ -522,7 +253,7 @@ Test(accounts, the_answer_to_a_service_request_reaches_only_the_requester)
  * the import, B's traffic does not reach it; wrong credentials still fail. */
 Test(accounts, a_client_without_credentials_is_in_the_no_auth_users_account)
 {
-	start(no_auth_conf);
+	start(accounts_no_auth_conf);
 	struct raw_conn *anon = itest_raw_open();
 	char info[2048];
 	ITEST_RAW_OK(anon, raw_handshake(anon, ITEST_QUIET, info, sizeof info));
@@ -596,7 +327,7 @@ static const char *account_of(const cJSON *j, const char *user)
  * plain /connz shows neither; ?acc=B keeps B's connections only. */
 Test(accounts, connz_with_auth_shows_each_connections_account)
 {
-	uint16_t mon = itest_start_monitored(NULL, conf);
+	uint16_t mon = itest_start_monitored(NULL, accounts_conf);
 	cr_assert_eq(http_wait_listening(mon, HTTP_WAIT_MS), 0);
 	struct raw_conn *a = login("a"), *b = login("b"), *g = login("g");
 	cJSON *j = get_json(mon, "/connz?auth=1");
@@ -633,7 +364,7 @@ Test(accounts, connz_with_auth_shows_each_connections_account)
  * would let it). */
 Test(accounts, an_import_does_not_lend_its_mapped_subject_to_the_publishers_permissions)
 {
-	start(conf);
+	start(accounts_conf);
 	struct raw_conn *bp = login("bp");
 	ITEST_SEND(bp, "PUB ask.q 1\r\nx\r\nPUB help.q 1\r\ny\r\nPUB ask.q 1\r\nz\r\nPING\r\n");
 	ITEST_EXPECT(bp, "-ERR 'Permissions Violation for Publish to \"help.q\"'\r\n");
