@@ -242,8 +242,7 @@ int proto_parse(struct proto_parser *p, const char *buf, size_t len, size_t *use
 	}
 	while (off < len) {
 		/* proto_parse_one() as written out here, without its call */
-		if (p->side == PROTO_SIDE_SERVER &&
-		    proto_pub_fast(p, buf + off, len - off, out, &u)) {
+		if (proto_fast(p, buf + off, len - off, out, &u)) {
 			*used = off + u;
 			return 1;
 		}

@@ -1,5 +1,6 @@
-/* Private to io/proto*.c: the server side's fast path for its most common
- * operation, a whole plain PUB. Inline in a header so that proto_parse()'s
+/* Private to io/proto*.c: fast paths for each side's most common operation,
+ * a whole plain PUB on the server side and a message without queue groups
+ * on route and leaf links. Inline in a header so that proto_parse()'s
  * loop takes it without a call (proto.c) and proto_parse_one() too
  * (proto_parse.c, where the carry and tests/fuzz/fuzz_proto.c reach it). */
 #ifndef IO_PROTO_PROTO_FAST_H
@@ -133,6 +134,100 @@ static inline int proto_pub_fast(const struct proto_parser *p, const char *s, si
 	f->max_msgs = 0;
 	*used = total;
 	return 1;
+}
+
+/* "rmsg", "lmsg", "hmsg" as words like PUB_WORD, and the fold of four
+ * letters. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RMSG_WORD 0x67736d72u
+#define LMSG_WORD 0x67736d6cu
+#define HMSG_WORD 0x67736d68u
+#else
+#define RMSG_WORD 0x726d7367u
+#define LMSG_WORD 0x6c6d7367u
+#define HMSG_WORD 0x686d7367u
+#endif
+#define FOLD4 0x20202020u
+
+/* Route and leaf sides, the common case: a whole message without queue
+ * groups — on a route "RMSG <account> <subject> [reply] <size>" or "HMSG
+ * <account> <subject> [reply] <hdr> <size>", on a leaf link the same without
+ * the account and LMSG for RMSG — with proto_pub_fast()'s conditions on the
+ * line (one space before each field, nothing unusual, within max_control)
+ * and the payload. A route's LMSG (a leaf's message relayed, with its
+ * origin) and anything with a queue list go to the general path, as does
+ * everything proto_pub_fast() leaves there. Returns 1 with *@f and *@used
+ * set exactly as proto_parse_general() sets them, or 0. */
+static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *s, size_t n,
+                                      struct proto_frame *f, size_t *used)
+{
+	struct proto_span fl[5];
+	size_t i = 5, lim, st;
+	uint32_t w;
+	int nf = 0, sizes = 1;
+	bool route = p->side == PROTO_SIDE_ROUTE;
+	enum proto_op op = route ? PROTO_OP_RMSG : PROTO_OP_LMSG;
+
+	if (n < 12 || s[4] != ' ') /* "LMSG a 0\r\n\r\n" */
+		return 0;
+	memcpy(&w, s, sizeof(w));
+	w |= FOLD4;
+	if (w == HMSG_WORD) {
+		op = PROTO_OP_RHMSG;
+		sizes = 2;
+	} else if (w != (route ? RMSG_WORD : LMSG_WORD)) {
+		return 0;
+	}
+	int lead = route ? 2 : 1, most = lead + 1 + sizes;
+	lim = n - 1;
+	if (lim > (size_t)p->max_control + 6)
+		lim = (size_t)p->max_control + 6;
+	for (;;) {
+		st = i;
+		i = field_end(s, i, lim, n);
+		if (i == st || i == lim || nf == most)
+			return 0;
+		fl[nf++] = proto_span_at(s + st, i - st);
+		if (s[i] != ' ')
+			break;
+		i++;
+	}
+	if (nf < lead + sizes || s[i] != '\r' || s[i + 1] != '\n')
+		return 0;
+	int64_t hdr = sizes == 2 ? fast_size(fl[nf - 2]) : 0;
+	int64_t size = fast_size(fl[nf - 1]);
+	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload)
+		return 0;
+	size_t le = i + 2, total = le + (size_t)size + 2;
+	if (total > n || s[total - 2] != '\r' || s[total - 1] != '\n')
+		return 0;
+	const struct proto_span none = {NULL, 0};
+	f->op = op;
+	f->subject = fl[lead - 1];
+	f->reply = nf == lead + sizes + 1 ? fl[lead] : none;
+	f->queue = none;
+	f->sid = none;
+	f->arg = none;
+	f->payload = proto_span_at(s + le, (size_t)size);
+	f->account = route ? fl[0] : none;
+	f->origin = none;
+	f->queues = none;
+	f->hdr_len = (uint32_t)hdr;
+	f->weight = 0;
+	f->max_msgs = 0;
+	*used = total;
+	return 1;
+}
+
+/* The fast path of @p's side, if it has one (see the two above). */
+static inline int proto_fast(const struct proto_parser *p, const char *s, size_t n,
+                             struct proto_frame *f, size_t *used)
+{
+	if (p->side == PROTO_SIDE_SERVER)
+		return proto_pub_fast(p, s, n, f, used);
+	if (p->side == PROTO_SIDE_ROUTE || p->side == PROTO_SIDE_LEAF)
+		return proto_peer_msg_fast(p, s, n, f, used);
+	return 0;
 }
 
 #endif /* IO_PROTO_PROTO_FAST_H */

@@ -206,7 +206,7 @@ int proto_parse_general(const struct proto_parser *p, const char *s, size_t n,
 int proto_parse_one(const struct proto_parser *p, const char *s, size_t n, struct proto_frame *f,
                     size_t *used, struct proto_scan *sc)
 {
-	if (p->side == PROTO_SIDE_SERVER && proto_pub_fast(p, s, n, f, used))
+	if (proto_fast(p, s, n, f, used))
 		return 1;
 	return proto_parse_general(p, s, n, f, used, sc);
 }
