@@ -321,6 +321,31 @@ static inline void client_commit_msg(struct client *cl, char *out, size_t n, con
 	cl->out_bytes += body;
 }
 
+/* A payload this large is sent from the batch it was read into rather than
+ * copied into the output (io_conn_write_ref()): one copy in all, however
+ * many subscribers. Below it a copy costs less than the iovec and the
+ * hold. */
+#define CLIENT_REF_MIN 1024u
+/* ... unless the batches the output already holds take this much: a slow
+ * reader of one message in many batches would otherwise keep them all. */
+#define CLIENT_PIN_MAX (8u << 20)
+
+/* True when a payload of @body bytes to @cl goes by reference: reserve
+ * only the head, then client_commit_ref(). WebSocket output is framed (and
+ * may be compressed) whole: always copied. */
+static inline bool client_by_ref(const struct client *cl, uint32_t body)
+{
+	return body >= CLIENT_REF_MIN && !cl->c->frame && io_conn_pinned(cl->c) < CLIENT_PIN_MAX;
+}
+
+/* Ends a MSG (RMSG, LMSG) whose head of @n bytes was written at the end of
+ * @cl's output (reserved, not committed): the @body bytes at @p, which live
+ * in @b, go by reference (a copy when they cannot), then CRLF; commits and
+ * counts it. False when @cl was closed (over max_pending, or no memory).
+ * (router/deliver.c) */
+bool client_commit_ref(struct client *cl, const struct mbatch *b, size_t n, const char *p,
+                       uint32_t body);
+
 /* A message read from @cl was handled: counted, and +OK when verbose. */
 static inline void client_published(struct client *cl, const struct proto_frame *f)
 {

@@ -330,20 +330,8 @@ static void client_js_ack_remap(struct proto_span *subject, struct proto_span *r
 	reply->len = (uint32_t)(at - reply->ptr);
 }
 
-/* A payload this large is sent from the batch it was read into rather than
- * copied into the subscriber's output (io_conn_write_ref()): one copy in
- * all, however many subscribers. Below it a copy costs less than the
- * iovec and the hold. */
-#define DELIVER_REF_MIN 1024u
-/* ... unless the batches the output already holds take this much: a slow
- * reader of one message in many batches would otherwise keep them all. */
-#define DELIVER_PIN_MAX (8u << 20)
-
-/* Ends a MSG whose head of @n bytes was written at the end of @cl's output
- * (reserved): the @body bytes at @p, which live in @b, go by reference
- * (a copy when they cannot), then CRLF. False when @cl was closed. */
-static bool client_commit_ref(struct client *cl, const struct mbatch *b, size_t n, const char *p,
-                              uint32_t body)
+bool client_commit_ref(struct client *cl, const struct mbatch *b, size_t n, const char *p,
+                       uint32_t body)
 {
 	struct io_conn *c = cl->c;
 	io_conn_commit(c, n);
@@ -391,8 +379,7 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 		client_untrack(cl, d, cs);
 		return;
 	}
-	bool ref =
-	    body >= DELIVER_REF_MIN && !cl->c->frame && io_conn_pinned(cl->c) < DELIVER_PIN_MAX;
+	bool ref = client_by_ref(cl, body);
 	char *out = io_conn_reserve(cl->c, ref ? head : need);
 	if (!out) {
 		client_untrack(cl, d, cs);

@@ -143,7 +143,8 @@ static void route_write_msg(struct iothr *t)
 		route_dropped(cl, cl->drops - drops);
 	if (!sent)
 		return;
-	char *out = io_conn_reserve(cl->c, need);
+	bool ref = client_by_ref(cl, body);
+	char *out = io_conn_reserve(cl->c, ref ? head : need);
 	if (!out)
 		return;
 	struct proto_span subject = {subj, e->subject_len - pre};
@@ -153,7 +154,10 @@ static void route_write_msg(struct iothr *t)
 	                                                    hlen, body, hdr)
 	                           : proto_encode_rmsg_head(out, head, acc, subject, reply, queues,
 	                                                    nq, hlen, body, hdr);
-	client_commit_msg(cl, out, n, payload, body);
+	if (!ref)
+		client_commit_msg(cl, out, n, payload, body);
+	else if (!client_commit_ref(cl, p->b, n, payload, body))
+		return;
 	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
 		log_trace("rid %llu -> %s %.*s %.*s %.*s %u", (unsigned long long)cl->cid,
 		          cl->route->leaf ? "LMSG" : "RMSG", (int)acc.len, acc.ptr,
