@@ -98,8 +98,12 @@ int creds_parse(const char *text, size_t len, struct creds *cr, char *err, size_
 		snprintf(err, errcap, "the seed is not a user seed (SU...)");
 		return -EINVAL;
 	}
-	cr->jwt = strndup(tok[0], tlen[0]);
-	if (!cr->jwt) {
+	/* not strndup: @text need not end with a NUL */
+	cr->jwt = malloc(tlen[0] + 1);
+	if (cr->jwt) {
+		memcpy(cr->jwt, tok[0], tlen[0]);
+		cr->jwt[tlen[0]] = 0;
+	} else {
 		creds_wipe(cr);
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
@@ -134,6 +138,7 @@ static int creds_read(const char *path, char **out, size_t *len)
 		free(buf);
 		return ret;
 	}
+	buf[n] = 0;
 	*out = buf;
 	*len = n;
 	return 0;

@@ -104,7 +104,14 @@ Test(creds, the_file_nsc_writes)
 	                   "SUAAAAICAMCAKBQHBAEQUCYMBUHA6EARCIJRIFIWC4MBSGQ3DQOR4H776Y\n"
 	                   "------END USER NKEY SEED------\n\n"
 	                   "*************************************************************\n";
-	cr_assert_eq(parse(text, &cr), 0);
+	/* as read from the file: no NUL after it */
+	size_t len = strlen(text);
+	char *exact = malloc(len);
+	cr_assert_not_null(exact);
+	memcpy(exact, text, len);
+	char err[128];
+	cr_assert_eq(creds_parse(exact, len, &cr, err, sizeof(err)), 0, "%s", err);
+	free(exact);
 	cr_expect_str_eq(cr.jwt, JWT);
 	cr_expect_eq(cr.seed[31], 31);
 	creds_wipe(&cr);
