@@ -171,8 +171,11 @@ size_t route_mgr_info(struct server *s, char *buf, size_t cap);
 /* The CONNECT this node sends on a route it dialled (user and password of
  * route URL @url). */
 size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap);
-/* The CONNECT this node sends a hub it joins as a leaf (leaf URL @url). */
-size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap);
+/* The CONNECT this node sends a hub it joins as a leaf (leaf URL @url),
+ * with the fields @auth (",\"jwt\":...", or "") after its own. */
+size_t route_mgr_leaf_connect(struct server *s, int url, const char *auth, char *buf, size_t cap);
+/* The credentials file of the remote of leaf URL @url, or NULL. */
+const char *route_mgr_leaf_creds(struct server *s, int url);
 /* A leaf connection joined hub @name at @ip:@port: its slot (its
  * counters for /leafz), or -1 when the table is full. */
 int route_mgr_leaf_up(struct server *s, const char *name, const char *ip, int port, uint16_t acc);

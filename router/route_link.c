@@ -14,6 +14,7 @@
 #include "io/proto/proto.h"
 #include "router/account.h"
 #include "router/client_int.h"
+#include "router/creds.h"
 #include "router/interest.h"
 #include "router/route_int.h"
 #include "router/server.h"
@@ -220,6 +221,32 @@ static void route_on_connect(struct client *cl, const struct proto_frame *f)
 	cl->route->got_connect = true;
 }
 
+/* Our CONNECT to the hub whose INFO is @f: with the remote's credentials
+ * file, the user JWT and the INFO's nonce signed (as nats-server's
+ * sendLeafConnect); a file that cannot be used fails this try only, as
+ * nats-server's does (logged, redialled). */
+static bool leaf_send_connect(struct client *cl, const struct proto_frame *f)
+{
+	struct server *s = cl->t->srv;
+	const char *path = route_mgr_leaf_creds(s, cl->route->url);
+	char *auth = NULL, why[256];
+	if (path &&
+	    !(auth = creds_connect_fields(path, f->arg.ptr, f->arg.len, why, sizeof(why)))) {
+		log_error("leafnodes: hub %s:%u: credentials file \"%s\": %s", cl->c->peer_ip,
+		          cl->c->peer_port, path, why);
+		return false;
+	}
+	size_t cap = 2048 + (auth ? strlen(auth) : 0), n = 0;
+	char *buf = malloc(cap);
+	if (buf)
+		n = route_mgr_leaf_connect(s, cl->route->url, auth ? auth : "", buf, cap);
+	if (n)
+		io_conn_write(cl->c, buf, n);
+	free(buf);
+	free(auth);
+	return n > 0;
+}
+
 /* A hub's INFO on a leaf connection we made: the first one is answered with
  * CONNECT and our interest (with the subject that finds loops); later ones
  * (new leafnode_urls) change nothing here. */
@@ -236,13 +263,10 @@ static void leaf_on_info(struct client *cl, const struct proto_frame *f)
 		route_fail(cl, NULL);
 		return;
 	}
-	char buf[2048];
-	size_t n = route_mgr_leaf_connect(s, rl->url, buf, sizeof(buf));
-	if (!n) {
+	if (!leaf_send_connect(cl, f)) {
 		route_fail(cl, NULL);
 		return;
 	}
-	io_conn_write(cl->c, buf, n);
 	rl->registered = true;
 	rl->headers = true;
 	struct route_hello h;

@@ -27,6 +27,7 @@
 #include "router/account.h"
 #include "router/interest.h"
 #include "router/iothr.h"
+#include "router/creds.h"
 #include "router/route_int.h"
 #include "router/server.h"
 #include "router/server_int.h"
@@ -85,6 +86,14 @@ uint16_t route_mgr_leaf_account(struct server *s, int url)
 		return ACC_GLOBAL;
 	int i = acc_find(server_acc(s), s->cfg.leaf_account[m->urls[url].group]);
 	return i > 0 ? (uint16_t)i : ACC_GLOBAL;
+}
+
+const char *route_mgr_leaf_creds(struct server *s, int url)
+{
+	struct route_mgr *m = s->routes;
+	if (!m || url < 0 || url >= m->nurls || !m->urls[url].leaf)
+		return NULL;
+	return s->cfg.leaf_creds[m->urls[url].group];
 }
 
 void route_mgr_leaf_denies(struct server *s, int url, const struct config_list **exports,
@@ -380,6 +389,9 @@ int route_mgr_start(struct server *s)
 		         s->cfg.cluster_host && s->cfg.cluster_host[0] ? s->cfg.cluster_host
 		                                                       : "0.0.0.0",
 		         m->port, m->cluster);
+	for (int r = 0; r < s->cfg.nleaf_remotes; r++)
+		if (s->cfg.leaf_creds[r])
+			creds_check(s->cfg.leaf_creds[r]);
 	return 0;
 }
 

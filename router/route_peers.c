@@ -110,7 +110,7 @@ size_t route_mgr_connect(struct server *s, int url, char *buf, size_t cap)
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap)
+size_t route_mgr_leaf_connect(struct server *s, int url, const char *auth, char *buf, size_t cap)
 {
 	struct route_mgr *m = s->routes;
 	char id[ROUTE_ID_MAX + 8], name[ROUTE_ID_MAX + 8], user[300] = "", pass[300] = "";
@@ -128,10 +128,11 @@ size_t route_mgr_leaf_connect(struct server *s, int url, char *buf, size_t cap)
 	pthread_mutex_unlock(&m->lock);
 	/* a leaf without a cluster of its own names its cluster after itself,
 	 * as nats-server does */
-	int n = snprintf(buf, cap,
-	                 "CONNECT {\"version\":\"%s\",\"tls_required\":%s%s%s,"
-	                 "\"server_id\":%s,\"name\":%s,\"cluster\":%s,\"headers\":true}\r\n",
-	                 CONFIG_NATS_VERSION, tls ? "true" : "false", user, pass, id, name, name);
+	int n =
+	    snprintf(buf, cap,
+	             "CONNECT {\"version\":\"%s\",\"tls_required\":%s%s%s%s,"
+	             "\"server_id\":%s,\"name\":%s,\"cluster\":%s,\"headers\":true}\r\n",
+	             CONFIG_NATS_VERSION, tls ? "true" : "false", auth, user, pass, id, name, name);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

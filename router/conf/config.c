@@ -127,6 +127,7 @@ void config_fini(struct config *c)
 		config_list_free(&c->leaf_deny_imports[i]);
 		config_list_free(&c->leaf_deny_exports[i]);
 		free(c->leaf_account[i]);
+		free(c->leaf_creds[i]);
 	}
 	adm_config_free(c->adm);
 	memset(c, 0, sizeof(*c));

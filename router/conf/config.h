@@ -166,6 +166,9 @@ struct config {
 	 * taken from it (subject patterns) */
 	struct config_list leaf_deny_exports[CONFIG_LEAF_REMOTES_MAX];
 	struct config_list leaf_deny_imports[CONFIG_LEAF_REMOTES_MAX];
+	/* credentials: the user JWT and seed file a remote logs in with
+	 * (router/creds.h), read at each connection; NULL: none */
+	char *leaf_creds[CONFIG_LEAF_REMOTES_MAX];
 	/* a remote's tls { }: the hub's certificate checked against ca_file
 	 * (unless insecure), ours presented when cert_file is given */
 	struct config_tls leaf_remote_tls[CONFIG_LEAF_REMOTES_MAX];

@@ -1,4 +1,4 @@
-/* leafnodes { remotes = [ { url | urls, account, tls } ], reconnect }: the hubs
+/* leafnodes { remotes = [ { url | urls, account, credentials, tls } ], reconnect }: the hubs
  * ringbus joins as a leaf node (router/route.h, docs/CLUSTER.md). */
 #include <errno.h>
 #include <stdlib.h>
@@ -80,6 +80,19 @@ static int config_leaf_remote_tls(struct config_ctx *x, const struct config_in *
 	return ret ? -EINVAL : 0;
 }
 
+/* credentials: the file's path, kept. It is read at start only to log
+ * what is wrong with it (router/creds.h: nats-server logs it and runs, its
+ * -t takes the file), then again at each connection. */
+static int config_leaf_creds(struct config_ctx *x, const struct config_in *in, char **path)
+{
+	const char *s;
+	if (config_in_string(x, in, &s))
+		return -EINVAL;
+	free(*path);
+	*path = strdup(s);
+	return *path ? 0 : -ENOMEM;
+}
+
 /* One remote { }: its URLs, the account it is bound to, its denies. */
 static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m, int k)
 {
@@ -103,13 +116,9 @@ static int config_leaf_remote(struct config_ctx *x, const struct conf_value *m, 
 			*account = NULL;
 			if (config_in_string(x, &in, &s) || !(*account = strdup(s)))
 				bad = -EINVAL;
-		} else if (!strcasecmp(key, "credentials") || !strcasecmp(key, "creds") ||
-		           !strcasecmp(key, "nkey")) {
-			config_report_in(x, false, &in,
-			                 "%s: not supported on leaf remotes yet: give user and "
-			                 "password in the URL (nats-leaf://user:pass@host:port)",
-			                 key);
-			bad = -EINVAL;
+		} else if (!strcasecmp(key, "credentials") || !strcasecmp(key, "creds")) {
+			if (config_leaf_creds(x, &in, &c->leaf_creds[k]))
+				bad = -EINVAL;
 		} else if (!strcasecmp(key, "tls")) {
 			if (config_leaf_remote_tls(x, &in, k))
 				bad = -EINVAL;
@@ -158,6 +167,8 @@ int config_set_leaf_remotes(struct config_ctx *x, const struct config_row *r,
 		config_list_free(&c->leaf_deny_exports[i]);
 		free(c->leaf_account[i]);
 		c->leaf_account[i] = NULL;
+		free(c->leaf_creds[i]);
+		c->leaf_creds[i] = NULL;
 		config_tls_fini(&c->leaf_remote_tls[i]);
 	}
 	c->nleaf_remotes = 0;

@@ -264,7 +264,8 @@ static const struct config_row config_table[] = {
      .group = CONFIG_G_CLUSTER, .help = "address where leaf nodes join"},
     {.key = "remotes", .block = CONFIG_B_LEAF, .type = CONFIG_T_CUSTOM,
      .set = config_set_leaf_remotes, .group = CONFIG_G_CLUSTER,
-     .help = "hubs to join: [ { urls: [nats-leaf://[user:pass@]host:port, ...] } ]"},
+     .help = "hubs to join: [ { urls: [nats-leaf://[user:pass@]host:port, ...], account, "
+             "credentials: user.creds, deny_imports, deny_exports, tls { } } ]"},
     {.key = "authorization", .block = CONFIG_B_LEAF, .type = CONFIG_T_BLOCK,
      .sub = CONFIG_B_LEAF_AUTH, .group = CONFIG_G_CLUSTER,
      .help = "user and password leaf nodes must present to join"},

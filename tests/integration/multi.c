@@ -8,7 +8,9 @@
 static natsConnection *multi_conns[MULTI_CONNS_MAX];
 static int multi_nconns;
 
-natsConnection *multi_connect(const char *url, const char *user)
+/* A client logged in as @user (its password the same), or with the
+ * credentials file @creds, or neither. */
+static natsConnection *multi_connect_as(const char *url, const char *user, const char *creds)
 {
 	natsOptions *o = NULL;
 	natsConnection *nc = NULL;
@@ -17,6 +19,8 @@ natsConnection *multi_connect(const char *url, const char *user)
 	natsOptions_SetURL(o, url);
 	if (user)
 		natsOptions_SetUserInfo(o, user, user);
+	if (creds)
+		cr_assert_eq(natsOptions_SetUserCredentialsFromFiles(o, creds, NULL), NATS_OK);
 	natsOptions_SetTimeout(o, 5000);
 	natsOptions_SetAllowReconnect(o, false);
 	natsStatus st = natsConnection_Connect(&nc, o);
@@ -24,6 +28,16 @@ natsConnection *multi_connect(const char *url, const char *user)
 	cr_assert_eq(st, NATS_OK, "connect to %s: %s", url, natsStatus_GetText(st));
 	multi_conns[multi_nconns++] = nc;
 	return nc;
+}
+
+natsConnection *multi_connect(const char *url, const char *user)
+{
+	return multi_connect_as(url, user, NULL);
+}
+
+natsConnection *multi_connect_creds(const char *url, const char *creds)
+{
+	return multi_connect_as(url, NULL, creds);
 }
 
 void multi_close_all(void)

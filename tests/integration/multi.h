@@ -11,6 +11,10 @@
  * multi_close_all(). */
 natsConnection *multi_connect(const char *url, const char *user);
 
+/* The same, logged in with the credentials file @creds (a user JWT and
+ * seed: a server in operator mode). */
+natsConnection *multi_connect_creds(const char *url, const char *creds);
+
 /* Destroys every client multi_connect() made, newest first. */
 void multi_close_all(void);
 

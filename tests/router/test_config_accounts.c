@@ -260,7 +260,30 @@ static const struct {
     {"leafnodes { min_version: \"2.7.0\" }\n", "the minimum version should be at least 2.8.0"},
     {"leafnodes { min_version: abc }\n", "invalid leafnode's minimum version: invalid semver"},
     {"leafnodes { min_version: 2 }\n", "interface conversion: interface {} is int64, not string"},
+    /* nats-server 2.9.10 has no nkey on a remote (2.10 added it) */
+    {"leafnodes { remotes = [ { url: \"nats-leaf://h:7422\", nkey: \"SUAB\" } ] }\n",
+     "unknown field \"nkey\""},
+    {"leafnodes { remotes = [ { url: \"nats-leaf://h:7422\", credentials: 5 } ] }\n",
+     "credentials"},
 };
+
+/* credentials (or creds): the path is kept, and the file is not read (as
+ * nats-server's -t, which takes a file that is not there). */
+Test(config_accounts, a_leaf_remote_takes_a_credentials_file)
+{
+	struct config c;
+	cr_assert_eq(cfgt_load(&c, "leafnodes { remotes = [ { url: \"nats-leaf://h:7422\", "
+	                           "credentials: \"/nonexistent/u.creds\" } ] }\n"),
+	             0, "%s", cfgt_reports[0]);
+	cr_expect_str_eq(c.leaf_creds[0], "/nonexistent/u.creds");
+	cr_expect_eq(cfgt_nreports, 0, "%s", cfgt_reports[0]);
+	config_fini(&c);
+	cr_assert_eq(cfgt_load(&c, "leafnodes { remotes = [ { url: \"nats-leaf://h:7422\", "
+	                           "creds: \"/x.creds\" } ] }\n"),
+	             0, "%s", cfgt_reports[0]);
+	cr_expect_str_eq(c.leaf_creds[0], "/x.creds");
+	config_fini(&c);
+}
 
 Test(config_accounts, mistakes_are_refused_in_nats_server_words)
 {
