@@ -148,6 +148,24 @@ void io_conn_commit(struct io_conn *c, size_t n)
 	io_mark_dirty(c);
 }
 
+int io_conn_write_ref(struct io_conn *c, const void *p, size_t len, void *owner)
+{
+	if (c->frame || !c->loop->cfg.ops->ref_hold)
+		return -EINVAL;
+	if (RB_UNLIKELY(c->closing))
+		return -ENOBUFS;
+	if (io_conn_pending(c) + len > c->loop->cfg.max_pending) {
+		log_warn("%s:%u: slow consumer, %zu bytes pending over max_pending: closing",
+		         c->peer_ip, c->peer_port, io_conn_pending(c));
+		io_conn_terminate(c->loop, c);
+		return -ENOBUFS;
+	}
+	int ret = io_obuf_add_seg(c, p, len, owner);
+	if (ret == 0)
+		io_mark_dirty(c);
+	return ret;
+}
+
 int io_conn_write(struct io_conn *c, const void *data, size_t len)
 {
 	char *p = io_conn_reserve(c, len);

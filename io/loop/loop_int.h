@@ -174,6 +174,9 @@ void io_start_send(struct io_loop *l, struct io_conn *c);
 
 /* ---- io/loop/loop_ref.c: output that points elsewhere ---- */
 
+/* Appends a segment of @len bytes at @p to c->fill, holding @owner (once
+ * for a run of the same owner). Returns 0 or -ENOMEM (nothing changed). */
+int io_obuf_add_seg(struct io_conn *c, const void *p, size_t len, void *owner);
 /* Submits the rest of c->send, which has segments, as one sendmsg. */
 void io_ref_submit(struct io_loop *l, struct io_conn *c);
 /* Drops the owners of @b's segments and forgets them. */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/log.h"
 #include "core/memacct.h"
 #include "io/loop/loop_int.h"
 
@@ -41,18 +40,8 @@ static int io_pin(struct io_conn *c, void *owner)
 	return 0;
 }
 
-int io_conn_write_ref(struct io_conn *c, const void *p, size_t len, void *owner)
+int io_obuf_add_seg(struct io_conn *c, const void *p, size_t len, void *owner)
 {
-	if (c->frame || !c->loop->cfg.ops->ref_hold)
-		return -EINVAL;
-	if (RB_UNLIKELY(c->closing))
-		return -ENOBUFS;
-	if (io_conn_pending(c) + len > c->loop->cfg.max_pending) {
-		log_warn("%s:%u: slow consumer, %zu bytes pending over max_pending: closing",
-		         c->peer_ip, c->peer_port, io_conn_pending(c));
-		io_conn_terminate(c->loop, c);
-		return -ENOBUFS;
-	}
 	if (!c->refsend && !(c->refsend = malloc(sizeof(*c->refsend))))
 		return -ENOMEM;
 	struct io_obuf *b = &c->fill;
@@ -62,7 +51,6 @@ int io_conn_write_ref(struct io_conn *c, const void *p, size_t len, void *owner)
 		return -ENOMEM;
 	b->seg[b->nseg++] = (struct io_oseg){p, (uint32_t)len, b->len, b->refd};
 	b->refd += (uint32_t)len;
-	io_mark_dirty(c);
 	return 0;
 }
 
