@@ -70,44 +70,35 @@ static int nkey_decode(const char *s, int width, int (*digit)(char), uint8_t *ou
 	return (int)n;
 }
 
-/* @n bytes of @in in base64url, unpadded, into @out (NUL-terminated). */
-static void nkey_b64url(const uint8_t *in, size_t n, char *out)
+/* @n bytes of @in, @width bits a digit from the alphabet @a, unpadded,
+ * into @out (NUL-terminated): base32 (RFC 4648) and base64url. */
+static void nkey_encode_bits(const uint8_t *in, size_t n, int width, const char *a, char *out)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint32_t acc = 0;
+	uint32_t acc = 0, mask = (1u << width) - 1;
 	int bits = 0;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		acc = (acc << 8) | in[i];
 		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[k++] = a[(acc >> bits) & 63];
+		while (bits >= width) {
+			bits -= width;
+			out[k++] = a[(acc >> bits) & mask];
 		}
 	}
 	if (bits)
-		out[k++] = a[(acc << (6 - bits)) & 63];
+		out[k++] = a[(acc << (width - bits)) & mask];
 	out[k] = 0;
 }
 
-/* @n bytes of @in in base32 (RFC 4648), unpadded, into @out. */
+static void nkey_b64url(const uint8_t *in, size_t n, char *out)
+{
+	nkey_encode_bits(in, n, 6,
+	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", out);
+}
+
 static void nkey_b32_encode(const uint8_t *in, size_t n, char *out)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 5) {
-			bits -= 5;
-			out[k++] = a[(acc >> bits) & 31];
-		}
-	}
-	if (bits)
-		out[k++] = a[(acc << (5 - bits)) & 31];
-	out[k] = 0;
+	nkey_encode_bits(in, n, 5, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", out);
 }
 
 bool nkey_user_public(const char *text, uint8_t key[32])

@@ -81,3 +81,31 @@ void multi_check_crosses(const char *from_url, const char *to_url, const char *s
 	natsMsg_Destroy(m);
 	natsSubscription_Destroy(sub);
 }
+
+void multi_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)sub;
+	(void)closure;
+	char reply[64];
+	snprintf(reply, sizeof(reply), "re:%s", natsMsg_GetData(msg));
+	natsConnection_PublishString(nc, natsMsg_GetReply(msg), reply);
+	natsMsg_Destroy(msg);
+}
+
+bool multi_stop_hub_leaf(struct harness_server *hub, struct harness_server *leaf, const char *dir)
+{
+	multi_close_all();
+	char why[128];
+	bool ok = true;
+	if (leaf->pid > 0 && harness_server_stop(leaf, why, sizeof(why))) {
+		fprintf(stderr, "ITEST TEARDOWN FAILURE: leaf %s\n", why);
+		ok = false;
+	}
+	if (hub->pid > 0)
+		harness_server_stop(hub, why, sizeof(why));
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (dir[0] && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return ok;
+}

@@ -5,6 +5,9 @@
 #define TESTS_INTEGRATION_MULTI_H
 
 #include <nats/nats.h>
+#include <stdbool.h>
+
+#include "tests/integration/harness.h"
 
 /* A client of @url, logged in as @user with the same password when not
  * NULL (5 s timeout, no reconnect); asserts it connected. Closed by
@@ -27,5 +30,14 @@ void multi_await(natsConnection *pub, natsSubscription *sub, const char *subject
  * reaches it (multi_await), one message crosses. Fails the test otherwise. */
 void multi_check_crosses(const char *from_url, const char *to_url, const char *subject,
                          int wait_ms);
+
+/* A libnats handler that answers each request with "re:<its data>". */
+void multi_on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
+
+/* A hub and leaf suite's teardown: closes the clients, stops @leaf (a
+ * teardown failure on stderr when it does not stop cleanly) and @hub, and
+ * removes the directory @dir unless it is "". True when the leaf stopped
+ * cleanly. */
+bool multi_stop_hub_leaf(struct harness_server *hub, struct harness_server *leaf, const char *dir);
 
 #endif /* TESTS_INTEGRATION_MULTI_H */

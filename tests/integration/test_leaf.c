@@ -73,20 +73,7 @@ static natsConnection *connect_to(const struct harness_server *s)
 
 static void teardown(void)
 {
-	multi_close_all();
-	char why[128];
-	bool ok = true;
-	if (leaf.pid > 0 && harness_server_stop(&leaf, why, sizeof(why))) {
-		fprintf(stderr, "ITEST TEARDOWN FAILURE: leaf %s\n", why);
-		ok = false;
-	}
-	if (hub.pid > 0)
-		harness_server_stop(&hub, why, sizeof(why));
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store);
-	if (store[0] && system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", store);
-	cr_expect(ok, "the leaf stopped cleanly");
+	cr_expect(multi_stop_hub_leaf(&hub, &leaf, store), "the leaf stopped cleanly");
 }
 
 static void await_crossing(natsConnection *pub, natsSubscription *sub, const char *subject)

@@ -80,16 +80,6 @@ static natsSubscription *sub_across(natsConnection *at, natsConnection *from, co
 	return sub;
 }
 
-static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
-{
-	(void)sub;
-	(void)closure;
-	char reply[64];
-	snprintf(reply, sizeof(reply), "re:%s", natsMsg_GetData(msg));
-	natsConnection_PublishString(nc, natsMsg_GetReply(msg), reply);
-	natsMsg_Destroy(msg);
-}
-
 Test(leaf_cluster, two_ringbus_leaves_of_a_nats_server_cluster)
 {
 	topology_start();
@@ -113,7 +103,7 @@ Test(leaf_cluster, two_ringbus_leaves_of_a_nats_server_cluster)
 	natsSubscription_Destroy(s);
 	/* requests from one leaf answered on the other */
 	natsSubscription *svc = NULL, *p = NULL;
-	cr_assert_eq(natsConnection_Subscribe(&svc, l1, "svc", on_request, NULL), NATS_OK);
+	cr_assert_eq(natsConnection_Subscribe(&svc, l1, "svc", multi_on_request, NULL), NATS_OK);
 	cr_assert_eq(natsConnection_SubscribeSync(&p, l1, "probe.svc"), NATS_OK);
 	natsConnection_Flush(l1);
 	multi_await(l0, p, "probe.svc", WAIT_MS);

@@ -19,6 +19,8 @@
 static struct harness_server hub, leaf;
 static char dir[64];
 static char leaf_creds[128], client_creds[128], wrong_creds[128], op_jwt[128];
+/* A path in the directory where no file is until a test writes one. */
+static char later_creds[160];
 static char *account_jwt;
 static struct njwt_key account;
 
@@ -50,6 +52,7 @@ static void make_keys(void)
 	snprintf(leaf_creds, sizeof(leaf_creds), "%s/leaf.creds", dir);
 	snprintf(client_creds, sizeof(client_creds), "%s/client.creds", dir);
 	snprintf(wrong_creds, sizeof(wrong_creds), "%s/wrong.creds", dir);
+	snprintf(later_creds, sizeof(later_creds), "%s/later.creds", dir);
 	cr_assert_eq(njwt_write_creds(leaf_creds, uj[0], u[0].seed_text), 0);
 	cr_assert_eq(njwt_write_creds(client_creds, uj[1], u[1].seed_text), 0);
 	cr_assert_eq(njwt_write_creds(wrong_creds, uj[0], u[2].seed_text), 0);
@@ -90,19 +93,7 @@ static void topology_start(enum harness_kind kind, const char *creds)
 
 static void teardown(void)
 {
-	multi_close_all();
-	char why[128];
-	bool ok = true;
-	if (leaf.pid > 0 && harness_server_stop(&leaf, why, sizeof(why))) {
-		fprintf(stderr, "ITEST TEARDOWN FAILURE: leaf %s\n", why);
-		ok = false;
-	}
-	if (hub.pid > 0)
-		harness_server_stop(&hub, why, sizeof(why));
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (dir[0] && system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	bool ok = multi_stop_hub_leaf(&hub, &leaf, dir);
 	free(account_jwt);
 	account_jwt = NULL;
 	cr_expect(ok, "the leaf stopped cleanly");
@@ -132,21 +123,12 @@ static void check_pubsub(natsConnection *from, natsConnection *to, const char *s
 	natsSubscription_Destroy(sub);
 }
 
-static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
-{
-	(void)sub;
-	(void)closure;
-	char reply[64];
-	snprintf(reply, sizeof(reply), "re:%s", natsMsg_GetData(msg));
-	natsConnection_PublishString(nc, natsMsg_GetReply(msg), reply);
-	natsMsg_Destroy(msg);
-}
-
 /* A responder on @server's side answers requests from @from's. */
 static void check_request(natsConnection *server, natsConnection *from)
 {
 	natsSubscription *svc = NULL, *probe = NULL;
-	cr_assert_eq(natsConnection_Subscribe(&svc, server, "csvc", on_request, NULL), NATS_OK);
+	cr_assert_eq(natsConnection_Subscribe(&svc, server, "csvc", multi_on_request, NULL),
+	             NATS_OK);
 	cr_assert_eq(natsConnection_SubscribeSync(&probe, server, "csvc.probe"), NATS_OK);
 	natsConnection_Flush(server);
 	multi_await(from, probe, "csvc.probe", WAIT_MS);
@@ -265,26 +247,14 @@ Test(leaf_creds, a_nats_server_leaf_with_a_wrong_seed_is_refused)
  * start), says why at each try, and joins once the file appears. */
 static void check_missing_then_written(enum harness_kind kind)
 {
-	char missing[160];
-	make_keys();
-	snprintf(missing, sizeof(missing), "%s/later.creds", dir);
-	int port = harness_free_port();
-	cr_assert_gt(port, 0);
-	hub_start(port);
-	char conf[512];
-	snprintf(conf, sizeof(conf),
-	         "leafnodes { remotes = [ { url: \"nats-leaf://127.0.0.1:%d\", "
-	         "credentials: \"%s\" } ] }\n",
-	         port, missing);
-	struct harness_opts o = {.config = conf};
-	cr_assert_eq(harness_server_start_kind(&leaf, kind, &o), 0, "the leaf starts");
+	topology_start(kind, later_creds); /* starts without its file */
 	int64_t deadline = nats_Now() + WAIT_MS;
 	while (!log_has(&leaf, "No such file or directory", 2) &&
 	       !log_has(&leaf, "no such file or directory", 2) && nats_Now() < deadline)
 		usleep(100 * 1000);
 	cr_expect(log_has(&leaf, "o such file or directory", 2), "each try says why");
 	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", leaf_creds, missing);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", leaf_creds, later_creds);
 	cr_assert_eq(system(cmd), 0);
 	natsConnection *h = multi_connect_creds(hub.url, client_creds);
 	natsConnection *l = multi_connect(leaf.url, NULL);
