@@ -24,23 +24,6 @@
 #define PUB_FOLD 0x20202000u
 #endif
 
-/* The size of a PUB's last field by nats-server's rule (proto_parse_size()),
- * -1 if not one; here so the fast path makes no call for a few digits. */
-static inline int64_t fast_size(struct proto_span f)
-{
-	int64_t v = 0;
-
-	if (f.len == 0 || f.len > 9)
-		return -1;
-	for (uint32_t i = 0; i < f.len; i++) {
-		unsigned d = (unsigned)(unsigned char)f.ptr[i] - '0';
-		if (d > 9)
-			return -1;
-		v = v * 10 + d;
-	}
-	return v;
-}
-
 /* The first field separator (blank, \r or \n) in s[@i, @lim), or @lim; @n
  * bounds what may be read. 16 bytes a turn where they can be read (x86-64
  * always has SSE2): a field is mostly found in one turn, with no branch per
@@ -109,7 +92,7 @@ static inline int proto_pub_fast(const struct proto_parser *p, const char *s, si
 	}
 	if (nf < 2 || s[i] != '\r' || s[i + 1] != '\n')
 		return 0;
-	int64_t size = fast_size(fl[nf - 1]);
+	int64_t size = proto_parse_size(fl[nf - 1]);
 	if (size < 0 || size > (int64_t)p->max_payload)
 		return 0;
 	size_t le = i + 2, total = le + (size_t)size + 2;
@@ -194,8 +177,8 @@ static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *
 	}
 	if (nf < lead + sizes || s[i] != '\r' || s[i + 1] != '\n')
 		return 0;
-	int64_t hdr = sizes == 2 ? fast_size(fl[nf - 2]) : 0;
-	int64_t size = fast_size(fl[nf - 1]);
+	int64_t hdr = sizes == 2 ? proto_parse_size(fl[nf - 2]) : 0;
+	int64_t size = proto_parse_size(fl[nf - 1]);
 	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload)
 		return 0;
 	size_t le = i + 2, total = le + (size_t)size + 2;

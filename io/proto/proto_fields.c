@@ -2,24 +2,6 @@
  * fields split on blanks, sizes in decimal, a payload ended by \r\n. */
 #include "io/proto/proto_int.h"
 
-/* nats-server reads sizes of 1 to 9 decimal digits, nothing else. */
-#define SIZE_DIGITS_MAX 9u
-
-int64_t proto_parse_size(struct proto_span f)
-{
-	int64_t v = 0;
-
-	if (f.len == 0 || f.len > SIZE_DIGITS_MAX)
-		return -1;
-	for (uint32_t i = 0; i < f.len; i++) {
-		unsigned d = (unsigned)(unsigned char)f.ptr[i] - '0';
-		if (d > 9)
-			return -1;
-		v = v * 10 + d;
-	}
-	return v;
-}
-
 /* Byte classes for splitting arguments: 1 blank, 2 carriage return or newline. */
 const uint8_t proto_sep_class[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 2, ['\n'] = 2};
 #define sep_class proto_sep_class

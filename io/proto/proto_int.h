@@ -56,8 +56,22 @@ int proto_op_match(enum proto_side side, const char *s, size_t n, const struct p
 
 /* ---- proto_fields.c ---- */
 
-/* nats-server's size rule: 1 to 9 decimal digits, else -1. */
-int64_t proto_parse_size(struct proto_span f);
+/* nats-server's size rule: 1 to 9 decimal digits, else -1. Inline: the
+ * fast paths (proto_fast.h) make no call for a few digits. */
+static inline int64_t proto_parse_size(struct proto_span f)
+{
+	int64_t v = 0;
+
+	if (f.len == 0 || f.len > 9)
+		return -1;
+	for (uint32_t i = 0; i < f.len; i++) {
+		unsigned d = (unsigned)(unsigned char)f.ptr[i] - '0';
+		if (d > 9)
+			return -1;
+		v = v * 10 + d;
+	}
+	return v;
+}
 
 /* Splits @s[@a, @e) into at most @max fields on runs of spaces and tabs (and,
  * with @crlf, carriage returns and newlines: nats-server splits SUB, UNSUB and
