@@ -420,12 +420,14 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 
 void client_deliver_one(struct iothr *t, const struct delivery *d)
 {
-	/* Deliveries come in runs for one connection: look it up once a run. */
-	struct io_conn *c = t->conn_cache;
-	if (d->conn != t->conn_cache_id) {
+	/* Deliveries come in runs for one connection, or take a few in turn
+	 * (fan-out): look each up once a poll. */
+	struct iothr_conn_cache *cc = &t->conn_cache[(uint32_t)d->conn & (IOTHR_CONN_CACHE - 1)];
+	struct io_conn *c = cc->c;
+	if (d->conn != cc->id) {
 		c = io_loop_conn(t->loop, d->conn);
-		t->conn_cache_id = d->conn;
-		t->conn_cache = c;
+		cc->id = d->conn;
+		cc->c = c;
 	}
 	if (!c || io_conn_is_closing(c) || !c->user)
 		return;
