@@ -39,6 +39,10 @@ enum client_pause {
 /* Subjects up to this long are remembered for the next PUB (client.last_*). */
 #define CLIENT_LAST_SUBJ_MAX 48
 
+/* The longest MSG head client.head keeps (a multiple of 16: it is copied
+ * 16 bytes at a time). */
+#define CLIENT_HEAD_MAX 64
+
 /* A subscription as its connection knows it. Owner: the I/O thread. */
 struct csub {
 	uint64_t svc_ref;   /* a queue subscription's service reference (router/service.h), or 0 */
@@ -137,6 +141,15 @@ struct client {
 	uint8_t last_subj_len; /* 0: none cached */
 	char last_subj[CLIENT_LAST_SUBJ_MAX];
 	struct csub *last_cs; /* the subscription last delivered to (NULL: none) */
+	/* The MSG head last written (router/deliver.c), "MSG <subject> <sid>
+	 * <size>\r\n" without a reply, for subscription @head_subid: a
+	 * subscriber usually gets one subject at one size again and again, and
+	 * copying the head costs less than writing it. head_len 0: none. */
+	uint32_t head_subid;
+	uint32_t head_size;
+	uint8_t head_len;
+	uint8_t head_subj_len;
+	char head[CLIENT_HEAD_MAX];
 	uint32_t ctrl_queued; /* SUB/UNSUB entries since the last subscription mark */
 	uint32_t ctrl_waits;  /* subscription marks not yet reached */
 	bool quitting;        /* closes after what it sent so far: parse nothing more */

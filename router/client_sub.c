@@ -116,6 +116,8 @@ static void client_csub_free(struct client *cl, struct csub *cs)
 	map_del(&cl->by_id, cs->subid);
 	if (cl->last_cs == cs)
 		cl->last_cs = NULL;
+	if (cl->head_subid == cs->subid)
+		cl->head_len = 0; /* its sid in the head: never for another (subids wrap) */
 	free(cs);
 }
 

@@ -345,6 +345,36 @@ bool client_commit_ref(struct client *cl, const struct mbatch *b, size_t n, cons
 	return true;
 }
 
+/* Writes at @out (room for @cap bytes, at least 16 more than the head
+ * needs) the MSG head of @body bytes of @subject, without a reply, for
+ * @cs: a copy of the one written last when it was for the same
+ * subscription, subject and size, else written and remembered. Returns
+ * its length, 0 when it did not fit. */
+static size_t client_msg_head(struct client *cl, const struct csub *cs, char *out, size_t cap,
+                              struct proto_span subject, uint32_t body)
+{
+	if (cl->head_len && cl->head_subid == cs->subid && cl->head_size == body &&
+	    cl->head_subj_len == subject.len &&
+	    equal_small(cl->head + 4, subject.ptr, subject.len)) {
+		/* whole 16-byte words: what lands past the head is in the
+		 * room reserved for it and written over (or never committed) */
+		for (size_t i = 0; i < cl->head_len; i += 16)
+			memcpy(out + i, cl->head + i, 16);
+		return cl->head_len;
+	}
+	struct proto_span sid = {cs->sid, cs->sid_len}, none = {NULL, 0};
+	size_t n = proto_encode_msg_head(out, cap, subject, sid, none, body);
+	cl->head_len = 0;
+	if (n && n <= CLIENT_HEAD_MAX) {
+		memcpy(cl->head, out, n);
+		cl->head_len = (uint8_t)n;
+		cl->head_subid = cs->subid;
+		cl->head_size = body;
+		cl->head_subj_len = (uint8_t)subject.len;
+	}
+	return n;
+}
+
 static void client_send_msg(struct client *cl, const struct delivery *d)
 {
 	struct csub *cs = client_csub(cl, d->subid);
@@ -385,8 +415,13 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 		client_untrack(cl, d, cs);
 		return;
 	}
-	size_t n = hmsg ? proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len)
-	                : proto_encode_msg_head(out, head, subject, sid, reply, body);
+	size_t n;
+	if (hmsg)
+		n = proto_encode_hmsg_head(out, head, subject, sid, reply, e->hdr_len, e->len);
+	else if (reply.len)
+		n = proto_encode_msg_head(out, head, subject, sid, reply, body);
+	else
+		n = client_msg_head(cl, cs, out, head, subject, body);
 	if (!ref)
 		client_commit_msg(cl, out, n, p, body);
 	else if (!client_commit_ref(cl, d->b, n, p, body)) {
@@ -407,12 +442,14 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 
 void client_deliver_one(struct iothr *t, const struct delivery *d)
 {
-	/* Deliveries come in runs for one connection: look it up once a run. */
-	struct io_conn *c = t->conn_cache;
-	if (d->conn != t->conn_cache_id) {
+	/* Deliveries come in runs for one connection, or take a few in turn
+	 * (fan-out): look each up once a poll. */
+	struct iothr_conn_cache *cc = &t->conn_cache[(uint32_t)d->conn & (IOTHR_CONN_CACHE - 1)];
+	struct io_conn *c = cc->c;
+	if (d->conn != cc->id) {
 		c = io_loop_conn(t->loop, d->conn);
-		t->conn_cache_id = d->conn;
-		t->conn_cache = c;
+		cc->id = d->conn;
+		cc->c = c;
 	}
 	if (!c || io_conn_is_closing(c) || !c->user)
 		return;

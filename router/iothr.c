@@ -358,8 +358,8 @@ bool iothr_poll(void *ctx)
 	bool did = false;
 	void *p;
 
-	t->conn_cache_id = 0; /* connections closed last iteration are gone */
-	t->conn_cache = NULL;
+	/* connections closed last iteration are gone */
+	memset(t->conn_cache, 0, sizeof(t->conn_cache));
 	iothr_quiesce(t);
 	if (RB_UNLIKELY(atomic_load_explicit(&t->stats_req.pending, memory_order_acquire)))
 		iothr_answer_stats(t);

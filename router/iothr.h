@@ -45,6 +45,10 @@ struct stats_req {
 	size_t cap;
 };
 
+/* Entries of an I/O thread's cache of connections delivered to (a power
+ * of two). */
+#define IOTHR_CONN_CACHE 8u
+
 /* Where the merge stands in one shard's result stream. */
 struct iothr_cursor {
 	struct dbatch *db; /* popped, being read; NULL: pop the next */
@@ -77,10 +81,14 @@ struct iothr {
 	struct dbatch **fwd_open;
 	struct dbatch **fwd_head;
 	struct dbatch **fwd_tail;
-	/* the connection last delivered to (valid during one poll: a closed
-	 * connection's memory is freed at the end of the loop's iteration) */
-	uint64_t conn_cache_id;
-	struct io_conn *conn_cache;
+	/* the connections last delivered to, by the low bits of their ids
+	 * (valid during one poll: a closed connection's memory is freed at the
+	 * end of the loop's iteration). Several: a fan-out's deliveries take
+	 * its subscribers in turn, which a single entry always missed. */
+	struct iothr_conn_cache {
+		uint64_t id;
+		struct io_conn *c;
+	} conn_cache[IOTHR_CONN_CACHE];
 	/* admission */
 	struct client **paused; /* clients whose reads admission paused */
 	uint32_t npaused;

@@ -125,8 +125,11 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 		goto done;
 	}
 	bool dying = atomic_load_explicit(&sh->ndying, memory_order_relaxed) != 0;
-	for (uint32_t i = 0; i < res->nplain; i++)
-		delivered += shard_deliver_to(sh, io, b, e, res->plain[i], no_echo, dying);
+	if (RB_LIKELY(!dying))
+		delivered = shard_deliver_plain(sh, io, b, e, res->plain, res->nplain, no_echo);
+	else
+		for (uint32_t i = 0; i < res->nplain; i++)
+			delivered += shard_deliver_to(sh, io, b, e, res->plain[i], no_echo, dying);
 	bool aware = e->reply_len && sh->env.svc &&
 	             atomic_load_explicit(&sh->env.svc->aware, memory_order_relaxed);
 	for (uint32_t g = 0; g < res->ngroups; g++) {

@@ -102,6 +102,37 @@ static inline uint32_t shard_deliver_to(struct shard *sh, int io, const struct m
 	return 1;
 }
 
+/* Emits @e to the plain subscribers @subs[0..@n) (none of their connections
+ * closing): with room for all in the open dbatch, the room is checked once
+ * and the results written in a row; else one at a time. Returns the
+ * deliveries made. */
+static inline uint32_t shard_deliver_plain(struct shard *sh, int io, const struct mbatch *b,
+                                           const struct mentry *e, struct sublist_sub **subs,
+                                           uint32_t n, bool no_echo)
+{
+	struct dbatch *db = sh->out[io].open;
+	uint32_t k = 0;
+	if (RB_UNLIKELY(!db || !dbatch_has_room_n(db, b, n))) {
+		for (uint32_t i = 0; i < n; i++)
+			k += shard_deliver_to(sh, io, b, e, subs[i], no_echo, false);
+		return k;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sublist_sub *sub = subs[i];
+		if (no_echo && sub->owner == e->conn)
+			continue;
+		/* the first takes the reference on @b when it is new here */
+		struct delivery *d = k++ ? &db->d[db->n++] : dbatch_slot(db, b);
+		*d = (struct delivery){.conn = sub->owner,
+		                       .b = b,
+		                       .e = e,
+		                       .subid = (uint32_t)(uintptr_t)sub->data,
+		                       .kind = DELIVERY_MSG};
+	}
+	sh->out[io].run_records += k;
+	return k;
+}
+
 /* A subscription's load word marks a route's interest (router/route.h);
  * its low 32 bits are then a route's queue weight (the members it has). */
 #define SHARD_LOAD_REMOTE (1ull << 63)

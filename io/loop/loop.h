@@ -202,8 +202,23 @@ uint32_t io_loop_nconns(const struct io_loop *l);
  * or NULL when the output would exceed max_pending (the connection is then
  * being closed as a slow consumer) or memory ran out. Commit with
  * io_conn_commit(). */
-char *io_conn_reserve(struct io_conn *c, size_t n);
-void io_conn_commit(struct io_conn *c, size_t n);
+char *io_conn_reserve_slow(struct io_conn *c, size_t n);
+static inline char *io_conn_reserve(struct io_conn *c, size_t n)
+{
+	/* inline when it fits: every delivery reserves */
+	if (RB_LIKELY(!c->closing && (size_t)c->fill.len + n <= c->fill.cap))
+		return c->fill.data + c->fill.len;
+	return io_conn_reserve_slow(c, n);
+}
+
+/* Puts @c on its loop's list of connections with output to send. */
+void io_conn_mark_dirty(struct io_conn *c);
+static inline void io_conn_commit(struct io_conn *c, size_t n)
+{
+	c->fill.len += (uint32_t)n;
+	if (RB_UNLIKELY(!c->dirty))
+		io_conn_mark_dirty(c);
+}
 
 /* Appends @len bytes to c's output. Returns 0 or -ENOBUFS (see reserve). */
 int io_conn_write(struct io_conn *c, const void *data, size_t len);

@@ -123,7 +123,7 @@ static int io_obuf_grow(struct io_obuf *b, size_t need)
 	return 0;
 }
 
-char *io_conn_reserve(struct io_conn *c, size_t n)
+char *io_conn_reserve_slow(struct io_conn *c, size_t n)
 {
 	if (RB_UNLIKELY(c->closing))
 		return NULL;
@@ -142,9 +142,8 @@ char *io_conn_reserve(struct io_conn *c, size_t n)
 	return c->fill.data + c->fill.len;
 }
 
-void io_conn_commit(struct io_conn *c, size_t n)
+void io_conn_mark_dirty(struct io_conn *c)
 {
-	c->fill.len += (uint32_t)n;
 	io_mark_dirty(c);
 }
 

@@ -180,8 +180,14 @@ bool proto_err_closes(int err);
 #define PROTO_PONG_LINE "PONG\r\n"
 #define PROTO_OK_LINE   "+OK\r\n"
 
-/* Longest MSG/HMSG control line for the given field lengths. */
-size_t proto_msg_head_max(size_t subject_len, size_t sid_len, size_t reply_len);
+/* Longest MSG/HMSG control line for the given field lengths (inline: it
+ * is asked once per delivery). */
+static inline size_t proto_msg_head_max(size_t subject_len, size_t sid_len, size_t reply_len)
+{
+	/* "HMSG " subject " " sid " " reply " " hdr " " total "\r\n", the
+	 * sizes 10 digits at most */
+	return 5 + subject_len + 1 + sid_len + 1 + reply_len + 1 + 10 + 1 + 10 + 2;
+}
 
 /* "MSG <subject> <sid> [reply] <payload_len>\r\n" */
 size_t proto_encode_msg_head(char *dst, size_t cap, struct proto_span subject,

@@ -49,13 +49,6 @@ struct proto_span proto_span_str(const char *s)
 	return (struct proto_span){s ? s : "", s ? (uint32_t)strlen(s) : 0};
 }
 
-size_t proto_msg_head_max(size_t subject_len, size_t sid_len, size_t reply_len)
-{
-	/* "HMSG " subject " " sid " " reply " " hdr " " total "\r\n" */
-	return 5 + subject_len + 1 + sid_len + 1 + reply_len + 1 + U32_DIGITS_MAX + 1 +
-	       U32_DIGITS_MAX + 2;
-}
-
 /* "<op> <a> <b> [c] [n1] <n2>\r\n": the shape shared by every head. Spans of
  * length 0 after @a are left out; @n1 only when @has_n1. */
 static size_t encode_line(char *dst, size_t cap, const char *op, size_t op_len, struct proto_span a,

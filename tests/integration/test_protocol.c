@@ -153,6 +153,72 @@ Test(protocol, headers_are_stripped_for_a_subscriber_without_header_support)
 	raw_close(pub);
 }
 
+/* A subscriber's MSG heads follow what each delivery is: ringbus copies the
+ * head it wrote last for the same subscription, subject and size, so a
+ * head that outlived its subscription, subject, size or header choice
+ * would show here. */
+Test(protocol, msg_heads_follow_subscription_subject_size_and_headers)
+{
+	struct raw_conn *sub = subscriber(ITEST_QUIET_HEADERS, "SUB hc.* 1\r\n");
+	struct raw_conn *pub = itest_raw(ITEST_QUIET_HEADERS);
+	ITEST_SEND(pub, "PUB hc.a 2\r\nab\r\nPUB hc.a 2\r\ncd\r\nPUB hc.b 2\r\nef\r\n"
+	                "PUB hc.b 3\r\nghi\r\nPUB hc.b r 3\r\njkl\r\nPUB hc.b 3\r\nmno\r\n"
+	                "HPUB hc.b 12 15\r\nNATS/1.0\r\n\r\npqr\r\nPUB hc.b 3\r\nstu\r\n");
+	ITEST_EXPECT(sub, "MSG hc.a 1 2\r\nab\r\nMSG hc.a 1 2\r\ncd\r\nMSG hc.b 1 2\r\nef\r\n"
+	                  "MSG hc.b 1 3\r\nghi\r\nMSG hc.b 1 r 3\r\njkl\r\nMSG hc.b 1 3\r\nmno\r\n"
+	                  "HMSG hc.b 1 12 15\r\nNATS/1.0\r\n\r\npqr\r\nMSG hc.b 1 3\r\nstu\r\n");
+	/* the sid goes and comes back for another subscription, then another sid */
+	ITEST_SEND(sub, "UNSUB 1\r\nSUB hc.b 1\r\nPING\r\n");
+	ITEST_EXPECT(sub, "PONG\r\n");
+	ITEST_SEND(pub, "PUB hc.b 3\r\nvwx\r\n");
+	ITEST_EXPECT(sub, "MSG hc.b 1 3\r\nvwx\r\n");
+	ITEST_SEND(sub, "UNSUB 1\r\nSUB hc.b 9\r\nPING\r\n");
+	ITEST_EXPECT(sub, "PONG\r\n");
+	ITEST_SEND(pub, "PUB hc.b 3\r\nyz0\r\n");
+	ITEST_EXPECT(sub, "MSG hc.b 9 3\r\nyz0\r\n");
+	/* without headers: an HPUB's body, then a PUB of the same body size */
+	struct raw_conn *plain = subscriber(
+	    "{\"verbose\":false,\"pedantic\":false,\"headers\":false}", "SUB hc.b 7\r\n");
+	ITEST_SEND(pub, "HPUB hc.b 12 15\r\nNATS/1.0\r\n\r\n123\r\nPUB hc.b 3\r\n456\r\n"
+	                "HPUB hc.b 12 14\r\nNATS/1.0\r\n\r\n78\r\n");
+	ITEST_EXPECT(plain, "MSG hc.b 7 3\r\n123\r\nMSG hc.b 7 3\r\n456\r\nMSG hc.b 7 2\r\n78\r\n");
+	raw_close(plain);
+	raw_close(sub);
+	raw_close(pub);
+}
+
+/* Two subscriptions of one connection take each message in turn, and heads
+ * of 64 bytes (the longest ringbus keeps) and 65 bytes come out whole. */
+Test(protocol, msg_heads_of_two_subscriptions_and_long_subjects)
+{
+	char subj[64], line[256], want[256];
+	memset(subj, 'l', sizeof subj);
+	struct raw_conn *sub = subscriber(ITEST_QUIET, "SUB hd.> 1\r\nSUB hd.x 2\r\n");
+	struct raw_conn *pub = itest_raw(ITEST_QUIET);
+	for (int i = 0; i < 3; i++) {
+		ITEST_SEND(pub, "PUB hd.x 1\r\nx\r\n");
+		struct raw_msg m[2];
+		for (int k = 0; k < 2; k++)
+			ITEST_RAW_OK(sub, raw_read_msg(sub, &m[k], RAW_WAIT_MS));
+		cr_assert_str_eq(m[0].subject, "hd.x");
+		cr_assert_str_eq(m[1].subject, "hd.x");
+		cr_assert(strcmp(m[0].sid, m[1].sid) != 0, "each subscription once: %s", m[0].sid);
+		raw_msg_fini(&m[0]);
+		raw_msg_fini(&m[1]);
+	}
+	/* "MSG hd.<n> 1 1\r\n": 64 bytes with n = 51, 65 with n = 52 */
+	for (int n = 50; n <= 53; n++) {
+		snprintf(line, sizeof line, "PUB hd.%.*s 1\r\na\r\nPUB hd.%.*s 1\r\nb\r\n", n, subj,
+		         n, subj);
+		ITEST_SEND(pub, line);
+		snprintf(want, sizeof want, "MSG hd.%.*s 1 1\r\na\r\nMSG hd.%.*s 1 1\r\nb\r\n", n,
+		         subj, n, subj);
+		ITEST_EXPECT(sub, want);
+	}
+	raw_close(sub);
+	raw_close(pub);
+}
+
 Test(protocol, operation_names_are_case_insensitive)
 {
 	struct raw_conn *c = itest_raw_open();
