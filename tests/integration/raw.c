@@ -378,29 +378,45 @@ ssize_t raw_read_until(struct raw_conn *c, const char *needle, char *out, size_t
 	}
 }
 
-ssize_t raw_read_line(struct raw_conn *c, char *line, size_t cap, int timeout_ms)
+/* Waits until a whole line is buffered at the read position (server PINGs
+ * before it answered and skipped); returns its length with its newline,
+ * without consuming it, or -errno. */
+static ssize_t peek_line(struct raw_conn *c, int64_t deadline)
 {
-	int64_t deadline = now_ms() + timeout_ms;
 	for (;;) {
 		int s = skip_pings(c, NULL, 0);
 		if (s < 0)
 			return s;
 		char *nl = s == 0 ? memchr(c->buf + c->start, '\n', c->end - c->start) : NULL;
-		if (nl != NULL) {
-			size_t n = (size_t)(nl - (c->buf + c->start));
-			size_t consumed = n + 1;
-			if (n > 0 && c->buf[c->start + n - 1] == '\r')
-				n--;
-			size_t k = n < cap - 1 ? n : cap - 1;
-			memcpy(line, c->buf + c->start, k);
-			line[k] = '\0';
-			c->start += consumed;
-			return (ssize_t)k;
-		}
+		if (nl != NULL)
+			return nl - (c->buf + c->start) + 1;
 		ssize_t r = fill(c, deadline);
 		if (r <= 0)
 			return fill_failed(c, r, "no complete line", "<line>", 6);
 	}
+}
+
+/* Copies the buffered line of @len bytes (newline included) at the read
+ * position into @line without its CR LF, truncated to @cap - 1. */
+static size_t copy_line(const struct raw_conn *c, size_t len, char *line, size_t cap)
+{
+	size_t n = len - 1;
+	if (n > 0 && c->buf[c->start + n - 1] == '\r')
+		n--;
+	size_t k = n < cap - 1 ? n : cap - 1;
+	memcpy(line, c->buf + c->start, k);
+	line[k] = '\0';
+	return k;
+}
+
+ssize_t raw_read_line(struct raw_conn *c, char *line, size_t cap, int timeout_ms)
+{
+	ssize_t len = peek_line(c, now_ms() + timeout_ms);
+	if (len < 0)
+		return len;
+	size_t k = copy_line(c, (size_t)len, line, cap);
+	c->start += (size_t)len;
+	return (ssize_t)k;
 }
 
 /* Splits line at spaces and tabs into at most max tokens; returns the count. */
@@ -432,21 +448,25 @@ static void copy_field(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src);
 }
 
+/* A MSG or HMSG is consumed only once it is whole: on a time out the
+ * next call starts again at its line. */
 int raw_read_msg(struct raw_conn *c, struct raw_msg *m, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	char line[1024], copy[1024];
 	char *tok[8];
 	memset(m, 0, sizeof *m);
-	ssize_t ln = raw_read_line(c, line, sizeof line, timeout_ms);
-	if (ln < 0)
-		return (int)ln;
-	memcpy(copy, line, (size_t)ln + 1);
+	ssize_t ll = peek_line(c, deadline);
+	if (ll < 0)
+		return (int)ll;
+	size_t ln = copy_line(c, (size_t)ll, line, sizeof line);
+	memcpy(copy, line, ln + 1);
 	int n = split(line, tok, 7);
 	bool hmsg = n > 0 && strcmp(tok[0], "HMSG") == 0;
 	bool msg = n > 0 && strcmp(tok[0], "MSG") == 0;
 	int base = hmsg ? 5 : 4; /* tokens without the reply */
 	if ((!msg && !hmsg) || (n != base && n != base + 1)) {
+		c->start += (size_t)ll;
 		snprintf(c->why, sizeof c->why, "expected a MSG or HMSG line, got \"%.200s\"",
 		         copy);
 		return -EBADMSG;
@@ -458,14 +478,17 @@ int raw_read_msg(struct raw_conn *c, struct raw_msg *m, int timeout_ms)
 		copy_field(m->reply, sizeof m->reply, tok[3]);
 	if ((hmsg && parse_size(tok[n - 2], &m->hdr_len) != 0) ||
 	    parse_size(tok[n - 1], &m->len) != 0 || m->hdr_len > m->len) {
+		c->start += (size_t)ll;
 		snprintf(c->why, sizeof c->why, "bad sizes in \"%.200s\"", copy);
 		return -EBADMSG;
 	}
-	while (c->end - c->start < m->len + 2) {
+	/* fill() may move the buffered bytes: offsets from start stay true */
+	while (c->end - c->start < (size_t)ll + m->len + 2) {
 		ssize_t r = fill(c, deadline);
 		if (r <= 0)
 			return fill_failed(c, r, "payload incomplete", copy, strlen(copy));
 	}
+	c->start += (size_t)ll;
 	if (memcmp(c->buf + c->start + m->len, "\r\n", 2) != 0) {
 		describe(c, "payload not followed by CRLF", copy, strlen(copy));
 		return -EBADMSG;

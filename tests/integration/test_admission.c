@@ -158,7 +158,10 @@ static int drain(struct raw_conn *c, char *seen, int count, const char *policy, 
 	uint64_t gone = adm_counter(policy, dropped);
 	int64_t end = now_ms() + DRAIN_TOTAL_MS;
 	while ((uint64_t)got + gone < (uint64_t)count && now_ms() < end) {
-		if (raw_read_msg(c, &m, DRAIN_IDLE_MS) != 0) {
+		int rr = raw_read_msg(c, &m, DRAIN_IDLE_MS);
+		if (rr != 0) {
+			cr_assert_eq(rr, -ETIMEDOUT, "after message %d: %s", expect - 1,
+			             raw_why(c));
 			gone = adm_counter(policy, dropped);
 			continue;
 		}
@@ -267,7 +270,10 @@ Test(admission, drop_old_keeps_the_newest_messages)
 	cr_assert(got > 0 && got < count, "kept %d of %d: nothing was dropped", got, count);
 	cr_assert(seen[count - 1], "drop-old lost the newest message");
 	cr_assert(gap >= 0, "drop-old delivered a gap-free prefix: nothing old was dropped");
-	cr_assert_eq(adm_counter("p", "dropped_old"), (uint64_t)(count - got));
+	cr_assert_eq(adm_counter("p", "dropped_old"), (uint64_t)(count - got),
+	             "dropped_old %llu, dropped_new %llu, received %d of %d",
+	             (unsigned long long)adm_counter("p", "dropped_old"),
+	             (unsigned long long)adm_counter("p", "dropped_new"), got, count);
 	cr_assert_eq(adm_counter("p", "dropped_new"), 0);
 	free(seen);
 }
