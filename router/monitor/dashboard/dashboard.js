@@ -142,7 +142,7 @@ function drawShards(shards) {
 }
 
 let prevAdmission = new Map();
-const ADMISSION_ROWS = [["admitted", "admitted"], ["deferred", "deferred"],
+const ADMISSION_ROWS = [["admitted over a mark", "admitted"], ["deferred", "deferred"],
                         ["dropped new", "dropped_new"], ["dropped old", "dropped_old"],
                         ["busy replies", "busy_replies"], ["stalls", "stalls"],
                         ["disconnects", "disconnects"], ["no-progress closes", "no_progress_closes"]];
