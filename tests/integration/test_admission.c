@@ -210,8 +210,11 @@ Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
 	/* Deferred, the publisher cannot get far ahead: when its last write
 	 * went through, the subscriber had read all but what the kernel's socket
 	 * buffers (autotuned up to several MiB), the server's mark and the recv
-	 * buffers in flight hold: well under 24 MiB of the 64. */
-	cr_assert(received_when_done >= b.count - 24 * 1024,
+	 * buffers in flight (up to 16 MiB of provided buffers filled before the
+	 * pause lands) hold. A clean CI run saw 26 MiB of the 64 outstanding;
+	 * without deferral the reader, at a tenth of the publisher's rate, has
+	 * read about a tenth: half is far from both. */
+	cr_assert(received_when_done >= b.count / 2,
 	          "the publisher finished when the subscriber had read only %d of %d: not deferred",
 	          received_when_done, b.count);
 	cr_assert_gt(adm_counter("slow", "deferred") + adm_counter("default", "deferred"), 0,
