@@ -55,56 +55,44 @@ static inline size_t field_end(const char *s, size_t i, size_t lim, size_t n)
 	return i;
 }
 
-/* Server side, the common case: a whole "PUB <subject> [reply] <size>\r\n
- * <payload>\r\n" with one space before each field, no tab, \r or \n inside
- * the line, a size of 1 to 9 digits within max_payload and a line within
- * max_control. The line is scanned once, without memchr or a field split.
- * Returns 1 with *@f and *@used set exactly as proto_parse_general() sets
- * them for such input, or 0 for anything else, which it then parses: errors,
- * partial input and every unusual form keep their one definition there. */
-static inline int proto_pub_fast(const struct proto_parser *p, const char *s, size_t n,
-                                 struct proto_frame *f, size_t *used)
+/* The fields of a control line whose arguments start at @i: each after one
+ * space, at most @most, nothing but a field separator ending each, the
+ * line's \r\n before @lim. Returns how many, with *@end at the \r, or 0
+ * for anything else (then the general path decides). */
+static inline int fast_fields(const char *s, size_t n, size_t i, size_t lim, struct proto_span *fl,
+                              int most, size_t *end)
 {
-	struct proto_span fl[3];
-	size_t i = 4, lim, st;
-	uint32_t w;
 	int nf = 0;
-
-	if (n < 11) /* "PUB a 0\r\n\r\n" */
-		return 0;
-	memcpy(&w, s, sizeof(w));
-	if ((w | PUB_FOLD) != PUB_WORD)
-		return 0;
-	/* The line's \r must come before lim: with a byte after it, and at most
-	 * max_control argument bytes before it. */
-	lim = n - 1;
-	if (lim > (size_t)p->max_control + 5)
-		lim = (size_t)p->max_control + 5;
 	for (;;) {
-		st = i;
+		size_t st = i;
 		i = field_end(s, i, lim, n);
-		if (i == st || i == lim || nf == 3)
+		if (i == st || i == lim || nf == most)
 			return 0;
 		fl[nf++] = proto_span_at(s + st, i - st);
 		if (s[i] != ' ')
 			break;
 		i++;
 	}
-	if (nf < 2 || s[i] != '\r' || s[i + 1] != '\n')
+	if (s[i] != '\r' || s[i + 1] != '\n')
 		return 0;
-	int64_t size = proto_parse_size(fl[nf - 1]);
-	if (size < 0 || size > (int64_t)p->max_payload)
-		return 0;
-	size_t le = i + 2, total = le + (size_t)size + 2;
+	*end = i;
+	return nf;
+}
+
+/* A message of @size bytes after the line ending at @cr (its \r): whole
+ * and followed by \r\n within @n bytes? Sets the frame's payload and
+ * *@used, and every other field as the general path's memset leaves it,
+ * one store each: a compound literal for the frame became a rep stos (a
+ * third of the time), and chained assignments a store reloaded as a wider
+ * load. The caller then sets what its operation has. */
+static inline bool fast_message(const char *s, size_t n, size_t cr, int64_t size,
+                                struct proto_frame *f, size_t *used)
+{
+	size_t le = cr + 2, total = le + (size_t)size + 2;
 	if (total > n || s[total - 2] != '\r' || s[total - 1] != '\n')
-		return 0;
-	/* Every field defined as the general path's memset leaves it, one store
-	 * each: a compound literal for the frame became a rep stos (a third of
-	 * the time), and chained assignments a store reloaded as a wider load. */
+		return false;
 	const struct proto_span none = {NULL, 0};
-	f->op = PROTO_OP_PUB;
-	f->subject = fl[0];
-	f->reply = nf == 3 ? fl[1] : none;
+	f->reply = none;
 	f->queue = none;
 	f->sid = none;
 	f->arg = none;
@@ -116,6 +104,43 @@ static inline int proto_pub_fast(const struct proto_parser *p, const char *s, si
 	f->weight = 0;
 	f->max_msgs = 0;
 	*used = total;
+	return true;
+}
+
+/* Server side, the common case: a whole "PUB <subject> [reply] <size>\r\n
+ * <payload>\r\n" with one space before each field, no tab, \r or \n inside
+ * the line, a size of 1 to 9 digits within max_payload and a line within
+ * max_control. The line is scanned once, without memchr or a field split.
+ * Returns 1 with *@f and *@used set exactly as proto_parse_general() sets
+ * them for such input, or 0 for anything else, which it then parses: errors,
+ * partial input and every unusual form keep their one definition there. */
+static inline int proto_pub_fast(const struct proto_parser *p, const char *s, size_t n,
+                                 struct proto_frame *f, size_t *used)
+{
+	struct proto_span fl[3];
+	size_t lim, cr;
+	uint32_t w;
+
+	if (n < 11) /* "PUB a 0\r\n\r\n" */
+		return 0;
+	memcpy(&w, s, sizeof(w));
+	if ((w | PUB_FOLD) != PUB_WORD)
+		return 0;
+	/* The line's \r must come before lim: with a byte after it, and at most
+	 * max_control argument bytes before it. */
+	lim = n - 1;
+	if (lim > (size_t)p->max_control + 5)
+		lim = (size_t)p->max_control + 5;
+	int nf = fast_fields(s, n, 4, lim, fl, 3, &cr);
+	if (nf < 2)
+		return 0;
+	int64_t size = proto_parse_size(fl[nf - 1]);
+	if (size < 0 || size > (int64_t)p->max_payload || !fast_message(s, n, cr, size, f, used))
+		return 0;
+	f->op = PROTO_OP_PUB;
+	f->subject = fl[0];
+	if (nf == 3)
+		f->reply = fl[1];
 	return 1;
 }
 
@@ -145,9 +170,9 @@ static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *
                                       struct proto_frame *f, size_t *used)
 {
 	struct proto_span fl[5];
-	size_t i = 5, lim, st;
+	size_t lim, cr;
 	uint32_t w;
-	int nf = 0, sizes = 1;
+	int sizes = 1;
 	bool route = p->side == PROTO_SIDE_ROUTE;
 	enum proto_op op = route ? PROTO_OP_RMSG : PROTO_OP_LMSG;
 
@@ -161,44 +186,25 @@ static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *
 	} else if (w != (route ? RMSG_WORD : LMSG_WORD)) {
 		return 0;
 	}
-	int lead = route ? 2 : 1, most = lead + 1 + sizes;
+	int lead = route ? 2 : 1;
 	lim = n - 1;
 	if (lim > (size_t)p->max_control + 6)
 		lim = (size_t)p->max_control + 6;
-	for (;;) {
-		st = i;
-		i = field_end(s, i, lim, n);
-		if (i == st || i == lim || nf == most)
-			return 0;
-		fl[nf++] = proto_span_at(s + st, i - st);
-		if (s[i] != ' ')
-			break;
-		i++;
-	}
-	if (nf < lead + sizes || s[i] != '\r' || s[i + 1] != '\n')
+	int nf = fast_fields(s, n, 5, lim, fl, lead + 1 + sizes, &cr);
+	if (nf < lead + sizes)
 		return 0;
 	int64_t hdr = sizes == 2 ? proto_parse_size(fl[nf - 2]) : 0;
 	int64_t size = proto_parse_size(fl[nf - 1]);
-	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload)
+	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload ||
+	    !fast_message(s, n, cr, size, f, used))
 		return 0;
-	size_t le = i + 2, total = le + (size_t)size + 2;
-	if (total > n || s[total - 2] != '\r' || s[total - 1] != '\n')
-		return 0;
-	const struct proto_span none = {NULL, 0};
 	f->op = op;
 	f->subject = fl[lead - 1];
-	f->reply = nf == lead + sizes + 1 ? fl[lead] : none;
-	f->queue = none;
-	f->sid = none;
-	f->arg = none;
-	f->payload = proto_span_at(s + le, (size_t)size);
-	f->account = route ? fl[0] : none;
-	f->origin = none;
-	f->queues = none;
+	if (nf == lead + sizes + 1)
+		f->reply = fl[lead];
+	if (route)
+		f->account = fl[0];
 	f->hdr_len = (uint32_t)hdr;
-	f->weight = 0;
-	f->max_msgs = 0;
-	*used = total;
 	return 1;
 }
 
