@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "tests/integration/nats_sign.h"
+
 #define ITEST_MAX_CONNS       64
 #define ITEST_MAX_SUBS        4096
 #define ITEST_NATS_TIMEOUT_MS 5000
@@ -122,7 +124,7 @@ natsConnection *itest_nats(natsOptions *opts)
 	ITEST_NATS_OK(natsOptions_SetURL(opts, itest_srv.url));
 	ITEST_NATS_OK(natsOptions_SetTimeout(opts, ITEST_NATS_TIMEOUT_MS));
 	ITEST_NATS_OK(natsOptions_SetAllowReconnect(opts, false));
-	natsStatus s = natsConnection_Connect(&nc, opts);
+	natsStatus s = nsign_connect(&nc, opts);
 	natsOptions_Destroy(own);
 	cr_assert_eq(s, NATS_OK, "libnats connect to %s: %s", itest_srv.url, natsStatus_GetText(s));
 	itest_conns[itest_nconns++] = nc;

@@ -3,10 +3,14 @@
 
 #include <criterion/criterion.h>
 
+#include "tests/integration/nats_sign.h"
+
 #define MULTI_CONNS_MAX 32
 
 static natsConnection *multi_conns[MULTI_CONNS_MAX];
 static int multi_nconns;
+/* The keys of the logins with credentials files, one per connection. */
+static struct nsign multi_signs[MULTI_CONNS_MAX];
 
 /* A client logged in as @user (its password the same), or with the
  * credentials file @creds, or neither. */
@@ -20,10 +24,11 @@ static natsConnection *multi_connect_as(const char *url, const char *user, const
 	if (user)
 		natsOptions_SetUserInfo(o, user, user);
 	if (creds)
-		cr_assert_eq(natsOptions_SetUserCredentialsFromFiles(o, creds, NULL), NATS_OK);
+		cr_assert_eq(nsign_use_creds(o, &multi_signs[multi_nconns], creds), NATS_OK, "%s",
+		             creds);
 	natsOptions_SetTimeout(o, 5000);
 	natsOptions_SetAllowReconnect(o, false);
-	natsStatus st = natsConnection_Connect(&nc, o);
+	natsStatus st = nsign_connect(&nc, o);
 	natsOptions_Destroy(o);
 	cr_assert_eq(st, NATS_OK, "connect to %s: %s", url, natsStatus_GetText(st));
 	multi_conns[multi_nconns++] = nc;
