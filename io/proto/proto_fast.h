@@ -1,8 +1,8 @@
 /* Private to io/proto*.c: fast paths for each side's most common operation,
- * a whole plain PUB on the server side and a message without queue groups
- * on route and leaf links. Inline in a header so that proto_parse()'s
- * loop takes it without a call (proto.c) and proto_parse_one() too
- * (proto_parse.c, where the carry and tests/fuzz/fuzz_proto.c reach it). */
+ * a whole plain PUB on the server side, a MSG or HMSG on the client side
+ * and a message without queue groups on route and leaf links. Inline in a header so that
+ * proto_parse()'s loop takes it without a call (proto.c) and proto_parse_one() too (proto_parse.c,
+ * where the carry and tests/fuzz/fuzz_proto.c reach it). */
 #ifndef IO_PROTO_PROTO_FAST_H
 #define IO_PROTO_PROTO_FAST_H
 
@@ -18,9 +18,11 @@
  * would pass for it). */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define PUB_WORD 0x20627570u
+#define MSG_WORD 0x2067736du
 #define PUB_FOLD 0x00202020u
 #else
 #define PUB_WORD 0x70756220u
+#define MSG_WORD 0x6d736720u
 #define PUB_FOLD 0x20202000u
 #endif
 
@@ -208,12 +210,58 @@ static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *
 	return 1;
 }
 
-/* The fast path of @p's side, if it has one (see the two above). */
+/* Client side (what ringbus-load and the tests' clients read): a whole
+ * "MSG <subject> <sid> [reply] <size>" or "HMSG <subject> <sid> [reply]
+ * <hdr> <size>" with proto_pub_fast()'s conditions on the line and the
+ * payload. Returns 1 with *@f and *@used set exactly as
+ * proto_parse_general() sets them, or 0. */
+static inline int proto_client_msg_fast(const struct proto_parser *p, const char *s, size_t n,
+                                        struct proto_frame *f, size_t *used)
+{
+	struct proto_span fl[5];
+	size_t lim, cr, at = 4;
+	uint32_t w;
+	int sizes = 1;
+	enum proto_op op = PROTO_OP_MSG;
+
+	if (n < 13) /* "MSG a 1 0\r\n\r\n" */
+		return 0;
+	memcpy(&w, s, sizeof(w));
+	if ((w | FOLD4) == HMSG_WORD && s[4] == ' ') {
+		op = PROTO_OP_HMSG;
+		sizes = 2;
+		at = 5;
+	} else if ((w | PUB_FOLD) != MSG_WORD) {
+		return 0;
+	}
+	lim = n - 1;
+	if (lim > (size_t)p->max_control + at + 1)
+		lim = (size_t)p->max_control + at + 1;
+	int nf = fast_fields(s, n, at, lim, fl, 3 + sizes, &cr);
+	if (nf < 2 + sizes)
+		return 0;
+	int64_t hdr = sizes == 2 ? proto_parse_size(fl[nf - 2]) : 0;
+	int64_t size = proto_parse_size(fl[nf - 1]);
+	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload ||
+	    !fast_message(s, n, cr, size, f, used))
+		return 0;
+	f->op = op;
+	f->subject = fl[0];
+	f->sid = fl[1];
+	if (nf == 3 + sizes)
+		f->reply = fl[2];
+	f->hdr_len = (uint32_t)hdr;
+	return 1;
+}
+
+/* The fast path of @p's side, if it has one (see the three above). */
 static inline int proto_fast(const struct proto_parser *p, const char *s, size_t n,
                              struct proto_frame *f, size_t *used)
 {
 	if (p->side == PROTO_SIDE_SERVER)
 		return proto_pub_fast(p, s, n, f, used);
+	if (p->side == PROTO_SIDE_CLIENT)
+		return proto_client_msg_fast(p, s, n, f, used);
 	if (p->side == PROTO_SIDE_ROUTE || p->side == PROTO_SIDE_LEAF)
 		return proto_peer_msg_fast(p, s, n, f, used);
 	return 0;

@@ -6,8 +6,9 @@
  * Flags: bit 0 the client side too, bits 1-2 max_payload, bit 3 the route
  * side too, bit 4 the leaf side too, bit 5 those two with a 64-byte control
  * line limit instead of PROTO_CONTROL_LINE_LIMIT (as route links get).
- * On every side, proto_parse_one() (with the server's PUB fast path, and
- * the route and leaf sides' message fast path) and proto_parse_general()
+ * On every side, proto_parse_one() (with the server's PUB fast path, the
+ * client side's MSG/HMSG fast path and the route and leaf sides' message
+ * fast path) and proto_parse_general()
  * must also agree on each operation's prefixes. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -336,10 +337,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	diff(PROTO_SIDE_SERVER, maxp, 0, s, len);
 	/* a small limit puts the fast path's line bound within reach */
 	diff(PROTO_SIDE_SERVER, maxp, data[1] % 32, s, len);
-	if (flags & 1)
+	if (flags & 1) {
 		diff(PROTO_SIDE_CLIENT, maxp, 0, s, len);
-	if (flags & 1)
+		diff(PROTO_SIDE_CLIENT, maxp, data[1] % 32, s, len);
 		compare(PROTO_SIDE_CLIENT, maxp, 0, s, len, data + 1);
+	}
 	if (flags & 0x08) {
 		compare(PROTO_SIDE_ROUTE, maxp, peer_control, s, len, data + 1);
 		diff(PROTO_SIDE_ROUTE, maxp, peer_control, s, len);
