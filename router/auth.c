@@ -214,7 +214,9 @@ bool auth_check(const struct auth *a, const char *user, const char *pass, const 
 		return false;
 	for (int i = 0; i < a->nusers; i++)
 		if (!a->users[i].nkey && !strcmp(a->users[i].name, user))
-			return auth_match(a->users[i].secret, pass);
+			return auth_match(a->users[i].secret,
+			                  pass ? pass
+			                       : ""); /* none sent: nats-server compares "" */
 	return false;
 }
 

@@ -109,7 +109,7 @@ void client_ctrl_bound(struct client *cl)
 /* The credentials of CONNECT; *@who: the user's permissions and account. */
 static bool client_check_auth(struct client *cl, struct auth_who *who)
 {
-	const struct auth *a = server_live(cl->t->srv)->auth;
+	const struct auth *a = server_live_auth(server_live(cl->t->srv), cl->ws != NULL);
 	if (cl->opts.nkey) {
 		char nonce[NKEY_NONCE_LEN + 1];
 		nkey_nonce(cl->t->srv->nonce_key, cl->cid, nonce);
@@ -123,7 +123,7 @@ static bool client_check_auth(struct client *cl, struct auth_who *who)
 
 static bool client_auth_required(struct client *cl)
 {
-	return auth_required(server_live(cl->t->srv)->auth);
+	return auth_required(server_live_auth(server_live(cl->t->srv), cl->ws != NULL));
 }
 
 static void client_on_connect(struct client *cl, const struct proto_frame *f)
@@ -448,8 +448,9 @@ static void client_tick_one(struct io_conn *c, void *arg)
 	                (uint64_t)cl->t->srv->cfg.write_deadline_ms * 1000000u) &&
 	    client_missed_deadline(cl, now))
 		return;
+	uint32_t auth_ms = cl->ws ? cfg->ws_auth_timeout_ms : cfg->auth_timeout_ms;
 	if (!cl->connected && client_auth_required(cl) &&
-	    now - cl->opened_ns > (uint64_t)cfg->auth_timeout_ms * 1000000u) {
+	    now - cl->opened_ns > (uint64_t)auth_ms * 1000000u) {
 		client_err(cl, "Authentication Timeout", true);
 		return;
 	}

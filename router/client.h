@@ -24,5 +24,9 @@ uint64_t client_new_cid(void);
  * length, 0 when it does not fit. */
 size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
                    bool ldm, char *buf, size_t cap);
+/* As client_info, for a WebSocket client: its own auth_required (websocket
+ * { authorization { } no_auth_user }). */
+size_t client_info_ws(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
+                      char *buf, size_t cap);
 
 #endif /* ROUTER_CLIENT_H */

@@ -9,8 +9,8 @@
 #include "router/route.h"
 #include "router/server.h"
 
-size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
-                   bool ldm, char *buf, size_t cap)
+static size_t client_info_auth(struct server *s, const struct live *lv, uint64_t cid,
+                               const char *peer_ip, bool ldm, bool auth_req, char *buf, size_t cap)
 {
 	struct connect_info ci = {
 	    .server_id = s->server_id,
@@ -22,7 +22,7 @@ size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const 
 	    .host = s->cfg.host,
 	    .port = s->port,
 	    .headers = true,
-	    .auth_required = auth_required(lv->auth) && !auth_has_no_auth_user(lv->auth),
+	    .auth_required = auth_req,
 	    .tls_required = s->cfg.tls,
 	    .tls_verify = s->cfg.tls && lv->tls_verify,
 	    .max_payload = lv->max_payload,
@@ -43,4 +43,21 @@ size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const 
 		ci.nonce = nonce;
 	}
 	return connect_info_encode(buf, cap, &ci);
+}
+
+size_t client_info(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
+                   bool ldm, char *buf, size_t cap)
+{
+	bool req = auth_required(lv->auth) && !auth_has_no_auth_user(lv->auth);
+	return client_info_auth(s, lv, cid, peer_ip, ldm, req, buf, cap);
+}
+
+/* nats-server 2.9.10 tells a WebSocket client that authentication is
+ * required whenever the top level or websocket { } asks for it, a
+ * no_auth_user notwithstanding (its TCP clients are told otherwise). */
+size_t client_info_ws(struct server *s, const struct live *lv, uint64_t cid, const char *peer_ip,
+                      char *buf, size_t cap)
+{
+	bool req = auth_required(lv->auth) || auth_required(server_live_auth(lv, true));
+	return client_info_auth(s, lv, cid, peer_ip, false, req, buf, cap);
 }

@@ -52,16 +52,17 @@ void client_perm_reload(struct client *cl, const struct live *lv)
 {
 	if (!cl->connected || cl->quitting || cl->kind)
 		return;
-	const struct auth_who who = client_who(cl, lv->auth);
+	const struct auth *a = server_live_auth(lv, cl->ws != NULL);
+	const struct auth_who who = client_who(cl, a);
 	const char *user = cl->opts.user ? cl->opts.user : cl->opts.nkey ? cl->opts.nkey : "";
-	if (auth_required(lv->auth) && (cl->opts.user || cl->opts.nkey) && !who.found) {
+	if (auth_required(a) && (cl->opts.user || cl->opts.nkey) && !who.found) {
 		/* as nats-server: a user the settings no longer have is closed */
 		log_info("cid %llu: user \"%s\" is gone: closing", (unsigned long long)cl->cid,
 		         user);
 		client_quit(cl, NULL, 0);
 		return;
 	}
-	if (!client_still_in(cl, lv->auth, &who)) {
+	if (!client_still_in(cl, a, &who)) {
 		log_error("cid %llu: authentication error - User \"%s\"",
 		          (unsigned long long)cl->cid, user);
 		client_err(cl, "Authorization Violation", true);

@@ -25,7 +25,7 @@ static const char *iothr_stats_user(struct iothr *t, const struct client *cl)
 		return o->nkey;
 	if (o->user)
 		return o->user;
-	const struct auth *a = server_live(t->srv)->auth;
+	const struct auth *a = server_live_auth(server_live(t->srv), cl->ws != NULL);
 	if (!o->pass && !o->auth_token && auth_required(a))
 		return auth_no_auth_user(a);
 	return NULL;

@@ -34,6 +34,8 @@ struct acc_replies;
 /* Settings a reload may change, besides the admission policies. Immutable. */
 struct live {
 	struct auth *auth;
+	struct auth *ws_auth;  /* WebSocket clients' (websocket { authorization { } no_auth_user
+	                          }), or NULL: they log in with @auth */
 	struct acc_table *acc; /* the accounts (router/account.h); numbers kept across reloads */
 	uint32_t max_payload;  /* for connections opened from now on */
 	uint32_t max_control_line;
@@ -42,6 +44,7 @@ struct live {
 	uint32_t ping_interval_ms;
 	uint32_t ping_max;
 	uint32_t auth_timeout_ms;
+	uint32_t ws_auth_timeout_ms; /* a WebSocket client's */
 	uint32_t inline_max;
 	bool tls_verify; /* INFO's tls_verify */
 };
@@ -118,6 +121,14 @@ struct server {
 static inline const struct live *server_live(struct server *s)
 {
 	return atomic_load_explicit(&s->live, memory_order_acquire);
+}
+
+/* The users, token and no_auth_user a client logs in with, in @lv: a
+ * WebSocket client's own (websocket { }) when there are, else the top
+ * level's. Borrowed from @lv. */
+static inline const struct auth *server_live_auth(const struct live *lv, bool websocket)
+{
+	return websocket && lv->ws_auth ? lv->ws_auth : lv->auth;
 }
 
 /* The admission policies in force; as server_live(). */

@@ -142,6 +142,7 @@ void server_live_free(struct live *lv)
 {
 	if (lv) {
 		auth_free(lv->auth);
+		auth_free(lv->ws_auth);
 		acc_table_free(lv->acc);
 		free(lv);
 	}

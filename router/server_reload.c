@@ -16,8 +16,8 @@
 #include "router/server_int.h"
 #include "router/tls_glue.h"
 
-/* Adds user @u in the account it names (the accounts are @acc's). */
-static int server_live_user(struct live *lv, const struct config_user *u,
+/* Adds user @u to @a in the account it names (the accounts are @acc's). */
+static int server_live_user(struct auth *a, const struct config_user *u,
                             const struct perms *defaults, const struct acc_table *acc)
 {
 	int in = u->account ? acc_find(acc, u->account) : ACC_GLOBAL;
@@ -26,9 +26,40 @@ static int server_live_user(struct live *lv, const struct config_user *u,
 	/* authorization's default_permissions are for its own users; an
 	 * account's defaults were given to its users while reading */
 	const struct perms *p = u->perms ? u->perms : u->account ? NULL : defaults;
-	return u->nkey ? auth_add_nkey(lv->auth, u->nkey, p, (uint16_t)in)
-	               : auth_add_user(lv->auth, u->name, u->password ? u->password : "", p,
-	                               (uint16_t)in);
+	return u->nkey ? auth_add_nkey(a, u->nkey, p, (uint16_t)in)
+	               : auth_add_user(a, u->name, u->password ? u->password : "", p, (uint16_t)in);
+}
+
+/* WebSocket clients' own set, as nats-server 2.9.10 builds it: when
+ * websocket { } names a user, a token or a no_auth_user, they replace the
+ * top level's user, token and no_auth_user for those clients, who still log
+ * in as the users of authorization { users } (a token wins over a user, as
+ * nats-server checks it first). NULL in *@out: no such override. Returns 0
+ * or -ENOMEM. */
+static int server_live_ws_auth(const struct config *c, const struct acc_table *acc,
+                               struct auth **out)
+{
+	*out = NULL;
+	if (!c->ws_user && !c->ws_token && !c->ws_no_auth_user)
+		return 0;
+	struct auth *a = auth_new();
+	if (!a)
+		return -ENOMEM;
+	int ret = 0;
+	for (int i = 0; i < c->nusers && !ret; i++)
+		ret = server_live_user(a, &c->users[i], c->default_perms, acc);
+	if (!ret && c->ws_token)
+		ret = auth_set_token(a, c->ws_token);
+	else if (!ret && c->ws_user)
+		ret = auth_add_user(a, c->ws_user, c->ws_pass ? c->ws_pass : "", NULL, ACC_GLOBAL);
+	if (!ret && c->ws_no_auth_user)
+		ret = auth_set_no_auth_user(a, c->ws_no_auth_user);
+	if (ret) {
+		auth_free(a);
+		return ret;
+	}
+	*out = a;
+	return 0;
 }
 
 struct live *server_live_new(const struct config *c, const struct acc_table *prev)
@@ -48,11 +79,13 @@ struct live *server_live_new(const struct config *c, const struct acc_table *pre
 	if (c->no_auth_user && auth_set_no_auth_user(lv->auth, c->no_auth_user))
 		goto err;
 	for (int i = 0; i < c->nusers; i++)
-		if (server_live_user(lv, &c->users[i], c->default_perms, acc)) {
+		if (server_live_user(lv->auth, &c->users[i], c->default_perms, acc)) {
 			log_error("authorization users: invalid entry '%s'",
 			          c->users[i].name ? c->users[i].name : c->users[i].nkey);
 			goto err;
 		}
+	if (server_live_ws_auth(c, acc, &lv->ws_auth))
+		goto err;
 	lv->max_payload = c->max_payload;
 	lv->max_control_line = c->max_control_line;
 	lv->max_connections = c->max_connections;
@@ -60,6 +93,7 @@ struct live *server_live_new(const struct config *c, const struct acc_table *pre
 	lv->ping_interval_ms = c->ping_interval_ms;
 	lv->ping_max = c->ping_max;
 	lv->auth_timeout_ms = c->auth_timeout_ms;
+	lv->ws_auth_timeout_ms = c->ws_auth_timeout_ms ? c->ws_auth_timeout_ms : c->auth_timeout_ms;
 	lv->inline_max = c->inline_max;
 	lv->tls_verify = c->tls_verify;
 	return lv;

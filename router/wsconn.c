@@ -151,7 +151,7 @@ static int wsconn_accept(struct client *cl, struct wsconn *w, size_t len)
 	cl->start_wall_ns = clock_wall_ns();
 	cl->hold_ticks = false;
 	char info[4096];
-	io_conn_write(c, info, client_info(s, lv, cl->cid, c->peer_ip, false, info, sizeof(info)));
+	io_conn_write(c, info, client_info_ws(s, lv, cl->cid, c->peer_ip, info, sizeof(info)));
 	return 0;
 }
 

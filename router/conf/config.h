@@ -198,6 +198,14 @@ struct config {
 	struct config_list ws_allowed_origins;
 	bool ws_compression;              /* permessage-deflate when offered */
 	uint32_t ws_handshake_timeout_ms; /* 0: none (nats-server without TLS) */
+	/* websocket { authorization { } no_auth_user }: when a user, a token or
+	 * a no_auth_user is given, they replace the top level's for WebSocket
+	 * clients (the users of authorization { users } stay) */
+	char *ws_user;
+	char *ws_pass;
+	char *ws_token;
+	char *ws_no_auth_user;
+	uint32_t ws_auth_timeout_ms; /* 0: the top level's auth_timeout_ms */
 	char *
 	    js_domain; /* default_js_domain of $G: $JS.API. goes to $JS.<it>.API. (NULL, "": not) */
 	/* ringbus { } */

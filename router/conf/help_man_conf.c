@@ -26,6 +26,7 @@ static const char *const config_block_names[CONFIG_B_COUNT] = {
     [CONFIG_B_LEAF_RTLS] = "leafnodes { remotes: [ { tls { } } ] }",
     [CONFIG_B_WS] = "websocket { }",
     [CONFIG_B_WS_TLS] = "websocket { tls { } }",
+    [CONFIG_B_WS_AUTH] = "websocket { authorization { } }",
     [CONFIG_B_ACCOUNT] = "accounts { NAME: { } }",
     [CONFIG_B_EXPORT] = "exports: [ { } ]",
     [CONFIG_B_IMPORT] = "imports: [ { } ]",
@@ -38,10 +39,10 @@ const char *config_block_name(enum config_block b)
 
 /* The blocks with rows, in the order of the page. */
 static const enum config_block config_man_blocks[] = {
-    CONFIG_B_TOP,          CONFIG_B_AUTH,        CONFIG_B_TLS,  CONFIG_B_CLUSTER,
-    CONFIG_B_CLUSTER_AUTH, CONFIG_B_CLUSTER_TLS, CONFIG_B_LEAF, CONFIG_B_LEAF_AUTH,
-    CONFIG_B_LEAF_TLS,     CONFIG_B_LEAF_RTLS,   CONFIG_B_WS,   CONFIG_B_WS_TLS,
-    CONFIG_B_RINGBUS,      CONFIG_B_THREADS,
+    CONFIG_B_TOP,          CONFIG_B_AUTH,        CONFIG_B_TLS,     CONFIG_B_CLUSTER,
+    CONFIG_B_CLUSTER_AUTH, CONFIG_B_CLUSTER_TLS, CONFIG_B_LEAF,    CONFIG_B_LEAF_AUTH,
+    CONFIG_B_LEAF_TLS,     CONFIG_B_LEAF_RTLS,   CONFIG_B_WS,      CONFIG_B_WS_TLS,
+    CONFIG_B_WS_AUTH,      CONFIG_B_RINGBUS,     CONFIG_B_THREADS,
 };
 
 static const char *config_man_type(const struct config_row *r)

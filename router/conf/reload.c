@@ -142,6 +142,10 @@ int config_reload_check(const struct config *was, const struct config *now)
 		if (r->opts & CONFIG_F_RELOAD) {
 			log_info("reload: %s = %s", r->key,
 			         (r->opts & CONFIG_F_SECRET) ? "(changed)" : b);
+		} else if (r->opts & CONFIG_F_SECRET) {
+			/* a password or a token is never printed: only that it changed */
+			config_reload_refuse(now, r->key, "(secret)", "(secret)");
+			refused++;
 		} else {
 			config_reload_refuse(now, r->key, a, b);
 			refused++;

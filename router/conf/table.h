@@ -47,6 +47,7 @@ enum config_block {
 	CONFIG_B_LEAF_RTLS,    /* leafnodes { remotes: [ { tls { } } ] } (leaf.c) */
 	CONFIG_B_WS,           /* websocket { } */
 	CONFIG_B_WS_TLS,       /* websocket { tls { } } */
+	CONFIG_B_WS_AUTH,      /* websocket { authorization { } } */
 	CONFIG_B_ACCOUNT,      /* accounts { NAME: { } }: no rows, read by accounts.c */
 	CONFIG_B_EXPORT,       /* an account's exports: [ { } ] (imports.c) */
 	CONFIG_B_IMPORT,       /* an account's imports: [ { } ] (imports.c) */

@@ -125,10 +125,21 @@ static const struct config_unsupported config_bad_leaf_rtls[] = {
 
 /* websocket { } */
 static const struct config_unsupported config_bad_ws[] = {
-    {"advertise authorization jwt_cookie no_auth_user username user password pass token "
-     "users nkeys",
-     "not supported yet on ringbus's WebSocket listener: its clients log in as TCP clients "
-     "do (authorization { } at the top level)"},
+    {"advertise", "not supported yet on ringbus's WebSocket listener: clients learn no other "
+                  "WebSocket address"},
+    {"jwt_cookie", OPERATOR},
+    {"username user password pass token users nkeys",
+     "nats-server 2.9.10 refuses it here too: write websocket { authorization { user, "
+     "password } } or { token }, or name one of the top level's users in websocket { "
+     "no_auth_user }"},
+};
+
+/* websocket { authorization { } } */
+static const struct config_unsupported config_bad_ws_auth[] = {
+    {"users nkeys permissions default_permissions",
+     "nats-server 2.9.10 refuses it here too: this block takes one user and password, or a "
+     "token, and a timeout; without a user or token here, WebSocket clients log in as "
+     "the top level's users"},
 };
 
 /* accounts { NAME: { } } */
@@ -195,6 +206,8 @@ const char *config_unsupported_key(enum config_block block, const char *key)
 		                   true);
 	case CONFIG_B_WS:
 		return config_find(config_bad_ws, RB_ARRAY_LEN(config_bad_ws), key, true);
+	case CONFIG_B_WS_AUTH:
+		return config_find(config_bad_ws_auth, RB_ARRAY_LEN(config_bad_ws_auth), key, true);
 	case CONFIG_B_CLUSTER:
 		return config_find(config_bad_cluster, RB_ARRAY_LEN(config_bad_cluster), key, true);
 	case CONFIG_B_ACCOUNT:

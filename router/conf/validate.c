@@ -142,6 +142,42 @@ static void config_validate_auth(struct config_ctx *x)
 		    c->no_auth_user);
 }
 
+/* websocket { authorization { } no_auth_user }, as nats-server 2.9.10
+ * checks them: its user or token cannot stand beside the top level's users
+ * (a WebSocket client would have no way to log in as one of them), and its
+ * no_auth_user must be one of those users. */
+static void config_validate_ws_auth(struct config_ctx *x)
+{
+	const struct config *c = x->c;
+	struct config_in in = {.name = "websocket"};
+	if (c->nusers && c->ws_user)
+		config_report_in(x, false, &in,
+		                 "websocket authentication username not compatible with presence "
+		                 "of users/nkeys");
+	else if (c->nusers && c->ws_token)
+		config_report_in(x, false, &in,
+		                 "websocket authentication token not compatible with presence of "
+		                 "users/nkeys");
+	if (!c->ws_no_auth_user)
+		return;
+	int named = 0;
+	bool found = false;
+	for (int i = 0; i < c->nusers; i++) {
+		named += c->users[i].name != NULL;
+		found |= c->users[i].name && !strcmp(c->users[i].name, c->ws_no_auth_user);
+	}
+	struct config_in nu = {.name = "websocket no_auth_user"};
+	if (!named)
+		config_report_in(x, false, &nu,
+		                 "no_auth_user: \"%s\" present, but users are not defined",
+		                 c->ws_no_auth_user);
+	else if (!found)
+		config_report_in(x, false, &nu,
+		                 "no_auth_user: \"%s\" not present as user in authorization block "
+		                 "or account configuration",
+		                 c->ws_no_auth_user);
+}
+
 static bool config_has_account(const struct config *c, const char *name)
 {
 	for (int i = 0; i < c->naccounts; i++)
@@ -239,6 +275,7 @@ int config_validate(struct config *c)
 		    config_ms_text(c->lame_duck_grace_ms, a, sizeof(a)),
 		    config_ms_text(c->lame_duck_duration_ms, b, sizeof(b)));
 	config_validate_auth(&x);
+	config_validate_ws_auth(&x);
 	config_validate_account_names(&x);
 	if (c->stats_interval_ms == CONFIG_STATS_AUTO)
 		c->stats_interval_ms = c->system_account ? 1000 : 0;

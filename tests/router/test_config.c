@@ -156,7 +156,11 @@ Test(config, keys_of_missing_features_are_refused_with_advice)
 	     "hub's certificate"},
 	    {"mqtt { port: 1883 }\n", "MQTT"},
 	    {"websocket { port: 8080, tls { insecure: true } }\n", "outgoing"},
-	    {"ws { port: 8080, no_tls: true, jwt_cookie: x }\n", "WebSocket listener"},
+	    {"ws { port: 8080, no_tls: true, jwt_cookie: x }\n", "JWT"},
+	    {"ws { port: 8080, no_tls: true, advertise: \"h:1\" }\n", "WebSocket listener"},
+	    {"ws { port: 8080, no_tls: true, token: t }\n", "websocket { authorization { user"},
+	    {"ws { port: 8080, no_tls: true, authorization { users: [] } }\n",
+	     "one user and password, or a token"},
 	    {"mappings { a: b }\n", "subject mappings"},
 	    {"no_system_account: true\n", "system_account"},
 	    {"accounts { A: { jetstream: enabled } }\n", "JetStream"},
@@ -193,6 +197,64 @@ Test(config, websocket_block_is_read_and_wants_no_tls)
 	cr_assert_eq(cfgt_load(&c, "websocket { port: 8080 }\n"), 0);
 	cr_expect_eq(config_validate(&c), -EINVAL);
 	cr_expect(cfgt_reported("websocket requires TLS configuration"), "%s", cfgt_reports[0]);
+	config_fini(&c);
+}
+
+/* nats-server 2.9.10's checks, found by starting it with each file. */
+Test(config, websocket_authorization_replaces_the_top_levels_as_nats_server_reads_it)
+{
+	struct config c;
+	cr_assert_eq(cfgt_load(&c, "authorization { user: x, password: y }\nws { port: 8080, "
+	                           "no_tls: true, authentication { username: a, pass: b, "
+	                           "timeout: 0.5 } }\n"),
+	             0, "%s", cfgt_reports[0]);
+	cr_expect_eq(config_validate(&c), 0, "%s", cfgt_reports[0]);
+	cr_expect_str_eq(c.ws_user, "a");
+	cr_expect_str_eq(c.ws_pass, "b");
+	cr_expect_eq(c.ws_auth_timeout_ms, 500u);
+	cr_expect_str_eq(c.user, "x");
+	config_fini(&c);
+	cr_assert_eq(cfgt_load(&c, "websocket { port: 8080, no_tls: true, authorization { token: "
+	                           "t, timeout: 3 } }\n"),
+	             0);
+	cr_expect_str_eq(c.ws_token, "t");
+	cr_expect_eq(c.ws_auth_timeout_ms, 3000u);
+	config_fini(&c);
+	static const struct {
+		const char *text, *error;
+	} bad[] = {
+	    {"authorization { users: [{user: x, password: y}] }\nwebsocket { port: 8080, no_tls: "
+	     "true, authorization { user: a, password: b } }\n",
+	     "websocket authentication username not compatible with presence of users/nkeys"},
+	    {"authorization { users: [{user: x, password: y}] }\nwebsocket { port: 8080, no_tls: "
+	     "true, authorization { token: t } }\n",
+	     "websocket authentication token not compatible with presence of users/nkeys"},
+	    {"websocket { port: 8080, no_tls: true, no_auth_user: a }\n",
+	     "no_auth_user: \"a\" present, but users are not defined"},
+	    {"websocket { port: 8080, no_tls: true, no_auth_user: a, authorization { user: a } }\n",
+	     "no_auth_user: \"a\" present, but users are not defined"},
+	    {"authorization { users: [{user: x, password: y}] }\nwebsocket { port: 8080, no_tls: "
+	     "true, no_auth_user: a }\n",
+	     "no_auth_user: \"a\" not present as user in authorization block or account "
+	     "configuration"},
+	};
+	for (size_t i = 0; i < RB_ARRAY_LEN(bad); i++) {
+		cr_assert_eq(cfgt_load(&c, bad[i].text), 0, "row %zu: %s", i, cfgt_reports[0]);
+		cr_expect_eq(config_validate(&c), -EINVAL, "row %zu accepted", i);
+		cr_expect(cfgt_reported(bad[i].error), "row %zu: %s", i, cfgt_reports[0]);
+		config_fini(&c);
+	}
+	/* the users of an account are users too */
+	cr_assert_eq(cfgt_load(&c, "accounts { A: { users: [{user: x, password: y}] } }\n"
+	                           "websocket { port: 8080, no_tls: true, no_auth_user: x }\n"),
+	             0);
+	cr_expect_eq(config_validate(&c), 0, "%s", cfgt_reports[0]);
+	cr_expect_str_eq(c.ws_no_auth_user, "x");
+	config_fini(&c);
+	cr_expect_eq(cfgt_load(&c, "websocket { port: 8080, no_tls: true, authorization { user: "
+	                           "a, bogus: 1 } }\n"),
+	             -EINVAL);
+	cr_expect(cfgt_reported("unknown field \"bogus\""), "%s", cfgt_reports[0]);
 	config_fini(&c);
 }
 
@@ -457,6 +519,17 @@ Test(config, a_reload_refuses_what_it_cannot_change_as_nats_server_says_it)
 	          "ringbus { threads { workers: 2 } }\n");
 	cr_expect_eq(config_reload_check(&was, &now), -EINVAL);
 	cr_expect(cfgt_reported("config reload not supported for workers: old=1, new=2"));
+	config_fini(&was);
+	config_fini(&now);
+	/* nats-server 2.9.10 reloads nothing of websocket { }, its login neither;
+	 * a password is not printed */
+	load_pair(&was, &now,
+	          "ws { port: 8080, no_tls: true, authorization { user: a, pass: b } }\n",
+	          "ws { port: 8080, no_tls: true, authorization { user: a, pass: c } }\n");
+	cr_expect_eq(config_reload_check(&was, &now), -EINVAL);
+	cr_expect(cfgt_reported("config reload not supported for password: old=(secret), "
+	                        "new=(secret)"),
+	          "%s", cfgt_reports[0]);
 	config_fini(&was);
 	config_fini(&now);
 }
