@@ -329,8 +329,10 @@ void io_conn_set_packer(struct io_conn *c, io_frame_pack_fn pack, void *arg);
 
 /* On a framed connection: @len bytes (a close frame) to send unframed after
  * all the output when @c is closed with flush; may be called while it is
- * closing (from on_close). Returns 0, or -EINVAL when @c is not framed or
- * @len is above IO_FRAME_TRAILER_MAX. */
+ * closing (from on_close, which a framed connection closed with flush gets
+ * before the loop looks for output to flush: a trailer alone is sent).
+ * Returns 0, or -EINVAL when @c is not framed or @len is above
+ * IO_FRAME_TRAILER_MAX. */
 int io_conn_set_trailer(struct io_conn *c, const void *data, size_t len);
 
 /* Calls @fn for every open connection of the loop. */
