@@ -30,6 +30,7 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 {
 	if (f->op == PROTO_OP_HPUB && !cl->opts.headers) {
 		client_log_closing(cl, "message headers not supported");
+		cl->close_why = CLIENT_CLOSE_PROTOCOL;
 		client_quit(cl, NULL, 0);
 		return;
 	}
@@ -136,6 +137,7 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 			client_err(cl, text, true);
 		} else {
 			client_log_closing(cl, why);
+			cl->close_why = CLIENT_CLOSE_PROTOCOL;
 			client_quit(cl, NULL, 0);
 		}
 		return;
@@ -289,6 +291,8 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 				client_log_closing(cl, r == PROTO_ERR_NOMEM
 				                           ? "out of memory for its input"
 				                           : "malformed arguments");
+				if (r != PROTO_ERR_NOMEM)
+					cl->close_why = CLIENT_CLOSE_PROTOCOL;
 				client_quit(cl, NULL, 0);
 			}
 			return len;
@@ -479,6 +483,7 @@ void client_on_eof(void *ctx, struct io_conn *c)
 {
 	(void)ctx;
 	struct client *cl = c->user;
+	cl->close_why = CLIENT_CLOSE_CLIENT;
 	if (cl->pause_reasons || cl->stash_off != cl->stash_len) {
 		cl->eof_pending = true;
 		return;

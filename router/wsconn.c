@@ -261,22 +261,43 @@ static const struct {
     {"Authorization Violation", WS_CLOSE_POLICY, "Authentication Failure"},
     {"Authentication Timeout", WS_CLOSE_POLICY, "Authentication Timeout"},
     {"maximum control line exceeded", WS_CLOSE_POLICY, "Maximum Control Line Exceeded"},
+    {"maximum connections exceeded", WS_CLOSE_POLICY, "Maximum Connections Exceeded"},
     {"Stale Connection", WS_CLOSE_INTERNAL, "Stale Connection"},
+};
+
+/* And for a close without an -ERR, by enum client_close_why (probed on
+ * nats-server 2.9.10: docs/WEBSOCKET.md); UNSAID has none. */
+static const struct {
+	uint16_t code;
+	const char *text;
+} wsconn_close_whys[] = {
+    [CLIENT_CLOSE_CLIENT] = {WS_CLOSE_NORMAL, "Client Closed"},
+    [CLIENT_CLOSE_SHUTDOWN] = {WS_CLOSE_GOING_AWAY, "Server Shutdown"},
+    [CLIENT_CLOSE_PROTOCOL] = {WS_CLOSE_PROTOCOL, "Protocol Violation"},
 };
 
 void wsconn_closing(struct client *cl, struct io_conn *c)
 {
 	struct wsconn *w = cl->ws;
 	io_conn_set_packer(c, NULL, NULL); /* @w goes; what is left goes uncompressed */
-	if (!w->open || w->closed || !cl->close_err)
+	if (!w->open || w->closed)
 		return;
-	uint16_t code = WS_CLOSE_PROTOCOL; /* parse errors */
-	const char *text = "Protocol Violation";
-	for (size_t i = 0; i < RB_ARRAY_LEN(wsconn_close_codes); i++)
-		if (!strcmp(cl->close_err, wsconn_close_codes[i].err)) {
-			code = wsconn_close_codes[i].code;
-			text = wsconn_close_codes[i].text;
-		}
+	uint16_t code = 0;
+	const char *text = NULL;
+	if (cl->close_err) {
+		code = WS_CLOSE_PROTOCOL; /* parse errors */
+		text = "Protocol Violation";
+		for (size_t i = 0; i < RB_ARRAY_LEN(wsconn_close_codes); i++)
+			if (!strcmp(cl->close_err, wsconn_close_codes[i].err)) {
+				code = wsconn_close_codes[i].code;
+				text = wsconn_close_codes[i].text;
+			}
+	} else if (cl->close_why < RB_ARRAY_LEN(wsconn_close_whys)) {
+		code = wsconn_close_whys[cl->close_why].code;
+		text = wsconn_close_whys[cl->close_why].text;
+	}
+	if (!text)
+		return;
 	uint8_t frame[WS_CONTROL_FRAME_MAX];
 	size_t n = ws_frame_close(frame, sizeof(frame), code, text, strlen(text));
 	if (n && io_conn_set_trailer(c, frame, n) == 0)

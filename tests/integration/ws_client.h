@@ -73,6 +73,23 @@ long wsc_read_until(struct wsc *w, const char *needle, char *out, size_t cap, in
  * of a close frame met on the way, 0 if none. Returns 0 or -ETIMEDOUT. */
 int wsc_expect_eof(struct wsc *w, int *close_code, int timeout_ms);
 
+/* What a server sent until it closed the connection. Owner: caller. */
+struct wsc_end {
+	char *data;       /* the data frames' payloads (NUL-ended; free), or NULL */
+	size_t len;       /* their bytes */
+	size_t frames;    /* data frames */
+	size_t max_frame; /* the longest data frame's payload */
+	bool fin_all;     /* every data frame had FIN */
+	int close_code;   /* of its close frame: 0 when none came, 1005 when empty */
+	char reason[124]; /* the close frame's reason, NUL-ended */
+	bool after_close; /* a frame came after the close frame */
+};
+
+/* Reads frames until EOF (a frame cut by it ends the reading too) into @e;
+ * the payloads are kept in e->data when @keep (with what wsc_read_until
+ * left first). Returns 0, -ETIMEDOUT or -errno. */
+int wsc_read_to_eof(struct wsc *w, struct wsc_end *e, bool keep, int timeout_ms);
+
 /* Closes the socket and frees the buffers. */
 void wsc_close(struct wsc *w);
 
