@@ -65,8 +65,7 @@ int wsconn_open(void *ctx, struct io_conn *c)
 	}
 	int ret = client_on_open(ctx, c);
 	struct client *cl = c->user;
-	if (ret || !cl) { /* refused (out of memory, or over max_connections) */
-		/* its -ERR would go before any 101: the socket just closes */
+	if (ret || !cl) { /* refused (out of memory) */
 		io_conn_set_unsent(c, 0);
 		free(w);
 		free(req);
@@ -152,6 +151,10 @@ static int wsconn_accept(struct client *cl, struct wsconn *w, size_t len)
 	cl->hold_ticks = false;
 	char info[4096];
 	io_conn_write(c, info, client_info(s, lv, cl->cid, c->peer_ip, false, info, sizeof(info)));
+	if (cl->over_max) { /* as nats-server: refused once upgraded, after the INFO */
+		client_err(cl, "maximum connections exceeded", true);
+		return -1;
+	}
 	return 0;
 }
 

@@ -4,9 +4,11 @@
  * control frames, and the refusals (unmasked frames, bad upgrades, origins).
  * The WebSocket client is raw (ws_client.c). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "io/ws/ws.h"
@@ -19,17 +21,18 @@
 
 static uint16_t ws_port;
 
-/* Starts the server with a WebSocket listener on a free port (@extra: more
- * lines of its block) and, when @mon_port is not NULL, monitoring. */
-static void ws_start(const char *extra, uint16_t *mon_port)
+/* Starts the server with a WebSocket listener on a free port (@top: lines
+ * before its block, @extra: more lines of it; both may be NULL) and, when
+ * @mon_port is not NULL, monitoring. */
+static void ws_start_conf(const char *top, const char *extra, uint16_t *mon_port)
 {
 	int p = harness_free_port();
 	cr_assert_gt(p, 0);
 	ws_port = (uint16_t)p;
 	static char conf[512];
 	snprintf(conf, sizeof(conf),
-	         "websocket {\n  listen: \"127.0.0.1:%d\"\n  no_tls: true\n%s}\n", p,
-	         extra ? extra : "");
+	         "%swebsocket {\n  listen: \"127.0.0.1:%d\"\n  no_tls: true\n%s}\n", top ? top : "",
+	         p, extra ? extra : "");
 	if (mon_port) {
 		*mon_port = itest_start_monitored(NULL, conf);
 		cr_assert_eq(http_wait_listening(*mon_port, WAIT_MS), 0);
@@ -37,6 +40,11 @@ static void ws_start(const char *extra, uint16_t *mon_port)
 	}
 	struct harness_opts o = {.config = conf};
 	itest_start(&o);
+}
+
+static void ws_start(const char *extra, uint16_t *mon_port)
+{
+	ws_start_conf(NULL, extra, mon_port);
 }
 
 static void ws_setup(void)
@@ -323,6 +331,73 @@ Test(websocket, an_unknown_operation_gets_the_err_then_close_1002)
 	                      "Protocol Violation");
 }
 
+/* Reads to EOF into @e (the payloads kept): the last frame is the close
+ * frame @code with @reason. */
+static void expect_close(struct wsc *w, struct wsc_end *e, int code, const char *reason,
+                         int timeout_ms)
+{
+	WS_OK(wsc_read_to_eof(w, e, true, timeout_ms));
+	cr_expect_eq(e->close_code, code, "close code %d \"%s\"", e->close_code, e->reason);
+	cr_expect_str_eq(e->reason, reason);
+	cr_expect(!e->after_close, "frames after the close frame");
+}
+
+/* Closes without an -ERR: the close frame alone, with nats-server's code
+ * and reason (docs/WEBSOCKET.md). */
+Test(websocket, a_client_that_half_closes_gets_close_1000_client_closed)
+{
+	struct wsc w;
+	ws_client(&w);
+	cr_assert_eq(shutdown(w.fd, SHUT_WR), 0);
+	struct wsc_end e;
+	expect_close(&w, &e, 1000, "Client Closed", WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+}
+
+Test(websocket, malformed_arguments_close_with_1002_protocol_violation_without_err)
+{
+	struct wsc w;
+	struct wsc_end e;
+	ws_client(&w);
+	WS_OK(wsc_send_str(&w, "PUB a b\r\n"));
+	expect_close(&w, &e, 1002, "Protocol Violation", WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+
+	cr_assert_eq(wsc_open(&w, ws_port, NULL, NULL), 101, "%s", w.head);
+	WS_OK(wsc_read_until(&w, "\r\n", NULL, 0, WAIT_MS)); /* INFO */
+	WS_OK(wsc_send_str(&w, "CONNECT {\"verbose\":false\r\n"));
+	expect_close(&w, &e, 1002, "Protocol Violation", WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+}
+
+/* The server of the test exits on its own, cleanly. */
+static void expect_exit(void)
+{
+	int status = 0;
+	cr_assert_eq(harness_server_wait_exit(&itest_srv, 3 * WAIT_MS, &status), 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", (unsigned)status);
+}
+
+Test(websocket, the_servers_stop_closes_a_client_with_1001_server_shutdown)
+{
+	struct wsc w;
+	ws_client(&w);
+	bool nats = harness_kind_from_env() == HARNESS_NATS_SERVER;
+	cr_assert_eq(kill(itest_srv.pid, nats ? SIGINT : SIGTERM), 0); /* its clean stop */
+	struct wsc_end e;
+	expect_close(&w, &e, 1001, "Server Shutdown", 2 * WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+	expect_exit();
+}
+
 Test(websocket, a_bad_upgrade_gets_400)
 {
 	struct wsc w;
@@ -450,5 +525,60 @@ Test(websocket_conf, compression_deflates_both_ways_when_offered)
 	cr_expect_eq(got, (long)n + 2);
 	free(msg);
 	free(p);
+	wsc_close(&w);
+}
+
+Test(websocket_conf, lame_duck_mode_closes_a_client_with_1001_server_shutdown)
+{
+	ws_start_conf("lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n", NULL, NULL);
+	struct wsc w;
+	ws_client(&w);
+	cr_assert_eq(kill(itest_srv.pid, SIGUSR2), 0); /* lame duck mode, both servers */
+	struct wsc_end e;
+	expect_close(&w, &e, 1001, "Server Shutdown", 3 * WAIT_MS);
+	cr_expect(!e.data || !strstr(e.data, "-ERR"), "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+	expect_exit();
+}
+
+Test(websocket_conf, a_slow_consumer_is_closed_without_a_close_frame)
+{
+	/* nats-server skips the close frame where it does not flush: its
+	 * output stops (within a frame, for write_deadline), then EOF */
+	ws_start_conf("max_payload: 65536\nmax_pending: 65536\n", NULL, NULL);
+	struct wsc w;
+	ws_client(&w);
+	WS_OK(wsc_send_str(&w, "SUB slow 1\r\nPING\r\n"));
+	WS_OK(wsc_read_until(&w, "PONG\r\n", NULL, 0, WAIT_MS));
+	natsConnection *nc = itest_nats(NULL);
+	enum { N = 4000, SIZE = 10000 };
+	char *p = big_payload(SIZE);
+	for (int i = 0; i < N; i++)
+		ITEST_NATS_OK(natsConnection_Publish(nc, "slow", p, SIZE));
+	ITEST_NATS_OK(natsConnection_FlushTimeout(nc, WAIT_MS));
+	free(p);
+	struct wsc_end e;
+	WS_OK(wsc_read_to_eof(&w, &e, false, 2 * WAIT_MS));
+	cr_expect_eq(e.close_code, 0, "close frame %d \"%s\"", e.close_code, e.reason);
+	cr_expect_lt(e.len, (size_t)N * SIZE, "everything came: not a slow consumer");
+	wsc_close(&w);
+}
+
+Test(websocket_conf, an_upgrade_over_max_connections_gets_101_info_err_and_close_1008)
+{
+	ws_start_conf("max_connections: 1\n", NULL, NULL);
+	itest_nats(NULL); /* the one connection allowed */
+	struct wsc w;
+	cr_assert_eq(wsc_open(&w, ws_port, NULL, NULL), 101, "%s", w.head);
+	struct wsc_end e;
+	expect_close(&w, &e, 1008, "Maximum Connections Exceeded", WAIT_MS);
+	static const char err[] = "-ERR 'maximum connections exceeded'\r\n";
+	size_t n = sizeof(err) - 1;
+	cr_assert_gt(e.len, n, "%s", e.data);
+	cr_expect(!strncmp(e.data, "INFO {", 6), "%s", e.data);
+	cr_expect(strstr(e.data, "\r\n") + 2 == e.data + e.len - n, "%s", e.data); /* INFO, -ERR */
+	cr_expect_str_eq(e.data + e.len - n, err);
+	free(e.data);
 	wsc_close(&w);
 }
