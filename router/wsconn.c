@@ -34,10 +34,33 @@ struct wsconn {
 };
 
 /* A server frame head for @len bytes: binary, FIN (as nats-server); RSV1
- * when they were compressed. */
-static size_t wsconn_head(uint8_t *dst, size_t len, bool packed)
+ * when they were compressed; a compressed message cut for a browser goes
+ * in fragments (continuations after the first, FIN on the last). */
+static size_t wsconn_head(uint8_t *dst, size_t len, bool packed, bool first, bool final)
 {
-	return ws_frame_head(dst, WS_OP_BINARY, len, true, packed);
+	return ws_frame_head(dst, first ? WS_OP_BINARY : WS_OP_CONT, len, final, packed && first);
+}
+
+/* True when the span @s holds @word. */
+static bool wsconn_has(struct ws_span s, const char *word)
+{
+	size_t n = strlen(word);
+	for (size_t i = 0; i + n <= s.len; i++)
+		if (!memcmp(s.ptr + i, word, n))
+			return true;
+	return false;
+}
+
+/* nats-server's frames for browsers (User-Agent starting "Mozilla/", case
+ * counts): at most 4 KiB, compressed ones too except for Safari ("Version/"
+ * and "Safari/" in the agent). */
+static void wsconn_browser(struct io_conn *c, const struct ws_upgrade *u)
+{
+	struct ws_span ua = u->user_agent;
+	if (ua.len < 8 || memcmp(ua.ptr, "Mozilla/", 8) != 0)
+		return;
+	bool safari = wsconn_has(ua, "Version/") && wsconn_has(ua, "Safari/");
+	io_conn_set_frame_max(c, WS_BROWSER_FRAME_MAX, !safari);
 }
 
 /* permessage-deflate of one send, as nats-server: only above 64 bytes, at
@@ -139,6 +162,7 @@ static int wsconn_accept(struct client *cl, struct wsconn *w, size_t len)
 	}
 	if (w->deflate)
 		io_conn_set_packer(c, wsconn_pack, w);
+	wsconn_browser(c, &w->up);
 	free(w->req); /* the spans of w->up point into it: not read from now on */
 	w->req = NULL;
 	if (io_conn_write_raw(c, ans, n) != 0) {

@@ -417,6 +417,103 @@ Test(websocket, a_bad_upgrade_gets_400)
 	wsc_close(&w);
 }
 
+/* Data frames as a server sent them, messages reassembled. */
+struct frames_seen {
+	size_t frames, max; /* data frames, the longest payload */
+	char *data;         /* the messages' payloads (inflated) joined, NUL-ended */
+	size_t len;
+};
+
+/* Reads data frames (compressed ones as they come: w->no_inflate) until
+ * @want bytes of messages came: each message a binary frame, then
+ * continuations until FIN, inflated whole when its first frame had RSV1. */
+static void read_messages(struct wsc *w, size_t want, struct frames_seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->data = malloc(want + 1);
+	struct wsc_frame m = {0}; /* the message so far */
+	bool in_msg = false;
+	while (s->len < want) {
+		struct wsc_frame f;
+		WS_OK(wsc_frame(w, &f, WAIT_MS));
+		cr_assert_eq(f.op, in_msg ? WS_OP_CONT : WS_OP_BINARY, "frame %zu", s->frames);
+		cr_assert(!in_msg || !f.rsv1, "RSV1 on a continuation");
+		if (!in_msg)
+			m.rsv1 = f.rsv1;
+		s->frames++;
+		s->max = f.len > s->max ? f.len : s->max;
+		m.payload = realloc(m.payload, m.len + f.len + 1);
+		memcpy(m.payload + m.len, f.payload, f.len);
+		m.len += f.len;
+		free(f.payload);
+		in_msg = !f.fin;
+		if (in_msg)
+			continue;
+		if (m.rsv1)
+			WS_OK(wsc_frame_inflate(&m));
+		cr_assert_leq(s->len + m.len, want, "more than the message");
+		memcpy(s->data + s->len, m.payload, m.len);
+		s->len += m.len;
+		free(m.payload);
+		m = (struct wsc_frame){0};
+	}
+	s->data[s->len] = 0;
+}
+
+/* A client with User-Agent @agent (and permessage-deflate offered when
+ * @deflate) gets a message of @n bytes of @p: returns how its frames came. */
+static void browser_gets(const char *agent, bool deflate, const char *p, size_t n,
+                         struct frames_seen *s)
+{
+	char extra[256];
+	snprintf(extra, sizeof(extra), "User-Agent: %s\r\n%s", agent,
+	         deflate ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "");
+	struct wsc w;
+	cr_assert_eq(wsc_open(&w, ws_port, NULL, extra), 101, "%s", w.head);
+	WS_OK(wsc_read_until(&w, "\r\n", NULL, 0, WAIT_MS)); /* INFO */
+	WS_OK(wsc_send_str(&w, "CONNECT {\"verbose\":false}\r\nSUB b 1\r\nPING\r\n"));
+	WS_OK(wsc_read_until(&w, "PONG\r\n", NULL, 0, WAIT_MS));
+	w.no_inflate = true;
+	natsConnection *nc = itest_nats(NULL);
+	ITEST_NATS_OK(natsConnection_Publish(nc, "b", p, (int)n));
+	char head[64];
+	size_t k = (size_t)snprintf(head, sizeof(head), "MSG b 1 %zu\r\n", n);
+	read_messages(&w, k + n + 2, s);
+	cr_expect(!memcmp(s->data, head, k), "%.20s", s->data);
+	cr_expect(!memcmp(s->data + k, p, n), "payload differs");
+	cr_expect(!memcmp(s->data + k + n, "\r\n", 2));
+	wsc_close(&w);
+}
+
+/* Bytes that do not compress (a fixed LCG), so compressed frames are long. */
+static char *noise(size_t n)
+{
+	char *p = malloc(n);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		p[i] = (char)(x >> 16);
+	}
+	return p;
+}
+
+Test(websocket, frames_to_a_browser_carry_at_most_4096_bytes_each)
+{
+	/* nats-server: for User-Agent "Mozilla/..." (case counts) a send is cut
+	 * into whole binary frames of at most 4096 bytes */
+	size_t n = 10000;
+	char *p = big_payload(n);
+	struct frames_seen s;
+	browser_gets("Mozilla/5.0 (X11; Linux x86_64)", false, p, n, &s);
+	cr_expect_leq(s.max, WS_BROWSER_FRAME_MAX);
+	cr_expect_geq(s.frames, 3);
+	free(s.data);
+	browser_gets("mozilla/5.0", false, p, n, &s);
+	cr_expect_gt(s.max, WS_BROWSER_FRAME_MAX, "not a browser: not cut");
+	free(s.data);
+	free(p);
+}
+
 /* True when the first "@name": in @body has the string value @value. */
 static bool json_field_is(const char *body, const char *name, const char *value)
 {
@@ -581,4 +678,23 @@ Test(websocket_conf, an_upgrade_over_max_connections_gets_101_info_err_and_close
 	cr_expect_str_eq(e.data + e.len - n, err);
 	free(e.data);
 	wsc_close(&w);
+}
+
+Test(websocket_conf, compressed_frames_to_a_browser_are_fragments_but_not_for_safari)
+{
+	/* nats-server: a compressed message for a browser goes in fragments of
+	 * at most 4096 bytes (RSV1 on the first, continuations, FIN last);
+	 * Safari's ("Version/" and "Safari/" in the agent) are not cut */
+	ws_start("  compression: true\n", NULL);
+	size_t n = 20000;
+	char *p = noise(n);
+	struct frames_seen s;
+	browser_gets("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", true, p, n, &s);
+	cr_expect_leq(s.max, WS_BROWSER_FRAME_MAX);
+	cr_expect_geq(s.frames, 5);
+	free(s.data);
+	browser_gets("Mozilla/5.0 (Macintosh) Version/17.0 Safari/605.1.15", true, p, n, &s);
+	cr_expect_gt(s.max, WS_BROWSER_FRAME_MAX, "Safari: not cut");
+	free(s.data);
+	free(p);
 }

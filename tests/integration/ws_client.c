@@ -254,8 +254,7 @@ int wsc_send_deflated(struct wsc *w, const void *payload, size_t len)
 	return ret;
 }
 
-/* Inflates f->payload (a compressed message, its tail stripped). */
-static int wsc_inflate(struct wsc_frame *f)
+int wsc_frame_inflate(struct wsc_frame *f)
 {
 	z_stream z = {0};
 	if (inflateInit2(&z, -15) != Z_OK)
@@ -340,7 +339,7 @@ int wsc_frame(struct wsc *w, struct wsc_frame *f, int timeout_ms)
 		size_t n = wsc_parse(w, f);
 		if (n) {
 			wsc_take(w, n);
-			return f->rsv1 ? wsc_inflate(f) : 0;
+			return f->rsv1 && !w->no_inflate ? wsc_frame_inflate(f) : 0;
 		}
 		long r = wsc_fill(w, (int)(end - wsc_now_ms()));
 		if (r < 0)

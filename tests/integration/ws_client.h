@@ -19,6 +19,7 @@ struct wsc {
 	char *text; /* payload of data frames not yet taken by wsc_read_until (NUL-ended) */
 	size_t text_len, text_cap;
 	char head[4096]; /* the HTTP answer to the upgrade, NUL-terminated */
+	bool no_inflate; /* wsc_frame gives compressed frames as they came (set after open) */
 };
 
 /* One server frame. Owner: caller; payload is owned (free). */
@@ -59,9 +60,13 @@ int wsc_send_str(struct wsc *w, const char *s);
 int wsc_send_raw(struct wsc *w, const void *buf, size_t len);
 
 /* Reads the next frame within @timeout_ms; a compressed one (RSV1) is
- * inflated. Returns 0, -ETIMEDOUT,
+ * inflated unless w->no_inflate. Returns 0, -ETIMEDOUT,
  * -ECONNRESET (EOF) or -errno. */
 int wsc_frame(struct wsc *w, struct wsc_frame *f, int timeout_ms);
+
+/* Inflates f->payload, a whole compressed message (its frames' payloads
+ * joined), in place. Returns 0, -EBADMSG or -ENOMEM. */
+int wsc_frame_inflate(struct wsc_frame *f);
 
 /* Reads data frames until their payloads hold @needle; takes what comes up
  * to its end (copied to @out, @cap bytes, NUL-ended, when not NULL). A
