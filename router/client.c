@@ -30,6 +30,7 @@ static void client_on_pub(struct client *cl, const struct proto_frame *f)
 {
 	if (f->op == PROTO_OP_HPUB && !cl->opts.headers) {
 		client_log_closing(cl, "message headers not supported");
+		cl->close_why = CLIENT_CLOSE_PROTOCOL;
 		client_quit(cl, NULL, 0);
 		return;
 	}
@@ -136,6 +137,7 @@ static void client_on_connect(struct client *cl, const struct proto_frame *f)
 			client_err(cl, text, true);
 		} else {
 			client_log_closing(cl, why);
+			cl->close_why = CLIENT_CLOSE_PROTOCOL;
 			client_quit(cl, NULL, 0);
 		}
 		return;
@@ -210,6 +212,25 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 
 /* ---- io_ops ---- */
 
+/* @c is over max_connections: INFO first, as nats-server does (clients
+ * parse it before the -ERR; an adopted TLS connection already got its
+ * INFO), the -ERR, closed. */
+static void client_refuse_full(struct iothr *t, const struct live *lv, struct io_conn *c)
+{
+	static const char full[] = "-ERR 'maximum connections exceeded'\r\n";
+	uint64_t cid = c->adopted ? c->adopt_tag & (CLIENT_ADOPT_WS - 1) : client_new_cid();
+	if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
+		log_error("%s:%u - cid:%llu - maximum connections exceeded", c->peer_ip,
+		          c->peer_port, (unsigned long long)cid);
+	if (!c->adopted) {
+		char info[4096];
+		io_conn_write(c, info,
+		              client_info(t->srv, lv, cid, c->peer_ip, false, info, sizeof(info)));
+	}
+	io_conn_write(c, full, sizeof(full) - 1);
+	io_conn_close(c, true);
+}
+
 int client_on_open(void *ctx, struct io_conn *c)
 {
 	struct iothr *t = ctx;
@@ -217,33 +238,27 @@ int client_on_open(void *ctx, struct io_conn *c)
 	const struct live *lv = server_live(s);
 	/* relaxed: a count, not a guard of other data */
 	unsigned before = atomic_fetch_add_explicit(&s->nclients, 1, memory_order_relaxed);
-	if (before >= lv->max_connections) {
+	bool over = before >= lv->max_connections;
+	if (over) {
 		atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
-		/* INFO first, as nats-server does: clients parse it before the
-		 * -ERR (an adopted TLS connection already got its INFO). */
-		static const char full[] = "-ERR 'maximum connections exceeded'\r\n";
-		uint64_t cid = c->adopted ? c->adopt_tag & (CLIENT_ADOPT_WS - 1) : client_new_cid();
-		if (log_ratelimit_ok(&t->client_log, clock_now_ns()))
-			log_error("%s:%u - cid:%llu - maximum connections exceeded", c->peer_ip,
-			          c->peer_port, (unsigned long long)cid);
-		if (!c->adopted) {
-			char info[4096];
-			io_conn_write(
-			    c, info,
-			    client_info(s, lv, cid, c->peer_ip, false, info, sizeof(info)));
+		/* a WebSocket client is refused after its upgrade (router/wsconn.c) */
+		if (!c->adopted || !(c->adopt_tag & CLIENT_ADOPT_WS)) {
+			client_refuse_full(t, lv, c);
+			return 0;
 		}
-		io_conn_write(c, full, sizeof(full) - 1);
-		io_conn_close(c, true);
-		return 0;
 	}
 	struct client *cl = calloc(1, sizeof(*cl));
 	if (!cl) {
-		atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
+		if (!over)
+			atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed);
 		return -ENOMEM;
 	}
-	t->total_connections++;
-	if (before + 1 > t->clients_high)
-		t->clients_high = before + 1;
+	cl->over_max = over;
+	if (!over) {
+		t->total_connections++;
+		if (before + 1 > t->clients_high)
+			t->clients_high = before + 1;
+	}
 	cl->start_wall_ns = clock_wall_ns();
 	cl->c = c;
 	cl->t = t;
@@ -289,6 +304,8 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 				client_log_closing(cl, r == PROTO_ERR_NOMEM
 				                           ? "out of memory for its input"
 				                           : "malformed arguments");
+				if (r != PROTO_ERR_NOMEM)
+					cl->close_why = CLIENT_CLOSE_PROTOCOL;
 				client_quit(cl, NULL, 0);
 			}
 			return len;
@@ -397,7 +414,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 		cl->kind->close(cl);
 	else
 		client_interest_drop(cl);
-	unsigned left = cl->route
+	unsigned left = cl->route || cl->over_max
 	                    ? atomic_load(&s->nclients)
 	                    : atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_relaxed) - 1;
 	if (cl->t->clients_high - left >= CLIENT_TRIM_CLOSED) {
@@ -480,6 +497,7 @@ void client_on_eof(void *ctx, struct io_conn *c)
 {
 	(void)ctx;
 	struct client *cl = c->user;
+	cl->close_why = CLIENT_CLOSE_CLIENT;
 	if (cl->pause_reasons || cl->stash_off != cl->stash_len) {
 		cl->eof_pending = true;
 		return;

@@ -202,10 +202,24 @@ struct client {
 	                      iothr's on_close, not by the client files */
 	bool hold_ticks;   /* no pings or timeouts yet: its WebSocket handshake is not done */
 	const char *close_err; /* the -ERR (static text) it is closed with, or NULL */
+	uint8_t close_why;     /* enum client_close_why: why it is closed without an -ERR */
+	bool over_max;         /* a WebSocket client over max_connections: not counted in
+	                          nclients, refused once its upgrade is answered */
 	uint64_t *held_pubs;   /* publishers it asked to pause */
 	uint32_t nheld_pubs;
 	uint32_t held_cap;
 	uint64_t drops;
+};
+
+/* Why the server closes a client without an -ERR, for the close frame a
+ * WebSocket client then gets (router/wsconn.c, as nats-server's reasons).
+ * Unsaid: no close frame (a slow consumer, an I/O error), as nats-server,
+ * which skips it where it does not flush. */
+enum client_close_why {
+	CLIENT_CLOSE_UNSAID = 0,
+	CLIENT_CLOSE_CLIENT,   /* the peer half-closed: 1000 "Client Closed" */
+	CLIENT_CLOSE_SHUTDOWN, /* lame duck mode, the server's stop: 1001 "Server Shutdown" */
+	CLIENT_CLOSE_PROTOCOL, /* malformed input without an -ERR: 1002 "Protocol Violation" */
 };
 
 /* What a connection that is not a client's does instead (a route's:
@@ -496,6 +510,9 @@ void client_unpause_all(struct client *cl);
  * once what it sent has its results. Returns how many it closed. */
 void client_ldm_info_all(struct iothr *t);
 uint32_t client_ldm_close(struct iothr *t, uint32_t n);
+/* The server stops: closes every connection of @t after its output, its
+ * clients as shut down (a WebSocket's close frame says so). */
+void client_stop_all(struct iothr *t);
 
 /* Answers the request @reply of @cl with a 503 status through its own
  * subscription matching the reply subject. True when one was sent. */

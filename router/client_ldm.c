@@ -3,7 +3,8 @@
  * first PING was answered) is told "ldm":true, so it knows to reconnect
  * elsewhere; then, as the main thread asks (router/server_main.c), the
  * thread closes its clients a few at a time, each once what it sent has its
- * results (no -ERR, as nats-server closes them). */
+ * results (no -ERR, as nats-server closes them). The server's stop closes
+ * what is left the same way, at once. */
 #include <stdio.h>
 
 #include "core/log.h"
@@ -40,6 +41,7 @@ static void client_ldm_close_one(struct io_conn *c, void *arg)
 		return;
 	log_debug("cid %llu %s:%u: closing (lame duck mode)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port);
+	cl->close_why = CLIENT_CLOSE_SHUTDOWN;
 	client_quit(cl, NULL, 0); /* may free @cl; the loop's slot stays valid */
 	x->closed++;
 }
@@ -49,4 +51,18 @@ uint32_t client_ldm_close(struct iothr *t, uint32_t n)
 	struct client_ldm_close x = {.want = n};
 	io_loop_foreach(t->loop, client_ldm_close_one, &x);
 	return x.closed;
+}
+
+static void client_stop_one(struct io_conn *c, void *arg)
+{
+	(void)arg;
+	struct client *cl = c->user;
+	if (cl && !cl->close_why)
+		cl->close_why = CLIENT_CLOSE_SHUTDOWN;
+	io_conn_close(c, true);
+}
+
+void client_stop_all(struct iothr *t)
+{
+	io_loop_foreach(t->loop, client_stop_one, NULL);
 }

@@ -258,7 +258,7 @@ static void iothr_phase(struct iothr *t)
 		if (phase >= SERVER_DRAINING && t->phase_seen < SERVER_DRAINING)
 			io_loop_quiesce(t->loop);
 		if (phase >= SERVER_CLOSING && t->phase_seen < SERVER_CLOSING)
-			io_loop_close_all(t->loop, true);
+			client_stop_all(t);
 		t->phase_seen = phase;
 	}
 	if (phase != SERVER_LAME_DUCK)

@@ -34,10 +34,33 @@ struct wsconn {
 };
 
 /* A server frame head for @len bytes: binary, FIN (as nats-server); RSV1
- * when they were compressed. */
-static size_t wsconn_head(uint8_t *dst, size_t len, bool packed)
+ * when they were compressed; a compressed message cut for a browser goes
+ * in fragments (continuations after the first, FIN on the last). */
+static size_t wsconn_head(uint8_t *dst, size_t len, bool packed, bool first, bool final)
 {
-	return ws_frame_head(dst, WS_OP_BINARY, len, true, packed);
+	return ws_frame_head(dst, first ? WS_OP_BINARY : WS_OP_CONT, len, final, packed && first);
+}
+
+/* True when the span @s holds @word. */
+static bool wsconn_has(struct ws_span s, const char *word)
+{
+	size_t n = strlen(word);
+	for (size_t i = 0; i + n <= s.len; i++)
+		if (!memcmp(s.ptr + i, word, n))
+			return true;
+	return false;
+}
+
+/* nats-server's frames for browsers (User-Agent starting "Mozilla/", case
+ * counts): at most 4 KiB, compressed ones too except for Safari ("Version/"
+ * and "Safari/" in the agent). */
+static void wsconn_browser(struct io_conn *c, const struct ws_upgrade *u)
+{
+	struct ws_span ua = u->user_agent;
+	if (ua.len < 8 || memcmp(ua.ptr, "Mozilla/", 8) != 0)
+		return;
+	bool safari = wsconn_has(ua, "Version/") && wsconn_has(ua, "Safari/");
+	io_conn_set_frame_max(c, WS_BROWSER_FRAME_MAX, !safari);
 }
 
 /* permessage-deflate of one send, as nats-server: only above 64 bytes, at
@@ -65,8 +88,7 @@ int wsconn_open(void *ctx, struct io_conn *c)
 	}
 	int ret = client_on_open(ctx, c);
 	struct client *cl = c->user;
-	if (ret || !cl) { /* refused (out of memory, or over max_connections) */
-		/* its -ERR would go before any 101: the socket just closes */
+	if (ret || !cl) { /* refused (out of memory) */
 		io_conn_set_unsent(c, 0);
 		free(w);
 		free(req);
@@ -140,6 +162,7 @@ static int wsconn_accept(struct client *cl, struct wsconn *w, size_t len)
 	}
 	if (w->deflate)
 		io_conn_set_packer(c, wsconn_pack, w);
+	wsconn_browser(c, &w->up);
 	free(w->req); /* the spans of w->up point into it: not read from now on */
 	w->req = NULL;
 	if (io_conn_write_raw(c, ans, n) != 0) {
@@ -152,6 +175,10 @@ static int wsconn_accept(struct client *cl, struct wsconn *w, size_t len)
 	cl->hold_ticks = false;
 	char info[4096];
 	io_conn_write(c, info, client_info_ws(s, lv, cl->cid, c->peer_ip, info, sizeof(info)));
+	if (cl->over_max) { /* as nats-server: refused once upgraded, after the INFO */
+		client_err(cl, "maximum connections exceeded", true);
+		return -1;
+	}
 	return 0;
 }
 
@@ -261,22 +288,43 @@ static const struct {
     {"Authorization Violation", WS_CLOSE_POLICY, "Authentication Failure"},
     {"Authentication Timeout", WS_CLOSE_POLICY, "Authentication Timeout"},
     {"maximum control line exceeded", WS_CLOSE_POLICY, "Maximum Control Line Exceeded"},
+    {"maximum connections exceeded", WS_CLOSE_POLICY, "Maximum Connections Exceeded"},
     {"Stale Connection", WS_CLOSE_INTERNAL, "Stale Connection"},
+};
+
+/* And for a close without an -ERR, by enum client_close_why (probed on
+ * nats-server 2.9.10: docs/WEBSOCKET.md); UNSAID has none. */
+static const struct {
+	uint16_t code;
+	const char *text;
+} wsconn_close_whys[] = {
+    [CLIENT_CLOSE_CLIENT] = {WS_CLOSE_NORMAL, "Client Closed"},
+    [CLIENT_CLOSE_SHUTDOWN] = {WS_CLOSE_GOING_AWAY, "Server Shutdown"},
+    [CLIENT_CLOSE_PROTOCOL] = {WS_CLOSE_PROTOCOL, "Protocol Violation"},
 };
 
 void wsconn_closing(struct client *cl, struct io_conn *c)
 {
 	struct wsconn *w = cl->ws;
 	io_conn_set_packer(c, NULL, NULL); /* @w goes; what is left goes uncompressed */
-	if (!w->open || w->closed || !cl->close_err)
+	if (!w->open || w->closed)
 		return;
-	uint16_t code = WS_CLOSE_PROTOCOL; /* parse errors */
-	const char *text = "Protocol Violation";
-	for (size_t i = 0; i < RB_ARRAY_LEN(wsconn_close_codes); i++)
-		if (!strcmp(cl->close_err, wsconn_close_codes[i].err)) {
-			code = wsconn_close_codes[i].code;
-			text = wsconn_close_codes[i].text;
-		}
+	uint16_t code = 0;
+	const char *text = NULL;
+	if (cl->close_err) {
+		code = WS_CLOSE_PROTOCOL; /* parse errors */
+		text = "Protocol Violation";
+		for (size_t i = 0; i < RB_ARRAY_LEN(wsconn_close_codes); i++)
+			if (!strcmp(cl->close_err, wsconn_close_codes[i].err)) {
+				code = wsconn_close_codes[i].code;
+				text = wsconn_close_codes[i].text;
+			}
+	} else if (cl->close_why < RB_ARRAY_LEN(wsconn_close_whys)) {
+		code = wsconn_close_whys[cl->close_why].code;
+		text = wsconn_close_whys[cl->close_why].text;
+	}
+	if (!text)
+		return;
 	uint8_t frame[WS_CONTROL_FRAME_MAX];
 	size_t n = ws_frame_close(frame, sizeof(frame), code, text, strlen(text));
 	if (n && io_conn_set_trailer(c, frame, n) == 0)

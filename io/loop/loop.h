@@ -23,8 +23,11 @@ struct io_frame;
 
 /* Writes the head of a frame carrying @len payload bytes into @dst (at most
  * IO_FRAME_HEAD_MAX bytes), @packed when they were compressed by the
- * connection's packer; returns its length. See io_conn_set_framed(). */
-typedef size_t (*io_frame_head_fn)(uint8_t *dst, size_t len, bool packed);
+ * connection's packer; returns its length. A send cut by a frame size
+ * (io_conn_set_frame_max) is one frame per piece: plain pieces each whole
+ * (@first and @final), packed ones a message in fragments (@first on the
+ * first, @final on the last). See io_conn_set_framed(). */
+typedef size_t (*io_frame_head_fn)(uint8_t *dst, size_t len, bool packed, bool first, bool final);
 
 /* Compresses @len bytes at @src into @dst (@cap bytes) for one frame.
  * Returns the compressed length, or 0 to send them as they are (too short,
@@ -327,10 +330,17 @@ RB_MUST_CHECK int io_conn_write_raw(struct io_conn *c, const void *data, size_t 
  * freeing @arg (the output of a closing connection may still be sent). */
 void io_conn_set_packer(struct io_conn *c, io_frame_pack_fn pack, void *arg);
 
+/* On a framed connection: frames of at most @max payload bytes (0: no
+ * limit), the packed sends cut as well when @packed_too; each piece is a
+ * sendmsg of its own. For nats-server's frames to browsers. */
+void io_conn_set_frame_max(struct io_conn *c, uint32_t max, bool packed_too);
+
 /* On a framed connection: @len bytes (a close frame) to send unframed after
  * all the output when @c is closed with flush; may be called while it is
- * closing (from on_close). Returns 0, or -EINVAL when @c is not framed or
- * @len is above IO_FRAME_TRAILER_MAX. */
+ * closing (from on_close, which a framed connection closed with flush gets
+ * before the loop looks for output to flush: a trailer alone is sent).
+ * Returns 0, or -EINVAL when @c is not framed or @len is above
+ * IO_FRAME_TRAILER_MAX. */
 int io_conn_set_trailer(struct io_conn *c, const void *data, size_t len);
 
 /* Calls @fn for every open connection of the loop. */

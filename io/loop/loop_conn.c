@@ -75,7 +75,14 @@ void io_conn_terminate(struct io_loop *l, struct io_conn *c)
 void io_conn_close(struct io_conn *c, bool flush)
 {
 	struct io_loop *l = c->loop;
-	if (!flush || (io_conn_pending(c) == 0 && !io_conn_has_unsent(c))) {
+	if (flush && RB_UNLIKELY(c->frame != NULL) && !c->closing) {
+		/* on_close may set a trailer (a WebSocket's close frame): output
+		 * to flush even when nothing else waits */
+		c->closing = true;
+		l->cfg.ops->on_close(l->cfg.ctx, c);
+	}
+	if (!flush || (io_conn_pending(c) == 0 && !io_conn_has_unsent(c) &&
+	               !(c->frame && c->frame->trailer_len))) {
 		io_conn_terminate(l, c);
 		return;
 	}

@@ -1,7 +1,8 @@
 /* Framed connections (WebSocket): each send of a connection's output goes
  * out as [unframed bytes][frame head][output] in one sendmsg, so the output
  * buffer stays plain and is never copied; a partial send resumes where it
- * stopped, the head counted apart from the payload. */
+ * stopped, the head counted apart from the payload. With a frame size, a
+ * send goes as several frames, one sendmsg each. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,39 @@ bool io_frame_take_trailer(struct io_conn *c)
 	return true;
 }
 
+void io_conn_set_frame_max(struct io_conn *c, uint32_t max, bool packed_too)
+{
+	if (!c->frame)
+		return;
+	c->frame->max_frame = max;
+	c->frame->max_packed = packed_too;
+}
+
+/* The payload of the send in flight: the packed bytes, or the output. */
+static size_t io_frame_total(const struct io_conn *c, const struct io_frame *f)
+{
+	return f->z_len ? f->z_len : c->send.len;
+}
+
+/* Writes the head of the frame that starts at @off of the payload (the
+ * rest, or max_frame bytes of it). */
+static void io_frame_next(struct io_conn *c, struct io_frame *f, size_t off)
+{
+	size_t total = io_frame_total(c, f);
+	size_t len = total - off;
+	bool packed = f->z_len != 0;
+	if (f->max_frame && (!packed || f->max_packed) && len > f->max_frame)
+		len = f->max_frame;
+	f->fr_end = off + len;
+	f->hd_off = 0;
+	if (!total) {
+		f->hd_len = 0;
+		return;
+	}
+	bool first = !packed || off == 0, final = !packed || f->fr_end == total;
+	f->hd_len = (uint8_t)f->head(f->hd, len, packed, first, final);
+}
+
 /* Takes the unframed bytes and the head of a frame for c->send (just
  * swapped in) into the send about to start. */
 void io_frame_start(struct io_conn *c)
@@ -88,15 +122,11 @@ void io_frame_start(struct io_conn *c)
 	f->raw_sent_len = f->raw_len;
 	f->raw_sent_off = 0;
 	f->raw_len = 0;
-	f->hd_off = 0;
 	io_frame_pack(c, f);
-	if (f->z_len)
-		f->hd_len = (uint8_t)f->head(f->hd, f->z_len, true);
-	else
-		f->hd_len = c->send.len ? (uint8_t)f->head(f->hd, c->send.len, false) : 0;
+	io_frame_next(c, f, 0);
 }
 
-/* Submits what is left of the send in flight: up to three iovecs. */
+/* Submits what is left of the frame in flight: up to three iovecs. */
 void io_frame_submit(struct io_loop *l, struct io_conn *c)
 {
 	struct io_frame *f = c->frame;
@@ -107,9 +137,9 @@ void io_frame_submit(struct io_loop *l, struct io_conn *c)
 	if (f->hd_off < f->hd_len)
 		f->iov[n++] = (struct iovec){f->hd + f->hd_off, (size_t)(f->hd_len - f->hd_off)};
 	if (f->z_len)
-		f->iov[n++] = (struct iovec){f->z + f->z_off, f->z_len - f->z_off};
-	else if (c->send.off < c->send.len)
-		f->iov[n++] = (struct iovec){c->send.data + c->send.off, c->send.len - c->send.off};
+		f->iov[n++] = (struct iovec){f->z + f->z_off, f->fr_end - f->z_off};
+	else if (c->send.off < f->fr_end)
+		f->iov[n++] = (struct iovec){c->send.data + c->send.off, f->fr_end - c->send.off};
 	memset(&f->mh, 0, sizeof(f->mh));
 	f->mh.msg_iov = f->iov;
 	f->mh.msg_iovlen = (size_t)n;
@@ -119,8 +149,6 @@ void io_frame_submit(struct io_loop *l, struct io_conn *c)
 	c->send_inflight = true;
 }
 
-/* Counts @res bytes sent, in the order they were given; returns true when
- * the whole send went. */
 bool io_frame_sent(struct io_conn *c, uint32_t res)
 {
 	struct io_frame *f = c->frame;
@@ -132,13 +160,21 @@ bool io_frame_sent(struct io_conn *c, uint32_t res)
 	k = res < k ? res : k;
 	f->hd_off = (uint8_t)(f->hd_off + k);
 	res -= k;
+	size_t pos;
 	if (f->z_len) { /* packed: the output counts as sent once all of it went */
 		f->z_off += res;
+		pos = f->z_off;
 		if (f->z_off == f->z_len)
 			c->send.off = c->send.len;
 	} else {
 		c->send.off += res;
+		pos = c->send.off;
 	}
-	return f->raw_sent_off == f->raw_sent_len && f->hd_off == f->hd_len &&
-	       c->send.off >= c->send.len;
+	if (f->raw_sent_off != f->raw_sent_len || f->hd_off != f->hd_len)
+		return false;
+	if (pos == f->fr_end && f->fr_end < io_frame_total(c, f)) {
+		io_frame_next(c, f, f->fr_end); /* a frame of a cut send went */
+		return false;
+	}
+	return c->send.off >= c->send.len;
 }

@@ -124,7 +124,10 @@ struct io_frame {
 	uint32_t raw_len;       /* unframed bytes waiting for the next send */
 	uint32_t raw_sent_len;  /* unframed bytes of the send in flight */
 	uint32_t raw_sent_off;  /* of which sent */
-	uint8_t hd_len, hd_off; /* head of the send in flight, and how much went */
+	uint8_t hd_len, hd_off; /* head of the frame in flight, and how much went */
+	bool max_packed;        /* max_frame cuts packed sends too */
+	uint32_t max_frame;     /* io_conn_set_frame_max(), 0: a send is one frame */
+	size_t fr_end;          /* where the frame in flight ends in the send's payload */
 	uint8_t trailer_len;    /* io_conn_set_trailer(): sent after everything */
 	io_frame_pack_fn pack;  /* io_conn_set_packer(), or NULL */
 	void *pack_arg;
@@ -194,7 +197,8 @@ void io_frame_start(struct io_conn *c);
 bool io_frame_take_trailer(struct io_conn *c);
 /* Submits the rest of the framed send in flight. */
 void io_frame_submit(struct io_loop *l, struct io_conn *c);
-/* Counts @res bytes sent; returns true when the whole send went. */
+/* Counts @res bytes sent; returns true when the whole send went (false:
+ * submit again, the rest of a frame or the next one). */
 bool io_frame_sent(struct io_conn *c, uint32_t res);
 
 /* ---- io/loop/loop_open.c: connections opened and adopted ---- */

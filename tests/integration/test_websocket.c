@@ -4,9 +4,11 @@
  * control frames, and the refusals (unmasked frames, bad upgrades, origins).
  * The WebSocket client is raw (ws_client.c). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "io/ws/ws.h"
@@ -19,17 +21,18 @@
 
 static uint16_t ws_port;
 
-/* Starts the server with a WebSocket listener on a free port (@extra: more
- * lines of its block) and, when @mon_port is not NULL, monitoring. */
-static void ws_start(const char *extra, uint16_t *mon_port)
+/* Starts the server with a WebSocket listener on a free port (@top: lines
+ * before its block, @extra: more lines of it; both may be NULL) and, when
+ * @mon_port is not NULL, monitoring. */
+static void ws_start_conf(const char *top, const char *extra, uint16_t *mon_port)
 {
 	int p = harness_free_port();
 	cr_assert_gt(p, 0);
 	ws_port = (uint16_t)p;
 	static char conf[512];
 	snprintf(conf, sizeof(conf),
-	         "websocket {\n  listen: \"127.0.0.1:%d\"\n  no_tls: true\n%s}\n", p,
-	         extra ? extra : "");
+	         "%swebsocket {\n  listen: \"127.0.0.1:%d\"\n  no_tls: true\n%s}\n", top ? top : "",
+	         p, extra ? extra : "");
 	if (mon_port) {
 		*mon_port = itest_start_monitored(NULL, conf);
 		cr_assert_eq(http_wait_listening(*mon_port, WAIT_MS), 0);
@@ -37,6 +40,11 @@ static void ws_start(const char *extra, uint16_t *mon_port)
 	}
 	struct harness_opts o = {.config = conf};
 	itest_start(&o);
+}
+
+static void ws_start(const char *extra, uint16_t *mon_port)
+{
+	ws_start_conf(NULL, extra, mon_port);
 }
 
 static void ws_setup(void)
@@ -323,6 +331,73 @@ Test(websocket, an_unknown_operation_gets_the_err_then_close_1002)
 	                      "Protocol Violation");
 }
 
+/* Reads to EOF into @e (the payloads kept): the last frame is the close
+ * frame @code with @reason. */
+static void expect_close(struct wsc *w, struct wsc_end *e, int code, const char *reason,
+                         int timeout_ms)
+{
+	WS_OK(wsc_read_to_eof(w, e, true, timeout_ms));
+	cr_expect_eq(e->close_code, code, "close code %d \"%s\"", e->close_code, e->reason);
+	cr_expect_str_eq(e->reason, reason);
+	cr_expect(!e->after_close, "frames after the close frame");
+}
+
+/* Closes without an -ERR: the close frame alone, with nats-server's code
+ * and reason (docs/WEBSOCKET.md). */
+Test(websocket, a_client_that_half_closes_gets_close_1000_client_closed)
+{
+	struct wsc w;
+	ws_client(&w);
+	cr_assert_eq(shutdown(w.fd, SHUT_WR), 0);
+	struct wsc_end e;
+	expect_close(&w, &e, 1000, "Client Closed", WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+}
+
+Test(websocket, malformed_arguments_close_with_1002_protocol_violation_without_err)
+{
+	struct wsc w;
+	struct wsc_end e;
+	ws_client(&w);
+	WS_OK(wsc_send_str(&w, "PUB a b\r\n"));
+	expect_close(&w, &e, 1002, "Protocol Violation", WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+
+	cr_assert_eq(wsc_open(&w, ws_port, NULL, NULL), 101, "%s", w.head);
+	WS_OK(wsc_read_until(&w, "\r\n", NULL, 0, WAIT_MS)); /* INFO */
+	WS_OK(wsc_send_str(&w, "CONNECT {\"verbose\":false\r\n"));
+	expect_close(&w, &e, 1002, "Protocol Violation", WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+}
+
+/* The server of the test exits on its own, cleanly. */
+static void expect_exit(void)
+{
+	int status = 0;
+	cr_assert_eq(harness_server_wait_exit(&itest_srv, 3 * WAIT_MS, &status), 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", (unsigned)status);
+}
+
+Test(websocket, the_servers_stop_closes_a_client_with_1001_server_shutdown)
+{
+	struct wsc w;
+	ws_client(&w);
+	bool nats = harness_kind_from_env() == HARNESS_NATS_SERVER;
+	cr_assert_eq(kill(itest_srv.pid, nats ? SIGINT : SIGTERM), 0); /* its clean stop */
+	struct wsc_end e;
+	expect_close(&w, &e, 1001, "Server Shutdown", 2 * WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+	expect_exit();
+}
+
 Test(websocket, a_bad_upgrade_gets_400)
 {
 	struct wsc w;
@@ -340,6 +415,103 @@ Test(websocket, a_bad_upgrade_gets_400)
 	         ws_port);
 	cr_assert_eq(wsc_open(&w, ws_port, req, NULL), 405, "%s", w.head);
 	wsc_close(&w);
+}
+
+/* Data frames as a server sent them, messages reassembled. */
+struct frames_seen {
+	size_t frames, max; /* data frames, the longest payload */
+	char *data;         /* the messages' payloads (inflated) joined, NUL-ended */
+	size_t len;
+};
+
+/* Reads data frames (compressed ones as they come: w->no_inflate) until
+ * @want bytes of messages came: each message a binary frame, then
+ * continuations until FIN, inflated whole when its first frame had RSV1. */
+static void read_messages(struct wsc *w, size_t want, struct frames_seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->data = malloc(want + 1);
+	struct wsc_frame m = {0}; /* the message so far */
+	bool in_msg = false;
+	while (s->len < want) {
+		struct wsc_frame f;
+		WS_OK(wsc_frame(w, &f, WAIT_MS));
+		cr_assert_eq(f.op, in_msg ? WS_OP_CONT : WS_OP_BINARY, "frame %zu", s->frames);
+		cr_assert(!in_msg || !f.rsv1, "RSV1 on a continuation");
+		if (!in_msg)
+			m.rsv1 = f.rsv1;
+		s->frames++;
+		s->max = f.len > s->max ? f.len : s->max;
+		m.payload = realloc(m.payload, m.len + f.len + 1);
+		memcpy(m.payload + m.len, f.payload, f.len);
+		m.len += f.len;
+		free(f.payload);
+		in_msg = !f.fin;
+		if (in_msg)
+			continue;
+		if (m.rsv1)
+			WS_OK(wsc_frame_inflate(&m));
+		cr_assert_leq(s->len + m.len, want, "more than the message");
+		memcpy(s->data + s->len, m.payload, m.len);
+		s->len += m.len;
+		free(m.payload);
+		m = (struct wsc_frame){0};
+	}
+	s->data[s->len] = 0;
+}
+
+/* A client with User-Agent @agent (and permessage-deflate offered when
+ * @deflate) gets a message of @n bytes of @p: returns how its frames came. */
+static void browser_gets(const char *agent, bool deflate, const char *p, size_t n,
+                         struct frames_seen *s)
+{
+	char extra[256];
+	snprintf(extra, sizeof(extra), "User-Agent: %s\r\n%s", agent,
+	         deflate ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "");
+	struct wsc w;
+	cr_assert_eq(wsc_open(&w, ws_port, NULL, extra), 101, "%s", w.head);
+	WS_OK(wsc_read_until(&w, "\r\n", NULL, 0, WAIT_MS)); /* INFO */
+	WS_OK(wsc_send_str(&w, "CONNECT {\"verbose\":false}\r\nSUB b 1\r\nPING\r\n"));
+	WS_OK(wsc_read_until(&w, "PONG\r\n", NULL, 0, WAIT_MS));
+	w.no_inflate = true;
+	natsConnection *nc = itest_nats(NULL);
+	ITEST_NATS_OK(natsConnection_Publish(nc, "b", p, (int)n));
+	char head[64];
+	size_t k = (size_t)snprintf(head, sizeof(head), "MSG b 1 %zu\r\n", n);
+	read_messages(&w, k + n + 2, s);
+	cr_expect(!memcmp(s->data, head, k), "%.20s", s->data);
+	cr_expect(!memcmp(s->data + k, p, n), "payload differs");
+	cr_expect(!memcmp(s->data + k + n, "\r\n", 2));
+	wsc_close(&w);
+}
+
+/* Bytes that do not compress (a fixed LCG), so compressed frames are long. */
+static char *noise(size_t n)
+{
+	char *p = malloc(n);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		p[i] = (char)(x >> 16);
+	}
+	return p;
+}
+
+Test(websocket, frames_to_a_browser_carry_at_most_4096_bytes_each)
+{
+	/* nats-server: for User-Agent "Mozilla/..." (case counts) a send is cut
+	 * into whole binary frames of at most 4096 bytes */
+	size_t n = 10000;
+	char *p = big_payload(n);
+	struct frames_seen s;
+	browser_gets("Mozilla/5.0 (X11; Linux x86_64)", false, p, n, &s);
+	cr_expect_leq(s.max, WS_BROWSER_FRAME_MAX);
+	cr_expect_geq(s.frames, 3);
+	free(s.data);
+	browser_gets("mozilla/5.0", false, p, n, &s);
+	cr_expect_gt(s.max, WS_BROWSER_FRAME_MAX, "not a browser: not cut");
+	free(s.data);
+	free(p);
 }
 
 /* True when the first "@name": in @body has the string value @value. */
@@ -451,4 +623,87 @@ Test(websocket_conf, compression_deflates_both_ways_when_offered)
 	free(msg);
 	free(p);
 	wsc_close(&w);
+}
+
+Test(websocket_conf, lame_duck_mode_closes_a_client_with_1001_server_shutdown)
+{
+	ws_start_conf("lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n", NULL, NULL);
+	struct wsc w;
+	ws_client(&w);
+	cr_assert_eq(kill(itest_srv.pid, SIGUSR2), 0); /* lame duck mode, both servers */
+	struct wsc_end e;
+	expect_close(&w, &e, 1001, "Server Shutdown", 3 * WAIT_MS);
+	cr_expect(!e.data || !strstr(e.data, "-ERR"), "%s", e.data);
+	free(e.data);
+	wsc_close(&w);
+	expect_exit();
+}
+
+Test(websocket_conf, a_slow_consumer_is_closed_without_a_close_frame)
+{
+	/* nats-server skips the close frame where it does not flush: its
+	 * output stops (within a frame, for write_deadline), then EOF */
+	ws_start_conf("max_payload: 65536\nmax_pending: 65536\n", NULL, NULL);
+	struct wsc w;
+	ws_client(&w);
+	WS_OK(wsc_send_str(&w, "SUB slow 1\r\nPING\r\n"));
+	WS_OK(wsc_read_until(&w, "PONG\r\n", NULL, 0, WAIT_MS));
+	natsConnection *nc = itest_nats(NULL);
+	enum { N = 4000, SIZE = 10000 };
+	char *p = big_payload(SIZE);
+	for (int i = 0; i < N; i++)
+		ITEST_NATS_OK(natsConnection_Publish(nc, "slow", p, SIZE));
+	ITEST_NATS_OK(natsConnection_FlushTimeout(nc, WAIT_MS));
+	free(p);
+	struct wsc_end e;
+	WS_OK(wsc_read_to_eof(&w, &e, false, 2 * WAIT_MS));
+	cr_expect_eq(e.close_code, 0, "close frame %d \"%s\"", e.close_code, e.reason);
+	cr_expect_lt(e.len, (size_t)N * SIZE, "everything came: not a slow consumer");
+	wsc_close(&w);
+}
+
+Test(websocket_conf, an_upgrade_over_max_connections_gets_101_info_err_and_close_1008)
+{
+	ws_start_conf("max_connections: 1\n", NULL, NULL);
+	/* the one connection allowed; retried while the harness's check that the
+	 * server listens still holds the place (nats-server frees it later) */
+	natsConnection *nc = NULL;
+	natsStatus st = NATS_ERR;
+	for (int i = 0; i < 40 && st != NATS_OK; i++) {
+		if ((st = natsConnection_ConnectTo(&nc, itest_srv.url)) != NATS_OK)
+			nats_Sleep(50);
+	}
+	cr_assert_eq(st, NATS_OK, "%s", natsStatus_GetText(st));
+	struct wsc w;
+	cr_assert_eq(wsc_open(&w, ws_port, NULL, NULL), 101, "%s", w.head);
+	struct wsc_end e;
+	expect_close(&w, &e, 1008, "Maximum Connections Exceeded", WAIT_MS);
+	static const char err[] = "-ERR 'maximum connections exceeded'\r\n";
+	size_t n = sizeof(err) - 1;
+	cr_assert_gt(e.len, n, "%s", e.data);
+	cr_expect(!strncmp(e.data, "INFO {", 6), "%s", e.data);
+	cr_expect(strstr(e.data, "\r\n") + 2 == e.data + e.len - n, "%s", e.data); /* INFO, -ERR */
+	cr_expect_str_eq(e.data + e.len - n, err);
+	free(e.data);
+	wsc_close(&w);
+	natsConnection_Destroy(nc);
+}
+
+Test(websocket_conf, compressed_frames_to_a_browser_are_fragments_but_not_for_safari)
+{
+	/* nats-server: a compressed message for a browser goes in fragments of
+	 * at most 4096 bytes (RSV1 on the first, continuations, FIN last);
+	 * Safari's ("Version/" and "Safari/" in the agent) are not cut */
+	ws_start("  compression: true\n", NULL);
+	size_t n = 20000;
+	char *p = noise(n);
+	struct frames_seen s;
+	browser_gets("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", true, p, n, &s);
+	cr_expect_leq(s.max, WS_BROWSER_FRAME_MAX);
+	cr_expect_geq(s.frames, 5);
+	free(s.data);
+	browser_gets("Mozilla/5.0 (Macintosh) Version/17.0 Safari/605.1.15", true, p, n, &s);
+	cr_expect_gt(s.max, WS_BROWSER_FRAME_MAX, "Safari: not cut");
+	free(s.data);
+	free(p);
 }

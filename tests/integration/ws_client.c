@@ -254,8 +254,7 @@ int wsc_send_deflated(struct wsc *w, const void *payload, size_t len)
 	return ret;
 }
 
-/* Inflates f->payload (a compressed message, its tail stripped). */
-static int wsc_inflate(struct wsc_frame *f)
+int wsc_frame_inflate(struct wsc_frame *f)
 {
 	z_stream z = {0};
 	if (inflateInit2(&z, -15) != Z_OK)
@@ -340,7 +339,7 @@ int wsc_frame(struct wsc *w, struct wsc_frame *f, int timeout_ms)
 		size_t n = wsc_parse(w, f);
 		if (n) {
 			wsc_take(w, n);
-			return f->rsv1 ? wsc_inflate(f) : 0;
+			return f->rsv1 && !w->no_inflate ? wsc_frame_inflate(f) : 0;
 		}
 		long r = wsc_fill(w, (int)(end - wsc_now_ms()));
 		if (r < 0)
@@ -395,6 +394,55 @@ int wsc_expect_eof(struct wsc *w, int *close_code, int timeout_ms)
 			return r;
 		if (f.op == WS_OP_CLOSE && close_code)
 			*close_code = f.len >= 2 ? f.payload[0] << 8 | f.payload[1] : 1005;
+		free(f.payload);
+	}
+}
+
+/* Appends @len bytes at @p to e->data. Returns 0 or -ENOMEM. */
+static int wsc_end_add(struct wsc_end *e, const void *p, size_t len)
+{
+	char *d = realloc(e->data, e->len + len + 1);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d + e->len, p, len);
+	d[e->len + len] = 0;
+	e->data = d;
+	return 0;
+}
+
+int wsc_read_to_eof(struct wsc *w, struct wsc_end *e, bool keep, int timeout_ms)
+{
+	long end = wsc_now_ms() + timeout_ms;
+	memset(e, 0, sizeof(*e));
+	e->fin_all = true;
+	if (keep && wsc_end_add(e, w->text ? w->text : "", w->text_len) != 0)
+		return -ENOMEM;
+	e->len = w->text_len;
+	for (;;) {
+		struct wsc_frame f;
+		int r = wsc_frame(w, &f, (int)(end - wsc_now_ms()));
+		if (r == -ECONNRESET)
+			return 0;
+		if (r)
+			return r;
+		if (e->close_code)
+			e->after_close = true;
+		if (f.op == WS_OP_CLOSE) {
+			e->close_code = f.len >= 2 ? f.payload[0] << 8 | f.payload[1] : 1005;
+			size_t n = f.len > 2 ? f.len - 2 : 0;
+			n = n < sizeof(e->reason) - 1 ? n : sizeof(e->reason) - 1;
+			memcpy(e->reason, f.payload + 2, n);
+			e->reason[n] = 0;
+		} else if (f.op == WS_OP_BINARY || f.op == WS_OP_TEXT || f.op == WS_OP_CONT) {
+			if (keep && wsc_end_add(e, f.payload, f.len) != 0) {
+				free(f.payload);
+				return -ENOMEM;
+			}
+			e->len += f.len;
+			e->frames++;
+			e->max_frame = f.len > e->max_frame ? f.len : e->max_frame;
+			e->fin_all &= f.fin;
+		}
 		free(f.payload);
 	}
 }

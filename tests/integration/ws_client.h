@@ -19,6 +19,7 @@ struct wsc {
 	char *text; /* payload of data frames not yet taken by wsc_read_until (NUL-ended) */
 	size_t text_len, text_cap;
 	char head[4096]; /* the HTTP answer to the upgrade, NUL-terminated */
+	bool no_inflate; /* wsc_frame gives compressed frames as they came (set after open) */
 };
 
 /* One server frame. Owner: caller; payload is owned (free). */
@@ -59,9 +60,13 @@ int wsc_send_str(struct wsc *w, const char *s);
 int wsc_send_raw(struct wsc *w, const void *buf, size_t len);
 
 /* Reads the next frame within @timeout_ms; a compressed one (RSV1) is
- * inflated. Returns 0, -ETIMEDOUT,
+ * inflated unless w->no_inflate. Returns 0, -ETIMEDOUT,
  * -ECONNRESET (EOF) or -errno. */
 int wsc_frame(struct wsc *w, struct wsc_frame *f, int timeout_ms);
+
+/* Inflates f->payload, a whole compressed message (its frames' payloads
+ * joined), in place. Returns 0, -EBADMSG or -ENOMEM. */
+int wsc_frame_inflate(struct wsc_frame *f);
 
 /* Reads data frames until their payloads hold @needle; takes what comes up
  * to its end (copied to @out, @cap bytes, NUL-ended, when not NULL). A
@@ -72,6 +77,23 @@ long wsc_read_until(struct wsc *w, const char *needle, char *out, size_t cap, in
 /* Waits for EOF, skipping frames; *@close_code (may be NULL) gets the code
  * of a close frame met on the way, 0 if none. Returns 0 or -ETIMEDOUT. */
 int wsc_expect_eof(struct wsc *w, int *close_code, int timeout_ms);
+
+/* What a server sent until it closed the connection. Owner: caller. */
+struct wsc_end {
+	char *data;       /* the data frames' payloads (NUL-ended; free), or NULL */
+	size_t len;       /* their bytes */
+	size_t frames;    /* data frames */
+	size_t max_frame; /* the longest data frame's payload */
+	bool fin_all;     /* every data frame had FIN */
+	int close_code;   /* of its close frame: 0 when none came, 1005 when empty */
+	char reason[124]; /* the close frame's reason, NUL-ended */
+	bool after_close; /* a frame came after the close frame */
+};
+
+/* Reads frames until EOF (a frame cut by it ends the reading too) into @e;
+ * the payloads are kept in e->data when @keep (with what wsc_read_until
+ * left first). Returns 0, -ETIMEDOUT or -errno. */
+int wsc_read_to_eof(struct wsc *w, struct wsc_end *e, bool keep, int timeout_ms);
 
 /* Closes the socket and frees the buffers. */
 void wsc_close(struct wsc *w);
