@@ -14,6 +14,13 @@ packages=(
 	systemd  # systemd-analyze verify of the unit (tools/package-check.sh)
 )
 
+# Node.js and npm for the JavaScript client tests (nats.ws over WebSocket,
+# the dashboard in chromium, the README's snippet): Debian's packages, unless
+# some Node.js is already on the PATH (a newer one from elsewhere is kept).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -38,8 +45,9 @@ if [ "$(id -u)" -eq 0 ] && command -v modprobe >/dev/null; then
 	modprobe tls 2>/dev/null || echo "bootstrap: no 'tls' kernel module: TLS goes through ringbus's proxy"
 fi
 
-# The JavaScript client used by one integration test (npm 'nats'), when Node.js
-# is on the machine. Optional: the test skips itself without it.
+# The JavaScript clients of the integration tests (npm 'nats', 'nats.ws'
+# and 'ws'), from the npm registry: those tests skip themselves when this
+# fails.
 top=$(cd "$(dirname "$0")/.." && pwd)
 js="$top/tests/integration/js"
 if [ -f "$js/package-lock.json" ] && [ ! -d "$js/node_modules" ] && command -v npm >/dev/null; then
