@@ -135,6 +135,10 @@ enum delivery_flag {
 	 * (DELIVERY_MORE_SHIFT), each following one (F_CONT) adds a group; they
 	 * are kept in one dbatch. */
 	DELIVERY_F_CONT = 1 << 2,
+	/* The message has other deliveries besides this one (subscribers,
+	 * routes): from 1 KiB its payload goes by reference, one copy for all
+	 * (router/client_int.h, CLIENT_REF_MIN_SHARED). */
+	DELIVERY_F_SHARED = 1 << 3,
 };
 
 #define DELIVERY_MORE_SHIFT 8 /* flags >> this: deliveries that continue this one */

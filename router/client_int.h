@@ -351,8 +351,11 @@ static inline void client_commit_msg(struct client *cl, char *out, size_t n, con
 /* A payload this large is sent from the batch it was read into rather than
  * copied into the output (io_conn_write_ref()): one copy in all, however
  * many subscribers. Below it a copy costs less than the iovec and the
- * hold. */
-#define CLIENT_REF_MIN 1024u
+ * hold: measured on loopback (docs/PERFORMANCE.md), a message with one
+ * delivery was cheaper copied up to 1.5 KiB and by reference from 2 KiB;
+ * one with several deliveries by reference from 1 KiB. */
+#define CLIENT_REF_MIN        2048u
+#define CLIENT_REF_MIN_SHARED 1024u /* DELIVERY_F_SHARED: other deliveries too */
 /* ... unless the batches the output already holds take this much: a slow
  * reader of one message in many batches would otherwise keep them all. */
 #define CLIENT_PIN_MAX (8u << 20)
@@ -360,9 +363,10 @@ static inline void client_commit_msg(struct client *cl, char *out, size_t n, con
 /* True when a payload of @body bytes to @cl goes by reference: reserve
  * only the head, then client_commit_ref(). WebSocket output is framed (and
  * may be compressed) whole: always copied. */
-static inline bool client_by_ref(const struct client *cl, uint32_t body)
+static inline bool client_by_ref(const struct client *cl, uint32_t body, uint16_t dflags)
 {
-	return body >= CLIENT_REF_MIN && !cl->c->frame && io_conn_pinned(cl->c) < CLIENT_PIN_MAX;
+	uint32_t min = dflags & DELIVERY_F_SHARED ? CLIENT_REF_MIN_SHARED : CLIENT_REF_MIN;
+	return body >= min && !cl->c->frame && io_conn_pinned(cl->c) < CLIENT_PIN_MAX;
 }
 
 /* Ends a MSG (RMSG, LMSG) whose head of @n bytes was written at the end of

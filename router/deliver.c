@@ -409,7 +409,7 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 		client_untrack(cl, d, cs);
 		return;
 	}
-	bool ref = client_by_ref(cl, body);
+	bool ref = client_by_ref(cl, body, d->flags);
 	char *out = io_conn_reserve(cl->c, ref ? head : need);
 	if (!out) {
 		client_untrack(cl, d, cs);

@@ -117,6 +117,7 @@ struct iothr {
 		const struct mentry *e;
 		uint32_t n;
 		uint32_t left;
+		uint16_t dflags; /* the first delivery's flags */
 		uint32_t ids[32];
 	} rpend;
 	uint64_t info_gen_seen;

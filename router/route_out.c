@@ -143,7 +143,7 @@ static void route_write_msg(struct iothr *t)
 		route_dropped(cl, cl->drops - drops);
 	if (!sent)
 		return;
-	bool ref = client_by_ref(cl, body);
+	bool ref = client_by_ref(cl, body, p->dflags);
 	char *out = io_conn_reserve(cl->c, ref ? head : need);
 	if (!out)
 		return;
@@ -187,7 +187,8 @@ void route_link_deliver(struct client *cl, const struct delivery *d)
 		/* its first part was lost (out of memory): on its own */
 	}
 	route_link_flush(t);
-	*p = (struct route_pend){.cl = cl, .b = d->b, .e = d->e, .n = 1, .ids = {d->subid}};
+	*p = (struct route_pend){
+	    .cl = cl, .b = d->b, .e = d->e, .n = 1, .dflags = d->flags, .ids = {d->subid}};
 	p->left = (d->flags & DELIVERY_F_CONT) ? 0 : d->flags >> DELIVERY_MORE_SHIFT;
 	if (p->left == 0)
 		route_write_msg(t);

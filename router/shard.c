@@ -120,6 +120,7 @@ static uint32_t shard_apply_msg(struct shard *sh, int io, const struct mbatch *b
 	if (RB_UNLIKELY(!res))
 		return 0;      /* out of memory in the match cache: counted as not delivered */
 	bool answered = false; /* a request waits, or was answered busy */
+	sh->share = res->nplain + res->ngroups > 1 ? DELIVERY_F_SHARED : 0;
 	if (RB_UNLIKELY(sh->env.cluster)) {
 		delivered = shard_route_msg(sh, io, b, e, res, &answered);
 		goto done;

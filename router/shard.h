@@ -90,6 +90,9 @@ struct shard {
 	struct shard_env env;
 	struct sublist *subs;
 	uint64_t rng; /* xorshift state for weighted picks among routes (claim holder) */
+	/* DELIVERY_F_SHARED while the message being applied has more than one
+	 * delivery, else 0: in the flags of its deliveries (claim holder) */
+	uint16_t share;
 	struct shard_counters st;
 	struct shard_stream *out; /* [env.nio] */
 	/* dbatches waiting in pending lists: work for a claim holder even when

@@ -98,7 +98,8 @@ static inline uint32_t shard_deliver_to(struct shard *sh, int io, const struct m
 		                       .b = b,
 		                       .e = e,
 		                       .subid = (uint32_t)(uintptr_t)sub->data,
-		                       .kind = DELIVERY_MSG};
+		                       .kind = DELIVERY_MSG,
+		                       .flags = sh->share};
 	return 1;
 }
 
@@ -127,7 +128,8 @@ static inline uint32_t shard_deliver_plain(struct shard *sh, int io, const struc
 		                       .b = b,
 		                       .e = e,
 		                       .subid = (uint32_t)(uintptr_t)sub->data,
-		                       .kind = DELIVERY_MSG};
+		                       .kind = DELIVERY_MSG,
+		                       .flags = sh->share};
 	}
 	sh->out[io].run_records += k;
 	return k;

@@ -146,12 +146,13 @@ static uint32_t route_emit(struct shard *sh, int io, const struct mbatch *b, con
 		struct delivery *d = shard_emit_slot(sh, io, b, false);
 		if (!d)
 			continue;
-		*d = (struct delivery){.conn = o->owner,
-		                       .b = b,
-		                       .e = e,
-		                       .subid = first,
-		                       .kind = DELIVERY_MSG,
-		                       .flags = (uint16_t)(more << DELIVERY_MORE_SHIFT)};
+		*d =
+		    (struct delivery){.conn = o->owner,
+		                      .b = b,
+		                      .e = e,
+		                      .subid = first,
+		                      .kind = DELIVERY_MSG,
+		                      .flags = (uint16_t)(more << DELIVERY_MORE_SHIFT | sh->share)};
 		for (uint32_t k = 1; k <= more; k++) {
 			d = shard_emit_slot(sh, io, b, false);
 			if (d)

@@ -212,6 +212,32 @@ Test(shard, every_run_ends_with_exactly_one_end_marker)
 	cr_expect_str_eq(pl[4], "m2");
 }
 
+/* A message with more than one delivery says so in each of them (its payload
+ * then goes by reference from 1 KiB: router/client_int.h); one delivered
+ * once, or to one member of a group, does not. */
+Test(shard, deliveries_of_a_message_with_several_say_it_is_shared)
+{
+	uint64_t pub = conn_of(0, 9);
+	struct mbatch *b = batch_from(0);
+	add_sub(b, conn_of(0, 1), "two", NULL, 1);
+	add_sub(b, conn_of(0, 2), "two", NULL, 2);
+	add_sub(b, conn_of(0, 3), "one", NULL, 3);
+	add_sub(b, conn_of(0, 4), "q", "g", 4); /* a sid per connection: one each */
+	add_sub(b, conn_of(0, 5), "q", "g", 5);
+	b->e[4].flags |= MENTRY_F_RUN_END;
+	add_msg(b, pub, "two", "a");
+	add_msg(b, pub, "one", "b");
+	add_msg(b, pub, "q", "c");
+	b->e[7].flags |= MENTRY_F_RUN_END;
+	run_batch(b);
+	struct delivery d[16];
+	size_t n = results(0, d, 16, NULL);
+	cr_assert_eq(n, 5);
+	static const uint16_t shared[] = {0, DELIVERY_F_SHARED, DELIVERY_F_SHARED, 0, 0};
+	for (size_t i = 0; i < n; i++)
+		cr_expect_eq(d[i].flags & DELIVERY_F_SHARED, shared[i], "result %zu", i);
+}
+
 Test(shard, a_queue_group_gets_one_member_per_message_in_turn)
 {
 	struct mbatch *b = batch_from(0);
