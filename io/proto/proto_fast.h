@@ -109,6 +109,30 @@ static inline bool fast_message(const char *s, size_t n, size_t cr, int64_t size
 	return true;
 }
 
+/* A message line's fields after its operation's @at bytes ("MSG ",
+ * "HMSG "...): within max_control, at least @least and at most @most
+ * fields, the last @sizes of them (1 or 2) its sizes (the header's, then
+ * the total), and the whole message behind it. Returns the fields' count
+ * with *@f's payload, hdr_len and *@used set, or 0. */
+static inline int fast_msg_fields(const struct proto_parser *p, const char *s, size_t n, size_t at,
+                                  struct proto_span *fl, int least, int most, int sizes,
+                                  struct proto_frame *f, size_t *used)
+{
+	size_t cr, lim = n - 1;
+	if (lim > (size_t)p->max_control + at + 1)
+		lim = (size_t)p->max_control + at + 1;
+	int nf = fast_fields(s, n, at, lim, fl, most, &cr);
+	if (nf < least)
+		return 0;
+	int64_t hdr = sizes == 2 ? proto_parse_size(fl[nf - 2]) : 0;
+	int64_t size = proto_parse_size(fl[nf - 1]);
+	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload ||
+	    !fast_message(s, n, cr, size, f, used))
+		return 0;
+	f->hdr_len = (uint32_t)hdr;
+	return nf;
+}
+
 /* Server side, the common case: a whole "PUB <subject> [reply] <size>\r\n
  * <payload>\r\n" with one space before each field, no tab, \r or \n inside
  * the line, a size of 1 to 9 digits within max_payload and a line within
@@ -172,7 +196,6 @@ static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *
                                       struct proto_frame *f, size_t *used)
 {
 	struct proto_span fl[5];
-	size_t lim, cr;
 	uint32_t w;
 	int sizes = 1;
 	bool route = p->side == PROTO_SIDE_ROUTE;
@@ -189,16 +212,8 @@ static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *
 		return 0;
 	}
 	int lead = route ? 2 : 1;
-	lim = n - 1;
-	if (lim > (size_t)p->max_control + 6)
-		lim = (size_t)p->max_control + 6;
-	int nf = fast_fields(s, n, 5, lim, fl, lead + 1 + sizes, &cr);
-	if (nf < lead + sizes)
-		return 0;
-	int64_t hdr = sizes == 2 ? proto_parse_size(fl[nf - 2]) : 0;
-	int64_t size = proto_parse_size(fl[nf - 1]);
-	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload ||
-	    !fast_message(s, n, cr, size, f, used))
+	int nf = fast_msg_fields(p, s, n, 5, fl, lead + sizes, lead + 1 + sizes, sizes, f, used);
+	if (!nf)
 		return 0;
 	f->op = op;
 	f->subject = fl[lead - 1];
@@ -206,7 +221,6 @@ static inline int proto_peer_msg_fast(const struct proto_parser *p, const char *
 		f->reply = fl[lead];
 	if (route)
 		f->account = fl[0];
-	f->hdr_len = (uint32_t)hdr;
 	return 1;
 }
 
@@ -219,7 +233,7 @@ static inline int proto_client_msg_fast(const struct proto_parser *p, const char
                                         struct proto_frame *f, size_t *used)
 {
 	struct proto_span fl[5];
-	size_t lim, cr, at = 4;
+	size_t at = 4;
 	uint32_t w;
 	int sizes = 1;
 	enum proto_op op = PROTO_OP_MSG;
@@ -234,23 +248,14 @@ static inline int proto_client_msg_fast(const struct proto_parser *p, const char
 	} else if ((w | PUB_FOLD) != MSG_WORD) {
 		return 0;
 	}
-	lim = n - 1;
-	if (lim > (size_t)p->max_control + at + 1)
-		lim = (size_t)p->max_control + at + 1;
-	int nf = fast_fields(s, n, at, lim, fl, 3 + sizes, &cr);
-	if (nf < 2 + sizes)
-		return 0;
-	int64_t hdr = sizes == 2 ? proto_parse_size(fl[nf - 2]) : 0;
-	int64_t size = proto_parse_size(fl[nf - 1]);
-	if (hdr < 0 || size < 0 || hdr > size || size > (int64_t)p->max_payload ||
-	    !fast_message(s, n, cr, size, f, used))
+	int nf = fast_msg_fields(p, s, n, at, fl, 2 + sizes, 3 + sizes, sizes, f, used);
+	if (!nf)
 		return 0;
 	f->op = op;
 	f->subject = fl[0];
 	f->sid = fl[1];
 	if (nf == 3 + sizes)
 		f->reply = fl[2];
-	f->hdr_len = (uint32_t)hdr;
 	return 1;
 }
 
