@@ -380,24 +380,6 @@ long wsc_read_until(struct wsc *w, const char *needle, char *out, size_t cap, in
 	}
 }
 
-int wsc_expect_eof(struct wsc *w, int *close_code, int timeout_ms)
-{
-	long end = wsc_now_ms() + timeout_ms;
-	if (close_code)
-		*close_code = 0;
-	for (;;) {
-		struct wsc_frame f;
-		int r = wsc_frame(w, &f, (int)(end - wsc_now_ms()));
-		if (r == -ECONNRESET)
-			return 0;
-		if (r)
-			return r;
-		if (f.op == WS_OP_CLOSE && close_code)
-			*close_code = f.len >= 2 ? f.payload[0] << 8 | f.payload[1] : 1005;
-		free(f.payload);
-	}
-}
-
 /* Appends @len bytes at @p to e->data. Returns 0 or -ENOMEM. */
 static int wsc_end_add(struct wsc_end *e, const void *p, size_t len)
 {
@@ -445,6 +427,15 @@ int wsc_read_to_eof(struct wsc *w, struct wsc_end *e, bool keep, int timeout_ms)
 		}
 		free(f.payload);
 	}
+}
+
+int wsc_expect_eof(struct wsc *w, int *close_code, int timeout_ms)
+{
+	struct wsc_end e;
+	int r = wsc_read_to_eof(w, &e, false, timeout_ms);
+	if (close_code)
+		*close_code = e.close_code;
+	return r;
 }
 
 void wsc_close(struct wsc *w)
