@@ -164,16 +164,7 @@ stop_nodes() {
 }
 trap stop_nodes EXIT
 
-# free_ports N: N loopback ports nobody listens on now
-free_ports() {
-	python3 - "$1" <<'PY'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
+. "$top/bench/lib/ports.sh" # free_ports N
 
 # cpu_ticks PID: utime + stime (fields 14 and 15 of /proc/PID/stat)
 cpu_ticks() {

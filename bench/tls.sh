@@ -28,9 +28,7 @@ trap cleanup EXIT
 sh "$here/../tests/integration/tls_certs.sh" "$work"
 tls_flags=(--tlscert "$work/server.pem" --tlskey "$work/server.key")
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$here/lib/ports.sh" # free_port
 
 # start NAME BINARY ARGS...: starts a server on a free port, sets port_NAME
 start() {

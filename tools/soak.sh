@@ -83,7 +83,8 @@ fi
 mkdir -p "$out/runs"
 csv="$out/samples.csv"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$top/bench/lib/ports.sh"
+port=$(free_port)
 url="nats://127.0.0.1:$port"
 "$ringbus" -a 127.0.0.1 -p "$port" "${server_args[@]}" >"$out/ringbus.log" 2>&1 &
 rb_pid=$!

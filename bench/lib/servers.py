@@ -2,6 +2,7 @@
 build directory, nats-server from Debian), each on a free loopback port,
 optionally under the same `taskset` CPU list."""
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -11,11 +12,30 @@ NATS_SERVER = "/usr/sbin/nats-server"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port():
-    """A loopback port nobody listens on right now."""
+def _try_port(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return None
         return s.getsockname()[1]
+
+
+def free_port():
+    """A loopback port nobody listens on right now, chosen below the
+    kernel's ephemeral range when there is room: a port the kernel hands
+    out (bind to 0) can be taken by the load tools' own outgoing
+    connections between the pick and the server's bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    for _ in range(64 if low > 12000 else 0):
+        port = _try_port(random.randrange(10000, low))
+        if port:
+            return port
+    return _try_port(0)
 
 
 def version(kind, binary):

@@ -13,7 +13,8 @@ for b in "$load" "$blocking"; do
 done
 command -v nats-server >/dev/null || { echo "compare.sh: nats-server not installed" >&2; exit 77; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$(dirname "$0")/../../bench/lib/ports.sh"
+port=$(free_port)
 nats-server -a 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 server=$!
 trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
