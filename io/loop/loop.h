@@ -95,14 +95,15 @@ struct io_conn {
 	/* private */
 	bool recv_armed;
 	bool send_inflight;
-	bool want_recv;   /* re-arm recv at the end of this iteration */
-	bool dirty;       /* on the list of connections with output to send */
-	bool closing;     /* no more input is processed */
-	bool close_after; /* close once the output has been sent */
-	uint8_t cancels;  /* cancel operations in flight */
-	bool paused;      /* recv not re-armed until io_conn_resume() */
-	bool released;    /* slot given back; freed at the end of the iteration */
-	bool eof;         /* the peer sent its last byte (on_eof was called) */
+	bool want_recv;      /* re-arm recv at the end of this iteration */
+	bool dirty;          /* on the list of connections with output to send */
+	bool closing;        /* no more input is processed */
+	bool close_after;    /* close once the output has been sent */
+	uint8_t cancels;     /* cancel operations in flight */
+	uint8_t small_sends; /* sends in a row far smaller than the spare buffer */
+	bool paused;         /* recv not re-armed until io_conn_resume() */
+	bool released;       /* slot given back; freed at the end of the iteration */
+	bool eof;            /* the peer sent its last byte (on_eof was called) */
 	struct io_conn *next_dirty;
 	struct io_frame *frame;     /* io_conn_set_framed(), else NULL (owned) */
 	struct io_refsend *refsend; /* the sendmsg of referenced output (owned) */

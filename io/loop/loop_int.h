@@ -23,9 +23,10 @@ enum io_op {
 	IO_OP_CANCEL_ACCEPT,
 };
 
-#define IO_BGID        7
-#define IO_SHRINK_OVER (256u * 1024u) /* output buffers above this may be freed when empty */
-#define IO_OBUF_MIN    (16u * 1024u)
+#define IO_BGID         7
+#define IO_SHRINK_OVER  (256u * 1024u) /* output buffers above this may be freed when empty */
+#define IO_SHRINK_AFTER 16u            /* ... after this many sends in a row used an eighth of it */
+#define IO_OBUF_MIN     (16u * 1024u)
 
 /* user_data and SQEs as every ring of the project makes them (io/loop/uring.h). */
 static inline uint64_t io_ud(enum io_op op, uint32_t gen, uint32_t slot)
