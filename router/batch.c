@@ -26,6 +26,9 @@ struct mbatch *mbatch_new(uint32_t entries, uint32_t arena)
 	b->bytes = 0;
 	b->e = (struct mentry *)(b + 1);
 	b->arena = (char *)b->e + esz;
+	b->lend_pool = NULL;
+	b->nlend = 0;
+	b->lend_bytes = 0;
 	return b;
 }
 
@@ -36,6 +39,8 @@ void mbatch_unref(struct mbatch *b)
 	/* acq_rel: the last owner must see every other owner's reads finished. */
 	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
 		memacct_add(MEMACCT_BATCH, -(int64_t)b->alloc);
+		for (uint32_t i = 0; i < b->nlend; i++)
+			io_lend_drop(b->lend_pool, b->lend[i]);
 		free(b);
 	}
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/compiler.h"
+#include "io/loop/loop.h"
 
 enum mentry_kind {
 	MENTRY_MSG = 1, /* PUB / HPUB */
@@ -45,11 +46,14 @@ enum mentry_flag {
 /* One operation in an mbatch. Strings live in the batch arena at @off:
  * MSG: subject, reply, payload (headers first), and for a routed message
  * the queue groups it is for (@sid_len bytes, names separated by blanks);
+ * a MSG's payload is at @payload: in the arena after the reply, or (lent,
+ * and then without queue groups) in a receive buffer the batch holds;
  * SUB: subject, queue, sid;
  * UNSUB: sid. A queue SUB carries its service reference (router/service.h)
  * in @len (high half) and @hdr_len (low half). */
 struct mentry {
-	uint64_t conn; /* connection id (see client_id_*) */
+	uint64_t conn;       /* connection id (see client_id_*) */
+	const char *payload; /* MSG: see above */
 	uint32_t off;
 	uint32_t len; /* MSG: payload bytes (headers included) */
 	uint32_t hdr_len;
@@ -76,10 +80,38 @@ struct mbatch {
 	uint16_t src;        /* the I/O thread that filled it: results go back there */
 	struct mentry *e;    /* entries, inside the same allocation */
 	char *arena;
+	/* Receive buffers its payloads were left in (io_loop_lend()), one hold
+	 * on each, dropped with the batch. */
+	struct io_lendpool *lend_pool;
+	uint32_t nlend;
+	uint32_t lend_bytes; /* the buffers' size in all (pinned output counts it) */
+	uint32_t lend[16];
 };
 
 #define MBATCH_ENTRIES    512u
 #define MBATCH_ARENA_SIZE (64u * 1024u)
+#define MBATCH_LEND_NONE  IO_LEND_NONE
+
+/* Holds receive buffer @bid of @l (io_loop_lendable() returned it) for
+ * an entry of @b whose payload stays there (mbatch_can_lend() was true);
+ * once for a run of entries in the same buffer. */
+static inline void mbatch_lend(struct mbatch *b, struct io_loop *l, uint32_t bid)
+{
+	if (b->nlend && b->lend[b->nlend - 1] == bid)
+		return;
+	uint32_t size;
+	b->lend_pool = io_loop_lend(l, bid, &size);
+	b->lend[b->nlend++] = bid;
+	b->lend_bytes += size;
+}
+
+/* True when the batch can take an entry whose payload stays in receive
+ * buffer @bid (MBATCH_LEND_NONE: an entry without one). */
+static inline bool mbatch_can_lend(const struct mbatch *b, uint32_t bid)
+{
+	return bid == MBATCH_LEND_NONE || (b->nlend && b->lend[b->nlend - 1] == bid) ||
+	       b->nlend < RB_ARRAY_LEN(b->lend);
+}
 
 /* A new empty batch with room for @entries entries and @arena bytes, one
  * reference held by the caller. NULL when out of memory. */

@@ -356,6 +356,10 @@ static inline void client_commit_msg(struct client *cl, char *out, size_t n, con
  * one with several deliveries by reference from 1 KiB. */
 #define CLIENT_REF_MIN        2048u
 #define CLIENT_REF_MIN_SHARED 1024u /* DELIVERY_F_SHARED: other deliveries too */
+/* A payload this large that arrived whole in one receive buffer stays
+ * there: the batch holds the buffer (io_loop_lend()) instead of a copy.
+ * Below it the copy is cheaper than a hold. */
+#define CLIENT_LEND_MIN 512u
 /* ... unless the batches the output already holds take this much: a slow
  * reader of one message in many batches would otherwise keep them all. */
 #define CLIENT_PIN_MAX (8u << 20)

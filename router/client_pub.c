@@ -73,8 +73,13 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 	    !client_admit_pub(cl, sh, f))
 		return true;
 	size_t pre = s->acc_pre;
-	size_t bytes = pre + f->subject.len + f->reply.len + f->payload.len + queues.len;
-	struct mentry *e = client_add(cl, shard, MENTRY_MSG, bytes);
+	uint32_t bid = MBATCH_LEND_NONE;
+	if (f->payload.len >= CLIENT_LEND_MIN && !queues.len)
+		bid = io_loop_lendable(cl->c->loop, f->payload.ptr, f->payload.len);
+	bool lent = bid != MBATCH_LEND_NONE;
+	size_t bytes =
+	    pre + f->subject.len + f->reply.len + (lent ? 0 : f->payload.len) + queues.len;
+	struct mentry *e = iothr_add_lent(cl->t, shard, MENTRY_MSG, bytes, cl->c->id, bid);
 	if (RB_UNLIKELY(!e)) {
 		log_error("cid %llu: out of memory for a message: closing",
 		          (unsigned long long)cl->cid);
@@ -87,7 +92,13 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 		p = copy_small(p, server_acc(s)->acc[acc].prefix, pre);
 	p = copy_small(p, f->subject.ptr, f->subject.len);
 	p = copy_small(p, f->reply.ptr, f->reply.len);
-	p = copy_small(p, f->payload.ptr, f->payload.len);
+	if (lent) {
+		e->payload = f->payload.ptr;
+		mbatch_lend(b, cl->c->loop, bid);
+	} else {
+		e->payload = p;
+		p = copy_small(p, f->payload.ptr, f->payload.len);
+	}
 	if (RB_UNLIKELY(queues.len)) {
 		memcpy(p, queues.ptr, queues.len);
 		e->sid_len = (uint16_t)queues.len;

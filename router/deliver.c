@@ -388,7 +388,7 @@ static void client_send_msg(struct client *cl, const struct delivery *d)
 	struct proto_span subject = {subj, e->subject_len - pre};
 	struct proto_span reply = {subj + subject.len, e->reply_len};
 	struct proto_span sid = {cs->sid, cs->sid_len};
-	const char *payload = reply.ptr + e->reply_len;
+	const char *payload = e->payload;
 	if (RB_UNLIKELY(e->flags & (MENTRY_F_ROUTED | MENTRY_F_FROM_LEAF)) && reply.len > 8 &&
 	    reply.ptr[0] == '$')
 		client_js_ack_remap(&subject, &reply);

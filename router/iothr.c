@@ -454,7 +454,7 @@ static uint32_t iothr_ref_hold(void *ctx, void *owner)
 	(void)ctx;
 	struct mbatch *b = owner;
 	mbatch_ref(b, 1);
-	return b->alloc;
+	return b->alloc + b->lend_bytes; /* with the receive buffers it holds */
 }
 
 static void iothr_ref_drop(void *ctx, void *owner)

@@ -162,9 +162,15 @@ void iothr_fini(struct iothr *t);
 /* Appends an entry of @bytes for @shard, from connection @conn, to this
  * thread's open batch for the shard, starting a run in the route log when
  * the previous entry went elsewhere. NULL when out of memory (nothing was
- * added). */
-struct mentry *iothr_add(struct iothr *t, uint32_t shard, enum mentry_kind kind, size_t bytes,
-                         uint64_t conn);
+ * added). With @lend (not MBATCH_LEND_NONE) the batch it lands in has room
+ * to hold receive buffer @lend (mbatch_lend()). */
+struct mentry *iothr_add_lent(struct iothr *t, uint32_t shard, enum mentry_kind kind, size_t bytes,
+                              uint64_t conn, uint32_t lend);
+static inline struct mentry *iothr_add(struct iothr *t, uint32_t shard, enum mentry_kind kind,
+                                       size_t bytes, uint64_t conn)
+{
+	return iothr_add_lent(t, shard, kind, bytes, conn, MBATCH_LEND_NONE);
+}
 
 /* Appends a mark for connection @conn with wait number @aux to the route
  * log: client_mark_reached() is called when everything sent before it has

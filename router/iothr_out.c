@@ -28,11 +28,11 @@ void iothr_end_run(struct iothr *t)
 	t->run_batch = NULL;
 }
 
-struct mentry *iothr_add(struct iothr *t, uint32_t shard, enum mentry_kind kind, size_t bytes,
-                         uint64_t conn)
+struct mentry *iothr_add_lent(struct iothr *t, uint32_t shard, enum mentry_kind kind, size_t bytes,
+                              uint64_t conn, uint32_t lend)
 {
 	struct mbatch *b = t->open[shard];
-	if (RB_UNLIKELY(!b || !mbatch_fits(b, bytes))) {
+	if (RB_UNLIKELY(!b || !mbatch_fits(b, bytes) || !mbatch_can_lend(b, lend))) {
 		uint32_t arena = bytes > MBATCH_ARENA_SIZE ? (uint32_t)bytes : MBATCH_ARENA_SIZE;
 		struct mbatch *nb = mbatch_new(MBATCH_ENTRIES, arena);
 		if (!nb)
@@ -161,6 +161,7 @@ void iothr_publish_system(struct iothr *t, const char *subject, const char *payl
 	memcpy(b->arena + e->off, at->acc[at->system >= 0 ? at->system : ACC_GLOBAL].prefix, pre);
 	memcpy(b->arena + e->off + pre, subject, slen);
 	memcpy(b->arena + e->off + pre + slen, payload, len);
+	e->payload = b->arena + e->off + pre + slen;
 	e->subject_len = (uint16_t)(pre + slen);
 	e->len = (uint32_t)len;
 	b->bytes += len;

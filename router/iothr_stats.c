@@ -111,6 +111,7 @@ void iothr_answer_stats(struct iothr *t)
 	q->io.bytes_in = ls.bytes_in;
 	q->io.bytes_out = ls.bytes_out;
 	q->io.enobufs = ls.enobufs;
+	q->io.lent = ls.lent;
 	q->io.wakeups = ls.wakeups;
 	q->io.in_msgs = t->in_msgs;
 	q->io.out_msgs = t->out_msgs;

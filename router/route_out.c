@@ -131,7 +131,7 @@ static void route_write_msg(struct iothr *t)
 	}
 	bool hdr = e->hdr_len && cl->route->headers;
 	uint32_t body = hdr ? e->len : e->len - e->hdr_len;
-	const char *payload = subj + e->subject_len - pre + e->reply_len + (hdr ? 0 : e->hdr_len);
+	const char *payload = e->payload + (hdr ? 0 : e->hdr_len);
 	size_t head = (size_t)acc.len + e->subject_len + e->reply_len + qbytes + 64;
 	size_t need = head + body + 2;
 	struct delivery d = {.conn = cl->c->id, .b = p->b, .e = e, .kind = DELIVERY_MSG};

@@ -133,19 +133,21 @@ static void shard_request_busy(struct shard *sh, int io, const struct mbatch *b,
 	atomic_fetch_add_explicit(&s->busy, 1, memory_order_relaxed);
 }
 
-/* A copy of @e alone, for waiting. */
+/* A copy of @e alone, for waiting: its payload too, wherever it was. */
 static struct mbatch *shard_request_copy(const struct mbatch *b, const struct mentry *e)
 {
-	size_t bytes = (size_t)e->subject_len + e->reply_len + e->len;
-	struct mbatch *c = mbatch_new(1, (uint32_t)bytes);
+	size_t head = (size_t)e->subject_len + e->reply_len;
+	struct mbatch *c = mbatch_new(1, (uint32_t)(head + e->len));
 	if (!c)
 		return NULL;
-	struct mentry *ce = mbatch_add(c, MENTRY_MSG, bytes);
+	struct mentry *ce = mbatch_add(c, MENTRY_MSG, head + e->len);
 	uint32_t off = ce->off;
 	*ce = *e;
 	ce->off = off;
 	ce->flags &= (uint8_t)~MENTRY_F_RUN_END;
-	memcpy(c->arena + off, mentry_str(b, e), bytes);
+	memcpy(c->arena + off, mentry_str(b, e), head);
+	memcpy(c->arena + off + head, e->payload, e->len);
+	ce->payload = c->arena + off + head;
 	c->src = b->src;
 	return c;
 }

@@ -194,8 +194,7 @@ uint32_t shard_route_msg(struct shard *sh, int io, const struct mbatch *b, const
 		if (o && !o->plain)
 			o->plain = (uint32_t)(uintptr_t)m->data;
 	}
-	const char *subj = mentry_str(b, e);
-	const char *list = subj + e->subject_len + e->reply_len + e->len;
+	const char *list = e->payload + e->len; /* never lent (client_publish_acc) */
 	for (uint32_t g = 0; g < res->ngroups; g++) {
 		struct sublist_qgroup *grp = &res->groups[g];
 		if (grp->n == 0)

@@ -63,16 +63,16 @@ static int io_setup_bufs(struct io_loop *l)
 		l->br = NULL;
 		return -errno;
 	}
-	l->bufs = aligned_alloc(4096, (size_t)n * l->cfg.buf_size);
-	if (!l->bufs)
-		return -ENOMEM;
+	int ret = io_lend_setup(l, (size_t)n * l->cfg.buf_size);
+	if (ret)
+		return ret;
 
 	struct io_uring_buf_reg reg = {
 	    .ring_addr = (unsigned long)l->br,
 	    .ring_entries = n,
 	    .bgid = IO_BGID,
 	};
-	int ret = io_uring_register_buf_ring(&l->ring, &reg, 0);
+	ret = io_uring_register_buf_ring(&l->ring, &reg, 0);
 	if (ret) {
 		log_error("io[%d]: the kernel has no provided-buffer rings (%s); ringbus needs "
 		          "Linux 5.19 or later",
@@ -88,15 +88,9 @@ static int io_setup_bufs(struct io_loop *l)
 	return 0;
 }
 
-static void io_buf_return(struct io_loop *l, uint32_t bid)
-{
-	io_uring_buf_ring_add(l->br, l->bufs + (size_t)bid * l->cfg.buf_size, l->cfg.buf_size,
-	                      (unsigned short)bid, (int)l->buf_mask, (int)l->bufs_returned);
-	l->bufs_returned++;
-}
-
 static void io_bufs_publish(struct io_loop *l)
 {
+	io_lend_collect(l);
 	if (l->bufs_returned) {
 		io_uring_buf_ring_advance(l->br, (int)l->bufs_returned);
 		l->bufs_returned = 0;
@@ -190,7 +184,7 @@ void io_loop_free(struct io_loop *l)
 	io_uring_queue_exit(&l->ring);
 	if (l->br)
 		munmap(l->br, l->br_bytes);
-	free(l->bufs);
+	io_lend_fini(l);
 	free(l->conns);
 	free(l->free_slots);
 	free(l->slot_gen);
@@ -259,10 +253,18 @@ static void io_on_recv(struct io_loop *l, struct io_conn *c, struct io_uring_cqe
 		if (cqe->res > 0 && !c->closing) {
 			c->bytes_in += (uint64_t)cqe->res;
 			l->st.bytes_in += (uint64_t)cqe->res;
-			l->cfg.ops->on_data(l->cfg.ctx, c, l->bufs + (size_t)bid * l->cfg.buf_size,
-			                    (size_t)cqe->res);
+			l->cur = l->bufs + (size_t)bid * l->cfg.buf_size;
+			l->cur_len = (uint32_t)cqe->res;
+			l->cur_bid = bid;
+			l->cfg.ops->on_data(l->cfg.ctx, c, l->cur, (size_t)cqe->res);
+			l->cur = NULL;
 		}
-		io_buf_return(l, bid);
+		if (l->cur_held) {
+			l->cur_held = false;
+			io_lend_drop(l->lend, bid); /* the loop's own hold */
+		} else {
+			io_buf_return(l, bid);
+		}
 	}
 	if (more)
 		return;

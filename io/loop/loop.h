@@ -155,6 +155,7 @@ struct io_loop_stats {
 	uint64_t enobufs; /* multishot recv ended for want of provided buffers */
 	uint64_t wakeups; /* eventfd reads completed (other threads woke us) */
 	uint64_t accepted;
+	uint64_t lent; /* receive buffers kept past on_data (io_loop_lend()) */
 };
 
 struct io_loop_config {
@@ -201,6 +202,21 @@ void io_loop_get_stats(const struct io_loop *l, struct io_loop_stats *out);
 
 /* Number of connections open. */
 uint32_t io_loop_nconns(const struct io_loop *l);
+
+/* Lending receive buffers (io/loop/loop_lend.c). Inside on_data, instead
+ * of copying @n bytes at @p out of the data it was given, the router may
+ * keep them where they are: io_loop_lendable() returns the number of the
+ * provided buffer being handled when they lie inside it and the loop may
+ * lend one more buffer (a quarter of them at most), else IO_LEND_NONE
+ * (copy them); io_loop_lend() then takes one hold on it and returns its
+ * pool (*@size: the buffer's bytes). The buffer goes back to the kernel
+ * when its last hold is dropped with io_lend_drop(), from any thread, also
+ * after the loop was freed. Owner: the loop's thread, inside on_data. */
+#define IO_LEND_NONE UINT32_MAX
+struct io_lendpool;
+uint32_t io_loop_lendable(const struct io_loop *l, const char *p, size_t n);
+struct io_lendpool *io_loop_lend(struct io_loop *l, uint32_t bid, uint32_t *size);
+void io_lend_drop(struct io_lendpool *pool, uint32_t bid);
 
 /* Reserves @n bytes at the end of c's output; returns where to write them,
  * or NULL when the output would exceed max_pending (the connection is then

@@ -60,7 +60,14 @@ struct io_loop {
 	size_t br_bytes;
 	char *bufs;
 	uint32_t buf_mask;
-	uint32_t bufs_returned; /* added to the ring, not yet advanced */
+	uint32_t bufs_returned;   /* added to the ring, not yet advanced */
+	struct io_lendpool *lend; /* owns @bufs (io/loop/loop_lend.c) */
+	uint32_t lent;            /* buffers out on loan */
+	uint32_t lend_max;        /* at most this many: the rest stay the kernel's */
+	const char *cur;          /* the buffer on_data is handling, else NULL */
+	uint32_t cur_len;
+	uint32_t cur_bid;
+	bool cur_held; /* io_loop_lend() lent @cur: it goes back with its last hold */
 
 	/* connections by slot */
 	struct io_conn **conns;
@@ -100,6 +107,21 @@ struct io_adoptee {
 	uint64_t tag;
 	char peer_ip[46];
 };
+
+/* Gives provided buffer @bid back to the kernel (published by the loop
+ * once per iteration). Owner: the loop's thread. */
+static inline void io_buf_return(struct io_loop *l, uint32_t bid)
+{
+	io_uring_buf_ring_add(l->br, l->bufs + (size_t)bid * l->cfg.buf_size, l->cfg.buf_size,
+	                      (unsigned short)bid, (int)l->buf_mask, (int)l->bufs_returned);
+	l->bufs_returned++;
+}
+
+/* io/loop/loop_lend.c: the pool of the provided buffers (allocated here,
+ * @bytes in all) and the buffers whose loans ended, given back. */
+int io_lend_setup(struct io_loop *l, size_t bytes);
+void io_lend_fini(struct io_loop *l);
+void io_lend_collect(struct io_loop *l);
 
 static inline struct io_uring_sqe *io_sqe(struct io_loop *l)
 {

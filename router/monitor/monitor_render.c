@@ -279,6 +279,7 @@ int monitor_render_ioz(const struct stats *st, char **out)
 		monitor_json_u64(o, "in_msgs", io->in_msgs, &ok);
 		monitor_json_u64(o, "out_msgs", io->out_msgs, &ok);
 		monitor_json_u64(o, "enobufs", io->enobufs, &ok);
+		monitor_json_u64(o, "lent_buffers", io->lent, &ok);
 		monitor_json_u64(o, "wakeups", io->wakeups, &ok);
 		monitor_json_u64(o, "slow_consumers", io->slow_consumers, &ok);
 	}

@@ -50,6 +50,7 @@ struct stats_io {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t enobufs; /* multishot recv ended for want of provided buffers */
+	uint64_t lent;    /* receive buffers kept past their parse (payloads left there) */
 	uint64_t wakeups; /* eventfd wake-ups received */
 	uint64_t in_msgs;
 	uint64_t out_msgs;

@@ -224,6 +224,7 @@ static struct stats fixture(void)
 		                             .bytes_in = 12345 * k,
 		                             .bytes_out = 54321 * k,
 		                             .enobufs = 3 * k,
+		                             .lent = 5 * k,
 		                             .wakeups = 77 * k,
 		                             .in_msgs = 111 * k,
 		                             .out_msgs = 222 * k,
@@ -514,6 +515,7 @@ Test(monitor_render, shardz_ioz_and_admissionz_list_every_part)
 	cr_expect_eq(num(io, "in_bytes"), 24690);
 	cr_expect_eq(num(io, "out_bytes"), 108642);
 	cr_expect_eq(num(io, "enobufs"), 6);
+	cr_expect_eq(num(io, "lent_buffers"), 10);
 	cr_expect_eq(num(io, "wakeups"), 154);
 	cJSON_Delete(j);
 
@@ -562,6 +564,7 @@ Test(monitor_render, metrics_are_valid_prometheus_text_with_the_snapshot_values)
 	cr_expect_eq(metric(text, "ringbus_shard_msgs_total", "shard=\"0\""), 100);
 	cr_expect_eq(metric(text, "ringbus_io_connections", "io=\"1\""), 4);
 	cr_expect_eq(metric(text, "ringbus_io_enobufs_total", "io=\"0\""), 3);
+	cr_expect_eq(metric(text, "ringbus_io_lent_buffers_total", "io=\"1\""), 10);
 	cr_expect_eq(metric(text, "ringbus_admission_dropped_new_total", "policy=\"default\""), 4);
 	cr_expect_eq(metric(text, "ringbus_admission_dropped_new_total",
 	                    "policy=\"orders.\\\"x\\\"\\\\y\\nz\""),

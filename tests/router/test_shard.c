@@ -80,6 +80,7 @@ static struct mentry *add(struct mbatch *b, enum mentry_kind kind, uint64_t conn
 	memcpy(b->arena + e->off, a, la);
 	if (lc)
 		memcpy(b->arena + e->off + la, c, lc);
+	e->payload = b->arena + e->off + la; /* a MSG's, after its subject */
 	e->conn = conn;
 	return e;
 }
