@@ -8,8 +8,6 @@
  * stream; one never given back would stop the loans. The newest loan is
  * dropped after the loop was freed. */
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/wake.h"
 #include "io/loop/loop.h"
+#include "loop_thread.h"
 
 #define NBUFS     8u
 #define STREAM    (4u << 20)
@@ -41,9 +39,8 @@ static int out[NBUFS];       /* holds the test has on each buffer */
 static int out_bufs, most_out, refused, bad_range_lent;
 static size_t received;
 static bool stream_bad;
-static atomic_bool stop, reading_done;
+static atomic_bool reading_done;
 static atomic_int dropped; /* ndropped, for the writer */
-static struct wake wk;
 
 static char byte_at(size_t i)
 {
@@ -176,55 +173,18 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static atomic_int loop_ready; /* 1 created, -1 failed */
-
-static void *run(void *arg)
-{
-	struct io_loop *l = NULL;
-	if (io_loop_new(arg, &l) != 0) {
-		atomic_store(&loop_ready, -1);
-		return NULL;
-	}
-	atomic_store(&loop_ready, 1);
-	int r = io_loop_run(l);
-	io_loop_free(l);
-	return (void *)(intptr_t)r;
-}
-
 Test(loop_lend, lent_buffers_stay_intact_until_their_last_hold_goes, .timeout = 60)
 {
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof sa;
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(listen(lfd, 8), 0);
-	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
-	cr_assert_eq(wake_init(&wk, true), 0);
-	struct io_loop_config cfg = {.listen_fd = lfd,
-	                             .buf_count = NBUFS,
-	                             .buf_size = 4096,
-	                             .max_pending = IO_MAX_PENDING_LIMIT,
-	                             .close_linger_ms = 1000,
-	                             .wake = &wk,
-	                             .stop = &stop,
-	                             .ops = &ops};
-	pthread_t loop_th, drop_th, write_th;
-	pthread_create(&loop_th, NULL, run, &cfg);
-	while (atomic_load(&loop_ready) == 0)
-		usleep(1000);
-	cr_assert_eq(atomic_load(&loop_ready), 1, "io_loop_new failed");
+	struct loop_thread lt;
+	cr_assert_eq(loop_thread_start(&lt, &ops, NBUFS, 4096, 1000), 0, "io_loop_new failed");
+	pthread_t drop_th, write_th;
 	pthread_create(&drop_th, NULL, dropper, NULL);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	int fd = loop_thread_connect(&lt, 0);
+	cr_assert(fd >= 0);
 	pthread_create(&write_th, NULL, writer, &fd);
 	pthread_join(write_th, NULL);
 	pthread_join(drop_th, NULL); /* ends once the loop closed the connection */
-	atomic_store(&stop, true);
-	wake_notify(&wk);
-	void *ret = NULL;
-	pthread_join(loop_th, &ret);
-	cr_assert_eq((intptr_t)ret, 0, "io_loop_run failed");
+	cr_assert_eq(loop_thread_stop(&lt), 0, "io_loop_run failed");
 
 	cr_expect_eq(received, STREAM, "received %zu bytes of %u", received, STREAM);
 	cr_expect_eq(bad_range_lent, 0, "bytes outside the receive were lendable");
@@ -238,6 +198,4 @@ Test(loop_lend, lent_buffers_stay_intact_until_their_last_hold_goes, .timeout = 
 		;
 	cr_expect(!stream_bad, "a lent buffer was overwritten while held, or bytes arrived wrong");
 	close(fd);
-	close(lfd);
-	wake_fini(&wk);
 }

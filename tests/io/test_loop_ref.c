@@ -5,8 +5,6 @@
  * exactly, every owner held is dropped once, and io_conn_unsent() must give
  * the same bytes contiguous (the drop-old policy rewrites them). */
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/wake.h"
 #include "io/loop/loop.h"
+#include "loop_thread.h"
 
 #define NOWNERS 7
 #define BIG     (256u * 1024u)
@@ -27,8 +25,6 @@ struct owner {
 
 static struct owner *owners;
 static atomic_int holds, drops;
-static atomic_bool stop;
-static struct wake wk;
 static char *expect; /* the stream the reader must get */
 static size_t expect_len;
 static bool flatten; /* test_flatten: io_conn_unsent() before the send */
@@ -124,54 +120,16 @@ static const struct io_ops ops = {
     .ref_drop = drop,
 };
 
-static atomic_int loop_ready; /* 1 created, -1 failed */
-
-/* The ring is single-issuer: made and run on this thread. */
-static void *run(void *arg)
-{
-	struct io_loop *l = NULL;
-	if (io_loop_new(arg, &l) != 0) {
-		atomic_store(&loop_ready, -1);
-		return NULL;
-	}
-	atomic_store(&loop_ready, 1);
-	int r = io_loop_run(l);
-	io_loop_free(l);
-	return (void *)(intptr_t)r;
-}
-
 static void exercise(bool flat)
 {
 	flatten = flat;
 	owners = malloc(sizeof(*owners) * NOWNERS);
 	for (size_t i = 0; i < sizeof(*owners) * NOWNERS; i++)
 		((char *)owners)[i] = (char)('a' + (i * 7 + i / 251) % 26);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof sa;
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(listen(lfd, 8), 0);
-	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
-	cr_assert_eq(wake_init(&wk, true), 0);
-	struct io_loop_config cfg = {.listen_fd = lfd,
-	                             .buf_count = 64,
-	                             .buf_size = 4096,
-	                             .max_pending = IO_MAX_PENDING_LIMIT,
-	                             .close_linger_ms = 30000,
-	                             .wake = &wk,
-	                             .stop = &stop,
-	                             .ops = &ops};
-	atomic_store(&loop_ready, 0);
-	pthread_t th;
-	pthread_create(&th, NULL, run, &cfg);
-	while (atomic_load(&loop_ready) == 0)
-		usleep(1000);
-	cr_assert_eq(atomic_load(&loop_ready), 1, "io_loop_new failed");
-
-	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	struct loop_thread lt;
+	cr_assert_eq(loop_thread_start(&lt, &ops, 64, 4096, 30000), 0, "io_loop_new failed");
+	int fd = loop_thread_connect(&lt, 4096);
+	cr_assert(fd >= 0);
 	cr_assert_eq(write(fd, "go", 2), 2);
 	size_t cap = 64u << 20, got = 0;
 	char *buf = malloc(cap);
@@ -193,16 +151,10 @@ static void exercise(bool flat)
 	if (flatten)
 		cr_assert(flat_ok, "io_conn_unsent() did not give the stream contiguous");
 	close(fd);
-	atomic_store(&stop, true);
-	wake_notify(&wk);
-	void *ret = NULL;
-	pthread_join(th, &ret);
-	cr_assert_eq((intptr_t)ret, 0, "io_loop_run failed");
+	cr_assert_eq(loop_thread_stop(&lt), 0, "io_loop_run failed");
 	cr_assert(atomic_load(&holds) > 0);
 	cr_assert_eq(atomic_load(&drops), atomic_load(&holds), "held %d, dropped %d",
 	             atomic_load(&holds), atomic_load(&drops));
-	close(lfd);
-	wake_fini(&wk);
 	free(buf);
 	free(expect);
 	free(owners);
