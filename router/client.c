@@ -170,6 +170,18 @@ static void client_trace(struct client *cl, const struct proto_frame *f)
 	          (int)f->queue.len, f->queue.ptr, (int)f->sid.len, f->sid.ptr);
 }
 
+/* The client sent -ERR: as nats-server, logged ("Client Error '<text>'") and
+ * closed, with no -ERR back. */
+static void client_on_peer_err(struct client *cl, const struct proto_frame *f)
+{
+	char text[160];
+	snprintf(text, sizeof(text), "Client Error '%.*s'",
+	         (int)(f->arg.len < 128 ? f->arg.len : 128), f->arg.ptr);
+	client_log_closing(cl, text);
+	cl->close_why = CLIENT_CLOSE_PARSE;
+	client_quit(cl, NULL, 0);
+}
+
 static void client_op(struct client *cl, const struct proto_frame *f)
 {
 	if (RB_UNLIKELY(log_enabled(LOG_TRACE)))
@@ -203,6 +215,9 @@ static void client_op(struct client *cl, const struct proto_frame *f)
 		break;
 	case PROTO_OP_CONNECT:
 		client_on_connect(cl, f);
+		break;
+	case PROTO_OP_ERR:
+		client_on_peer_err(cl, f);
 		break;
 	default:
 		client_err(cl, "Unknown Protocol Operation", true);

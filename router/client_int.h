@@ -220,6 +220,7 @@ enum client_close_why {
 	CLIENT_CLOSE_CLIENT,   /* the peer half-closed: 1000 "Client Closed" */
 	CLIENT_CLOSE_SHUTDOWN, /* lame duck mode, the server's stop: 1001 "Server Shutdown" */
 	CLIENT_CLOSE_PROTOCOL, /* malformed input without an -ERR: 1002 "Protocol Violation" */
+	CLIENT_CLOSE_PARSE,    /* the client sent -ERR: 1002 "Parse Error" */
 };
 
 /* What a connection that is not a client's does instead (a route's:

@@ -301,6 +301,7 @@ static const struct {
     [CLIENT_CLOSE_CLIENT] = {WS_CLOSE_NORMAL, "Client Closed"},
     [CLIENT_CLOSE_SHUTDOWN] = {WS_CLOSE_GOING_AWAY, "Server Shutdown"},
     [CLIENT_CLOSE_PROTOCOL] = {WS_CLOSE_PROTOCOL, "Protocol Violation"},
+    [CLIENT_CLOSE_PARSE] = {WS_CLOSE_PROTOCOL, "Parse Error"},
 };
 
 void wsconn_closing(struct client *cl, struct io_conn *c)

@@ -62,8 +62,8 @@ enum proto_err {
 	PROTO_ERR_UNKNOWN_OP = -1,   /* 'Unknown Protocol Operation' */
 	PROTO_ERR_CONTROL_LINE = -2, /* 'maximum control line exceeded' */
 	PROTO_ERR_MAX_PAYLOAD = -3,  /* 'Maximum Payload Violation' */
-	PROTO_ERR_BAD_ARGS = -4,     /* malformed arguments (or a client's -ERR, bad
-	                              * INFO): close, no -ERR line */
+	PROTO_ERR_BAD_ARGS = -4,     /* malformed arguments (or a bad INFO): close, no
+	                              * -ERR line */
 	PROTO_ERR_NOMEM = -5,        /* could not grow the carry buffer */
 };
 
@@ -150,10 +150,10 @@ void proto_parser_fini(struct proto_parser *p);
  * completed by the next call); or a negative enum proto_err, after which the
  * connection must be closed. A stream split at any byte boundary yields the
  * same operations as the whole stream. As nats-server does, the server side
- * consumes a client's +OK and INFO (valid JSON object) without returning them,
- * and answers a client's -ERR with PROTO_ERR_BAD_ARGS; the route and leaf sides
- * return INFO, +OK and -ERR (the caller decides: nats-server closes a route on
- * any -ERR), and the leaf side consumes an LS- without 1 or 2 fields (nats-
+ * consumes a client's +OK and INFO (valid JSON object) without returning them;
+ * every side returns -ERR with its text in @arg (the caller decides: nats-server
+ * closes a client or a route on any -ERR), the route and leaf sides INFO and +OK
+ * too, and the leaf side consumes an LS- without 1 or 2 fields (nats-
  * server looks it up as a key no LS+ can have made, and goes on). Any other
  * malformed route or leaf operation gives PROTO_ERR_BAD_ARGS. */
 RB_MUST_CHECK int proto_parse(struct proto_parser *p, const char *buf, size_t len, size_t *used,

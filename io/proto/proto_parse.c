@@ -93,8 +93,6 @@ static int parse_args(const struct proto_parser *p, const struct proto_op_desc *
 		f->arg = proto_span_at(s + as, ae - as);
 		return 1;
 	case PROTO_OP_ERR:
-		if (p->side == PROTO_SIDE_SERVER)
-			return PROTO_ERR_BAD_ARGS; /* nats-server closes, no -ERR back */
 		while (ae > as && proto_is_blank(s[ae - 1]))
 			ae--;
 		if (ae > as && s[as] == '\'')

@@ -64,7 +64,8 @@ static bool op_allowed(enum proto_side side, enum proto_op op)
 	switch (side) {
 	case PROTO_SIDE_SERVER:
 		return common || op == PROTO_OP_CONNECT || op == PROTO_OP_PUB ||
-		       op == PROTO_OP_HPUB || op == PROTO_OP_SUB || op == PROTO_OP_UNSUB;
+		       op == PROTO_OP_HPUB || op == PROTO_OP_SUB || op == PROTO_OP_UNSUB ||
+		       op == PROTO_OP_ERR; /* a client's -ERR: the router closes it */
 	case PROTO_SIDE_CLIENT:
 		return common || op == PROTO_OP_INFO || op == PROTO_OP_MSG || op == PROTO_OP_HMSG ||
 		       op == PROTO_OP_OK || op == PROTO_OP_ERR;

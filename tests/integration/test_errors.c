@@ -59,6 +59,7 @@ static const struct err_case err_cases[] = {
     {"HPUB without header support", "{\"verbose\":false,\"pedantic\":false,\"headers\":false}",
      "HPUB foo 12 12\r\nNATS/1.0\r\n\r\n\r\n", 0, "", true},
     {"invalid CONNECT JSON", "{verbose", "PING\r\n", 0, "", true},
+    {"the client's own -ERR", Q, "-ERR 'boom'\r\nPING\r\n", 0, "", true},
 };
 
 #define N_ERR_CASES (sizeof err_cases / sizeof err_cases[0])

@@ -342,6 +342,17 @@ static void expect_close(struct wsc *w, struct wsc_end *e, int code, const char 
 	cr_expect(!e->after_close, "frames after the close frame");
 }
 
+/* The close frame @code @reason with nothing before it (no -ERR), then
+ * EOF; closes @w. */
+static void expect_bare_close(struct wsc *w, int code, const char *reason)
+{
+	struct wsc_end e;
+	expect_close(w, &e, code, reason, WAIT_MS);
+	cr_expect_eq(e.len, 0, "%s", e.data);
+	free(e.data);
+	wsc_close(w);
+}
+
 /* Closes without an -ERR: the close frame alone, with nats-server's code
  * and reason (docs/WEBSOCKET.md). */
 Test(websocket, a_client_that_half_closes_gets_close_1000_client_closed)
@@ -349,31 +360,28 @@ Test(websocket, a_client_that_half_closes_gets_close_1000_client_closed)
 	struct wsc w;
 	ws_client(&w);
 	cr_assert_eq(shutdown(w.fd, SHUT_WR), 0);
-	struct wsc_end e;
-	expect_close(&w, &e, 1000, "Client Closed", WAIT_MS);
-	cr_expect_eq(e.len, 0, "%s", e.data);
-	free(e.data);
-	wsc_close(&w);
+	expect_bare_close(&w, 1000, "Client Closed");
 }
 
 Test(websocket, malformed_arguments_close_with_1002_protocol_violation_without_err)
 {
 	struct wsc w;
-	struct wsc_end e;
 	ws_client(&w);
 	WS_OK(wsc_send_str(&w, "PUB a b\r\n"));
-	expect_close(&w, &e, 1002, "Protocol Violation", WAIT_MS);
-	cr_expect_eq(e.len, 0, "%s", e.data);
-	free(e.data);
-	wsc_close(&w);
+	expect_bare_close(&w, 1002, "Protocol Violation");
 
 	cr_assert_eq(wsc_open(&w, ws_port, NULL, NULL), 101, "%s", w.head);
 	WS_OK(wsc_read_until(&w, "\r\n", NULL, 0, WAIT_MS)); /* INFO */
 	WS_OK(wsc_send_str(&w, "CONNECT {\"verbose\":false\r\n"));
-	expect_close(&w, &e, 1002, "Protocol Violation", WAIT_MS);
-	cr_expect_eq(e.len, 0, "%s", e.data);
-	free(e.data);
-	wsc_close(&w);
+	expect_bare_close(&w, 1002, "Protocol Violation");
+}
+
+Test(websocket, a_clients_own_err_closes_with_1002_parse_error_without_err)
+{
+	struct wsc w;
+	ws_client(&w);
+	WS_OK(wsc_send_str(&w, "-ERR 'boom'\r\nPING\r\n"));
+	expect_bare_close(&w, 1002, "Parse Error");
 }
 
 /* The server of the test exits on its own, cleanly. */

@@ -47,7 +47,7 @@
  *   INFO {}                                ignored, no +OK              consumed
  *   INFO x, INFO\r\n                       close                        BAD_ARGS
  *   +OK, +OKjunk                           ignored                      consumed
- *   -ERR 'x'                               close                        BAD_ARGS
+ *   -ERR 'x'                               close                        (the ERR op)
  *   -ERR\r\n, \r\n, \n, " PING", PIN\r\n   -ERR 'Unknown Protocol Operation' UNKNOWN_OP
  *   PINGjunk, PING junk, ping\n, PONGx     ok (anything up to \n)       frame
  *   PING + 10000 bytes, +OK + 10000 bytes  ok (no limit on these)       frame
@@ -277,7 +277,7 @@ Test(proto, server_rejects_what_nats_server_rejects)
 	    {.in = "INFO x\r\n", .want = E_BAD},
 	    {.in = "INFO\r\n", .want = E_BAD},
 	    {.in = "INFO []\r\n", .want = E_BAD},
-	    {.in = "-ERR 'x'\r\n", .want = E_BAD},
+	    {.in = "-ERR 'x'\r\n", .want = PROTO_OP_ERR, .arg = "x"},
 	    {.in = "-ERR\r\n", .want = E_UNK},
 	    {.in = "\r\n", .want = E_UNK},
 	    {.in = "\n", .want = E_UNK},
@@ -431,7 +431,7 @@ Test(proto, control_line_limit_counts_argument_bytes_like_nats_server)
 	    {"CONNECT {\"name\":\"", 'x', 4086, "\"}\r\n", PROTO_ERR_CONTROL_LINE, false},
 	    {"INFO {\"a\":\"", 'x', 4088, "\"}\r\n", 0, false},
 	    {"INFO {\"a\":\"", 'x', 4089, "\"}\r\n", PROTO_ERR_CONTROL_LINE, false},
-	    {"-ERR '", 'x', 4094, "'\r\n", PROTO_ERR_BAD_ARGS, false},
+	    {"-ERR '", 'x', 4094, "'\r\n", PROTO_OP_ERR, false},
 	    {"-ERR '", 'x', 4095, "'\r\n", PROTO_ERR_CONTROL_LINE, false},
 	    /* lines still without their newline */
 	    {"PUB ", 'a', 4096, "", 0, true},
