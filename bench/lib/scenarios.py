@@ -120,6 +120,8 @@ def scenarios(quick):
         tp("tp_1to1_1k", "1->1, 1 KiB", _pubsub(1, 1, 1024), blocking=_blocking(1, 1, 1024)),
         tp("tp_1to1_16k", "1->1, 16 KiB", _pubsub(1, 1, 16384),
            blocking=_blocking(1, 1, 16384)),
+        tp("tp_1to1_64k", "1->1, 64 KiB", _pubsub(1, 1, 65536),
+           blocking=_blocking(1, 1, 65536)),
         tp("tp_1to4_16", "1->4 fan-out, 16 B", _pubsub(1, 4, 16), blocking=_blocking(1, 4, 16)),
         tp("tp_1to16_16", "1->16 fan-out, 16 B", _pubsub(1, 16, 16),
            blocking=_blocking(1, 16, 16)),
