@@ -7,6 +7,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+int loop_thread_on_open(void *ctx, struct io_conn *c)
+{
+	(void)ctx;
+	c->user = c;
+	return 0;
+}
+
+bool loop_thread_idle(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
 /* The ring is single-issuer: made and run on this thread. */
 static void *loop_thread_run(void *arg)
 {

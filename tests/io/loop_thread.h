@@ -19,6 +19,11 @@ struct loop_thread {
 	pthread_t th;
 };
 
+/* io_ops members the tests share: a connection's user is itself; nothing
+ * to poll and no work waiting. */
+int loop_thread_on_open(void *ctx, struct io_conn *c);
+bool loop_thread_idle(void *ctx);
+
 /* Listens on a free loopback port and runs a loop with @ops, @nbufs
  * provided buffers of @buf_size bytes and @linger_ms for closing
  * connections. Returns 0 once the loop runs, -1 when it could not start. */

@@ -55,13 +55,6 @@ static bool intact(const char *p, size_t len, size_t off)
 	return true;
 }
 
-static int on_open(void *ctx, struct io_conn *c)
-{
-	(void)ctx;
-	c->user = c;
-	return 0;
-}
-
 static void on_data(void *ctx, struct io_conn *c, const char *d, size_t len)
 {
 	(void)ctx;
@@ -99,18 +92,12 @@ static void on_close(void *ctx, struct io_conn *c)
 	atomic_store(&reading_done, true);
 }
 
-static bool no_poll(void *ctx)
-{
-	(void)ctx;
-	return false;
-}
-
 static const struct io_ops ops = {
-    .on_open = on_open,
+    .on_open = loop_thread_on_open,
     .on_data = on_data,
     .on_close = on_close,
-    .on_poll = no_poll,
-    .has_work = no_poll,
+    .on_poll = loop_thread_idle,
+    .has_work = loop_thread_idle,
 };
 
 /* Checks and drops the oldest held loan; without @all never the newest,

@@ -84,13 +84,6 @@ static void write_stream(struct io_conn *c)
 	io_conn_close(c, true);
 }
 
-static int on_open(void *ctx, struct io_conn *c)
-{
-	(void)ctx;
-	c->user = c;
-	return 0;
-}
-
 static void on_data(void *ctx, struct io_conn *c, const char *d, size_t len)
 {
 	(void)ctx;
@@ -104,18 +97,12 @@ static void on_close(void *ctx, struct io_conn *c)
 	(void)c;
 }
 
-static bool no_poll(void *ctx)
-{
-	(void)ctx;
-	return false;
-}
-
 static const struct io_ops ops = {
-    .on_open = on_open,
+    .on_open = loop_thread_on_open,
     .on_data = on_data,
     .on_close = on_close,
-    .on_poll = no_poll,
-    .has_work = no_poll,
+    .on_poll = loop_thread_idle,
+    .has_work = loop_thread_idle,
     .ref_hold = hold,
     .ref_drop = drop,
 };
