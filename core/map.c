@@ -24,17 +24,23 @@ void map_fini(struct map *m)
 	map_init(m);
 }
 
-void *map_get(const struct map *m, uint64_t key)
+void **map_ref(const struct map *m, uint64_t key)
 {
 	if (!m->slots)
 		return NULL;
 	for (uint32_t i = map_hash(key) & m->mask;; i = (i + 1) & m->mask) {
-		const struct map_slot *s = &m->slots[i];
+		struct map_slot *s = &m->slots[i];
 		if (!s->val)
 			return NULL;
 		if (s->key == key)
-			return s->val;
+			return &s->val;
 	}
+}
+
+void *map_get(const struct map *m, uint64_t key)
+{
+	void **v = map_ref(m, key);
+	return v ? *v : NULL;
 }
 
 static int map_grow(struct map *m)

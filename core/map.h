@@ -27,6 +27,11 @@ void map_fini(struct map *m);
 /* The value for @key, or NULL. */
 void *map_get(const struct map *m, uint64_t key);
 
+/* Where the value for @key is kept, or NULL when @key is absent: it may be
+ * replaced there by another non-NULL value (no lookup, no growth), until
+ * the map next changes. */
+void **map_ref(const struct map *m, uint64_t key);
+
 /* Sets @key to @val (non-NULL), replacing any value. Returns 0 or -ENOMEM. */
 RB_MUST_CHECK int map_put(struct map *m, uint64_t key, void *val);
 

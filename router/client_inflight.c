@@ -4,7 +4,8 @@
  * reply subject; the reply gives the member's count back (svc_done) with
  * the latency the router saw. A request without a reply within the expiry
  * is given back as expired, oldest first, every tick. A reply from another
- * connection is not seen: the request expires.
+ * connection is not seen: the request expires. Requests sharing a reply
+ * subject are answered oldest first (router/client_int.h).
  *
  * Cost: one hash of the reply subject per request delivered and, while a
  * connection has requests in flight, one per message it publishes; no
@@ -27,6 +28,23 @@ static struct inflight_req *inflight_at(struct inflight *f, uint64_t seq)
 	return &f->r[seq & (f->cap - 1)];
 }
 
+/* Ends live request @q (sequence @seq), the oldest with its hash: the next
+ * one with that hash, if any, becomes the one the map finds. */
+static void inflight_end(struct inflight *f, struct inflight_req *q, uint64_t seq)
+{
+	void **at = map_ref(&f->by_hash, q->hash);
+	if (at && (uint64_t)(uintptr_t)*at - 1 == seq) {
+		if (q->next) {
+			inflight_at(f, q->next - 1)->tail = q->tail;
+			*at = (void *)(uintptr_t)q->next;
+		} else {
+			map_del(&f->by_hash, q->hash);
+		}
+	}
+	q->live = false;
+	f->live--;
+}
+
 /* Gives back the oldest request (expired, or already answered) and drops it
  * from the ring. */
 static void inflight_pop(struct client *cl, bool expired)
@@ -35,11 +53,7 @@ static void inflight_pop(struct client *cl, bool expired)
 	struct inflight_req *q = inflight_at(f, f->head_seq);
 	if (q->live) {
 		svc_done(cl->t->srv->svc, q->ref, false, 0, expired);
-		void *v = map_get(&f->by_hash, q->hash);
-		if (v && (uint64_t)(uintptr_t)v - 1 == f->head_seq)
-			map_del(&f->by_hash, q->hash);
-		q->live = false;
-		f->live--;
+		inflight_end(f, q, f->head_seq);
 	}
 	f->head_seq++;
 	f->n--;
@@ -95,12 +109,17 @@ void client_inflight_add(struct client *cl, const struct csub *cs, const char *r
 	}
 	uint64_t seq = f->head_seq + f->n;
 	uint64_t h = hash_bytes(reply, len);
-	if (map_put(&f->by_hash, h, (void *)(uintptr_t)(seq + 1)) != 0) {
+	void *oldest = map_get(&f->by_hash, h);
+	if (oldest) { /* the reply subject is in flight already: join its chain */
+		struct inflight_req *o = inflight_at(f, (uint64_t)(uintptr_t)oldest - 1);
+		inflight_at(f, o->tail)->next = seq + 1;
+		o->tail = seq;
+	} else if (map_put(&f->by_hash, h, (void *)(uintptr_t)(seq + 1)) != 0) {
 		svc_done(svc, cs->svc_ref, false, 0, false);
 		return;
 	}
-	*inflight_at(f, seq) =
-	    (struct inflight_req){.ref = cs->svc_ref, .hash = h, .sent_ns = now, .live = true};
+	*inflight_at(f, seq) = (struct inflight_req){
+	    .ref = cs->svc_ref, .hash = h, .sent_ns = now, .tail = seq, .live = true};
 	f->n++;
 	f->live++;
 	inflight_list(cl);
@@ -129,15 +148,9 @@ void client_inflight_reply(struct client *cl, const char *subj, size_t len, uint
 	void *v = map_get(&f->by_hash, h);
 	if (!v)
 		return;
-	map_del(&f->by_hash, h);
 	uint64_t seq = (uint64_t)(uintptr_t)v - 1;
-	if (seq < f->head_seq || seq >= f->head_seq + f->n)
-		return;
 	struct inflight_req *q = inflight_at(f, seq);
-	if (!q->live || q->hash != h)
-		return;
-	q->live = false;
-	f->live--;
+	inflight_end(f, q, seq);
 	svc_done(cl->t->srv->svc, q->ref, true, now - q->sent_ns, false);
 	struct svc *s = svc_of(cl->t->srv->svc, q->ref);
 	if (atomic_load_explicit(&s->waiting, memory_order_relaxed))

@@ -94,12 +94,17 @@ struct inflight_req {
 	uint64_t ref;  /* the member's service reference */
 	uint64_t hash; /* of the reply subject */
 	uint64_t sent_ns;
-	bool live; /* false: replied (or dropped) before it reached the head */
+	uint64_t next; /* sequence + 1 of the next live request with this hash, or 0 */
+	uint64_t tail; /* in the oldest of them: the sequence of the newest */
+	bool live;     /* false: replied (or dropped) before it reached the head */
 };
 
 /* Requests in flight at one member connection: a ring in the order they
  * were delivered (expiry takes the oldest first), and the reply subjects'
- * hashes to find one when the member publishes. */
+ * hashes to find one when the member publishes. Requests that share a reply
+ * subject (a requester that tells its replies apart by their contents) form
+ * a chain from the oldest: a reply answers the oldest, as a member that
+ * serves in order does. */
 struct inflight {
 	struct inflight_req *r;
 	uint64_t head_seq; /* sequence of the oldest; entry s is r[s & (cap - 1)] */
@@ -107,7 +112,7 @@ struct inflight {
 	uint32_t cap; /* a power of two */
 	uint32_t live;
 	bool listed;        /* in its thread's members list */
-	struct map by_hash; /* reply hash -> sequence + 1 */
+	struct map by_hash; /* reply hash -> sequence + 1 of the oldest live one */
 };
 
 /* Owner: the I/O thread of the connection. */

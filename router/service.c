@@ -117,6 +117,7 @@ void svc_leave(struct svc_table *t, uint64_t ref)
 	                                                memory_order_relaxed));
 	struct svc *s = svc_of(t, ref);
 	atomic_fetch_sub_explicit(&s->outstanding, (int64_t)(uint32_t)w, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->abandoned, (uint32_t)w, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&s->members, 1, memory_order_relaxed);
 	pthread_mutex_lock(&t->lock);
 	if (t->nfree == t->free_cap) {
@@ -226,6 +227,7 @@ int svc_snapshot(struct svc_table *t, struct svc_view **out, size_t *n)
 		o->replies = atomic_load_explicit(&s->replies, memory_order_relaxed);
 		o->busy = atomic_load_explicit(&s->busy, memory_order_relaxed);
 		o->expired = atomic_load_explicit(&s->expired, memory_order_relaxed);
+		o->abandoned = atomic_load_explicit(&s->abandoned, memory_order_relaxed);
 		o->queued = atomic_load_explicit(&s->queued, memory_order_relaxed);
 		o->over = atomic_load_explicit(&s->over, memory_order_relaxed);
 		o->outstanding = atomic_load_explicit(&s->outstanding, memory_order_relaxed);

@@ -49,6 +49,7 @@ struct svc {
 	atomic_uint_fast64_t replies;
 	atomic_uint_fast64_t busy;        /* answered busy: every member full */
 	atomic_uint_fast64_t expired;     /* no reply within the expiry */
+	atomic_uint_fast64_t abandoned;   /* in flight when their member left */
 	atomic_uint_fast64_t queued;      /* requests that waited at the router */
 	atomic_uint_fast64_t over;        /* sent over the limit (the requester takes no status) */
 	atomic_int_fast64_t outstanding;  /* in flight now */
@@ -130,7 +131,7 @@ struct svc_view {
 	char name[SVC_NAME_MAX];
 	uint32_t members;
 	uint32_t limit;
-	uint64_t requests, replies, busy, expired, queued, over;
+	uint64_t requests, replies, busy, expired, abandoned, queued, over;
 	int64_t outstanding, waiting;
 	uint64_t lat_sum_us;
 	uint64_t lat_bucket[SVC_BUCKETS + 1];

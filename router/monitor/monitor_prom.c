@@ -207,6 +207,9 @@ static const struct monitor_metric monitor_svc_metrics[] = {
        svc_view, busy, MF_U64),
     MM("service_expired_total", "counter", "Requests without a reply within request_expiry.",
        svc_view, expired, MF_U64),
+    MM("service_abandoned_total", "counter",
+       "Requests in flight when their member left (closed or unsubscribed).", svc_view, abandoned,
+       MF_U64),
 };
 
 /* The reply latency of each service, as a Prometheus histogram. */

@@ -347,6 +347,7 @@ int monitor_render_servicez(const struct stats *st, char **out)
 		monitor_json_u64(o, "queued", v->queued, &ok);
 		monitor_json_u64(o, "busy", v->busy, &ok);
 		monitor_json_u64(o, "expired", v->expired, &ok);
+		monitor_json_u64(o, "abandoned", v->abandoned, &ok);
 		monitor_json_u64(o, "over_limit", v->over, &ok);
 		monitor_json_num(o, "reply_p50_ms", v->p50_ms, &ok);
 		monitor_json_num(o, "reply_p90_ms", v->p90_ms, &ok);

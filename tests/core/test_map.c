@@ -1,6 +1,7 @@
 /* The u64 -> pointer map: what goes in comes out, deletions keep every other
  * key reachable (backward-shift deletion, no tombstones), growth keeps
- * everything, and iteration visits each entry once. Checked against a plain
+ * everything, a value replaced through map_ref() is the one found, and
+ * iteration visits each entry once. Checked against a plain
  * array as the reference, through random operations. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -27,10 +28,17 @@ Test(map, random_puts_and_deletes_agree_with_a_reference)
 		uint64_t k = rnd(&seed) % KEYS;
 		/* keys that collide in the low bits, and key 0 */
 		uint64_t key = k << 20;
-		if (rnd(&seed) % 3) {
+		uint64_t op_kind = rnd(&seed) % 4;
+		if (op_kind >= 2) {
 			void *v = (void *)(uintptr_t)(rnd(&seed) | 1);
 			cr_assert_eq(map_put(&m, key, v), 0);
 			ref[k] = v;
+		} else if (op_kind == 1) { /* replaced in place, where present */
+			void **at = map_ref(&m, key);
+			cr_assert_eq(at != NULL, ref[k] != NULL, "map_ref of key %llu",
+			             (unsigned long long)key);
+			if (at)
+				*at = ref[k] = (void *)(uintptr_t)(rnd(&seed) | 1);
 		} else {
 			cr_assert_eq(map_del(&m, key), ref[k], "delete of key %llu",
 			             (unsigned long long)key);

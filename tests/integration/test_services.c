@@ -292,6 +292,10 @@ Test(services, a_frozen_member_gets_one_request_and_then_none)
 		cr_expect(frozen <= 1 + late, "the frozen member was handed %u requests (%u late)",
 		          frozen, late);
 		cr_expect_eq(svc_wait("members", 0), 0, "members left");
+		/* what the frozen member held when it left is counted, not lost */
+		cr_expect_eq(svc_field("abandoned"), frozen);
+		cr_expect_eq(svc_field("requests"), svc_field("replies") + frozen);
+		cr_expect_eq(svc_field("outstanding"), 0);
 	}
 	fprintf(stderr, "frozen member: %u of %d requests, %d timed out (%s)\n", frozen, n,
 	        t.timeouts, is_ringbus() ? "ringbus" : "nats-server");
@@ -401,6 +405,48 @@ Test(services, every_member_full_answers_busy)
 	} else {
 		cr_expect_eq(ok, 200);
 	}
+}
+
+/* A requester that gives every request the same reply subject and tells
+ * the answers apart by their contents, three requests in flight at a time
+ * (one sent as each answer comes): each answer counts for the oldest
+ * request with that subject, so none is left outstanding and a member with
+ * room is never taken for a full one (--max-inflight 4: one request left
+ * behind per answer would fill it at once). */
+Test(services, requests_sharing_a_reply_subject_are_answered_in_turn)
+{
+	const char *args[] = {"--max-inflight", "4", "--request-expiry", "120s", NULL};
+	start(args);
+	struct member ms[1] = {{.kind = MEMBER_REPLIES, .delay_us = 1000}};
+	members_start(ms, 1);
+	struct raw_conn *c = itest_raw(
+	    "{\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true}");
+	ITEST_RAW_OK(c, raw_send_str(c, "SUB _INBOX.shared 9\r\nPING\r\n"));
+	ITEST_RAW_OK(c, raw_expect_str(c, "PONG\r\n"));
+	const char *req = "HPUB " SUBJECT " _INBOX.shared 12 12\r\nNATS/1.0\r\n\r\n\r\n";
+	int ok = 0, busy = 0, sent = 0, n = 60, window = 3;
+	for (; sent < window; sent++)
+		ITEST_RAW_OK(c, raw_send_str(c, req));
+	for (int got = 0; got < n; got++) {
+		struct raw_msg m;
+		ITEST_RAW_OK(c, raw_read_msg(c, &m, 30000));
+		if (m.has_headers && strstr(m.data, "NATS/1.0 503"))
+			busy++;
+		else if (m.len == 2 && !memcmp(m.data, "ok", 2))
+			ok++;
+		raw_msg_fini(&m);
+		if (sent < n && ++sent)
+			ITEST_RAW_OK(c, raw_send_str(c, req));
+	}
+	raw_close(c);
+	cr_expect_eq(ok, n, "ok %d busy %d", ok, busy);
+	cr_expect_eq(busy, 0);
+	if (is_ringbus()) {
+		cr_expect_eq(svc_wait("replies", n), n);
+		cr_expect_eq(svc_field("outstanding"), 0);
+		cr_expect_eq(svc_field("expired"), 0);
+	}
+	members_stop(ms, 1);
 }
 
 /* With a wait, requests the members' pace can serve in time wait at the
