@@ -31,14 +31,11 @@ for b in "$ringbus" "$client" "$nats"; do
 	[ -x "$b" ] || { echo "promises.sh: missing $b (build the release preset)" >&2; exit 1; }
 done
 mkdir -p "$out"
+. "$top/bench/lib/ports.sh" # stop_pid
 port=$((20000 + RANDOM % 20000))
 pid=
 stop_server() {
-	[ -n "$pid" ] || return 0
-	kill -INT "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	stop_pid "$pid"
 	pid=
 }
 trap stop_server EXIT

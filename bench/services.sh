@@ -41,6 +41,7 @@ done
 [ -d "$top/tests/integration/js/node_modules/nats" ] ||
 	(cd "$top/tests/integration/js" && npm ci --silent >/dev/null)
 mkdir -p "$out"
+. "$top/bench/lib/ports.sh" # stop_pid
 results=$out/results.jsonl
 port=$((20000 + RANDOM % 20000))
 pid=
@@ -49,11 +50,7 @@ stop_all() {
 	for p in "${rpids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${rpids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rpids=()
-	[ -n "$pid" ] || return 0
-	kill -INT "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	stop_pid "$pid"
 	pid=
 }
 trap stop_all EXIT

@@ -39,18 +39,14 @@ for b in "$ringbus" "$load"; do
 	[ -x "$b" ] || { echo "svc_cost.sh: missing $b (build the release preset)" >&2; exit 1; }
 done
 mkdir -p "$out"
-. "$top/bench/lib/ports.sh" # free_ports N
+. "$top/bench/lib/ports.sh" # free_ports N, stop_pid
 read -r port mport <<<"$(free_ports 2)"
 conf=$out/ringbus.conf
 results=$out/runs.jsonl
 : >"$results"
 pid=
 stop() {
-	[ -n "$pid" ] || return 0
-	kill -INT "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	stop_pid "$pid"
 	pid=
 }
 trap stop EXIT
