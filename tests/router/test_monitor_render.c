@@ -166,6 +166,7 @@ static struct svc_view fx_svc[1] = {{.name = "svc.req workers",
                                      .replies = 7,
                                      .busy = 2,
                                      .expired = 1,
+                                     .abandoned = 3,
                                      .outstanding = 2,
                                      .lat_sum_us = 7000,
                                      .lat_bucket = {1, 2, 4}}};
@@ -484,7 +485,7 @@ static const cJSON *part(const cJSON *j, const char *key, int i, int n)
 	return cJSON_GetArrayItem(a, i);
 }
 
-Test(monitor_render, shardz_ioz_and_admissionz_list_every_part)
+Test(monitor_render, shardz_ioz_admissionz_and_servicez_list_every_part)
 {
 	struct stats st = fixture();
 	char *body = NULL;
@@ -533,6 +534,18 @@ Test(monitor_render, shardz_ioz_and_admissionz_list_every_part)
 		cr_expect_eq(num(ad, fields[i]), want[i], "%s", fields[i]);
 	cr_expect_eq(num(ad, "deferred_ns"), 6e9);
 	cJSON_Delete(j);
+
+	cr_assert_eq(monitor_render_servicez(&st, &body), 0);
+	j = parse_body(body);
+	const cJSON *sv = part(j, "services", 0, 1);
+	cr_expect_str_eq(str(sv, "subject"), "svc.req");
+	cr_expect_str_eq(str(sv, "queue"), "workers");
+	static const char *const svc_fields[] = {"requests", "replies",   "busy",
+	                                         "expired",  "abandoned", "outstanding"};
+	static const double svc_want[] = {10, 7, 2, 1, 3, 2};
+	for (size_t i = 0; i < RB_ARRAY_LEN(svc_fields); i++)
+		cr_expect_eq(num(sv, svc_fields[i]), svc_want[i], "%s", svc_fields[i]);
+	cJSON_Delete(j);
 }
 
 static double metric(const char *text, const char *name, const char *labels)
@@ -573,6 +586,8 @@ Test(monitor_render, metrics_are_valid_prometheus_text_with_the_snapshot_values)
 	                    "policy=\"orders.\\\"x\\\"\\\\y\\nz\""),
 	             6);
 	cr_expect_eq(metric(text, "ringbus_service_busy_total", "service=\"svc.req workers\""), 2);
+	cr_expect_eq(metric(text, "ringbus_service_abandoned_total", "service=\"svc.req workers\""),
+	             3);
 	/* the histogram's buckets are cumulative */
 	cr_expect_eq(metric(text, "ringbus_service_reply_seconds_bucket",
 	                    "service=\"svc.req workers\",le=\"0.001\""),
