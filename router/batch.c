@@ -29,6 +29,7 @@ struct mbatch *mbatch_new(uint32_t entries, uint32_t arena)
 	b->lend_pool = NULL;
 	b->nlend = 0;
 	b->lend_bytes = 0;
+	b->nown = 0;
 	return b;
 }
 
@@ -41,6 +42,8 @@ void mbatch_unref(struct mbatch *b)
 		memacct_add(MEMACCT_BATCH, -(int64_t)b->alloc);
 		for (uint32_t i = 0; i < b->nlend; i++)
 			io_lend_drop(b->lend_pool, b->lend[i]);
+		for (uint32_t i = 0; i < b->nown; i++)
+			free(b->own[i]);
 		free(b);
 	}
 }

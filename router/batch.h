@@ -84,13 +84,18 @@ struct mbatch {
 	 * on each, dropped with the batch. */
 	struct io_lendpool *lend_pool;
 	uint32_t nlend;
-	uint32_t lend_bytes; /* the buffers' size in all (pinned output counts it) */
+	uint32_t lend_bytes; /* the buffers' size in all, and of @own (pinned output counts it) */
 	uint32_t lend[16];
+	/* Blocks its payloads were assembled in (the parser's carry, taken with
+	 * proto_parser_take_carry()), freed with the batch. */
+	uint32_t nown;
+	char *own[8];
 };
 
 #define MBATCH_ENTRIES    512u
 #define MBATCH_ARENA_SIZE (64u * 1024u)
 #define MBATCH_LEND_NONE  IO_LEND_NONE
+#define MBATCH_LEND_OWN   (IO_LEND_NONE - 1u) /* not a buffer: a block (mbatch_own()) */
 
 /* Holds receive buffer @bid of @l (io_loop_lendable() returned it) for
  * an entry of @b whose payload stays there (mbatch_can_lend() was true);
@@ -106,11 +111,22 @@ static inline void mbatch_lend(struct mbatch *b, struct io_loop *l, uint32_t bid
 }
 
 /* True when the batch can take an entry whose payload stays in receive
- * buffer @bid (MBATCH_LEND_NONE: an entry without one). */
+ * buffer @bid (MBATCH_LEND_NONE: an entry without one), or in a block of its
+ * own (@bid MBATCH_LEND_OWN). */
 static inline bool mbatch_can_lend(const struct mbatch *b, uint32_t bid)
 {
+	if (bid == MBATCH_LEND_OWN)
+		return b->nown < RB_ARRAY_LEN(b->own);
 	return bid == MBATCH_LEND_NONE || (b->nlend && b->lend[b->nlend - 1] == bid) ||
 	       b->nlend < RB_ARRAY_LEN(b->lend);
+}
+
+/* Gives @b block @blk of @size bytes (mbatch_can_lend(b, MBATCH_LEND_OWN)
+ * was true): freed with the batch. */
+static inline void mbatch_own(struct mbatch *b, char *blk, uint32_t size)
+{
+	b->own[b->nown++] = blk;
+	b->lend_bytes += size;
 }
 
 /* A new empty batch with room for @entries entries and @arena bytes, one

@@ -74,7 +74,7 @@ static void client_publish_js(struct client *cl, const struct proto_frame *f, co
 	}
 	/* not remembered: the checks were made on the subject the client sent */
 	if (client_publish_acc(cl, &m, client_pub_flags(cl, f), (struct proto_span){NULL, 0},
-	                       cl->acc, m.subject.ptr == f->subject.ptr))
+	                       cl->acc, m.subject.ptr == f->subject.ptr ? CLIENT_PUB_REMEMBER : 0))
 		client_published(cl, f);
 }
 

@@ -29,8 +29,8 @@ static bool client_acc_answer(struct client *cl, const struct proto_frame *f)
 	struct proto_frame m = *f;
 	m.subject = (struct proto_span){reply, (uint32_t)len};
 	if (client_publish_acc(cl, f, client_pub_flags(cl, f), (struct proto_span){NULL, 0},
-	                       cl->acc, true) &&
-	    client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, acc, false))
+	                       cl->acc, CLIENT_PUB_REMEMBER) &&
+	    client_publish_acc(cl, &m, 0, (struct proto_span){NULL, 0}, acc, 0))
 		client_published(cl, f);
 	return true;
 }
@@ -64,7 +64,7 @@ static void client_acc_apply(struct client *cl, const struct proto_frame *f,
 		m.reply = (struct proto_span){reply, ACC_REPLY_LEN};
 	}
 	(void)client_publish_acc(cl, &m, r->service ? 0 : MENTRY_F_LOCAL,
-	                         (struct proto_span){NULL, 0}, r->target, false);
+	                         (struct proto_span){NULL, 0}, r->target, 0);
 }
 
 bool client_acc_publish(struct client *cl, const struct proto_frame *f)
@@ -97,7 +97,8 @@ bool client_acc_publish(struct client *cl, const struct proto_frame *f)
 	uint8_t flags = client_pub_flags(cl, f);
 	if (service)
 		flags &= (uint8_t)~MENTRY_F_NO_RESPONDERS;
-	if (!client_publish_acc(cl, f, flags, (struct proto_span){NULL, 0}, cl->acc, true))
+	if (!client_publish_acc(cl, f, flags, (struct proto_span){NULL, 0}, cl->acc,
+	                        CLIENT_PUB_REMEMBER))
 		return true;
 	for (int i = 0; i < a->nrules; i++) {
 		const struct acc_rule *r = &a->rules[i];
@@ -120,12 +121,12 @@ void client_acc_routed(struct client *cl, const struct proto_frame *f, uint8_t f
 		/* the answer to a request of one of our clients */
 		struct proto_frame m = *f;
 		m.subject = (struct proto_span){reply, (uint32_t)len};
-		if (client_publish_acc(cl, &m, MENTRY_F_LOCAL, (struct proto_span){NULL, 0}, to,
-		                       false))
+		if (client_publish_acc(cl, &m, MENTRY_F_LOCAL, (struct proto_span){NULL, 0}, to, 0))
 			client_published(cl, f);
 		return;
 	}
-	if (!client_publish_acc(cl, f, flags | client_pub_flags(cl, f), f->queues, acc, true))
+	if (!client_publish_acc(cl, f, flags | client_pub_flags(cl, f), f->queues, acc,
+	                        CLIENT_PUB_REMEMBER))
 		return;
 	const struct account *a = &server_acc(s)->acc[acc];
 	for (int i = 0; i < a->nrules; i++) {

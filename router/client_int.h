@@ -331,13 +331,27 @@ bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t n
  * applied them. */
 void client_ctrl_bound(struct client *cl);
 
+/* How client_publish_acc() may use the frame it is given. */
+enum {
+	/* @f's subject is the one @cl sent and the checks just made on it: it
+	 * becomes last_subj with their results */
+	CLIENT_PUB_REMEMBER = 1u << 0,
+	/* @f is published this once: a payload the parser assembled in its
+	 * carry may go to the batch with that buffer instead of a copy */
+	CLIENT_PUB_SOLE = 1u << 1,
+};
+
+/* Payloads of this size or more that the parser assembled (they arrived
+ * across two receive buffers) go to the batch in the parser's buffer: the
+ * parser allocates another rather than the payload being copied. */
+#define CLIENT_OWN_MIN 4096u
+
 /* Routes @f, published in account @acc (router/account.h), to its shard
- * with exactly @flags, unless admission drops it. With @remember, @f's
- * subject is the one @cl sent and the checks just made on it: it becomes
- * last_subj with their results. Counts nothing and answers nothing
- * (client_publish() does). False when @cl was closed (out of memory). */
+ * with exactly @flags, unless admission drops it; @how: CLIENT_PUB_*.
+ * Counts nothing and answers nothing (client_publish() does). False when
+ * @cl was closed (out of memory). */
 bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t flags,
-                        struct proto_span queues, uint16_t acc, bool remember);
+                        struct proto_span queues, uint16_t acc, unsigned how);
 
 /* Ends a MSG (or RMSG, LMSG) whose head of @n bytes was written at @out
  * (reserved by io_conn_reserve()): its @body bytes from @p, CRLF; then
@@ -409,7 +423,8 @@ static inline uint8_t client_pub_flags(const struct client *cl, const struct pro
 static inline void client_publish(struct client *cl, const struct proto_frame *f, uint8_t flags,
                                   struct proto_span queues)
 {
-	if (client_publish_acc(cl, f, flags | client_pub_flags(cl, f), queues, cl->acc, true))
+	if (client_publish_acc(cl, f, flags | client_pub_flags(cl, f), queues, cl->acc,
+	                       CLIENT_PUB_REMEMBER | CLIENT_PUB_SOLE))
 		client_published(cl, f);
 }
 

@@ -50,7 +50,7 @@ static bool client_admit_pub(struct client *cl, struct shard *sh, const struct p
 }
 
 bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t flags,
-                        struct proto_span queues, uint16_t acc, bool remember)
+                        struct proto_span queues, uint16_t acc, unsigned how)
 {
 	struct server *s = cl->t->srv;
 	uint32_t shard;
@@ -59,7 +59,7 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 		shard = cl->last_shard;
 	} else {
 		shard = server_shard_of(s, f->subject.ptr, f->subject.len);
-		if (remember && f->subject.len < CLIENT_LAST_SUBJ_MAX) {
+		if ((how & CLIENT_PUB_REMEMBER) && f->subject.len < CLIENT_LAST_SUBJ_MAX) {
 			memcpy(cl->last_subj, f->subject.ptr, f->subject.len);
 			cl->last_subj_len = (uint8_t)f->subject.len;
 			cl->last_shard = shard;
@@ -73,14 +73,22 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 	    !client_admit_pub(cl, sh, f))
 		return true;
 	size_t pre = s->acc_pre;
-	uint32_t bid = MBATCH_LEND_NONE;
-	if (f->payload.len >= CLIENT_LEND_MIN && !queues.len)
+	uint32_t bid = MBATCH_LEND_NONE, own_size = 0;
+	char *own = NULL;
+	if (f->payload.len >= CLIENT_LEND_MIN && !queues.len) {
 		bid = io_loop_lendable(cl->c->loop, f->payload.ptr, f->payload.len);
+		if (bid == MBATCH_LEND_NONE && f->payload.len >= CLIENT_OWN_MIN &&
+		    (how & CLIENT_PUB_SOLE) &&
+		    (own = proto_parser_take_carry(&cl->parser, f->payload.ptr, f->payload.len,
+		                                   &own_size)))
+			bid = MBATCH_LEND_OWN;
+	}
 	bool lent = bid != MBATCH_LEND_NONE;
 	size_t bytes =
 	    pre + f->subject.len + f->reply.len + (lent ? 0 : f->payload.len) + queues.len;
 	struct mentry *e = iothr_add_lent(cl->t, shard, MENTRY_MSG, bytes, cl->c->id, bid);
 	if (RB_UNLIKELY(!e)) {
+		free(own);
 		log_error("cid %llu: out of memory for a message: closing",
 		          (unsigned long long)cl->cid);
 		io_conn_close(cl->c, false);
@@ -92,7 +100,10 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 		p = copy_small(p, server_acc(s)->acc[acc].prefix, pre);
 	p = copy_small(p, f->subject.ptr, f->subject.len);
 	p = copy_small(p, f->reply.ptr, f->reply.len);
-	if (lent) {
+	if (own) {
+		e->payload = f->payload.ptr;
+		mbatch_own(b, own, own_size);
+	} else if (lent) {
 		e->payload = f->payload.ptr;
 		mbatch_lend(b, cl->c->loop, bid);
 	} else {

@@ -45,6 +45,17 @@ bool proto_parser_pending(const struct proto_parser *p)
 	return p->carry_len > 0;
 }
 
+char *proto_parser_take_carry(struct proto_parser *p, const char *ptr, size_t n, uint32_t *size)
+{
+	char *c = p->carry;
+	if (!c || p->carry_len || ptr < c || ptr + n > c + p->carry_cap)
+		return NULL;
+	*size = p->carry_cap;
+	p->carry = NULL;
+	p->carry_cap = 0;
+	return c;
+}
+
 static int carry_reserve(struct proto_parser *p, size_t cap)
 {
 	char *c;

@@ -167,6 +167,12 @@ bool proto_queue_next(struct proto_span *list, struct proto_span *out);
 /* True when a partial operation is held in the carry buffer. */
 bool proto_parser_pending(const struct proto_parser *p);
 
+/* The carry buffer, when the operation proto_parse() just returned was
+ * completed there and @ptr/@n (its payload) lies in it: the caller owns it
+ * from then on (free()), with its size in *@size, and the parser takes a new
+ * one for its next partial operation. NULL otherwise (nothing changes). */
+char *proto_parser_take_carry(struct proto_parser *p, const char *ptr, size_t n, uint32_t *size);
+
 /* The -ERR text for @err (without quotes), or NULL when none is sent. */
 const char *proto_err_text(int err);
 

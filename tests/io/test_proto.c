@@ -61,6 +61,7 @@
  * more than 4096 argument bytes (not counting a final \r) have arrived:
  * "PUB " + 4096 bytes, or + 4096 bytes + "\r", waits; + 4097 bytes fails. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -516,6 +517,54 @@ Test(proto, unbounded_lines_keep_the_carry_small)
 		cr_assert(proto_parser_pending(&p));
 		proto_parser_fini(&p);
 	}
+}
+
+/* A payload completed in the carry can be taken with its buffer: it stays
+ * intact while the parser carries the next partial operation in a new one;
+ * a payload that lay whole in the input is not taken. */
+Test(proto, a_payload_completed_in_the_carry_can_be_taken_with_it)
+{
+	struct proto_parser p;
+	struct proto_frame f;
+	size_t used;
+	uint32_t size = 0;
+	char body[2000];
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (char)('a' + i % 26);
+	char in[2100];
+	int n = snprintf(in, sizeof(in), "PUB a 2000\r\n");
+	memcpy(in + n, body, sizeof(body));
+	static const char tail[] = "\r\nPUB b 2000\r\n";
+	memcpy(in + n + sizeof(body), tail, sizeof(tail) - 1);
+	size_t total = (size_t)n + sizeof(body) + sizeof(tail) - 1;
+
+	proto_parser_init(&p, PROTO_SIDE_SERVER, MAXP);
+	/* the first PUB split in its payload: completed in the carry */
+	cr_assert_eq(proto_parse(&p, in, 700, &used, &f), 0);
+	cr_assert_eq(proto_parse(&p, in + 700, total - 700, &used, &f), 1);
+	cr_assert_eq(f.payload.len, sizeof(body));
+	char *taken = proto_parser_take_carry(&p, f.payload.ptr, f.payload.len, &size);
+	cr_assert_not_null(taken, "a payload completed in the carry is taken");
+	cr_expect_geq(size, sizeof(body));
+	cr_assert(f.payload.ptr >= taken && f.payload.ptr + f.payload.len <= taken + size);
+	size_t at = (size_t)(f.payload.ptr - taken);
+	cr_expect_null(proto_parser_take_carry(&p, f.payload.ptr, f.payload.len, &size),
+	               "taken twice");
+	/* the rest of the input starts the next PUB: a new carry */
+	size_t off = 700 + used;
+	cr_assert_eq(proto_parse(&p, in + off, total - off, &used, &f), 0);
+	cr_assert(proto_parser_pending(&p));
+	cr_assert_eq(proto_parse(&p, body, sizeof(body), &used, &f), 0);
+	cr_assert_eq(proto_parse(&p, "\r\n", 2, &used, &f), 1);
+	cr_expect_eq(memcmp(f.payload.ptr, body, sizeof(body)), 0);
+	cr_expect(f.payload.ptr < taken || f.payload.ptr >= taken + size,
+	          "the next payload was carried in the taken buffer");
+	cr_expect_eq(memcmp(taken + at, body, sizeof(body)), 0, "the taken payload changed");
+	free(taken);
+	/* a payload whole in the input is not the carry's */
+	cr_assert_eq(proto_parse(&p, in, total - (sizeof(tail) - 1) + 2, &used, &f), 1);
+	cr_expect_null(proto_parser_take_carry(&p, f.payload.ptr, f.payload.len, &size));
+	proto_parser_fini(&p);
 }
 
 Test(proto, max_payload_is_the_parsers_setting)
