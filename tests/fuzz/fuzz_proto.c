@@ -209,6 +209,16 @@ static void run(enum proto_side side, uint32_t max_payload, uint32_t max_control
 			if (used == 0)
 				fail("frame without consuming");
 			check_frame(&p, &f, chunk + off, n - off, r);
+			/* a payload completed in the carry may leave with it (the
+			 * router's batch takes it): the parse must go on the same */
+			uint32_t sz = 0;
+			char *taken = f.payload.len ? proto_parser_take_carry(&p, f.payload.ptr,
+			                                                      f.payload.len, &sz)
+			                            : NULL;
+			if (taken &&
+			    (f.payload.ptr < taken || f.payload.ptr + f.payload.len > taken + sz))
+				fail("carry taken for a payload outside it");
+			free(taken);
 			off += used;
 		}
 		free(chunk);
