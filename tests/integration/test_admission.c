@@ -209,12 +209,13 @@ Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
 	cr_assert_eq(got, b.count, "lost %d of %d messages under defer", b.count - got, b.count);
 	/* Deferred, the publisher cannot get far ahead: when its last write
 	 * went through, the subscriber had read all but what the kernel's socket
-	 * buffers (autotuned up to several MiB), the server's mark and the recv
-	 * buffers in flight (up to 16 MiB of provided buffers filled before the
-	 * pause lands) hold. A clean CI run saw 26 MiB of the 64 outstanding;
-	 * without deferral the reader, at a tenth of the publisher's rate, has
-	 * read about a tenth: half is far from both. */
-	cr_assert(received_when_done >= b.count / 2,
+	 * buffers (autotuned up to 4-6 MiB each way on both connections), the
+	 * server's mark, the receive buffers lent to batches (up to 4 MiB) and
+	 * those filled before the pause lands (up to 16 MiB) hold: up to about
+	 * 40 MiB of the 64 (clean CI runs saw 26 and 40). Without deferral the
+	 * reader, at a tenth of the publisher's rate, has read about a tenth
+	 * when the publisher is done: a quarter lies between the two. */
+	cr_assert(received_when_done >= b.count / 4,
 	          "the publisher finished when the subscriber had read only %d of %d: not deferred",
 	          received_when_done, b.count);
 	cr_assert_gt(adm_counter("slow", "deferred") + adm_counter("default", "deferred"), 0,
