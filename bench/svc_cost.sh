@@ -39,7 +39,7 @@ for b in "$ringbus" "$load"; do
 	[ -x "$b" ] || { echo "svc_cost.sh: missing $b (build the release preset)" >&2; exit 1; }
 done
 mkdir -p "$out"
-. "$top/bench/lib/ports.sh" # free_ports N, stop_pid
+. "$top/bench/lib/ports.sh" # free_ports N, wait_port, stop_pid
 read -r port mport <<<"$(free_ports 2)"
 conf=$out/ringbus.conf
 results=$out/runs.jsonl
@@ -73,10 +73,7 @@ switches() { cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {
 printf 'ringbus { admission { request_aware: true } }\n' >"$conf"
 "$ringbus" -a 127.0.0.1 -p "$port" -m "$mport" -c "$conf" >"$out/ringbus.log" 2>&1 &
 pid=$!
-for _ in $(seq 200); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.05
-done
+wait_port "$port" || { echo "svc_cost.sh: ringbus did not start (see $out/ringbus.log)" >&2; exit 1; }
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "command: bench/svc_cost.sh --pairs $pairs --duration $duration${aa:+ --aa} --out $out"

@@ -28,18 +28,15 @@ static struct inflight_req *inflight_at(struct inflight *f, uint64_t seq)
 	return &f->r[seq & (f->cap - 1)];
 }
 
-/* Ends live request @q (sequence @seq), the oldest with its hash: the next
- * one with that hash, if any, becomes the one the map finds. */
-static void inflight_end(struct inflight *f, struct inflight_req *q, uint64_t seq)
+/* Ends live request @q, the oldest with its hash, whose map slot is @at:
+ * the next one with that hash, if any, becomes the one the map finds. */
+static void inflight_end(struct inflight *f, struct inflight_req *q, void **at)
 {
-	void **at = map_ref(&f->by_hash, q->hash);
-	if (at && (uint64_t)(uintptr_t)*at - 1 == seq) {
-		if (q->next) {
-			inflight_at(f, q->next - 1)->tail = q->tail;
-			*at = (void *)(uintptr_t)q->next;
-		} else {
-			map_del(&f->by_hash, q->hash);
-		}
+	if (q->next) {
+		inflight_at(f, q->next - 1)->tail = q->tail;
+		*at = (void *)(uintptr_t)q->next;
+	} else {
+		map_del(&f->by_hash, q->hash);
 	}
 	q->live = false;
 	f->live--;
@@ -53,7 +50,8 @@ static void inflight_pop(struct client *cl, bool expired)
 	struct inflight_req *q = inflight_at(f, f->head_seq);
 	if (q->live) {
 		svc_done(cl->t->srv->svc, q->ref, false, 0, expired);
-		inflight_end(f, q, f->head_seq);
+		/* the oldest live request is the oldest with its hash */
+		inflight_end(f, q, map_ref(&f->by_hash, q->hash));
 	}
 	f->head_seq++;
 	f->n--;
@@ -144,13 +142,11 @@ void client_inflight_reply(struct client *cl, const char *subj, size_t len, uint
 	struct inflight *f = cl->inflight;
 	if (!f || !f->live)
 		return;
-	uint64_t h = hash_bytes(subj, len);
-	void *v = map_get(&f->by_hash, h);
-	if (!v)
+	void **at = map_ref(&f->by_hash, hash_bytes(subj, len));
+	if (!at)
 		return;
-	uint64_t seq = (uint64_t)(uintptr_t)v - 1;
-	struct inflight_req *q = inflight_at(f, seq);
-	inflight_end(f, q, seq);
+	struct inflight_req *q = inflight_at(f, (uint64_t)(uintptr_t)*at - 1);
+	inflight_end(f, q, at);
 	svc_done(cl->t->srv->svc, q->ref, true, now - q->sent_ns, false);
 	struct svc *s = svc_of(cl->t->srv->svc, q->ref);
 	if (atomic_load_explicit(&s->waiting, memory_order_relaxed))

@@ -100,12 +100,12 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 		p = copy_small(p, server_acc(s)->acc[acc].prefix, pre);
 	p = copy_small(p, f->subject.ptr, f->subject.len);
 	p = copy_small(p, f->reply.ptr, f->reply.len);
-	if (own) {
+	if (lent) {
 		e->payload = f->payload.ptr;
-		mbatch_own(b, own, own_size);
-	} else if (lent) {
-		e->payload = f->payload.ptr;
-		mbatch_lend(b, cl->c->loop, bid);
+		if (own)
+			mbatch_own(b, own, own_size);
+		else
+			mbatch_lend(b, cl->c->loop, bid);
 	} else {
 		e->payload = p;
 		p = copy_small(p, f->payload.ptr, f->payload.len);
