@@ -17,7 +17,7 @@
 # writes runs.csv, summary.md, each run's JSON and the nodes' logs to --out.
 # Usage: bench/cluster.sh [--build DIR] [--reps N] [--out DIR] [--duration S]
 #          [--warmup S] [--profiles load,blocking] [--only SCENARIO[,...]]
-#          [--ringbus-args 'ARGS']
+#          [--kinds rr,nn,...] [--ringbus-args 'ARGS']
 #        bench/cluster.sh --summary DIR   (the tables of an earlier run again)
 # Every run is bounded (the tool under `timeout`, nodes killed 5 s after
 # SIGINT); about 5 s per run, 24 runs per repetition.
@@ -29,6 +29,7 @@ duration=3
 warmup=1
 profiles=load,blocking
 only=
+only_kinds=
 ringbus_args=
 summary_only=
 out=$top/bench/out/cluster-$(date -u +%Y%m%d-%H%M%S)
@@ -41,9 +42,10 @@ while [ $# -gt 0 ]; do
 	--warmup) warmup=$2; shift 2 ;;
 	--profiles) profiles=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
+	--kinds) only_kinds=$2; shift 2 ;;
 	--ringbus-args) ringbus_args=$2; shift 2 ;;
 	--summary) summary_only=$2; shift 2 ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "cluster.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -288,7 +290,7 @@ echo "scenario,profile,kinds,rep,exit,nodes_alive,msgs_per_s,delivered,expected,
 	>"$out/runs.csv"
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "command: bench/cluster.sh --reps $reps --duration $duration --warmup $warmup --profiles $profiles${only:+ --only $only}${ringbus_args:+ --ringbus-args '$ringbus_args'} --out $out"
+	echo "command: bench/cluster.sh --reps $reps --duration $duration --warmup $warmup --profiles $profiles${only:+ --only $only}${only_kinds:+ --kinds $only_kinds}${ringbus_args:+ --ringbus-args '$ringbus_args'} --out $out"
 	echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM"
 	echo "ringbus --version: $("$ringbus" --version 2>&1 | head -1) (git $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo ?), $ringbus)"
 	echo "nats-server --version: $("$nats" --version 2>&1 | head -1) ($nats)"
@@ -306,7 +308,10 @@ for rep in $(seq "$reps"); do
 			done
 		fi
 		for prof in "${profs[@]}"; do
-			for k in "${ks[@]}"; do run "$scen" "$prof" "$k" "$rep"; done
+			for k in "${ks[@]}"; do
+				[ -z "$only_kinds" ] || [[ ",$only_kinds," == *",$k,"* ]] || continue
+				run "$scen" "$prof" "$k" "$rep"
+			done
 		done
 	done
 done
