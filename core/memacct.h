@@ -1,8 +1,13 @@
 /* One count of the bytes the process holds for messages on their way
  * through: batches crossing threads, every connection's output buffers, input
  * stashed while a connection is paused, TLS relay buffers. The process
- * admission mark compares against it, so a client that stops reading cannot
- * grow memory past the mark unseen.
+ * admission mark compares against all but the stashes (memacct_marked()), so
+ * a client that stops reading cannot grow memory past the mark unseen. A
+ * stash is input already read that only resuming its connection can free:
+ * counted in the mark, it would hold its own connection paused for good
+ * once it alone passed the mark. What bounds it is what a connection can
+ * read before its pause lands: the provided buffers a multishot receive
+ * fills until the loop's cancel reaches the kernel (docs/PERFORMANCE.md).
  *
  * Relaxed atomics: changed when a buffer is allocated, grown or freed (not per
  * message), read by the I/O threads' admission checks and by monitoring.
@@ -35,12 +40,13 @@ static inline uint64_t memacct_get(enum memacct_kind kind)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
-/* Everything counted, all kinds. */
-static inline uint64_t memacct_total(void)
+/* What the process mark compares against: every kind but the stashes. */
+static inline uint64_t memacct_marked(void)
 {
 	int64_t t = 0;
 	for (int k = 0; k < MEMACCT_KINDS; k++)
-		t += atomic_load_explicit(&memacct_bytes[k], memory_order_relaxed);
+		if (k != MEMACCT_STASH)
+			t += atomic_load_explicit(&memacct_bytes[k], memory_order_relaxed);
 	return t > 0 ? (uint64_t)t : 0;
 }
 

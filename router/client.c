@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/map.h"
+#include "core/memacct.h"
 #include "io/proto/connect.h"
 #include "io/loop/loop.h"
 #include "io/proto/proto.h"
@@ -355,6 +356,7 @@ static int client_stash(struct client *cl, const char *data, size_t len)
 			char *p = realloc(cl->stash, cap);
 			if (!p)
 				return -ENOMEM;
+			memacct_add(MEMACCT_STASH, (int64_t)cap - (int64_t)cl->stash_cap);
 			cl->stash = p;
 			cl->stash_cap = cap;
 		}
@@ -381,6 +383,7 @@ void client_unstash(struct client *cl)
 	if (cl->stash_off == cl->stash_len) {
 		/* Give a large stash back; a small one is kept for next time. */
 		if (cl->stash_cap > 256 * 1024) {
+			memacct_add(MEMACCT_STASH, -(int64_t)cl->stash_cap);
 			free(cl->stash);
 			cl->stash = NULL;
 			cl->stash_cap = 0;
@@ -455,6 +458,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 	client_pend_free(cl);
 	client_inflight_free(cl);
 	client_perm_free(cl);
+	memacct_add(MEMACCT_STASH, -(int64_t)cl->stash_cap);
 	free(cl->stash);
 	free(cl->route);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,

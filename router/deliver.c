@@ -294,7 +294,7 @@ bool client_admit_delivery(struct client *cl, const struct delivery *d, size_t n
 		 * keeps its queue only up to max_pending, nats-server's limit,
 		 * and while the process is under its mark; then its fallback. */
 		if (pending + need > t->srv->cfg.max_pending ||
-		    memacct_total() > server_adm(t->srv)->process_high)
+		    memacct_marked() > server_adm(t->srv)->process_high)
 			return client_act(cl, d, p, p->fallback, need);
 		adm_count(&p->c.admitted, 1);
 		return true;

@@ -140,7 +140,7 @@ static void iothr_check_process(struct iothr *t)
 {
 	struct server *s = t->srv;
 	const struct admission *a = server_adm(s);
-	uint64_t held = memacct_total();
+	uint64_t held = memacct_marked();
 	bool over = atomic_load_explicit(&s->proc_over, memory_order_relaxed);
 	if (!over && held > a->process_high) {
 		bool was = false;

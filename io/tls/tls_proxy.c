@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/memacct.h"
 #include "io/tls/tls_int.h"
 
 #define TLS_PROXY_BUF    16384 /* one TLS record's plaintext */
@@ -283,6 +284,7 @@ static void tls_proxy_take(struct tls_proxy *p)
 			tls_padd_close(&q[i]);
 			continue;
 		}
+		memacct_add(MEMACCT_TLS, sizeof(*c));
 		c->ssl = q[i].ssl;
 		c->fd = q[i].fd;
 		c->pfd = q[i].pfd;
@@ -333,6 +335,7 @@ static void *tls_proxy_main(void *arg)
 		while (p->graveyard) {
 			struct tls_pconn *c = p->graveyard;
 			p->graveyard = c->next_again;
+			memacct_add(MEMACCT_TLS, -(int64_t)sizeof(*c));
 			free(c);
 		}
 	}
@@ -340,6 +343,7 @@ static void *tls_proxy_main(void *arg)
 		tls_pconn_end(p, p->all);
 	for (struct tls_pconn *a = p->again; a;) {
 		struct tls_pconn *next = a->next_again;
+		memacct_add(MEMACCT_TLS, -(int64_t)sizeof(*a));
 		free(a);
 		a = next;
 	}
@@ -347,6 +351,7 @@ static void *tls_proxy_main(void *arg)
 	while (p->graveyard) {
 		struct tls_pconn *c = p->graveyard;
 		p->graveyard = c->next_again;
+		memacct_add(MEMACCT_TLS, -(int64_t)sizeof(*c));
 		free(c);
 	}
 	return NULL;

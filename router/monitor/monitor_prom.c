@@ -319,9 +319,17 @@ static void monitor_server(struct monitor_buf *b, const struct stats *st,
 	            "Subscriptions of the open connections (each counted once).",
 	            st->subscriptions);
 	monitor_one(b, "ringbus_bytes_held", "gauge",
-	            "Bytes held for messages: batches, output buffers, stashed input (the "
+	            "Bytes held for messages: batches, output buffers, TLS relays (the "
 	            "process admission mark's measure).",
 	            st->bytes_held);
+	monitor_family(b, "ringbus_bytes_held_by_kind", "gauge",
+	               "Bytes held for messages by where they are; stash (input read by "
+	               "paused connections) is outside the process mark.");
+	for (int k = 0; k < STATS_HELD_KINDS; k++) {
+		char labels[48];
+		snprintf(labels, sizeof(labels), "{kind=\"%s\"}", monitor_held_kinds[k]);
+		monitor_u64(b, "ringbus_bytes_held_by_kind", labels, st->bytes_held_by[k]);
+	}
 	monitor_one(b, "ringbus_max_connections", "gauge", "Configured connection limit.",
 	            st->max_connections);
 	monitor_one(b, "ringbus_max_payload_bytes", "gauge", "Configured largest message payload.",

@@ -286,12 +286,18 @@ int monitor_render_ioz(const struct stats *st, char **out)
 	return monitor_json_finish(root, ok, out);
 }
 
+const char *const monitor_held_kinds[STATS_HELD_KINDS] = {"batches", "output", "stash", "tls"};
+
 int monitor_render_admissionz(const struct stats *st, char **out)
 {
 	cJSON *root = monitor_json_begin(st);
 	bool ok = root != NULL;
 	if (ok) {
 		monitor_json_u64(root, "bytes_held", st->bytes_held, &ok);
+		cJSON *by = cJSON_AddObjectToObject(root, "bytes_held_by");
+		ok = ok && by;
+		for (int k = 0; ok && k < STATS_HELD_KINDS; k++)
+			monitor_json_u64(by, monitor_held_kinds[k], st->bytes_held_by[k], &ok);
 		monitor_json_i64(root, "num_policies", st->nadmission, &ok);
 	}
 	cJSON *a = ok ? monitor_json_array(root, "policies", &ok) : NULL;

@@ -114,4 +114,7 @@ size_t monitor_fmt_uptime(uint64_t ns, char *buf, size_t cap);
  * @buf is NUL-terminated when @cap > 0. */
 size_t monitor_prom_escape(const char *s, char *buf, size_t cap);
 
+/* Names of the kinds of bytes held (struct stats' bytes_held_by). */
+extern const char *const monitor_held_kinds[STATS_HELD_KINDS];
+
 #endif /* ROUTER_MONITOR_MONITOR_RENDER_H */

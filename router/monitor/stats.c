@@ -164,7 +164,10 @@ int stats_collect(struct server *s, struct stats *out, unsigned want)
 	out->ping_max = g->live->ping_max;
 	admission_stats(g->adm, &out->admission, &out->nadmission);
 	server_gen_release(s, g);
-	out->bytes_held = memacct_total();
+	out->bytes_held = memacct_marked();
+	_Static_assert(STATS_HELD_KINDS == MEMACCT_KINDS, "one figure per kind");
+	for (int k = 0; k < MEMACCT_KINDS; k++)
+		out->bytes_held_by[k] = memacct_get((enum memacct_kind)k);
 	if (s->routes) {
 		out->cluster = true;
 		route_cluster_name(s, out->cluster_name, sizeof(out->cluster_name));

@@ -13,6 +13,9 @@
 
 #include "core/compiler.h"
 
+/* The kinds of bytes held (core/memacct.h's, in its order). */
+#define STATS_HELD_KINDS 4
+
 struct server;
 struct svc_view;
 struct config_account;
@@ -145,7 +148,10 @@ struct stats {
 	uint64_t perm_violations;
 	uint64_t slow_consumers;
 	uint64_t subscriptions; /* each once, however many shards hold it */
-	uint64_t bytes_held;    /* bytes in message blocks (process admission mark) */
+	uint64_t bytes_held;    /* what the process admission mark measures */
+	/* of which: batches, output buffers, stashed input, TLS relays
+	 * (core/memacct.h's kinds, in its order) */
+	uint64_t bytes_held_by[STATS_HELD_KINDS];
 	/* beyond one machine (router/route.h) */
 	bool cluster; /* routes or leaf remotes configured */
 	char cluster_name[64];

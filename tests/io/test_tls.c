@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/memacct.h"
 #include "io/tls/tls.h"
 #include "tests/integration/tls_client.h"
 
@@ -369,6 +370,7 @@ Test(tls_service, one_mebibyte_each_way_arrives_intact)
 		int max_version;
 	} cases[] = {{false, 0}, {false, TLS1_2_VERSION}, {true, 0}, {true, TLS1_2_VERSION}};
 	const size_t total = 1u << 20, step = 64u << 10;
+	const uint64_t held = memacct_get(MEMACCT_TLS);
 	char *sent = malloc(total), *got = malloc(total);
 	cr_assert(sent && got);
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -395,10 +397,15 @@ Test(tls_service, one_mebibyte_each_way_arrives_intact)
 			cr_assert_eq(tls_client_read(c, got + off, step, WAIT_MS), 0);
 		}
 		cr_assert(memcmp(sent, got, total) == 0, "case %zu: router to client differs", k);
+		/* a relayed connection's buffers count toward the process mark */
+		if (cases[k].no_ktls)
+			cr_expect_gt(memacct_get(MEMACCT_TLS), held, "case %zu: relay not counted",
+			             k);
 		tls_client_close(c);
 		plain_expect_eof(r.fd);
 		close(r.fd);
 		stop();
+		cr_expect_eq(memacct_get(MEMACCT_TLS), held, "case %zu: relay still counted", k);
 	}
 	free(sent);
 	free(got);

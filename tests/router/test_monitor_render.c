@@ -267,6 +267,7 @@ static struct stats fixture(void)
 	    .slow_consumers = 3,
 	    .subscriptions = 18,
 	    .bytes_held = 8192,
+	    .bytes_held_by = {4096, 2048, 1536, 512},
 	    .nio = NIO,
 	    .io = fx_io,
 	    .nshards = NSHARDS,
@@ -523,6 +524,12 @@ Test(monitor_render, shardz_ioz_admissionz_and_servicez_list_every_part)
 	cr_assert_eq(monitor_render_admissionz(&st, &body), 0);
 	j = parse_body(body);
 	cr_expect_eq(num(j, "num_policies"), NPOLICY);
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "bytes_held_by");
+	cr_assert(cJSON_IsObject(by), "bytes_held_by");
+	static const char *const kinds[] = {"batches", "output", "stash", "tls"};
+	static const double held[] = {4096, 2048, 1536, 512};
+	for (size_t i = 0; i < RB_ARRAY_LEN(kinds); i++)
+		cr_expect_eq(num(by, kinds[i]), held[i], "bytes_held_by.%s", kinds[i]);
 	const cJSON *ad = part(j, "policies", 1, NPOLICY);
 	cr_expect_str_eq(str(ad, "name"), ODD_NAME);
 	cr_expect_str_eq(str(ad, "action"), "drop-new");
@@ -578,6 +585,8 @@ Test(monitor_render, metrics_are_valid_prometheus_text_with_the_snapshot_values)
 	cr_expect_eq(metric(text, "ringbus_io_connections", "io=\"1\""), 4);
 	cr_expect_eq(metric(text, "ringbus_io_enobufs_total", "io=\"0\""), 3);
 	cr_expect_eq(metric(text, "ringbus_io_lent_buffers_total", "io=\"1\""), 10);
+	cr_expect_eq(metric(text, "ringbus_bytes_held_by_kind", "kind=\"stash\""), 1536);
+	cr_expect_eq(metric(text, "ringbus_bytes_held_by_kind", "kind=\"tls\""), 512);
 	cr_expect_eq(metric(text, "ringbus_admission_dropped_new_total", "policy=\"default\""), 4);
 	cr_expect_eq(metric(text, "ringbus_admission_dropped_new_total",
 	                    "policy=\"orders.\\\"x\\\"\\\\y\\nz\""),
