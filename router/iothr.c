@@ -135,6 +135,13 @@ static bool iothr_may_resume(struct iothr *t, struct client *cl, uint64_t now)
 	return cl->pause_reasons == 0;
 }
 
+/* Over the process mark, each thread gives back the output buffers its idle
+ * connections keep from earlier bursts, at most this often: held but
+ * empty, they would keep the process over its mark with nothing queued, and
+ * the publishers it defers paused for good (nothing flows, so nothing else
+ * frees them). */
+#define IOTHR_TRIM_NS 100000000ull
+
 /* Process mark: every byte held for messages (core/memacct.h). */
 static void iothr_check_process(struct iothr *t)
 {
@@ -142,6 +149,16 @@ static void iothr_check_process(struct iothr *t)
 	const struct admission *a = server_adm(s);
 	uint64_t held = memacct_marked();
 	bool over = atomic_load_explicit(&s->proc_over, memory_order_relaxed);
+	if ((over || held > a->process_high) &&
+	    io_loop_now(t->loop) - t->last_trim > IOTHR_TRIM_NS) {
+		t->last_trim = io_loop_now(t->loop);
+		uint64_t freed = io_loop_trim(t->loop);
+		if (freed && log_ratelimit_ok(&t->adm_log, t->last_trim))
+			log_info("admission: over the process mark, %llu bytes of idle output "
+			         "buffers given back",
+			         (unsigned long long)freed);
+		held = memacct_marked();
+	}
 	if (!over && held > a->process_high) {
 		bool was = false;
 		if (atomic_compare_exchange_strong(&s->proc_over, &was, true)) {

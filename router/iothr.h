@@ -133,6 +133,7 @@ struct iothr {
 	struct log_ratelimit adm_log;
 	struct log_ratelimit client_log; /* what a client can provoke */
 	uint64_t last_slow_tick;         /* the per-connection checks of client_on_tick */
+	uint64_t last_trim;              /* idle output given back over the process mark */
 	int phase_seen;                  /* the server phase this thread acted on */
 	atomic_uint conns_open;          /* published each poll, for the graceful stop */
 	atomic_bool busy;                /* work left at the end of the last poll */

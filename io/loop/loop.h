@@ -363,6 +363,15 @@ int io_conn_set_trailer(struct io_conn *c, const void *data, size_t len);
 /* Calls @fn for every open connection of the loop. */
 void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg), void *arg);
 
+/* Gives back the output buffers @c holds and is not using: the sending
+ * buffer when no send is in flight, the filling one when nothing is
+ * written. A connection keeps them after a burst, for the next one; under
+ * memory pressure they are what an idle connection holds. Returns the
+ * bytes given back. Owner: the loop's thread, between writes. */
+uint64_t io_conn_trim(struct io_conn *c);
+/* io_conn_trim() on every open connection of @l; the bytes given back. */
+uint64_t io_loop_trim(struct io_loop *l);
+
 /* The connection with id @id if it is still open, else NULL. */
 struct io_conn *io_loop_conn(struct io_loop *l, uint64_t id);
 

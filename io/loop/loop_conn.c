@@ -199,6 +199,28 @@ void io_submit_send(struct io_loop *l, struct io_conn *c)
 	c->send_inflight = true;
 }
 
+static uint64_t io_obuf_release(struct io_obuf *b)
+{
+	uint64_t cap = b->cap;
+	free(b->data);
+	b->data = NULL;
+	b->cap = 0;
+	memacct_add(MEMACCT_OUTPUT, -(int64_t)cap);
+	return cap;
+}
+
+uint64_t io_conn_trim(struct io_conn *c)
+{
+	uint64_t freed = 0;
+	if (c->closing || c->frame)
+		return 0; /* a framed connection's sends keep state of their own */
+	if (!c->send_inflight && c->send.cap && !c->send.len && !c->send.npin)
+		freed += io_obuf_release(&c->send);
+	if (c->fill.cap && !c->fill.len && !c->fill.nseg && !c->fill.npin)
+		freed += io_obuf_release(&c->fill);
+	return freed;
+}
+
 /* Starts a send of everything written so far, when none is in flight. */
 void io_start_send(struct io_loop *l, struct io_conn *c)
 {

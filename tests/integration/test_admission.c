@@ -423,6 +423,42 @@ Test(admission, a_paused_publishers_stashed_input_is_counted_until_it_leaves)
 	             (unsigned long long)left);
 }
 
+/* Reads @n numbered messages from @sub, in order, from @first on. */
+static void read_numbered(struct raw_conn *sub, int first, int n)
+{
+	struct raw_msg m;
+	for (int i = first; i < first + n; i++) {
+		cr_assert_eq(raw_read_msg(sub, &m, 10000), 0, "message %d of %d did not come", i,
+		             first + n);
+		cr_assert_eq(atoi(m.data), i - first, "message %d arrived out of order", i);
+		raw_msg_fini(&m);
+	}
+}
+
+/* A subscriber that was slow through one burst and then read it all keeps
+ * nothing queued, only the output buffers the burst grew. Over a low process
+ * mark those empty buffers must not keep the process over it: publishers
+ * would stay deferred with nothing queued anywhere (nothing flows to free
+ * them). A second burst goes through. */
+Test(admission, empty_output_buffers_do_not_hold_the_process_over_its_mark)
+{
+	start_monitored("ringbus { admission { process_high: 1MB } }\n");
+	struct raw_conn *sub = subscriber("idle.x");
+	struct burst b = {.subject = "idle.x", .count = 4000, .size = 1024};
+	pthread_t th;
+	pthread_create(&th, NULL, publish_burst, &b);
+	usleep(300000); /* not reading: the burst queues in the server */
+	read_numbered(sub, 0, b.count);
+	pthread_join(th, NULL);
+	cr_assert_eq(b.rc, 0, "first publisher failed: %s", strerror(-b.rc));
+	struct burst b2 = {.subject = "idle.x", .count = 200, .size = 1024};
+	pthread_create(&th, NULL, publish_burst, &b2);
+	read_numbered(sub, 0, b2.count);
+	pthread_join(th, NULL);
+	cr_assert_eq(b2.rc, 0, "second publisher failed: %s", strerror(-b2.rc));
+	raw_close(sub);
+}
+
 Test(admission, memory_stays_bounded_while_a_subscriber_never_reads)
 {
 	const char *args[] = {"--sub-policy",   "drop-new", "--sub-high", "32MB",
