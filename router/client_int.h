@@ -573,5 +573,10 @@ void client_release_all(struct client *cl);
  * policy (closes it as a slow consumer unless the policy drops instead).
  * Returns true when @cl was closed. */
 bool client_missed_deadline(struct client *cl, uint64_t now);
+/* The process is over its mark: @cl, if it stopped reading (no progress
+ * for its policy's defer_max) under a defer policy whose fallback is
+ * disconnect, is closed now rather than at its next delivery, which does
+ * not come while every publisher is deferred. True when it was closed. */
+bool client_drop_stalled(struct client *cl, uint64_t now);
 
 #endif /* ROUTER_CLIENT_INT_H */

@@ -193,6 +193,16 @@ bool client_missed_deadline(struct client *cl, uint64_t now)
 	return true;
 }
 
+bool client_drop_stalled(struct client *cl, uint64_t now)
+{
+	struct adm_policy *p = client_over_policy(cl);
+	if (p->sub != ADM_DEFER || p->fallback != ADM_DISCONNECT ||
+	    io_conn_stalled_ns(cl->c, now) <= p->defer_max_ns)
+		return false;
+	client_slow_consumer(cl, p, "no progress while the process is over its mark");
+	return true;
+}
+
 /* Its queue went over @p's high mark: remember, count, tell. */
 static void client_sub_crossed(struct client *cl, struct adm_policy *p, uint64_t pending,
                                uint64_t now)

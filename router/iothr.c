@@ -135,12 +135,20 @@ static bool iothr_may_resume(struct iothr *t, struct client *cl, uint64_t now)
 	return cl->pause_reasons == 0;
 }
 
-/* Over the process mark, each thread gives back the output buffers its idle
- * connections keep from earlier bursts, at most this often: held but
+/* Over the process mark, each thread closes its subscribers that stopped
+ * reading (client_drop_stalled()) and gives back the output buffers its
+ * idle connections keep from earlier bursts, at most this often: held but
  * empty, they would keep the process over its mark with nothing queued, and
  * the publishers it defers paused for good (nothing flows, so nothing else
  * frees them). */
 #define IOTHR_TRIM_NS 100000000ull
+
+static void iothr_drop_stalled_one(struct io_conn *c, void *arg)
+{
+	struct client *cl = c->user;
+	if (cl && !cl->kind && !cl->quitting)
+		client_drop_stalled(cl, *(uint64_t *)arg);
+}
 
 /* Process mark: every byte held for messages (core/memacct.h). */
 static void iothr_check_process(struct iothr *t)
@@ -151,7 +159,9 @@ static void iothr_check_process(struct iothr *t)
 	bool over = atomic_load_explicit(&s->proc_over, memory_order_relaxed);
 	if ((over || held > a->process_high) &&
 	    io_loop_now(t->loop) - t->last_trim > IOTHR_TRIM_NS) {
-		t->last_trim = io_loop_now(t->loop);
+		uint64_t now = io_loop_now(t->loop);
+		t->last_trim = now;
+		io_loop_foreach(t->loop, iothr_drop_stalled_one, &now);
 		uint64_t freed = io_loop_trim(t->loop);
 		if (freed && log_ratelimit_ok(&t->adm_log, t->last_trim))
 			log_info("admission: over the process mark, %llu bytes of idle output "

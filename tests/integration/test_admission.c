@@ -459,6 +459,27 @@ Test(admission, empty_output_buffers_do_not_hold_the_process_over_its_mark)
 	raw_close(sub);
 }
 
+/* A subscriber that stopped reading while the process is over its mark gets
+ * its fallback (disconnect, the default) once it has made no progress for
+ * defer_max, without waiting for a delivery: none may come (here the
+ * publisher is done; elsewhere every publisher is deferred). The write
+ * deadline is out of the way (10 minutes), so only that rule closes it. */
+Test(admission, a_stalled_subscriber_is_closed_once_the_process_is_over_its_mark)
+{
+	start_monitored("write_deadline: \"600s\"\nringbus { admission { process_high: 1MB } }\n");
+	struct raw_conn *stalled = subscriber("stall.x");
+	struct burst b = {.subject = "stall.x", .count = 16 * 1024, .size = 1024};
+	publish_burst(&b); /* returns once its PING was answered */
+	cr_assert_eq(b.rc, 0, "publisher failed: %s", strerror(-b.rc));
+	uint64_t closed = 0; /* read nothing meanwhile: reading is progress */
+	for (int i = 0; i < 200 && !closed; i++) {
+		usleep(50000);
+		closed = adm_counter("default", "disconnects");
+	}
+	cr_expect_eq(closed, 1, "the stalled subscriber was not closed in 10 s");
+	raw_close(stalled);
+}
+
 Test(admission, memory_stays_bounded_while_a_subscriber_never_reads)
 {
 	const char *args[] = {"--sub-policy",   "drop-new", "--sub-high", "32MB",
