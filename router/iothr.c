@@ -143,11 +143,18 @@ static bool iothr_may_resume(struct iothr *t, struct client *cl, uint64_t now)
  * frees them). */
 #define IOTHR_TRIM_NS 100000000ull
 
-static void iothr_drop_stalled_one(struct io_conn *c, void *arg)
+struct iothr_relief {
+	uint64_t now;
+	uint64_t freed;
+};
+
+static void iothr_relieve_one(struct io_conn *c, void *arg)
 {
+	struct iothr_relief *r = arg;
 	struct client *cl = c->user;
-	if (cl && !cl->kind && !cl->quitting)
-		client_drop_stalled(cl, *(uint64_t *)arg);
+	if (cl && !cl->kind && !cl->quitting && client_drop_stalled(cl, r->now))
+		return; /* closed: its buffers go with it */
+	r->freed += io_conn_trim(c);
 }
 
 /* Process mark: every byte held for messages (core/memacct.h). */
@@ -157,16 +164,15 @@ static void iothr_check_process(struct iothr *t)
 	const struct admission *a = server_adm(s);
 	uint64_t held = memacct_marked();
 	bool over = atomic_load_explicit(&s->proc_over, memory_order_relaxed);
-	if ((over || held > a->process_high) &&
-	    io_loop_now(t->loop) - t->last_trim > IOTHR_TRIM_NS) {
-		uint64_t now = io_loop_now(t->loop);
+	uint64_t now = io_loop_now(t->loop);
+	if ((over || held > a->process_high) && now - t->last_trim > IOTHR_TRIM_NS) {
+		struct iothr_relief r = {.now = now};
 		t->last_trim = now;
-		io_loop_foreach(t->loop, iothr_drop_stalled_one, &now);
-		uint64_t freed = io_loop_trim(t->loop);
-		if (freed && log_ratelimit_ok(&t->adm_log, t->last_trim))
+		io_loop_foreach(t->loop, iothr_relieve_one, &r);
+		if (r.freed && log_ratelimit_ok(&t->adm_log, now))
 			log_info("admission: over the process mark, %llu bytes of idle output "
 			         "buffers given back",
-			         (unsigned long long)freed);
+			         (unsigned long long)r.freed);
 		held = memacct_marked();
 	}
 	if (!over && held > a->process_high) {

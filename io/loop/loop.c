@@ -496,17 +496,6 @@ void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg)
 	}
 }
 
-uint64_t io_loop_trim(struct io_loop *l)
-{
-	uint64_t freed = 0;
-	for (uint32_t i = 0; i < l->nslots; i++) {
-		struct io_conn *c = l->conns[i];
-		if (c && !c->closing)
-			freed += io_conn_trim(c);
-	}
-	return freed;
-}
-
 struct io_conn *io_loop_conn(struct io_loop *l, uint64_t id)
 {
 	uint32_t slot = (uint32_t)id;

@@ -369,8 +369,6 @@ void io_loop_foreach(struct io_loop *l, void (*fn)(struct io_conn *c, void *arg)
  * memory pressure they are what an idle connection holds. Returns the
  * bytes given back. Owner: the loop's thread, between writes. */
 uint64_t io_conn_trim(struct io_conn *c);
-/* io_conn_trim() on every open connection of @l; the bytes given back. */
-uint64_t io_loop_trim(struct io_loop *l);
 
 /* The connection with id @id if it is still open, else NULL. */
 struct io_conn *io_loop_conn(struct io_loop *l, uint64_t id);

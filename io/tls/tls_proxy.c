@@ -76,6 +76,13 @@ static void tls_padd_close(struct tls_padd *a)
 }
 
 /* Ends @c now; its memory goes when the batch of events is done. */
+/* Frees a relayed connection's record (its buffers are counted as held). */
+static void tls_pconn_free(struct tls_pconn *c)
+{
+	memacct_add(MEMACCT_TLS, -(int64_t)sizeof(*c));
+	free(c);
+}
+
 static void tls_pconn_end(struct tls_proxy *p, struct tls_pconn *c)
 {
 	if (c->dead)
@@ -335,24 +342,21 @@ static void *tls_proxy_main(void *arg)
 		while (p->graveyard) {
 			struct tls_pconn *c = p->graveyard;
 			p->graveyard = c->next_again;
-			memacct_add(MEMACCT_TLS, -(int64_t)sizeof(*c));
-			free(c);
+			tls_pconn_free(c);
 		}
 	}
 	while (p->all)
 		tls_pconn_end(p, p->all);
 	for (struct tls_pconn *a = p->again; a;) {
 		struct tls_pconn *next = a->next_again;
-		memacct_add(MEMACCT_TLS, -(int64_t)sizeof(*a));
-		free(a);
+		tls_pconn_free(a);
 		a = next;
 	}
 	p->again = NULL;
 	while (p->graveyard) {
 		struct tls_pconn *c = p->graveyard;
 		p->graveyard = c->next_again;
-		memacct_add(MEMACCT_TLS, -(int64_t)sizeof(*c));
-		free(c);
+		tls_pconn_free(c);
 	}
 	return NULL;
 }

@@ -51,14 +51,22 @@ static void start_monitored(const char *conf)
 	cr_assert_eq(http_wait_listening(mon_port, WAIT_MS), 0);
 }
 
-/* The counter @field of admission policy @name, from /admissionz. */
-static uint64_t adm_counter(const char *name, const char *field)
+/* /admissionz, parsed (cJSON_Delete() it). */
+static cJSON *admissionz(void)
 {
 	struct http_resp r;
 	cr_assert_eq(http_request(mon_port, "GET", "/admissionz", &r), 0);
 	cr_assert_eq(r.status, 200);
 	cJSON *root = cJSON_Parse(r.body);
+	http_resp_fini(&r);
 	cr_assert(root, "/admissionz is not JSON");
+	return root;
+}
+
+/* The counter @field of admission policy @name, from /admissionz. */
+static uint64_t adm_counter(const char *name, const char *field)
+{
+	cJSON *root = admissionz();
 	const cJSON *p;
 	double v = -1;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItem(root, "policies"))
@@ -68,7 +76,6 @@ static uint64_t adm_counter(const char *name, const char *field)
 			v = cJSON_GetNumberValue(cJSON_GetObjectItem(p, field));
 	}
 	cJSON_Delete(root);
-	http_resp_fini(&r);
 	cr_assert(v >= 0, "no counter %s of policy %s", field, name);
 	return (uint64_t)v;
 }
@@ -76,16 +83,11 @@ static uint64_t adm_counter(const char *name, const char *field)
 /* The bytes of input held for paused connections (/admissionz). */
 static uint64_t stash_bytes(void)
 {
-	struct http_resp r;
-	cr_assert_eq(http_request(mon_port, "GET", "/admissionz", &r), 0);
-	cr_assert_eq(r.status, 200);
-	cJSON *root = cJSON_Parse(r.body);
-	cr_assert(root, "/admissionz is not JSON");
+	cJSON *root = admissionz();
 	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "bytes_held_by"), "stash");
-	cr_assert(cJSON_IsNumber(v), "no bytes_held_by.stash in %s", r.body);
+	cr_assert(cJSON_IsNumber(v), "no bytes_held_by.stash in /admissionz");
 	uint64_t n = (uint64_t)cJSON_GetNumberValue(v);
 	cJSON_Delete(root);
-	http_resp_fini(&r);
 	return n;
 }
 
@@ -217,7 +219,6 @@ Test(admission, defer_loses_nothing_while_a_slow_subscriber_drains_a_burst)
 		raw_msg_fini(&m);
 		if (++got % 64 == 0)
 			usleep(1000); /* a slow consumer: ~64 KiB per ms at most */
-
 		if (received_when_done < 0 && b.sent == b.count)
 			received_when_done = got;
 	}
