@@ -53,9 +53,10 @@ class Helper:
         return {"error": "no report (exit %s)" % self.proc.returncode}
 
 
-def run_point(point, kind, binary, load_bins, rep, out_dir, cpus, extra_args):
+def run_point(point, kind, binary, load_bins, rep, out_dir, cpus, extra_args, client_cpus=None):
     """Runs @point once against server @kind with the load generator of its
-    profile (@load_bins: profile -> path). Returns the run's record."""
+    profile (@load_bins: profile -> path), under `taskset -c @client_cpus`
+    when given. Returns the run's record."""
     tag = "%s.%s.%d" % (point.id, kind, rep)
     profile = getattr(point, "profile", "load")
     rec = {"point": point.id, "server": kind, "rep": rep, "profile": profile,
@@ -86,7 +87,7 @@ def run_point(point, kind, binary, load_bins, rep, out_dir, cpus, extra_args):
             if not h.ready:
                 rec["anomalies"].append("stalled subscriber not set up")
         before, busy0, t0 = srv.status(), machine_busy_s(), time.monotonic()
-        rec.update(run_load(point, load_bins[profile], port, out_dir, tag))
+        rec.update(run_load(point, load_bins[profile], port, out_dir, tag, client_cpus))
         rec["anomalies"] += rec.pop("anomalies_load")
         after, busy1, wall = srv.status(), machine_busy_s(), time.monotonic() - t0
         rec["server_alive_after"] = srv.alive()
@@ -129,9 +130,10 @@ def run_point(point, kind, binary, load_bins, rep, out_dir, cpus, extra_args):
     return rec
 
 
-def run_load(point, load_bin, port, out_dir, tag):
+def run_load(point, load_bin, port, out_dir, tag, cpus=None):
     """Runs @load_bin (ringbus-load or ringbus-load-blocking, which take the
-    same options here) for @point; returns its part of the run's record."""
+    same options here) for @point, under `taskset -c @cpus` when given;
+    returns its part of the run's record."""
     tool = os.path.basename(load_bin)
     jpath = os.path.join(out_dir, "runs", tag + ".json")
     hpath = os.path.join(out_dir, "hgrm", tag + ".hgrm")
@@ -142,6 +144,9 @@ def run_load(point, load_bin, port, out_dir, tag):
         "--quiet"]
     limit = point.warmup + point.duration + point.drain + CONNECT_TIMEOUT_S + 20
     out = {"load_cmd": " ".join(cmd[1:]), "hgrm": os.path.relpath(hpath, out_dir)}
+    if cpus:
+        cmd = ["taskset", "-c", cpus] + cmd  # taskset execs: the tool's own CPU is read as before
+        out["load_cpus"] = cpus
     anomalies = []
     t0 = time.monotonic()
     with open(os.path.join(out_dir, "logs", tag + ".load.txt"), "wb") as log:
