@@ -382,6 +382,8 @@ void client_bury(struct client *cl)
 	}
 	*g = now;
 	g->big = map_count(&cl->by_id) >= CLIENT_TRIM_AFTER;
+	if (g->big)
+		server_freeing(t->srv); /* the shards free their part meanwhile */
 	g->next = t->graves;
 	t->graves = g;
 }
@@ -396,7 +398,7 @@ bool client_graves_reap(struct iothr *t, bool all)
 			return true;
 		t->graves = g->next;
 		if (g->big)
-			server_want_trim(t->srv);
+			server_freed(t->srv);
 		free(g);
 	} while (all && (g = t->graves) != NULL);
 	return true;

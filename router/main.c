@@ -62,15 +62,14 @@ int main(int argc, char **argv)
 	 * after a connection with a million subscriptions closed held up
 	 * whichever thread allocated next for a quarter of a second. */
 	mallopt(M_MXFAST, 0);
-	/* Keep freed memory in the arenas up to 16 MiB each instead of 128 KiB:
-	 * every loop iteration frees batches (80 KiB) and output buffers
-	 * (hundreds of KiB) and allocates new ones, and with glibc's defaults
-	 * each free trimmed the thread's arena (MADV_DONTNEED) and the next
-	 * allocation faulted the pages in again, zeroed: 9% of the server's
-	 * time at 1->1 1 KiB (docs/PERFORMANCE.md). Fixing the trim threshold
-	 * turns off the adaptive mmap threshold, so that one is fixed too:
-	 * output buffers up to 4 MiB come from the arenas. */
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+	/* Keep freed memory in the arenas (SERVER_ARENA_KEEP, router/server.h)
+	 * instead of glibc's 128 KiB: each free trimmed the thread's arena
+	 * (MADV_DONTNEED) and the next allocation faulted the pages in again,
+	 * zeroed: 9% of the server's time at 1->1 1 KiB (docs/PERFORMANCE.md).
+	 * Fixing the trim threshold turns off the adaptive mmap threshold, so
+	 * that one is fixed too: output buffers up to 4 MiB come from the
+	 * arenas. */
+	mallopt(M_TRIM_THRESHOLD, (int)SERVER_ARENA_KEEP);
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	struct config cfg;
 	config_init(&cfg);

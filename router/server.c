@@ -58,6 +58,16 @@ static void server_env_want_trim(void *ctx)
 	server_want_trim(ctx);
 }
 
+static void server_env_freeing(void *ctx)
+{
+	server_freeing(ctx);
+}
+
+static void server_env_freed(void *ctx)
+{
+	server_freed(ctx);
+}
+
 static void server_env_low_marks(void *ctx, uint64_t *bytes, uint64_t *msgs)
 {
 	const struct admission *a = server_adm(ctx);
@@ -147,6 +157,8 @@ static int server_new_workers(struct server *s)
 	    .wake_io = server_env_wake_io,
 	    .marks_cleared = server_env_marks_cleared,
 	    .want_trim = server_env_want_trim,
+	    .freeing = server_env_freeing,
+	    .freed = server_env_freed,
 	    .low_marks = server_env_low_marks,
 	    .svc = s->svc,
 	    .cluster = route_configured(s),

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -86,6 +87,7 @@ struct server {
 	/* Many subscriptions were freed: malloc_trim() once this time (ns) has
 	 * passed; 0 when none is wanted. See server_want_trim(). */
 	atomic_uint_fast64_t trim_at_ns;
+	atomic_int freeing; /* mass frees under way: see server_freeing() */
 	/* What SIGHUP may replace: swapped whole (release), read by any thread
 	 * with server_adm() and server_live() (acquire). The I/O threads and
 	 * workers read them freely and say when they hold nothing older
@@ -204,6 +206,28 @@ static inline uint32_t server_shard_of(const struct server *s, const char *subj,
 	return (uint32_t)(((hash_bytes(subj, len) >> 32) * (uint64_t)s->nshards) >> 32);
 }
 
+/* How much freed memory each malloc arena keeps (M_TRIM_THRESHOLD). While
+ * the server runs, a lot: the hot path frees batches and output buffers
+ * every iteration and allocates them again, and where subscribers fall
+ * behind they are freed in bursts of megabytes; given back, they were
+ * faulted in again, zeroed (a quarter of the server's time at 16 subjects
+ * to blocking subscribers, docs/PERFORMANCE.md). While a mass close is
+ * being freed, little: a thread's arena gives its top back only in free()
+ * above this threshold (malloc_trim() does not), so the threshold is also
+ * what a mass close would leave resident. server_freeing() lowers it,
+ * the trim that follows the close raises it again. */
+#define SERVER_ARENA_KEEP         (64u << 20)
+#define SERVER_ARENA_KEEP_FREEING (16u << 20)
+
+/* A mass free begins (a connection with many subscriptions closed): arenas
+ * keep SERVER_ARENA_KEEP_FREEING until every mass free begun has ended
+ * (server_freed()) and the trim after them ran. Any thread. */
+static inline void server_freeing(struct server *s)
+{
+	atomic_fetch_add_explicit(&s->freeing, 1, memory_order_seq_cst);
+	mallopt(M_TRIM_THRESHOLD, (int)SERVER_ARENA_KEEP_FREEING);
+}
+
 /* Asks the main thread to give freed memory back to the system (malloc keeps
  * it otherwise) a moment from now: requests that follow each other closely,
  * as every shard finishing its share of a large removal, make one trim. */
@@ -211,6 +235,13 @@ static inline void server_want_trim(struct server *s)
 {
 	atomic_store_explicit(&s->trim_at_ns, clock_now_ns() + 200u * 1000u * 1000u,
 	                      memory_order_relaxed);
+}
+
+/* The mass free server_freeing() announced has ended: a trim soon. */
+static inline void server_freed(struct server *s)
+{
+	atomic_fetch_sub_explicit(&s->freeing, 1, memory_order_seq_cst);
+	server_want_trim(s);
 }
 
 #endif /* ROUTER_SERVER_H */

@@ -227,6 +227,13 @@ static void server_trim_maybe(struct server *s)
 		return;
 	uint64_t t0 = clock_now_ns();
 	malloc_trim(0);
+	/* Back to keeping freed memory, unless a mass free is under way: one
+	 * that began meanwhile lowers it again (it counts itself first). */
+	if (atomic_load(&s->freeing) == 0) {
+		mallopt(M_TRIM_THRESHOLD, (int)SERVER_ARENA_KEEP);
+		if (atomic_load(&s->freeing) != 0)
+			mallopt(M_TRIM_THRESHOLD, (int)SERVER_ARENA_KEEP_FREEING);
+	}
 	log_debug("malloc_trim: %.1f ms", (double)(clock_now_ns() - t0) / 1e6);
 }
 

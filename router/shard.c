@@ -63,6 +63,16 @@ void shard_fini(struct shard *sh)
 
 /* ---- closed connections ---- */
 
+/* A removal of SHARD_TRIM_AFTER subscriptions or more ends: memory back to
+ * the system soon (malloc keeps it otherwise). */
+static void shard_freed(struct shard *sh)
+{
+	if (sh->env.freed)
+		sh->env.freed(sh->env.ctx);
+	else
+		sh->env.want_trim(sh->env.ctx);
+}
+
 /* Removes a slice of @owner's subscriptions; what is left waits in the
  * shard's dying list for the next runs. */
 static void shard_close_owner(struct shard *sh, uint64_t owner)
@@ -70,6 +80,9 @@ static void shard_close_owner(struct shard *sh, uint64_t owner)
 	size_t left = sublist_remove_owner_max(sh->subs, owner, SHARD_CLOSE_NOW);
 	if (left == 0)
 		return;
+	bool big = SHARD_CLOSE_NOW + left >= SHARD_TRIM_AFTER;
+	if (big && sh->env.freeing)
+		sh->env.freeing(sh->env.ctx); /* before the rest is freed, slice by slice */
 	uint32_t n = atomic_load_explicit(&sh->ndying, memory_order_relaxed);
 	if (n == sh->dying_cap) {
 		uint32_t cap = sh->dying_cap ? sh->dying_cap * 2 : 4;
@@ -77,7 +90,10 @@ static void shard_close_owner(struct shard *sh, uint64_t owner)
 		if (!d) {
 			/* Cannot defer the rest: remove it now, whatever it costs. */
 			sublist_remove_owner(sh->subs, owner);
-			sh->env.want_trim(sh->env.ctx);
+			if (big)
+				shard_freed(sh);
+			else
+				sh->env.want_trim(sh->env.ctx);
 			return;
 		}
 		sh->dying = d;
@@ -99,7 +115,7 @@ static bool shard_reap(struct shard *sh)
 		/* Many subscriptions gone: ask for the freed memory to be given
 		 * back to the system (malloc keeps it otherwise). */
 		if (d->total >= SHARD_TRIM_AFTER)
-			sh->env.want_trim(sh->env.ctx);
+			shard_freed(sh);
 		memmove(&sh->dying[0], &sh->dying[1], (n - 1) * sizeof(*d));
 		atomic_store_explicit(&sh->ndying, n - 1, memory_order_relaxed);
 	}

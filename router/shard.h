@@ -46,6 +46,11 @@ struct shard_env {
 	void (*marks_cleared)(void *ctx);
 	/* Many subscriptions were freed: give memory back to the system soon. */
 	void (*want_trim)(void *ctx);
+	/* Many subscriptions are about to be freed, and then have been
+	 * (router/server.h, server_freeing() and server_freed()); NULL: only
+	 * want_trim once they have. */
+	void (*freeing)(void *ctx);
+	void (*freed)(void *ctx);
 	/* The low marks of the admission state in force (bytes, messages). */
 	void (*low_marks)(void *ctx, uint64_t *bytes, uint64_t *msgs);
 	/* Queue members' requests in flight (router/service.h); NULL: none
