@@ -17,6 +17,7 @@
 
 #include "io/proto/proto_int.h"
 #include "tests/fuzz/fuzz_target.h"
+#include "tests/io/proto_paths.h"
 
 #define HEAD 5
 
@@ -245,50 +246,13 @@ static void compare(enum proto_side side, uint32_t max_payload, uint32_t max_con
  * then only the whole rest of the input. */
 #define DIFF_PREFIX_MAX 256u
 
-static bool span_eq(struct proto_span a, struct proto_span b)
-{
-	return a.ptr == b.ptr && a.len == b.len;
-}
-
-static bool frame_eq(const struct proto_frame *a, const struct proto_frame *b)
-{
-	return a->op == b->op && span_eq(a->subject, b->subject) && span_eq(a->reply, b->reply) &&
-	       span_eq(a->queue, b->queue) && span_eq(a->sid, b->sid) && span_eq(a->arg, b->arg) &&
-	       span_eq(a->payload, b->payload) && span_eq(a->account, b->account) &&
-	       span_eq(a->origin, b->origin) && span_eq(a->queues, b->queues) &&
-	       a->hdr_len == b->hdr_len && a->weight == b->weight && a->max_msgs == b->max_msgs;
-}
-
-/* proto_parse_one() against proto_parse_general() on @s/@n, copied into a
- * block of its own size so ASan sees a read past it. The frames start out
- * different so a field one path leaves unset shows; the scans start the
- * same, as only what the paths write may differ. */
+/* The two paths on @s/@n (tests/io/proto_paths.h). */
 static void diff_one(const struct proto_parser *p, const char *s, size_t n)
 {
-	char *b = malloc(n ? n : 1);
-	struct proto_frame fa, fb;
-	struct proto_scan sa, sb;
-	size_t ua = 1, ub = 1;
-
-	if (!b)
-		fail("out of memory");
-	memcpy(b, s, n);
-	memset(&fa, 0xa5, sizeof(fa));
-	memset(&fb, 0x5a, sizeof(fb));
-	memset(&sa, 0x33, sizeof(sa));
-	memset(&sb, 0x33, sizeof(sb));
-	int ra = proto_parse_one(p, b, n, &fa, &ua, &sa);
-	int rb = proto_parse_general(p, b, n, &fb, &ub, &sb);
-	if (ra != rb)
-		fail("fast path: result differs from the general path");
-	if (ra > 0 && ua != ub)
-		fail("fast path: used differs from the general path");
-	if (ra == 1 && !frame_eq(&fa, &fb))
-		fail("fast path: frame differs from the general path");
-	if (ra == 0 &&
-	    (sa.as != sb.as || sa.need != sb.need || sa.oplen != sb.oplen || sa.cls != sb.cls))
-		fail("fast path: scan differs from the general path");
-	free(b);
+	int result;
+	const char *why = proto_paths_differ(p, s, n, &result);
+	if (why)
+		fail(why);
 }
 
 /* Runs diff_one() on the prefixes of each operation of @s/@len in turn, as
@@ -321,7 +285,7 @@ static void diff(enum proto_side side, uint32_t max_payload, uint32_t max_contro
 			continue;
 		}
 		int rq = proto_parse(&q, s + qoff, len - qoff, &uq, &fq);
-		if (rq != r || (r == 1 && (qoff + uq != off + u || !frame_eq(&f, &fq))))
+		if (rq != r || (r == 1 && (qoff + uq != off + u || !proto_frame_same(&f, &fq))))
 			fail("fast path: proto_parse() differs from the general path");
 		if (r != 1)
 			break;

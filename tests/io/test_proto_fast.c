@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "io/proto/proto_int.h"
+#include "tests/io/proto_paths.h"
 
 /* One operation's shape: its name, the fields before and after the
  * subject, and whether it has a header size. */
@@ -27,52 +28,16 @@ struct shape {
 	bool headers;
 };
 
-static bool span_eq(struct proto_span a, struct proto_span b)
-{
-	return a.ptr == b.ptr && a.len == b.len;
-}
-
-static bool frame_eq(const struct proto_frame *a, const struct proto_frame *b)
-{
-	return a->op == b->op && span_eq(a->subject, b->subject) && span_eq(a->reply, b->reply) &&
-	       span_eq(a->queue, b->queue) && span_eq(a->sid, b->sid) && span_eq(a->arg, b->arg) &&
-	       span_eq(a->payload, b->payload) && span_eq(a->account, b->account) &&
-	       span_eq(a->origin, b->origin) && span_eq(a->queues, b->queues) &&
-	       a->hdr_len == b->hdr_len && a->weight == b->weight && a->max_msgs == b->max_msgs;
-}
-
 static unsigned checked, framed;
 
-/* Both paths over @s/@n, in a block of exactly @n bytes (ASan sees a read
- * past it). */
+/* Both paths over @s/@n (tests/io/proto_paths.h). */
 static void same(const struct proto_parser *p, const char *s, size_t n)
 {
-	char *b = malloc(n ? n : 1);
-	cr_assert_not_null(b);
-	memcpy(b, s, n);
-	struct proto_frame fa, fb;
-	struct proto_scan sa, sb;
-	size_t ua = 1, ub = 1;
-	memset(&fa, 0xa5, sizeof(fa));
-	memset(&fb, 0x5a, sizeof(fb));
-	memset(&sa, 0x33, sizeof(sa));
-	memset(&sb, 0x33, sizeof(sb));
-	int ra = proto_parse_one(p, b, n, &fa, &ua, &sa);
-	int rb = proto_parse_general(p, b, n, &fb, &ub, &sb);
-	cr_assert_eq(ra, rb, "result %d, general path %d: %.*s", ra, rb, (int)n, s);
-	if (ra > 0)
-		cr_assert_eq(ua, ub, "used %zu, general path %zu: %.*s", ua, ub, (int)n, s);
-	if (ra == 1) {
-		cr_assert(frame_eq(&fa, &fb), "frame differs from the general path: %.*s", (int)n,
-		          s);
-		framed++;
-	}
-	if (ra == 0)
-		cr_assert(sa.as == sb.as && sa.need == sb.need && sa.oplen == sb.oplen &&
-		              sa.cls == sb.cls,
-		          "scan differs from the general path: %.*s", (int)n, s);
+	int result;
+	const char *why = proto_paths_differ(p, s, n, &result);
+	cr_assert_null(why, "%s: %.*s", why, (int)n, s);
+	framed += result == 1;
 	checked++;
-	free(b);
 }
 
 /* @line (its end included) and a payload, then what follows (other
