@@ -30,6 +30,7 @@ struct mbatch *mbatch_new(uint32_t entries, uint32_t arena)
 	b->nlend = 0;
 	b->lend_bytes = 0;
 	b->nown = 0;
+	b->nheld = 0;
 	return b;
 }
 
@@ -44,8 +45,44 @@ void mbatch_unref(struct mbatch *b)
 			io_lend_drop(b->lend_pool, b->lend[i]);
 		for (uint32_t i = 0; i < b->nown; i++)
 			free(b->own[i]);
+		for (uint32_t i = 0; i < b->nheld; i++)
+			mblock_unref(b->held[i]);
 		free(b);
 	}
+}
+
+struct mblock *mblock_new(uint32_t cap, uint8_t kind)
+{
+	struct mblock *m = malloc(sizeof(*m) + cap);
+	if (!m)
+		return NULL;
+	atomic_init(&m->refs, 1);
+	m->cap = cap;
+	m->kind = kind;
+	memacct_add((enum memacct_kind)kind, (int64_t)cap);
+	return m;
+}
+
+struct mblock *mblock_grow(struct mblock *m, uint32_t cap)
+{
+	uint32_t old = m->cap;
+	struct mblock *n = realloc(m, sizeof(*m) + cap);
+	if (!n)
+		return NULL;
+	n->cap = cap;
+	memacct_add((enum memacct_kind)n->kind, (int64_t)cap - (int64_t)old);
+	return n;
+}
+
+void mblock_unref(struct mblock *m)
+{
+	if (!m)
+		return;
+	/* acq_rel: the last holder must see every other holder's reads done. */
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	memacct_add((enum memacct_kind)m->kind, -(int64_t)m->cap);
+	free(m);
 }
 
 struct mentry *mbatch_add(struct mbatch *b, enum mentry_kind kind, size_t bytes)

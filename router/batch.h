@@ -65,6 +65,34 @@ struct mentry {
 	uint8_t flags;
 };
 
+/* A block of bytes that batches may point into and hold, freed by whoever
+ * drops the last reference (any thread): the input a paused connection read
+ * past its pause (router/client.c), whose payloads go to the batches where
+ * they are instead of being copied again. Counted in core/memacct.h as
+ * @kind while it lives. */
+struct mblock {
+	atomic_uint refs;
+	uint32_t cap;
+	uint8_t kind; /* enum memacct_kind */
+	char data[];
+};
+
+/* A block of @cap bytes, one reference held by the caller; NULL when out of
+ * memory. */
+struct mblock *mblock_new(uint32_t cap, uint8_t kind);
+
+/* @m (held by the caller alone) with room for @cap bytes, its contents
+ * kept; NULL when out of memory (@m is left as it was). */
+struct mblock *mblock_grow(struct mblock *m, uint32_t cap);
+
+static inline bool mblock_shared(const struct mblock *m)
+{
+	return atomic_load_explicit(&m->refs, memory_order_acquire) > 1;
+}
+
+/* Drops one reference; the last frees the block. NULL is a no-op. */
+void mblock_unref(struct mblock *m);
+
 /* Owner: see the header comment. Fields are read by the shard and, through
  * deliveries, by I/O threads; only @refs changes after the push. */
 struct mbatch {
@@ -90,12 +118,17 @@ struct mbatch {
 	 * proto_parser_take_carry()), freed with the batch. */
 	uint32_t nown;
 	char *own[8];
+	/* Shared blocks its payloads stayed in (a paused connection's stash),
+	 * one reference on each, dropped with the batch. */
+	uint32_t nheld;
+	struct mblock *held[8];
 };
 
 #define MBATCH_ENTRIES    512u
 #define MBATCH_ARENA_SIZE (64u * 1024u)
 #define MBATCH_LEND_NONE  IO_LEND_NONE
 #define MBATCH_LEND_OWN   (IO_LEND_NONE - 1u) /* not a buffer: a block (mbatch_own()) */
+#define MBATCH_LEND_HELD  (IO_LEND_NONE - 2u) /* not a buffer: a shared block (mbatch_hold()) */
 
 /* Holds receive buffer @bid of @l (io_loop_lendable() returned it) for
  * an entry of @b whose payload stays there (mbatch_can_lend() was true);
@@ -117,6 +150,8 @@ static inline bool mbatch_can_lend(const struct mbatch *b, uint32_t bid)
 {
 	if (bid == MBATCH_LEND_OWN)
 		return b->nown < RB_ARRAY_LEN(b->own);
+	if (bid == MBATCH_LEND_HELD)
+		return b->nheld < RB_ARRAY_LEN(b->held);
 	return bid == MBATCH_LEND_NONE || (b->nlend && b->lend[b->nlend - 1] == bid) ||
 	       b->nlend < RB_ARRAY_LEN(b->lend);
 }
@@ -127,6 +162,18 @@ static inline void mbatch_own(struct mbatch *b, char *blk, uint32_t size)
 {
 	b->own[b->nown++] = blk;
 	b->lend_bytes += size;
+}
+
+/* Holds block @m for an entry of @b whose @len bytes of payload stay there
+ * (mbatch_can_lend(b, MBATCH_LEND_HELD) was true); once for a run of
+ * entries in the same block. Counts @len as what the batch pins. */
+static inline void mbatch_hold(struct mbatch *b, struct mblock *m, uint32_t len)
+{
+	if (!b->nheld || b->held[b->nheld - 1] != m) {
+		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+		b->held[b->nheld++] = m;
+	}
+	b->lend_bytes += len;
 }
 
 /* A new empty batch with room for @entries entries and @arena bytes, one

@@ -337,31 +337,41 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 
 /* Keeps input read while the connection's reads are paused, to be parsed
  * when they resume: what the kernel handed over before the pause took
- * effect (at most the loop's provided buffers). */
+ * effect (at most the loop's provided buffers). A stash that batches hold
+ * (payloads parsed from it stayed there) is not written again: what is left
+ * of it moves to a new one. */
 static int client_stash(struct client *cl, const char *data, size_t len)
 {
-	if (cl->stash_off && cl->stash_off == cl->stash_len)
-		cl->stash_off = cl->stash_len = 0;
-	if (cl->stash_len + len > cl->stash_cap) {
-		if (cl->stash_off) {
-			memmove(cl->stash, cl->stash + cl->stash_off,
-			        cl->stash_len - cl->stash_off);
-			cl->stash_len -= cl->stash_off;
-			cl->stash_off = 0;
-		}
-		size_t cap = cl->stash_cap ? cl->stash_cap : 16384;
+	struct mblock *m = cl->stash;
+	size_t left = cl->stash_len - cl->stash_off;
+	if (m && mblock_shared(m)) {
+		size_t cap = left + len > 16384 ? left + len : 16384;
+		struct mblock *n =
+		    cap <= UINT32_MAX ? mblock_new((uint32_t)cap, MEMACCT_STASH) : NULL;
+		if (!n)
+			return -ENOMEM;
+		memcpy(n->data, m->data + cl->stash_off, left);
+		mblock_unref(m);
+		m = cl->stash = n;
+		cl->stash_off = 0;
+		cl->stash_len = left;
+	} else if (cl->stash_off && (!left || cl->stash_len + len > m->cap)) {
+		memmove(m->data, m->data + cl->stash_off, left);
+		cl->stash_off = 0;
+		cl->stash_len = left;
+	}
+	if (!m || cl->stash_len + len > m->cap) {
+		size_t cap = m ? m->cap : 16384;
 		while (cap < cl->stash_len + len)
 			cap *= 2;
-		if (cap != cl->stash_cap) {
-			char *p = realloc(cl->stash, cap);
-			if (!p)
-				return -ENOMEM;
-			memacct_add(MEMACCT_STASH, (int64_t)cap - (int64_t)cl->stash_cap);
-			cl->stash = p;
-			cl->stash_cap = cap;
-		}
+		struct mblock *n = cap > UINT32_MAX ? NULL
+		                   : m              ? mblock_grow(m, (uint32_t)cap)
+		                                    : mblock_new((uint32_t)cap, MEMACCT_STASH);
+		if (!n)
+			return -ENOMEM;
+		m = cl->stash = n;
 	}
-	memcpy(cl->stash + cl->stash_len, data, len);
+	memcpy(m->data + cl->stash_len, data, len);
 	cl->stash_len += len;
 	return 0;
 }
@@ -376,17 +386,17 @@ void client_unstash(struct client *cl)
 			client_quit(cl, NULL, 0);
 		return;
 	}
-	size_t used = client_parse(cl, c, cl->stash + cl->stash_off, cl->stash_len - cl->stash_off);
+	const char *at = cl->stash->data + cl->stash_off;
+	size_t used = client_parse(cl, c, at, cl->stash_len - cl->stash_off);
 	if (io_conn_is_closing(c) || cl->quitting)
 		return;
 	cl->stash_off += used;
 	if (cl->stash_off == cl->stash_len) {
-		/* Give a large stash back; a small one is kept for next time. */
-		if (cl->stash_cap > 256 * 1024) {
-			memacct_add(MEMACCT_STASH, -(int64_t)cl->stash_cap);
-			free(cl->stash);
+		/* Give a large stash back, and one that batches hold; a small one
+		 * is kept for next time. */
+		if (cl->stash->cap > 256 * 1024 || mblock_shared(cl->stash)) {
+			mblock_unref(cl->stash);
 			cl->stash = NULL;
-			cl->stash_cap = 0;
 		}
 		cl->stash_off = cl->stash_len = 0;
 		if (cl->eof_pending && !cl->pause_reasons)
@@ -458,8 +468,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 	client_pend_free(cl);
 	client_inflight_free(cl);
 	client_perm_free(cl);
-	memacct_add(MEMACCT_STASH, -(int64_t)cl->stash_cap);
-	free(cl->stash);
+	mblock_unref(cl->stash);
 	free(cl->route);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,

@@ -176,10 +176,11 @@ struct client {
 	uint64_t wait_shards[CLIENT_SHARD_WORDS]; /* shards over their mark we wait for */
 	uint64_t paused_since;
 	struct adm_policy *pause_policy; /* charged with the time deferred */
-	char *stash; /* input read while paused: [stash_off, stash_len) unparsed */
+	/* input read while paused: [stash_off, stash_len) of its data unparsed;
+	 * batches may hold it (payloads left there), then it is not written */
+	struct mblock *stash;
 	size_t stash_off;
 	size_t stash_len;
-	size_t stash_cap;
 	/* admission: this connection as a subscriber */
 	bool sub_over;    /* its queue crossed a high mark, not yet below the low */
 	bool stalled;     /* made no progress for its policy's defer_max: holds no one */
@@ -376,6 +377,15 @@ static inline void client_commit_msg(struct client *cl, char *out, size_t n, con
  * one with several deliveries by reference from 1 KiB. */
 #define CLIENT_REF_MIN        2048u
 #define CLIENT_REF_MIN_SHARED 1024u /* DELIVERY_F_SHARED: other deliveries too */
+/* True when @n bytes at @p lie in @cl's stash, which a batch may then hold
+ * (mbatch_hold()) instead of copying them. */
+static inline bool client_in_stash(const struct client *cl, const char *p, size_t n)
+{
+	const struct mblock *m = cl->stash;
+	return m && p >= m->data && n <= cl->stash_len &&
+	       (size_t)(p - m->data) <= cl->stash_len - n;
+}
+
 /* A payload this large that arrived whole in one receive buffer stays
  * there: the batch holds the buffer (io_loop_lend()) instead of a copy.
  * Below it the copy is cheaper than a hold. */

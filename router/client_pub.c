@@ -77,10 +77,12 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 	char *own = NULL;
 	if (f->payload.len >= CLIENT_LEND_MIN && !queues.len) {
 		bid = io_loop_lendable(cl->c->loop, f->payload.ptr, f->payload.len);
-		if (bid == MBATCH_LEND_NONE && f->payload.len >= CLIENT_OWN_MIN &&
-		    (how & CLIENT_PUB_SOLE) &&
-		    (own = proto_parser_take_carry(&cl->parser, f->payload.ptr, f->payload.len,
-		                                   &own_size)))
+		if (bid == MBATCH_LEND_NONE && client_in_stash(cl, f->payload.ptr, f->payload.len))
+			bid = MBATCH_LEND_HELD;
+		else if (bid == MBATCH_LEND_NONE && f->payload.len >= CLIENT_OWN_MIN &&
+		         (how & CLIENT_PUB_SOLE) &&
+		         (own = proto_parser_take_carry(&cl->parser, f->payload.ptr, f->payload.len,
+		                                        &own_size)))
 			bid = MBATCH_LEND_OWN;
 	}
 	bool lent = bid != MBATCH_LEND_NONE;
@@ -104,6 +106,8 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 		e->payload = f->payload.ptr;
 		if (own)
 			mbatch_own(b, own, own_size);
+		else if (bid == MBATCH_LEND_HELD)
+			mbatch_hold(b, cl->stash, f->payload.len);
 		else
 			mbatch_lend(b, cl->c->loop, bid);
 	} else {

@@ -147,6 +147,16 @@ static void bc_sub_check(struct bc_sub *s, const char *data, size_t len)
 		snprintf(s->why, sizeof(s->why), "a message without a sequence: %.20s", head);
 		return;
 	}
+	/* the rest is the publisher's filler (bc_pub_main): a payload that
+	 * arrives with other bytes in it was overwritten on its way */
+	size_t h = (size_t)snprintf(head, sizeof(head), "%02u %016llu ", pub, seq);
+	for (size_t i = h; i < len; i++)
+		if (data[i] != 'x') {
+			s->err = -EPROTO;
+			snprintf(s->why, sizeof(s->why),
+			         "message %u/%llu: byte %zu of %zu is not 'x'", pub, seq, i, len);
+			return;
+		}
 	s->got++;
 	s->per_pub[pub]++;
 	if (seq <= s->last[pub])

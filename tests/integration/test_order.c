@@ -225,12 +225,14 @@ Test(order, eight_publishers_into_one_subscriber_lose_nothing)
 	expect_all_in_order(&s, 0, n, 8);
 }
 
-Test(order, a_slow_reader_loses_nothing)
+/* One publisher far faster than its subscriber: paused again and again, and
+ * what it had sent past each pause (kept by the server and parsed when it
+ * resumes; payloads may stay there until delivered) arrives whole, in order. */
+static void slow_reader(bool many, uint32_t size, uint64_t n)
 {
-	start(false);
-	uint64_t n = SCALE(20000);
+	start(many);
 	struct bc_pub p;
-	pub_init(&p, 0, n, 1024);
+	pub_init(&p, 0, n, size);
 	p.subjects[0] = "slow";
 	p.nsubjects = 1;
 	struct bc_sub s;
@@ -241,6 +243,18 @@ Test(order, a_slow_reader_loses_nothing)
 	s.pause_us = 1000;
 	run(&p, 1, &s, 1);
 	expect_all_in_order(&s, 0, n, 1);
+}
+
+Test(order, a_slow_reader_loses_nothing)
+{
+	slow_reader(false, 1024, SCALE(20000));
+}
+
+/* Large payloads are sent from where they were kept (by reference), while
+ * other threads route: the kept input must not be written over meanwhile. */
+Test(order, a_slow_reader_of_large_messages_loses_nothing_with_more_threads_than_cores)
+{
+	slow_reader(true, 4096, SCALE(40000));
 }
 
 /* A subscriber that never reads (small kernel buffers) beside a healthy one:
