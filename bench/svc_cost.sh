@@ -12,7 +12,9 @@
 # all runs' latencies pooled; and the server's CPU ticks and context
 # switches per run, read from /proc around each run.
 # Usage: bench/svc_cost.sh [--build DIR] [--pairs N] [--duration D] [--aa]
-#                          [--out DIR]
+#                          [--cpus LIST --client-cpus LIST] [--out DIR]
+# --cpus and --client-cpus run the server and the load tool under
+# `taskset -c LIST` (e.g. --cpus 0 --client-cpus 1: a core each).
 # About 9 s per pair; every run is bounded and the server is stopped at the
 # end.
 set -euo pipefail
@@ -21,6 +23,8 @@ build=$top/build/release
 pairs=20
 duration=3s
 aa=
+cpus=
+ccpus=
 out=$top/bench/out/svc-cost-$(date -u +%Y%m%d-%H%M%S)
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -28,8 +32,10 @@ while [ $# -gt 0 ]; do
 	--pairs) pairs=$2; shift 2 ;;
 	--duration) duration=$2; shift 2 ;;
 	--aa) aa=1; shift ;;
+	--cpus) cpus=$2; shift 2 ;;
+	--client-cpus) ccpus=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "svc_cost.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -71,12 +77,15 @@ ticks() { cat /proc/"$pid"/task/*/stat 2>/dev/null | awk '{s += $14 + $15} END {
 switches() { cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s + 0}'; }
 
 printf 'ringbus { admission { request_aware: true } }\n' >"$conf"
-"$ringbus" -a 127.0.0.1 -p "$port" -m "$mport" -c "$conf" >"$out/ringbus.log" 2>&1 &
+srvpin=() clipin=()
+[ -n "$cpus" ] && srvpin=(taskset -c "$cpus")
+[ -n "$ccpus" ] && clipin=(taskset -c "$ccpus")
+"${srvpin[@]}" "$ringbus" -a 127.0.0.1 -p "$port" -m "$mport" -c "$conf" >"$out/ringbus.log" 2>&1 &
 pid=$!
 wait_port "$port" || { echo "svc_cost.sh: ringbus did not start (see $out/ringbus.log)" >&2; exit 1; }
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "command: bench/svc_cost.sh --pairs $pairs --duration $duration${aa:+ --aa} --out $out"
+	echo "command: bench/svc_cost.sh --pairs $pairs --duration $duration${aa:+ --aa}${cpus:+ --cpus $cpus}${ccpus:+ --client-cpus $ccpus} --out $out"
 	echo "ringbus: $("$ringbus" --version 2>&1 | head -1) (git $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo ?))"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out/meta.txt"
@@ -89,7 +98,7 @@ for i in $(seq "$pairs"); do
 		[ "$side" = off ] && [ -z "$aa" ] && val=false
 		aware "$val"
 		t0=$(ticks) c0=$(switches)
-		j=$(timeout 60 "$load" reqrep --url "nats://127.0.0.1:$port" --responders 4 \
+		j=$(timeout 60 "${clipin[@]}" "$load" reqrep --url "nats://127.0.0.1:$port" --responders 4 \
 			--rate 50k --duration "$duration" --warmup 1s --quiet --json - \
 			--hgrm "$out/hist.$i.$side" 2>/dev/null | tr -d '\n' || true)
 		t1=$(ticks) c1=$(switches)
