@@ -112,7 +112,7 @@ struct mbatch {
 	 * on each, dropped with the batch. */
 	struct io_lendpool *lend_pool;
 	uint32_t nlend;
-	uint32_t lend_bytes; /* the buffers' size in all, and of @own (pinned output counts it) */
+	uint32_t lend_bytes; /* what it holds outside itself, whole (pinned output counts it) */
 	uint32_t lend[16];
 	/* Blocks its payloads were assembled in (the parser's carry, taken with
 	 * proto_parser_take_carry()), freed with the batch. */
@@ -164,16 +164,17 @@ static inline void mbatch_own(struct mbatch *b, char *blk, uint32_t size)
 	b->lend_bytes += size;
 }
 
-/* Holds block @m for an entry of @b whose @len bytes of payload stay there
+/* Holds block @m for an entry of @b whose payload stays there
  * (mbatch_can_lend(b, MBATCH_LEND_HELD) was true); once for a run of
- * entries in the same block. Counts @len as what the batch pins. */
-static inline void mbatch_hold(struct mbatch *b, struct mblock *m, uint32_t len)
+ * entries in the same block. The whole block counts in what the batch pins
+ * (an output that holds the batch holds all of it; CLIENT_PIN_MAX). */
+static inline void mbatch_hold(struct mbatch *b, struct mblock *m)
 {
-	if (!b->nheld || b->held[b->nheld - 1] != m) {
-		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-		b->held[b->nheld++] = m;
-	}
-	b->lend_bytes += len;
+	if (b->nheld && b->held[b->nheld - 1] == m)
+		return;
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	b->held[b->nheld++] = m;
+	b->lend_bytes += m->cap;
 }
 
 /* A new empty batch with room for @entries entries and @arena bytes, one

@@ -107,7 +107,7 @@ bool client_publish_acc(struct client *cl, const struct proto_frame *f, uint8_t 
 		if (own)
 			mbatch_own(b, own, own_size);
 		else if (bid == MBATCH_LEND_HELD)
-			mbatch_hold(b, cl->stash, f->payload.len);
+			mbatch_hold(b, cl->stash);
 		else
 			mbatch_lend(b, cl->c->loop, bid);
 	} else {
