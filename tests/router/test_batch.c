@@ -4,6 +4,7 @@
  * returns to where it was); blocks a batch owns go with it. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/memacct.h"
 #include "router/batch.h"
@@ -64,4 +65,67 @@ Test(batch, a_batch_owns_at_most_eight_blocks_and_frees_them)
 	cr_expect_eq(b->lend_bytes, bytes);
 	cr_expect_eq(b->nown, 8);
 	mbatch_unref(b);
+}
+
+/* Shared blocks (a paused connection's stash): each batch that holds one
+ * takes one reference for a run of entries in it and counts the whole
+ * block once; room for eight; the block lives, counted as stash memory,
+ * until its last holder lets it go, whichever that is. */
+Test(batch, a_held_block_lives_until_its_last_holder_lets_it_go)
+{
+	uint64_t before = memacct_get(MEMACCT_STASH);
+	struct mblock *m = mblock_new(1u << 20, MEMACCT_STASH);
+	cr_assert_not_null(m);
+	cr_expect_eq(memacct_get(MEMACCT_STASH), before + (1u << 20));
+	cr_expect_not(mblock_shared(m));
+	memset(m->data, 'a', m->cap);
+
+	struct mbatch *b1 = mbatch_new(8, 64), *b2 = mbatch_new(8, 64);
+	cr_assert(b1 && b2);
+	for (int i = 0; i < 3; i++) { /* a run of entries in the same block */
+		cr_assert(mbatch_can_lend(b1, MBATCH_LEND_HELD));
+		mbatch_hold(b1, m);
+	}
+	mbatch_hold(b2, m);
+	cr_expect_eq(b1->nheld, 1, "one hold for a run in one block");
+	cr_expect_eq(b1->lend_bytes, 1u << 20, "the whole block counted once");
+	cr_expect_eq(atomic_load(&m->refs), 3, "the stash's own and one per batch");
+	cr_expect(mblock_shared(m));
+
+	mblock_unref(m); /* the connection lets it go first */
+	mbatch_unref(b1);
+	cr_expect_eq(memacct_get(MEMACCT_STASH), before + (1u << 20), "still held by b2");
+	cr_expect_eq(b2->held[0]->data[(1u << 20) - 1], 'a', "its bytes intact");
+	mbatch_unref(b2); /* the last holder frees it (a leak shows under ASan) */
+	cr_expect_eq(memacct_get(MEMACCT_STASH), before, "every byte given back");
+
+	struct mbatch *b = mbatch_new(8, 64);
+	struct mblock *blk[8];
+	for (uint32_t i = 0; i < 8; i++) {
+		cr_assert(mbatch_can_lend(b, MBATCH_LEND_HELD), "block %u", i);
+		blk[i] = mblock_new(4096, MEMACCT_STASH);
+		cr_assert_not_null(blk[i]);
+		mbatch_hold(b, blk[i]);
+		mblock_unref(blk[i]);
+	}
+	cr_expect_not(mbatch_can_lend(b, MBATCH_LEND_HELD), "a ninth block");
+	cr_expect_eq(b->lend_bytes, 8 * 4096);
+	mbatch_unref(b);
+	cr_expect_eq(memacct_get(MEMACCT_STASH), before);
+}
+
+/* A block its one holder grows keeps its contents and its count. */
+Test(batch, a_block_grows_with_its_contents_and_its_count)
+{
+	uint64_t before = memacct_get(MEMACCT_STASH);
+	struct mblock *m = mblock_new(16, MEMACCT_STASH);
+	cr_assert_not_null(m);
+	memcpy(m->data, "0123456789abcdef", 16);
+	struct mblock *g = mblock_grow(m, 1u << 16);
+	cr_assert_not_null(g);
+	cr_expect_eq(g->cap, 1u << 16);
+	cr_expect_eq(memcmp(g->data, "0123456789abcdef", 16), 0);
+	cr_expect_eq(memacct_get(MEMACCT_STASH), before + (1u << 16));
+	mblock_unref(g);
+	cr_expect_eq(memacct_get(MEMACCT_STASH), before);
 }
