@@ -343,32 +343,30 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 static int client_stash(struct client *cl, const char *data, size_t len)
 {
 	struct mblock *m = cl->stash;
+	bool shared = m && mblock_shared(m);
 	size_t left = cl->stash_len - cl->stash_off;
-	if (m && mblock_shared(m)) {
-		size_t cap = left + len > 16384 ? left + len : 16384;
-		struct mblock *n =
-		    cap <= UINT32_MAX ? mblock_new((uint32_t)cap, MEMACCT_STASH) : NULL;
-		if (!n)
-			return -ENOMEM;
-		memcpy(n->data, m->data + cl->stash_off, left);
-		mblock_unref(m);
-		m = cl->stash = n;
-		cl->stash_off = 0;
-		cl->stash_len = left;
-	} else if (cl->stash_off && (!left || cl->stash_len + len > m->cap)) {
+	if (m && !shared && cl->stash_off && (!left || cl->stash_len + len > m->cap)) {
 		memmove(m->data, m->data + cl->stash_off, left);
 		cl->stash_off = 0;
 		cl->stash_len = left;
 	}
-	if (!m || cl->stash_len + len > m->cap) {
-		size_t cap = m ? m->cap : 16384;
-		while (cap < cl->stash_len + len)
+	/* a held stash is left as it is: what is unparsed moves to a new one */
+	size_t keep = shared ? left : cl->stash_len;
+	if (!m || shared || keep + len > m->cap) {
+		size_t cap = m && !shared ? m->cap : 16384;
+		while (cap < keep + len)
 			cap *= 2;
 		struct mblock *n = cap > UINT32_MAX ? NULL
-		                   : m              ? mblock_grow(m, (uint32_t)cap)
+		                   : m && !shared   ? mblock_grow(m, (uint32_t)cap)
 		                                    : mblock_new((uint32_t)cap, MEMACCT_STASH);
 		if (!n)
 			return -ENOMEM;
+		if (shared) {
+			memcpy(n->data, m->data + cl->stash_off, left);
+			mblock_unref(m);
+			cl->stash_off = 0;
+			cl->stash_len = left;
+		}
 		m = cl->stash = n;
 	}
 	memcpy(m->data + cl->stash_len, data, len);
