@@ -58,20 +58,11 @@ struct mblock *mblock_new(uint32_t cap, uint8_t kind)
 		return NULL;
 	atomic_init(&m->refs, 1);
 	m->cap = cap;
+	m->len = 0;
 	m->kind = kind;
+	m->next = NULL;
 	memacct_add((enum memacct_kind)kind, (int64_t)cap);
 	return m;
-}
-
-struct mblock *mblock_grow(struct mblock *m, uint32_t cap)
-{
-	uint32_t old = m->cap;
-	struct mblock *n = realloc(m, sizeof(*m) + cap);
-	if (!n)
-		return NULL;
-	n->cap = cap;
-	memacct_add((enum memacct_kind)n->kind, (int64_t)cap - (int64_t)old);
-	return n;
 }
 
 void mblock_unref(struct mblock *m)

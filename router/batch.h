@@ -67,23 +67,22 @@ struct mentry {
 
 /* A block of bytes that batches may point into and hold, freed by whoever
  * drops the last reference (any thread): the input a paused connection read
- * past its pause (router/client.c), whose payloads go to the batches where
- * they are instead of being copied again. Counted in core/memacct.h as
- * @kind while it lives. */
+ * past its pause (router/client_stash.c), whose payloads go to the batches
+ * where they are instead of being copied again. Holders read only the bytes
+ * they point to, which are never written again; the owner may append past
+ * them. Counted in core/memacct.h as @kind while it lives. */
 struct mblock {
 	atomic_uint refs;
 	uint32_t cap;
-	uint8_t kind; /* enum memacct_kind */
+	uint32_t len;        /* bytes written: its owner's, as is @next */
+	uint8_t kind;        /* enum memacct_kind */
+	struct mblock *next; /* the owner's chain (a stash's blocks) */
 	char data[];
 };
 
 /* A block of @cap bytes, one reference held by the caller; NULL when out of
  * memory. */
 struct mblock *mblock_new(uint32_t cap, uint8_t kind);
-
-/* @m (held by the caller alone) with room for @cap bytes, its contents
- * kept; NULL when out of memory (@m is left as it was). */
-struct mblock *mblock_grow(struct mblock *m, uint32_t cap);
 
 static inline bool mblock_shared(const struct mblock *m)
 {

@@ -300,9 +300,7 @@ int client_on_open(void *ctx, struct io_conn *c)
 	return 0;
 }
 
-/* Parses @data until it is used up, the connection closes (@cl is then
- * freed) or its reads are paused. Returns the bytes used. */
-static size_t client_parse(struct client *cl, struct io_conn *c, const char *data, size_t len)
+size_t client_parse(struct client *cl, struct io_conn *c, const char *data, size_t len)
 {
 	size_t done = 0;
 	while (done < len) {
@@ -335,73 +333,6 @@ static size_t client_parse(struct client *cl, struct io_conn *c, const char *dat
 	return done;
 }
 
-/* Keeps input read while the connection's reads are paused, to be parsed
- * when they resume: what the kernel handed over before the pause took
- * effect (at most the loop's provided buffers). A stash that batches hold
- * (payloads parsed from it stayed there) is not written again: what is left
- * of it moves to a new one. */
-static int client_stash(struct client *cl, const char *data, size_t len)
-{
-	struct mblock *m = cl->stash;
-	bool shared = m && mblock_shared(m);
-	size_t left = cl->stash_len - cl->stash_off;
-	if (m && !shared && cl->stash_off && (!left || cl->stash_len + len > m->cap)) {
-		memmove(m->data, m->data + cl->stash_off, left);
-		cl->stash_off = 0;
-		cl->stash_len = left;
-	}
-	/* a held stash is left as it is: what is unparsed moves to a new one */
-	size_t keep = shared ? left : cl->stash_len;
-	if (!m || shared || keep + len > m->cap) {
-		size_t cap = m && !shared ? m->cap : 16384;
-		while (cap < keep + len)
-			cap *= 2;
-		struct mblock *n = cap > UINT32_MAX ? NULL
-		                   : m && !shared   ? mblock_grow(m, (uint32_t)cap)
-		                                    : mblock_new((uint32_t)cap, MEMACCT_STASH);
-		if (!n)
-			return -ENOMEM;
-		if (shared) {
-			memcpy(n->data, m->data + cl->stash_off, left);
-			mblock_unref(m);
-			cl->stash_off = 0;
-			cl->stash_len = left;
-		}
-		m = cl->stash = n;
-	}
-	memcpy(m->data + cl->stash_len, data, len);
-	cl->stash_len += len;
-	return 0;
-}
-
-void client_unstash(struct client *cl)
-{
-	struct io_conn *c = cl->c;
-	if (cl->pause_reasons || cl->quitting)
-		return;
-	if (cl->stash_off == cl->stash_len) {
-		if (cl->eof_pending)
-			client_quit(cl, NULL, 0);
-		return;
-	}
-	const char *at = cl->stash->data + cl->stash_off;
-	size_t used = client_parse(cl, c, at, cl->stash_len - cl->stash_off);
-	if (io_conn_is_closing(c) || cl->quitting)
-		return;
-	cl->stash_off += used;
-	if (cl->stash_off == cl->stash_len) {
-		/* Give a large stash back, and one that batches hold; a small one
-		 * is kept for next time. */
-		if (cl->stash->cap > 256 * 1024 || mblock_shared(cl->stash)) {
-			mblock_unref(cl->stash);
-			cl->stash = NULL;
-		}
-		cl->stash_off = cl->stash_len = 0;
-		if (cl->eof_pending && !cl->pause_reasons)
-			client_quit(cl, NULL, 0);
-	}
-}
-
 void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
 {
 	(void)ctx;
@@ -410,7 +341,7 @@ void client_on_data(void *ctx, struct io_conn *c, const char *data, size_t len)
 	if (cl->quitting)
 		return;
 	size_t used = 0;
-	if (!cl->pause_reasons && cl->stash_off == cl->stash_len) {
+	if (!cl->pause_reasons && !client_stashed(cl)) {
 		used = client_parse(cl, c, data, len);
 		if (io_conn_is_closing(c) || cl->quitting)
 			return;
@@ -466,7 +397,7 @@ void client_on_close(void *ctx, struct io_conn *c)
 	client_pend_free(cl);
 	client_inflight_free(cl);
 	client_perm_free(cl);
-	mblock_unref(cl->stash);
+	client_stash_free(cl);
 	free(cl->route);
 	log_debug("cid %llu %s:%u: closed (%llu msgs in, %llu out)", (unsigned long long)cl->cid,
 	          c->peer_ip, c->peer_port, (unsigned long long)cl->in_msgs,
@@ -524,7 +455,7 @@ void client_on_eof(void *ctx, struct io_conn *c)
 	(void)ctx;
 	struct client *cl = c->user;
 	cl->close_why = CLIENT_CLOSE_CLIENT;
-	if (cl->pause_reasons || cl->stash_off != cl->stash_len) {
+	if (cl->pause_reasons || client_stashed(cl)) {
 		cl->eof_pending = true;
 		return;
 	}

@@ -176,11 +176,12 @@ struct client {
 	uint64_t wait_shards[CLIENT_SHARD_WORDS]; /* shards over their mark we wait for */
 	uint64_t paused_since;
 	struct adm_policy *pause_policy; /* charged with the time deferred */
-	/* input read while paused: [stash_off, stash_len) of its data unparsed;
-	 * batches may hold it (payloads left there), then it is not written */
+	/* input read while paused and not parsed yet: a chain of blocks, from
+	 * @stash_off of the first to the end of the last (router/client_stash.c);
+	 * batches may hold a block (payloads left there) */
 	struct mblock *stash;
+	struct mblock *stash_tail;
 	size_t stash_off;
-	size_t stash_len;
 	/* admission: this connection as a subscriber */
 	bool sub_over;    /* its queue crossed a high mark, not yet below the low */
 	bool stalled;     /* made no progress for its policy's defer_max: holds no one */
@@ -381,9 +382,8 @@ static inline void client_commit_msg(struct client *cl, char *out, size_t n, con
  * (mbatch_hold()) instead of copying them. */
 static inline bool client_in_stash(const struct client *cl, const char *p, size_t n)
 {
-	const struct mblock *m = cl->stash;
-	return m && p >= m->data && n <= cl->stash_len &&
-	       (size_t)(p - m->data) <= cl->stash_len - n;
+	const struct mblock *m = cl->stash; /* the block being parsed */
+	return m && p >= m->data && n <= m->len && (size_t)(p - m->data) <= m->len - n;
 }
 
 /* A payload this large that arrived whole in one receive buffer stays
@@ -532,9 +532,22 @@ void client_unsub_acked(struct client *cl, uint32_t subid);
 void client_pause(struct client *cl, enum client_pause reason, struct adm_policy *p);
 /* Takes the paused client at @i off its thread's list and reads it again. */
 void iothr_unpause_at(struct iothr *t, uint32_t i, uint64_t now);
+/* Parses @data until it is used up, the connection closes or its reads are
+ * paused. Returns the bytes used. (router/client.c) */
+size_t client_parse(struct client *cl, struct io_conn *c, const char *data, size_t len);
+/* True when input read while @cl was paused waits to be parsed. */
+static inline bool client_stashed(const struct client *cl)
+{
+	return cl->stash && cl->stash_off < cl->stash->len;
+}
+/* Keeps @len bytes of input that arrived while @cl was paused (or behind
+ * input that did); 0, or -ENOMEM. (router/client_stash.c) */
+int client_stash(struct client *cl, const char *data, size_t len);
 /* Parses the input stashed while @cl was paused, until it is used up or @cl
  * is paused again. @cl may be closed and freed on return (check its conn). */
 void client_unstash(struct client *cl);
+/* Lets the stash go (its blocks live on in batches that hold them). */
+void client_stash_free(struct client *cl);
 /* Frees a slice of the subscriptions closed connections left on @t (all of
  * them with @all). Returns true when there were any. */
 bool client_graves_reap(struct iothr *t, bool all);

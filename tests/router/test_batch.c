@@ -113,19 +113,3 @@ Test(batch, a_held_block_lives_until_its_last_holder_lets_it_go)
 	mbatch_unref(b);
 	cr_expect_eq(memacct_get(MEMACCT_STASH), before);
 }
-
-/* A block its one holder grows keeps its contents and its count. */
-Test(batch, a_block_grows_with_its_contents_and_its_count)
-{
-	uint64_t before = memacct_get(MEMACCT_STASH);
-	struct mblock *m = mblock_new(16, MEMACCT_STASH);
-	cr_assert_not_null(m);
-	memcpy(m->data, "0123456789abcdef", 16);
-	struct mblock *g = mblock_grow(m, 1u << 16);
-	cr_assert_not_null(g);
-	cr_expect_eq(g->cap, 1u << 16);
-	cr_expect_eq(memcmp(g->data, "0123456789abcdef", 16), 0);
-	cr_expect_eq(memacct_get(MEMACCT_STASH), before + (1u << 16));
-	mblock_unref(g);
-	cr_expect_eq(memacct_get(MEMACCT_STASH), before);
-}
