@@ -391,8 +391,10 @@ static inline bool client_in_stash(const struct client *cl, const char *p, size_
  * Below it the copy is cheaper than a hold. */
 #define CLIENT_LEND_MIN 512u
 /* ... unless the batches the output already holds take this much: a slow
- * reader of one message in many batches would otherwise keep them all. */
-#define CLIENT_PIN_MAX (8u << 20)
+ * reader of one message in many batches would otherwise keep them all.
+ * Twice the default subscriber mark (8 MiB), so that a subscriber held at
+ * its mark is still sent by reference rather than copied. */
+#define CLIENT_PIN_MAX (16u << 20)
 
 /* True when a payload of @body bytes to @cl goes by reference: reserve
  * only the head, then client_commit_ref(). WebSocket output is framed (and

@@ -207,7 +207,7 @@ uint32_t io_loop_nconns(const struct io_loop *l);
  * of copying @n bytes at @p out of the data it was given, the router may
  * keep them where they are: io_loop_lendable() returns the number of the
  * provided buffer being handled when they lie inside it and the loop may
- * lend one more buffer (a quarter of them at most), else IO_LEND_NONE
+ * lend one more buffer (half of them at most), else IO_LEND_NONE
  * (copy them); io_loop_lend() then takes one hold on it and returns its
  * pool (*@size: the buffer's bytes). The buffer goes back to the kernel
  * when its last hold is dropped with io_lend_drop(), from any thread, also

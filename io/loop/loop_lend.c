@@ -41,7 +41,10 @@ int io_lend_setup(struct io_loop *l, size_t bytes)
 	p->back = calloc(p->nwords, sizeof(*p->back));
 	atomic_init(&p->users, 1);
 	l->lend = p;
-	l->lend_max = n / 4;
+	/* half: a slow subscriber at the router's default mark (8 MiB) keeps
+	 * its queue lent with the default pool (16 MiB), and the kernel keeps
+	 * the other half to receive into */
+	l->lend_max = n / 2;
 	if (!p->bufs || !p->holds || !p->back)
 		return -ENOMEM; /* io_lend_fini() frees what was allocated */
 	l->bufs = p->bufs;
