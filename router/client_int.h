@@ -540,7 +540,7 @@ size_t client_parse(struct client *cl, struct io_conn *c, const char *data, size
 /* True when input read while @cl was paused waits to be parsed. */
 static inline bool client_stashed(const struct client *cl)
 {
-	return cl->stash && cl->stash_off < cl->stash->len;
+	return cl->stash != NULL; /* a block is let go once parsed to its end */
 }
 /* Keeps @len bytes of input that arrived while @cl was paused (or behind
  * input that did); 0, or -ENOMEM. (router/client_stash.c) */

@@ -18,15 +18,14 @@
  * takes), each next one twice the last, up to STASH_BLOCK_MAX. */
 #define STASH_FIRST     (16u << 10)
 #define STASH_BLOCK_MAX (256u << 10)
-/* A used-up block no batch holds is kept for the next pause up to this
- * size; a larger one is given back. */
-#define STASH_SPARE_MAX (64u << 10)
 
-int client_stash(struct client *cl, const char *data, size_t len)
+/* A block at the end of the chain with room for @len more bytes, or NULL
+ * when out of memory. */
+static struct mblock *stash_room(struct client *cl, size_t len)
 {
 	struct mblock *t = cl->stash_tail;
 	if (t && t->cap - t->len >= len)
-		goto append;
+		return t;
 	size_t cap = t ? (size_t)t->cap * 2 : STASH_FIRST;
 	if (cap > STASH_BLOCK_MAX)
 		cap = STASH_BLOCK_MAX;
@@ -34,41 +33,36 @@ int client_stash(struct client *cl, const char *data, size_t len)
 		cap = len;
 	struct mblock *n = cap <= UINT32_MAX ? mblock_new((uint32_t)cap, MEMACCT_STASH) : NULL;
 	if (!n)
-		return -ENOMEM;
-	if (t && !t->len) { /* a spare too small for this: no one else has it */
-		mblock_unref(t);
-		t = NULL;
-	}
+		return NULL;
 	if (t) {
 		t->next = n;
 	} else {
 		cl->stash = n;
 		cl->stash_off = 0;
 	}
-	cl->stash_tail = t = n;
-append:
+	return cl->stash_tail = n;
+}
+
+int client_stash(struct client *cl, const char *data, size_t len)
+{
+	struct mblock *t = stash_room(cl, len);
+	if (!t)
+		return -ENOMEM;
 	memcpy(t->data + t->len, data, len);
 	t->len += (uint32_t)len;
 	return 0;
 }
 
-/* The first block is used up: the next one is parsed from its start. */
+/* The first block is used up: the next one is parsed from its start. It
+ * lives on in the batches that hold it, if any. */
 static void stash_pop(struct client *cl)
 {
 	struct mblock *m = cl->stash;
+	cl->stash = m->next;
 	cl->stash_off = 0;
-	if (m->next) {
-		cl->stash = m->next;
-		m->next = NULL;
-		mblock_unref(m);
-		return;
-	}
-	if (m->cap <= STASH_SPARE_MAX && !mblock_shared(m)) {
-		m->len = 0; /* kept for the next pause */
-		return;
-	}
+	if (!cl->stash)
+		cl->stash_tail = NULL;
 	mblock_unref(m);
-	cl->stash = cl->stash_tail = NULL;
 }
 
 void client_unstash(struct client *cl)
@@ -91,11 +85,6 @@ void client_unstash(struct client *cl)
 
 void client_stash_free(struct client *cl)
 {
-	for (struct mblock *m = cl->stash, *next; m; m = next) {
-		next = m->next;
-		m->next = NULL;
-		mblock_unref(m);
-	}
-	cl->stash = cl->stash_tail = NULL;
-	cl->stash_off = 0;
+	while (cl->stash)
+		stash_pop(cl);
 }
