@@ -19,6 +19,7 @@
 #include "router/account.h"
 #include "router/auth.h"
 #include "router/client_int.h"
+#include "router/client_stash.h"
 #include "router/nkey.h"
 #include "router/route.h"
 #include "router/server.h"

@@ -378,13 +378,6 @@ static inline void client_commit_msg(struct client *cl, char *out, size_t n, con
  * one with several deliveries by reference from 1 KiB. */
 #define CLIENT_REF_MIN        2048u
 #define CLIENT_REF_MIN_SHARED 1024u /* DELIVERY_F_SHARED: other deliveries too */
-/* True when @n bytes at @p lie in @cl's stash, which a batch may then hold
- * (mbatch_hold()) instead of copying them. */
-static inline bool client_in_stash(const struct client *cl, const char *p, size_t n)
-{
-	const struct mblock *m = cl->stash; /* the block being parsed */
-	return m && p >= m->data && n <= m->len && (size_t)(p - m->data) <= m->len - n;
-}
 
 /* A payload this large that arrived whole in one receive buffer stays
  * there: the batch holds the buffer (io_loop_lend()) instead of a copy.
@@ -537,19 +530,6 @@ void iothr_unpause_at(struct iothr *t, uint32_t i, uint64_t now);
 /* Parses @data until it is used up, the connection closes or its reads are
  * paused. Returns the bytes used. (router/client.c) */
 size_t client_parse(struct client *cl, struct io_conn *c, const char *data, size_t len);
-/* True when input read while @cl was paused waits to be parsed. */
-static inline bool client_stashed(const struct client *cl)
-{
-	return cl->stash != NULL; /* a block is let go once parsed to its end */
-}
-/* Keeps @len bytes of input that arrived while @cl was paused (or behind
- * input that did); 0, or -ENOMEM. (router/client_stash.c) */
-int client_stash(struct client *cl, const char *data, size_t len);
-/* Parses the input stashed while @cl was paused, until it is used up or @cl
- * is paused again. @cl may be closed and freed on return (check its conn). */
-void client_unstash(struct client *cl);
-/* Lets the stash go (its blocks live on in batches that hold them). */
-void client_stash_free(struct client *cl);
 /* Frees a slice of the subscriptions closed connections left on @t (all of
  * them with @all). Returns true when there were any. */
 bool client_graves_reap(struct iothr *t, bool all);

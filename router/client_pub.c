@@ -12,6 +12,7 @@
 #include "router/account.h"
 #include "router/admission.h"
 #include "router/client_int.h"
+#include "router/client_stash.h"
 #include "router/server.h"
 #include "router/shard.h"
 

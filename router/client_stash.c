@@ -13,6 +13,7 @@
 #include "core/memacct.h"
 #include "router/batch.h"
 #include "router/client_int.h"
+#include "router/client_stash.h"
 
 /* The first block of a pause is this large (or as large as the input it
  * takes), each next one twice the last, up to STASH_BLOCK_MAX. */

@@ -18,6 +18,7 @@
 #include "io/loop/loop.h"
 #include "router/admission.h"
 #include "router/client_int.h"
+#include "router/client_stash.h"
 #include "router/server.h"
 #include "router/shard.h"
 #include "router/tls_glue.h"
